@@ -1,0 +1,28 @@
+# benchctl_add_plugin(<kind> <name> SOURCES <file>... [LIBRARIES <lib>...])
+#
+# Builds a benchctl plugin as <kind>-<name>.so against the SDK (target
+# benchctl::sdk), with hidden symbols except the entry point and
+# -Wl,--no-undefined (plugins never link against benchctl), and installs it
+# into BENCHCTL_PLUGIN_INSTALL_DIR.  Used by the plugins in benchctl's own
+# tree and, through find_package(Benchctl), by out-of-tree plugins.
+function(benchctl_add_plugin kind name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  set(_kinds host probe collector validator plot)
+  if(NOT kind IN_LIST _kinds)
+    message(FATAL_ERROR "benchctl_add_plugin: unknown kind '${kind}' (one of: ${_kinds})")
+  endif()
+  set(target "${kind}-${name}")
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE benchctl::sdk ${ARG_LIBRARIES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "${kind}-${name}"
+    C_VISIBILITY_PRESET hidden)
+  target_link_options(${target} PRIVATE "LINKER:--no-undefined")
+  if(DEFINED BENCHCTL_BUILD_PLUGIN_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${BENCHCTL_BUILD_PLUGIN_DIR}")
+  endif()
+  if(DEFINED BENCHCTL_PLUGIN_INSTALL_DIR)
+    install(TARGETS ${target} LIBRARY DESTINATION "${BENCHCTL_PLUGIN_INSTALL_DIR}")
+  endif()
+endfunction()

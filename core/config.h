@@ -1,0 +1,134 @@
+/*
+ * The benchmark configuration: the YAML schema of the Go benchctl v0.2.1
+ * and v0.3.x (their union), checked key by key with FILE:LINE:COL errors.
+ *
+ * config_load parses and validates everything the core itself owns.
+ * Plugin options (host transports, probes, collectors, validators, plot
+ * styling) are validated afterwards against each plugin's declared schema
+ * by bind_plugins (bind.h), once the plugins are known.
+ */
+#ifndef BENCHCTL_CONFIG_H
+#define BENCHCTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "util.h"
+#include "yamltree.h"
+
+struct plugin; /* loader.h */
+
+typedef struct cfg_health {
+    const ynode *node;
+    const char *type;      /* probe plugin name */
+    const char *target;
+    int64_t timeout_ms;    /* default 30 s */
+    int64_t interval_ms;   /* default 100 ms */
+    int64_t retries;       /* 0 = no limit within the timeout */
+    const struct plugin *plugin;
+} cfg_health;
+
+typedef struct cfg_column {
+    const ynode *node;
+    const char *name, *type, *format, *unit;
+} cfg_column;
+
+typedef struct cfg_output {
+    const ynode *node;
+    const char *name, *remote_path;
+    const char *collector;       /* default "files" */
+    const ynode *schema;         /* data_schema map, or NULL */
+    const char *schema_format;   /* validator name, default "csv" */
+    const char *on_invalid;      /* "fail" | "warn" */
+    cfg_column *columns;
+    size_t ncolumns;
+    const struct plugin *collector_plugin, *validator_plugin;
+} cfg_output;
+
+typedef struct cfg_stage {
+    const ynode *node;
+    const char *name;
+    const char **hosts; /* host aliases; {"local"} when none given */
+    size_t nhosts;
+    const char *command, *script;
+    const char *shell;  /* NULL: benchmark.shell */
+    bool background, append_metadata, skip, continue_on_error, is_cleanup;
+    const char *execute_only_for;
+    int64_t timeout_ms; /* 0 = none */
+    cfg_health *health;
+    cfg_output *outputs;
+    size_t noutputs;
+} cfg_stage;
+
+typedef struct cfg_host {
+    const char *alias;
+    const ynode *node;      /* NULL for the implicit `local` */
+    const char *transport;  /* plugin name */
+    const char *ip;
+    const struct plugin *plugin;
+} cfg_host;
+
+typedef struct cfg_case {
+    const ynode *node;
+    const char *name;
+    const ynode *env; /* map of NAME: value, or NULL */
+} cfg_case;
+
+typedef struct cfg_plot {
+    const ynode *node;
+    const char *name, *title, *source, *type, *x, *y, *groupby, *aggregation;
+    const char *format, *engine, *export_path;
+    const ynode *options;
+    const struct plugin *plugin;
+} cfg_plot;
+
+typedef struct cfg_range { size_t start, end; } cfg_range;
+
+typedef struct config {
+    char *path;      /* as given on the command line */
+    char *abs_path;  /* absolute */
+    char *dir;       /* absolute directory of the file */
+    char *text;      /* the file's bytes */
+    size_t len;
+    ytree *tree;
+
+    const char *name;
+    char *output_dir;  /* absolute; relative paths start at the config's dir */
+    const ynode *output_dir_node;
+    strvec shell;      /* benchmark.shell split into words */
+    const char *log_level, *log_path;
+    bool git_capture, git_require_clean, git_save_patch;
+    strvec plugin_paths; /* absolute */
+
+    cfg_host *hosts;
+    size_t nhosts;
+    cfg_stage *stages;
+    size_t nstages;
+    cfg_stage *cleanup;
+    size_t ncleanup;
+    cfg_case *cases;
+    size_t ncases;
+    cfg_plot *plots;
+    size_t nplots;
+
+    cfg_range *secrets; /* byte ranges of secret values, for redaction */
+    size_t nsecrets;
+} config;
+
+/* Read, parse and validate path.  Returns the config (errors, if any, are
+ * in d and d->errors > 0) or NULL when the file cannot be read or parsed.
+ * d->file is set to path. */
+config *config_load(const char *path, diag *d);
+void config_free(config *c);
+
+/* Find a host by alias (the implicit `local` included); NULL if absent. */
+cfg_host *config_host(config *c, const char *alias);
+/* Mark a node's byte range as secret (redacted in the saved copy). */
+void config_add_secret(config *c, const ynode *n);
+/* The config text with every secret value replaced by "<redacted>". */
+char *config_redacted_text(const config *c, size_t *len);
+/* Split a shell string ("bash -c") into words. */
+void config_split_words(const char *s, strvec *out);
+
+#endif

@@ -1,0 +1,30 @@
+/* Diagnostics: collected "FILE:LINE:COL: message" errors and warnings. */
+#ifndef BENCHCTL_DIAG_H
+#define BENCHCTL_DIAG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct diag_item {
+    int line, col; /* 1-based; 0 when not tied to a place in the file */
+    int is_warning;
+    char *msg;
+} diag_item;
+
+typedef struct diag {
+    const char *file; /* borrowed; printed in front of every message */
+    diag_item *items;
+    size_t n, cap;
+    size_t errors;
+} diag;
+
+/* Record an error / warning at line:col (0:0 for the file as a whole). */
+void diag_error(diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void diag_warn(diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Print all items, sorted by position, as FILE:LINE:COL: [warning: ]msg. */
+void diag_print(const diag *d, FILE *out);
+void diag_free(diag *d);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * The run pipeline: config -> plugins -> hosts -> for each case, for each
+ * stage, on each of its hosts: run, probe -> cleanup -> metadata.json.
+ * Also the host connections (one per host per run, opened on first use).
+ */
+#ifndef BENCHCTL_ENGINE_H
+#define BENCHCTL_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "loader.h"
+#include "services.h"
+#include "util.h"
+
+/* Exit codes of benchctl (documented in the README). */
+enum {
+    EXIT_OK = 0,
+    EXIT_RUN_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_INTERRUPTED = 130
+};
+
+typedef struct run_options {
+    const char *config_path;
+    strvec metadata;     /* "k=v" */
+    strvec env;          /* "K=V" */
+    strvec skip;         /* stage names */
+    strvec cases;        /* case names */
+    int64_t timeout_ms;  /* 0 = none */
+    strvec plugin_paths;
+    const char *log_level; /* NULL: config or info */
+} run_options;
+
+/* `benchctl run`; returns the process exit code. */
+int engine_run(const run_options *o);
+/* `benchctl validate`: config and plugins, nothing runs. */
+int engine_validate(const char *config_path, const strvec *plugin_paths);
+
+/* Load config + bind its plugins, printing every diagnostic.  Returns the
+ * config, or NULL (with exit code 2 semantics) on any error. */
+config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
+                    bool print_warnings);
+
+/* ---- used by services.c ---- */
+struct run;
+struct hostconn;
+int run_cancelled(struct run *r);
+int run_cancel_fd(struct run *r);
+const char *run_fact(struct run *r, const char *key);
+void run_record_file(struct run *r, const char *stage, const char *output, const char *path);
+const char *hostconn_alias(struct hostconn *h);
+int hostconn_exec_capture(struct hostconn *h, core_ctx *caller, const char *command,
+                          int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
+int hostconn_get_file(struct hostconn *h, core_ctx *caller, const char *remote, const char *local);
+int hostconn_put_file(struct hostconn *h, core_ctx *caller, const char *local, const char *remote,
+                      int mode);
+
+#endif

@@ -1,0 +1,29 @@
+/* Facts about the controller machine and the git state of the config. */
+#ifndef BENCHCTL_HOSTFACTS_H
+#define BENCHCTL_HOSTFACTS_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+/* {hostname, os, kernel, arch, cpu_model, cores, memory_bytes}. */
+cJSON *hostfacts_collect(void);
+
+typedef struct git_state {
+    bool is_repo;
+    char *commit, *branch; /* owned; NULL when unknown */
+    bool dirty;
+} git_state;
+
+/* Inspect the git work tree that contains dir (one `git status` call). */
+void git_inspect(const char *dir, git_state *out);
+/* The output of `git diff HEAD` in dir (owned), or NULL. */
+char *git_diff(const char *dir);
+void git_state_free(git_state *g);
+cJSON *git_to_json(const git_state *g);
+
+/* Run argv (PATH lookup), capture stdout (owned, NUL-terminated) and
+ * return the exit status, or -1 if it could not run. */
+int run_capture(const char *const *argv, char **out);
+
+#endif

@@ -1,0 +1,188 @@
+/* The core side of the plugin services table. */
+#define _GNU_SOURCE
+#include "services.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+
+static core_ctx *C(bc_ctx *ctx) { return (core_ctx *)ctx; }
+
+static void svc_log(bc_ctx *ctx, int level, const char *fmt, ...)
+{
+    core_ctx *c = C(ctx);
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->plugin)
+        log_msg(level, "[%s:%s] %s", loader_kind_name(c->plugin->desc.kind), c->plugin->desc.name,
+                msg);
+    else
+        log_msg(level, "%s", msg);
+}
+
+static void svc_set_error(bc_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(C(ctx)->error, sizeof C(ctx)->error, fmt, ap);
+    va_end(ap);
+}
+
+static int svc_cancelled(bc_ctx *ctx) { return C(ctx)->run ? run_cancelled(C(ctx)->run) : 0; }
+static int svc_cancel_fd(bc_ctx *ctx) { return C(ctx)->run ? run_cancel_fd(C(ctx)->run) : -1; }
+
+static optview empty_view;
+static optview *V(bc_ctx *ctx) { return C(ctx)->opts ? C(ctx)->opts : &empty_view; }
+
+static int svc_opt_is_set(bc_ctx *ctx, const char *n) { return opts_is_set(V(ctx), n); }
+static const char *svc_opt_string(bc_ctx *ctx, const char *n) { return opts_string(V(ctx), n); }
+static int64_t svc_opt_int(bc_ctx *ctx, const char *n) { return opts_int(V(ctx), n); }
+static double svc_opt_float(bc_ctx *ctx, const char *n) { return opts_float(V(ctx), n); }
+static int svc_opt_bool(bc_ctx *ctx, const char *n) { return opts_bool(V(ctx), n); }
+static int64_t svc_opt_duration_ms(bc_ctx *ctx, const char *n) { return opts_duration_ms(V(ctx), n); }
+static size_t svc_opt_list(bc_ctx *ctx, const char *n, const char *const **items)
+{
+    return opts_list(V(ctx), n, items);
+}
+
+static const char *svc_fact(bc_ctx *ctx, const char *key)
+{
+    core_ctx *c = C(ctx);
+    if (strcmp(key, "stage") == 0)
+        return c->stage;
+    if (strcmp(key, "case") == 0)
+        return c->case_name;
+    if (strcmp(key, "host") == 0)
+        return c->host ? hostconn_alias(c->host) : NULL;
+    return c->run ? run_fact(c->run, key) : NULL;
+}
+
+static void svc_output(bc_ctx *ctx, int stream, const void *data, size_t len)
+{
+    core_ctx *c = C(ctx);
+    if (c->sink)
+        c->sink(c, stream, data, len);
+}
+
+static int svc_host_exec(bc_ctx *ctx, const char *command, int64_t timeout_ms, int *exit_status,
+                         char *out, size_t out_size)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    if (c->deadline_ns) {
+        /* A probe's attempt never outlives the health check's timeout. */
+        int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+        if (left < 1)
+            left = 1;
+        if (timeout_ms < 0 || timeout_ms > left)
+            timeout_ms = left;
+    }
+    return hostconn_exec_capture(c->host, c, command, timeout_ms, exit_status, out, out_size);
+}
+
+static int svc_host_get_file(bc_ctx *ctx, const char *remote, const char *local)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    return hostconn_get_file(c->host, c, remote, local);
+}
+
+static int svc_host_put_file(bc_ctx *ctx, const char *local, const char *remote, int mode)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    return hostconn_put_file(c->host, c, local, remote, mode);
+}
+
+static void svc_record_file(bc_ctx *ctx, const char *output_name, const char *local_path)
+{
+    core_ctx *c = C(ctx);
+    if (c->run)
+        run_record_file(c->run, c->stage, output_name, local_path);
+}
+
+static void svc_data_error(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
+                           const char *value, const char *message)
+{
+    log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", path, (unsigned long long)line, column, message,
+            value ? " (value '" : "", value ? value : "", value ? "')" : "");
+    (void)ctx;
+}
+
+static void svc_column_summary(bc_ctx *ctx, const char *column, uint64_t count, double min,
+                               double max, double mean)
+{
+    log_msg(BC_LOG_DEBUG, "column %s: count=%llu min=%g max=%g mean=%g", column,
+            (unsigned long long)count, min, max, mean);
+    (void)ctx;
+}
+
+const bc_services core_services = {
+    .size = sizeof(bc_services),
+    .abi_major = BC_ABI_MAJOR,
+    .abi_minor = BC_ABI_MINOR,
+    .log = svc_log,
+    .set_error = svc_set_error,
+    .cancelled = svc_cancelled,
+    .cancel_fd = svc_cancel_fd,
+    .opt_is_set = svc_opt_is_set,
+    .opt_string = svc_opt_string,
+    .opt_int = svc_opt_int,
+    .opt_float = svc_opt_float,
+    .opt_bool = svc_opt_bool,
+    .opt_duration_ms = svc_opt_duration_ms,
+    .opt_list = svc_opt_list,
+    .fact = svc_fact,
+    .output = svc_output,
+    .host_exec = svc_host_exec,
+    .host_get_file = svc_host_get_file,
+    .host_put_file = svc_host_put_file,
+    .record_file = svc_record_file,
+    .data_error = svc_data_error,
+    .column_summary = svc_column_summary,
+};
+
+void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->pub.svc = &core_services;
+    ctx->plugin = p;
+    ctx->opts = opts;
+    ctx->run = run;
+}
+
+int plugin_ensure_init(plugin *p, struct run *run, char **err)
+{
+    *err = NULL;
+    if (p->initialised)
+        return BC_OK;
+    p->initialised = true;
+    if (!p->desc.init)
+        return BC_OK;
+    core_ctx ctx;
+    ctx_init(&ctx, p, NULL, run);
+    int rc = p->desc.init(&ctx.pub, &p->state);
+    if (rc != BC_OK) {
+        *err = xasprintf("%s plugin '%s' (%s) failed to initialise: %s",
+                         loader_kind_name(p->desc.kind), p->desc.name, p->path,
+                         ctx.error[0] ? ctx.error : "no reason given");
+        p->desc.fini = NULL; /* nothing to finalise */
+    }
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * The core side of the plugin services table: the context (core_ctx) that
+ * wraps every plugin call, and the functions behind bc_services.
+ */
+#ifndef BENCHCTL_SERVICES_CORE_H
+#define BENCHCTL_SERVICES_CORE_H
+
+#include <benchctl/plugin.h>
+
+#include "loader.h"
+#include "options.h"
+
+struct run;
+struct hostconn;
+struct core_ctx;
+
+typedef void (*output_sink)(struct core_ctx *ctx, int stream, const void *data, size_t len);
+
+typedef struct core_ctx {
+    bc_ctx pub;               /* first: what the plugin sees */
+    const plugin *plugin;     /* whose call this is (for log prefixes) */
+    optview *opts;            /* the plugin's options here, may be NULL */
+    struct run *run;          /* NULL outside `benchctl run` */
+    struct hostconn *host;    /* the host of the current stage, or NULL */
+    const char *stage, *case_name;
+    int64_t deadline_ns;      /* mono_ns() limit for host_exec, 0 = none */
+    output_sink sink;         /* where svc->output goes; NULL drops it */
+    void *sink_data;
+    char error[1024];         /* filled by svc->set_error */
+} core_ctx;
+
+/* The one services table of this core. */
+extern const bc_services core_services;
+
+/* Prepare a context for a call into p.  All pointers are borrowed. */
+void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run);
+
+/* Make sure p's init has run (once); returns BC_OK or the plugin's error
+ * (message in *err, owned by the caller). */
+int plugin_ensure_init(plugin *p, struct run *run, char **err);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * Host transport "local": runs stages on this machine.
+ *
+ * Each command runs in its own session (so its whole process group can be
+ * signalled), through a PTY when benchctl's stdout is a terminal (colours
+ * survive) and through two pipes otherwise.  Output is handed to the core
+ * as it arrives.  Process exit is watched with a pidfd, so a command's
+ * leftover children holding the pipes open never delay the stage; those
+ * leftovers are stopped when the host is closed at the end of the run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <benchctl/plugin.h>
+
+extern char **environ;
+
+typedef struct proc {
+    bc_ctx *ctx;
+    pid_t pid;       /* also the process group and session id */
+    int out_fd;      /* stdout pipe, or the PTY master */
+    int err_fd;      /* stderr pipe, or -1 with a PTY */
+    int pidfd;       /* -1 when the kernel has no pidfd_open */
+    int exited;      /* reaped */
+    int status;
+    struct rusage ru;
+    char *label;     /* the stage, for messages */
+    struct conn *owner;
+    struct proc *next;
+} proc;
+
+typedef struct conn {
+    struct proc *lingering; /* finished commands whose children still run */
+} conn;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int local_open(bc_ctx *ctx, void **out)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    *out = c;
+    return BC_OK;
+}
+
+/* The environment for the child: ours, with req->env added or replaced. */
+static char **make_env(const char *const *extra)
+{
+    size_t n = 0, m = 0;
+    while (environ[n])
+        n++;
+    while (extra && extra[m])
+        m++;
+    char **env = calloc(n + m + 1, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+        int overridden = 0;
+        for (size_t j = 0; j < m && !overridden; j++)
+            overridden = strncmp(extra[j], environ[i], len) == 0;
+        if (!overridden)
+            env[k++] = environ[i];
+    }
+    for (size_t j = 0; j < m; j++)
+        env[k++] = (char *)extra[j];
+    env[k] = NULL;
+    return env;
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
+{
+    size_t nshell = 0;
+    while (req->shell && req->shell[nshell])
+        nshell++;
+    if (nshell == 0) {
+        bc_error(ctx, "no shell configured");
+        return BC_ERR;
+    }
+    char **argv = calloc(nshell + 2, sizeof *argv);
+    char **envp = make_env(req->env);
+    proc *p = calloc(1, sizeof *p);
+    if (!argv || !envp || !p) {
+        free(argv);
+        free(envp);
+        free(p);
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    for (size_t i = 0; i < nshell; i++)
+        argv[i] = (char *)req->shell[i];
+    argv[nshell] = (char *)req->command;
+    const char *workdir = req->workdir ? req->workdir : ctx->svc->fact(ctx, "config_dir");
+
+    int tty = (req->flags & BC_EXEC_TTY) != 0;
+    int master = -1, slave = -1, outp[2] = {-1, -1}, errp[2] = {-1, -1}, execp[2] = {-1, -1};
+    int rc = BC_ERR;
+    if (tty) {
+        struct winsize ws = {.ws_row = req->tty_rows ? req->tty_rows : 24,
+                             .ws_col = req->tty_cols ? req->tty_cols : 80};
+        if (openpty(&master, &slave, NULL, NULL, &ws) != 0) {
+            bc_error(ctx, "cannot allocate a terminal: %s", strerror(errno));
+            goto out;
+        }
+        fcntl(master, F_SETFD, FD_CLOEXEC);
+    } else if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        bc_error(ctx, "cannot create pipes: %s", strerror(errno));
+        goto out;
+    }
+    /* Reports exec failures from the child: closed on successful exec. */
+    if (pipe2(execp, O_CLOEXEC) != 0) {
+        bc_error(ctx, "cannot create a pipe: %s", strerror(errno));
+        goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        bc_error(ctx, "cannot fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        /* Child: own session and process group, default signal handling. */
+        setsid();
+        int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGQUIT, SIGCHLD};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (tty) {
+            ioctl(slave, TIOCSCTTY, 0);
+            dup2(slave, 0);
+            dup2(slave, 1);
+            dup2(slave, 2);
+            if (slave > 2)
+                close(slave);
+        } else {
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull >= 0)
+                dup2(devnull, 0);
+            dup2(outp[1], 1);
+            dup2(errp[1], 2);
+        }
+        if (workdir && chdir(workdir) != 0) {
+            int e = errno;
+            ssize_t w = write(execp[1], &e, sizeof e);
+            (void)w;
+            _exit(127);
+        }
+        execvpe(argv[0], argv, envp);
+        int e = errno;
+        ssize_t w = write(execp[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(execp[1]);
+    execp[1] = -1;
+    int child_errno = 0;
+    ssize_t got;
+    do
+        got = read(execp[0], &child_errno, sizeof child_errno);
+    while (got < 0 && errno == EINTR);
+    if (got == (ssize_t)sizeof child_errno) {
+        waitpid(pid, NULL, 0);
+        bc_error(ctx, "cannot run '%s'%s%s: %s", argv[0], workdir ? " in " : "",
+                 workdir ? workdir : "", strerror(child_errno));
+        goto out;
+    }
+    p->ctx = ctx;
+    p->owner = cv;
+    p->pid = pid;
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (tty) {
+        p->out_fd = master;
+        p->err_fd = -1;
+        master = -1;
+    } else {
+        p->out_fd = outp[0];
+        p->err_fd = errp[0];
+        outp[0] = errp[0] = -1;
+    }
+    set_nonblock(p->out_fd);
+    if (p->err_fd >= 0)
+        set_nonblock(p->err_fd);
+    const char *stage = ctx->svc->fact(ctx, "stage");
+    p->label = strdup(stage ? stage : "command");
+    *out = p;
+    p = NULL;
+    rc = BC_OK;
+out:
+    if (slave >= 0)
+        close(slave);
+    if (master >= 0)
+        close(master);
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+        if (execp[i] >= 0)
+            close(execp[i]);
+    }
+    free(p);
+    free(argv);
+    free(envp);
+    return rc;
+}
+
+/* Read what is available on *fd and hand it to the core; closes and sets
+ * *fd to -1 at end of file.  Returns the bytes read. */
+static ssize_t pump(proc *p, int *fd, int stream)
+{
+    char buf[65536];
+    ssize_t total = 0;
+    while (*fd >= 0) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n > 0) {
+            p->ctx->svc->output(p->ctx, stream, buf, (size_t)n);
+            total += n;
+            if ((size_t)n < sizeof buf)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        /* EOF, or EIO from a PTY whose last slave closed */
+        close(*fd);
+        *fd = -1;
+    }
+    return total;
+}
+
+static void drain_all(proc *p)
+{
+    /* Everything the command wrote before it exited is in the pipe
+     * buffers: read until they are empty or closed. */
+    while (pump(p, &p->out_fd, BC_STREAM_STDOUT) > 0)
+        ;
+    while (pump(p, &p->err_fd, BC_STREAM_STDERR) > 0)
+        ;
+}
+
+static int try_reap(proc *p, int options)
+{
+    if (p->exited)
+        return 1;
+    pid_t r;
+    do
+        r = wait4(p->pid, &p->status, options, &p->ru);
+    while (r < 0 && errno == EINTR);
+    if (r == p->pid) {
+        p->exited = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
+{
+    proc *p = pv;
+    p->ctx = ctx;
+    int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+    int cfd = ctx->svc->cancel_fd(ctx);
+    while (!p->exited) {
+        struct pollfd fds[4];
+        int n = 0, i_out = -1, i_err = -1, i_pid = -1;
+        if (p->out_fd >= 0) {
+            fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+            i_out = n++;
+        }
+        if (p->err_fd >= 0) {
+            fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+            i_err = n++;
+        }
+        if (p->pidfd >= 0) {
+            fds[n] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+            i_pid = n++;
+        }
+        if (cfd >= 0)
+            fds[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+        int wait_ms = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms();
+            wait_ms = left < 0 ? 0 : (int)left;
+        }
+        if (p->pidfd < 0 && (wait_ms < 0 || wait_ms > 20))
+            wait_ms = 20; /* no pidfd: look for the exit regularly */
+        int r = poll(fds, (nfds_t)n, wait_ms);
+        if (r < 0 && errno != EINTR) {
+            bc_error(ctx, "poll failed: %s", strerror(errno));
+            return BC_ERR;
+        }
+        if (r > 0) {
+            if (i_out >= 0 && fds[i_out].revents)
+                pump(p, &p->out_fd, BC_STREAM_STDOUT);
+            if (i_err >= 0 && fds[i_err].revents)
+                pump(p, &p->err_fd, BC_STREAM_STDERR);
+            if (i_pid >= 0 && fds[i_pid].revents)
+                try_reap(p, WNOHANG);
+        }
+        if (p->pidfd < 0 || (p->out_fd < 0 && p->err_fd < 0))
+            try_reap(p, p->out_fd < 0 && p->err_fd < 0 && p->pidfd < 0 ? 0 : WNOHANG);
+        if (p->exited)
+            break;
+        if (ctx->svc->cancelled(ctx))
+            return BC_CANCELLED;
+        if (deadline >= 0 && now_ms() >= deadline)
+            return BC_TIMEOUT;
+    }
+    drain_all(p);
+    res->exit_status = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+    res->term_signal = WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+    res->user_us = (int64_t)p->ru.ru_utime.tv_sec * 1000000 + p->ru.ru_utime.tv_usec;
+    res->sys_us = (int64_t)p->ru.ru_stime.tv_sec * 1000000 + p->ru.ru_stime.tv_usec;
+    res->max_rss_kb = p->ru.ru_maxrss;
+    return BC_OK;
+}
+
+static int group_alive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
+
+/* SIGTERM the group, wait up to grace_ms for it to go, then SIGKILL. */
+static int stop_group(proc *p, int64_t grace_ms)
+{
+    kill(-p->pid, SIGTERM);
+    kill(-p->pid, SIGCONT);
+    int64_t deadline = now_ms() + (grace_ms > 0 ? grace_ms : 0);
+    int killed = 0;
+    for (;;) {
+        try_reap(p, WNOHANG);
+        drain_all(p);
+        if (!group_alive(p->pid))
+            break;
+        if (!killed && now_ms() >= deadline) {
+            kill(-p->pid, SIGKILL);
+            killed = 1;
+            deadline = now_ms() + 5000;
+        } else if (killed && now_ms() >= deadline) {
+            return BC_ERR;
+        }
+        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+        poll(&pfd, p->pidfd >= 0 && !p->exited ? 1 : 0, 5);
+    }
+    try_reap(p, 0);
+    return BC_OK;
+}
+
+static int local_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
+{
+    proc *p = pv;
+    p->ctx = ctx;
+    if (stop_group(p, grace_ms) != BC_OK) {
+        bc_error(ctx, "process group %d survived SIGKILL", (int)p->pid);
+        return BC_ERR;
+    }
+    return BC_OK;
+}
+
+static void free_proc(proc *p)
+{
+    if (p->out_fd >= 0)
+        close(p->out_fd);
+    if (p->err_fd >= 0)
+        close(p->err_fd);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    free(p->label);
+    free(p);
+}
+
+static void local_release(bc_ctx *ctx, void *pv)
+{
+    proc *p = pv;
+    if (!p)
+        return;
+    try_reap(p, WNOHANG);
+    if (p->exited && group_alive(p->pid)) {
+        /* The command is done but left processes behind (e.g. `server &`).
+         * Keep them (and their output pipes, so they never get SIGPIPE)
+         * until the end of the run, then stop them in local_close. */
+        bc_log(ctx, BC_LOG_DEBUG, "stage '%s' left processes running in group %d", p->label,
+               (int)p->pid);
+        p->next = p->owner->lingering;
+        p->owner->lingering = p;
+        return;
+    }
+    free_proc(p);
+}
+
+static void local_close(bc_ctx *ctx, void *cv)
+{
+    conn *c = cv;
+    for (proc *p = c->lingering, *next; p; p = next) {
+        next = p->next;
+        p->ctx = ctx; /* the stage's context is gone; output now is dropped */
+        if (group_alive(p->pid)) {
+            bc_log(ctx, BC_LOG_INFO, "stopping processes left running by stage '%s' (group %d)",
+                   p->label, (int)p->pid);
+            stop_group(p, 2000);
+        }
+        free_proc(p);
+    }
+    free(c);
+}
+
+static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        bc_error(ctx, "cannot open %s: %s", from, strerror(errno));
+        return BC_ERR;
+    }
+    size_t tl = strlen(to) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp) {
+        close(in);
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    snprintf(tmp, tl, "%s.part.%d", to, (int)getpid());
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode > 0 ? mode : 0644);
+    int rc = BC_ERR;
+    if (out < 0) {
+        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            bc_error(ctx, "cannot read %s: %s", from, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
+                goto done;
+            }
+            off += w;
+        }
+    }
+    if (close(out) != 0) {
+        out = -1;
+        bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
+        goto done;
+    }
+    out = -1;
+    if (rename(tmp, to) != 0) {
+        bc_error(ctx, "cannot rename %s to %s: %s", tmp, to, strerror(errno));
+        goto done;
+    }
+    rc = BC_OK;
+done:
+    if (out >= 0)
+        close(out);
+    if (rc != BC_OK)
+        unlink(tmp);
+    close(in);
+    free(tmp);
+    return rc;
+}
+
+static int local_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *local)
+{
+    (void)cv;
+    return copy_file(ctx, remote, local, 0644);
+}
+
+static int local_put_file(bc_ctx *ctx, void *cv, const char *local, const char *remote, int mode)
+{
+    (void)cv;
+    return copy_file(ctx, local, remote, mode);
+}
+
+static const bc_host_ops ops = {
+    .size = sizeof(bc_host_ops),
+    .open = local_open,
+    .close = local_close,
+    .start = local_start,
+    .wait = local_wait,
+    .stop = local_stop,
+    .release = local_release,
+    .get_file = local_get_file,
+    .put_file = local_put_file,
+};
+
+static const bc_plugin descriptor = {
+    .abi = BC_PLUGIN_PREFIX,
+    .kind = BC_KIND_HOST,
+    .name = "local",
+    .version = "1.0.0",
+    .description = "runs stages on this machine (PTY on a terminal, pipes otherwise)",
+    .options = NULL,
+    .ops = &ops,
+};
+
+BC_PLUGIN_ENTRY(descriptor)

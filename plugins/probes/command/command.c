@@ -1,0 +1,85 @@
+/*
+ * Probe "command": the target is a shell command run on the stage's host
+ * (through its transport); the service is ready when it exits 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <benchctl/plugin.h>
+
+static int command_check_target(bc_ctx *ctx, const char *target)
+{
+    for (const char *p = target; *p; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n')
+            return BC_OK;
+    bc_error(ctx, "the command is empty");
+    return BC_ERR;
+}
+
+/* The last non-empty line of s, trimmed, into out. */
+static void last_line(const char *s, char *out, size_t size)
+{
+    const char *end = s + strlen(s);
+    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+        end--;
+    const char *start = end;
+    while (start > s && start[-1] != '\n')
+        start--;
+    size_t n = (size_t)(end - start);
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, start, n);
+    out[n] = '\0';
+}
+
+static int command_check(bc_ctx *ctx, void *state, const char *target, char *detail,
+                         size_t detail_size)
+{
+    (void)state;
+    int64_t limit = ctx->svc->opt_duration_ms(ctx, "attempt_timeout");
+    int status = -1;
+    char out[4096];
+    int rc = ctx->svc->host_exec(ctx, target, limit, &status, out, sizeof out);
+    if (rc == BC_TIMEOUT) {
+        snprintf(detail, detail_size, "the command did not finish within %lld ms",
+                 (long long)limit);
+        return BC_NOT_READY;
+    }
+    if (rc != BC_OK)
+        return rc; /* cancelled, or the host cannot run commands */
+    if (status == 0)
+        return BC_OK;
+    char line[256];
+    last_line(out, line, sizeof line);
+    snprintf(detail, detail_size, "exit status %d%s%s", status, line[0] ? ": " : "", line);
+    return BC_NOT_READY;
+}
+
+static const bc_option options[] = {
+    {.name = "attempt_timeout",
+     .type = BC_OPT_DURATION,
+     .default_value = "10s",
+     .min = 1,
+     .max = 86400000,
+     .help = "longest time one run of the command may take before it counts as not ready"},
+    {0},
+};
+
+static const bc_probe_ops ops = {
+    .size = sizeof(bc_probe_ops),
+    .check_target = command_check_target,
+    .check = command_check,
+};
+
+static const bc_plugin descriptor = {
+    .abi = BC_PLUGIN_PREFIX,
+    .kind = BC_KIND_PROBE,
+    .name = "command",
+    .version = "1.0.0",
+    .description = "ready when a shell command run on the stage's host exits 0",
+    .options = options,
+    .ops = &ops,
+};
+
+BC_PLUGIN_ENTRY(descriptor)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configure and build benchctl into build/ (BUILD_DIR overrides).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${BUILD_DIR:-build}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"

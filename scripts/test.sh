@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh Debian 12 machine and run every test with
+# ctest: the normal build, then the same tests under AddressSanitizer and
+# UBSan (SKIP_SANITIZE=1 skips that pass).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j2 --timeout 300
+if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
+  BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DBENCHCTL_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2 --timeout 300
+fi

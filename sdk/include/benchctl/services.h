@@ -1,0 +1,105 @@
+/*
+ * The services table: the only way a plugin reaches the core.
+ *
+ * Every plugin operation receives a bc_ctx whose first member points to the
+ * core's services.  Plugins never link against benchctl; they call through
+ * this table.  The table only grows at the end; check `size` (or use
+ * BC_HAS_SERVICE) before calling a member added after ABI 1.0.
+ */
+#ifndef BENCHCTL_SERVICES_H
+#define BENCHCTL_SERVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+typedef struct bc_services bc_services;
+
+/* The context of one plugin call.  The core owns it; it is only valid for
+ * the duration of the call (or, for a host process, until release). */
+typedef struct bc_ctx {
+    const bc_services *svc;
+} bc_ctx;
+
+typedef enum bc_log_level {
+    BC_LOG_DEBUG = 0,
+    BC_LOG_INFO = 1,
+    BC_LOG_WARN = 2,
+    BC_LOG_ERROR = 3
+} bc_log_level;
+
+typedef enum bc_stream { BC_STREAM_STDOUT = 1, BC_STREAM_STDERR = 2 } bc_stream;
+
+struct bc_services {
+    uint32_t size;      /* sizeof(bc_services) in the core */
+    uint16_t abi_major; /* the core's BC_ABI_MAJOR */
+    uint16_t abi_minor; /* the core's BC_ABI_MINOR */
+
+    /* Log a message; the core prefixes it with "[kind:name]" and applies
+     * the configured level. */
+    void (*log)(bc_ctx *ctx, int level, const char *fmt, ...) BC_PRINTF(3, 4);
+
+    /* Describe why the current operation fails; the plugin then returns
+     * BC_ERR.  The buffer is the core's; the last call wins. */
+    void (*set_error)(bc_ctx *ctx, const char *fmt, ...) BC_PRINTF(2, 3);
+
+    /* Non-zero once the run is being stopped (Ctrl-C, SIGTERM, --timeout). */
+    int (*cancelled)(bc_ctx *ctx);
+
+    /* A file descriptor that becomes readable when the run is cancelled,
+     * for plugins that wait in poll().  Never close or read it. */
+    int (*cancel_fd)(bc_ctx *ctx);
+
+    /* Typed, read-only view of the plugin's options (validated against the
+     * plugin's schema before the call).  Unset options read as their
+     * declared default; strings are borrowed and live as long as the run. */
+    int (*opt_is_set)(bc_ctx *ctx, const char *name);
+    const char *(*opt_string)(bc_ctx *ctx, const char *name);
+    int64_t (*opt_int)(bc_ctx *ctx, const char *name);
+    double (*opt_float)(bc_ctx *ctx, const char *name);
+    int (*opt_bool)(bc_ctx *ctx, const char *name);
+    int64_t (*opt_duration_ms)(bc_ctx *ctx, const char *name);
+    /* Sets *items to a NULL-terminated borrowed array; returns its length. */
+    size_t (*opt_list)(bc_ctx *ctx, const char *name, const char *const **items);
+
+    /* Facts about the run: "run_id", "run_dir", "output_dir", "config_path",
+     * "config_dir", "benchmark_name", "bin", "host", "stage", "case".
+     * Returns NULL for an unknown key or one that does not apply here. */
+    const char *(*fact)(bc_ctx *ctx, const char *key);
+
+    /* Host transports hand every chunk of a stage's output here, as it
+     * arrives.  The core writes it to the terminal and the stage log. */
+    void (*output)(bc_ctx *ctx, int stream, const void *data, size_t len);
+
+    /* For probes and collectors: run a command on the current stage's host
+     * through its transport and wait for it.  Output (stdout and stderr)
+     * is captured into out (NUL-terminated, truncated to out_size).
+     * Returns BC_OK when the command ran (its status is in *exit_status),
+     * BC_TIMEOUT, BC_CANCELLED or BC_ERR. */
+    int (*host_exec)(bc_ctx *ctx, const char *command, int64_t timeout_ms,
+                     int *exit_status, char *out, size_t out_size);
+
+    /* For collectors: copy a file from / to the current host through its
+     * transport.  Returns BC_OK, BC_UNSUPPORTED or BC_ERR. */
+    int (*host_get_file)(bc_ctx *ctx, const char *remote_path, const char *local_path);
+    int (*host_put_file)(bc_ctx *ctx, const char *local_path, const char *remote_path,
+                         int mode);
+
+    /* For collectors: record a file placed in the run directory. */
+    void (*record_file)(bc_ctx *ctx, const char *output_name, const char *local_path);
+
+    /* For validators: report one problem in a data file (line 1 is the
+     * first line of the file, column is 1-based; value may be NULL), and a
+     * per-column summary once the file is read. */
+    void (*data_error)(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
+                       const char *value, const char *message);
+    void (*column_summary)(bc_ctx *ctx, const char *column, uint64_t count, double min,
+                           double max, double mean);
+};
+
+/* True when the core's table has member `m` (for members after ABI 1.0). */
+#define BC_HAS_SERVICE(svc, m) \
+    ((svc)->size >= offsetof(bc_services, m) + sizeof((svc)->m) && (svc)->m != NULL)
+
+#endif /* BENCHCTL_SERVICES_H */

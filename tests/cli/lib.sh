@@ -1,0 +1,57 @@
+# Shared helpers for the CLI tests (sourced).  Each test runs the real
+# benchctl binary on real configs in a private temporary directory.
+set -euo pipefail
+
+: "${BENCHCTL:?BENCHCTL must point to the benchctl binary}"
+: "${SRC_DIR:?SRC_DIR must point to the source tree}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/benchctl-test.XXXXXX")
+cleanup_hooks=()
+on_exit() {
+  local rc=$?
+  for h in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$h" || true; done
+  if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi
+}
+trap on_exit EXIT
+cd "$T"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+# run_bc [args...]: runs benchctl, stores stdout/stderr/exit in OUT ERR RC.
+run_bc() {
+  set +e
+  "$BENCHCTL" "$@" >"$T/.out" 2>"$T/.err" </dev/null
+  RC=$?
+  set -e
+  OUT=$(cat "$T/.out")
+  ERR=$(cat "$T/.err")
+}
+
+expect_rc() {
+  [ "$RC" -eq "$1" ] || fail "${2:-command}: expected exit $1, got $RC
+--- stdout
+$OUT
+--- stderr
+$ERR"
+}
+
+expect_in() { # expect_in HAYSTACK NEEDLE [what]
+  case "$1" in *"$2"*) ;; *) fail "${3:-output} does not contain: $2
+--- got
+$1" ;; esac
+}
+
+expect_not_in() {
+  case "$1" in *"$2"*) fail "${3:-output} unexpectedly contains: $2
+--- got
+$1" ;; *) ;; esac
+}
+
+# json FILE EXPR: evaluate a Python expression on the parsed JSON (as j).
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+# jsons EXPR: the same on stdin.
+jsons() { python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+# write_config FILE: stdin to FILE.
+write_config() { cat >"$1"; }
