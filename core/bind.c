@@ -8,7 +8,8 @@
 #include "options.h"
 #include "services.h"
 
-const char *const bind_host_core_keys[] = {"transport", "ip", NULL};
+const char *const bind_host_core_keys[] = {"transport", "ip",       "port",         "username",
+                                           "password",  "key_file", "key_password", NULL};
 const char *const bind_health_core_keys[] = {"type", "target", "timeout", "retries", "interval", NULL};
 const char *const bind_output_core_keys[] = {"name", "remote_path", "collector", "data_schema",
                                              "local_path", NULL};
@@ -43,12 +44,22 @@ static const plugin *need(loader *l, diag *d, const ynode *n, bc_kind k, const c
     if (p)
         return p;
     int line = n ? n->line : 0, col = n ? n->col : 0;
-    if (is_planned(k, name) && strncmp(why, "no ", 3) == 0)
-        diag_error(d, line, col, "%s '%s' is not supported yet: this build of benchctl does not "
-                                 "ship the %s plugin '%s' (%s)", what, name,
-                   loader_kind_name(k), name, why);
-    else
+    bool absent = strncmp(why, "no ", 3) == 0;
+    if (is_planned(k, name) && absent) {
+        diag_error(d, line, col, "%s '%s' is not supported yet: %s", what, name, why);
+    } else if (absent) {
+        /* A typo or a plugin that is not installed: name the ones that are. */
+        loader_scan_all(l);
+        strbuf sb = {0};
+        for (size_t i = 0; i < l->nplugins; i++)
+            if (l->plugins[i]->desc.kind == (uint32_t)k)
+                sb_printf(&sb, "%s%s", sb.len ? ", " : "", l->plugins[i]->desc.name);
+        diag_error(d, line, col, "%s '%s': %s; installed %s plugins: %s", what, name, why,
+                   loader_kind_name(k), sb.len ? sb.buf : "none");
+        sb_free(&sb);
+    } else {
         diag_error(d, line, col, "%s '%s': %s", what, name, why);
+    }
     free(why);
     return NULL;
 }

@@ -107,8 +107,8 @@ static const char *get_str(vctx *v, const ynode *m, const char *key, bool requir
         }
         return NULL;
     }
-    char buf[160];
-    snprintf(buf, sizeof buf, "%s.%s", what, key);
+    char buf[240];
+    snprintf(buf, sizeof buf, "%s: '%s'", what, key);
     if (!expect_type(v, n, Y_SCALAR, buf))
         return NULL;
     if (required && !*n->str) {
@@ -124,7 +124,7 @@ static const char *get_enum(vctx *v, const ynode *m, const char *key, const char
     const char *s = get_str(v, m, key, false, what);
     if (s && !in_list(values, s)) {
         char *list = join_list(values);
-        ERR(v, ynode_get(m, key), "%s.%s: '%s' is not one of: %s", what, key, s, list);
+        ERR(v, ynode_get(m, key), "%s: '%s' must be one of %s, not '%s'", what, key, list, s);
         free(list);
         return NULL;
     }
@@ -154,7 +154,7 @@ static bool get_bool(vctx *v, const ynode *m, const char *key, bool dflt, const 
         return dflt;
     bool b = dflt;
     if (n->type != Y_SCALAR || n->quoted || !config_parse_bool(n->str, &b))
-        ERR(v, n, "%s.%s must be true or false, not %s%s%s", what, key,
+        ERR(v, n, "%s: '%s' must be true or false, not %s%s%s", what, key,
             n->type == Y_SCALAR ? "'" : "", n->type == Y_SCALAR ? n->str : ynode_kind(n),
             n->type == Y_SCALAR ? "'" : "");
     return b;
@@ -168,7 +168,7 @@ static int64_t get_duration_ms(vctx *v, const ynode *m, const char *key, int64_t
         return dflt;
     int64_t ns;
     if (n->type != Y_SCALAR || !parse_duration_ns(n->str, &ns)) {
-        ERR(v, n, "%s.%s: '%s' is not a duration (use e.g. 500ms, 30s, 1m30s)", what, key,
+        ERR(v, n, "%s: '%s' must be a duration such as 500ms, 30s or 1m30s, not '%s'", what, key,
             n->type == Y_SCALAR ? n->str : ynode_kind(n));
         return dflt;
     }
@@ -279,6 +279,18 @@ static void parse_hosts(vctx *v, const ynode *h)
             if (host->ip && !*host->ip)
                 host->ip = NULL;
             host->transport = get_str(v, host->node, "transport", false, what);
+            /* The Go tool's connection keys are valid on every host; the
+             * transport decides what they mean (local ignores them). */
+            get_str(v, host->node, "username", false, what);
+            get_str(v, host->node, "password", false, what);
+            get_str(v, host->node, "key_file", false, what);
+            get_str(v, host->node, "key_password", false, what);
+            const ynode *port = ynode_get(host->node, "port");
+            int64_t pv;
+            if (port && !port->is_null &&
+                (port->type != Y_SCALAR || !parse_int64(port->str, &pv) || pv < 1 || pv > 65535))
+                ERR(v, port, "%s: 'port' must be a TCP port number (1-65535), not '%s'", what,
+                    port->type == Y_SCALAR ? port->str : ynode_kind(port));
             if (!host->transport)
                 host->transport = host->ip ? "ssh" : "local";
             /* Keys that carry secrets are redacted whatever the transport. */
@@ -382,11 +394,11 @@ static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
     if (ynode_get(hc, "timeout") && h->timeout_ms == 0)
         h->timeout_ms = 30000; /* the Go tool's zero value: keep the default */
     if (h->interval_ms <= 0)
-        ERR(v, ynode_get(hc, "interval"), "health_check.interval must be greater than 0");
+        ERR(v, ynode_get(hc, "interval"), "health_check: 'interval' must be greater than 0");
     const ynode *r = ynode_get(hc, "retries");
     if (r && !r->is_null) {
         if (r->type != Y_SCALAR || !parse_int64(r->str, &h->retries) || h->retries < 0)
-            ERR(v, r, "health_check.retries must be a whole number >= 0, not '%s'",
+            ERR(v, r, "health_check: 'retries' must be a whole number >= 0, not '%s'",
                 r->type == Y_SCALAR ? r->str : ynode_kind(r));
     }
 }
@@ -471,9 +483,11 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
             if (strchr(st->name, '/'))
                 ERR(v, ynode_get(sn, "name"), "%s name '%s' must not contain '/'", what, st->name);
         }
+        char sw[200];
+        snprintf(sw, sizeof sw, "%s '%s'", what, st->name ? st->name : "?");
         parse_hostref(v, st, sn, what);
-        st->command = get_str(v, sn, "command", false, what);
-        st->script = get_str(v, sn, "script", false, what);
+        st->command = get_str(v, sn, "command", false, sw);
+        st->script = get_str(v, sn, "script", false, sw);
         if (st->command && st->script)
             ERR(v, ynode_get(sn, "script"), "%s '%s': give either 'command' or 'script', not both",
                 what, st->name ? st->name : "?");
@@ -487,13 +501,13 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
                      what, st->name ? st->name : "?", p);
             free(p);
         }
-        st->shell = get_str(v, sn, "shell", false, what);
-        st->background = get_bool(v, sn, "background", false, what);
-        st->append_metadata = get_bool(v, sn, "append_metadata", false, what);
-        st->skip = get_bool(v, sn, "skip", false, what);
-        st->continue_on_error = get_bool(v, sn, "continue_on_error", false, what);
-        st->execute_only_for = get_str(v, sn, "execute_only_for", false, what);
-        st->timeout_ms = get_duration_ms(v, sn, "timeout", 0, what);
+        st->shell = get_str(v, sn, "shell", false, sw);
+        st->background = get_bool(v, sn, "background", false, sw);
+        st->append_metadata = get_bool(v, sn, "append_metadata", false, sw);
+        st->skip = get_bool(v, sn, "skip", false, sw);
+        st->continue_on_error = get_bool(v, sn, "continue_on_error", false, sw);
+        st->execute_only_for = get_str(v, sn, "execute_only_for", false, sw);
+        st->timeout_ms = get_duration_ms(v, sn, "timeout", 0, sw);
         if (st->background && st->append_metadata)
             ERR(v, ynode_get(sn, "append_metadata"),
                 "stage '%s': append_metadata cannot be used on a background stage",

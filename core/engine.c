@@ -100,6 +100,8 @@ typedef struct run {
     size_t nhosts;
     cJSON *meta, *stages_json, *cases_json, *custom;
     char *first_error;
+    int journal_fd;        /* stages.jsonl: one line per finished stage */
+    int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
     const char *status; /* "running" until the end */
     bool tty;
     struct winsize ws;
@@ -152,6 +154,25 @@ static void save_meta(run *r, bool durable)
 {
     if (!runstore_write(r->dir, r->meta, durable))
         log_msg(BC_LOG_ERROR, "cannot write %s/metadata.json: %s", r->dir, strerror(errno));
+    r->last_save_ns = mono_ns();
+}
+
+/* After each stage: append its record to stages.jsonl (cheap, so even a
+ * killed benchctl leaves every finished stage on disk) and refresh
+ * metadata.json at most once a second (rewriting it after every stage
+ * would cost O(stages^2) for long workflows). */
+static void stage_done(run *r, const cJSON *rec)
+{
+    char *line = cJSON_PrintUnformatted(rec);
+    if (line && r->journal_fd >= 0) {
+        size_t len = strlen(line);
+        line[len] = '\n';
+        if (write(r->journal_fd, line, len + 1) < 0)
+            log_msg(BC_LOG_WARN, "cannot append to %s/stages.jsonl: %s", r->dir, strerror(errno));
+    }
+    free(line);
+    if (mono_ns() - r->last_save_ns >= 1000000000LL)
+        save_meta(r, false);
 }
 
 static void fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -368,9 +389,14 @@ static void build_env(run *r, const char *stage, const char *host, const cfg_cas
 
 /* ---- one stage on one host ---------------------------------------------- */
 
+/* Where a stage's output goes.  The log file is created on the first byte
+ * of output, so silent stages (common in big sweeps) cost no file. */
 typedef struct stage_io {
     int log_fd;
     bool to_terminal;
+    bool log_failed;
+    const char *log_path;
+    uint64_t bytes;
 } stage_io;
 
 static void write_all(int fd, const void *data, size_t len)
@@ -391,6 +417,18 @@ static void write_all(int fd, const void *data, size_t len)
 static void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 {
     stage_io *io = ctx->sink_data;
+    io->bytes += len;
+    if (io->log_fd < 0 && !io->log_failed) {
+        char *dir = dir_name(io->log_path);
+        if (mkdir(dir, 0755) != 0 && errno == ENOENT)
+            mkdir_p(dir, 0755);
+        free(dir);
+        io->log_fd = open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (io->log_fd < 0) {
+            io->log_failed = true;
+            log_msg(BC_LOG_WARN, "cannot write stage log %s: %s", io->log_path, strerror(errno));
+        }
+    }
     if (io->log_fd >= 0)
         write_all(io->log_fd, data, len);
     if (io->to_terminal)
@@ -542,7 +580,6 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     add_time(rec, "start_time", w0);
     char *err = NULL;
     stage_outcome out = ST_FAILED;
-    int log_fd = -1;
     void *proc = NULL;
     strvec env = {0};
     char *cmd = NULL;
@@ -552,14 +589,7 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
 
     char *log_rel = stage_log_rel_host(st, alias, cs);
     char *log_path = path_join(r->dir, log_rel);
-    char *log_dir = dir_name(log_path);
-    mkdir_p(log_dir, 0755);
-    free(log_dir);
-    cJSON_AddStringToObject(rec, "log", log_rel);
-    log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0)
-        log_msg(BC_LOG_WARN, "cannot write stage log %s: %s", log_path, strerror(errno));
-    io.log_fd = log_fd;
+    io.log_path = log_path;
 
     if (!host_open(h)) {
         err = xasprintf("stage '%s': %s", st->name, h->error);
@@ -642,8 +672,9 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
         goto done;
     }
     if (res.exit_status != 0) {
-        err = xasprintf("stage '%s' on host '%s' failed with exit status %d (log: %s)", st->name,
-                        alias, res.exit_status, log_path);
+        err = xasprintf("stage '%s' on host '%s' failed with exit status %d%s%s%s", st->name,
+                        alias, res.exit_status, io.log_fd >= 0 ? " (log: " : " (no output)",
+                        io.log_fd >= 0 ? log_path : "", io.log_fd >= 0 ? ")" : "");
         goto done;
     }
     if (st->health) {
@@ -667,6 +698,11 @@ done:
     add_time(rec, "end_time", w1);
     cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - m0) / 1e9);
     cJSON_AddStringToObject(rec, "status", status);
+    cJSON_AddNumberToObject(rec, "output_bytes", (double)io.bytes);
+    if (io.log_fd >= 0)
+        cJSON_AddStringToObject(rec, "log", log_rel);
+    else
+        cJSON_AddNullToObject(rec, "log");
     if (err) {
         cJSON_AddStringToObject(rec, "error", err);
         log_msg(BC_LOG_ERROR, "%s", err);
@@ -676,8 +712,8 @@ done:
         fail(r, "stage '%s' on host '%s' was %s", st->name, alias,
              strcmp(status, "timeout") == 0 ? "stopped by --timeout" : "interrupted");
     }
-    if (log_fd >= 0)
-        close(log_fd);
+    if (io.log_fd >= 0)
+        close(io.log_fd);
     free(log_rel);
     free(log_path);
     free(cmd);
@@ -746,7 +782,7 @@ static bool run_stage(run *r, const cfg_stage *st, const cfg_case *cs)
         cJSON_AddItemToArray(r->stages_json, rec);
         print_header(r, st, st->hosts[i], cs);
         stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec);
-        save_meta(r, false);
+        stage_done(r, rec);
         if (o == ST_INTERRUPTED)
             return false;
         if (o == ST_FAILED) {
@@ -847,7 +883,7 @@ config *engine_load(const char *config_path, loader *ld, const strvec *plugin_pa
         loader_init(ld, plugin_paths, &c->plugin_paths);
     else
         loader_init(ld, plugin_paths, NULL);
-    if (c && d.errors == 0)
+    if (c)
         bind_plugins(c, ld, &d);
     if (d.errors || print_warnings)
         diag_print(&d, stderr);
@@ -908,6 +944,17 @@ static bool check_run_options(const run_options *o, config *c)
     return ok;
 }
 
+static long self_peak_rss_kb(void)
+{
+    char *status = read_file("/proc/self/status", NULL);
+    long kb = -1;
+    char *p = status ? strstr(status, "VmHWM:") : NULL;
+    if (p)
+        kb = strtol(p + 6, NULL, 10);
+    free(status);
+    return kb;
+}
+
 static char *self_exe(void)
 {
     char buf[PATH_MAX];
@@ -953,7 +1000,7 @@ int engine_run(const run_options *o)
         return EXIT_USAGE;
     }
 
-    run r = {.cfg = c, .ld = &ld, .o = o, .status = "running"};
+    run r = {.cfg = c, .ld = &ld, .o = o, .status = "running", .journal_fd = -1};
     char *err = NULL;
     if (!runstore_create(c->output_dir, &r.id, &r.dir, &err)) {
         fprintf(stderr, "benchctl: %s\n", err);
@@ -1026,6 +1073,9 @@ int engine_run(const run_options *o)
         r.cases_json = cJSON_AddArrayToObject(r.meta, "cases");
     save_meta(&r, true);
     git_state_free(&git);
+    char *jpath = path_join(r.dir, "stages.jsonl");
+    r.journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    free(jpath);
 
     r.nhosts = c->nhosts;
     r.hosts = xcalloc(c->nhosts, sizeof *r.hosts);
@@ -1146,10 +1196,13 @@ int engine_run(const run_options *o)
     cJSON *et = cJSON_DetachItemFromObject(r.meta, "end_time_tmp");
     cJSON_ReplaceItemInObject(r.meta, "end_time", et);
     cJSON_AddNumberToObject(r.meta, "duration_s", (double)(mono_ns() - m0) / 1e9);
+    /* What the orchestrator itself cost: its own peak RSS. */
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(r.meta, "benchctl"), "peak_rss_kb",
+                            (double)self_peak_rss_kb());
     save_meta(&r, true);
 
     if (r.first_error && !interrupted)
-        fprintf(stderr, "benchctl: run %s %s: %s\n", r.id, status, r.first_error);
+        fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r.id, status, r.dir);
     else if (interrupted)
         fprintf(stderr, "benchctl: run %s interrupted; stages stopped, metadata written\n", r.id);
     printf("Results saved to: %s\n", r.dir);
@@ -1157,6 +1210,8 @@ int engine_run(const run_options *o)
 
     int code = interrupted ? EXIT_INTERRUPTED : (timed_out || r.first_error) ? EXIT_RUN_FAILED
                                                                               : EXIT_OK;
+    if (r.journal_fd >= 0)
+        close(r.journal_fd);
     cJSON_Delete(r.meta);
     free(r.hosts);
     free(r.first_error);

@@ -9,11 +9,13 @@
  * leftovers are stopped when the host is closed at the end of the run.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,76 +126,56 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
     const char *workdir = req->workdir ? req->workdir : ctx->svc->fact(ctx, "config_dir");
 
     int tty = (req->flags & BC_EXEC_TTY) != 0;
-    int master = -1, slave = -1, outp[2] = {-1, -1}, errp[2] = {-1, -1}, execp[2] = {-1, -1};
+    int master = -1, slave = -1, outp[2] = {-1, -1}, errp[2] = {-1, -1};
     int rc = BC_ERR;
+    char slave_name[128] = "";
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
     if (tty) {
         struct winsize ws = {.ws_row = req->tty_rows ? req->tty_rows : 24,
                              .ws_col = req->tty_cols ? req->tty_cols : 80};
-        if (openpty(&master, &slave, NULL, NULL, &ws) != 0) {
+        if (openpty(&master, &slave, slave_name, NULL, &ws) != 0) {
             bc_error(ctx, "cannot allocate a terminal: %s", strerror(errno));
             goto out;
         }
         fcntl(master, F_SETFD, FD_CLOEXEC);
-    } else if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-        bc_error(ctx, "cannot create pipes: %s", strerror(errno));
-        goto out;
-    }
-    /* Reports exec failures from the child: closed on successful exec. */
-    if (pipe2(execp, O_CLOEXEC) != 0) {
-        bc_error(ctx, "cannot create a pipe: %s", strerror(errno));
-        goto out;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        bc_error(ctx, "cannot fork: %s", strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        /* Child: own session and process group, default signal handling. */
-        setsid();
-        int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGQUIT, SIGCHLD};
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        if (tty) {
-            ioctl(slave, TIOCSCTTY, 0);
-            dup2(slave, 0);
-            dup2(slave, 1);
-            dup2(slave, 2);
-            if (slave > 2)
-                close(slave);
-        } else {
-            int devnull = open("/dev/null", O_RDONLY);
-            if (devnull >= 0)
-                dup2(devnull, 0);
-            dup2(outp[1], 1);
-            dup2(errp[1], 2);
+        fcntl(slave, F_SETFD, FD_CLOEXEC);
+        /* After setsid, opening the terminal without O_NOCTTY makes it the
+         * child's controlling terminal. */
+        posix_spawn_file_actions_addopen(&fa, 0, slave_name, O_RDWR, 0);
+        posix_spawn_file_actions_adddup2(&fa, 0, 1);
+        posix_spawn_file_actions_adddup2(&fa, 0, 2);
+    } else {
+        if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+            bc_error(ctx, "cannot create pipes: %s", strerror(errno));
+            goto out;
         }
-        if (workdir && chdir(workdir) != 0) {
-            int e = errno;
-            ssize_t w = write(execp[1], &e, sizeof e);
-            (void)w;
-            _exit(127);
-        }
-        execvpe(argv[0], argv, envp);
-        int e = errno;
-        ssize_t w = write(execp[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
     }
-    close(execp[1]);
-    execp[1] = -1;
-    int child_errno = 0;
-    ssize_t got;
-    do
-        got = read(execp[0], &child_errno, sizeof child_errno);
-    while (got < 0 && errno == EINTR);
-    if (got == (ssize_t)sizeof child_errno) {
-        waitpid(pid, NULL, 0);
+    if (workdir)
+        posix_spawn_file_actions_addchdir_np(&fa, workdir);
+    /* Own session and process group (so the whole tree can be signalled),
+     * default dispositions and an empty mask: benchctl ignores SIGPIPE and
+     * handles SIGINT, the stage must not inherit that. */
+    sigset_t def, none;
+    sigemptyset(&def);
+    int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGQUIT, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&def, sigs[i]);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
+    if (err != 0) {
         bc_error(ctx, "cannot run '%s'%s%s: %s", argv[0], workdir ? " in " : "",
-                 workdir ? workdir : "", strerror(child_errno));
+                 workdir ? workdir : "", strerror(err));
         goto out;
     }
     p->ctx = ctx;
@@ -227,9 +209,9 @@ out:
             close(outp[i]);
         if (errp[i] >= 0)
             close(errp[i]);
-        if (execp[i] >= 0)
-            close(execp[i]);
     }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     free(p);
     free(argv);
     free(envp);
@@ -348,7 +330,42 @@ static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result 
     return BC_OK;
 }
 
-static int group_alive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
+/* True while the process group has a member that is not a zombie.  Zombies
+ * count for kill(2), and orphaned ones wait for init to reap them, which
+ * need not be prompt (in containers init may reap late, or never). */
+static int group_alive(pid_t pgid)
+{
+    if (kill(-pgid, 0) != 0 && errno != EPERM)
+        return 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 1;
+    int alive = 0;
+    struct dirent *de;
+    while (!alive && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* pid (comm) state ppid pgrp ...; comm may contain spaces */
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid, pgrp;
+        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            alive = 1;
+    }
+    closedir(d);
+    return alive;
+}
 
 /* SIGTERM the group, wait up to grace_ms for it to go, then SIGKILL. */
 static int stop_group(proc *p, int64_t grace_ms)
