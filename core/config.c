@@ -491,7 +491,7 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
         if (st->command && st->script)
             ERR(v, ynode_get(sn, "script"), "%s '%s': give either 'command' or 'script', not both",
                 what, st->name ? st->name : "?");
-        if (!st->command && !st->script)
+        if (!ynode_get(sn, "command") && !ynode_get(sn, "script"))
             ERR(v, sn, "%s '%s': needs a 'command' or a 'script'", what, st->name ? st->name : "?");
         if (st->script) {
             char *p = path_join(c->dir, st->script);

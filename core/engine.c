@@ -743,6 +743,7 @@ static void record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, cons
         if (reason)
             cJSON_AddStringToObject(rec, "reason", reason);
         cJSON_AddItemToArray(r->stages_json, rec);
+        stage_done(r, rec);
     }
 }
 

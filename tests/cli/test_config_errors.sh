@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Bad configs: every problem is reported as FILE:LINE:COL, all at once,
+# with exit 2, and no run directory is ever written.
+source "$(dirname "$0")/lib.sh"
+
+no_run_dir() { [ ! -e out ] || [ -z "$(ls out | grep -E '^[0-9]+$' || true)" ] || fail "a run directory was written: $(ls out)"; }
+
+# check_bad FILE NEEDLE...: validate and run both exit 2 with every needle.
+check_bad() {
+  local f=$1; shift
+  run_bc validate -c "$f"
+  expect_rc 2 "validate $f"
+  for n in "$@"; do expect_in "$ERR" "$n" "stderr of validate $f"; done
+  run_bc run -c "$f"
+  expect_rc 2 "run $f"
+  for n in "$@"; do expect_in "$ERR" "$n" "stderr of run $f"; done
+  no_run_dir
+}
+
+# Malformed YAML: position of the syntax error.
+printf 'benchmark:\n  name: x\n  output_dir: [a\nstages: []\n' > syntax.yaml
+check_bad syntax.yaml "syntax.yaml:4:7: invalid YAML: did not find expected ',' or ']'"
+
+# Empty file, not a mapping.
+: > empty.yaml
+check_bad empty.yaml "empty.yaml:1:1: the config file is empty"
+echo "- a" > list.yaml
+check_bad list.yaml "list.yaml:1:1: the config file must be a mapping"
+
+# Many errors at once, each with its position.
+write_config many.yaml <<'YAML'
+benchmark:
+  name: many
+  output_dir: ./out
+  shel: bash
+hosts:
+  web:
+    transport: local
+    port: http
+stages:
+  - name: a
+    host: nowhere
+    command: echo hi
+  - name: a
+    command: echo again
+    script: x.sh
+  - name: b
+    background: maybe
+    health_check:
+      type: command
+      target: "true"
+      timeout: 30x
+      retries: -1
+  - command: echo nameless
+  - name: c
+    hosts: [web, web]
+    command: echo
+    execute_only_for: nosuchcase
+  - name: d
+    command: [not, a, string]
+plots:
+  - name: p
+    source: missing
+    type: pie
+YAML
+check_bad many.yaml \
+  "many.yaml:4:3: unknown key 'shel' in benchmark; valid keys: name, output_dir, shell, logging, git, plugin_paths" \
+  "many.yaml:8:11: hosts.web: 'port' must be a TCP port number (1-65535), not 'http'" \
+  "many.yaml:11:11: stage 'a': unknown host 'nowhere'; defined hosts: web, local" \
+  "many.yaml:13:11: duplicate stage name 'a' (first at line 10)" \
+  "many.yaml:15:13: stage 'a': give either 'command' or 'script', not both" \
+  "many.yaml:17:17: stage 'b': 'background' must be true or false, not 'maybe'" \
+  "many.yaml:21:16: health_check: 'timeout' must be a duration such as 500ms, 30s or 1m30s, not '30x'" \
+  "many.yaml:22:16: health_check: 'retries' must be a whole number >= 0, not '-1'" \
+  "many.yaml:23:5: stage: missing required key 'name'" \
+  "many.yaml:25:18: stage 'c': host 'web' is listed twice" \
+  "many.yaml:27:23: stage 'c': execute_only_for names case 'nosuchcase', which is not in 'cases'" \
+  "many.yaml:29:14: stage 'd': 'command' must be a value, not a list" \
+  "many.yaml:32:13: plot 'p': source 'missing' is not the name of any stage output" \
+  "many.yaml:33:11: plot: 'type' must be one of time_series, histogram, boxplot, cdf, scatter, not 'pie'"
+expect_in "$ERR" "errors in many.yaml"
+
+# Missing required sections and keys.
+printf 'hosts: {}\n' > nobench.yaml
+check_bad nobench.yaml "missing required section 'benchmark'" "missing required section 'stages'"
+printf 'benchmark:\n  output_dir: out\nstages:\n  - name: a\n    command: "true"\n' > noname.yaml
+check_bad noname.yaml "noname.yaml:2:3: benchmark: missing required key 'name'"
+
+# Unknown top-level key, wrong types.
+printf 'benchmark: {name: x, output_dir: out}\nstage: []\nstages: {a: 1}\n' > types.yaml
+check_bad types.yaml "types.yaml:2:1: unknown key 'stage' in the top level" "types.yaml:3:9: stages must be a list, not a mapping"
+
+# A plugin that is not installed: the installed ones are named.
+printf 'benchmark: {name: x, output_dir: out}\nhosts:\n  h: {transport: telnet}\nstages:\n  - name: a\n    host: h\n    command: "true"\n    health_check: {type: comand, target: "true"}\n' > plugin.yaml
+check_bad plugin.yaml \
+  "plugin.yaml:3:18: host transport 'telnet': no host plugin named 'telnet' is installed" \
+  "installed host plugins: local" \
+  "plugin.yaml:8:26: health_check type 'comand': no probe plugin named 'comand' is installed" \
+  "installed probe plugins: command"
+
+# Capabilities of later versions are refused clearly, never ignored.
+printf 'benchmark: {name: x, output_dir: out}\nstages:\n  - name: a\n    command: "true"\n    background: true\n    health_check: {type: http, target: "http://127.0.0.1:1/"}\n' > later.yaml
+check_bad later.yaml "later.yaml:5:17: stage 'a': background stages are not supported yet" \
+  "later.yaml:6:26: health_check type 'http' is not supported yet"
+
+# The Go tool's example configs: the only complaints are capabilities not
+# built yet (no schema error, no unknown key).
+for f in "$SRC_DIR"/../shared/compat-examples/*.yaml; do
+  [ -f "$f" ] || continue
+  run_bc validate -c "$f"
+  expect_rc 2 "validate $f"
+  while IFS= read -r line; do
+    case "$line" in
+      *"not supported yet"*|*"warning:"*|"benchctl: "*" errors in "*) ;;
+      *) fail "unexpected complaint about $f: $line" ;;
+    esac
+  done <<<"$ERR"
+done
+
+# Unwritable output_dir: clear message, exit 2.
+printf 'benchmark: {name: x, output_dir: /proc/benchctl-cannot-exist}\nstages:\n  - name: a\n    command: "true"\n' > unwritable.yaml
+run_bc run -c unwritable.yaml
+expect_rc 2 "run with unwritable output_dir"
+expect_in "$ERR" "cannot create output directory /proc/benchctl-cannot-exist"
+touch afile
+printf 'benchmark: {name: x, output_dir: afile/runs}\nstages:\n  - name: a\n    command: "true"\n' > notdir.yaml
+run_bc run -c notdir.yaml
+expect_rc 2 "run with output_dir under a file"
+expect_in "$ERR" "cannot create output directory $T/afile/runs"
+
+# Missing config file.
+run_bc run -c nosuch.yaml
+expect_rc 2 "missing config"
+expect_in "$ERR" "nosuch.yaml: cannot read config file: No such file or directory"
+
+# Bad flags never start a run.
+printf 'benchmark: {name: x, output_dir: out}\nstages:\n  - name: a\n    command: "true"\n' > ok.yaml
+for args in "-m novalue" "-m =x" "-e 1X=2" "-e NOEQ" "-t abc" "-t 0s" "--skip nosuch" "--case nosuch" "--bogus" "extra-arg"; do
+  # shellcheck disable=SC2086
+  run_bc run -c ok.yaml $args
+  expect_rc 2 "run $args"
+  no_run_dir
+done
+run_bc run -c ok.yaml -m novalue
+expect_in "$ERR" "-m/--metadata expects KEY=VALUE, got 'novalue'"
+run_bc run -c ok.yaml --case nosuch
+expect_in "$ERR" "--case nosuch: no case of that name"
+pass "bad configs and flags are refused with positions and exit 2"
