@@ -536,7 +536,7 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             rc = BC_TIMEOUT;
             break;
         }
-        int64_t left_ms = (deadline - now) / 1000000;
+        int64_t left_ms = (deadline - now + 999999) / 1000000; /* round up: no spin */
         if (!probe_wait_interval(hc->interval_ms < left_ms ? hc->interval_ms : left_ms)) {
             rc = BC_CANCELLED;
             break;
