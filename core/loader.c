@@ -3,6 +3,8 @@
 #include "loader.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <stdio.h>
 #include <limits.h>
 #include <ltdl.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "paths.h"
 
 static const char *const kind_names[] = {NULL, "host", "probe", "collector", "validator", "plot"};
@@ -175,10 +178,17 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
     if (p->magic != BC_ABI_MAGIC)
         return xasprintf("%s: not a benchctl plugin descriptor (magic 0x%08x, expected 0x%08x)",
                          path, p->magic, BC_ABI_MAGIC);
-    if (p->abi_major != BC_ABI_MAJOR)
-        return xasprintf("%s: built for plugin ABI %u.%u, but this benchctl supports ABI %d.0 "
-                         "to %d.%d; rebuild the plugin against a matching SDK",
-                         path, p->abi_major, p->abi_minor, BC_ABI_MAJOR, BC_ABI_MAJOR, BC_ABI_MINOR);
+    if (p->abi_major != BC_ABI_MAJOR) {
+        char range[48];
+        if (BC_ABI_MINOR > 0)
+            snprintf(range, sizeof range, "ABI %d.0 to %d.%d", BC_ABI_MAJOR, BC_ABI_MAJOR,
+                     BC_ABI_MINOR);
+        else
+            snprintf(range, sizeof range, "only ABI %d.0", BC_ABI_MAJOR);
+        return xasprintf("%s: built for plugin ABI %u.%u, but this benchctl supports %s; "
+                         "rebuild the plugin against a matching SDK",
+                         path, p->abi_major, p->abi_minor, range);
+    }
     if (p->abi_minor > BC_ABI_MINOR)
         return xasprintf("%s: needs plugin ABI %u.%u, newer than this benchctl's ABI %d.%d; "
                          "upgrade benchctl or rebuild the plugin against SDK %d.%d",
@@ -227,6 +237,31 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
     return NULL;
 }
 
+/* Why path cannot be loaded.  libltdl reports every failure as "file not
+ * found"; the dynamic linker's own message (a missing library, a bad ELF
+ * class) is what a user can act on, so ask it once, here only. */
+static char *load_failure(const char *path)
+{
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rbe");
+    size_t n = f ? fread(magic, 1, sizeof magic, f) : 0;
+    if (f)
+        fclose(f);
+    if (n < 4 || memcmp(magic, "\177ELF", 4) != 0)
+        return xasprintf("%s: not a benchctl plugin: it cannot be loaded (not an ELF shared "
+                         "object)", path);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+        const char *e = lt_dlerror();
+        return xasprintf("%s: not a benchctl plugin: it cannot be loaded (%s)", path,
+                         e ? e : "unknown error");
+    }
+    const char *e = dlerror();
+    return xasprintf("%s: not a benchctl plugin: it cannot be loaded (%s)", path,
+                     e ? e : "unknown error");
+}
+
 /* Load one file.  Returns the plugin (also appended to l->plugins) or
  * NULL after recording a refusal. */
 static plugin *load_file(loader *l, const char *path)
@@ -247,9 +282,7 @@ static plugin *load_file(loader *l, const char *path)
 
     lt_dlhandle h = lt_dlopen(path);
     if (!h) {
-        const char *e = lt_dlerror();
-        refuse(l, path, xasprintf("%s: not a benchctl plugin: it cannot be loaded (%s)", path,
-                                  e ? e : "unknown error"));
+        refuse(l, path, load_failure(path));
         free(stem);
         return NULL;
     }
@@ -296,19 +329,31 @@ const plugin *loader_find(loader *l, bc_kind kind, const char *name, char **why)
     if (p)
         return p;
     const char *kname = loader_kind_name(kind);
+    /* The first acceptable file wins; a refused one earlier on the path is
+     * skipped (as `benchctl plugins` does) but reported if nothing else
+     * provides the plugin. */
+    char *first_refusal = NULL;
     for (size_t i = 0; i < l->dirs.n; i++) {
         char *file = xasprintf("%s/%s-%s.so", l->dirs.v[i], kname, name);
         struct stat st;
         if (stat(file, &st) == 0) {
             p = load_file(l, file);
-            if (!p) {
-                const refusal *r = find_refusal(l, file);
-                *why = xstrdup(r ? r->reason : "refused");
+            if (p) {
+                if (first_refusal)
+                    log_msg(BC_LOG_WARN, "skipped %s", first_refusal);
+                free(first_refusal);
+                free(file);
+                return p;
             }
-            free(file);
-            return p;
+            const refusal *r = find_refusal(l, file);
+            if (!first_refusal)
+                first_refusal = xstrdup(r ? r->reason : "refused");
         }
         free(file);
+    }
+    if (first_refusal) {
+        *why = first_refusal;
+        return NULL;
     }
     strbuf sb = {0};
     sb_printf(&sb, "no %s plugin named '%s' is installed (looked for %s-%s.so in: ", kname, name,
