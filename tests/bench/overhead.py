@@ -8,7 +8,8 @@ peak RSS of the benchctl process itself (VmHWM as recorded in
 metadata.json), and the wall time / peak RSS of `benchctl validate` on the
 quickstart config.
 
-usage: overhead.py BENCHCTL [--stages 100] [--rounds 15]
+usage: overhead.py BENCHCTL PEAKRSS [--stages 100] [--rounds 15]
+(PEAKRSS is tests/bench/peakrss.c compiled; scripts/bench.sh does that.)
 """
 import argparse
 import json
@@ -33,6 +34,7 @@ def timed(argv, cwd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("benchctl")
+    ap.add_argument("peakrss")
     ap.add_argument("--stages", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=15)
     a = ap.parse_args()
@@ -59,7 +61,13 @@ def main():
             with open(os.path.join(d, "runs", str(r), "metadata.json")) as f:
                 own_rss.append(json.load(f)["benchctl"]["peak_rss_kb"])
         qs = os.path.join(src, "examples", "quickstart", "benchmark.yaml")
-        val = [timed([bc, "validate", "-c", qs], d) for _ in range(a.rounds)]
+        val = []
+        for _ in range(a.rounds):
+            p = subprocess.run([os.path.abspath(a.peakrss), bc, "validate", "-c", qs], cwd=d,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               check=True)
+            ms, kb = p.stderr.strip().splitlines()[-1].split()
+            val.append((float(ms) / 1000, int(kb)))
     mb, ms = statistics.median(bc_times), statistics.median(sh_times)
     print(f"{a.stages} stages of `true`, {a.rounds} alternating rounds (medians)")
     print(f"  shell loop         {ms * 1000:8.1f} ms")

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run the benchmarks in tests/bench/ (on demand; not part of CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+BUILD_TYPE=Release BUILD_DIR=build-release scripts/build.sh -DBENCHCTL_BUILD_TESTS=OFF
+cc -O2 -o build-release/peakrss tests/bench/peakrss.c
+echo "== orchestration overhead, peak RSS, startup"
+python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
