@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -217,6 +218,12 @@ int cmd_list(int argc, char **argv)
     char *out = cli_output_dir("list", o.config_path, o.output_dir);
     if (!out)
         return EXIT_USAGE;
+    struct stat sb;
+    if (o.output_dir && stat(out, &sb) != 0) {
+        fprintf(stderr, "benchctl list: %s: %s\n", out, strerror(errno));
+        free(out);
+        return EXIT_USAGE;
+    }
     strvec ids = {0};
     runstore_list(out, &ids);
     cJSON *arr = cJSON_CreateArray();

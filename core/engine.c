@@ -290,9 +290,11 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, in
         return BC_ERR;
     }
     strvec env = {0};
-    build_env(h->run, caller->stage, h->cfg->alias, NULL, &env);
-    if (caller->case_name)
-        sv_push_owned(&env, xasprintf("BENCHCTL_CASE_NAME=%s", caller->case_name));
+    const cfg_case *cs = NULL;
+    for (size_t i = 0; caller->case_name && i < h->run->cfg->ncases; i++)
+        if (strcmp(h->run->cfg->cases[i].name, caller->case_name) == 0)
+            cs = &h->run->cfg->cases[i];
+    build_env(h->run, caller->stage, h->cfg->alias, cs, &env);
     bc_exec_request req = {.size = sizeof req,
                            .shell = (const char *const *)h->run->cfg->shell.v,
                            .command = command,
@@ -509,10 +511,12 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
     int64_t t0 = mono_ns(), deadline = t0 + hc->timeout_ms * 1000000;
     ctx.deadline_ns = deadline;
     long attempts = 0;
-    char detail[512] = "";
+    char detail[512] = "", prev[512] = "";
+    bool cut_short = false; /* the last attempt was ended by the deadline */
     while (rc == BC_OK) {
         attempts++;
         ctx.error[0] = '\0';
+        memcpy(prev, detail, sizeof prev);
         detail[0] = '\0';
         int res = p->ops.probe.check(&ctx.pub, state, hc->target, detail, sizeof detail);
         int64_t now = mono_ns();
@@ -533,6 +537,7 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             break;
         }
         if (now >= deadline) {
+            cut_short = attempts > 1;
             rc = BC_TIMEOUT;
             break;
         }
@@ -541,7 +546,15 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             rc = BC_CANCELLED;
             break;
         }
+        if (mono_ns() >= deadline) {
+            rc = BC_TIMEOUT; /* no attempt squeezed in at the deadline */
+            break;
+        }
     }
+    /* An attempt ended by the deadline says nothing about the target; the
+     * one before it does. */
+    if (cut_short && prev[0])
+        memcpy(detail, prev, sizeof detail);
     if (p->ops.probe.end)
         p->ops.probe.end(&ctx.pub, state);
     opts_free(&v);
@@ -750,15 +763,11 @@ static void record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, cons
 static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     char line[512];
-    int n = snprintf(line, sizeof line, "%s==> %s%s%s on %s%s%s%s\n", r->tty ? "\033[1;36m" : "",
-                     st->is_cleanup ? "cleanup " : "", st->name, "", host,
-                     cs ? " [case " : "", cs ? cs->name : "", cs ? "]" : "");
-    if (n > 0 && r->tty && (size_t)n < sizeof line - 8) {
-        line[n - 1] = '\0';
-        n = snprintf(line + n - 1, sizeof line - (size_t)n + 1, "\033[0m\n") + n - 1;
-    }
+    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", r->tty ? "\033[1;36m" : "",
+                     st->is_cleanup ? "cleanup " : "", st->name, host, cs ? " [case " : "",
+                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
     if (n > 0)
-        write_all(STDOUT_FILENO, line, strlen(line));
+        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 /* Runs one stage (all its hosts, in order).  Returns false when the run
@@ -1145,10 +1154,8 @@ int engine_run(const run_options *o)
     /* Cleanup runs even after a failure or an interrupt; a further signal
      * during cleanup skips what is left. */
     if (c->ncleanup) {
-        unsigned before = (unsigned)sig_count;
         rearm_cancel();
         sig_timeout = 0;
-        int saved = sig_count;
         sig_count = 0;
         for (size_t ci = 0; ci < ncases; ci++) {
             const cfg_case *cs = c->ncases ? &c->cases[ci] : NULL;
@@ -1178,8 +1185,6 @@ int engine_run(const run_options *o)
         }
         if (sig_count)
             interrupted = true;
-        sig_count += saved;
-        (void)before;
     }
 
     for (size_t i = 0; i < r.nhosts; i++)

@@ -42,7 +42,9 @@ static int command_check(bc_ctx *ctx, void *state, const char *target, char *det
     char out[4096];
     int rc = ctx->svc->host_exec(ctx, target, limit, &status, out, sizeof out);
     if (rc == BC_TIMEOUT) {
-        snprintf(detail, detail_size, "the command did not finish within %lld ms",
+        /* The core may have shortened the limit to the health check's
+         * remaining time, so do not claim a number. */
+        snprintf(detail, detail_size, "the command did not finish in time (attempt_timeout %lld ms)",
                  (long long)limit);
         return BC_NOT_READY;
     }
