@@ -436,3 +436,18 @@ char *shell_quote(const char *s)
     sb_puts(&sb, "'");
     return sb_steal(&sb);
 }
+
+void write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* a closed terminal must not stop the run */
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}

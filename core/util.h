@@ -60,6 +60,10 @@ char *path_join(const char *dir, const char *name);
 char *abs_path(const char *path); /* absolute (not resolving symlinks) */
 char *dir_name(const char *path);
 
+/* Write everything, retrying on EINTR; errors are ignored (used for the
+ * terminal and logs, which must never stop a run). */
+void write_all(int fd, const void *data, size_t len);
+
 /* Quote s for a POSIX shell (single quotes). */
 char *shell_quote(const char *s);
 

@@ -1,0 +1,432 @@
+/* Running one stage on one host: the command, its output (terminal and
+ * log), its resources, its health check, and its record in metadata.json. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "run.h"
+
+/* ---- stage environment -------------------------------------------------- */
+
+void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs,
+                      strvec *env)
+{
+    sv_push_owned(env, xasprintf("BENCHCTL_RUN_ID=%s", r->id));
+    sv_push_owned(env, xasprintf("BENCHCTL_RUN_DIR=%s", r->dir));
+    sv_push_owned(env, xasprintf("BENCHCTL_OUTPUT_DIR=%s", r->cfg->output_dir));
+    sv_push_owned(env, xasprintf("BENCHCTL_CONFIG_PATH=%s", r->cfg->abs_path));
+    sv_push_owned(env, xasprintf("BENCHCTL_BIN=%s", r->bin));
+    if (host)
+        sv_push_owned(env, xasprintf("BENCHCTL_HOST=%s", host));
+    if (stage)
+        sv_push_owned(env, xasprintf("BENCHCTL_STAGE=%s", stage));
+    if (cs) {
+        sv_push_owned(env, xasprintf("BENCHCTL_CASE_NAME=%s", cs->name));
+        for (size_t i = 0; cs->env && i < cs->env->n; i++)
+            sv_push_owned(env, xasprintf("%s=%s", cs->env->keys[i]->str, cs->env->vals[i]->str));
+    }
+    /* -e from the command line comes last: it overrides case env. */
+    for (size_t i = 0; i < r->o->env.n; i++)
+        sv_push(env, r->o->env.v[i]);
+}
+
+/* ---- one stage on one host ---------------------------------------------- */
+
+/* Where a stage's output goes.  The log file is created on the first byte
+ * of output, so silent stages (common in big sweeps) cost no file. */
+typedef struct stage_io {
+    int log_fd;
+    bool to_terminal;
+    bool log_failed;
+    const char *log_path;
+    uint64_t bytes;
+} stage_io;
+
+static void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
+{
+    stage_io *io = ctx->sink_data;
+    io->bytes += len;
+    if (io->log_fd < 0 && !io->log_failed) {
+        char *dir = dir_name(io->log_path);
+        if (mkdir(dir, 0755) != 0 && errno == ENOENT)
+            mkdir_p(dir, 0755);
+        free(dir);
+        io->log_fd = open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (io->log_fd < 0) {
+            io->log_failed = true;
+            log_msg(BC_LOG_WARN, "cannot write stage log %s: %s", io->log_path, strerror(errno));
+        }
+    }
+    if (io->log_fd >= 0)
+        write_all(io->log_fd, data, len);
+    if (io->to_terminal)
+        write_all(stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO, data, len);
+}
+
+/* logs/[<case>/][cleanup-]<stage>[__<host>].log, relative to the run dir. */
+static char *stage_log_rel_host(const cfg_stage *st, const char *host, const cfg_case *cs)
+{
+    bool many = st->nhosts > 1;
+    return xasprintf("logs/%s%s%s%s%s%s.log", cs ? cs->name : "", cs ? "/" : "",
+                     st->is_cleanup ? "cleanup-" : "", st->name, many ? "__" : "",
+                     many ? host : "");
+}
+
+static double us_to_s(int64_t us) { return us < 0 ? -1 : (double)us / 1e6; }
+
+/* The command line a script stage runs: the script itself when it is
+ * executable, otherwise the shell's interpreter with the script. */
+static char *script_command(run *r, const cfg_stage *st, const strvec *shell, char **err)
+{
+    char *path = path_join(r->cfg->dir, st->script);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        *err = xasprintf("stage '%s': script '%s' not found (%s)", st->name, path,
+                         strerror(errno ? errno : ENOENT));
+        free(path);
+        return NULL;
+    }
+    char *q = shell_quote(path);
+    char *cmd = access(path, X_OK) == 0 ? xstrdup(q) : xasprintf("%s %s", shell->v[0], q);
+    free(q);
+    free(path);
+    return cmd;
+}
+
+/* Sleep ms unless the run is cancelled first; false when cancelled. */
+static bool probe_wait_interval(run *r, int64_t ms)
+{
+    struct pollfd pfd = {.fd = run_cancel_fd(r), .events = POLLIN};
+    int rc = poll(&pfd, pfd.fd >= 0 ? 1 : 0, (int)ms);
+    return !(rc > 0 || run_cancelled(r));
+}
+
+/* Run the health check of a stage until ready, timeout, retries or
+ * cancellation.  Fills rec's health_check object; returns BC_OK, BC_ERR or
+ * BC_CANCELLED. */
+static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec,
+                     char **err)
+{
+    const cfg_health *hc = st->health;
+    plugin *p = (plugin *)hc->plugin;
+    char *ierr = NULL;
+    cJSON *hj = cJSON_AddObjectToObject(rec, "health_check");
+    cJSON_AddStringToObject(hj, "type", hc->type);
+    cJSON_AddStringToObject(hj, "target", hc->target);
+    if (plugin_ensure_init(p, r, &ierr) != BC_OK) {
+        *err = ierr;
+        cJSON_AddBoolToObject(hj, "ready", false);
+        return BC_ERR;
+    }
+    optview v = {p->desc.options, hc->node, NULL, 0};
+    core_ctx ctx;
+    ctx_init(&ctx, p, &v, r);
+    ctx.host = h;
+    ctx.stage = st->name;
+    ctx.case_name = cs ? cs->name : NULL;
+    void *state = NULL;
+    int rc = BC_OK;
+    if (p->ops.probe.begin)
+        rc = p->ops.probe.begin(&ctx.pub, hc->target, &state);
+    int64_t t0 = mono_ns(), deadline = t0 + hc->timeout_ms * 1000000;
+    ctx.deadline_ns = deadline;
+    long attempts = 0;
+    char detail[512] = "", prev[512] = "";
+    bool cut_short = false; /* the last attempt was ended by the deadline */
+    while (rc == BC_OK) {
+        attempts++;
+        ctx.error[0] = '\0';
+        memcpy(prev, detail, sizeof prev);
+        detail[0] = '\0';
+        int res = p->ops.probe.check(&ctx.pub, state, hc->target, detail, sizeof detail);
+        int64_t now = mono_ns();
+        log_msg(BC_LOG_DEBUG, "health_check %s '%s' on %s: attempt %ld: %s%s%s", hc->type,
+                hc->target, h->cfg->alias, attempts,
+                res == BC_OK ? "ready" : res == BC_NOT_READY ? "not ready" : "error",
+                detail[0] ? ": " : "", detail);
+        if (res == BC_OK)
+            break;
+        if (res != BC_NOT_READY) {
+            rc = run_cancelled(r) ? BC_CANCELLED : BC_ERR;
+            if (!detail[0])
+                snprintf(detail, sizeof detail, "%.500s", ctx.error[0] ? ctx.error : "probe failed");
+            break;
+        }
+        if (hc->retries > 0 && attempts > hc->retries) {
+            rc = BC_ERR;
+            break;
+        }
+        if (now >= deadline) {
+            cut_short = attempts > 1;
+            rc = BC_TIMEOUT;
+            break;
+        }
+        int64_t left_ms = (deadline - now + 999999) / 1000000; /* round up: no spin */
+        if (!probe_wait_interval(r, hc->interval_ms < left_ms ? hc->interval_ms : left_ms)) {
+            rc = BC_CANCELLED;
+            break;
+        }
+        if (mono_ns() >= deadline) {
+            rc = BC_TIMEOUT; /* no attempt squeezed in at the deadline */
+            break;
+        }
+    }
+    /* An attempt ended by the deadline says nothing about the target; the
+     * one before it does. */
+    if (cut_short && prev[0])
+        memcpy(detail, prev, sizeof detail);
+    if (p->ops.probe.end)
+        p->ops.probe.end(&ctx.pub, state);
+    opts_free(&v);
+    double elapsed_ms = (double)(mono_ns() - t0) / 1e6;
+    cJSON_AddBoolToObject(hj, "ready", rc == BC_OK);
+    cJSON_AddNumberToObject(hj, "attempts", (double)attempts);
+    cJSON_AddNumberToObject(hj, "elapsed_ms", elapsed_ms);
+    if (rc == BC_OK) {
+        log_msg(BC_LOG_INFO, "stage '%s': %s check '%s' ready after %ld attempt%s and %.0f ms",
+                st->name, hc->type, hc->target, attempts, attempts == 1 ? "" : "s", elapsed_ms);
+        return BC_OK;
+    }
+    cJSON_AddStringToObject(hj, "last_error", detail[0] ? detail : ctx.error);
+    if (rc == BC_CANCELLED)
+        return BC_CANCELLED;
+    const char *why = rc == BC_TIMEOUT ? "timed out"
+                      : hc->retries > 0 && attempts > hc->retries ? "gave up" : "failed";
+    char retries[48] = "";
+    if (hc->retries > 0)
+        snprintf(retries, sizeof retries, ", retries %lld", (long long)hc->retries);
+    *err = xasprintf("stage '%s': health check %s '%s' on host '%s' %s after %ld attempt%s in "
+                     "%.0f ms (timeout %lld ms, interval %lld ms%s); last result: %s",
+                     st->name, hc->type, hc->target, h->cfg->alias, why, attempts,
+                     attempts == 1 ? "" : "s", elapsed_ms, (long long)hc->timeout_ms,
+                     (long long)hc->interval_ms, retries, detail[0] ? detail : "not ready");
+    return BC_ERR;
+}
+
+typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
+
+static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *alias,
+                                       const cfg_case *cs, cJSON *rec)
+{
+    hostconn *h = run_host(r, alias);
+    int64_t w0 = wall_ns(), m0 = mono_ns();
+    json_add_time(rec, "start_time", w0);
+    char *err = NULL;
+    stage_outcome out = ST_FAILED;
+    void *proc = NULL;
+    strvec env = {0};
+    char *cmd = NULL;
+    const char *status = "failed";
+    core_ctx ctx;
+    stage_io io = {.log_fd = -1, .to_terminal = true};
+
+    char *log_rel = stage_log_rel_host(st, alias, cs);
+    char *log_path = path_join(r->dir, log_rel);
+    io.log_path = log_path;
+
+    if (!hostconn_open(h)) {
+        err = xasprintf("stage '%s': %s", st->name, h->error);
+        goto done;
+    }
+    strvec shell = {0};
+    if (st->shell)
+        config_split_words(st->shell, &shell);
+    const strvec *sh = shell.n ? &shell : &r->cfg->shell;
+    if (st->script) {
+        if (strcmp(h->p->desc.name, "local") != 0) {
+            err = xasprintf("stage '%s': running a script on host '%s' (transport %s) is not "
+                            "supported yet", st->name, alias, h->p->desc.name);
+            sv_free(&shell);
+            goto done;
+        }
+        cmd = script_command(r, st, sh, &err);
+        if (!cmd) {
+            sv_free(&shell);
+            goto done;
+        }
+    } else {
+        cmd = xstrdup(st->command);
+    }
+    run_build_env(r, st->name, alias, cs, &env);
+    bc_exec_request req = {.size = sizeof req,
+                           .shell = (const char *const *)sh->v,
+                           .command = cmd,
+                           .env = (const char *const *)env.v};
+    if (r->tty) {
+        req.flags |= BC_EXEC_TTY;
+        req.tty_rows = r->ws.ws_row;
+        req.tty_cols = r->ws.ws_col;
+    }
+    hostconn_ctx(h, &ctx);
+    ctx.stage = st->name;
+    ctx.case_name = cs ? cs->name : NULL;
+    ctx.sink = stage_sink;
+    ctx.sink_data = &io;
+    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &req, &proc);
+    sv_free(&shell);
+    if (rc != BC_OK) {
+        err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
+                        ctx.error[0] ? ctx.error : "unknown error");
+        proc = NULL;
+        goto done;
+    }
+    bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1, .max_rss_kb = -1};
+    int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
+    rc = h->p->ops.host.wait(&ctx.pub, proc, limit, &res);
+    if (rc == BC_TIMEOUT || rc == BC_CANCELLED) {
+        h->p->ops.host.stop(&ctx.pub, proc, 2000);
+        if (rc == BC_TIMEOUT) {
+            err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout)",
+                            st->name, alias, (long long)st->timeout_ms);
+            status = "timeout";
+        } else {
+            status = run_cancel_status();
+            out = ST_INTERRUPTED;
+        }
+        goto done;
+    }
+    if (rc != BC_OK) {
+        err = xasprintf("stage '%s' on host '%s': %s", st->name, alias,
+                        ctx.error[0] ? ctx.error : "waiting for the command failed");
+        goto done;
+    }
+    cJSON_AddNumberToObject(rec, "exit_status", res.exit_status);
+    if (res.term_signal)
+        cJSON_AddNumberToObject(rec, "signal", res.term_signal);
+    if (res.user_us >= 0) {
+        cJSON_AddNumberToObject(rec, "user_cpu_s", us_to_s(res.user_us));
+        cJSON_AddNumberToObject(rec, "system_cpu_s", us_to_s(res.sys_us));
+    }
+    if (res.max_rss_kb >= 0)
+        cJSON_AddNumberToObject(rec, "max_rss_kb", (double)res.max_rss_kb);
+    if (res.term_signal) {
+        err = xasprintf("stage '%s' on host '%s' was killed by signal %d (%s)", st->name, alias,
+                        res.term_signal, strsignal(res.term_signal));
+        goto done;
+    }
+    if (res.exit_status != 0) {
+        err = xasprintf("stage '%s' on host '%s' failed with exit status %d%s%s%s", st->name,
+                        alias, res.exit_status, io.log_fd >= 0 ? " (log: " : " (no output)",
+                        io.log_fd >= 0 ? log_path : "", io.log_fd >= 0 ? ")" : "");
+        goto done;
+    }
+    if (st->health) {
+        h->p->ops.host.release(&ctx.pub, proc);
+        proc = NULL;
+        rc = run_probe(r, st, h, cs, rec, &err);
+        if (rc == BC_CANCELLED) {
+            status = run_cancel_status();
+            out = ST_INTERRUPTED;
+            goto done;
+        }
+        if (rc != BC_OK)
+            goto done;
+    }
+    status = "success";
+    out = ST_SUCCESS;
+done:
+    if (proc)
+        h->p->ops.host.release(&ctx.pub, proc);
+    int64_t w1 = wall_ns();
+    json_add_time(rec, "end_time", w1);
+    cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - m0) / 1e9);
+    cJSON_AddStringToObject(rec, "status", status);
+    cJSON_AddNumberToObject(rec, "output_bytes", (double)io.bytes);
+    if (io.log_fd >= 0)
+        cJSON_AddStringToObject(rec, "log", log_rel);
+    else
+        cJSON_AddNullToObject(rec, "log");
+    if (err) {
+        cJSON_AddStringToObject(rec, "error", err);
+        log_msg(BC_LOG_ERROR, "%s", err);
+        run_fail(r, "%s", err);
+        free(err);
+    } else if (out == ST_INTERRUPTED) {
+        run_fail(r, "stage '%s' on host '%s' was %s", st->name, alias,
+             strcmp(status, "timeout") == 0 ? "stopped by --timeout" : "interrupted");
+    }
+    if (io.log_fd >= 0)
+        close(io.log_fd);
+    free(log_rel);
+    free(log_path);
+    free(cmd);
+    sv_free(&env);
+    return out;
+}
+
+static cJSON *new_stage_record(const cfg_stage *st, const char *host, const cfg_case *cs)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "name", st->name);
+    cJSON_AddStringToObject(rec, "kind", st->is_cleanup ? "cleanup" : "stage");
+    cJSON_AddStringToObject(rec, "host", host);
+    if (cs)
+        cJSON_AddStringToObject(rec, "case", cs->name);
+    else
+        cJSON_AddNullToObject(rec, "case");
+    return rec;
+}
+
+void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const char *status,
+                           const char *reason)
+{
+    for (size_t i = 0; i < st->nhosts; i++) {
+        cJSON *rec = new_stage_record(st, st->hosts[i], cs);
+        cJSON_AddStringToObject(rec, "status", status);
+        if (reason)
+            cJSON_AddStringToObject(rec, "reason", reason);
+        cJSON_AddItemToArray(r->stages_json, rec);
+        run_stage_done(r, rec);
+    }
+}
+
+static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", r->tty ? "\033[1;36m" : "",
+                     st->is_cleanup ? "cleanup " : "", st->name, host, cs ? " [case " : "",
+                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+    if (n > 0)
+        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
+{
+    if (st->execute_only_for && (!cs || strcmp(cs->name, st->execute_only_for) != 0)) {
+        stage_record_not_run(r, st, cs, "skipped", "execute_only_for");
+        return true;
+    }
+    if (st->skip || sv_contains(&r->o->skip, st->name)) {
+        stage_record_not_run(r, st, cs, "skipped", st->skip ? "skip: true" : "--skip");
+        return true;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < st->nhosts; i++) {
+        if (run_cancelled(r)) {
+            stage_record_not_run(r, st, cs, "not_run", "the run was stopped");
+            return false;
+        }
+        cJSON *rec = new_stage_record(st, st->hosts[i], cs);
+        cJSON_AddItemToArray(r->stages_json, rec);
+        print_header(r, st, st->hosts[i], cs);
+        stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec);
+        run_stage_done(r, rec);
+        if (o == ST_INTERRUPTED)
+            return false;
+        if (o == ST_FAILED) {
+            ok = false;
+            if (!st->continue_on_error)
+                return false;
+        }
+    }
+    (void)ok;
+    return true;
+}
+
