@@ -335,3 +335,52 @@ done:
     sv_free(&o.metadata);
     return code;
 }
+
+int cmd_plot(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"output-dir", required_argument, NULL, 'o'},
+        {"plugin-path", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cfg = NULL, *out_dir = NULL;
+    strvec dirs = {0};
+    int c, code = -1;
+    optind = 0;
+    opterr = 0;
+    while (code < 0 && (c = getopt_long(argc, argv, ":c:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cfg = optarg;
+            break;
+        case 'o':
+            out_dir = optarg;
+            break;
+        case 'p':
+            sv_push(&dirs, optarg);
+            break;
+        case 'h':
+            cli_print_help("plot");
+            code = EXIT_OK;
+            break;
+        case ':':
+            code = cli_usage_error("plot", "option %s needs a value", argv[optind - 1]);
+            break;
+        default:
+            code = cli_usage_error("plot", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (code < 0 && optind >= argc)
+        code = cli_usage_error("plot", "missing run ID");
+    if (code < 0 && optind + 1 < argc)
+        code = cli_usage_error("plot", "unexpected argument '%s'", argv[optind + 1]);
+    if (code < 0) {
+        char *out = cli_output_dir("plot", cfg ? cfg : "benchmark.yaml", out_dir);
+        code = out ? engine_plot(argv[optind], out, cfg, &dirs) : EXIT_USAGE;
+        free(out);
+    }
+    sv_free(&dirs);
+    return code;
+}

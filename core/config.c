@@ -567,6 +567,18 @@ static const cfg_output *find_output(const config *c, const char *name)
     return NULL;
 }
 
+/* "a, b, c" for an output's columns (a static buffer: for messages). */
+static const char *declared_columns(const cfg_output *o)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < o->ncolumns && len < sizeof buf - 1; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "",
+                                o->columns[i].name ? o->columns[i].name : "?");
+    return buf;
+}
+
 static void check_plot_column(vctx *v, const cfg_plot *p, const cfg_output *o, const char *key,
                               const char *col)
 {
@@ -575,8 +587,17 @@ static void check_plot_column(vctx *v, const cfg_plot *p, const cfg_output *o, c
     for (size_t i = 0; i < o->ncolumns; i++)
         if (o->columns[i].name && strcmp(o->columns[i].name, col) == 0)
             return;
-    WARN(v, ynode_get(p->node, key), "plot '%s': column '%s' is not declared in the data_schema "
-                                     "of output '%s'", p->name ? p->name : "?", col, o->name);
+    /* A boxplot's x is an optional category: without it the plot draws one
+     * box (the Go tool's example names an undeclared one). */
+    bool optional = p->type && strcmp(p->type, "boxplot") == 0 && strcmp(key, "x") == 0;
+    if (optional)
+        WARN(v, ynode_get(p->node, key), "plot '%s': column '%s' is not declared in the "
+             "data_schema of output '%s'; the boxplot will not be grouped by it unless the file "
+             "has it", p->name ? p->name : "?", col, o->name);
+    else
+        ERR(v, ynode_get(p->node, key), "plot '%s': %s column '%s' is not declared in the "
+            "data_schema of output '%s' (declared: %s)", p->name ? p->name : "?", key, col,
+            o->name, declared_columns(o));
 }
 
 static void parse_plots(vctx *v, const ynode *ps)

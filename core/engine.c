@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "bind.h"
+#include "plots.h"
 #include "run.h"
 #include "hostfacts.h"
 #include "log.h"
@@ -114,18 +115,6 @@ const char *run_fact(run *r, const char *key)
     if (strcmp(key, "bin") == 0)
         return r->bin;
     return NULL;
-}
-
-void run_record_file(run *r, const char *stage, const char *output, const char *path)
-{
-    cJSON *files = cJSON_GetObjectItem(r->meta, "files");
-    if (!files)
-        files = cJSON_AddArrayToObject(r->meta, "files");
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "stage", stage ? stage : "");
-    cJSON_AddStringToObject(f, "output", output ? output : "");
-    cJSON_AddStringToObject(f, "path", path);
-    cJSON_AddItemToArray(files, f);
 }
 
 void run_save_meta(run *r, bool durable)
@@ -559,6 +548,15 @@ int engine_run(const run_options *o)
     for (size_t i = 0; i < r.nhosts; i++)
         hostconn_close(&r.hosts[i]);
 
+    /* Plots, from whatever was collected; skipped when the user stopped the
+     * run.  A failed plot fails the run but never loses data or metadata. */
+    if (c->nplots && !interrupted) {
+        cJSON *pj = cJSON_AddArrayToObject(r.meta, "plots");
+        int failed = plots_render(c, r.dir, r.stages_json, pj, &r);
+        if (failed && !r.first_error)
+            r.first_error = plots_first_failure(pj);
+    }
+
     const char *status = interrupted ? "interrupted" : timed_out ? "timeout"
                          : r.first_error ? "failed" : "success";
     if (timed_out && !r.first_error)
@@ -596,5 +594,59 @@ int engine_run(const run_options *o)
     config_free(c);
     loader_shutdown(&ld);
     log_close_file();
+    return code;
+}
+
+int engine_plot(const char *id, const char *output_dir, const char *plots_config,
+                const strvec *plugin_paths)
+{
+    char *err = NULL;
+    cJSON *meta = runstore_read(output_dir, id, &err);
+    if (!meta) {
+        fprintf(stderr, "benchctl plot: %s\n", err);
+        free(err);
+        return EXIT_USAGE;
+    }
+    char *run_dir = xasprintf("%s/%s", output_dir, id);
+    char *snapshot = path_join(run_dir, "config.yaml");
+    loader ld;
+    config *c = engine_load(plots_config ? plots_config : snapshot, &ld, plugin_paths, false);
+    int code = EXIT_USAGE;
+    if (c) {
+        const char *orig = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "config_path"));
+        if (!plots_config && orig) { /* export_path is relative to the original config */
+            free(c->dir);
+            c->dir = dir_name(orig);
+        }
+        if (c->nplots == 0) {
+            fprintf(stderr, "benchctl plot: %s has no plots section\n",
+                    plots_config ? plots_config : snapshot);
+        } else {
+            int lock = -1;
+            runstore_lock(output_dir, &lock);
+            cJSON *pj = cJSON_CreateArray();
+            int failed = plots_render(c, run_dir, cJSON_GetObjectItem(meta, "stages"), pj, NULL);
+            const cJSON *it;
+            cJSON_ArrayForEach(it, pj)
+            {
+                const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"));
+                const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(it, "status"));
+                if (path && st && strcmp(st, "success") == 0)
+                    printf("%s/%s\n", run_dir, path);
+            }
+            cJSON_DeleteItemFromObject(meta, "plots");
+            cJSON_AddItemToObject(meta, "plots", pj);
+            if (!runstore_write(run_dir, meta, true))
+                fprintf(stderr, "benchctl plot: cannot update %s/metadata.json: %s\n", run_dir,
+                        strerror(errno));
+            runstore_unlock(lock);
+            code = failed ? EXIT_RUN_FAILED : EXIT_OK;
+        }
+    }
+    config_free(c);
+    loader_shutdown(&ld);
+    cJSON_Delete(meta);
+    free(snapshot);
+    free(run_dir);
     return code;
 }

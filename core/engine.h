@@ -38,6 +38,11 @@ int engine_run(const run_options *o);
 /* `benchctl validate`: config and plugins, nothing runs. */
 int engine_validate(const char *config_path, const strvec *plugin_paths);
 
+/* `benchctl plot ID`: redraw a stored run's plots from its config snapshot,
+ * or from plots_config when given. */
+int engine_plot(const char *id, const char *output_dir, const char *plots_config,
+                const strvec *plugin_paths);
+
 /* Load config + bind its plugins, printing every diagnostic.  Returns the
  * config, or NULL (with exit code 2 semantics) on any error. */
 config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
@@ -49,8 +54,8 @@ struct hostconn;
 int run_cancelled(struct run *r);
 int run_cancel_fd(struct run *r);
 const char *run_fact(struct run *r, const char *key);
-void run_record_file(struct run *r, const char *stage, const char *output, const char *path);
 const char *hostconn_alias(struct hostconn *h);
+const char *hostconn_transport(struct hostconn *h);
 int hostconn_exec_capture(struct hostconn *h, core_ctx *caller, const char *command,
                           int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
 int hostconn_get_file(struct hostconn *h, core_ctx *caller, const char *remote, const char *local);

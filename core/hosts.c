@@ -9,6 +9,7 @@
 #include "run.h"
 
 const char *hostconn_alias(hostconn *h) { return h->cfg->alias; }
+const char *hostconn_transport(hostconn *h) { return h->p->desc.name; }
 
 hostconn *run_host(run *r, const char *alias)
 {

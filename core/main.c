@@ -46,6 +46,12 @@ static const cli_command commands[] = {
      "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
      "  -o, --output-dir DIR    the runs are in DIR\n"},
     {"annotate", cmd_edit, "ID -m K=V... [-c FILE | -o DIR]", "same as edit", NULL},
+    {"plot", cmd_plot, "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
+     "redraw the plots of a stored run without re-running it",
+     "  -c, --config FILE       draw the plots section of FILE (default: the run's own config\n"
+     "                          snapshot); FILE's output_dir also locates the run\n"
+     "  -o, --output-dir DIR    the runs are in DIR (default: benchmark.yaml's output_dir)\n"
+     "      --plugin-path DIR   look for plugins in DIR first (repeatable)\n"},
     {"plugins", cmd_plugins, "[--json] [-c FILE] [--plugin-path DIR]...",
      "list the plugins found on the search path, and files refused",
      "      --json              print a JSON object {search_path, plugins, refused}\n"

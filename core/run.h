@@ -62,6 +62,11 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
 void hostconn_close(hostconn *h);
 
+/* collect.c: collect (and validate) a stage's outputs after it ran on h.
+ * Returns false when the stage must fail (*err set, owned). */
+bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                     bool background, cJSON *rec, char **err);
+
 /* stage.c */
 void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs, strvec *env);
 /* Run one stage (all its hosts, in order); false when the run must stop. */

@@ -61,6 +61,8 @@ static const char *svc_fact(bc_ctx *ctx, const char *key)
         return c->case_name;
     if (strcmp(key, "host") == 0)
         return c->host ? hostconn_alias(c->host) : NULL;
+    if (strcmp(key, "transport") == 0)
+        return c->host ? hostconn_transport(c->host) : NULL;
     return c->run ? run_fact(c->run, key) : NULL;
 }
 
@@ -113,24 +115,27 @@ static int svc_host_put_file(bc_ctx *ctx, const char *local, const char *remote,
 static void svc_record_file(bc_ctx *ctx, const char *output_name, const char *local_path)
 {
     core_ctx *c = C(ctx);
-    if (c->run)
-        run_record_file(c->run, c->stage, output_name, local_path);
+    if (c->on_file)
+        c->on_file(c, output_name, local_path);
 }
 
 static void svc_data_error(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
                            const char *value, const char *message)
 {
-    log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", path, (unsigned long long)line, column, message,
-            value ? " (value '" : "", value ? value : "", value ? "')" : "");
-    (void)ctx;
+    core_ctx *c = C(ctx);
+    if (c->on_data_error)
+        c->on_data_error(c, path, line, column, value, message);
+    else
+        log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", path, (unsigned long long)line, column,
+                message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
 }
 
 static void svc_column_summary(bc_ctx *ctx, const char *column, uint64_t count, double min,
                                double max, double mean)
 {
-    log_msg(BC_LOG_DEBUG, "column %s: count=%llu min=%g max=%g mean=%g", column,
-            (unsigned long long)count, min, max, mean);
-    (void)ctx;
+    core_ctx *c = C(ctx);
+    if (c->on_summary)
+        c->on_summary(c, column, count, min, max, mean);
 }
 
 const bc_services core_services = {

@@ -26,6 +26,13 @@ typedef struct core_ctx {
     int64_t deadline_ns;      /* mono_ns() limit for host_exec, 0 = none */
     output_sink sink;         /* where svc->output goes; NULL drops it */
     void *sink_data;
+    /* Where collectors and validators report (NULL: logged only). */
+    void (*on_file)(struct core_ctx *ctx, const char *output, const char *path);
+    void (*on_data_error)(struct core_ctx *ctx, const char *path, uint64_t line, uint32_t column,
+                          const char *value, const char *message);
+    void (*on_summary)(struct core_ctx *ctx, const char *column, uint64_t count, double min,
+                       double max, double mean);
+    void *hook_data;
     char error[1024];         /* filled by svc->set_error */
 } core_ctx;
 

@@ -329,11 +329,21 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
         if (rc != BC_OK)
             goto done;
     }
+    if (!collect_outputs(r, st, h, cs, false, rec, &err))
+        goto done;
     status = "success";
     out = ST_SUCCESS;
 done:
     if (proc)
         h->p->ops.host.release(&ctx.pub, proc);
+    if (out != ST_SUCCESS && st->noutputs && h->opened && !cJSON_GetObjectItem(rec, "outputs")) {
+        /* Whatever a failed or stopped stage already wrote is kept: collect
+         * it leniently (missing files are warnings, no validation verdict
+         * changes the outcome). */
+        char *ignored = NULL;
+        collect_outputs(r, st, h, cs, true, rec, &ignored);
+        free(ignored);
+    }
     int64_t w1 = wall_ns();
     json_add_time(rec, "end_time", w1);
     cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - m0) / 1e9);

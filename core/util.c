@@ -451,3 +451,60 @@ void write_all(int fd, const void *data, size_t len)
         len -= (size_t)n;
     }
 }
+
+static const char *env_lookup(const char *const *env, const char *name, size_t len)
+{
+    const char *found = NULL;
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], name, len) == 0 && env[i][len] == '=')
+            found = env[i] + len + 1; /* the last definition wins */
+    if (found)
+        return found;
+    char *n = xstrndup(name, len);
+    const char *v = getenv(n);
+    free(n);
+    return v;
+}
+
+char *expand_vars(const char *s, const char *const *env, char **err)
+{
+    strbuf sb = {0};
+    *err = NULL;
+    for (const char *p = s; *p;) {
+        if (*p != '$') {
+            sb_add(&sb, p++, 1);
+            continue;
+        }
+        const char *name = p + 1;
+        size_t len = 0;
+        bool braced = *name == '{';
+        if (braced) {
+            name++;
+            const char *close = strchr(name, '}');
+            if (!close) {
+                *err = xasprintf("unterminated ${ in '%s'", s);
+                sb_free(&sb);
+                return NULL;
+            }
+            len = (size_t)(close - name);
+        } else {
+            while (name[len] == '_' || (name[len] >= 'A' && name[len] <= 'Z') ||
+                   (name[len] >= 'a' && name[len] <= 'z') || (len && name[len] >= '0' && name[len] <= '9'))
+                len++;
+        }
+        if (len == 0) { /* a lone '$' stays as it is */
+            sb_add(&sb, p++, 1);
+            continue;
+        }
+        const char *v = env_lookup(env, name, len);
+        if (!v) {
+            *err = xasprintf("$%s%.*s%s is not set", braced ? "{" : "", (int)len, name,
+                             braced ? "}" : "");
+            sb_free(&sb);
+            return NULL;
+        }
+        sb_puts(&sb, v);
+        p = name + len + (braced ? 1 : 0);
+    }
+    return sb_steal(&sb);
+}

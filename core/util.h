@@ -64,6 +64,11 @@ char *dir_name(const char *path);
  * terminal and logs, which must never stop a run). */
 void write_all(int fd, const void *data, size_t len);
 
+/* Expand $VAR and ${VAR} in s from env ("NAME=value" entries, the last
+ * wins) and then the process environment.  An unset variable is an error
+ * (*err, owned): a silently empty path is worse than a clear message. */
+char *expand_vars(const char *s, const char *const *env, char **err);
+
 /* Quote s for a POSIX shell (single quotes). */
 char *shell_quote(const char *s);
 

@@ -64,7 +64,9 @@ struct bc_services {
     size_t (*opt_list)(bc_ctx *ctx, const char *name, const char *const **items);
 
     /* Facts about the run: "run_id", "run_dir", "output_dir", "config_path",
-     * "config_dir", "benchmark_name", "bin", "host", "stage", "case".
+     * "config_dir", "benchmark_name", "bin", "host", "transport" (the host's
+     * transport plugin, so probes and collectors can take a fast path for
+     * "local"), "stage", "case".
      * Returns NULL for an unknown key or one that does not apply here. */
     const char *(*fact)(bc_ctx *ctx, const char *key);
 

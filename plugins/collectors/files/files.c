@@ -1,0 +1,159 @@
+/*
+ * Collector "files": copies an output's file(s) from the stage's host into
+ * the run directory through the host transport (a local copy for `local`,
+ * the transport's get_file otherwise).
+ *
+ * remote_path without glob characters: one file, written to
+ * <dest_dir>/<dest_base>.  With `*`, `?` or `[`: every match, written into
+ * the directory <dest_dir>/<dest_base>/ under its own base name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <benchctl/plugin.h>
+
+static int is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* A relative remote_path on the local host is relative to the directory
+ * stages run in (the config's). */
+static char *local_path(bc_ctx *ctx, const char *path)
+{
+    const char *dir = path[0] == '/' ? NULL : ctx->svc->fact(ctx, "config_dir");
+    size_t n = strlen(path) + (dir ? strlen(dir) + 2 : 1);
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", dir ? dir : "", dir ? "/" : "", path);
+    return out;
+}
+
+static int fetch(bc_ctx *ctx, const char *output, const char *remote, const char *dest)
+{
+    int rc = ctx->svc->host_get_file(ctx, remote, dest);
+    if (rc == BC_OK)
+        ctx->svc->record_file(ctx, output, dest);
+    return rc;
+}
+
+/* Matches of pattern on the host, one per line in *list (malloc'd). */
+static int remote_glob(bc_ctx *ctx, const char *pattern, char **list)
+{
+    /* Expanded by the host's shell: the pattern itself is not quoted. */
+    const char *fmt = "for f in %s; do [ -f \"$f\" ] && printf '%%s\\n' \"$f\"; done; true";
+    size_t n = strlen(fmt) + strlen(pattern) + 1;
+    char *cmd = malloc(n);
+    char *out = malloc(1 << 20);
+    if (!cmd || !out) {
+        free(cmd);
+        free(out);
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    snprintf(cmd, n, fmt, pattern);
+    int status = 0;
+    int rc = ctx->svc->host_exec(ctx, cmd, 60000, &status, out, 1 << 20);
+    free(cmd);
+    if (rc != BC_OK) {
+        free(out);
+        return rc;
+    }
+    *list = out;
+    return BC_OK;
+}
+
+static int collect(bc_ctx *ctx, const bc_collect_request *req)
+{
+    const char *transport = ctx->svc->fact(ctx, "transport");
+    int local = transport && strcmp(transport, "local") == 0;
+    if (!is_glob(req->remote_path)) {
+        char dest[4096];
+        snprintf(dest, sizeof dest, "%s/%s", req->dest_dir, req->dest_base);
+        char *src = local ? local_path(ctx, req->remote_path) : NULL;
+        if (local && !src) {
+            bc_error(ctx, "out of memory");
+            return BC_ERR;
+        }
+        struct stat st;
+        if (local && stat(src, &st) != 0) {
+            bc_error(ctx, "%s does not exist%s", src,
+                     req->missing_is_error ? " (the stage did not write it)" : "");
+            free(src);
+            return BC_ERR;
+        }
+        int rc = fetch(ctx, req->name, local ? src : req->remote_path, dest);
+        free(src);
+        return rc;
+    }
+
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", req->dest_dir, req->dest_base);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        bc_error(ctx, "cannot create %s: %s", dir, strerror(errno));
+        return BC_ERR;
+    }
+    int rc = BC_OK, found = 0;
+    if (local) {
+        char *pattern = local_path(ctx, req->remote_path);
+        glob_t g;
+        int gr = pattern ? glob(pattern, GLOB_ERR, NULL, &g) : GLOB_NOSPACE;
+        if (gr == 0) {
+            for (size_t i = 0; i < g.gl_pathc && rc == BC_OK; i++) {
+                struct stat st;
+                if (stat(g.gl_pathv[i], &st) != 0 || !S_ISREG(st.st_mode))
+                    continue;
+                char dest[8192];
+                snprintf(dest, sizeof dest, "%s/%s", dir, base_name(g.gl_pathv[i]));
+                rc = fetch(ctx, req->name, g.gl_pathv[i], dest);
+                found++;
+            }
+            globfree(&g);
+        } else if (gr != GLOB_NOMATCH) {
+            bc_error(ctx, "cannot expand %s", pattern ? pattern : req->remote_path);
+            rc = BC_ERR;
+        }
+        free(pattern);
+    } else {
+        char *list = NULL;
+        rc = remote_glob(ctx, req->remote_path, &list);
+        for (char *line = list ? strtok(list, "\n") : NULL; line && rc == BC_OK;
+             line = strtok(NULL, "\n")) {
+            char dest[8192];
+            snprintf(dest, sizeof dest, "%s/%s", dir, base_name(line));
+            rc = fetch(ctx, req->name, line, dest);
+            found++;
+        }
+        free(list);
+    }
+    if (rc == BC_OK && found == 0) {
+        bc_error(ctx, "no file matches %s", req->remote_path);
+        return BC_ERR;
+    }
+    return rc;
+}
+
+static const bc_collector_ops ops = {
+    .size = sizeof(bc_collector_ops),
+    .collect = collect,
+};
+
+static const bc_plugin descriptor = {
+    .abi = BC_PLUGIN_PREFIX,
+    .kind = BC_KIND_COLLECTOR,
+    .name = "files",
+    .version = "1.0.0",
+    .description = "copies output files (or glob matches) from the stage's host",
+    .options = NULL,
+    .ops = &ops,
+};
+
+BC_PLUGIN_ENTRY(descriptor)
