@@ -98,16 +98,6 @@ bool bind_plugins(config *c, loader *l, diag *d)
     for (int li = 0; li < 2; li++)
         for (size_t i = 0; i < counts[li]; i++) {
             cfg_stage *st = &lists[li][i];
-            if (st->background)
-                diag_error(d, ynode_get(st->node, "background")->line,
-                           ynode_get(st->node, "background")->col,
-                           "stage '%s': background stages are not supported yet",
-                           st->name ? st->name : "?");
-            if (st->append_metadata)
-                diag_error(d, ynode_get(st->node, "append_metadata")->line,
-                           ynode_get(st->node, "append_metadata")->col,
-                           "stage '%s': append_metadata is not supported yet",
-                           st->name ? st->name : "?");
             cfg_health *hc = st->health;
             if (hc && hc->type) {
                 hc->plugin = need(l, d, ynode_get(hc->node, "type"), BC_KIND_PROBE, hc->type,

@@ -18,6 +18,7 @@ int cmd_list(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Print the help of a command to stdout. */
 void cli_print_help(const char *command);

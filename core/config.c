@@ -11,13 +11,14 @@
 
 /* ---- key tables ------------------------------------------------------ */
 
-static const char *const top_keys[] = {"benchmark", "hosts", "stages", "plots", "cases", "cleanup", NULL};
+static const char *const top_keys[] = {"benchmark", "hosts", "stages", "plots", "cases", "matrix", "cleanup", NULL};
 static const char *const bench_keys[] = {"name", "output_dir", "shell", "logging", "git", "plugin_paths", NULL};
 static const char *const logging_keys[] = {"level", "path", NULL};
 static const char *const git_keys[] = {"capture", "require_clean", "save_patch", NULL};
 static const char *const stage_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "background", "append_metadata",
-    "skip", "execute_only_for", "health_check", "outputs", "timeout", "continue_on_error", NULL};
+    "skip", "execute_only_for", "health_check", "outputs", "timeout", "continue_on_error",
+    "stop_grace", "allow_exit", NULL};
 static const char *const cleanup_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "skip", "execute_only_for",
     "timeout", "continue_on_error", NULL};
@@ -508,6 +509,17 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
         st->continue_on_error = get_bool(v, sn, "continue_on_error", false, sw);
         st->execute_only_for = get_str(v, sn, "execute_only_for", false, sw);
         st->timeout_ms = get_duration_ms(v, sn, "timeout", 0, sw);
+        if (!cleanup) {
+            st->stop_grace_ms = get_duration_ms(v, sn, "stop_grace", 2000, sw);
+            st->allow_exit = get_bool(v, sn, "allow_exit", false, sw);
+            if (!st->background) {
+                const ynode *k = ynode_key(sn, "stop_grace");
+                if (!k)
+                    k = ynode_key(sn, "allow_exit");
+                if (k)
+                    ERR(v, k, "%s: '%s' only applies to background stages", sw, k->str);
+            }
+        }
         if (st->background && st->append_metadata)
             ERR(v, ynode_get(sn, "append_metadata"),
                 "stage '%s': append_metadata cannot be used on a background stage",
@@ -556,6 +568,92 @@ static void parse_cases(vctx *v, const ynode *cs)
             }
         }
     }
+}
+
+/* matrix: {NAME: [v1, v2, ...], ...} -> one case per combination, crossed
+ * with cases[] (each case runs every combination). */
+static void parse_matrix(vctx *v, const ynode *m)
+{
+    config *c = v->c;
+    if (!m || m->is_null)
+        return;
+    if (!expect_type(v, m, Y_MAP, "matrix"))
+        return;
+    c->matrix = m;
+    check_keys(v, m, NULL, "matrix");
+    size_t combos = 1;
+    for (size_t i = 0; i < m->n; i++) {
+        const ynode *k = m->keys[i], *vals = m->vals[i];
+        bool ok = k->type == Y_SCALAR && *k->str && !isdigit((unsigned char)k->str[0]);
+        for (const char *p = k->type == Y_SCALAR ? k->str : ""; ok && *p; p++)
+            ok = isalnum((unsigned char)*p) || *p == '_';
+        if (!ok) {
+            ERR(v, k, "matrix: '%s' is not a valid parameter name (letters, digits and '_')",
+                k->type == Y_SCALAR ? k->str : "?");
+            return;
+        }
+        if (vals->type == Y_SCALAR && !vals->is_null) {
+            continue; /* a single value */
+        }
+        if (!expect_type(v, vals, Y_SEQ, "matrix parameter"))
+            return;
+        if (vals->n == 0) {
+            ERR(v, vals, "matrix: '%s' needs at least one value", k->str);
+            return;
+        }
+        for (size_t j = 0; j < vals->n; j++) {
+            if (vals->vals[j]->type != Y_SCALAR) {
+                ERR(v, vals->vals[j], "matrix: the values of '%s' must be scalars", k->str);
+                return;
+            }
+            for (size_t q = 0; q < j; q++)
+                if (strcmp(vals->vals[q]->str, vals->vals[j]->str) == 0) {
+                    ERR(v, vals->vals[j], "matrix: '%s' lists '%s' twice", k->str,
+                        vals->vals[j]->str);
+                    return;
+                }
+        }
+        combos *= vals->n;
+        if (combos > 100000) {
+            ERR(v, m, "matrix: more than 100000 combinations");
+            return;
+        }
+    }
+    size_t nbase = c->ncases ? c->ncases : 1;
+    cfg_case *out = xcalloc(nbase * combos + 1, sizeof *out);
+    size_t n = 0;
+    for (size_t b = 0; b < nbase; b++) {
+        for (size_t k = 0; k < combos; k++) {
+            cfg_case *cc = &out[n++];
+            if (c->ncases) {
+                cc->node = c->cases[b].node;
+                cc->env = c->cases[b].env;
+                cc->base = c->cases[b].name;
+            }
+            strbuf name = {0};
+            if (cc->base)
+                sb_puts(&name, cc->base);
+            size_t rest = k;
+            /* the first parameter varies slowest */
+            size_t stride = combos;
+            for (size_t i = 0; i < m->n; i++) {
+                const ynode *vals = m->vals[i];
+                size_t cnt = vals->type == Y_SEQ ? vals->n : 1;
+                stride /= cnt;
+                const ynode *val = vals->type == Y_SEQ ? vals->vals[rest / stride] : vals;
+                rest %= stride;
+                sv_push_owned(&cc->params, xasprintf("%s=%s", m->keys[i]->str, val->str));
+                sb_printf(&name, "%s%s=%s", name.len ? "," : "", m->keys[i]->str, val->str);
+            }
+            cc->owned_name = sb_steal(&name);
+            cc->name = cc->owned_name;
+            if (strchr(cc->name, '/'))
+                ERR(v, m, "matrix: case '%s' would contain '/'; use values without '/'", cc->name);
+        }
+    }
+    free(c->cases);
+    c->cases = out;
+    c->ncases = n;
 }
 
 static const cfg_output *find_output(const config *c, const char *name)
@@ -681,7 +779,7 @@ static void check_cross_refs(vctx *v)
                 continue;
             bool found = false;
             for (size_t k = 0; k < c->ncases; k++)
-                if (c->cases[k].name && strcmp(c->cases[k].name, st->execute_only_for) == 0)
+                if (config_case_matches(&c->cases[k], st->execute_only_for))
                     found = true;
             if (!found)
                 ERR(v, ynode_get(st->node, "execute_only_for"),
@@ -726,6 +824,7 @@ config *config_load(const char *path, diag *d)
     parse_benchmark(&v, ynode_get(root, "benchmark"));
     parse_hosts(&v, ynode_get(root, "hosts"));
     parse_cases(&v, ynode_get(root, "cases"));
+    parse_matrix(&v, ynode_get(root, "matrix"));
     parse_stage_list(&v, ynode_get(root, "stages"), "stages", false, &c->stages, &c->nstages);
     parse_stage_list(&v, ynode_get(root, "cleanup"), "cleanup", true, &c->cleanup, &c->ncleanup);
     parse_plots(&v, ynode_get(root, "plots"));
@@ -752,6 +851,10 @@ void config_free(config *c)
     free_stages(c->stages, c->nstages);
     free_stages(c->cleanup, c->ncleanup);
     free(c->hosts);
+    for (size_t i = 0; i < c->ncases; i++) {
+        sv_free(&c->cases[i].params);
+        free(c->cases[i].owned_name);
+    }
     free(c->cases);
     free(c->plots);
     free(c->secrets);
@@ -764,6 +867,11 @@ void config_free(config *c)
     free(c->abs_path);
     free(c->path);
     free(c);
+}
+
+bool config_case_matches(const cfg_case *cs, const char *name)
+{
+    return (cs->name && strcmp(cs->name, name) == 0) || (cs->base && strcmp(cs->base, name) == 0);
 }
 
 cfg_host *config_host(config *c, const char *alias)

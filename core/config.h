@@ -56,6 +56,8 @@ typedef struct cfg_stage {
     bool background, append_metadata, skip, continue_on_error, is_cleanup;
     const char *execute_only_for;
     int64_t timeout_ms; /* 0 = none */
+    int64_t stop_grace_ms; /* background: SIGTERM .. SIGKILL, default 2 s */
+    bool allow_exit;       /* background: exiting on its own is fine */
     cfg_health *health;
     cfg_output *outputs;
     size_t noutputs;
@@ -70,9 +72,12 @@ typedef struct cfg_host {
 } cfg_host;
 
 typedef struct cfg_case {
-    const ynode *node;
-    const char *name;
-    const ynode *env; /* map of NAME: value, or NULL */
+    const ynode *node;    /* the cases[] entry, or NULL for a pure matrix case */
+    const char *name;     /* unique: "<case>[,<param>=<value>...]" */
+    const char *base;     /* the cases[] name, or NULL */
+    const ynode *env;     /* map of NAME: value, or NULL */
+    strvec params;        /* "NAME=value" from matrix, in matrix order */
+    char *owned_name;
 } cfg_case;
 
 typedef struct cfg_plot {
@@ -107,8 +112,9 @@ typedef struct config {
     size_t nstages;
     cfg_stage *cleanup;
     size_t ncleanup;
-    cfg_case *cases;
+    cfg_case *cases;     /* cases x matrix combinations, in order */
     size_t ncases;
+    const ynode *matrix; /* the matrix: section, or NULL */
     cfg_plot *plots;
     size_t nplots;
 
@@ -122,6 +128,8 @@ typedef struct config {
 config *config_load(const char *path, diag *d);
 void config_free(config *c);
 
+/* True when name selects the case: its full name or its cases[] name. */
+bool config_case_matches(const cfg_case *cs, const char *name);
 /* Find a host by alias (the implicit `local` included); NULL if absent. */
 cfg_host *config_host(config *c, const char *alias);
 /* Mark a node's byte range as secret (redacted in the saved copy). */

@@ -284,6 +284,15 @@ int engine_validate(const char *config_path, const strvec *plugin_paths)
     return code;
 }
 
+/* --case NAME selects a case by its full name or its cases[] name. */
+static bool case_selected(const run_options *o, const cfg_case *cs)
+{
+    for (size_t i = 0; i < o->cases.n; i++)
+        if (config_case_matches(cs, o->cases.v[i]))
+            return true;
+    return false;
+}
+
 static bool check_run_options(const run_options *o, config *c)
 {
     bool ok = true;
@@ -301,7 +310,7 @@ static bool check_run_options(const run_options *o, config *c)
     for (size_t i = 0; i < o->cases.n; i++) {
         bool found = false;
         for (size_t j = 0; j < c->ncases; j++)
-            if (strcmp(c->cases[j].name, o->cases.v[i]) == 0)
+            if (config_case_matches(&c->cases[j], o->cases.v[i]))
                 found = true;
         if (!found) {
             fprintf(stderr, "benchctl: --case %s: no case of that name in %s%s\n", o->cases.v[i],
@@ -462,7 +471,7 @@ int engine_run(const run_options *o)
     size_t cases_started = 0;
     for (size_t ci = 0; ci < ncases && !stop; ci++) {
         const cfg_case *cs = c->ncases ? &c->cases[ci] : NULL;
-        if (cs && o->cases.n && !sv_contains(&o->cases, cs->name))
+        if (cs && o->cases.n && !case_selected(o, cs))
             continue;
         cases_started = ci + 1;
         size_t rec_from = (size_t)cJSON_GetArraySize(r.stages_json);
@@ -474,10 +483,23 @@ int engine_run(const run_options *o)
             }
             if (!stage_run(&r, &c->stages[si], cs))
                 stop = true;
+            if (!bg_check(&r))
+                stop = true; /* a monitor died: fail fast */
         }
+        /* The case's foreground stages are done: stop its background ones. */
+        bg_stop_all(&r);
         if (cs) {
             cJSON *cj = cJSON_CreateObject();
             cJSON_AddStringToObject(cj, "name", cs->name);
+            if (cs->base)
+                cJSON_AddStringToObject(cj, "case", cs->base);
+            cJSON *pj = cJSON_AddObjectToObject(cj, "parameters");
+            for (size_t k = 0; k < cs->params.n; k++) {
+                const char *eq = strchr(cs->params.v[k], '=');
+                char *pk = xstrndup(cs->params.v[k], (size_t)(eq - cs->params.v[k]));
+                cJSON_AddStringToObject(pj, pk, eq + 1);
+                free(pk);
+            }
             cJSON *ej = cJSON_AddObjectToObject(cj, "env");
             for (size_t k = 0; cs->env && k < cs->env->n; k++)
                 cJSON_AddStringToObject(ej, cs->env->keys[k]->str, cs->env->vals[k]->str);
@@ -497,7 +519,7 @@ int engine_run(const run_options *o)
     /* Cases never reached are recorded as such. */
     for (size_t ci = cases_started; c->ncases && ci < c->ncases; ci++) {
         const cfg_case *cs = &c->cases[ci];
-        if (o->cases.n && !sv_contains(&o->cases, cs->name))
+        if (o->cases.n && !case_selected(o, cs))
             continue;
         for (size_t si = 0; si < c->nstages; si++)
             stage_record_not_run(&r, &c->stages[si], cs, "not_run",
@@ -517,7 +539,7 @@ int engine_run(const run_options *o)
         sig_count = 0;
         for (size_t ci = 0; ci < ncases; ci++) {
             const cfg_case *cs = c->ncases ? &c->cases[ci] : NULL;
-            if (cs && o->cases.n && !sv_contains(&o->cases, cs->name))
+            if (cs && o->cases.n && !case_selected(o, cs))
                 continue;
             if (cs && ci >= cases_started)
                 continue;
@@ -585,6 +607,9 @@ int engine_run(const run_options *o)
                                                                               : EXIT_OK;
     if (r.journal_fd >= 0)
         close(r.journal_fd);
+    char *mdir = path_join(r.dir, "metadata");
+    rmdir(mdir); /* only when no stage wrote $BENCHCTL_METADATA_FILE */
+    free(mdir);
     cJSON_Delete(r.meta);
     free(r.hosts);
     free(r.first_error);

@@ -46,6 +46,11 @@ static const cli_command commands[] = {
      "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
      "  -o, --output-dir DIR    the runs are in DIR\n"},
     {"annotate", cmd_edit, "ID -m K=V... [-c FILE | -o DIR]", "same as edit", NULL},
+    {"compare", cmd_compare, "ID1 ID2 [--json] [-c FILE | -o DIR]",
+     "compare two stored runs: status, duration, custom metadata, stage times",
+     "      --json              print a JSON object\n"
+     "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
+     "  -o, --output-dir DIR    the runs are in DIR\n"},
     {"plot", cmd_plot, "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
      "redraw the plots of a stored run without re-running it",
      "  -c, --config FILE       draw the plots section of FILE (default: the run's own config\n"

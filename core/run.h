@@ -40,6 +40,8 @@ typedef struct run {
     cJSON *meta, *stages_json, *cases_json, *custom;
     char *first_error;
     int journal_fd;        /* stages.jsonl: one line per finished stage */
+    struct bg_proc **bgs;  /* running background stages */
+    size_t nbgs;
     int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
     bool tty;
     struct winsize ws;
@@ -67,7 +69,70 @@ void hostconn_close(hostconn *h);
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                      bool background, cJSON *rec, char **err);
 
+/* appendmeta.c: merge the first JSON object in text into r->custom.
+ * false (with *err, owned, showing what was received) when there is none. */
+bool append_metadata(run *r, const char *text, size_t len, const char *what, char **err);
+
 /* stage.c */
+#define STAGE_CAPTURE_LIMIT (4u << 20) /* stdout kept for append_metadata */
+
+/* Where a stage's output goes: terminal, its log (created on the first
+ * byte, so silent stages cost no file), and optionally a stdout capture
+ * (append_metadata) and the last bytes (to explain a background stage's
+ * death). */
+typedef struct stage_io {
+    int log_fd;
+    bool to_terminal;
+    bool log_failed;
+    const char *log_path;
+    uint64_t bytes;
+    strbuf *capture;
+    char tail[1024];
+    size_t tail_len;
+} stage_io;
+
+/* The output sink of stage contexts (ctx->sink_data is a stage_io). */
+void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len);
+/* logs/[<case>/][cleanup-]<stage>[__<host>].log, relative to the run dir. */
+char *stage_log_rel(const cfg_stage *st, const char *host, const cfg_case *cs);
+
+/* What a stage runs: shell words, command text, environment. */
+typedef struct stage_exec {
+    strvec shell, env;
+    char *cmd;
+    char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there and here */
+    bc_exec_request req;
+} stage_exec;
+/* Prepare st's command on h; false with *err (owned) on failure. */
+bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
+                        stage_exec *ex, char **err);
+void stage_exec_free(stage_exec *ex);
+/* The last output lines of a stage, from its tail buffer (owned). */
+char *stage_tail_lines(const stage_io *io, int lines);
+/* A stage record: name, kind, host, case. */
+cJSON *stage_new_record(const cfg_stage *st, const char *host, const cfg_case *cs);
+/* Add exit status, CPU times and peak RSS to a record. */
+void stage_record_result(cJSON *rec, const bc_exec_result *res);
+/* Run the health check of st on h; BC_OK, BC_ERR (*err set) or BC_CANCELLED.
+ * When bg is given, the probe fails at once if that process ends. */
+struct bg_proc;
+int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec,
+                struct bg_proc *bg, char **err);
+
+/* background.c */
+/* Start a background stage on one host; false when it could not start
+ * (the record says why). */
+bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec);
+/* Has a background process of this run ended on its own?  Reports it (and
+ * returns false when that must stop the run). */
+bool bg_check(run *r);
+/* Stop every background stage (SIGTERM, stop_grace, SIGKILL; in parallel),
+ * collect their outputs and finish their records. */
+void bg_stop_all(run *r);
+/* Is the background process still running? */
+bool bg_alive(struct bg_proc *bg);
+/* Its exit description ("exit status 3", "signal 9") and last output. */
+char *bg_describe_exit(struct bg_proc *bg);
 void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs, strvec *env);
 /* Run one stage (all its hosts, in order); false when the run must stop. */
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs);

@@ -31,6 +31,19 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
         sv_push_owned(env, xasprintf("BENCHCTL_CASE_NAME=%s", cs->name));
         for (size_t i = 0; cs->env && i < cs->env->n; i++)
             sv_push_owned(env, xasprintf("%s=%s", cs->env->keys[i]->str, cs->env->vals[i]->str));
+        /* matrix parameters: BENCHCTL_PARAM_<NAME> and the plain name */
+        for (size_t i = 0; i < cs->params.n; i++) {
+            const char *p = cs->params.v[i];
+            strbuf sb = {0};
+            sb_puts(&sb, "BENCHCTL_PARAM_");
+            for (; *p && *p != '='; p++) {
+                char ch = *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p;
+                sb_add(&sb, &ch, 1);
+            }
+            sb_puts(&sb, p);
+            sv_push_owned(env, sb_steal(&sb));
+            sv_push(env, cs->params.v[i]);
+        }
     }
     /* -e from the command line comes last: it overrides case env. */
     for (size_t i = 0; i < r->o->env.n; i++)
@@ -41,18 +54,24 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
 
 /* Where a stage's output goes.  The log file is created on the first byte
  * of output, so silent stages (common in big sweeps) cost no file. */
-typedef struct stage_io {
-    int log_fd;
-    bool to_terminal;
-    bool log_failed;
-    const char *log_path;
-    uint64_t bytes;
-} stage_io;
-
-static void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
+void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 {
     stage_io *io = ctx->sink_data;
     io->bytes += len;
+    if (io->capture && stream == BC_STREAM_STDOUT && io->capture->len < STAGE_CAPTURE_LIMIT)
+        sb_add(io->capture, data,
+               len < STAGE_CAPTURE_LIMIT - io->capture->len ? len
+                                                            : STAGE_CAPTURE_LIMIT - io->capture->len);
+    /* The last bytes, to show when a background stage dies. */
+    if (len >= sizeof io->tail) {
+        memcpy(io->tail, (const char *)data + len - sizeof io->tail, sizeof io->tail);
+        io->tail_len = sizeof io->tail;
+    } else {
+        size_t keep = io->tail_len + len > sizeof io->tail ? sizeof io->tail - len : io->tail_len;
+        memmove(io->tail, io->tail + io->tail_len - keep, keep);
+        memcpy(io->tail + keep, data, len);
+        io->tail_len = keep + len;
+    }
     if (io->log_fd < 0 && !io->log_failed) {
         char *dir = dir_name(io->log_path);
         if (mkdir(dir, 0755) != 0 && errno == ENOENT)
@@ -71,7 +90,7 @@ static void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 }
 
 /* logs/[<case>/][cleanup-]<stage>[__<host>].log, relative to the run dir. */
-static char *stage_log_rel_host(const cfg_stage *st, const char *host, const cfg_case *cs)
+char *stage_log_rel(const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     bool many = st->nhosts > 1;
     return xasprintf("logs/%s%s%s%s%s%s.log", cs ? cs->name : "", cs ? "/" : "",
@@ -111,8 +130,8 @@ static bool probe_wait_interval(run *r, int64_t ms)
 /* Run the health check of a stage until ready, timeout, retries or
  * cancellation.  Fills rec's health_check object; returns BC_OK, BC_ERR or
  * BC_CANCELLED. */
-static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec,
-                     char **err)
+int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec,
+                struct bg_proc *bg, char **err)
 {
     const cfg_health *hc = st->health;
     plugin *p = (plugin *)hc->plugin;
@@ -160,6 +179,15 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             break;
         }
         if (hc->retries > 0 && attempts > hc->retries) {
+            rc = BC_ERR;
+            break;
+        }
+        if (bg && !bg_alive(bg)) {
+            /* A background service that died will never become ready. */
+            char *why = bg_describe_exit(bg);
+            snprintf(detail, sizeof detail, "the background process ended before it was ready: "
+                     "%.400s", why);
+            free(why);
             rc = BC_ERR;
             break;
         }
@@ -212,6 +240,127 @@ static int run_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
 
 typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
 
+bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
+                        stage_exec *ex, char **err)
+{
+    memset(ex, 0, sizeof *ex);
+    if (st->shell)
+        config_split_words(st->shell, &ex->shell);
+    const strvec *sh = ex->shell.n ? &ex->shell : &r->cfg->shell;
+    if (st->script) {
+        if (strcmp(h->p->desc.name, "local") != 0) {
+            *err = xasprintf("stage '%s': running a script on host '%s' (transport %s) is not "
+                             "supported yet", st->name, h->cfg->alias, h->p->desc.name);
+            return false;
+        }
+        ex->cmd = script_command(r, st, sh, err);
+        if (!ex->cmd)
+            return false;
+    } else {
+        ex->cmd = xstrdup(st->command);
+    }
+    run_build_env(r, st->name, h->cfg->alias, cs, &ex->env);
+    /* $BENCHCTL_METADATA_FILE: a JSON object written there is merged into
+     * custom metadata (kept in the run directory as metadata/...json). */
+    char *rel = stage_log_rel(st, h->cfg->alias, cs);
+    char *base = xstrndup(rel + 5, strlen(rel) - 5 - 4); /* strip "logs/" and ".log" */
+    ex->meta_local = xasprintf("%s/metadata/%s.json", r->dir, base);
+    if (strcmp(h->p->desc.name, "local") == 0)
+        ex->meta_remote = xstrdup(ex->meta_local);
+    else
+        ex->meta_remote = xasprintf("/tmp/benchctl-%s-%s-%ld.json", r->id, st->name,
+                                    (long)random());
+    free(rel);
+    free(base);
+    sv_push_owned(&ex->env, xasprintf("BENCHCTL_METADATA_FILE=%s", ex->meta_remote));
+    ex->req = (bc_exec_request){.size = sizeof ex->req,
+                                .shell = (const char *const *)sh->v,
+                                .command = ex->cmd,
+                                .env = (const char *const *)ex->env.v};
+    if (tty) {
+        ex->req.flags |= BC_EXEC_TTY;
+        ex->req.tty_rows = r->ws.ws_row;
+        ex->req.tty_cols = r->ws.ws_col;
+    }
+    return true;
+}
+
+void stage_exec_free(stage_exec *ex)
+{
+    sv_free(&ex->shell);
+    sv_free(&ex->env);
+    free(ex->cmd);
+    free(ex->meta_remote);
+    free(ex->meta_local);
+}
+
+void stage_record_result(cJSON *rec, const bc_exec_result *res)
+{
+    cJSON_AddNumberToObject(rec, "exit_status", res->exit_status);
+    if (res->term_signal)
+        cJSON_AddNumberToObject(rec, "signal", res->term_signal);
+    if (res->user_us >= 0) {
+        cJSON_AddNumberToObject(rec, "user_cpu_s", us_to_s(res->user_us));
+        cJSON_AddNumberToObject(rec, "system_cpu_s", us_to_s(res->sys_us));
+    }
+    if (res->max_rss_kb >= 0)
+        cJSON_AddNumberToObject(rec, "max_rss_kb", (double)res->max_rss_kb);
+}
+
+char *stage_tail_lines(const stage_io *io, int lines)
+{
+    size_t end = io->tail_len;
+    while (end > 0 && (io->tail[end - 1] == '\n' || io->tail[end - 1] == '\r'))
+        end--;
+    size_t start = end;
+    int seen = 0;
+    while (start > 0) {
+        if (io->tail[start - 1] == '\n' && ++seen == lines)
+            break;
+        start--;
+    }
+    return xstrndup(io->tail + start, end - start);
+}
+
+/* Merge what the stage reported for custom metadata: its stdout when it
+ * has append_metadata, and $BENCHCTL_METADATA_FILE when it wrote one. */
+static void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
+                           const strbuf *captured)
+{
+    char *err = NULL;
+    char what[300];
+    if (st->append_metadata) {
+        snprintf(what, sizeof what, "stage '%s': append_metadata", st->name);
+        if (!append_metadata(r, captured->buf ? captured->buf : "", captured->len, what, &err)) {
+            log_msg(BC_LOG_WARN, "%s", err);
+            free(err);
+            err = NULL;
+        }
+    }
+    char *dir = dir_name(ex->meta_local);
+    struct stat sb;
+    bool here = strcmp(ex->meta_remote, ex->meta_local) == 0;
+    if (!here) {
+        /* Fetch it if the stage wrote one; absent is normal. */
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        mkdir_p(dir, 0755);
+        if (h->p->ops.host.get_file)
+            h->p->ops.host.get_file(&ctx.pub, h->conn, ex->meta_remote, ex->meta_local);
+    }
+    free(dir);
+    if (stat(ex->meta_local, &sb) == 0 && sb.st_size > 0) {
+        size_t len;
+        char *text = read_file(ex->meta_local, &len);
+        snprintf(what, sizeof what, "stage '%s': $BENCHCTL_METADATA_FILE", st->name);
+        if (text && !append_metadata(r, text, len, what, &err)) {
+            log_msg(BC_LOG_WARN, "%s", err);
+            free(err);
+        }
+        free(text);
+    }
+}
+
 static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *alias,
                                        const cfg_case *cs, cJSON *rec)
 {
@@ -221,56 +370,36 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     char *err = NULL;
     stage_outcome out = ST_FAILED;
     void *proc = NULL;
-    strvec env = {0};
-    char *cmd = NULL;
+    stage_exec ex = {0};
     const char *status = "failed";
     core_ctx ctx;
+    strbuf captured = {0};
     stage_io io = {.log_fd = -1, .to_terminal = true};
 
-    char *log_rel = stage_log_rel_host(st, alias, cs);
+    char *log_rel = stage_log_rel(st, alias, cs);
     char *log_path = path_join(r->dir, log_rel);
     io.log_path = log_path;
+    /* append_metadata reads stdout alone: no terminal, whose stdout and
+     * stderr are one stream. */
+    if (st->append_metadata)
+        io.capture = &captured;
 
     if (!hostconn_open(h)) {
         err = xasprintf("stage '%s': %s", st->name, h->error);
         goto done;
     }
-    strvec shell = {0};
-    if (st->shell)
-        config_split_words(st->shell, &shell);
-    const strvec *sh = shell.n ? &shell : &r->cfg->shell;
-    if (st->script) {
-        if (strcmp(h->p->desc.name, "local") != 0) {
-            err = xasprintf("stage '%s': running a script on host '%s' (transport %s) is not "
-                            "supported yet", st->name, alias, h->p->desc.name);
-            sv_free(&shell);
-            goto done;
-        }
-        cmd = script_command(r, st, sh, &err);
-        if (!cmd) {
-            sv_free(&shell);
-            goto done;
-        }
-    } else {
-        cmd = xstrdup(st->command);
-    }
-    run_build_env(r, st->name, alias, cs, &env);
-    bc_exec_request req = {.size = sizeof req,
-                           .shell = (const char *const *)sh->v,
-                           .command = cmd,
-                           .env = (const char *const *)env.v};
-    if (r->tty) {
-        req.flags |= BC_EXEC_TTY;
-        req.tty_rows = r->ws.ws_row;
-        req.tty_cols = r->ws.ws_col;
-    }
+    if (!stage_exec_prepare(r, st, h, cs, r->tty && !st->append_metadata, &ex, &err))
+        goto done;
+    char *dir = dir_name(ex.meta_local);
+    if (strcmp(ex.meta_local, ex.meta_remote) == 0)
+        mkdir_p(dir, 0755);
+    free(dir);
     hostconn_ctx(h, &ctx);
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
     ctx.sink = stage_sink;
     ctx.sink_data = &io;
-    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &req, &proc);
-    sv_free(&shell);
+    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &ex.req, &proc);
     if (rc != BC_OK) {
         err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
                         ctx.error[0] ? ctx.error : "unknown error");
@@ -297,15 +426,7 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
                         ctx.error[0] ? ctx.error : "waiting for the command failed");
         goto done;
     }
-    cJSON_AddNumberToObject(rec, "exit_status", res.exit_status);
-    if (res.term_signal)
-        cJSON_AddNumberToObject(rec, "signal", res.term_signal);
-    if (res.user_us >= 0) {
-        cJSON_AddNumberToObject(rec, "user_cpu_s", us_to_s(res.user_us));
-        cJSON_AddNumberToObject(rec, "system_cpu_s", us_to_s(res.sys_us));
-    }
-    if (res.max_rss_kb >= 0)
-        cJSON_AddNumberToObject(rec, "max_rss_kb", (double)res.max_rss_kb);
+    stage_record_result(rec, &res);
     if (res.term_signal) {
         err = xasprintf("stage '%s' on host '%s' was killed by signal %d (%s)", st->name, alias,
                         res.term_signal, strsignal(res.term_signal));
@@ -317,10 +438,11 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
                         io.log_fd >= 0 ? log_path : "", io.log_fd >= 0 ? ")" : "");
         goto done;
     }
+    h->p->ops.host.release(&ctx.pub, proc);
+    proc = NULL;
+    stage_metadata(r, st, h, &ex, &captured);
     if (st->health) {
-        h->p->ops.host.release(&ctx.pub, proc);
-        proc = NULL;
-        rc = run_probe(r, st, h, cs, rec, &err);
+        rc = stage_probe(r, st, h, cs, rec, NULL, &err);
         if (rc == BC_CANCELLED) {
             status = run_cancel_status();
             out = ST_INTERRUPTED;
@@ -360,18 +482,18 @@ done:
         free(err);
     } else if (out == ST_INTERRUPTED) {
         run_fail(r, "stage '%s' on host '%s' was %s", st->name, alias,
-             strcmp(status, "timeout") == 0 ? "stopped by --timeout" : "interrupted");
+                 strcmp(status, "timeout") == 0 ? "stopped by --timeout" : "interrupted");
     }
     if (io.log_fd >= 0)
         close(io.log_fd);
+    sb_free(&captured);
     free(log_rel);
     free(log_path);
-    free(cmd);
-    sv_free(&env);
+    stage_exec_free(&ex);
     return out;
 }
 
-static cJSON *new_stage_record(const cfg_stage *st, const char *host, const cfg_case *cs)
+cJSON *stage_new_record(const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "name", st->name);
@@ -388,7 +510,7 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const
                            const char *reason)
 {
     for (size_t i = 0; i < st->nhosts; i++) {
-        cJSON *rec = new_stage_record(st, st->hosts[i], cs);
+        cJSON *rec = stage_new_record(st, st->hosts[i], cs);
         cJSON_AddStringToObject(rec, "status", status);
         if (reason)
             cJSON_AddStringToObject(rec, "reason", reason);
@@ -401,7 +523,8 @@ static void print_header(run *r, const cfg_stage *st, const char *host, const cf
 {
     char line[512];
     int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", r->tty ? "\033[1;36m" : "",
-                     st->is_cleanup ? "cleanup " : "", st->name, host, cs ? " [case " : "",
+                     st->is_cleanup ? "cleanup " : st->background ? "background " : "", st->name,
+                     host, cs ? " [case " : "",
                      cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
     if (n > 0)
         write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -409,7 +532,7 @@ static void print_header(run *r, const cfg_stage *st, const char *host, const cf
 
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
 {
-    if (st->execute_only_for && (!cs || strcmp(cs->name, st->execute_only_for) != 0)) {
+    if (st->execute_only_for && (!cs || !config_case_matches(cs, st->execute_only_for))) {
         stage_record_not_run(r, st, cs, "skipped", "execute_only_for");
         return true;
     }
@@ -423,9 +546,20 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             stage_record_not_run(r, st, cs, "not_run", "the run was stopped");
             return false;
         }
-        cJSON *rec = new_stage_record(st, st->hosts[i], cs);
+        cJSON *rec = stage_new_record(st, st->hosts[i], cs);
         cJSON_AddItemToArray(r->stages_json, rec);
         print_header(r, st, st->hosts[i], cs);
+        if (st->background) {
+            /* Its record is finished (and journaled) when it stops. */
+            if (!bg_start(r, st, run_host(r, st->hosts[i]), cs, rec)) {
+                if (run_cancelled(r))
+                    return false;
+                ok = false;
+                if (!st->continue_on_error)
+                    return false;
+            }
+            continue;
+        }
         stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec);
         run_stage_done(r, rec);
         if (o == ST_INTERRUPTED)
