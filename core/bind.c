@@ -10,7 +10,8 @@
 
 const char *const bind_host_core_keys[] = {"transport", "ip",       "port",         "username",
                                            "password",  "key_file", "key_password", NULL};
-const char *const bind_health_core_keys[] = {"type", "target", "timeout", "retries", "interval", NULL};
+const char *const bind_health_core_keys[] = {"type", "target", "timeout", "retries", "interval",
+                                             "on", NULL};
 const char *const bind_output_core_keys[] = {"name", "remote_path", "collector", "data_schema",
                                              "local_path", NULL};
 const char *const bind_schema_core_keys[] = {"format", "columns", "on_invalid", NULL};

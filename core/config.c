@@ -391,11 +391,15 @@ static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
     h->type = get_str(v, hc, "type", true, "health_check");
     h->target = get_str(v, hc, "target", true, "health_check");
     h->timeout_ms = get_duration_ms(v, hc, "timeout", 30000, "health_check");
-    h->interval_ms = get_duration_ms(v, hc, "interval", 100, "health_check");
+    h->interval_ms = get_duration_ms(v, hc, "interval", 0, "health_check");
+    static const char *const where[] = {"host", "controller", NULL};
+    const char *on = get_enum(v, hc, "on", where, "health_check");
+    h->on_controller = on && strcmp(on, "controller") == 0;
     if (ynode_get(hc, "timeout") && h->timeout_ms == 0)
         h->timeout_ms = 30000; /* the Go tool's zero value: keep the default */
-    if (h->interval_ms <= 0)
-        ERR(v, ynode_get(hc, "interval"), "health_check: 'interval' must be greater than 0");
+    const ynode *iv = ynode_get(hc, "interval");
+    if (iv && !iv->is_null && h->interval_ms <= 0)
+        ERR(v, iv, "health_check: 'interval' must be greater than 0");
     const ynode *r = ynode_get(hc, "retries");
     if (r && !r->is_null) {
         if (r->type != Y_SCALAR || !parse_int64(r->str, &h->retries) || h->retries < 0)

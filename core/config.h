@@ -24,7 +24,8 @@ typedef struct cfg_health {
     const char *type;      /* probe plugin name */
     const char *target;
     int64_t timeout_ms;    /* default 30 s */
-    int64_t interval_ms;   /* default 100 ms */
+    int64_t interval_ms;   /* 0: the probe's default (else 100 ms) */
+    bool on_controller;    /* `on: controller`: probe from benchctl's machine */
     int64_t retries;       /* 0 = no limit within the timeout */
     const struct plugin *plugin;
 } cfg_health;

@@ -135,10 +135,23 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
 {
     const cfg_health *hc = st->health;
     plugin *p = (plugin *)hc->plugin;
+    if (hc->on_controller) {
+        h = run_host(r, "local"); /* `on: controller`: probe from here */
+        if (!hostconn_open(h)) {
+            *err = xasprintf("stage '%s': health check: %s", st->name, h->error);
+            return BC_ERR;
+        }
+    }
+    int64_t interval = hc->interval_ms > 0                     ? hc->interval_ms
+                       : p->ops.probe.default_interval_ms > 0 ? p->ops.probe.default_interval_ms
+                                                               : 100;
+    bool show = r->tty && isatty(STDERR_FILENO);
+    int64_t shown_at = 0;
     char *ierr = NULL;
     cJSON *hj = cJSON_AddObjectToObject(rec, "health_check");
     cJSON_AddStringToObject(hj, "type", hc->type);
     cJSON_AddStringToObject(hj, "target", hc->target);
+    cJSON_AddStringToObject(hj, "where", h->cfg->alias);
     if (plugin_ensure_init(p, r, &ierr) != BC_OK) {
         *err = ierr;
         cJSON_AddBoolToObject(hj, "ready", false);
@@ -182,6 +195,13 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
             rc = BC_ERR;
             break;
         }
+        if (show && now - t0 > 300000000 && now - shown_at > 200000000) {
+            /* On a terminal: what we wait for, and for how much longer. */
+            fprintf(stderr, "\r\033[K  waiting for %s '%.60s' on %s: attempt %ld, %.1f s left%s%.60s",
+                    hc->type, hc->target, h->cfg->alias, attempts,
+                    (double)(deadline - now) / 1e9, detail[0] ? " - " : "", detail);
+            shown_at = now;
+        }
         if (bg && !bg_alive(bg)) {
             /* A background service that died will never become ready. */
             char *why = bg_describe_exit(bg);
@@ -197,7 +217,7 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
             break;
         }
         int64_t left_ms = (deadline - now + 999999) / 1000000; /* round up: no spin */
-        if (!probe_wait_interval(r, hc->interval_ms < left_ms ? hc->interval_ms : left_ms)) {
+        if (!probe_wait_interval(r, interval < left_ms ? interval : left_ms)) {
             rc = BC_CANCELLED;
             break;
         }
@@ -210,6 +230,8 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
      * one before it does. */
     if (cut_short && prev[0])
         memcpy(detail, prev, sizeof detail);
+    if (shown_at)
+        fputs("\r\033[K", stderr);
     if (p->ops.probe.end)
         p->ops.probe.end(&ctx.pub, state);
     opts_free(&v);
@@ -225,6 +247,12 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
     cJSON_AddStringToObject(hj, "last_error", detail[0] ? detail : ctx.error);
     if (rc == BC_CANCELLED)
         return BC_CANCELLED;
+    if (attempts == 0) {
+        *err = xasprintf("stage '%s': health check %s '%s' on host '%s' could not start: %s",
+                         st->name, hc->type, hc->target, h->cfg->alias,
+                         ctx.error[0] ? ctx.error : "the probe failed to prepare");
+        return BC_ERR;
+    }
     const char *why = rc == BC_TIMEOUT ? "timed out"
                       : hc->retries > 0 && attempts > hc->retries ? "gave up" : "failed";
     char retries[48] = "";
@@ -234,7 +262,7 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
                      "%.0f ms (timeout %lld ms, interval %lld ms%s); last result: %s",
                      st->name, hc->type, hc->target, h->cfg->alias, why, attempts,
                      attempts == 1 ? "" : "s", elapsed_ms, (long long)hc->timeout_ms,
-                     (long long)hc->interval_ms, retries, detail[0] ? detail : "not ready");
+                     (long long)interval, retries, detail[0] ? detail : "not ready");
     return BC_ERR;
 }
 

@@ -226,7 +226,7 @@ expect_in "$OUT" "ok.yaml: valid" "validate stdout"
 good_config unknown.yaml "needle: hello" "colour: red"
 run_bc validate -c unknown.yaml "${GOOD[@]}"
 expect_rc 2 "unknown key"
-expect_in "$ERR" "unknown.yaml:11:7: unknown key 'colour' in health_check (probe 'good'); valid keys: type, target, timeout, retries, interval, needle, count" "unknown key"
+expect_in "$ERR" "unknown.yaml:11:7: unknown key 'colour' in health_check (probe 'good'); valid keys: type, target, timeout, retries, interval, on, needle, count" "unknown key"
 
 good_config missing.yaml "count: 2"
 run_bc validate -c missing.yaml "${GOOD[@]}"

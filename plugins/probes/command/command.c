@@ -72,6 +72,7 @@ static const bc_probe_ops ops = {
     .size = sizeof(bc_probe_ops),
     .check_target = command_check_target,
     .check = command_check,
+    .default_interval_ms = 100, /* each attempt starts a process */
 };
 
 static const bc_plugin descriptor = {

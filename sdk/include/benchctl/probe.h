@@ -31,6 +31,11 @@ typedef struct bc_probe_ops {
 
     /* Optional. Free what begin allocated. */
     void (*end)(bc_ctx *ctx, void *state);
+
+    /* Optional. The pause between attempts when the config gives no
+     * `interval` (0: the core's default, 100 ms).  Cheap probes (a stat, a
+     * connect) use a few ms so that readiness is noticed at once. */
+    uint32_t default_interval_ms;
 } bc_probe_ops;
 
 #endif /* BENCHCTL_PROBE_H */
