@@ -91,7 +91,9 @@ bool append_metadata(run *r, const char *text, size_t len, const char *what, cha
         const char *obj_end = NULL;
         cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &obj_end, 0);
         if (obj && cJSON_IsObject(obj)) {
+            pthread_mutex_lock(&r->lock); /* parallel stages merge too */
             size_t n = merge(r->custom, obj, p, obj_end);
+            pthread_mutex_unlock(&r->lock);
             cJSON_Delete(obj);
             log_msg(BC_LOG_DEBUG, "%s: merged %zu key%s into custom metadata", what, n,
                     n == 1 ? "" : "s");

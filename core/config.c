@@ -18,10 +18,10 @@ static const char *const git_keys[] = {"capture", "require_clean", "save_patch",
 static const char *const stage_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "background", "append_metadata",
     "skip", "execute_only_for", "health_check", "outputs", "timeout", "continue_on_error",
-    "stop_grace", "allow_exit", NULL};
+    "stop_grace", "allow_exit", "parallel", NULL};
 static const char *const cleanup_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "skip", "execute_only_for",
-    "timeout", "continue_on_error", NULL};
+    "timeout", "continue_on_error", "parallel", NULL};
 static const char *const column_keys[] = {"name", "type", "unit", "format", NULL};
 static const char *const plot_keys[] = {"name", "title", "source", "type", "x", "y", "groupby",
                                         "aggregation", "format", "engine", "export_path",
@@ -510,6 +510,7 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
         st->background = get_bool(v, sn, "background", false, sw);
         st->append_metadata = get_bool(v, sn, "append_metadata", false, sw);
         st->skip = get_bool(v, sn, "skip", false, sw);
+        st->parallel = get_bool(v, sn, "parallel", false, sw);
         st->continue_on_error = get_bool(v, sn, "continue_on_error", false, sw);
         st->execute_only_for = get_str(v, sn, "execute_only_for", false, sw);
         st->timeout_ms = get_duration_ms(v, sn, "timeout", 0, sw);

@@ -55,6 +55,7 @@ typedef struct cfg_stage {
     const char *command, *script;
     const char *shell;  /* NULL: benchmark.shell */
     bool background, append_metadata, skip, continue_on_error, is_cleanup;
+    bool parallel;        /* several hosts at once instead of in order */
     const char *execute_only_for;
     int64_t timeout_ms; /* 0 = none */
     int64_t stop_grace_ms; /* background: SIGTERM .. SIGKILL, default 2 s */

@@ -150,10 +150,13 @@ void run_fail(run *r, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     va_end(ap);
-    if (!r->first_error)
+    pthread_mutex_lock(&r->lock);
+    if (!r->first_error) {
         r->first_error = msg;
-    else
-        free(msg);
+        msg = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(msg);
 }
 
 /* ---- metadata ----------------------------------------------------------- */
@@ -377,7 +380,7 @@ int engine_run(const run_options *o)
         return EXIT_USAGE;
     }
 
-    run r = {.cfg = c, .ld = &ld, .o = o, .journal_fd = -1};
+    run r = {.cfg = c, .ld = &ld, .o = o, .journal_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
     char *err = NULL;
     if (!runstore_create(c->output_dir, &r.id, &r.dir, &err)) {
         fprintf(stderr, "benchctl: %s\n", err);

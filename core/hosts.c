@@ -62,6 +62,7 @@ void hostconn_close(hostconn *h)
         h->opened = false;
     }
     opts_free(&h->opts);
+    sv_free(&h->uploaded);
     free(h->error);
 }
 

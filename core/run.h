@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 #include <cjson/cJSON.h>
@@ -26,6 +27,7 @@ typedef struct hostconn {
     void *conn;
     bool opened, failed;
     char *error;
+    strvec uploaded; /* scripts already put in the transport's private dir */
     struct run *run;
 } hostconn;
 
@@ -40,6 +42,7 @@ typedef struct run {
     cJSON *meta, *stages_json, *cases_json, *custom;
     char *first_error;
     int journal_fd;        /* stages.jsonl: one line per finished stage */
+    pthread_mutex_t lock;  /* first_error, custom: shared with parallel stages */
     struct bg_proc **bgs;  /* running background stages */
     size_t nbgs;
     int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
@@ -89,6 +92,8 @@ typedef struct stage_io {
     strbuf *capture;
     char tail[1024];
     size_t tail_len;
+    const char *prefix;    /* "[host] " before each terminal line (parallel) */
+    strbuf line[3];        /* per stream: a partial line awaiting its end */
 } stage_io;
 
 /* The output sink of stage contexts (ctx->sink_data is a stage_io). */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "services.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,9 +173,20 @@ void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run)
     ctx->run = run;
 }
 
+static int plugin_init_locked(plugin *p, struct run *run, char **err);
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int plugin_ensure_init(plugin *p, struct run *run, char **err)
 {
     *err = NULL;
+    pthread_mutex_lock(&init_lock); /* parallel stages may race here */
+    int rc = plugin_init_locked(p, run, err);
+    pthread_mutex_unlock(&init_lock);
+    return rc;
+}
+
+static int plugin_init_locked(plugin *p, struct run *run, char **err)
+{
     if (p->initialised)
         return BC_OK;
     p->initialised = true;

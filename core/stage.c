@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +86,44 @@ void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
     }
     if (io->log_fd >= 0)
         write_all(io->log_fd, data, len);
-    if (io->to_terminal)
-        write_all(stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO, data, len);
+    if (!io->to_terminal)
+        return;
+    int fd = stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+    if (!io->prefix) {
+        write_all(fd, data, len);
+        return;
+    }
+    /* Parallel hosts: whole lines, each labelled with its host. */
+    strbuf *lb = &io->line[stream == BC_STREAM_STDERR ? 2 : 1];
+    sb_add(lb, data, len);
+    size_t start = 0;
+    for (size_t i = 0; i < lb->len; i++) {
+        if (lb->buf[i] != '\n')
+            continue;
+        strbuf out = {0};
+        sb_puts(&out, io->prefix);
+        sb_add(&out, lb->buf + start, i + 1 - start);
+        write_all(fd, out.buf, out.len);
+        sb_free(&out);
+        start = i + 1;
+    }
+    memmove(lb->buf, lb->buf + start, lb->len - start);
+    lb->len -= start;
+    lb->buf[lb->len] = '\0';
+}
+
+/* Print what is left of unfinished lines (parallel output) and free. */
+static void stage_io_flush(stage_io *io)
+{
+    for (int s = 1; s <= 2; s++) {
+        if (io->line[s].len && io->to_terminal) {
+            strbuf out = {0};
+            sb_printf(&out, "%s%s\n", io->prefix ? io->prefix : "", io->line[s].buf);
+            write_all(s == 2 ? STDERR_FILENO : STDOUT_FILENO, out.buf, out.len);
+            sb_free(&out);
+        }
+        sb_free(&io->line[s]);
+    }
 }
 
 /* logs/[<case>/][cleanup-]<stage>[__<host>].log, relative to the run dir. */
@@ -120,6 +157,49 @@ static char *script_command(run *r, const cfg_stage *st, const strvec *shell, ch
 }
 
 /* Sleep ms unless the run is cancelled first; false when cancelled. */
+/* A script for a remote host: uploaded once per run into the transport's
+ * private directory (a relative remote path; the transport exports that
+ * directory as $BENCHCTL_HOST_TMPDIR), then run from there. */
+static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strvec *shell,
+                           char **err)
+{
+    char *path = path_join(r->cfg->dir, st->script);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        *err = xasprintf("stage '%s': script '%s' not found (%s)", st->name, path,
+                         strerror(errno ? errno : ENOENT));
+        free(path);
+        return NULL;
+    }
+    const char *base = strrchr(path, '/') + 1;
+    char *rel = xasprintf("scripts/%s-%s", st->name, base);
+    if (!sv_contains(&h->uploaded, rel)) {
+        if (!h->p->ops.host.put_file) {
+            *err = xasprintf("stage '%s': transport '%s' of host '%s' cannot upload scripts",
+                             st->name, h->p->desc.name, h->cfg->alias);
+            free(rel);
+            free(path);
+            return NULL;
+        }
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        ctx.stage = st->name;
+        if (h->p->ops.host.put_file(&ctx.pub, h->conn, path, rel, 0700) != BC_OK) {
+            *err = xasprintf("stage '%s': cannot upload script %s to host '%s': %s", st->name,
+                             path, h->cfg->alias, ctx.error[0] ? ctx.error : "upload failed");
+            free(rel);
+            free(path);
+            return NULL;
+        }
+        sv_push(&h->uploaded, rel);
+    }
+    char *cmd = sb.st_mode & S_IXUSR ? xasprintf("\"$BENCHCTL_HOST_TMPDIR/%s\"", rel)
+                                     : xasprintf("%s \"$BENCHCTL_HOST_TMPDIR/%s\"", shell->v[0], rel);
+    free(rel);
+    free(path);
+    return cmd;
+}
+
 static bool probe_wait_interval(run *r, int64_t ms)
 {
     struct pollfd pfd = {.fd = run_cancel_fd(r), .events = POLLIN};
@@ -275,12 +355,11 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (st->shell)
         config_split_words(st->shell, &ex->shell);
     const strvec *sh = ex->shell.n ? &ex->shell : &r->cfg->shell;
-    if (st->script) {
-        if (strcmp(h->p->desc.name, "local") != 0) {
-            *err = xasprintf("stage '%s': running a script on host '%s' (transport %s) is not "
-                             "supported yet", st->name, h->cfg->alias, h->p->desc.name);
+    if (st->script && strcmp(h->p->desc.name, "local") != 0) {
+        ex->cmd = upload_script(r, st, h, sh, err);
+        if (!ex->cmd)
             return false;
-        }
+    } else if (st->script) {
         ex->cmd = script_command(r, st, sh, err);
         if (!ex->cmd)
             return false;
@@ -390,7 +469,7 @@ static void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage
 }
 
 static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *alias,
-                                       const cfg_case *cs, cJSON *rec)
+                                       const cfg_case *cs, cJSON *rec, const char *prefix)
 {
     hostconn *h = run_host(r, alias);
     int64_t w0 = wall_ns(), m0 = mono_ns();
@@ -402,7 +481,7 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     const char *status = "failed";
     core_ctx ctx;
     strbuf captured = {0};
-    stage_io io = {.log_fd = -1, .to_terminal = true};
+    stage_io io = {.log_fd = -1, .to_terminal = true, .prefix = prefix};
 
     char *log_rel = stage_log_rel(st, alias, cs);
     char *log_path = path_join(r->dir, log_rel);
@@ -512,6 +591,7 @@ done:
         run_fail(r, "stage '%s' on host '%s' was %s", st->name, alias,
                  strcmp(status, "timeout") == 0 ? "stopped by --timeout" : "interrupted");
     }
+    stage_io_flush(&io);
     if (io.log_fd >= 0)
         close(io.log_fd);
     sb_free(&captured);
@@ -558,6 +638,59 @@ static void print_header(run *r, const cfg_stage *st, const char *host, const cf
         write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+typedef struct par_job {
+    run *r;
+    const cfg_stage *st;
+    const cfg_case *cs;
+    const char *host;
+    cJSON *rec;
+    char prefix[96];
+    pthread_t thread;
+    bool threaded;
+    stage_outcome out;
+} par_job;
+
+static void *par_thread(void *arg)
+{
+    par_job *j = arg;
+    j->out = run_stage_on_host(j->r, j->st, j->host, j->cs, j->rec, j->prefix);
+    return NULL;
+}
+
+/* `parallel: true`: one thread per host, all at once; output lines are
+ * labelled with their host on the terminal (the logs stay per host). */
+static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
+{
+    par_job *jobs = xcalloc(st->nhosts, sizeof *jobs);
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s==> %s on %zu hosts in parallel%s%s%s%s\n",
+                     r->tty ? "\033[1;36m" : "", st->name, st->nhosts, cs ? " [case " : "",
+                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+    if (n > 0)
+        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    for (size_t i = 0; i < st->nhosts; i++) {
+        par_job *j = &jobs[i];
+        *j = (par_job){.r = r, .st = st, .cs = cs, .host = st->hosts[i], .out = ST_FAILED};
+        snprintf(j->prefix, sizeof j->prefix, "[%s] ", st->hosts[i]);
+        j->rec = stage_new_record(st, st->hosts[i], cs);
+        cJSON_AddBoolToObject(j->rec, "parallel", true);
+        cJSON_AddItemToArray(r->stages_json, j->rec);
+        j->threaded = pthread_create(&j->thread, NULL, par_thread, j) == 0;
+        if (!j->threaded)
+            par_thread(j); /* no thread: run it here */
+    }
+    bool go_on = true;
+    for (size_t i = 0; i < st->nhosts; i++) {
+        if (jobs[i].threaded)
+            pthread_join(jobs[i].thread, NULL);
+        run_stage_done(r, jobs[i].rec);
+        if (jobs[i].out == ST_INTERRUPTED || (jobs[i].out == ST_FAILED && !st->continue_on_error))
+            go_on = false;
+    }
+    free(jobs);
+    return go_on;
+}
+
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
 {
     if (st->execute_only_for && (!cs || !config_case_matches(cs, st->execute_only_for))) {
@@ -568,6 +701,8 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
         stage_record_not_run(r, st, cs, "skipped", st->skip ? "skip: true" : "--skip");
         return true;
     }
+    if (st->parallel && st->nhosts > 1 && !st->background)
+        return run_parallel(r, st, cs);
     bool ok = true;
     for (size_t i = 0; i < st->nhosts; i++) {
         if (run_cancelled(r)) {
@@ -588,7 +723,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             }
             continue;
         }
-        stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec);
+        stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec, NULL);
         run_stage_done(r, rec);
         if (o == ST_INTERRUPTED)
             return false;

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -47,6 +48,8 @@ typedef struct proc {
 
 typedef struct conn {
     struct proc *lingering; /* finished commands whose children still run */
+    char tmpdir[64];        /* private per-run directory ($BENCHCTL_HOST_TMPDIR) */
+    char *tmpdir_env;       /* "BENCHCTL_HOST_TMPDIR=..." */
 } conn;
 
 static int64_t now_ms(void)
@@ -63,19 +66,31 @@ static int local_open(bc_ctx *ctx, void **out)
         bc_error(ctx, "out of memory");
         return BC_ERR;
     }
+    /* The transport's private directory for this run (scripts, relative
+     * put_file/get_file paths), removed at close. */
+    snprintf(c->tmpdir, sizeof c->tmpdir, "/tmp/benchctl.XXXXXX");
+    if (!mkdtemp(c->tmpdir)) {
+        bc_error(ctx, "cannot create a private directory in /tmp: %s", strerror(errno));
+        free(c);
+        return BC_ERR;
+    }
+    size_t n = strlen(c->tmpdir) + 32;
+    c->tmpdir_env = malloc(n);
+    if (c->tmpdir_env)
+        snprintf(c->tmpdir_env, n, "BENCHCTL_HOST_TMPDIR=%s", c->tmpdir);
     *out = c;
     return BC_OK;
 }
 
 /* The environment for the child: ours, with req->env added or replaced. */
-static char **make_env(const char *const *extra)
+static char **make_env(const char *const *extra, const char *own)
 {
     size_t n = 0, m = 0;
     while (environ[n])
         n++;
     while (extra && extra[m])
         m++;
-    char **env = calloc(n + m + 1, sizeof *env);
+    char **env = calloc(n + m + 2, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -88,6 +103,8 @@ static char **make_env(const char *const *extra)
         if (!overridden)
             env[k++] = environ[i];
     }
+    if (own)
+        env[k++] = (char *)own;
     for (size_t j = 0; j < m; j++)
         env[k++] = (char *)extra[j];
     env[k] = NULL;
@@ -111,7 +128,7 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
         return BC_ERR;
     }
     char **argv = calloc(nshell + 2, sizeof *argv);
-    char **envp = make_env(req->env);
+    char **envp = make_env(req->env, ((conn *)cv)->tmpdir_env);
     proc *p = calloc(1, sizeof *p);
     if (!argv || !envp || !p) {
         free(argv);
@@ -390,6 +407,7 @@ static int stop_group(proc *p, int64_t grace_ms)
         poll(&pfd, p->pidfd >= 0 && !p->exited ? 1 : 0, 5);
     }
     try_reap(p, 0);
+    drain_all(p); /* what it printed on its way out (e.g. a TERM trap) */
     return BC_OK;
 }
 
@@ -435,6 +453,19 @@ static void local_release(bc_ctx *ctx, void *pv)
     free_proc(p);
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void local_close(bc_ctx *ctx, void *cv)
 {
     conn *c = cv;
@@ -448,6 +479,8 @@ static void local_close(bc_ctx *ctx, void *cv)
         }
         free_proc(p);
     }
+    remove_tree(c->tmpdir);
+    free(c->tmpdir_env);
     free(c);
 }
 
@@ -515,16 +548,44 @@ done:
     return rc;
 }
 
+/* A relative "remote" path is inside the private directory (ABI
+ * convention shared by all transports). */
+static char *host_path(conn *c, const char *path)
+{
+    size_t n = strlen(c->tmpdir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    if (path[0] == '/')
+        snprintf(out, n, "%s", path);
+    else
+        snprintf(out, n, "%s/%s", c->tmpdir, path);
+    return out;
+}
+
 static int local_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *local)
 {
-    (void)cv;
-    return copy_file(ctx, remote, local, 0644);
+    char *src = host_path(cv, remote);
+    int rc = src ? copy_file(ctx, src, local, 0644) : BC_ERR;
+    free(src);
+    return rc;
 }
 
 static int local_put_file(bc_ctx *ctx, void *cv, const char *local, const char *remote, int mode)
 {
-    (void)cv;
-    return copy_file(ctx, local, remote, mode);
+    char *dst = host_path(cv, remote);
+    if (!dst)
+        return BC_ERR;
+    /* create the parent directories inside the private directory */
+    for (char *p = dst + strlen(((conn *)cv)->tmpdir) + 1; remote[0] != '/' && (p = strchr(p, '/'));
+         p++) {
+        *p = '\0';
+        mkdir(dst, 0700);
+        *p = '/';
+    }
+    int rc = copy_file(ctx, local, dst, mode);
+    free(dst);
+    return rc;
 }
 
 static const bc_host_ops ops = {
