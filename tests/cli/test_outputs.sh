@@ -19,8 +19,6 @@ stages:
       mkdir -p work/traces
       printf 'x,y\n%s,%s\n' "$N" "$BENCHCTL_HOST" > "work/data-$N.csv"
       for i in 1 2 3; do echo "trace $i" > "work/traces/t$i.json"; done
-      echo notes > /tmp/bc-outputs-$$-notes.txt
-      echo "/tmp/bc-outputs-$$-notes.txt" > work/notes-path
     outputs:
       - name: data_${N}
         remote_path: work/data-$N.csv
