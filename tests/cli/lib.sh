@@ -55,3 +55,16 @@ jsons() { python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.ar
 
 # write_config FILE: stdin to FILE.
 write_config() { cat >"$1"; }
+
+# iso_benchctl: an installed-looking benchctl in $T/iso that ships only the
+# host `local` and the probe `command` (like a distro's minimal package);
+# prints its path.  For testing "not supported yet".
+iso_benchctl() {
+  mkdir -p "$T/iso/bin"
+  cp "$BENCHCTL" "$T/iso/bin/benchctl"
+  local dir
+  dir=$("$T/iso/bin/benchctl" plugins --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["search_path"][-1])')
+  mkdir -p "$dir"
+  cp "$BUILD_DIR/plugins/host-local.so" "$BUILD_DIR/plugins/probe-command.so" "$dir/"
+  echo "$T/iso/bin/benchctl"
+}

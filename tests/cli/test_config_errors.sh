@@ -98,16 +98,26 @@ check_bad plugin.yaml \
   "plugin.yaml:8:26: health_check type 'comand': no probe plugin named 'comand' is installed" \
   "installed probe plugins: command"
 
-# Capabilities of later versions are refused clearly, never ignored.
-printf 'benchmark: {name: x, output_dir: out}\nstages:\n  - name: a\n    command: "true"\n    background: true\n    health_check: {type: http, target: "http://127.0.0.1:1/"}\n' > later.yaml
-check_bad later.yaml "later.yaml:6:26: health_check type 'http' is not supported yet"
+# A benchctl installed without some of its plugins (a minimal package)
+# refuses configs that need them clearly, never ignoring them.
+iso=$(iso_benchctl)
+printf 'benchmark: {name: x, output_dir: out}\nhosts:\n  r: {ip: 10.0.0.1}\nstages:\n  - name: a\n    command: "true"\n    health_check: {type: http, target: "http://127.0.0.1:1/"}\n    outputs:\n      - {name: o, remote_path: /x.csv, data_schema: {format: csv}}\n' > later.yaml
+BENCHCTL="$iso" run_bc validate -c later.yaml
+expect_rc 2 "validate with a minimal install"
+expect_in "$ERR" "later.yaml:3:6: host transport 'ssh' is not supported yet: no host plugin named 'ssh' is installed"
+expect_in "$ERR" "later.yaml:7:26: health_check type 'http' is not supported yet"
+expect_in "$ERR" "later.yaml:9:9: outputs collector 'files' is not supported yet"
+expect_in "$ERR" "later.yaml:9:62: data_schema format 'csv' is not supported yet"
 
-# The Go tool's example configs: the only complaints are capabilities not
-# built yet (no schema error, no unknown key).
+# The Go tool's example configs validate unchanged (at most warnings, e.g.
+# for scripts of theirs that are not here); where a capability is not built
+# yet, that is the only complaint.
+found=0
 for f in "$SRC_DIR"/../shared/compat-examples/*.yaml; do
   [ -f "$f" ] || continue
+  found=$((found + 1))
   run_bc validate -c "$f"
-  expect_rc 2 "validate $f"
+  [ "$RC" = 0 ] || [ "$RC" = 2 ] || fail "validate $f: exit $RC"
   while IFS= read -r line; do
     case "$line" in
       *"not supported yet"*|*"warning:"*|"benchctl: "*" error"*" in "*) ;;
@@ -115,6 +125,7 @@ for f in "$SRC_DIR"/../shared/compat-examples/*.yaml; do
     esac
   done <<<"$ERR"
 done
+[ "$found" -gt 0 ] || echo "note: ../shared/compat-examples not found; compat check skipped"
 
 # Unwritable output_dir: clear message, exit 2.
 printf 'benchmark: {name: x, output_dir: /proc/benchctl-cannot-exist}\nstages:\n  - name: a\n    command: "true"\n' > unwritable.yaml

@@ -92,8 +92,12 @@ struct bc_services {
     void (*record_file)(bc_ctx *ctx, const char *output_name, const char *local_path);
 
     /* For validators: report one problem in a data file (line 1 is the
-     * first line of the file, column is 1-based; value may be NULL), and a
-     * per-column summary once the file is read. */
+     * first line of the file, column is 1-based, 0 when the problem is not
+     * one column's; value may be NULL), and a per-column summary once the
+     * file is read (for string columns only count is meaningful).  A
+     * validator that stops reporting after many problems says so with one
+     * last call: line 0, column 0, value NULL, message "<N> more errors not
+     * shown"; the core adds N to the file's problem count. */
     void (*data_error)(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
                        const char *value, const char *message);
     void (*column_summary)(bc_ctx *ctx, const char *column, uint64_t count, double min,
