@@ -1,0 +1,253 @@
+/*
+ * Internal interfaces of the gnuplot plot plugin (plot-gnuplot.so).
+ *
+ *   gnuplot.c   descriptor, option schema, render(): the two passes
+ *   gp_csv.c    streaming CSV reader (libcsv) and value parsing
+ *   gp_data.c   bounded collections: groups, reservoirs, decimation, quantiles
+ *   gp_proc.c   the gnuplot child process: pipes, stderr capture, cancellation
+ *   gp_script.c terminal, style, axes, ticks, legend; one emitter per plot type
+ *
+ * Everything here is hidden (the plugin is built with -fvisibility=hidden).
+ */
+#ifndef BC_GP_H
+#define BC_GP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <benchctl/plugin.h>
+
+/* ---- limits (documented in README.md) ---------------------------------- */
+#define GP_MAX_GROUPS 20          /* series per plot; the rest become "other" */
+#define GP_TRACK_KEYS 1024        /* distinct keys counted exactly in pass 1 */
+#define GP_DIST_BUDGET 2000000    /* values kept for histogram/cdf/boxplot */
+#define GP_AGG_BUDGET 4000000     /* values kept for quantile aggregation */
+#define GP_AGG_DEFAULT_BUCKETS 100
+#define GP_AGG_MAX_BUCKETS 2000
+#define GP_CDF_POINTS 2000        /* points drawn per CDF curve */
+#define GP_MAX_OUTLIERS 1000      /* outlier marks drawn per box */
+
+/* ---- values ------------------------------------------------------------- */
+
+/* How a column's text becomes a number. */
+typedef enum gp_vmode {
+    VM_NUMBER,    /* integer or float */
+    VM_EPOCH,     /* a number times `scale` = seconds since the epoch */
+    VM_TEXT_TIME, /* rfc3339 / iso8601 text */
+    VM_AUTO_TIME, /* a timestamp of undeclared format: detected per value */
+    VM_AUTO,      /* no schema: a number, or else rfc3339/iso8601 text */
+    VM_STRING     /* a category (groupby, boxplot x) */
+} gp_vmode;
+
+typedef struct gp_col {
+    int index;            /* position in the CSV header, -1 when unused */
+    const char *name;     /* borrowed from the request */
+    const char *unit;     /* declared unit or NULL */
+    gp_vmode mode;
+    double scale;         /* VM_EPOCH */
+    bool is_time;         /* values are seconds since the epoch */
+    bool declared;        /* found in the request's columns */
+    /* VM_AUTO bookkeeping (pass 1) */
+    uint64_t n_number, n_time;
+} gp_col;
+
+/* Parse a number: [+-]digits[.digits][e..]; finite only; no spaces. */
+bool gp_parse_number(const char *s, double *out);
+/* Parse rfc3339/iso8601 text into seconds since the epoch (UTC when no
+ * zone is given). */
+bool gp_parse_time(const char *s, double *out);
+/* Parse one value of a column (not VM_STRING). */
+bool gp_parse_value(gp_col *c, const char *s, double *out);
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+typedef struct gp_csv gp_csv;
+
+/* Called per data row with the text of up to 3 requested columns (NULL
+ * when the row is too short).  Return non-zero to stop the scan. */
+typedef int (*gp_row_fn)(void *ud, const char *const *f, uint64_t row);
+
+/* Open `path` and read its header.  On failure returns NULL with a message
+ * in err. */
+gp_csv *gp_csv_open(const char *path, char *err, size_t errsize);
+size_t gp_csv_ncols(const gp_csv *c);
+const char *gp_csv_colname(const gp_csv *c, size_t i);
+/* Stream every data row, handing the fields at `idx[0..n)` (index -1:
+ * always NULL) to fn.  Checks ctx cancellation every 64k rows.  Returns
+ * BC_OK, BC_CANCELLED or BC_ERR (message in err). */
+int gp_csv_scan(gp_csv *c, bc_ctx *ctx, const int *idx, int n, gp_row_fn fn, void *ud,
+                char *err, size_t errsize);
+void gp_csv_close(gp_csv *c);
+
+/* ---- keys (groups, categories) ----------------------------------------- */
+
+typedef struct gp_keys {
+    char **names;        /* tracked keys, in order of appearance */
+    uint64_t *counts;
+    size_t n, cap;
+    uint64_t untracked;  /* rows whose key came after GP_TRACK_KEYS others */
+    size_t *hash;        /* open addressing: index+1, 0 empty */
+    size_t hcap;
+    /* after gp_keys_finish: the shown keys and the map tracked -> shown */
+    size_t nshown;       /* including "other" when present */
+    bool has_other;
+    size_t *order;       /* shown slot -> tracked index (other: SIZE_MAX) */
+    size_t *slot;        /* tracked index -> shown slot */
+    uint64_t *shown_counts;
+} gp_keys;
+
+/* Count one occurrence; returns the tracked index or SIZE_MAX. */
+size_t gp_keys_add(gp_keys *k, const char *s);
+/* Tracked index of s, or SIZE_MAX. */
+size_t gp_keys_find(const gp_keys *k, const char *s);
+/* Keep the `max` most frequent keys (sorted naturally: numbers by value),
+ * the rest in one "other" slot. */
+void gp_keys_finish(gp_keys *k, size_t max);
+/* Shown slot of a key seen in pass 1 (SIZE_MAX for a new key: other or
+ * dropped). */
+size_t gp_keys_slot(const gp_keys *k, const char *s);
+const char *gp_keys_label(const gp_keys *k, size_t slot);
+void gp_keys_free(gp_keys *k);
+
+/* ---- random numbers and sampling ---------------------------------------- */
+
+typedef struct gp_rng {
+    uint64_t s;
+} gp_rng;
+uint64_t gp_rng_next(gp_rng *r);
+/* Uniform in [0, n). */
+uint64_t gp_rng_below(gp_rng *r, uint64_t n);
+
+/* A uniform sample of at most `cap` doubles (Algorithm R); exact while
+ * fewer than cap values were offered. */
+typedef struct gp_reservoir {
+    double *v;
+    size_t n, cap;
+    uint64_t seen;
+} gp_reservoir;
+void gp_res_init(gp_reservoir *r, size_t cap);
+void gp_res_add(gp_reservoir *r, gp_rng *rng, double x);
+void gp_res_free(gp_reservoir *r);
+
+/* The smallest "nice" step >= want: 1-2-5 x 10^k, or for times (seconds)
+ * 1/2/5/10/15/30 s, 1/2/5/10/15/30 min, 1/2/3/6/12 h, days, weeks. */
+double gp_nice_step(double want, bool time);
+/* "1 s", "500 ms", "5 min", "0.5" ... */
+void gp_format_step(double step, bool time, char *out, size_t n);
+
+/* Quantile (0..1) of sorted values, linear interpolation (numpy default). */
+double gp_quantile(const double *sorted, size_t n, double q);
+void gp_sort_doubles(double *v, size_t n);
+
+/* Points (x,y). */
+typedef struct gp_pt {
+    double x, y;
+} gp_pt;
+typedef struct gp_pts {
+    gp_pt *p;
+    size_t n, cap;
+} gp_pts;
+void gp_pts_push(gp_pts *v, double x, double y);
+void gp_pts_sort_x(gp_pts *v);
+void gp_pts_free(gp_pts *v);
+
+/* Min/max decimation over `ncols` equal x columns of [x0, x1]: keeps, per
+ * column, the point with the smallest and the one with the largest y.
+ * A line through them (in x order) covers the same pixels as a line
+ * through every point when the columns are no wider than a pixel. */
+typedef struct gp_decim {
+    double x0, x1;
+    size_t ncols;
+    double *xmin, *ymin, *xmax, *ymax; /* per column; ymin > ymax: empty */
+} gp_decim;
+void gp_decim_init(gp_decim *d, double x0, double x1, size_t ncols);
+void gp_decim_add(gp_decim *d, double x, double y);
+/* Append the kept points, in x order, to out. */
+void gp_decim_emit(const gp_decim *d, gp_pts *out);
+void gp_decim_free(gp_decim *d);
+
+/* ---- the gnuplot process ------------------------------------------------ */
+
+typedef struct gp_proc {
+    bc_ctx *ctx;
+    pid_t pid;
+    int in_fd, err_fd, cancel_fd;
+    char *buf;
+    size_t len;
+    char err[4096];
+    size_t errlen;
+    bool broken;    /* gnuplot stopped reading (died) */
+    bool cancelled; /* the run is being stopped */
+} gp_proc;
+
+/* Start gnuplot (`path`: option gnuplot_path, or NULL for PATH).  BC_OK, or
+ * BC_ERR with the error set. */
+int gp_start(gp_proc *p, bc_ctx *ctx, const char *path);
+void gp_printf(gp_proc *p, const char *fmt, ...) BC_PRINTF(2, 3);
+void gp_write(gp_proc *p, const char *s, size_t n);
+/* Write s as a gnuplot single-quoted string (quotes doubled, control
+ * characters replaced by spaces). */
+void gp_quote(gp_proc *p, const char *s);
+/* Close gnuplot's input and wait for it.  Returns BC_OK when it exited 0,
+ * BC_CANCELLED, or BC_ERR with the error set (including its stderr). */
+int gp_finish(gp_proc *p, const char *what);
+/* Kill and reap gnuplot (error paths). */
+void gp_abort(gp_proc *p);
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Options after reading the plugin's option view. */
+typedef struct gp_opts {
+    int64_t dpi, width_px, height_px;
+    double x_label_angle;
+    const char *x_timestamp_format; /* auto|full|medium|short */
+    int64_t bins;
+    bool legend, legend_set;
+    const char *legend_loc;
+    int64_t max_points;
+    const char *sampling; /* stride|uniform|random|minmax */
+    int64_t random_state;
+    int64_t max_rows;
+    const char *style;
+    const char *hist_element; /* NULL: bars, or step when grouped */
+    bool hist_common_norm;
+} gp_opts;
+
+/* A series to draw. */
+typedef struct gp_series {
+    char *title;  /* legend entry (owned) */
+    gp_pts pts;
+    /* boxplot */
+    double pos, width, q1, med, q3, wlo, whi;
+    gp_pts outliers;
+    size_t color;
+} gp_series;
+
+/* Everything the emitters need, collected by gnuplot.c. */
+typedef struct gp_plot {
+    const bc_plot_request *req;
+    const gp_opts *o;
+    const char *type;
+    gp_col *x, *y;          /* y may be NULL (histogram, cdf) */
+    const char *group_name; /* groupby column or NULL */
+    gp_series *series;
+    size_t nseries;
+    /* boxplot categories */
+    const gp_keys *cats;
+    /* ranges of what is drawn */
+    double xlo, xhi, ylo, yhi;
+    char xlabel[512], ylabel[512];
+    const char *agg_note; /* e.g. "per 1 s" */
+    double bin_width;     /* histogram */
+    bool hist_grouped;
+} gp_plot;
+
+/* Write the whole script (settings, datablocks, plot command) to gnuplot. */
+void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path);
+
+/* Axis label of a column: "name [unit]", or "name (UTC)" for times. */
+void gp_axis_label(const gp_col *c, char *out, size_t n);
+
+#endif /* BC_GP_H */
