@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -324,6 +325,26 @@ static bool check_run_options(const run_options *o, config *c)
     return ok;
 }
 
+/* Remove dir and its subdirectories when they hold no file. */
+static void remove_empty_dirs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+            continue;
+        if (de->d_type == DT_DIR) {
+            char *sub = path_join(dir, de->d_name);
+            remove_empty_dirs(sub);
+            free(sub);
+        }
+    }
+    closedir(d);
+    rmdir(dir); /* fails, harmlessly, when something is left */
+}
+
 static long self_peak_rss_kb(void)
 {
     char *status = read_file("/proc/self/status", NULL);
@@ -611,7 +632,7 @@ int engine_run(const run_options *o)
     if (r.journal_fd >= 0)
         close(r.journal_fd);
     char *mdir = path_join(r.dir, "metadata");
-    rmdir(mdir); /* only when no stage wrote $BENCHCTL_METADATA_FILE */
+    remove_empty_dirs(mdir); /* only what no stage wrote into */
     free(mdir);
     cJSON_Delete(r.meta);
     free(r.hosts);

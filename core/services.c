@@ -64,6 +64,12 @@ static const char *svc_fact(bc_ctx *ctx, const char *key)
         return c->host ? hostconn_alias(c->host) : NULL;
     if (strcmp(key, "transport") == 0)
         return c->host ? hostconn_transport(c->host) : NULL;
+    if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns) {
+        /* a probe's remaining time, so in-process waits can respect it */
+        int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+        snprintf(c->factbuf, sizeof c->factbuf, "%lld", (long long)(left > 0 ? left : 0));
+        return c->factbuf;
+    }
     return c->run ? run_fact(c->run, key) : NULL;
 }
 

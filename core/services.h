@@ -34,6 +34,7 @@ typedef struct core_ctx {
                        double max, double mean);
     void *hook_data;
     char error[1024];         /* filled by svc->set_error */
+    char factbuf[32];         /* computed facts (time_left_ms) */
 } core_ctx;
 
 /* The one services table of this core. */

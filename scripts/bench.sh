@@ -9,3 +9,5 @@ echo "== orchestration overhead, peak RSS, startup"
 python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
 echo "== stopping: SIGINT with background stages"
 python3 tests/bench/stop_latency.py build-release/core/benchctl
+echo "== readiness latency (port and file probes)"
+python3 tests/bench/readiness.py build-release/core/benchctl

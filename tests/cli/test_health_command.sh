@@ -181,7 +181,7 @@ stages:
     command: "true"
     health_check:
       type: port
-      target: "localhost:1"
+      target: "localhost:70000"
   - name: s7
     command: "true"
     health_check:
@@ -200,8 +200,7 @@ expect_in "$ERR" "bad.yaml:28:17: " "interval: 0s position"
 expect_in "$ERR" "'interval' must be greater than 0" "interval: 0s"
 expect_in "$ERR" "bad.yaml:32:13: " "type: nosuch position"
 expect_in "$ERR" "installed probe plugins: command" "type: nosuch"
-expect_in "$ERR" "bad.yaml:37:13: " "type: port position"
-expect_in "$ERR" "'port' is not supported yet" "type: port"
+expect_in "$ERR" "bad.yaml:38:15: health_check.target 'localhost:70000'" "type: port, a bad port"
 expect_in "$ERR" "missing required key 'target'" "missing target"
 expect_in "$ERR" "7 errors in bad.yaml" "error count"
 run_bc run -c bad.yaml

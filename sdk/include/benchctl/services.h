@@ -66,7 +66,9 @@ struct bc_services {
     /* Facts about the run: "run_id", "run_dir", "output_dir", "config_path",
      * "config_dir", "benchmark_name", "bin", "host", "transport" (the host's
      * transport plugin, so probes and collectors can take a fast path for
-     * "local"), "stage", "case".
+     * "local"), "stage", "case", and for probes "time_left_ms" (what is
+     * left of the health check's timeout, so in-process waits can respect
+     * it; valid until the next fact call).
      * Returns NULL for an unknown key or one that does not apply here. */
     const char *(*fact)(bc_ctx *ctx, const char *key);
 
