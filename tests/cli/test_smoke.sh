@@ -14,7 +14,13 @@ last=$(tail -n1 <<<"$OUT")
 m=results/1/metadata.json
 [ "$(json $m 'j["status"]')" = success ] || fail "status not success"
 [ "$(json $m 'j["custom"]["who"]')" = test ] || fail "custom metadata missing"
-[ "$(json $m 'len(j["stages"])')" = 8 ] || fail "expected 8 stage records (3 stages + 1 cleanup, 2 cases)"
-[ "$(json $m 'sorted(p["name"] for p in j["plugins"])')" = "['command', 'local']" ] || fail "plugins used"
+[ "$(json $m 'len(j["stages"])')" = 12 ] || fail "expected 12 stage records (5 stages + 1 cleanup, 2 cases)"
+[ "$(json $m 'sorted(p["name"] for p in j["plugins"])')" = "['command', 'csv', 'files', 'gnuplot', 'local']" ] || fail "plugins used"
+[ "$(json $m 'sorted(j["custom"])')" = "['ratio_best', 'ratio_fast', 'who']" ] || fail "appended metadata"
+[ "$(json $m 'sorted((p["path"], p["status"]) for p in j["plots"])')" = "[('plots/best/compress-time.png', 'success'), ('plots/best/cpu.png', 'success'), ('plots/fast/compress-time.png', 'success'), ('plots/fast/cpu.png', 'success')]" ] || fail "plots"
+for c in fast best; do
+  [ "$(wc -l < results/1/cases/$c/times.csv)" = 6 ] || fail "times.csv of $c"
+  [ "$(wc -l < results/1/cases/$c/cpu.csv)" -ge 2 ] || fail "cpu.csv of $c"
+done
 [ -f results/1/config.yaml ] || fail "config copy missing"
 pass "quickstart runs and is stored"
