@@ -74,7 +74,7 @@ static size_t merge(cJSON *custom, const cJSON *obj, const char *start, const ch
         const char *vend = skip_value(p, end);
         char *val = cJSON_IsString(it) ? xstrdup(it->valuestring)
                                        : xstrndup(p, (size_t)(vend - p));
-        cJSON_DeleteItemFromObject(custom, it->string);
+        cJSON_DeleteItemFromObjectCaseSensitive(custom, it->string);
         cJSON_AddStringToObject(custom, it->string, val);
         free(val);
         p = vend;

@@ -145,10 +145,13 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSO
     }
     if (rc != BC_OK) {
         json_add_time(rec, "end_time", wall_ns());
+        cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - b->m0) / 1e9);
         cJSON_AddStringToObject(rec, "status", "failed");
         cJSON_AddStringToObject(rec, "error", err);
+        cJSON_AddNullToObject(rec, "log");
         log_msg(BC_LOG_ERROR, "%s", err);
         run_fail(r, "%s", err);
+        run_stage_done(r, rec);
         free(err);
         bg_free(b);
         return false;
@@ -199,15 +202,15 @@ bool bg_check(run *r)
     return ok;
 }
 
-void bg_stop_all(run *r)
+bool bg_stop_all(run *r)
 {
     if (r->nbgs == 0)
-        return;
+        return true;
     for (size_t i = 0; i < r->nbgs; i++)
         atomic_store(&r->bgs[i]->stop_requested, 1);
     for (size_t i = 0; i < r->nbgs; i++)
         pthread_join(r->bgs[i]->thread, NULL);
-    bg_check(r); /* report those that had ended on their own */
+    bool ok = bg_check(r); /* report those that had ended on their own */
     for (size_t i = 0; i < r->nbgs; i++) {
         bg_proc *b = r->bgs[i];
         const bc_host_ops *ops = &b->h->p->ops.host;
@@ -221,6 +224,7 @@ void bg_stop_all(run *r)
             stage_record_result(rec, &b->res);
         }
         bool failed = cJSON_GetObjectItem(rec, "error") != NULL || b->wait_rc != 0;
+        stage_metadata(r, b->st, b->h, &b->ex, &(strbuf){0}); /* $BENCHCTL_METADATA_FILE */
         /* Outputs of a monitor are collected after it stops; a missing
          * file is a warning. */
         char *err = NULL;
@@ -242,9 +246,12 @@ void bg_stop_all(run *r)
         else
             cJSON_AddNullToObject(rec, "log");
         run_stage_done(r, rec);
+        if (failed)
+            ok = false;
         bg_free(b);
     }
     free(r->bgs);
     r->bgs = NULL;
     r->nbgs = 0;
+    return ok;
 }

@@ -24,6 +24,8 @@ int cmd_compare(int argc, char **argv);
 void cli_print_help(const char *command);
 /* Report a usage error for a command ("benchctl run: ...") and return 2. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report an unknown option found by getopt_long; returns 2. */
+int cli_bad_option(const char *command, char **argv);
 /* Check "KEY=VALUE" (env_name: KEY must be a valid environment name). */
 int cli_check_kv(const char *command, const char *flag, const char *kv, int env_name);
 /* Resolve the output directory for inspect/list/edit: --output-dir, or the

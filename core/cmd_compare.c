@@ -141,7 +141,7 @@ int cmd_compare(int argc, char **argv)
         case ':':
             return cli_usage_error("compare", "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("compare", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("compare", argv);
         }
     }
     if (argc - optind != 2)

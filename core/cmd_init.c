@@ -67,7 +67,7 @@ int cmd_init(int argc, char **argv)
         case ':':
             return cli_usage_error("init", "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("init", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("init", argv);
         }
     }
     if (optind < argc)

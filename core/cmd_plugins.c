@@ -47,7 +47,7 @@ int cmd_plugins(int argc, char **argv)
             return cli_usage_error("plugins", "option %s needs a value", argv[optind - 1]);
         default:
             sv_free(&dirs);
-            return cli_usage_error("plugins", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("plugins", argv);
         }
     }
     if (optind < argc) {

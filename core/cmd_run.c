@@ -91,7 +91,7 @@ int cmd_run(int argc, char **argv)
             code = cli_usage_error("run", "option %s needs a value", argv[optind - 1]);
             break;
         default:
-            code = cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+            code = cli_bad_option("run", argv);
         }
     }
     if (code == 0 && optind < argc)
@@ -135,7 +135,7 @@ int cmd_validate(int argc, char **argv)
             code = cli_usage_error("validate", "option %s needs a value", argv[optind - 1]);
             break;
         default:
-            code = cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
+            code = cli_bad_option("validate", argv);
         }
     }
     if (code == 0 && optind < argc)

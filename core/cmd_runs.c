@@ -71,7 +71,7 @@ static int parse_common(const char *cmd, int argc, char **argv, common *o, bool 
             break;
         case 'm':
             if (!allow_meta)
-                return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+                return cli_bad_option(cmd, argv);
             if (cli_check_kv(cmd, "-m/--metadata", optarg, 0))
                 return EXIT_USAGE;
             sv_push(&o->metadata, optarg);
@@ -82,7 +82,7 @@ static int parse_common(const char *cmd, int argc, char **argv, common *o, bool 
         case ':':
             return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option(cmd, argv);
         }
     }
     return -1;
@@ -309,13 +309,13 @@ int cmd_edit(int argc, char **argv)
     cJSON *custom = cJSON_GetObjectItem(m, "custom");
     if (!cJSON_IsObject(custom)) {
         /* Runs stored without custom metadata get an empty object. */
-        cJSON_DeleteItemFromObject(m, "custom");
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "custom");
         custom = cJSON_AddObjectToObject(m, "custom");
     }
     for (size_t i = 0; i < o.metadata.n; i++) {
         const char *kv = o.metadata.v[i], *eq = strchr(kv, '=');
         char *k = xstrndup(kv, (size_t)(eq - kv));
-        cJSON_DeleteItemFromObject(custom, k);
+        cJSON_DeleteItemFromObjectCaseSensitive(custom, k);
         cJSON_AddStringToObject(custom, k, eq + 1);
         free(k);
     }
@@ -369,7 +369,7 @@ int cmd_plot(int argc, char **argv)
             code = cli_usage_error("plot", "option %s needs a value", argv[optind - 1]);
             break;
         default:
-            code = cli_usage_error("plot", "unknown option '%s'", argv[optind - 1]);
+            code = cli_bad_option("plot", argv);
         }
     }
     if (code < 0 && optind >= argc)

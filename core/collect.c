@@ -77,7 +77,7 @@ static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double
         cJSON_AddNumberToObject(c, "max", max);
         cJSON_AddNumberToObject(c, "mean", mean);
     }
-    cJSON_DeleteItemFromObject(s->summary, column);
+    cJSON_DeleteItemFromObjectCaseSensitive(s->summary, column);
     cJSON_AddItemToObject(s->summary, column, c);
 }
 
@@ -192,6 +192,19 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             ok = false;
             free(xerr);
             free(name);
+            continue;
+        }
+        if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+            char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
+                                  "the run directory", st->name, name, o->name);
+            cJSON_AddStringToObject(oj, "error", msg);
+            if (!*err)
+                *err = msg;
+            else
+                free(msg);
+            ok = false;
+            free(name);
+            free(remote);
             continue;
         }
         char *base = st->nhosts > 1 ? xasprintf("%s__%s", name, h->cfg->alias) : xstrdup(name);

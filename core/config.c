@@ -176,6 +176,16 @@ static int64_t get_duration_ms(vctx *v, const ynode *m, const char *key, int64_t
     return (ns + 999999) / 1000000;
 }
 
+/* Names that become file or directory names in the run directory. */
+static void check_file_name(vctx *v, const ynode *at, const char *what, const char *name)
+{
+    if (!name)
+        return;
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        ERR(v, at, "%s name '%s' cannot be used: it names a file in the run directory, so it "
+                   "must be non-empty, without '/', and not '.' or '..'", what, name);
+}
+
 /* ---- sections -------------------------------------------------------- */
 
 void config_split_words(const char *s, strvec *out)
@@ -355,6 +365,7 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
         cfg_output *o = &st->outputs[st->noutputs++];
         o->node = on;
         o->name = get_str(v, on, "name", true, "output");
+        check_file_name(v, ynode_get(on, "name"), "output", o->name);
         o->remote_path = get_str(v, on, "remote_path", true, "output");
         o->collector = get_str(v, on, "collector", false, "output");
         if (!o->collector)
@@ -415,7 +426,8 @@ static void parse_hostref(vctx *v, cfg_stage *st, const ynode *sn, const char *w
     if (h && hs && !h->is_null && !hs->is_null)
         ERR(v, hs, "%s '%s': use either 'host' or 'hosts', not both", what,
             st->name ? st->name : "?");
-    const ynode *refs[64];
+    size_t cap = hs && hs->type == Y_SEQ ? hs->n + 1 : 2;
+    const ynode **refs = xcalloc(cap, sizeof *refs);
     size_t nref = 0;
     if (hs && !hs->is_null) {
         if (hs->type == Y_SCALAR) {
@@ -424,7 +436,7 @@ static void parse_hostref(vctx *v, cfg_stage *st, const ynode *sn, const char *w
             if (hs->n == 0)
                 ERR(v, hs, "%s '%s': 'hosts' must list at least one host", what,
                     st->name ? st->name : "?");
-            for (size_t i = 0; i < hs->n && nref < ARRAY_LEN(refs); i++)
+            for (size_t i = 0; i < hs->n; i++)
                 if (expect_type(v, hs->vals[i], Y_SCALAR, "hosts[]"))
                     refs[nref++] = hs->vals[i];
         }
@@ -450,6 +462,7 @@ static void parse_hostref(vctx *v, cfg_stage *st, const ynode *sn, const char *w
     }
     if (nref == 0)
         st->hosts[st->nhosts++] = "local";
+    free(refs);
 }
 
 static void parse_stage_list(vctx *v, const ynode *list, const char *section, bool cleanup,
@@ -485,8 +498,7 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
                 if ((*out)[j].name && strcmp((*out)[j].name, st->name) == 0)
                     ERR(v, ynode_get(sn, "name"), "duplicate %s name '%s' (first at line %d)",
                         what, st->name, (*out)[j].node->line);
-            if (strchr(st->name, '/'))
-                ERR(v, ynode_get(sn, "name"), "%s name '%s' must not contain '/'", what, st->name);
+            check_file_name(v, ynode_get(sn, "name"), what, st->name);
         }
         char sw[200];
         snprintf(sw, sizeof sw, "%s '%s'", what, st->name ? st->name : "?");
@@ -523,6 +535,17 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
                     k = ynode_key(sn, "allow_exit");
                 if (k)
                     ERR(v, k, "%s: '%s' only applies to background stages", sw, k->str);
+            } else {
+                /* A background stage runs until the case's stages end. */
+                const ynode *k = ynode_key(sn, "timeout");
+                if (k)
+                    ERR(v, k, "%s: 'timeout' does not apply to background stages (they run "
+                              "until the foreground stages end; 'stop_grace' sets how long a "
+                              "stop may take)", sw);
+                k = ynode_key(sn, "parallel");
+                if (k)
+                    ERR(v, k, "%s: 'parallel' does not apply to background stages (they already "
+                              "run on all their hosts at once)", sw);
             }
         }
         if (st->background && st->append_metadata)
@@ -552,6 +575,7 @@ static void parse_cases(vctx *v, const ynode *cs)
         cfg_case *cc = &c->cases[c->ncases++];
         cc->node = cn;
         cc->name = get_str(v, cn, "name", true, "case");
+        check_file_name(v, ynode_get(cn, "name"), "case", cc->name);
         for (size_t j = 0; cc->name && j + 1 < c->ncases; j++)
             if (c->cases[j].name && strcmp(c->cases[j].name, cc->name) == 0)
                 ERR(v, ynode_get(cn, "name"), "duplicate case name '%s'", cc->name);
@@ -586,6 +610,10 @@ static void parse_matrix(vctx *v, const ynode *m)
         return;
     c->matrix = m;
     check_keys(v, m, NULL, "matrix");
+    if (m->n == 0) {
+        ERR(v, m, "matrix: give at least one parameter, e.g. {concurrency: [10, 20]}");
+        return;
+    }
     size_t combos = 1;
     for (size_t i = 0; i < m->n; i++) {
         const ynode *k = m->keys[i], *vals = m->vals[i];
@@ -719,6 +747,7 @@ static void parse_plots(vctx *v, const ynode *ps)
         cfg_plot *p = &c->plots[c->nplots++];
         p->node = pn;
         p->name = get_str(v, pn, "name", true, "plot");
+        check_file_name(v, ynode_get(pn, "name"), "plot", p->name);
         for (size_t j = 0; p->name && j + 1 < c->nplots; j++)
             if (c->plots[j].name && strcmp(c->plots[j].name, p->name) == 0)
                 ERR(v, ynode_get(pn, "name"), "duplicate plot name '%s'", p->name);
@@ -795,13 +824,15 @@ static void check_cross_refs(vctx *v)
 
 /* ---- public ---------------------------------------------------------- */
 
-config *config_load(const char *path, diag *d)
+config *config_load(const char *path, diag *d) { return config_load_in(path, NULL, d); }
+
+config *config_load_in(const char *path, const char *base_dir, diag *d)
 {
     d->file = path;
     config *c = xcalloc(1, sizeof *c);
     c->path = xstrdup(path);
     c->abs_path = abs_path(path);
-    c->dir = dir_name(c->abs_path);
+    c->dir = base_dir ? xstrdup(base_dir) : dir_name(c->abs_path);
     c->text = read_file(path, &c->len);
     if (!c->text) {
         diag_error(d, 0, 0, "cannot read config file: %s%s", strerror(errno),

@@ -128,6 +128,9 @@ typedef struct config {
  * in d and d->errors > 0) or NULL when the file cannot be read or parsed.
  * d->file is set to path. */
 config *config_load(const char *path, diag *d);
+/* The same, with relative paths in the file resolved against base_dir (a
+ * run's config snapshot is read as if it were the original file). */
+config *config_load_in(const char *path, const char *base_dir, diag *d);
 void config_free(config *c);
 
 /* True when name selects the case: its full name or its cases[] name. */

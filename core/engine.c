@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -28,8 +29,9 @@
 
 /* ---- cancellation: signals and --timeout ------------------------------ */
 
-static volatile sig_atomic_t sig_count;  /* SIGINT/SIGTERM received */
-static volatile sig_atomic_t sig_timeout; /* --timeout fired */
+/* Lock-free atomics: set in the handler, read by every thread. */
+static atomic_int sig_count;   /* SIGINT/SIGTERM received */
+static atomic_int sig_timeout; /* --timeout fired */
 static int cancel_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
@@ -237,7 +239,7 @@ void json_add_time(cJSON *o, const char *key, int64_t wall)
 
 static void set_string(cJSON *o, const char *key, const char *val)
 {
-    cJSON_DeleteItemFromObject(o, key);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
     if (val)
         cJSON_AddStringToObject(o, key, val);
     else
@@ -249,8 +251,14 @@ static void set_string(cJSON *o, const char *key, const char *val)
 config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
                     bool print_warnings)
 {
+    return engine_load_in(config_path, NULL, ld, plugin_paths, print_warnings);
+}
+
+config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
+                       const strvec *plugin_paths, bool print_warnings)
+{
     diag d = {0};
-    config *c = config_load(config_path, &d);
+    config *c = config_load_in(config_path, base_dir, &d);
     if (c)
         loader_init(ld, plugin_paths, &c->plugin_paths);
     else
@@ -485,6 +493,7 @@ int engine_run(const run_options *o)
         r.hosts[i].p = (plugin *)c->hosts[i].plugin;
         r.hosts[i].opts = (optview){c->hosts[i].plugin->desc.options, c->hosts[i].node, NULL, 0};
         r.hosts[i].run = &r;
+        pthread_mutex_init(&r.hosts[i].lock, NULL);
     }
 
     install_signals(o->timeout_ms);
@@ -511,7 +520,8 @@ int engine_run(const run_options *o)
                 stop = true; /* a monitor died: fail fast */
         }
         /* The case's foreground stages are done: stop its background ones. */
-        bg_stop_all(&r);
+        if (!bg_stop_all(&r))
+            stop = true;
         if (cs) {
             cJSON *cj = cJSON_CreateObject();
             cJSON_AddStringToObject(cj, "name", cs->name);
@@ -547,20 +557,33 @@ int engine_run(const run_options *o)
             continue;
         for (size_t si = 0; si < c->nstages; si++)
             stage_record_not_run(&r, &c->stages[si], cs, "not_run",
-                           "an earlier stage failed or the run was stopped");
+                                 "an earlier stage failed or the run was stopped");
+        cJSON *cj = cJSON_CreateObject();
+        cJSON_AddStringToObject(cj, "name", cs->name);
+        cJSON_AddStringToObject(cj, "status", "not_run");
+        cJSON_AddItemToArray(r.cases_json, cj);
     }
 
     /* Why did we stop?  Decided before cleanup can be interrupted again. */
     bool interrupted = sig_count > 0;
     bool timed_out = sig_timeout && !interrupted;
+    /* A second Ctrl-C while the run was still stopping skips cleanup. */
+    bool skip_cleanup = sig_count > 1;
     disarm_timer();
+    /* From here on a new signal means "stop what is left" (cleanup, plots). */
+    rearm_cancel();
+    sig_timeout = 0;
+    sig_count = 0;
 
     /* Cleanup runs even after a failure or an interrupt; a further signal
      * during cleanup skips what is left. */
-    if (c->ncleanup) {
-        rearm_cancel();
-        sig_timeout = 0;
-        sig_count = 0;
+    if (skip_cleanup) {
+        for (size_t ci = 0; ci < ncases; ci++)
+            for (size_t si = 0; si < c->ncleanup; si++)
+                if (!c->ncases || (ci < cases_started && (!o->cases.n || case_selected(o, &c->cases[ci]))))
+                    stage_record_not_run(&r, &c->cleanup[si], c->ncases ? &c->cases[ci] : NULL,
+                                         "not_run", "skipped by a second Ctrl-C");
+    } else if (c->ncleanup) {
         for (size_t ci = 0; ci < ncases; ci++) {
             const cfg_case *cs = c->ncases ? &c->cases[ci] : NULL;
             if (cs && o->cases.n && !case_selected(o, cs))
@@ -659,14 +682,15 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
     char *run_dir = xasprintf("%s/%s", output_dir, id);
     char *snapshot = path_join(run_dir, "config.yaml");
     loader ld;
-    config *c = engine_load(plots_config ? plots_config : snapshot, &ld, plugin_paths, false);
+    /* The snapshot is read as if it were the original file, so relative
+     * paths (plugin_paths, export_path) mean what they meant for the run. */
+    const char *orig = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "config_path"));
+    char *orig_dir = !plots_config && orig ? dir_name(orig) : NULL;
+    config *c = engine_load_in(plots_config ? plots_config : snapshot, orig_dir, &ld, plugin_paths,
+                               false);
+    free(orig_dir);
     int code = EXIT_USAGE;
     if (c) {
-        const char *orig = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "config_path"));
-        if (!plots_config && orig) { /* export_path is relative to the original config */
-            free(c->dir);
-            c->dir = dir_name(orig);
-        }
         if (c->nplots == 0) {
             fprintf(stderr, "benchctl plot: %s has no plots section\n",
                     plots_config ? plots_config : snapshot);
@@ -683,7 +707,7 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
                 if (path && st && strcmp(st, "success") == 0)
                     printf("%s/%s\n", run_dir, path);
             }
-            cJSON_DeleteItemFromObject(meta, "plots");
+            cJSON_DeleteItemFromObjectCaseSensitive(meta, "plots");
             cJSON_AddItemToObject(meta, "plots", pj);
             if (!runstore_write(run_dir, meta, true))
                 fprintf(stderr, "benchctl plot: cannot update %s/metadata.json: %s\n", run_dir,

@@ -47,6 +47,9 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
  * config, or NULL (with exit code 2 semantics) on any error. */
 config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
                     bool print_warnings);
+/* The same, resolving the file's relative paths against base_dir. */
+config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
+                       const strvec *plugin_paths, bool print_warnings);
 
 /* ---- used by services.c ---- */
 struct run;

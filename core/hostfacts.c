@@ -22,8 +22,8 @@ static char *os_pretty_name(void)
     char *text = read_file("/etc/os-release", NULL);
     if (!text)
         return NULL;
-    char *res = NULL;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *res = NULL, *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
             char *v = line + 12;
             size_t l = strlen(v);
@@ -119,9 +119,12 @@ int run_capture(const char *const *argv, char **out)
         sb_add(&sb, buf, (size_t)n);
     }
     close(pfd[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
+    if (w < 0)
+        st = 0xff00; /* unknown: report failure below */
     *out = sb_steal(&sb);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -129,14 +132,18 @@ int run_capture(const char *const *argv, char **out)
 void git_inspect(const char *dir, git_state *g)
 {
     memset(g, 0, sizeof *g);
-    const char *argv[] = {"git", "-C", dir, "status", "--porcelain=v2", "--branch", NULL};
+    /* Untracked files (benchctl's own results, for one) do not make the
+     * tree dirty: only changes to tracked files do. */
+    const char *argv[] = {"git", "-C", dir, "status", "--porcelain=v2", "--branch",
+                          "--untracked-files=no", NULL};
     char *out = NULL;
     if (run_capture(argv, &out) != 0) {
         free(out);
         return;
     }
     g->is_repo = true;
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "# branch.oid ", 13) == 0) {
             if (strcmp(line + 13, "(initial)") != 0)
                 g->commit = xstrdup(line + 13);

@@ -27,7 +27,17 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx)
 
 /* Open the host's connection on first use.  Returns false (error in
  * h->error) when the transport cannot reach it. */
+static bool hostconn_open_locked(hostconn *h);
+
 bool hostconn_open(hostconn *h)
+{
+    pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
+    bool ok = hostconn_open_locked(h);
+    pthread_mutex_unlock(&h->lock);
+    return ok;
+}
+
+static bool hostconn_open_locked(hostconn *h)
 {
     if (h->opened)
         return true;
@@ -130,8 +140,8 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, in
     }
     bc_exec_result res = {.size = sizeof res};
     rc = h->p->ops.host.wait(&ctx.pub, proc, timeout_ms < 0 ? -1 : timeout_ms, &res);
-    if (rc == BC_TIMEOUT || rc == BC_CANCELLED)
-        h->p->ops.host.stop(&ctx.pub, proc, 500);
+    if (rc != BC_OK)
+        h->p->ops.host.stop(&ctx.pub, proc, 500); /* never leave it running */
     h->p->ops.host.release(&ctx.pub, proc);
     if (rc == BC_OK)
         *exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;

@@ -399,6 +399,7 @@ void loader_shutdown(loader *l)
         if (p->initialised && p->desc.fini)
             p->desc.fini(p->state);
         lt_dlclose((lt_dlhandle)p->handle);
+        free(p->init_error);
         free(p->path);
         free(p);
     }

@@ -30,6 +30,7 @@ typedef struct plugin {
     void *handle;       /* lt_dlhandle */
     void *state;        /* from desc.init */
     bool initialised;
+    char *init_error;   /* why desc.init failed, or NULL */
 } plugin;
 
 typedef struct refusal {

@@ -1,5 +1,6 @@
 /* benchctl: entry point and command dispatch. */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,6 +100,15 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     fprintf(stderr, "\nTry `benchctl %s --help`.\n", command);
     va_end(ap);
     return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *command, char **argv)
+{
+    /* optopt is the bad letter of a short option (maybe in a cluster such
+     * as -zq); for a long option it is 0 and argv[optind - 1] is it. */
+    if (optopt && optopt != '?')
+        return cli_usage_error(command, "unknown option '-%c'", optopt);
+    return cli_usage_error(command, "unknown option '%s'", argv[optind - 1]);
 }
 
 static void print_version(void)

@@ -1,6 +1,7 @@
 /* Plugin options: schema validation and the typed read-only view. */
 #include "options.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,7 +197,20 @@ int64_t opts_duration_ms(const optview *v, const char *name)
     return s && parse_duration_ns(s, &ns) ? ns / 1000000 : 0;
 }
 
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t opts_list_locked(optview *v, const char *name, const char *const **items);
+
 size_t opts_list(optview *v, const char *name, const char *const **items)
+{
+    /* A host's view is shared by the threads of background and parallel
+     * stages; the cache below grows. */
+    pthread_mutex_lock(&list_lock);
+    size_t n = opts_list_locked(v, name, items);
+    pthread_mutex_unlock(&list_lock);
+    return n;
+}
+
+static size_t opts_list_locked(optview *v, const char *name, const char *const **items)
 {
     for (size_t i = 0; i < v->nlists; i++)
         if (strcmp(v->lists[i].name, name) == 0) {

@@ -27,6 +27,7 @@ typedef struct hostconn {
     void *conn;
     bool opened, failed;
     char *error;
+    pthread_mutex_t lock; /* open/close from parallel stages */
     strvec uploaded; /* scripts already put in the transport's private dir */
     struct run *run;
 } hostconn;
@@ -112,6 +113,10 @@ typedef struct stage_exec {
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
                         stage_exec *ex, char **err);
 void stage_exec_free(stage_exec *ex);
+/* Merge what a finished stage reported for custom metadata: captured
+ * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
+void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
+                    const strbuf *captured);
 /* The last output lines of a stage, from its tail buffer (owned). */
 char *stage_tail_lines(const stage_io *io, int lines);
 /* A stage record: name, kind, host, case. */
@@ -132,8 +137,9 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSO
  * returns false when that must stop the run). */
 bool bg_check(run *r);
 /* Stop every background stage (SIGTERM, stop_grace, SIGKILL; in parallel),
- * collect their outputs and finish their records. */
-void bg_stop_all(run *r);
+ * collect their outputs and finish their records.  false when one of them
+ * had failed (ended early, invalid data): the run must stop. */
+bool bg_stop_all(run *r);
 /* Is the background process still running? */
 bool bg_alive(struct bg_proc *bg);
 /* Its exit description ("exit status 3", "signal 9") and last output. */

@@ -193,8 +193,12 @@ int plugin_ensure_init(plugin *p, struct run *run, char **err)
 
 static int plugin_init_locked(plugin *p, struct run *run, char **err)
 {
-    if (p->initialised)
-        return BC_OK;
+    if (p->initialised) {
+        /* A failed init fails every later use too, with the same reason. */
+        if (p->init_error)
+            *err = xstrdup(p->init_error);
+        return p->init_error ? BC_ERR : BC_OK;
+    }
     p->initialised = true;
     if (!p->desc.init)
         return BC_OK;
@@ -202,9 +206,10 @@ static int plugin_init_locked(plugin *p, struct run *run, char **err)
     ctx_init(&ctx, p, NULL, run);
     int rc = p->desc.init(&ctx.pub, &p->state);
     if (rc != BC_OK) {
-        *err = xasprintf("%s plugin '%s' (%s) failed to initialise: %s",
-                         loader_kind_name(p->desc.kind), p->desc.name, p->path,
-                         ctx.error[0] ? ctx.error : "no reason given");
+        p->init_error = xasprintf("%s plugin '%s' (%s) failed to initialise: %s",
+                                  loader_kind_name(p->desc.kind), p->desc.name, p->path,
+                                  ctx.error[0] ? ctx.error : "no reason given");
+        *err = xstrdup(p->init_error);
         p->desc.fini = NULL; /* nothing to finalise */
     }
     return rc;

@@ -31,7 +31,8 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
     if (cs) {
         sv_push_owned(env, xasprintf("BENCHCTL_CASE_NAME=%s", cs->name));
         for (size_t i = 0; cs->env && i < cs->env->n; i++)
-            sv_push_owned(env, xasprintf("%s=%s", cs->env->keys[i]->str, cs->env->vals[i]->str));
+            sv_push_owned(env, xasprintf("%s=%s", cs->env->keys[i]->str,
+                                         cs->env->vals[i]->is_null ? "" : cs->env->vals[i]->str));
         /* matrix parameters: BENCHCTL_PARAM_<NAME> and the plain name */
         for (size_t i = 0; i < cs->params.n; i++) {
             const char *p = cs->params.v[i];
@@ -431,8 +432,8 @@ char *stage_tail_lines(const stage_io *io, int lines)
 
 /* Merge what the stage reported for custom metadata: its stdout when it
  * has append_metadata, and $BENCHCTL_METADATA_FILE when it wrote one. */
-static void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
-                           const strbuf *captured)
+void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
+                    const strbuf *captured)
 {
     char *err = NULL;
     char what[300];
@@ -531,6 +532,7 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     if (rc != BC_OK) {
         err = xasprintf("stage '%s' on host '%s': %s", st->name, alias,
                         ctx.error[0] ? ctx.error : "waiting for the command failed");
+        h->p->ops.host.stop(&ctx.pub, proc, 2000); /* never leave it running */
         goto done;
     }
     stage_record_result(rec, &res);
@@ -614,10 +616,11 @@ cJSON *stage_new_record(const cfg_stage *st, const char *host, const cfg_case *c
     return rec;
 }
 
-void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const char *status,
-                           const char *reason)
+/* Records for hosts from..n-1 of a stage that did not run there. */
+static void record_not_run_from(run *r, const cfg_stage *st, const cfg_case *cs, size_t from,
+                                const char *status, const char *reason)
 {
-    for (size_t i = 0; i < st->nhosts; i++) {
+    for (size_t i = from; i < st->nhosts; i++) {
         cJSON *rec = stage_new_record(st, st->hosts[i], cs);
         cJSON_AddStringToObject(rec, "status", status);
         if (reason)
@@ -625,6 +628,12 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const
         cJSON_AddItemToArray(r->stages_json, rec);
         run_stage_done(r, rec);
     }
+}
+
+void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const char *status,
+                          const char *reason)
+{
+    record_not_run_from(r, st, cs, 0, status, reason);
 }
 
 static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
@@ -663,8 +672,9 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
 {
     par_job *jobs = xcalloc(st->nhosts, sizeof *jobs);
     char line[512];
-    int n = snprintf(line, sizeof line, "%s==> %s on %zu hosts in parallel%s%s%s%s\n",
-                     r->tty ? "\033[1;36m" : "", st->name, st->nhosts, cs ? " [case " : "",
+    int n = snprintf(line, sizeof line, "%s==> %s%s on %zu hosts in parallel%s%s%s%s\n",
+                     r->tty ? "\033[1;36m" : "", st->is_cleanup ? "cleanup " : "", st->name,
+                     st->nhosts, cs ? " [case " : "",
                      cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
     if (n > 0)
         write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -680,9 +690,12 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
             par_thread(j); /* no thread: run it here */
     }
     bool go_on = true;
-    for (size_t i = 0; i < st->nhosts; i++) {
+    /* All threads end before any record is saved: saving prints the whole
+     * metadata, which the threads still write into until they end. */
+    for (size_t i = 0; i < st->nhosts; i++)
         if (jobs[i].threaded)
             pthread_join(jobs[i].thread, NULL);
+    for (size_t i = 0; i < st->nhosts; i++) {
         run_stage_done(r, jobs[i].rec);
         if (jobs[i].out == ST_INTERRUPTED || (jobs[i].out == ST_FAILED && !st->continue_on_error))
             go_on = false;
@@ -706,7 +719,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
     bool ok = true;
     for (size_t i = 0; i < st->nhosts; i++) {
         if (run_cancelled(r)) {
-            stage_record_not_run(r, st, cs, "not_run", "the run was stopped");
+            record_not_run_from(r, st, cs, i, "not_run", "the run was stopped");
             return false;
         }
         cJSON *rec = stage_new_record(st, st->hosts[i], cs);
@@ -725,13 +738,14 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
         }
         stage_outcome o = run_stage_on_host(r, st, st->hosts[i], cs, rec, NULL);
         run_stage_done(r, rec);
-        if (o == ST_INTERRUPTED)
+        if (o == ST_INTERRUPTED || (o == ST_FAILED && !st->continue_on_error)) {
+            record_not_run_from(r, st, cs, i + 1, "not_run",
+                                o == ST_INTERRUPTED ? "the run was stopped"
+                                                    : "an earlier host failed");
             return false;
-        if (o == ST_FAILED) {
-            ok = false;
-            if (!st->continue_on_error)
-                return false;
         }
+        if (o == ST_FAILED)
+            ok = false;
     }
     (void)ok;
     return true;

@@ -156,3 +156,26 @@ expect_in "$ERR" "-m/--metadata expects KEY=VALUE, got 'novalue'"
 run_bc run -c ok.yaml --case nosuch
 expect_in "$ERR" "--case nosuch: no case of that name"
 pass "bad configs and flags are refused with positions and exit 2"
+
+# Names that become files in the run directory cannot escape it.
+write_config names.yaml <<'YAML'
+benchmark: {name: x, output_dir: out}
+matrix: {}
+cases:
+  - name: ../../escape
+stages:
+  - name: a
+    command: "true"
+    outputs:
+      - {name: ../escaped, remote_path: x.txt}
+  - name: b
+    background: true
+    timeout: 1s
+    command: "true"
+YAML
+check_bad names.yaml \
+  "names.yaml:2:9: matrix: give at least one parameter" \
+  "names.yaml:4:11: case name '../../escape' cannot be used" \
+  "names.yaml:9:16: output name '../escaped' cannot be used" \
+  "names.yaml:12:5: stage 'b': 'timeout' does not apply to background stages"
+pass "file-naming names are checked; background stages take no timeout"

@@ -98,3 +98,48 @@ run_bc run -c s3.yaml
 expect_rc 0 "run with a leftover process"
 [ -z "$(leftovers)" ] || fail "processes left by a stage survived the run"
 pass "processes left by stages are stopped at the end of the run"
+
+# A process left running keeps making progress: its output is drained even
+# though its stage has ended (a full pipe would freeze it).
+write_config s4.yaml <<YAML
+benchmark: {name: leftovers, output_dir: ./runs4}
+stages:
+  - name: chatty-server
+    command: |
+      (exec -a ${marker}-chatty bash -c 'i=0; while :; do i=\$((i+1)); echo \$i > n.tmp; mv n.tmp n; echo "line \$i with padding to fill a pipe ......................................................."; done') &
+  - name: observe
+    command: |
+      sleep 0.5; a=\$(cat n); sleep 1; b=\$(cat n); echo "progress \$a -> \$b"; test "\$b" -gt \$((a + 50))
+YAML
+run_bc run -c s4.yaml
+expect_rc 0 "a chatty leftover keeps running"
+[ -z "$(leftovers)" ] || fail "the chatty leftover survived the run"
+pass "leftover processes are drained, not frozen, and stopped at the end"
+
+# A second Ctrl-C while the first is still stopping things skips cleanup.
+write_config s5.yaml <<YAML
+benchmark: {name: signals5, output_dir: ./runs5}
+stages:
+  - name: stubborn
+    background: true
+    stop_grace: 3s
+    command: trap '' TERM; exec -a ${marker}-stub bash -c "trap '' TERM; while :; do sleep 0.05; done"
+  - name: long
+    command: exec -a ${marker}-long sleep 300
+cleanup:
+  - name: tidy
+    command: touch tidy-ran
+YAML
+rm -f tidy-ran
+"$BENCHCTL" run -c s5.yaml >out 2>err &
+pid=$!
+wait_for pgrep -f "${marker}-long" >/dev/null || fail "stage did not start"
+kill -INT "$pid"
+sleep 0.5
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || fail "exit $rc"
+[ ! -e tidy-ran ] || fail "cleanup ran after a second Ctrl-C"
+[ -z "$(leftovers)" ] || fail "processes left"
+expect_in "$(json runs5/1/metadata.json '[s.get("reason") for s in j["stages"] if s["name"]=="tidy"]')" "skipped by a second Ctrl-C"
+pass "a second Ctrl-C during the stop skips cleanup"

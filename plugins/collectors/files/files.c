@@ -125,8 +125,9 @@ static int collect(bc_ctx *ctx, const bc_collect_request *req)
     } else {
         char *list = NULL;
         rc = remote_glob(ctx, req->remote_path, &list);
-        for (char *line = list ? strtok(list, "\n") : NULL; line && rc == BC_OK;
-             line = strtok(NULL, "\n")) {
+        char *save = NULL;
+        for (char *line = list ? strtok_r(list, "\n", &save) : NULL; line && rc == BC_OK;
+             line = strtok_r(NULL, "\n", &save)) {
             char dest[8192];
             snprintf(dest, sizeof dest, "%s/%s", dir, base_name(line));
             rc = fetch(ctx, req->name, line, dest);

@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,12 @@ typedef struct proc {
 } proc;
 
 typedef struct conn {
+    pthread_mutex_t lock;   /* lingering: released from several threads */
     struct proc *lingering; /* finished commands whose children still run */
+    pthread_t drainer;      /* reads (and drops) what lingering processes print */
+    int drainer_running;
+    int wake[2];            /* tells the drainer the list changed or to stop */
+    atomic_int stopping;
     char tmpdir[64];        /* private per-run directory ($BENCHCTL_HOST_TMPDIR) */
     char *tmpdir_env;       /* "BENCHCTL_HOST_TMPDIR=..." */
 } conn;
@@ -74,6 +81,8 @@ static int local_open(bc_ctx *ctx, void **out)
         free(c);
         return BC_ERR;
     }
+    pthread_mutex_init(&c->lock, NULL);
+    c->wake[0] = c->wake[1] = -1;
     size_t n = strlen(c->tmpdir) + 32;
     c->tmpdir_env = malloc(n);
     if (c->tmpdir_env)
@@ -434,6 +443,58 @@ static void free_proc(proc *p)
     free(p);
 }
 
+/* Processes a stage left running keep writing to its pipes; nothing else
+ * reads them once the stage is over, and a full pipe would freeze them (a
+ * server left with `&`, say).  This thread reads and drops that output
+ * until the host is closed. */
+static void *drain_thread(void *arg)
+{
+    conn *c = arg;
+    char buf[65536];
+    while (!atomic_load(&c->stopping)) {
+        struct pollfd fds[256];
+        proc *owner[256];
+        int n = 0;
+        fds[n] = (struct pollfd){.fd = c->wake[0], .events = POLLIN};
+        owner[n++] = NULL;
+        pthread_mutex_lock(&c->lock);
+        for (proc *p = c->lingering; p && n < 254; p = p->next) {
+            if (p->out_fd >= 0) {
+                fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+                owner[n++] = p;
+            }
+            if (p->err_fd >= 0) {
+                fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+                owner[n++] = p;
+            }
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (poll(fds, (nfds_t)n, 1000) <= 0)
+            continue;
+        if (fds[0].revents)
+            while (read(c->wake[0], buf, sizeof buf) > 0)
+                ;
+        pthread_mutex_lock(&c->lock);
+        for (int i = 1; i < n; i++) {
+            if (!fds[i].revents)
+                continue;
+            ssize_t r = read(fds[i].fd, buf, sizeof buf);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                proc *p = owner[i];
+                if (p->out_fd == fds[i].fd) {
+                    close(p->out_fd);
+                    p->out_fd = -1;
+                } else if (p->err_fd == fds[i].fd) {
+                    close(p->err_fd);
+                    p->err_fd = -1;
+                }
+            }
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    return NULL;
+}
+
 static void local_release(bc_ctx *ctx, void *pv)
 {
     proc *p = pv;
@@ -446,8 +507,19 @@ static void local_release(bc_ctx *ctx, void *pv)
          * until the end of the run, then stop them in local_close. */
         bc_log(ctx, BC_LOG_DEBUG, "stage '%s' left processes running in group %d", p->label,
                (int)p->pid);
-        p->next = p->owner->lingering;
-        p->owner->lingering = p;
+        conn *c = p->owner;
+        pthread_mutex_lock(&c->lock);
+        p->ctx = NULL; /* the stage's context ends here */
+        p->next = c->lingering;
+        c->lingering = p;
+        if (!c->drainer_running && pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) == 0)
+            c->drainer_running = pthread_create(&c->drainer, NULL, drain_thread, c) == 0;
+        pthread_mutex_unlock(&c->lock);
+        if (c->wake[1] >= 0) {
+            char b = 1;
+            ssize_t w = write(c->wake[1], &b, 1);
+            (void)w;
+        }
         return;
     }
     free_proc(p);
@@ -469,6 +541,17 @@ static void remove_tree(const char *dir)
 static void local_close(bc_ctx *ctx, void *cv)
 {
     conn *c = cv;
+    if (c->drainer_running) {
+        atomic_store(&c->stopping, 1);
+        char b = 1;
+        ssize_t w = write(c->wake[1], &b, 1);
+        (void)w;
+        pthread_join(c->drainer, NULL);
+    }
+    if (c->wake[0] >= 0) {
+        close(c->wake[0]);
+        close(c->wake[1]);
+    }
     for (proc *p = c->lingering, *next; p; p = next) {
         next = p->next;
         p->ctx = ctx; /* the stage's context is gone; output now is dropped */
@@ -481,6 +564,7 @@ static void local_close(bc_ctx *ctx, void *cv)
     }
     remove_tree(c->tmpdir);
     free(c->tmpdir_env);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
