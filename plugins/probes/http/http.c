@@ -81,7 +81,8 @@ static int parse_status(bc_ctx *ctx, unsigned char *accept, char *text, size_t t
                 int base = (tok[0] - '0') * 100;
                 memset(accept + base, 1, 100);
             } else {
-                accept[atoi(tok)] = 1;
+                /* three digits, checked above */
+                accept[(tok[0] - '0') * 100 + (tok[1] - '0') * 10 + (tok[2] - '0')] = 1;
             }
             any = 1;
             if (used < tn) {
