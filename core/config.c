@@ -286,6 +286,7 @@ static void parse_hosts(vctx *v, const ynode *h)
             } else if (!expect_type(v, hv, Y_MAP, what)) {
                 host->node = NULL;
             }
+            check_keys(v, host->node, NULL, what); /* duplicates; keys: bind.c */
             host->ip = get_str(v, host->node, "ip", false, what);
             if (host->ip && !*host->ip)
                 host->ip = NULL;
@@ -362,6 +363,7 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
         const ynode *on = outs->vals[i];
         if (!expect_type(v, on, Y_MAP, "outputs[]"))
             continue;
+        check_keys(v, on, NULL, "output"); /* duplicates; keys: bind.c */
         cfg_output *o = &st->outputs[st->noutputs++];
         o->node = on;
         o->name = get_str(v, on, "name", true, "output");
@@ -376,6 +378,7 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
                        "to the run directory (remove the key)", o->name ? o->name : "?");
         const ynode *ds = ynode_get(on, "data_schema");
         if (ds && !ds->is_null && expect_type(v, ds, Y_MAP, "data_schema")) {
+            check_keys(v, ds, NULL, "data_schema");
             o->schema = ds;
             o->schema_format = get_str(v, ds, "format", false, "data_schema");
             if (!o->schema_format)
@@ -396,6 +399,7 @@ static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
         return;
     if (!expect_type(v, hc, Y_MAP, "health_check"))
         return;
+    check_keys(v, hc, NULL, "health_check"); /* duplicates; keys: bind.c */
     cfg_health *h = xcalloc(1, sizeof *h);
     st->health = h;
     h->node = hc;
@@ -768,8 +772,8 @@ static void parse_plots(vctx *v, const ynode *ps)
         p->options = ynode_get(pn, "options");
         if (p->options && p->options->is_null)
             p->options = NULL;
-        if (p->options)
-            expect_type(v, p->options, Y_MAP, "plot options");
+        if (p->options && expect_type(v, p->options, Y_MAP, "plot options"))
+            check_keys(v, p->options, NULL, "plot options");
         if (p->type) {
             bool need_x = strcmp(p->type, "boxplot") != 0;
             bool need_y = strcmp(p->type, "time_series") == 0 || strcmp(p->type, "boxplot") == 0 ||

@@ -448,13 +448,21 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
     char *dir = dir_name(ex->meta_local);
     struct stat sb;
     bool here = strcmp(ex->meta_remote, ex->meta_local) == 0;
-    if (!here) {
-        /* Fetch it if the stage wrote one; absent is normal. */
+    if (!here && st->append_metadata) {
+        /* Remote hosts: fetched for append_metadata stages only (a round
+         * trip per stage otherwise), then removed there. */
         core_ctx ctx;
         hostconn_ctx(h, &ctx);
         mkdir_p(dir, 0755);
-        if (h->p->ops.host.get_file)
-            h->p->ops.host.get_file(&ctx.pub, h->conn, ex->meta_remote, ex->meta_local);
+        if (h->p->ops.host.get_file &&
+            h->p->ops.host.get_file(&ctx.pub, h->conn, ex->meta_remote, ex->meta_local) == BC_OK) {
+            char *q = shell_quote(ex->meta_remote);
+            char *rm = xasprintf("rm -f %s", q);
+            int status;
+            hostconn_exec_capture(h, &ctx, rm, 10000, &status, NULL, 0);
+            free(rm);
+            free(q);
+        }
     }
     free(dir);
     if (stat(ex->meta_local, &sb) == 0 && sb.st_size > 0) {

@@ -11,3 +11,5 @@ echo "== stopping: SIGINT with background stages"
 python3 tests/bench/stop_latency.py build-release/core/benchctl
 echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
+echo "== SSH transport (needs root: starts a throwaway sshd and user)"
+if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# SSH transport: commands on a real sshd - live streaming (separate
+# stdout/stderr, a PTY on a terminal), exit codes and signals, the stage
+# environment, one connection for the whole run, the private directory,
+# stopping the remote process tree (timeout, Ctrl-C, background stages,
+# leftovers), and a connection lost mid-stage.
+source "$(dirname "$0")/lib.sh"
+source "$SRC_DIR/tests/cli/sshd_lib.sh"
+sshd_require
+unset SSH_AUTH_SOCK
+sshd_keys
+sshd_start a
+HOST=$(ssh_host_yaml a)
+marker="bcssh$$"
+leftovers() { pgrep -f "$marker" || true; }
+wait_for() { # wait_for CMD...: up to 10 s
+  for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+meta() { echo "$1/$(ls "$1" | sort -n | tail -1)/metadata.json"; }
+
+# --- streaming, exit codes, signals, environment
+write_config s.yaml <<YAML
+benchmark: {name: sshrun, output_dir: ./runs}
+hosts:
+  a: $HOST
+stages:
+  - name: streams
+    host: a
+    command: echo to-stdout; echo to-stderr >&2; echo "ran in \$(pwd) as \$BENCHCTL_STAGE"
+  - name: env
+    host: a
+    command: |
+      echo "run=\$BENCHCTL_RUN_ID host=\$BENCHCTL_HOST stage=\$BENCHCTL_STAGE"
+      printf 'quoted=[%s]\n' "\$QUOTED"
+      echo "tmpdir=\$BENCHCTL_HOST_TMPDIR mode=\$(stat -c %a "\$BENCHCTL_HOST_TMPDIR")"
+  - name: exits7
+    host: a
+    command: echo before-exit; exit 7
+    continue_on_error: true
+  - name: killed
+    host: a
+    command: kill -KILL \$\$
+    continue_on_error: true
+  - name: after
+    host: a
+    command: echo still-connected
+YAML
+quoted="it's \"quoted\" \$HOME \`x\` \\ done"
+run_bc run -c s.yaml -e "QUOTED=$quoted"
+expect_rc 1 "streams/exit codes run"
+m=runs/1/metadata.json
+expect_in "$OUT" "to-stdout"
+expect_not_in "$OUT" "to-stderr" "stdout"
+expect_in "$ERR" "to-stderr"
+expect_in "$(cat runs/1/logs/streams.log)" "to-stderr"
+expect_in "$OUT" "run=1 host=a stage=env"
+expect_in "$OUT" "quoted=[$quoted]"
+tmpdir=$(sed -n 's/^tmpdir=\([^ ]*\) .*/\1/p' <<<"$OUT")
+expect_in "$OUT" "tmpdir=/tmp/benchctl."
+expect_in "$OUT" "mode=700"
+[ ! -e "$tmpdir" ] || fail "the private directory $tmpdir is still there after the run"
+expect_in "$OUT" "still-connected"
+[ "$(json $m '[s["status"] for s in j["stages"]]')" = "['success', 'success', 'failed', 'failed', 'success']" ] ||
+  fail "statuses: $(json $m '[s["status"] for s in j["stages"]]')"
+[ "$(json $m 'j["stages"][2]["exit_status"]')" = 7 ] || fail "exit status 7 not recorded"
+expect_in "$(json $m 'j["stages"][2]["error"]')" "failed with exit status 7"
+[ "$(json $m 'j["stages"][3].get("signal")')" = 9 ] || fail "signal 9 not recorded: $(json $m 'j["stages"][3]')"
+pass "stdout/stderr kept apart, exit status 7 and SIGKILL recorded, environment exported exactly"
+pass "private directory mode 700 as \$BENCHCTL_HOST_TMPDIR, removed at the end"
+
+# Live: the first line arrives while the stage still runs.
+write_config live.yaml <<YAML
+benchmark: {name: live, output_dir: ./runs-live}
+hosts:
+  a: $HOST
+stages:
+  - name: slow
+    host: a
+    command: echo first-line; sleep 2; echo second-line
+YAML
+"$BENCHCTL" run -c live.yaml >live.out 2>live.err &
+pid=$!
+wait_for grep -q first-line live.out || fail "no live output: $(cat live.out live.err)"
+grep -q second-line live.out && fail "output was not streamed live"
+wait "$pid" || fail "live run failed: $(cat live.err)"
+grep -q second-line live.out || fail "second line missing"
+pass "output streams live"
+
+# A terminal: the command gets a PTY of the same size (colours survive).
+if command -v script >/dev/null; then
+  write_config tty.yaml <<YAML
+benchmark: {name: tty, output_dir: ./runs-tty}
+hosts:
+  a: $HOST
+stages:
+  - name: tty
+    host: a
+    command: if [ -t 1 ]; then echo "is-a-tty TERM=\$TERM size=\$(stty size)"; fi; echo err-on-tty >&2
+YAML
+  script -qec "stty cols 100 rows 30 2>/dev/null; $BENCHCTL run -c tty.yaml" /dev/null </dev/null >tty.out 2>&1 || true
+  grep -q "is-a-tty TERM=xterm-256color size=30 100" tty.out || fail "no PTY on a terminal: $(cat tty.out)"
+  grep -q err-on-tty runs-tty/1/logs/tty.log || fail "stderr lost on a terminal"
+  pass "PTY with the terminal's size when stdout is a terminal"
+fi
+
+# --- one connection for the whole run
+before=$(sshd_accepted a)
+{
+  echo "benchmark: {name: conn, output_dir: ./runs-conn}"
+  echo "hosts:"
+  echo "  a: $HOST"
+  echo "stages:"
+  for i in $(seq 10); do
+    echo "  - {name: s$i, host: a, command: 'echo stage-$i'}"
+  done
+} >conn.yaml
+run_bc run -c conn.yaml
+expect_rc 0 "10 stages"
+expect_in "$OUT" "stage-10"
+after=$(sshd_accepted a)
+[ $((after - before)) = 1 ] || fail "10 stages made $((after - before)) logins, expected 1"
+pass "10 stages share one SSH connection (1 login in the sshd log)"
+
+# --- stage timeout stops the whole remote process tree
+write_config to.yaml <<YAML
+benchmark: {name: timeout, output_dir: ./runs-to}
+hosts:
+  a: $HOST
+stages:
+  - name: tree
+    host: a
+    timeout: 1500ms
+    command: (exec -a ${marker}-a sleep 301) & (exec -a ${marker}-b sleep 302) & bash -c "exec -a ${marker}-c sleep 303"; wait
+YAML
+start=$(date +%s%N)
+run_bc run -c to.yaml
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 1 "timeout"
+[ -z "$(leftovers)" ] || fail "timeout left remote processes: $(leftovers | xargs ps -o pid,args -p)"
+m=$(meta runs-to)
+[ "$(json $m 'j["stages"][0]["status"]')" = timeout ] || fail "stage status should be timeout"
+expect_in "$(json $m 'j["stages"][0]["error"]')" "timed out after 1500 ms"
+[ "$elapsed" -lt 8000 ] || fail "a 1.5 s timeout took $elapsed ms"
+pass "stage timeout stops the remote process tree (${elapsed} ms)"
+
+# --- Ctrl-C stops it too
+write_config int.yaml <<YAML
+benchmark: {name: int, output_dir: ./runs-int}
+hosts:
+  a: $HOST
+stages:
+  - name: tree
+    host: a
+    command: (exec -a ${marker}-x sleep 301) & bash -c "exec -a ${marker}-y sleep 303"; wait
+  - name: never
+    host: a
+    command: echo should-not-run
+cleanup:
+  - name: tidy
+    host: a
+    command: echo cleanup-ran
+YAML
+"$BENCHCTL" run -c int.yaml >int.out 2>int.err &
+pid=$!
+wait_for pgrep -f "${marker}-y" >/dev/null || fail "the remote stage did not start: $(cat int.err)"
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || fail "Ctrl-C: exit $rc: $(cat int.err)"
+[ -z "$(leftovers)" ] || fail "Ctrl-C left remote processes: $(leftovers | xargs ps -o pid,args -p)"
+grep -q cleanup-ran int.out || fail "cleanup did not run on the ssh host"
+grep -q should-not-run int.out && fail "a later stage ran"
+[ "$(json $(meta runs-int) 'j["status"]')" = interrupted ] || fail "status should be interrupted"
+pass "Ctrl-C stops the remote process tree, runs cleanup there, exits 130"
+
+# --- background stages and leftovers are stopped at the end
+write_config bg.yaml <<YAML
+benchmark: {name: bg, output_dir: ./runs-bg}
+hosts:
+  a: $HOST
+stages:
+  - name: monitor
+    host: a
+    background: true
+    command: |
+      (exec -a ${marker}-mon sleep 300) &
+      (sleep 0.5; touch "\$BENCHCTL_HOST_TMPDIR/ready") &
+      while :; do echo tick; sleep 0.05; done
+    health_check: {type: command, target: 'test -e "\$BENCHCTL_HOST_TMPDIR/ready"', timeout: 20s, interval: 50ms}
+  - name: server
+    host: a
+    command: (exec -a ${marker}-srv sleep 300) & echo started
+  - name: daemon
+    host: a
+    command: setsid bash -c 'exec -a ${marker}-daemon sleep 300' </dev/null >/dev/null 2>&1 & echo detached
+  - name: uses-them
+    host: a
+    command: pgrep -f ${marker}-srv >/dev/null && pgrep -f ${marker}-mon >/dev/null && echo both-running
+YAML
+start=$(date +%s%N)
+run_bc run -c bg.yaml
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 0 "background run"
+expect_in "$OUT" "both-running"
+expect_in "$OUT" "tick"
+[ -z "$(leftovers)" ] || fail "processes survived the run: $(leftovers | xargs ps -o pid,args -p)"
+m=$(meta runs-bg)
+[ "$(json $m 'j["stages"][0]["stopped_by"]')" = SIGTERM ] || fail "monitor not stopped by SIGTERM"
+[ "$(json $m 'j["stages"][0]["health_check"]["ready"]')" = True ] || fail "health check of the monitor"
+pass "health check probes the SSH host while a background stage streams on the same connection"
+pass "background stage, leftovers (server &) and a setsid daemon are stopped at the end (${elapsed} ms)"
+
+# --- the connection is lost mid-stage
+write_config lost.yaml <<YAML
+benchmark: {name: lost, output_dir: ./runs-lost}
+hosts:
+  a: $HOST
+stages:
+  - name: before
+    host: a
+    command: echo kept > $T/kept.txt
+    outputs: [{name: kept, remote_path: $T/kept.txt}]
+  - name: victim
+    host: a
+    command: exec -a ${marker}-victim sleep 300
+  - name: after
+    host: a
+    command: echo must-not-run
+YAML
+"$BENCHCTL" run -c lost.yaml >lost.out 2>lost.err &
+pid=$!
+wait_for pgrep -f "${marker}-victim" >/dev/null || fail "the remote stage did not start: $(cat lost.err)"
+start=$(date +%s%N)
+sshd_stop a
+set +e; wait "$pid"; rc=$?; set -e
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+# the stage's process outlives its sshd, and the private directory stays:
+# ours to clean up (by pid, and by the name in the warning)
+for p in $(leftovers); do kill -KILL "$p" 2>/dev/null || true; done
+left_dir=$(grep -o "/tmp/benchctl\.[A-Za-z0-9]* was not removed" lost.err | cut -d' ' -f1 || true)
+[ -n "$left_dir" ] || fail "no warning about the private directory left behind: $(cat lost.err)"
+rm -rf "$left_dir"
+[ "$rc" = 1 ] || fail "lost connection: exit $rc, expected 1: $(cat lost.err)"
+grep -q "stage 'victim' on host 'a': connection to host 'a' (root@127.0.0.1:$(sshd_port a)) lost: " lost.err ||
+  fail "no clear 'connection lost' message: $(cat lost.err)"
+grep -q must-not-run lost.out && fail "a stage ran after the connection was lost"
+m=$(meta runs-lost)
+[ "$(json $m 'j["status"]')" = failed ] || fail "metadata status should be failed"
+[ "$(json $m 'j["stages"][1]["status"]')" = failed ] || fail "victim status should be failed"
+expect_in "$(json $m 'j["error"]')" "lost"
+[ "$(cat "$(dirname $m)/kept.txt")" = kept ] || fail "the output collected before the loss is gone"
+[ "$elapsed" -lt 5000 ] || fail "noticing the lost connection took $elapsed ms"
+pass "sshd killed mid-stage: 'connection lost' naming host and stage, exit 1, status failed, earlier outputs kept (${elapsed} ms)"
