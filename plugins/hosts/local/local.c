@@ -538,6 +538,57 @@ static void remove_tree(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Is the group with this id still the one the stage started?  Once all
+ * of its members are gone the number may be reused by an unrelated group,
+ * so only signal it while a member still holds the stage's pipes or
+ * carries this run's marker ($BENCHCTL_HOST_TMPDIR) in its environment. */
+static int group_is_ours(const proc *p, const char *marker)
+{
+    if (p->out_fd >= 0 || p->err_fd >= 0)
+        return 1; /* the drainer has not seen end-of-file: a member holds them */
+    if (!marker)
+        return 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    size_t mlen = strlen(marker) + 1; /* with its NUL: a whole entry */
+    int ours = 0;
+    struct dirent *de;
+    while (!ours && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid, pgrp;
+        if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != p->pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/environ", de->d_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        static char env[1 << 16];
+        ssize_t len = read(fd, env, sizeof env);
+        close(fd);
+        for (ssize_t i = 0; len > 0 && i + (ssize_t)mlen <= len; i++)
+            if ((i == 0 || env[i - 1] == '\0') && memcmp(env + i, marker, mlen) == 0) {
+                ours = 1;
+                break;
+            }
+    }
+    closedir(d);
+    return ours;
+}
+
 static void local_close(bc_ctx *ctx, void *cv)
 {
     conn *c = cv;
@@ -555,7 +606,7 @@ static void local_close(bc_ctx *ctx, void *cv)
     for (proc *p = c->lingering, *next; p; p = next) {
         next = p->next;
         p->ctx = ctx; /* the stage's context is gone; output now is dropped */
-        if (group_alive(p->pid)) {
+        if (group_alive(p->pid) && group_is_ours(p, c->tmpdir_env)) {
             bc_log(ctx, BC_LOG_INFO, "stopping processes left running by stage '%s' (group %d)",
                    p->label, (int)p->pid);
             stop_group(p, 2000);
