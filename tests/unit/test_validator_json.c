@@ -156,11 +156,19 @@ static void test_jsonl_long_lines(void)
     size_t big = 700 * 1024;
     size_t cap = big + 1024;
     char *text = malloc(cap);
-    size_t n = (size_t)sprintf(text, "{\"host\":\"a\",\"n\":1}\n{\"host\":\"");
+    if (!text) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    static const char head[] = "{\"host\":\"a\",\"n\":1}\n{\"host\":\"";
+    static const char tail[] = "\",\"n\":2}\n{\"host\":\"c\",\"n\":\"three\"}\n"
+                               "{\"host\":\"d\",\"n\":4}";
+    size_t n = sizeof head - 1;
+    memcpy(text, head, n);
     memset(text + n, 'x', big);
     n += big;
-    n += (size_t)sprintf(text + n, "\",\"n\":2}\n{\"host\":\"c\",\"n\":\"three\"}\n"
-                                   "{\"host\":\"d\",\"n\":4}");
+    memcpy(text + n, tail, sizeof tail - 1);
+    n += sizeof tail - 1;
     const char *path = h_tempfile(text, n);
     free(text);
     static const bc_column cols[] = {{"host", "string", NULL, NULL},

@@ -1,7 +1,8 @@
 /*
  * Internal interfaces of the gnuplot plot plugin (plot-gnuplot.so).
  *
- *   gnuplot.c   descriptor, option schema, render(): the two passes
+ *   gnuplot.c   descriptor, option schema, request and columns, drawing, render()
+ *   gp_passes.c the two passes over the data file, building the series
  *   gp_csv.c    streaming CSV reader (libcsv) and value parsing
  *   gp_data.c   bounded collections: groups, reservoirs, decimation, quantiles
  *   gp_proc.c   the gnuplot child process: pipes, stderr capture, cancellation
@@ -250,4 +251,101 @@ void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path);
 /* Axis label of a column: "name [unit]", or "name (UTC)" for times. */
 void gp_axis_label(const gp_col *c, char *out, size_t n);
 
+/* ---- the render job (gnuplot.c, gp_passes.c) ----------------------------- */
+
+/* Plot types: indexes into gnuplot.c's type names. */
+#define T_TS 0
+#define T_HIST 1
+#define T_BOX 2
+#define T_CDF 3
+#define T_SCATTER 4
+
+/* Pass 1 state (the row callback's user data). */
+typedef struct pass1 {
+    gp_col *v[2];        /* the numeric columns (x or value, y), NULL when unused */
+    bool cat;            /* f[0] is a category (boxplot x) */
+    bool group;          /* f[2] is a group */
+    gp_keys cats, groups;
+    uint64_t valid, bad;
+    uint64_t bad_row;
+    const char *bad_col;
+    char bad_value[48];
+    double lo[2], hi[2];
+    double prev_x, min_gap;
+    bool sorted;
+} pass1;
+
+/* Pass 2: how a series keeps its points without overflowing memory. */
+enum { DENSE_NONE, DENSE_DECIM, DENSE_DEDUPE };
+
+/* Pass 2 state of one series (category x group). */
+typedef struct ser {
+    uint64_t n;          /* valid rows of this series (pass 1) */
+    uint64_t seen;       /* rows offered in pass 2 */
+    gp_pts raw;          /* kept points */
+    int dense;           /* how raw overflow is avoided */
+    gp_decim dec;        /* DENSE_DECIM */
+    uint8_t *bits;       /* DENSE_DEDUPE: occupied cells */
+    size_t res_cap;      /* random point sampling: reservoir size (0: off) */
+    gp_reservoir vals;   /* distributions */
+    /* aggregation: per bucket */
+    double *sum;
+    uint64_t *cnt;
+    gp_reservoir *bres;
+} ser;
+
+/* Pass 2 state (the row callback's user data). */
+typedef struct pass2 {
+    int type;
+    gp_col *v[2];
+    bool cat, group;
+    const gp_keys *cats, *groups;
+    size_t ngroups;      /* shown groups, or 1 */
+    ser *s;
+    size_t nser;
+    uint64_t stride;
+    gp_rng rng;
+    /* dedupe grid */
+    size_t gw, gh;
+    double x0, x1, y0, y1;
+    /* aggregation */
+    bool agg;
+    const char *agg_name;
+    double bw, b0;       /* bucket width and index of the first bucket */
+    size_t nb;
+    size_t bcap;
+} pass2;
+
+/* One render() call: the request, its columns, the passes and the series. */
+typedef struct job {
+    bc_ctx *ctx;
+    const bc_plot_request *req;
+    const char *name;
+    gp_opts o;
+    int type;
+    gp_col c0, c1;          /* numeric columns of field slots 0 and 1 */
+    gp_col *v0, *v1;        /* &c0 / &c1, or NULL when the slot is unused */
+    int idx[3];             /* CSV columns of slots 0 (x/value/category), 1 (y), 2 (group) */
+    const char *cat_name;   /* boxplot: the category column */
+    const char *group_name; /* the column that splits series */
+    gp_csv *csv;
+    pass1 p1;
+    pass2 p2;
+    gp_series *series;
+    size_t nseries;
+    char agg_note[64];
+    char err[1024];
+} job;
+
+/* Pass 1 over the data file: rows per group/category, ranges, the type of
+ * undeclared columns.  BC_OK, BC_CANCELLED or BC_ERR (error set). */
+int gp_run_pass1(job *j);
+/* Pass 2: sets up j->p2 from pass 1 and keeps what will be drawn.  BC_OK,
+ * BC_CANCELLED or BC_ERR (error set); j->p2 is freed by gp_free_ser. */
+int gp_run_pass2(job *j);
+/* Build j->series from pass 2, then zero *pl and set its ranges (and the
+ * histogram bins).  BC_OK or BC_ERR (error set); the caller frees j->series. */
+int gp_build(job *j, gp_plot *pl);
+/* Free what pass 2 allocated (safe on a zeroed or partly set up pass2). */
+void gp_free_ser(pass2 *s);
 #endif /* BC_GP_H */
