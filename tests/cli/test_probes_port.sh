@@ -135,7 +135,7 @@ expect_rc 1 "listener that never answers"
 [ "$(hc last_error)" = "no answer within 200 ms (connect_timeout)" ] ||
   fail "connect_timeout: last_error is '$(hc last_error)'"
 a=$(hc attempts)
-[ "$a" -ge 3 ] && [ "$a" -le 6 ] || fail "connect_timeout 200ms in 1s: expected 3..6 attempts, got $a"
+[ "$a" -ge 2 ] && [ "$a" -le 8 ] || fail "connect_timeout 200ms in 1s: expected 2..8 attempts, got $a"
 [ $((t1 - t0)) -lt 3000 ] || fail "connect_timeout: the run took $((t1 - t0)) ms"
 pass "connect_timeout bounds one attempt ($a attempts in 1 s)"
 
@@ -149,7 +149,7 @@ kill -INT "$bc_pid"
 set +e; wait "$bc_pid"; rc=$?; set -e
 t1=$(now_ms)
 [ "$rc" = 130 ] || fail "Ctrl-C during connect: exit $rc ($(cat int.err))"
-[ $((t1 - t0)) -lt 1500 ] || fail "Ctrl-C during connect took $((t1 - t0)) ms"
+[ $((t1 - t0)) -lt 3000 ] || fail "Ctrl-C during connect took $((t1 - t0)) ms"
 kill "$full_pid" 2>/dev/null || true
 pass "Ctrl-C during a hanging connect stops the run in $((t1 - t0)) ms"
 
