@@ -356,19 +356,34 @@ static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result 
     return BC_OK;
 }
 
-/* True while the process group has a member that is not a zombie.  Zombies
- * count for kill(2), and orphaned ones wait for init to reap them, which
- * need not be prompt (in containers init may reap late, or never). */
-static int group_alive(pid_t pgid)
+/* Does process pid have exactly this "NAME=value" in its environment? */
+static int has_env_entry(const char *pid, const char *entry)
 {
-    if (kill(-pgid, 0) != 0 && errno != EPERM)
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
+    static char env[1 << 16]; /* close and stop are single-threaded */
+    ssize_t len = read(fd, env, sizeof env);
+    close(fd);
+    size_t elen = strlen(entry) + 1; /* with its NUL: a whole entry */
+    for (ssize_t i = 0; len > 0 && i + (ssize_t)elen <= len; i++)
+        if ((i == 0 || env[i - 1] == '\0') && memcmp(env + i, entry, elen) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does process group pgid have a live (not zombie) member — one whose
+ * environment holds `marker` ("NAME=value") when marker is given? */
+static int find_member(pid_t pgid, const char *marker)
+{
     DIR *d = opendir("/proc");
     if (!d)
-        return 1;
-    int alive = 0;
+        return marker ? 0 : 1;
+    int found = 0;
     struct dirent *de;
-    while (!alive && (de = readdir(d))) {
+    while (!found && (de = readdir(d))) {
         if (de->d_name[0] < '1' || de->d_name[0] > '9')
             continue;
         char path[300], buf[512];
@@ -387,10 +402,20 @@ static int group_alive(pid_t pgid)
         int ppid, pgrp;
         if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
             state != 'Z' && state != 'X')
-            alive = 1;
+            found = !marker || has_env_entry(de->d_name, marker);
     }
     closedir(d);
-    return alive;
+    return found;
+}
+
+/* True while the process group has a member that is not a zombie.  Zombies
+ * count for kill(2), and orphaned ones wait for init to reap them, which
+ * need not be prompt (in containers init may reap late, or never). */
+static int group_alive(pid_t pgid)
+{
+    if (kill(-pgid, 0) != 0 && errno != EPERM)
+        return 0;
+    return find_member(pgid, NULL);
 }
 
 /* SIGTERM the group, wait up to grace_ms for it to go, then SIGKILL. */
@@ -546,47 +571,7 @@ static int group_is_ours(const proc *p, const char *marker)
 {
     if (p->out_fd >= 0 || p->err_fd >= 0)
         return 1; /* the drainer has not seen end-of-file: a member holds them */
-    if (!marker)
-        return 0;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    size_t mlen = strlen(marker) + 1; /* with its NUL: a whole entry */
-    int ours = 0;
-    struct dirent *de;
-    while (!ours && (de = readdir(d))) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid, pgrp;
-        if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != p->pid)
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/environ", de->d_name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        static char env[1 << 16];
-        ssize_t len = read(fd, env, sizeof env);
-        close(fd);
-        for (ssize_t i = 0; len > 0 && i + (ssize_t)mlen <= len; i++)
-            if ((i == 0 || env[i - 1] == '\0') && memcmp(env + i, marker, mlen) == 0) {
-                ours = 1;
-                break;
-            }
-    }
-    closedir(d);
-    return ours;
+    return marker && find_member(p->pid, marker);
 }
 
 static void local_close(bc_ctx *ctx, void *cv)
