@@ -92,7 +92,7 @@ scenarios() {
   pass "$where: a match across the 64 KiB read boundary, absolute path"
 
   # contains on a directory
-  hc_config dir.yaml '"true"' data "contains: x" "timeout: 200ms"
+  hc_config dir.yaml '"true"' data "contains: x" "timeout: 2s"
   run_bc run -c cfg/dir.yaml
   expect_rc 1 "$where: directory"
   [ "$(hc last_error)" = "data is a directory" ] || fail "$where: dir: last_error '$(hc last_error)'"
