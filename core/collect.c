@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "outstats.h"
 #include "run.h"
 
 #define MAX_RECORDED_ERRORS 20  /* per file, in metadata.json */
@@ -25,6 +26,7 @@ typedef struct collect_state {
     uint64_t nerrors;
     cJSON *summary;     /* per-column summary of the current file */
     const char *rel_path;
+    outstats *stats;    /* the output's statistics, or NULL */
 } collect_state;
 
 static void on_file(core_ctx *ctx, const char *output, const char *path)
@@ -79,6 +81,22 @@ static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double
     }
     cJSON_DeleteItemFromObjectCaseSensitive(s->summary, column);
     cJSON_AddItemToObject(s->summary, column, c);
+    if (s->stats)
+        outstats_summary(s->stats, column, count, min, max, mean);
+}
+
+static void on_values(core_ctx *ctx, uint32_t column, const double *v, size_t n)
+{
+    collect_state *s = ctx->hook_data;
+    if (s->stats)
+        outstats_values(s->stats, column, v, n);
+}
+
+static void on_text(core_ctx *ctx, uint32_t column, const char *text, size_t len)
+{
+    collect_state *s = ctx->hook_data;
+    if (s->stats)
+        outstats_text(s->stats, column, text, len);
 }
 
 /* The extension of path's last component ("" when none). */
@@ -104,7 +122,7 @@ static bc_column *columns_of(const cfg_output *o)
 /* Validate one collected file; returns false when it is invalid. */
 static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
                           const cfg_case *cs, const char *abs, const char *rel, cJSON *fj,
-                          char **why)
+                          outstats *stats, char **why)
 {
     plugin *p = (plugin *)o->validator_plugin;
     char *ierr = NULL;
@@ -118,7 +136,7 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     }
     optview v = {p->desc.options, o->schema, NULL, 0};
     collect_state s = {.output = o, .errors = cJSON_CreateArray(),
-                       .summary = cJSON_CreateObject(), .rel_path = rel};
+                       .summary = cJSON_CreateObject(), .rel_path = rel, .stats = stats};
     core_ctx ctx;
     ctx_init(&ctx, p, &v, r);
     ctx.host = h;
@@ -126,6 +144,8 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     ctx.case_name = cs ? cs->name : NULL;
     ctx.on_data_error = on_data_error;
     ctx.on_summary = on_summary;
+    ctx.on_values = on_values;
+    ctx.on_text = on_text;
     ctx.hook_data = &s;
     bc_column *cols = columns_of(o);
     bc_validate_request req = {.size = sizeof req, .path = abs, .columns = cols,
@@ -253,6 +273,13 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
                 ok = false;
             }
         }
+        outstats *stats = NULL;
+        if (o->validator_plugin && o->ncolumns) {
+            char *sdir = xasprintf("samples/%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", name,
+                                   st->nhosts > 1 ? "__" : "", st->nhosts > 1 ? h->cfg->alias : "");
+            stats = outstats_new(r->dir, o, sdir);
+            free(sdir);
+        }
         for (size_t f = 0; f < s.files.n; f++) {
             const char *abs = s.files.v[f];
             size_t dl = strlen(r->dir);
@@ -263,7 +290,7 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
             if (!o->validator_plugin)
                 continue;
             char *why = NULL;
-            if (!validate_file(r, st, o, h, cs, abs, rel, fj, &why)) {
+            if (!validate_file(r, st, o, h, cs, abs, rel, fj, stats, &why)) {
                 if (strcmp(o->on_invalid, "warn") == 0) {
                     log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)",
                             st->name, why);
@@ -274,6 +301,10 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
                 }
             }
             free(why);
+        }
+        if (stats) {
+            cJSON_AddItemToObject(oj, "statistics", outstats_finish(stats));
+            outstats_free(stats);
         }
         sv_free(&s.files);
         free(base);

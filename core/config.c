@@ -18,11 +18,13 @@ static const char *const git_keys[] = {"capture", "require_clean", "save_patch",
 static const char *const stage_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "background", "append_metadata",
     "skip", "execute_only_for", "health_check", "outputs", "timeout", "continue_on_error",
-    "stop_grace", "allow_exit", "parallel", NULL};
+    "stop_grace", "allow_exit", "parallel", "repeat", "warmup", NULL};
 static const char *const cleanup_keys[] = {
     "name", "host", "hosts", "command", "script", "shell", "skip", "execute_only_for",
     "timeout", "continue_on_error", "parallel", NULL};
-static const char *const column_keys[] = {"name", "type", "unit", "format", NULL};
+static const char *const column_keys[] = {"name", "type", "unit", "format", "better",
+                                          "success_values", NULL};
+static const char *const better_values[] = {"lower", "higher", NULL};
 static const char *const plot_keys[] = {"name", "title", "source", "type", "x", "y", "groupby",
                                         "aggregation", "format", "engine", "export_path",
                                         "options", NULL};
@@ -321,6 +323,30 @@ static void parse_hosts(vctx *v, const ynode *h)
     }
 }
 
+/* success_values: [ok, 200]: the column is a status column; the share of
+ * rows whose value is one of these is the output's success rate. */
+static void parse_success_values(vctx *v, cfg_column *col, const ynode *sv)
+{
+    if (!sv || sv->is_null)
+        return;
+    if (col->type && strcmp(col->type, "string") != 0 && strcmp(col->type, "integer") != 0) {
+        ERR(v, sv, "column '%s': 'success_values' applies to string and integer columns "
+                   "(status codes), not %s", col->name ? col->name : "?", col->type);
+        return;
+    }
+    if (sv->type != Y_SEQ || sv->n == 0) {
+        ERR(v, sv, "column '%s': 'success_values' must be a non-empty list of values, "
+                   "e.g. [ok, success]", col->name ? col->name : "?");
+        return;
+    }
+    col->success_values = xcalloc(sv->n + 1, sizeof *col->success_values);
+    for (size_t i = 0; i < sv->n; i++) {
+        if (!expect_type(v, sv->vals[i], Y_SCALAR, "success_values[]"))
+            continue;
+        col->success_values[col->nsuccess++] = sv->vals[i]->str;
+    }
+}
+
 static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char *what)
 {
     if (!cols || cols->is_null)
@@ -349,7 +375,47 @@ static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char 
         for (size_t j = 0; j + 1 < o->ncolumns; j++)
             if (col->name && o->columns[j].name && strcmp(col->name, o->columns[j].name) == 0)
                 ERR(v, cn, "duplicate column name '%s'", col->name);
+        col->better = get_enum(v, cn, "better", better_values, "column");
+        if (col->better && col->type &&
+            (strcmp(col->type, "integer") != 0 && strcmp(col->type, "float") != 0))
+            ERR(v, ynode_get(cn, "better"),
+                "column '%s': 'better' only applies to integer and float columns (it sets "
+                "which way `benchctl compare` counts as an improvement)", col->name ? col->name : "?");
+        parse_success_values(v, col, ynode_get(cn, "success_values"));
     }
+}
+
+static int64_t get_count(vctx *v, const ynode *m, const char *key, int64_t dflt, int64_t lo,
+                         int64_t hi, const char *what)
+{
+    const ynode *n = ynode_get(m, key);
+    if (!n || (n->type == Y_SCALAR && n->is_null))
+        return dflt;
+    int64_t x;
+    if (n->type != Y_SCALAR || !parse_int64(n->str, &x) || x < lo || x > hi) {
+        ERR(v, n, "%s: '%s' must be a whole number from %lld to %lld, not '%s'", what, key,
+            (long long)lo, (long long)hi, n->type == Y_SCALAR ? n->str : ynode_kind(n));
+        return dflt;
+    }
+    return x;
+}
+
+/* repeat: N / warmup: K: a measured command with a distribution. */
+static void parse_repeat(vctx *v, cfg_stage *st, const ynode *sn, const char *sw)
+{
+    st->repeat = get_count(v, sn, "repeat", 1, 1, 1000000, sw);
+    st->warmup = get_count(v, sn, "warmup", 0, 0, 1000000, sw);
+    st->repeat_set = ynode_get(sn, "repeat") != NULL;
+    const ynode *k = ynode_key(sn, "warmup");
+    if (k && !st->repeat_set)
+        ERR(v, k, "%s: 'warmup' needs 'repeat' (warm-up runs precede repeated measurements)", sw);
+    k = ynode_key(sn, "repeat");
+    if (k && st->background)
+        ERR(v, k, "%s: 'repeat' does not apply to background stages (they run until the "
+                  "foreground stages end)", sw);
+    if (k && st->parallel)
+        ERR(v, k, "%s: 'repeat' and 'parallel' cannot be combined (concurrent runs would "
+                  "disturb each other's timings); list the hosts without 'parallel'", sw);
 }
 
 static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
@@ -552,6 +618,10 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
                               "run on all their hosts at once)", sw);
             }
         }
+        if (!cleanup)
+            parse_repeat(v, st, sn, sw);
+        else
+            st->repeat = 1;
         if (st->background && st->append_metadata)
             ERR(v, ynode_get(sn, "append_metadata"),
                 "stage '%s': append_metadata cannot be used on a background stage",
@@ -877,8 +947,11 @@ static void free_stages(cfg_stage *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(s[i].hosts);
         free(s[i].health);
-        for (size_t j = 0; j < s[i].noutputs; j++)
+        for (size_t j = 0; j < s[i].noutputs; j++) {
+            for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++)
+                free(s[i].outputs[j].columns[k].success_values);
             free(s[i].outputs[j].columns);
+        }
         free(s[i].outputs);
     }
     free(s);

@@ -33,6 +33,9 @@ typedef struct cfg_health {
 typedef struct cfg_column {
     const ynode *node;
     const char *name, *type, *format, *unit;
+    const char *better;          /* "lower" | "higher" | NULL (no direction) */
+    const char **success_values; /* NULL-terminated; NULL when not a status column */
+    size_t nsuccess;
 } cfg_column;
 
 typedef struct cfg_output {
@@ -60,6 +63,9 @@ typedef struct cfg_stage {
     int64_t timeout_ms; /* 0 = none */
     int64_t stop_grace_ms; /* background: SIGTERM .. SIGKILL, default 2 s */
     bool allow_exit;       /* background: exiting on its own is fine */
+    int64_t repeat;        /* measured runs of the command (1: a plain stage) */
+    int64_t warmup;        /* unrecorded runs before them */
+    bool repeat_set;       /* `repeat:` was given (even 1): results get a distribution */
     cfg_health *health;
     cfg_output *outputs;
     size_t noutputs;

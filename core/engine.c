@@ -24,6 +24,7 @@
 #include "run.h"
 #include "hostfacts.h"
 #include "log.h"
+#include "results.h"
 #include "paths.h"
 #include "runstore.h"
 
@@ -642,6 +643,7 @@ int engine_run(const run_options *o)
     cJSON_AddNumberToObject(cJSON_GetObjectItem(r.meta, "benchctl"), "peak_rss_kb",
                             (double)self_peak_rss_kb());
     run_save_meta(&r, true);
+    results_write(r.dir, r.meta);
 
     if (r.first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r.id, status, r.dir);

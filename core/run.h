@@ -117,6 +117,31 @@ void stage_exec_free(stage_exec *ex);
  * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
 void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
                     const strbuf *captured);
+/* Start req on h, wait up to limit_ms (-1: no limit), stop it unless it
+ * ended, release it.  *wall_ns: start to end, as measured here.  Returns
+ * BC_OK (res filled), BC_TIMEOUT, BC_CANCELLED, BC_ERR, or
+ * STAGE_START_FAILED (ctx->error says why). */
+#define STAGE_START_FAILED (-1)
+int stage_exec_once(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t limit_ms,
+                    bc_exec_result *res, int64_t *wall_ns);
+
+/* repeat.c: a stage with `repeat:` — its runs, the shell's start-up
+ * overhead, and the "repeat" object of its record (runs, summaries,
+ * outliers, measurement-quality notes). */
+typedef struct repeat_rec {
+    double *wall, *user, *sys, *rss; /* per measured run; -1: unknown */
+    size_t n, cap;
+    bool have_overhead;
+    double ovh_wall, ovh_user, ovh_sys; /* seconds, medians */
+} repeat_rec;
+/* Time the stage's shell with an empty command (the overhead taken off
+ * every measured run, as command-line timing tools do).  false when it
+ * cannot be measured. */
+bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, repeat_rec *rep);
+void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
+cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
+void repeat_free(repeat_rec *rep);
+
 /* The last output lines of a stage, from its tail buffer (owned). */
 char *stage_tail_lines(const stage_io *io, int lines);
 /* A stage record: name, kind, host, case. */

@@ -145,6 +145,20 @@ static void svc_column_summary(bc_ctx *ctx, const char *column, uint64_t count, 
         c->on_summary(c, column, count, min, max, mean);
 }
 
+static void svc_column_values(bc_ctx *ctx, uint32_t column, const double *values, size_t n)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_values)
+        c->on_values(c, column, values, n);
+}
+
+static void svc_column_text(bc_ctx *ctx, uint32_t column, const char *text, size_t len)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_text)
+        c->on_text(c, column, text, len);
+}
+
 const bc_services core_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -168,6 +182,8 @@ const bc_services core_services = {
     .record_file = svc_record_file,
     .data_error = svc_data_error,
     .column_summary = svc_column_summary,
+    .column_values = svc_column_values,
+    .column_text = svc_column_text,
 };
 
 void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run)

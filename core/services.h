@@ -32,6 +32,8 @@ typedef struct core_ctx {
                           const char *value, const char *message);
     void (*on_summary)(struct core_ctx *ctx, const char *column, uint64_t count, double min,
                        double max, double mean);
+    void (*on_values)(struct core_ctx *ctx, uint32_t column, const double *v, size_t n);
+    void (*on_text)(struct core_ctx *ctx, uint32_t column, const char *text, size_t len);
     void *hook_data;
     char error[1024];         /* filled by svc->set_error */
     char factbuf[32];         /* computed facts (time_left_ms) */

@@ -477,6 +477,23 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
     }
 }
 
+int stage_exec_once(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t limit_ms,
+                    bc_exec_result *res, int64_t *wall_ns)
+{
+    const bc_host_ops *ops = &h->p->ops.host;
+    void *proc = NULL;
+    *res = (bc_exec_result){.size = sizeof *res, .user_us = -1, .sys_us = -1, .max_rss_kb = -1};
+    int64_t t0 = mono_ns();
+    if (ops->start(&ctx->pub, h->conn, req, &proc) != BC_OK)
+        return STAGE_START_FAILED;
+    int rc = ops->wait(&ctx->pub, proc, limit_ms, res);
+    *wall_ns = mono_ns() - t0;
+    if (rc != BC_OK)
+        ops->stop(&ctx->pub, proc, 2000); /* never leave it running */
+    ops->release(&ctx->pub, proc);
+    return rc;
+}
+
 static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *alias,
                                        const cfg_case *cs, cJSON *rec, const char *prefix)
 {
@@ -485,7 +502,6 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     json_add_time(rec, "start_time", w0);
     char *err = NULL;
     stage_outcome out = ST_FAILED;
-    void *proc = NULL;
     stage_exec ex = {0};
     const char *status = "failed";
     core_ctx ctx;
@@ -515,21 +531,44 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     ctx.case_name = cs ? cs->name : NULL;
     ctx.sink = stage_sink;
     ctx.sink_data = &io;
-    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &ex.req, &proc);
-    if (rc != BC_OK) {
+    bc_exec_result res;
+    int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
+    int rc = BC_OK;
+    repeat_rec rep = {0};
+    int64_t total = st->warmup + st->repeat;
+    if (st->repeat_set && !repeat_calibrate(h, &ctx, &ex.req, &rep)) {
+        /* Without the start-up overhead the times are raw (still valid). */
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': could not measure the shell's start-up "
+                "time (%s); repeated times include it", st->name, alias,
+                ctx.error[0] ? ctx.error : "cancelled");
+        ctx.error[0] = '\0';
+    }
+    for (int64_t i = 0; i < total && rc == BC_OK; i++) {
+        int64_t wall;
+        if (i == total - 1)
+            captured.len = 0; /* append_metadata reads the last run's stdout */
+        rc = stage_exec_once(h, &ctx, &ex.req, limit, &res, &wall);
+        if (rc == BC_OK && (res.term_signal || res.exit_status != 0))
+            break; /* a failed run is not a measurement */
+        if (rc == BC_OK && i >= st->warmup && st->repeat_set)
+            repeat_add(&rep, wall, &res);
+        if (rc == BC_OK && i + 1 < total && run_cancelled(r))
+            rc = BC_CANCELLED;
+    }
+    if (st->repeat_set) {
+        cJSON_AddItemToObject(rec, "repeat", repeat_finish(&rep, st, alias));
+        repeat_free(&rep);
+    }
+    if (rc == STAGE_START_FAILED) {
         err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
                         ctx.error[0] ? ctx.error : "unknown error");
-        proc = NULL;
         goto done;
     }
-    bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1, .max_rss_kb = -1};
-    int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
-    rc = h->p->ops.host.wait(&ctx.pub, proc, limit, &res);
     if (rc == BC_TIMEOUT || rc == BC_CANCELLED) {
-        h->p->ops.host.stop(&ctx.pub, proc, 2000);
         if (rc == BC_TIMEOUT) {
-            err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout)",
-                            st->name, alias, (long long)st->timeout_ms);
+            err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
+                            st->name, alias, (long long)st->timeout_ms,
+                            st->repeat_set ? ", which applies to each repetition" : "");
             status = "timeout";
         } else {
             status = run_cancel_status();
@@ -540,7 +579,6 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     if (rc != BC_OK) {
         err = xasprintf("stage '%s' on host '%s': %s", st->name, alias,
                         ctx.error[0] ? ctx.error : "waiting for the command failed");
-        h->p->ops.host.stop(&ctx.pub, proc, 2000); /* never leave it running */
         goto done;
     }
     stage_record_result(rec, &res);
@@ -555,8 +593,6 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
                         io.log_fd >= 0 ? log_path : "", io.log_fd >= 0 ? ")" : "");
         goto done;
     }
-    h->p->ops.host.release(&ctx.pub, proc);
-    proc = NULL;
     stage_metadata(r, st, h, &ex, &captured);
     if (st->health) {
         rc = stage_probe(r, st, h, cs, rec, NULL, &err);
@@ -573,8 +609,6 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     status = "success";
     out = ST_SUCCESS;
 done:
-    if (proc)
-        h->p->ops.host.release(&ctx.pub, proc);
     if (out != ST_SUCCESS && st->noutputs && h->opened && !cJSON_GetObjectItem(rec, "outputs")) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict

@@ -13,3 +13,13 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
+need=()
+for p in python3-numpy python3-scipy hyperfine; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else echo "skipped: install ${need[*]}"; exit 0; fi
+fi
+/usr/bin/python3 tests/bench/stats_bench.py build-release/core/benchctl build-release/peakrss

@@ -68,3 +68,19 @@ iso_benchctl() {
   cp "$BUILD_DIR/plugins/host-local.so" "$BUILD_DIR/plugins/probe-command.so" "$dir/"
   echo "$T/iso/bin/benchctl"
 }
+
+# check_schema SCHEMA FILE: validate a JSON file against one of the
+# published JSON Schemas (draft 2020-12) with Debian's python3-jsonschema.
+check_schema() {
+  /usr/bin/python3 - "$1" "$2" <<'PY' || fail "$2 does not match $1"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+errs = sorted(v.iter_errors(doc), key=lambda e: list(e.path))
+for e in errs[:10]:
+    print("schema: %s: %s" % ("/".join(map(str, e.path)) or "(root)", e.message), file=sys.stderr)
+sys.exit(1 if errs else 0)
+PY
+}

@@ -40,7 +40,8 @@ pass "cmake --install lays out bin, plugins, headers, benchctl.pc, the CMake pac
 # ---- pkg-config and the headers -----------------------------------------
 export PKG_CONFIG_PATH="$PCDIR"
 abi=$(pkg-config --variable=abi_version benchctl)
-[ "$abi" = 1.0 ] || fail "pkg-config abi_version is '$abi', expected 1.0"
+ABI=$(sed -n 's/^#define BC_ABI_MAJOR \([0-9]*\).*/\1/p' "$SRC_DIR/sdk/include/benchctl/abi.h").$(sed -n 's/^#define BC_ABI_MINOR \([0-9]*\).*/\1/p' "$SRC_DIR/sdk/include/benchctl/abi.h")
+[ "$abi" = "$ABI" ] || fail "pkg-config abi_version is '$abi', expected $ABI"
 pcplug=$(pkg-config --variable=pluginsdir benchctl)
 [ "$(cd "$pcplug" && pwd -P)" = "$PLUGDIR" ] || fail "pkg-config pluginsdir $pcplug is not $PLUGDIR"
 for h in "$T"/prefix/include/benchctl/*.h; do
@@ -48,7 +49,7 @@ for h in "$T"/prefix/include/benchctl/*.h; do
     "$CC" -fsyntax-only -std=c11 -Werror -Wall -Wextra $(pkg-config --cflags benchctl) -x c - ||
     fail "installed header $(basename "$h") does not compile on its own"
 done
-pass "pkg-config: abi_version 1.0, pluginsdir, standalone headers"
+pass "pkg-config: abi_version $ABI, pluginsdir, standalone headers"
 
 # nm: the plugin must export bc_plugin_entry and nothing else of its own.
 check_exports() {
@@ -112,15 +113,15 @@ for dir in "$T/make-plugins" "$T/cmake-plugins"; do
   printf '%s' "$OUT" >"$T/plugins.json"
   got=$(json "$T/plugins.json" \
     '[(p["kind"], p["version"], p["abi"], p["path"], sorted((o["name"], o["required"]) for o in p["options"])) for p in j["plugins"] if p["name"] == "file_contains"]')
-  [ "$got" = "[('probe', '1.0.0', '1.0', '$dir/probe-file_contains.so', [('min_size', False), ('pattern', True)])]" ] ||
+  [ "$got" = "[('probe', '1.0.0', '$ABI', '$dir/probe-file_contains.so', [('min_size', False), ('pattern', True)])]" ] ||
     fail "file_contains not listed as expected from $dir: $got"
   [ "$(json "$T/plugins.json" 'j["refused"]')" = "[]" ] || fail "plugins refused: $OUT"
   run_bc plugins --plugin-path "$dir"
   expect_rc 0 "plugins (text)"
-  grep -Eq "^probe +file_contains +1\.0\.0 +1\.0 +$dir/probe-file_contains\.so\$" "$T/.out" ||
+  grep -Eq "^probe +file_contains +1\.0\.0 +${ABI/./\\.} +$dir/probe-file_contains\.so\$" "$T/.out" ||
     fail "plugins (text) does not list file_contains: $OUT"
 done
-pass "plugins --plugin-path lists file_contains (probe, 1.0.0, ABI 1.0) from both builds"
+pass "plugins --plugin-path lists file_contains (probe, 1.0.0, ABI $ABI) from both builds"
 
 # ---- the example benchmark -----------------------------------------------
 mkdir "$T/ex"
@@ -133,7 +134,7 @@ expect_rc 0 "run example"
 m=results/1/metadata.json
 [ "$(json $m 'j["status"]')" = success ] || fail "example run status: $(json $m 'j["status"], j["error"]')"
 [ "$(json $m '[(p["kind"], p["version"], p["abi"], p["path"]) for p in j["plugins"] if p["name"] == "file_contains"]')" = \
-  "[('probe', '1.0.0', '1.0', '$T/make-plugins/probe-file_contains.so')]" ] ||
+  "[('probe', '1.0.0', '$ABI', '$T/make-plugins/probe-file_contains.so')]" ] ||
   fail "metadata plugins: $(json $m 'j["plugins"]')"
 [ "$(json $m '[s["health_check"]["ready"] for s in j["stages"] if "health_check" in s]')" = "[True]" ] ||
   fail "health check not recorded as ready"

@@ -14,7 +14,7 @@ last=$(tail -n1 <<<"$OUT")
 m=results/1/metadata.json
 [ "$(json $m 'j["status"]')" = success ] || fail "status not success"
 [ "$(json $m 'j["custom"]["who"]')" = test ] || fail "custom metadata missing"
-[ "$(json $m 'len(j["stages"])')" = 12 ] || fail "expected 12 stage records (5 stages + 1 cleanup, 2 cases)"
+[ "$(json $m 'len(j["stages"])')" = 14 ] || fail "expected 14 stage records (6 stages + 1 cleanup, 2 cases)"
 [ "$(json $m 'sorted(p["name"] for p in j["plugins"])')" = "['command', 'csv', 'files', 'gnuplot', 'local']" ] || fail "plugins used"
 [ "$(json $m 'sorted(j["custom"])')" = "['ratio_best', 'ratio_fast', 'who']" ] || fail "appended metadata"
 [ "$(json $m 'sorted((p["path"], p["status"]) for p in j["plots"])')" = "[('plots/best/compress-time.png', 'success'), ('plots/best/cpu.png', 'success'), ('plots/fast/compress-time.png', 'success'), ('plots/fast/cpu.png', 'success')]" ] || fail "plots"
@@ -23,4 +23,9 @@ for c in fast best; do
   [ "$(wc -l < results/1/cases/$c/cpu.csv)" -ge 2 ] || fail "cpu.csv of $c"
 done
 [ -f results/1/config.yaml ] || fail "config copy missing"
-pass "quickstart runs and is stored"
+check_schema "$SRC_DIR/docs/schema/results.schema.json" results/1/results.json
+for c in 0 1; do
+  [ "$(json results/1/results.json "j['cases'][$c]['stages'][3]['repeat']['count']")" = 10 ] || fail "gzip-timed repeat"
+  [ "$(json results/1/results.json "j['cases'][$c]['outputs'][1]['columns']['seconds']['count']")" = 5 ] || fail "times stats"
+done
+pass "quickstart runs and is stored; results.json has the repeated and the collected timings"

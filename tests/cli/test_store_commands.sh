@@ -207,7 +207,8 @@ for c in run validate init inspect list edit annotate plugins; do expect_in "$OU
 run_bc --version
 expect_rc 0 "--version"
 expect_in "$OUT" "benchctl " "--version"
-expect_in "$OUT" "plugin ABI 1.0" "--version"
+ABI=$(sed -n 's/^#define BC_ABI_MAJOR \([0-9]*\).*/\1/p' "$SRC_DIR/sdk/include/benchctl/abi.h").$(sed -n 's/^#define BC_ABI_MINOR \([0-9]*\).*/\1/p' "$SRC_DIR/sdk/include/benchctl/abi.h")
+expect_in "$OUT" "plugin ABI $ABI" "--version"
 grep -Eq '^benchctl [0-9]+\.[0-9]+\.[0-9]+' <<<"$OUT" || fail "--version prints no version: $OUT"
 run_bc nosuchcommand
 expect_rc 2 "unknown command"

@@ -64,6 +64,10 @@ static h_err h_errs[H_MAX];
 static size_t h_nerrs;
 static h_sum h_sums[H_MAX];
 static size_t h_nsums;
+/* What arrived through column_values / column_text (ABI 1.1), per column. */
+#define H_MAXCOLS 64
+static uint64_t h_vfinite[H_MAXCOLS], h_vnonfinite[H_MAXCOLS], h_vtext[H_MAXCOLS];
+static double h_vsum[H_MAXCOLS];
 static h_log h_logs[H_MAX];
 static size_t h_nlogs;
 static char h_error[4096];
@@ -99,6 +103,10 @@ static void h_reset(void)
     for (size_t i = 0; i < h_nlogs; i++)
         free(h_logs[i].text);
     h_nerrs = h_nsums = h_nlogs = 0;
+    memset(h_vfinite, 0, sizeof h_vfinite);
+    memset(h_vnonfinite, 0, sizeof h_vnonfinite);
+    memset(h_vtext, 0, sizeof h_vtext);
+    memset(h_vsum, 0, sizeof h_vsum);
     h_error[0] = '\0';
     h_cancel = 0;
     h_nopts = 0;
@@ -243,6 +251,32 @@ static void f_column_summary(bc_ctx *ctx, const char *column, uint64_t count, do
         h_sums[h_nsums++] = (h_sum){strdup(column), count, min, max, mean};
 }
 
+static void f_column_values(bc_ctx *ctx, uint32_t column, const double *v, size_t n)
+{
+    (void)ctx;
+    if (column >= H_MAXCOLS || n == 0 || n > 256) {
+        fprintf(stderr, "column_values: bad column %u or batch size %zu\n", column, n);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(v[i])) {
+            h_vfinite[column]++;
+            h_vsum[column] += v[i];
+        } else
+            h_vnonfinite[column]++;
+    }
+}
+
+static void f_column_text(bc_ctx *ctx, uint32_t column, const char *text, size_t len)
+{
+    (void)ctx, (void)text, (void)len;
+    if (column >= H_MAXCOLS) {
+        fprintf(stderr, "column_text: bad column %u\n", column);
+        exit(1);
+    }
+    h_vtext[column]++;
+}
+
 static const bc_services h_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -261,6 +295,8 @@ static const bc_services h_services = {
     .fact = f_fact,
     .data_error = f_data_error,
     .column_summary = f_column_summary,
+    .column_values = f_column_values,
+    .column_text = f_column_text,
 };
 
 /* ---- loading and calling ----------------------------------------------- */
@@ -287,13 +323,40 @@ static const bc_plugin *h_load(const char *path, const char *want_name)
     return p;
 }
 
+/* Every validation: the values handed over (ABI 1.1) agree with the
+ * summaries — same count of finite values (string columns: of texts),
+ * the same mean. */
+static void h_check_values(const bc_column *cols, size_t n)
+{
+    for (size_t i = 0; i < n && i < H_MAXCOLS; i++) {
+        const h_sum *s = NULL;
+        for (size_t k = 0; k < h_nsums; k++)
+            if (cols[i].name && strcmp(h_sums[k].column, cols[i].name) == 0)
+                s = &h_sums[k];
+        if (!s)
+            continue; /* the file could not be read: no summaries at all */
+        int is_string = cols[i].type && strcmp(cols[i].type, "string") == 0;
+        uint64_t got = is_string ? h_vtext[i] : h_vfinite[i];
+        double mean = h_vfinite[i] ? h_vsum[i] / (double)h_vfinite[i] : 0;
+        double tol = 1e-9 * (fabs(s->mean) > 1 ? fabs(s->mean) : 1);
+        if (got != s->count || (!is_string && s->count && fabs(mean - s->mean) > tol)) {
+            fprintf(stderr, "[%s] column '%s': values handed over (%llu, mean %.17g) disagree "
+                    "with the summary (%llu, mean %.17g)\n", h_case, cols[i].name,
+                    (unsigned long long)got, mean, (unsigned long long)s->count, s->mean);
+            h_failures++;
+        }
+    }
+}
+
 static int h_validate(const char *path, const bc_column *cols, size_t n)
 {
     bc_ctx ctx = {.svc = &h_services};
     bc_validate_request req = {.size = sizeof req, .path = path, .columns = cols,
                                .n_columns = n};
     const bc_validator_ops *ops = h_plugin->ops;
-    return ops->validate(&ctx, &req);
+    int rc = ops->validate(&ctx, &req);
+    h_check_values(cols, n);
+    return rc;
 }
 
 /* ---- assertions -------------------------------------------------------- */

@@ -101,9 +101,28 @@ void vr_error(vreport *r, uint64_t line, uint32_t column, const char *value, siz
     r->ctx->svc->data_error(r->ctx, r->path, line, column, value, msg);
 }
 
-int vr_finish(vreport *r, const vcol *cols, size_t n)
+void vcols_connect(vcol *cols, size_t n, bc_ctx *ctx)
+{
+    if (!BC_HAS_SERVICE(ctx->svc, column_values) || !BC_HAS_SERVICE(ctx->svc, column_text))
+        return; /* an ABI 1.0 core: summaries only */
+    for (size_t i = 0; i < n; i++) {
+        cols[i].ctx = ctx;
+        cols[i].index = (uint32_t)i;
+    }
+}
+
+void vcol_flush(vcol *c)
+{
+    if (c->ctx && c->nbatch)
+        c->ctx->svc->column_values(c->ctx, c->index, c->batch, c->nbatch);
+    c->nbatch = 0;
+}
+
+int vr_finish(vreport *r, vcol *cols, size_t n)
 {
     bc_ctx *ctx = r->ctx;
+    for (size_t i = 0; i < n; i++)
+        vcol_flush(&cols[i]);
     if (r->errors > VR_MAX_SHOWN) {
         char msg[96];
         snprintf(msg, sizeof msg, "%llu more errors not shown",

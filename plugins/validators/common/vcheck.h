@@ -42,6 +42,11 @@ typedef struct vcol {
     double min, max;
     double base;         /* first value: sums are taken relative to it */
     double sum, comp;    /* Kahan-Babuska (Neumaier) sum of (x - base) */
+    /* Values handed to the core (svc->column_values, ABI 1.1) in batches. */
+    bc_ctx *ctx;         /* NULL: the core does not take values */
+    uint32_t index;
+    uint32_t nbatch;
+    double batch[256];
 } vcol;
 
 /* Error reporting for one file. */
@@ -60,6 +65,31 @@ enum { V_OK = 0, V_SYNTAX = 1, V_RANGE = 2 };
  * format, writes a message to err and returns -1. */
 int vcols_init(vcol *cols, const bc_column *decl, size_t n, char *err, size_t errsize);
 
+/* Hand the columns' valid values to the core when it takes them (ABI 1.1
+ * services column_values / column_text); call after vcols_init. */
+void vcols_connect(vcol *cols, size_t n, bc_ctx *ctx);
+
+/* Pass a batch of values on (done by vcol_value when full, and by
+ * vr_finish). */
+void vcol_flush(vcol *c);
+
+/* A valid numeric value (a float's nan/inf included; timestamps in seconds). */
+static inline void vcol_value(vcol *c, double x)
+{
+    if (!c->ctx)
+        return;
+    c->batch[c->nbatch++] = x;
+    if (c->nbatch == sizeof c->batch / sizeof *c->batch)
+        vcol_flush(c);
+}
+
+/* A valid value of a string column. */
+static inline void vcol_text(vcol *c, const char *s, size_t n)
+{
+    if (c->ctx)
+        c->ctx->svc->column_text(c->ctx, c->index, s, n);
+}
+
 const char *vts_name(tsfmt f);
 
 /* Report one problem (line 0: the whole file; column 0: no column).  The
@@ -67,10 +97,10 @@ const char *vts_name(tsfmt f);
 void vr_error(vreport *r, uint64_t line, uint32_t column, const char *value, size_t vlen,
               const char *fmt, ...) BC_PRINTF(6, 7);
 
-/* End of a file: the "N more errors not shown" line, the summaries (every
+/* End of a file: the values still batched, the "N more errors not shown" line, the summaries (every
  * declared column, in order) and, when there were problems, the operation's
  * error message.  Returns BC_OK or BC_ERR. */
-int vr_finish(vreport *r, const vcol *cols, size_t n);
+int vr_finish(vreport *r, vcol *cols, size_t n);
 
 /* Add a value to a column's summary. */
 static inline void vcol_add(vcol *c, double x)

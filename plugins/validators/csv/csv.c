@@ -207,6 +207,7 @@ static int check_value(csvv *v, int32_t j, const char *s, size_t len, uint64_t p
     vcol *c = &v->cols[j];
     if (c->type == VT_STRING) {
         c->count++;
+        vcol_text(c, s, len);
         return 0;
     }
     char why[200];
@@ -233,6 +234,7 @@ static int check_value(csvv *v, int32_t j, const char *s, size_t len, uint64_t p
         vcol_add(c, x);
     else
         c->nonfinite++;
+    vcol_value(c, x);
     return 1;
 }
 
@@ -379,6 +381,7 @@ static int csv_validate(bc_ctx *ctx, const bc_validate_request *req)
         free(v.cols);
         return BC_ERR;
     }
+    vcols_connect(v.cols, v.ncols, ctx);
     if (!v.has_header) {
         /* Positional columns; line 1 is data. */
         v.map = malloc((v.ncols ? v.ncols : 1) * sizeof *v.map);

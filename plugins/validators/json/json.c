@@ -101,6 +101,7 @@ static void check_value(jv *v, size_t j, const cJSON *x, uint64_t line)
         if (!cJSON_IsString(x))
             goto wrong_kind;
         c->count++;
+        vcol_text(c, x->valuestring, strlen(x->valuestring));
         return;
     case VT_INTEGER:
     case VT_FLOAT:
@@ -117,9 +118,10 @@ static void check_value(jv *v, size_t j, const cJSON *x, uint64_t line)
                 return;
             }
         }
-        if (isfinite(x->valuedouble))
+        if (isfinite(x->valuedouble)) {
             vcol_add(c, x->valuedouble);
-        else
+            vcol_value(c, x->valuedouble);
+        } else
             value_error(v, line, col, x, "%s", "number out of range");
         return;
     case VT_TIMESTAMP:
@@ -161,6 +163,7 @@ static void check_value(jv *v, size_t j, const cJSON *x, uint64_t line)
         } else
             goto wrong_kind;
         vcol_add(c, secs);
+        vcol_value(c, secs);
         return;
     }
 wrong_kind:
@@ -512,6 +515,7 @@ static int json_validate(bc_ctx *ctx, const bc_validate_request *req)
         free(v.found);
         return BC_ERR;
     }
+    vcols_connect(v.cols, v.ncols, ctx);
     int rc;
     int fd = open(req->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 0
+#define BC_ABI_MINOR 1
 
 /* The one symbol every plugin exports (see BC_PLUGIN_ENTRY in plugin.h). */
 #define BC_ENTRY_SYMBOL "bc_plugin_entry"

@@ -104,6 +104,20 @@ struct bc_services {
                        const char *value, const char *message);
     void (*column_summary)(bc_ctx *ctx, const char *column, uint64_t count, double min,
                            double max, double mean);
+
+    /* ---- ABI 1.1 (check with BC_HAS_SERVICE) ---- */
+
+    /* For validators: the valid values of declared column `column` (an
+     * index into bc_validate_request.columns), in file order, in batches.
+     * Integer and float columns as numbers (a float column's nan/inf too),
+     * timestamp columns as seconds since the epoch.  Invalid values are
+     * not passed.  The core computes the run's statistics (results.json)
+     * from them; a validator that never calls this gives summaries without
+     * percentiles. */
+    void (*column_values)(bc_ctx *ctx, uint32_t column, const double *values, size_t n);
+    /* For validators: one valid value of a string column, as text (len
+     * bytes, not necessarily NUL-terminated).  Used for success rates. */
+    void (*column_text)(bc_ctx *ctx, uint32_t column, const char *text, size_t len);
 };
 
 /* True when the core's table has member `m` (for members after ABI 1.0). */

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# results.json: exact column statistics from validated outputs, rates,
+# success rates, repeated measurements with warm-up, the schema, and the
+# config errors of the new keys.
+. "$(dirname "$0")/lib.sh"
+
+SCHEMA="$SRC_DIR/docs/schema/results.schema.json"
+
+# A data file with known values: latency 1..1000 (shuffled order), one
+# sample per 10 ms, status ok except every 10th row, a nan and an inf in
+# a float column.
+/usr/bin/python3 - <<'PY'
+import random
+r = random.Random(7)
+vals = list(range(1, 1001))
+r.shuffle(vals)
+with open("data.csv", "w") as f:
+    f.write("ts,latency_ms,status,code,ratio\n")
+    for i, v in enumerate(vals):
+        st = "error" if i % 10 == 9 else "ok"
+        code = 500 if i % 4 == 3 else 200
+        ratio = "nan" if i == 5 else "inf" if i == 6 else "%.3f" % (v / 7)
+        f.write("%.2f,%d,%s,%d,%s\n" % (1700000000 + i * 0.01, v, st, code, ratio))
+PY
+
+write_config bench.yaml <<EOF
+benchmark:
+  name: results-test
+  output_dir: ./runs
+stages:
+  - name: measure
+    command: cp $T/data.csv "\$BENCHCTL_RUN_DIR/in.csv" && cat "\$BENCHCTL_RUN_DIR/in.csv" > /dev/null
+    outputs:
+      - name: lat
+        remote_path: $T/data.csv
+        data_schema:
+          format: csv
+          columns:
+            - {name: ts, type: timestamp, format: unix}
+            - {name: latency_ms, type: integer, unit: ms, better: lower}
+            - {name: status, type: string, success_values: [ok]}
+            - {name: code, type: integer, success_values: [200, 204]}
+            - {name: ratio, type: float}
+  - name: timed
+    command: "true"
+    repeat: 15
+    warmup: 2
+EOF
+run_bc run -c bench.yaml
+expect_rc 0 "run"
+R=runs/1/results.json
+[ -f "$R" ] || fail "no results.json"
+check_schema "$SCHEMA" "$R"
+pass "results.json written and valid against its schema"
+
+col() { json "$R" "j['cases'][0]['outputs'][0]['columns']['$1']['$2']"; }
+[ "$(col latency_ms count)" = 1000 ] || fail "count $(col latency_ms count)"
+[ "$(col latency_ms median)" = 500.5 ] || fail "median $(col latency_ms median)"
+[ "$(col latency_ms p90)" = 900.1 ] || fail "p90 $(col latency_ms p90)"
+[ "$(col latency_ms p99)" = 990.01 ] || fail "p99 $(col latency_ms p99)"
+[ "$(col latency_ms p999)" = 999.001 ] || fail "p999 $(col latency_ms p999)"
+[ "$(col latency_ms mad)" = 250 ] || fail "mad $(col latency_ms mad)"
+[ "$(col latency_ms min)" = 1 ] || fail "min"
+[ "$(col latency_ms better)" = lower ] || fail "better"
+[ "$(col latency_ms unit)" = ms ] || fail "unit"
+python3 - "$R" <<'PY' || fail "mean/stddev"
+import json, sys, statistics
+c = json.load(open(sys.argv[1]))["cases"][0]["outputs"][0]["columns"]["latency_ms"]
+assert abs(c["mean"] - 500.5) < 1e-9, c["mean"]
+assert abs(c["stddev"] - statistics.stdev(range(1, 1001))) < 1e-9, c["stddev"]
+PY
+pass "exact percentiles (type 7), mean, stddev, mad of a 1000-row column"
+
+[ "$(col ratio count)" = 998 ] || fail "ratio count $(col ratio count)"
+[ "$(col ratio non_finite)" = 2 ] || fail "non_finite $(col ratio non_finite)"
+S=$(col latency_ms samples)
+[ "$(stat -c %s "runs/1/$S")" = 8000 ] || fail "sample file size"
+pass "nan/inf counted apart; 8-byte samples kept in $S"
+
+[ "$(json "$R" "j['cases'][0]['outputs'][0]['rows']")" = 1000 ] || fail rows
+RATE=$(json "$R" "round(j['cases'][0]['outputs'][0]['rates'][0]['rows_per_s'], 3)")
+[ "$RATE" = "100.1" ] || fail "rate $RATE"   # 1000 rows over 9.99 s
+SR=$(json "$R" "[(s['column'], s['successes'], s['count']) for s in j['cases'][0]['outputs'][0]['success']]")
+[ "$SR" = "[('status', 900, 1000), ('code', 750, 1000)]" ] || fail "success $SR"
+pass "rate over the timestamp span, success rates of a string and an integer status column"
+
+REP="j['cases'][0]['stages'][1]['repeat']"
+[ "$(json "$R" "$REP['count']")" = 15 ] || fail "repeat count"
+[ "$(json "$R" "$REP['warmup']")" = 2 ] || fail "warmup"
+[ "$(json "$R" "len($REP['runs'])")" = 15 ] || fail "runs"
+[ "$(json "$R" "$REP['metrics']['wall_s']['count']")" = 15 ] || fail "wall count"
+[ "$(json "$R" "$REP['overhead_s'] > 0")" = True ] || fail "overhead"
+[ "$(json "$R" "all(r['raw_wall_s'] >= r['wall_s'] >= 0 for r in $REP['runs'])")" = True ] || fail "raw >= wall"
+[ "$(json "$R" "$REP['metrics']['max_rss_kb']['min'] > 0")" = True ] || fail "rss"
+[ "$(json "$R" "j['cases'][0]['stages'][1]['user_cpu_s'] is not None")" = True ] || fail "stage cpu"
+pass "repeat: 15 measured runs after 2 warm-ups, shell overhead taken off, CPU and RSS"
+
+# The command ran 12 (calibration) + 2 + 15 times: count via a file.
+write_config count.yaml <<EOF
+benchmark: {name: count, output_dir: ./runs2}
+stages:
+  - name: c
+    command: echo x >> $T/count.txt
+    repeat: 4
+    warmup: 3
+EOF
+run_bc run -c count.yaml
+expect_rc 0 "run count"
+[ "$(wc -l < count.txt)" = 7 ] || fail "the command ran $(wc -l < count.txt) times, not 3 + 4"
+pass "warm-up runs + measured runs = 7 executions of the command"
+
+# A repetition that fails: the stage fails, what was measured is kept.
+write_config fails.yaml <<EOF
+benchmark: {name: fails, output_dir: ./runs3}
+stages:
+  - name: flaky
+    command: echo x >> $T/n.txt; [ \$(wc -l < $T/n.txt) -lt 4 ]
+    repeat: 10
+EOF
+run_bc run -c fails.yaml
+expect_rc 1 "failing repetition"
+expect_in "$ERR" "failed with exit status 1"
+R3=runs3/1/results.json
+check_schema "$SCHEMA" "$R3"
+[ "$(json "$R3" "j['run']['status']")" = failed ] || fail "status"
+[ "$(json "$R3" "j['cases'][0]['stages'][0]['repeat']['count']")" = 3 ] || fail "kept runs"
+expect_in "$(json "$R3" "j['cases'][0]['stages'][0]['repeat']['quality']['notes']")" "only 3 of 10 repetitions"
+pass "a failing repetition fails the stage; the 3 measured runs stay in results.json"
+
+# Config errors of the new keys, with their positions.
+write_config bad.yaml <<'EOF'
+benchmark: {name: bad, output_dir: ./r}
+stages:
+  - name: a
+    command: "true"
+    warmup: 2
+  - name: b
+    command: "true"
+    repeat: 0
+  - name: c
+    command: sleep 1
+    background: true
+    repeat: 3
+  - name: d
+    command: "true"
+    outputs:
+      - name: o
+        remote_path: /tmp/x.csv
+        data_schema:
+          columns:
+            - {name: s, type: string, better: lower}
+            - {name: f, type: float, success_values: [1]}
+            - {name: g, type: string, success_values: ok}
+EOF
+run_bc validate -c bad.yaml
+expect_rc 2 "bad config"
+expect_in "$ERR" "bad.yaml:5:5: stage 'a': 'warmup' needs 'repeat'"
+expect_in "$ERR" "bad.yaml:8:13: stage 'b': 'repeat' must be a whole number from 1 to 1000000, not '0'"
+expect_in "$ERR" "bad.yaml:12:5: stage 'c': 'repeat' does not apply to background stages"
+expect_in "$ERR" "bad.yaml:20:47: column 's': 'better' only applies to integer and float columns"
+expect_in "$ERR" "bad.yaml:21:54: column 'f': 'success_values' applies to string and integer columns"
+expect_in "$ERR" "column 'g': 'success_values' must be a non-empty list"
+pass "config errors for repeat, warmup, better, success_values with FILE:LINE:COL"
+
+# A validator built for ABI 1.0 still loads; its output gets the summary it
+# reports, without percentiles, and results.json says why.
+echo "x" > x.csv
+write_config old.yaml <<EOF2
+benchmark: {name: old, output_dir: ./runs4}
+stages:
+  - name: s
+    command: "true"
+    outputs:
+      - name: o
+        remote_path: $T/x.csv
+        data_schema:
+          format: abi10
+          columns:
+            - {name: x, type: float}
+EOF2
+run_bc run -c old.yaml --plugin-path "$FIXTURE_PLUGINS/abi10"
+expect_rc 0 "ABI 1.0 validator"
+R4=runs4/1/results.json
+check_schema "$SCHEMA" "$R4"
+[ "$(json "$R4" "[j['cases'][0]['outputs'][0]['columns']['x'][k] for k in ('count', 'min', 'max', 'mean', 'median', 'samples')]")" = "[3, 1, 3, 2, None, None]" ] ||
+  fail "ABI 1.0 summary: $(cat "$R4")"
+expect_in "$(json runs4/1/metadata.json "j['stages'][0]['outputs'][0]['statistics']['note']")" "plugin ABI 1.0"
+pass "an ABI 1.0 validator loads into the ABI 1.1 core; summary without percentiles"
