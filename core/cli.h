@@ -2,6 +2,10 @@
 #ifndef BENCHCTL_CLI_H
 #define BENCHCTL_CLI_H
 
+/* Exit code of `compare --fail-on-regression` when a metric regressed
+ * (0, 1, 2 and 130 are in engine.h). */
+#define EXIT_REGRESSION 3
+
 typedef struct cli_command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -19,6 +23,8 @@ int cmd_edit(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
 
 /* Print the help of a command to stdout. */
 void cli_print_help(const char *command);
@@ -32,5 +38,9 @@ int cli_check_kv(const char *command, const char *flag, const char *kv, int env_
  * config's benchmark.output_dir.  Returns an owned path or NULL (message
  * printed). */
 char *cli_output_dir(const char *command, const char *config_path, const char *output_dir);
+/* Resolve a run ID or tag typed by the user (runstore_resolve).  Returns
+ * the owned run ID, or NULL after printing "benchctl COMMAND: ..." (the
+ * caller exits 2). */
+char *cli_resolve_run(const char *command, const char *output_dir, const char *id_or_tag);
 
 #endif

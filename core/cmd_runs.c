@@ -181,15 +181,18 @@ int cmd_inspect(int argc, char **argv)
         return cli_usage_error("inspect", "missing run ID");
     if (optind + 1 < argc)
         return cli_usage_error("inspect", "unexpected argument '%s'", argv[optind + 1]);
-    const char *id = argv[optind];
     char *out = cli_output_dir("inspect", o.config_path, o.output_dir);
-    if (!out)
+    char *id = out ? cli_resolve_run("inspect", out, argv[optind]) : NULL; /* ID or tag */
+    if (!id) {
+        free(out);
         return EXIT_USAGE;
+    }
     char *err = NULL;
     cJSON *m = runstore_read(out, id, &err);
     if (!m) {
         fprintf(stderr, "benchctl inspect: %s\n", err);
         free(err);
+        free(id);
         free(out);
         return EXIT_USAGE;
     }
@@ -203,6 +206,7 @@ int cmd_inspect(int argc, char **argv)
         free(dir);
     }
     cJSON_Delete(m);
+    free(id);
     free(out);
     return EXIT_OK;
 }
@@ -289,9 +293,10 @@ int cmd_edit(int argc, char **argv)
     }
     if (o.metadata.n == 0)
         return cli_usage_error(name, "nothing to change: give at least one -m KEY=VALUE");
-    const char *id = argv[optind];
     char *out = cli_output_dir(name, o.config_path, o.output_dir);
-    if (!out) {
+    char *id = out ? cli_resolve_run(name, out, argv[optind]) : NULL; /* ID or tag */
+    if (!id) {
+        free(out);
         sv_free(&o.metadata);
         return EXIT_USAGE;
     }
@@ -331,6 +336,7 @@ int cmd_edit(int argc, char **argv)
     cJSON_Delete(m);
 done:
     runstore_unlock(lock);
+    free(id);
     free(out);
     sv_free(&o.metadata);
     return code;
@@ -378,7 +384,9 @@ int cmd_plot(int argc, char **argv)
         code = cli_usage_error("plot", "unexpected argument '%s'", argv[optind + 1]);
     if (code < 0) {
         char *out = cli_output_dir("plot", cfg ? cfg : "benchmark.yaml", out_dir);
-        code = out ? engine_plot(argv[optind], out, cfg, &dirs) : EXIT_USAGE;
+        char *id = out ? cli_resolve_run("plot", out, argv[optind]) : NULL; /* ID or tag */
+        code = id ? engine_plot(id, out, cfg, &dirs) : EXIT_USAGE;
+        free(id);
         free(out);
     }
     sv_free(&dirs);

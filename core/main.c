@@ -47,11 +47,34 @@ static const cli_command commands[] = {
      "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
      "  -o, --output-dir DIR    the runs are in DIR\n"},
     {"annotate", cmd_edit, "ID -m K=V... [-c FILE | -o DIR]", "same as edit", NULL},
-    {"compare", cmd_compare, "ID1 ID2 [--json] [-c FILE | -o DIR]",
-     "compare two stored runs: status, duration, custom metadata, stage times",
-     "      --json              print a JSON object\n"
+    {"compare", cmd_compare,
+     "ID1 ID2 [ID3...] | ID --cases [--baseline CASE] [--json | --markdown] [--alpha A] "
+     "[--threshold T] [--fail-on-regression] [-c FILE | -o DIR]",
+     "compare runs (IDs or tags; the first is the baseline) or the cases of one run",
+     "      --cases             compare the cases of one run (the first case is the baseline)\n"
+     "      --baseline CASE     with --cases: the baseline case\n"
+     "      --alpha A           significance level of the BH-adjusted p-values (default 0.01)\n"
+     "      --threshold T       smallest relative change that matters: 5% or 0.05 (default 5%)\n"
+     "      --fail-on-regression  exit 3 when a metric regressed (without it: 0 even then)\n"
+     "      --json              print a JSON object (docs/schema/compare.schema.json)\n"
+     "      --markdown          print GitHub Markdown (for a pull request comment)\n"
+     "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
+     "  -o, --output-dir DIR    the runs are in DIR\n"
+     "  verdicts: improved, regressed, unchanged, inconclusive, different (docs/statistics.md)\n"},
+    {"stats", cmd_stats, "ID [--json | --markdown] [-c FILE | -o DIR]",
+     "show the statistics of a run (its results.json)",
+     "      --json              print results.json as stored\n"
+     "      --markdown          print GitHub Markdown tables\n"
      "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
      "  -o, --output-dir DIR    the runs are in DIR\n"},
+    {"tag", cmd_tag, "[ID NAME | --delete NAME] [--json] [-c FILE | -o DIR]",
+     "name a run (then use the name wherever a run ID goes), or list the tags",
+     "  -d, --delete            remove the tag NAME\n"
+     "      --json              list the tags as a JSON object {NAME: ID}\n"
+     "  -c, --config FILE       config whose output_dir holds the runs (default: benchmark.yaml)\n"
+     "  -o, --output-dir DIR    the runs are in DIR\n"
+     "  NAME                    letters, digits, '.', '_', '-'; up to 64, not all digits;\n"
+     "                          a NAME already in use moves to the new run\n"},
     {"plot", cmd_plot, "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
      "redraw the plots of a stored run without re-running it",
      "  -c, --config FILE       draw the plots section of FILE (default: the run's own config\n"
@@ -75,8 +98,8 @@ static void print_usage(FILE *out)
     fprintf(out, "  %-10s %s\n  %-10s %s\n", "help", "show help for a command", "version",
             "show the version");
     fprintf(out, "\nRun `benchctl COMMAND --help` for a command's options.\n"
-                 "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error, "
-                 "130 interrupted.\n");
+                 "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
+                 "3 compare found a regression (--fail-on-regression), 130 interrupted.\n");
 }
 
 void cli_print_help(const char *name)

@@ -183,3 +183,187 @@ void runstore_list(const char *output_dir, strvec *ids)
     if (ids->n)
         qsort(ids->v, ids->n, sizeof *ids->v, cmp_ids);
 }
+
+/* ---- Tags ---------------------------------------------------------------- */
+
+#define TAGS_FILE ".benchctl-tags.json"
+#define TAG_MAX 64
+
+bool runstore_tag_name_ok(const char *name, char **err)
+{
+    size_t len = strlen(name);
+    bool digits_only = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        bool ok = isalnum(ch) || (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
+        if (!ok || ch >= 0x80) {
+            *err = xasprintf("'%s' is not a valid tag: use letters, digits, '.', '_' and '-', "
+                             "starting with a letter or digit", name);
+            return false;
+        }
+        if (!isdigit(ch))
+            digits_only = false;
+    }
+    if (len == 0 || len > TAG_MAX) {
+        *err = xasprintf("'%s' is not a valid tag: it must have 1 to %d characters", name, TAG_MAX);
+        return false;
+    }
+    if (digits_only) {
+        *err = xasprintf("'%s' is not a valid tag: a tag cannot be all digits (that would look "
+                         "like a run ID)", name);
+        return false;
+    }
+    return true;
+}
+
+cJSON *runstore_tags_read(const char *output_dir, char **err)
+{
+    *err = NULL;
+    char *path = path_join(output_dir, TAGS_FILE);
+    char *text = read_file(path, NULL);
+    if (!text) {
+        cJSON *empty = NULL;
+        if (errno == ENOENT || errno == ENOTDIR)
+            empty = cJSON_CreateObject();
+        else
+            *err = xasprintf("cannot read %s: %s", path, strerror(errno));
+        free(path);
+        return empty;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(root, "tags");
+    cJSON_Delete(root);
+    bool ok = cJSON_IsObject(tags);
+    for (const cJSON *t = ok ? tags->child : NULL; t; t = t->next)
+        if (!cJSON_IsString(t) || !is_run_id(t->valuestring))
+            ok = false;
+    if (!ok) {
+        *err = xasprintf("%s is corrupt (expected {\"version\": 1, \"tags\": {\"NAME\": \"ID\"}}); "
+                         "fix or delete it", path);
+        cJSON_Delete(tags);
+        tags = NULL;
+    }
+    free(path);
+    return tags;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err)
+{
+    *err = NULL;
+    /* Written in name order so the file diffs well and reads like `tag`. */
+    strvec names = {0};
+    for (const cJSON *t = tags->child; t; t = t->next)
+        sv_push(&names, t->string);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_names);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON *sorted = cJSON_AddObjectToObject(root, "tags");
+    for (size_t i = 0; i < names.n; i++) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tags, names.v[i]);
+        cJSON_AddStringToObject(sorted, names.v[i], cJSON_GetStringValue(id));
+    }
+    sv_free(&names);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    char *path = path_join(output_dir, TAGS_FILE);
+    strbuf sb = {0};
+    sb_puts(&sb, text);
+    sb_puts(&sb, "\n");
+    free(text);
+    bool ok = write_file_atomic(path, sb.buf, sb.len, true);
+    if (!ok)
+        *err = xasprintf("cannot write %s: %s", path, strerror(errno));
+    sb_free(&sb);
+    free(path);
+    return ok;
+}
+
+void runstore_tags_of(const char *output_dir, const char *id, strvec *names)
+{
+    char *err = NULL;
+    cJSON *tags = runstore_tags_read(output_dir, &err);
+    free(err);
+    size_t first = names->n;
+    for (const cJSON *t = tags ? tags->child : NULL; t; t = t->next)
+        if (strcmp(t->valuestring, id) == 0)
+            sv_push(names, t->string);
+    if (names->n - first > 1)
+        qsort(names->v + first, names->n - first, sizeof *names->v, cmp_names);
+    cJSON_Delete(tags);
+}
+
+bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err)
+{
+    *id = *err = NULL;
+    if (is_run_id(id_or_tag)) {
+        *id = xstrdup(id_or_tag);
+        return true;
+    }
+    char *why = NULL;
+    if (!runstore_tag_name_ok(id_or_tag, &why)) {
+        free(why);
+        *err = xasprintf("'%s' is neither a run ID (a positive whole number) nor a tag", id_or_tag);
+        return false;
+    }
+    cJSON *tags = runstore_tags_read(output_dir, err);
+    if (!tags)
+        return false;
+    const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tags, id_or_tag));
+    if (target)
+        *id = xstrdup(target);
+    else
+        *err = xasprintf("no run ID or tag '%s' in %s (`benchctl tag` lists the tags)", id_or_tag,
+                         output_dir);
+    cJSON_Delete(tags);
+    return target != NULL;
+}
+
+/* ---- results.json -------------------------------------------------------- */
+
+runstore_results_status runstore_read_results(const char *output_dir, const char *id,
+                                              cJSON **results, char **err)
+{
+    *results = NULL;
+    *err = NULL;
+    char *path = xasprintf("%s/%s/results.json", output_dir, id);
+    char *text = is_run_id(id) ? read_file(path, NULL) : NULL;
+    runstore_results_status st = RUNSTORE_RESULTS_ERROR;
+    if (!text) {
+        int e = errno;
+        /* Tell "no such run" (same words as inspect) from "a run made
+         * before results.json existed". */
+        cJSON *meta = runstore_read(output_dir, id, err);
+        if (meta && e == ENOENT) {
+            *err = xasprintf("run %s has no results.json: it was made by a benchctl that did not "
+                             "write statistics yet (`benchctl inspect %s` shows its metadata)",
+                             id, id);
+            st = RUNSTORE_RESULTS_MISSING;
+        } else if (meta) {
+            *err = xasprintf("cannot read %s: %s", path, strerror(e));
+        }
+        cJSON_Delete(meta);
+        free(path);
+        return st;
+    }
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "format"));
+    if (!cJSON_IsObject(j) || !fmt || strcmp(fmt, "benchctl-results") != 0 ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "cases"))) {
+        *err = xasprintf("%s is not valid JSON in the benchctl-results format (a damaged or "
+                         "foreign file)", path);
+        cJSON_Delete(j);
+    } else {
+        *results = j;
+        st = RUNSTORE_RESULTS_OK;
+    }
+    free(path);
+    return st;
+}

@@ -28,4 +28,40 @@ void runstore_list(const char *output_dir, strvec *ids);
 bool runstore_lock(const char *output_dir, int *fd);
 void runstore_unlock(int fd);
 
+/* How reading a run's results.json went. */
+typedef enum runstore_results_status {
+    RUNSTORE_RESULTS_OK,      /* *results set */
+    RUNSTORE_RESULTS_MISSING, /* the run exists but has no results.json (older benchctl) */
+    RUNSTORE_RESULTS_ERROR,   /* no such run, unreadable or corrupt file: *err */
+} runstore_results_status;
+/* Read output_dir/<id>/results.json.  On OK *results is owned by the
+ * caller; on MISSING and ERROR *err explains (owned), naming the path. */
+runstore_results_status runstore_read_results(const char *output_dir, const char *id,
+                                              cJSON **results, char **err);
+
+/*
+ * Tags: names for runs, kept in output_dir/.benchctl-tags.json as
+ * {"version": 1, "tags": {"NAME": "ID", ...}}.  A tag names one run; a run
+ * may have several tags.  Writers hold runstore_lock.
+ */
+
+/* True when name is a valid tag: [A-Za-z0-9][A-Za-z0-9._-]{0,63} and not
+ * all digits (so a tag never shadows a run ID).  Otherwise *err explains
+ * (owned). */
+bool runstore_tag_name_ok(const char *name, char **err);
+/* The tags object {"NAME": "ID"} of output_dir (empty when there is no tags
+ * file yet); NULL with *err (owned) when the file cannot be read or is
+ * corrupt.  The caller owns the result. */
+cJSON *runstore_tags_read(const char *output_dir, char **err);
+/* Replace the tags file with tags ({"NAME": "ID"}), atomically.  false with
+ * *err (owned) on failure.  Call with runstore_lock held. */
+bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err);
+/* The tags naming run id, sorted, appended to names (nothing on error). */
+void runstore_tags_of(const char *output_dir, const char *id, strvec *names);
+/* Turn what a user typed for a run into a run ID: a run ID stays as it is
+ * (whether the run exists is checked when it is read), a tag becomes the ID
+ * it names.  true with *id (owned); false with *err (owned) for a string
+ * that is neither an ID nor a known tag. */
+bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err);
+
 #endif

@@ -14,3 +14,7 @@ echo
 id=$("$bin" list -c "$cfg" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["run_id"])')
 echo
 "$bin" inspect "$id" -c "$cfg"
+echo
+"$bin" stats "$id" -c "$cfg"                 # results.json as tables
+echo
+"$bin" compare "$id" --cases -c "$cfg"       # case `best` tested against case `fast`

@@ -1,6 +1,6 @@
 /*
- * Radix selection over a sample file: the exact order statistics a summary
- * needs, in bounded memory.
+ * Radix selection over a sample file (or an array): the exact order
+ * statistics a summary needs, in bounded memory.
  *
  * The values are mapped to their ordered 64-bit keys (stats_impl.h).  Each
  * wanted rank lies in a "group": an interval of keys whose population and
@@ -9,10 +9,11 @@
  * narrower groups, one per bucket holding a wanted rank) or, once the
  * groups' keys fit in the budget, collects and sorts them, which gives the
  * ranks directly.  A group of a single key (a tie) is resolved at once.
- * With the default budget a column of ten million values takes two passes
- * after the one made while the values arrived, and three more for the MAD
- * (the median of |x - median|, selected the same way on the transformed
- * keys).
+ * With the default budget a column of ten million values typically takes
+ * two passes after the one made while the values arrived, and three more
+ * for the MAD (the median of |x - median|, selected the same way on the
+ * transformed keys).  The sum of squares for the standard deviation is
+ * taken during the first of them, in arrival order like the sum.
  */
 #define _POSIX_C_SOURCE 200809L
 
