@@ -180,6 +180,22 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
                  "the statistics", outliers, outliers == 1 ? "" : "s");
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }
+    double raw_median = NAN;
+    if (n && rep->have_overhead) {
+        double *raw = xcalloc(n, sizeof *raw);
+        memcpy(raw, rep->wall, n * sizeof *raw);
+        raw_median = median_of(raw, n);
+        free(raw);
+    }
+    if (isfinite(raw_median) && rep->ovh_wall > 0.5 * raw_median) {
+        snprintf(note, sizeof note,
+                 "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "
+                 "run, and varies; the command's own time is too small next to it to be "
+                 "measured reliably this way: repeat a longer command, or loop inside it",
+                 strcmp(host, "local") == 0 ? "" : " on the host (login and round trip)",
+                 rep->ovh_wall, raw_median);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
     if (n < (size_t)st->repeat) {
         snprintf(note, sizeof note, "only %zu of %lld repetitions were measured", n,
                  (long long)st->repeat);

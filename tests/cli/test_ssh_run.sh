@@ -122,6 +122,41 @@ after=$(sshd_accepted a)
 [ $((after - before)) = 1 ] || fail "10 stages made $((after - before)) logins, expected 1"
 pass "10 stages share one SSH connection (1 login in the sshd log)"
 
+# --- repeated measurements over SSH: the round trip is calibrated away
+write_config rep.yaml <<YAML
+benchmark: {name: rep, output_dir: ./runs-rep}
+hosts:
+  a: $HOST
+stages:
+  - name: timed
+    host: a
+    command: sleep 0.5
+    warmup: 1
+    repeat: 3
+  - name: quick
+    host: a
+    command: "true"
+    repeat: 3
+YAML
+before=$(sshd_accepted a)
+run_bc run -c rep.yaml
+expect_rc 0 "repeat over ssh"
+R=runs-rep/1/results.json
+check_schema "$SRC_DIR/docs/schema/results.schema.json" "$R"
+REP="j['cases'][0]['stages'][0]['repeat']"
+[ "$(json "$R" "$REP['count']")" = 3 ] || fail "ssh repeat count"
+[ "$(json "$R" "$REP['overhead_s'] > 0")" = True ] || fail "ssh overhead"
+# The command sleeps 500 ms.  The login and round trip taken off is a
+# median of a noisy quantity (root's shell start-up here varies by tens of
+# ms), so allow that much either way.
+[ "$(json "$R" "all(0.35 <= r['wall_s'] < 0.9 for r in $REP['runs'])")" = True ] ||
+  fail "ssh repeat wall times: $(json "$R" "[r['wall_s'] for r in $REP['runs']]")"
+[ "$(json "$R" "j['cases'][0]['stages'][0]['user_cpu_s']")" = None ] || fail "ssh cpu should be null"
+[ $(( $(sshd_accepted a) - before )) = 1 ] || fail "repeat made more than one login"
+expect_in "$(json "$R" "j['cases'][0]['stages'][1]['repeat']['quality']['notes']")" "start-up dominates"
+expect_in "$ERR" "start-up dominates: starting the shell on the host (login and round trip)"
+pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates"
+
 # --- stage timeout stops the whole remote process tree
 write_config to.yaml <<YAML
 benchmark: {name: timeout, output_dir: ./runs-to}
