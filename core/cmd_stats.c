@@ -206,7 +206,7 @@ static void print_columns(const cJSON *cols, bool md)
         if (isfinite(nf) && nf > 0)
             rt_addf(&t, "%.0f (+%.0f non-finite)", jnum(c, "count"), nf);
         else
-            rt_add(&t, rep_num(jnum(c, "count")));
+            rt_addf(&t, "%.0f", jnum(c, "count")); /* a count, never 2e+06 */
         for (int k = 0; keys[k]; k++)
             rt_add(&t, rep_num(jnum(c, keys[k])));
         rt_add(&t, xstrdup(jstr(c, "better")));

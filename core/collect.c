@@ -277,7 +277,9 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
         if (o->validator_plugin && o->ncolumns) {
             char *sdir = xasprintf("samples/%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", name,
                                    st->nhosts > 1 ? "__" : "", st->nhosts > 1 ? h->cfg->alias : "");
-            stats = outstats_new(r->dir, o, sdir);
+            const plugin *vp = o->validator_plugin;
+            stats = outstats_new(r->dir, o, sdir,
+                                 vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
             free(sdir);
         }
         for (size_t f = 0; f < s.files.n; f++) {

@@ -343,6 +343,11 @@ static void parse_success_values(vctx *v, cfg_column *col, const ynode *sv)
     for (size_t i = 0; i < sv->n; i++) {
         if (!expect_type(v, sv->vals[i], Y_SCALAR, "success_values[]"))
             continue;
+        int64_t iv;
+        if (col->type && strcmp(col->type, "integer") == 0 && !parse_int64(sv->vals[i]->str, &iv))
+            ERR(v, sv->vals[i], "column '%s': '%s' in success_values is not an integer, but the "
+                "column is (e.g. success_values: [200, 204])", col->name ? col->name : "?",
+                sv->vals[i]->str);
         col->success_values[col->nsuccess++] = sv->vals[i]->str;
     }
 }

@@ -42,7 +42,7 @@ struct outstats {
     colstat *cols;
     size_t ncols;
     uint64_t files;
-    bool got_values; /* the validator speaks ABI 1.1 */
+    bool takes_values; /* the validator was built for ABI 1.1+: it hands values over */
 };
 
 /* A file-name-safe form of a column name. */
@@ -61,10 +61,24 @@ static bool is_type(const cfg_column *c, const char *t)
     return c->type && strcmp(c->type, t) == 0;
 }
 
-outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *samples_rel_dir)
+outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *samples_rel_dir,
+                       bool takes_values)
 {
     outstats *s = xcalloc(1, sizeof *s);
     s->o = o;
+    s->takes_values = takes_values;
+    /* The per-column working memory while values arrive (histogram and
+     * write buffer) and while its summary is computed: 8 MiB for a few
+     * columns, less for wide outputs so that all of them together stay
+     * near 64 MiB (more passes over the sample file, same exact result). */
+    size_t nnum = 0;
+    for (size_t i = 0; i < o->ncolumns; i++)
+        nnum += is_type(&o->columns[i], "integer") || is_type(&o->columns[i], "float");
+    size_t mem = nnum ? ((size_t)64 << 20) / nnum : 0;
+    if (mem > ((size_t)8 << 20))
+        mem = (size_t)8 << 20;
+    if (mem < ((size_t)64 << 10))
+        mem = (size_t)64 << 10;
     s->ncols = o->ncolumns;
     s->cols = xcalloc(o->ncolumns + 1, sizeof *s->cols);
     char *dir = path_join(run_dir, samples_rel_dir);
@@ -93,8 +107,8 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
         char *file = xasprintf("%zu-%s.f64", i + 1, safe);
         c->samples_rel = path_join(samples_rel_dir, file);
         char *abs = path_join(run_dir, c->samples_rel);
-        c->col = st_column_open(abs, 0);
-        if (!c->col) {
+        c->col = takes_values ? st_column_open(abs, mem) : NULL;
+        if (takes_values && !c->col) {
             log_msg(BC_LOG_WARN, "cannot create %s: %s (no percentiles for column '%s')", abs,
                     strerror(errno), c->decl->name);
             c->failed = true;
@@ -117,7 +131,6 @@ void outstats_values(outstats *s, uint32_t column, const double *v, size_t n)
     if (column >= s->ncols)
         return;
     colstat *c = &s->cols[column];
-    s->got_values = true;
     if (c->numeric && c->col && !c->failed) {
         if (st_column_add(c->col, v, n) != 0) {
             log_msg(BC_LOG_WARN, "writing the samples of column '%s' failed: %s (its "
@@ -152,7 +165,6 @@ void outstats_text(outstats *s, uint32_t column, const char *text, size_t len)
     if (column >= s->ncols)
         return;
     colstat *c = &s->cols[column];
-    s->got_values = true;
     if (!c->status || c->ok_numbers)
         return;
     c->st_count++;
@@ -230,12 +242,9 @@ static void fallback_summary(const colstat *c, st_summary *sm)
 cJSON *outstats_finish(outstats *s)
 {
     cJSON *st = cJSON_CreateObject();
+    cJSON *rows_item = cJSON_AddNumberToObject(st, "rows", 0);
     uint64_t rows = 0;
-    for (size_t i = 0; i < s->ncols; i++)
-        if (s->cols[i].count > rows)
-            rows = s->cols[i].count;
-    cJSON_AddNumberToObject(st, "rows", (double)rows);
-    if (!s->got_values && s->ncols)
+    if (!s->takes_values && s->ncols)
         cJSON_AddStringToObject(st, "note", "the validator does not hand values to the core "
                                             "(plugin ABI 1.0): no percentiles");
     cJSON *cols = cJSON_AddObjectToObject(st, "columns");
@@ -245,7 +254,7 @@ cJSON *outstats_finish(outstats *s)
         colstat *c = &s->cols[i];
         if (c->numeric) {
             st_summary sm;
-            bool exact = c->col && !c->failed && s->got_values;
+            bool exact = c->col && !c->failed;
             if (exact && st_column_finish(c->col, &sm) != 0) {
                 log_msg(BC_LOG_WARN, "statistics of column '%s' failed: %s", c->decl->name,
                         strerror(errno));
@@ -253,6 +262,8 @@ cJSON *outstats_finish(outstats *s)
             }
             if (!exact)
                 fallback_summary(c, &sm);
+            if (sm.count + sm.non_finite > rows)
+                rows = sm.count + sm.non_finite;
             cJSON *cj = cJSON_AddObjectToObject(cols, c->decl->name);
             cJSON_AddStringToObject(cj, "type", c->decl->type);
             if (c->decl->unit)
@@ -265,7 +276,9 @@ cJSON *outstats_finish(outstats *s)
             else
                 cJSON_AddNullToObject(cj, "samples");
         }
-        if (c->timestamp && s->got_values) {
+        if (!c->numeric && c->count > rows)
+            rows = c->count; /* string and timestamp columns: valid values */
+        if (c->timestamp && s->takes_values) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "column", c->decl->name);
             cJSON_AddNumberToObject(r, "rows", (double)c->ts_count);
@@ -276,7 +289,7 @@ cJSON *outstats_finish(outstats *s)
             add_num(r, "rows_per_s", span > 0 ? (double)c->ts_count / span : NAN);
             cJSON_AddItemToArray(rates, r);
         }
-        if (c->status && s->got_values) {
+        if (c->status && s->takes_values) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "column", c->decl->name);
             cJSON *vals = cJSON_AddArrayToObject(r, "values");
@@ -288,6 +301,9 @@ cJSON *outstats_finish(outstats *s)
             cJSON_AddItemToArray(success, r);
         }
     }
+    /* The most values any column has (nan/inf included): the data rows,
+     * unless every column of a row was invalid. */
+    cJSON_SetNumberValue(rows_item, (double)rows);
     return st;
 }
 

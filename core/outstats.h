@@ -6,6 +6,7 @@
 #ifndef BENCHCTL_OUTSTATS_H
 #define BENCHCTL_OUTSTATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -15,8 +16,10 @@
 
 typedef struct outstats outstats;
 
-/* Sample files go to run_dir/samples_rel_dir/. */
-outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *samples_rel_dir);
+/* Sample files go to run_dir/samples_rel_dir/.  takes_values: the
+ * validator hands values over (built for plugin ABI 1.1 or later). */
+outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *samples_rel_dir,
+                       bool takes_values);
 void outstats_values(outstats *s, uint32_t column, const double *v, size_t n);
 void outstats_text(outstats *s, uint32_t column, const char *text, size_t len);
 void outstats_summary(outstats *s, const char *column, uint64_t count, double min, double max,

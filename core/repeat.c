@@ -49,11 +49,18 @@ bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, re
     for (int i = 0; i < CALIBRATION_RUNS; i++) {
         bc_exec_result res;
         int64_t w;
-        if (stage_exec_once(h, ctx, &empty, 10000, &res, &w) != BC_OK || res.exit_status != 0 ||
-            res.term_signal) {
-            if (!ctx->error[0])
-                snprintf(ctx->error, sizeof ctx->error, "`%s ''` did not succeed",
-                         req->shell && req->shell[0] ? req->shell[0] : "shell");
+        int rc = stage_exec_once(h, ctx, &empty, 10000, &res, &w);
+        if (rc == BC_CANCELLED)
+            return false; /* the run is being stopped: nothing to say */
+        if (rc != BC_OK || res.exit_status != 0 || res.term_signal) {
+            if (!ctx->error[0]) {
+                strbuf words = {0};
+                for (size_t k = 0; req->shell && req->shell[k]; k++)
+                    sb_printf(&words, "%s ", req->shell[k]);
+                snprintf(ctx->error, sizeof ctx->error, "`%s''` %s", words.buf ? words.buf : "",
+                         rc == BC_TIMEOUT ? "took over 10 s" : "did not succeed");
+                sb_free(&words);
+            }
             return false;
         }
         if (i < 2)

@@ -340,7 +340,13 @@ runstore_results_status runstore_read_results(const char *output_dir, const char
         /* Tell "no such run" (same words as inspect) from "a run made
          * before results.json existed". */
         cJSON *meta = runstore_read(output_dir, id, err);
-        if (meta && e == ENOENT) {
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "status"));
+        if (meta && e == ENOENT && status && strcmp(status, "running") == 0) {
+            *err = xasprintf("run %s has no results.json yet: it is still running, or benchctl "
+                             "was killed before it could finish it (`benchctl inspect %s` "
+                             "shows how far it got)", id, id);
+            st = RUNSTORE_RESULTS_MISSING;
+        } else if (meta && e == ENOENT) {
             *err = xasprintf("run %s has no results.json: it was made by a benchctl that did not "
                              "write statistics yet (`benchctl inspect %s` shows its metadata)",
                              id, id);

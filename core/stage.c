@@ -536,11 +536,11 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     int rc = BC_OK;
     repeat_rec rep = {0};
     int64_t total = st->warmup + st->repeat;
-    if (st->repeat_set && !repeat_calibrate(h, &ctx, &ex.req, &rep)) {
+    if (st->repeat_set && !repeat_calibrate(h, &ctx, &ex.req, &rep) && !run_cancelled(r)) {
         /* Without the start-up overhead the times are raw (still valid). */
         log_msg(BC_LOG_WARN, "stage '%s' on host '%s': could not measure the shell's start-up "
                 "time (%s); repeated times include it", st->name, alias,
-                ctx.error[0] ? ctx.error : "cancelled");
+                ctx.error);
         ctx.error[0] = '\0';
     }
     for (int64_t i = 0; i < total && rc == BC_OK; i++) {

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +23,12 @@
 
 #define WBUF_VALUES 8192 /* 64 KiB write buffer */
 
+/* The sample file is opened only to append a full buffer (and read back at
+ * the end): an output with a thousand numeric columns must not hold a
+ * thousand descriptors while its validator still needs one for the data. */
 struct st_column {
-    int fd;
+    int fd;      /* 0 while open for values, -1 once finished */
+    char *path;
     size_t mem;
     double *wbuf;
     size_t wfill;
@@ -83,13 +88,23 @@ st_column *st_column_open(const char *path, size_t mem_limit)
         errno = ENOMEM;
         return NULL;
     }
-    c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (c->fd < 0) {
+    size_t plen = strlen(path) + 1;
+    c->path = malloc(plen);
+    if (!c->path) {
+        st_column_free(c);
+        errno = ENOMEM;
+        return NULL;
+    }
+    memcpy(c->path, path, plen);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
         int e = errno;
         st_column_free(c);
         errno = e;
         return NULL;
     }
+    close(fd);
+    c->fd = 0;
     return c;
 }
 
@@ -99,7 +114,10 @@ static int flush(st_column *c)
         errno = c->err;
         return -1;
     }
-    if (c->wfill && write_all(c->fd, c->wbuf, c->wfill * sizeof *c->wbuf) < 0) {
+    if (c->wfill == 0)
+        return 0;
+    int fd = open(c->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, c->wbuf, c->wfill * sizeof *c->wbuf) < 0 || close(fd) < 0) {
         c->err = errno;
         return -1;
     }
@@ -131,10 +149,13 @@ int st_column_finish(st_column *c, st_summary *out)
         return -1;
     }
     int rc = flush(c);
+    int fd = rc == 0 ? open(c->path, O_RDONLY | O_CLOEXEC) : -1;
+    if (rc == 0 && fd < 0)
+        rc = -1;
     if (rc == 0)
-        rc = summarize_fd(c->fd, c->acc.count + c->acc.non_finite, c->mem, &c->acc, &c->h0, out);
+        rc = summarize_fd(fd, c->acc.count + c->acc.non_finite, c->mem, &c->acc, &c->h0, out);
     int e = errno;
-    if (close(c->fd) < 0 && rc == 0) {
+    if (fd >= 0 && close(fd) < 0 && rc == 0) {
         rc = -1;
         e = errno;
     }
@@ -147,13 +168,13 @@ void st_column_free(st_column *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0) {
+    if (c->fd >= 0 && c->path) {
         /* Not finished: keep what was added (best effort). */
         int e = errno;
         (void)flush(c);
-        close(c->fd);
         errno = e;
     }
+    free(c->path);
     free(c->wbuf);
     free(c->h0.count);
     free(c);

@@ -151,6 +151,7 @@ stages:
             - {name: s, type: string, better: lower}
             - {name: f, type: float, success_values: [1]}
             - {name: g, type: string, success_values: ok}
+            - {name: h, type: integer, success_values: [200, 2xx]}
 EOF
 run_bc validate -c bad.yaml
 expect_rc 2 "bad config"
@@ -160,6 +161,7 @@ expect_in "$ERR" "bad.yaml:12:5: stage 'c': 'repeat' does not apply to backgroun
 expect_in "$ERR" "bad.yaml:20:47: column 's': 'better' only applies to integer and float columns"
 expect_in "$ERR" "bad.yaml:21:54: column 'f': 'success_values' applies to string and integer columns"
 expect_in "$ERR" "column 'g': 'success_values' must be a non-empty list"
+expect_in "$ERR" "bad.yaml:23:62: column 'h': '2xx' in success_values is not an integer"
 pass "config errors for repeat, warmup, better, success_values with FILE:LINE:COL"
 
 # A validator built for ABI 1.0 still loads; its output gets the summary it
@@ -186,3 +188,59 @@ check_schema "$SCHEMA" "$R4"
   fail "ABI 1.0 summary: $(cat "$R4")"
 expect_in "$(json runs4/1/metadata.json "j['stages'][0]['outputs'][0]['statistics']['note']")" "plugin ABI 1.0"
 pass "an ABI 1.0 validator loads into the ABI 1.1 core; summary without percentiles"
+
+# Edges: a header-only file (no values at all) and a column of nan/inf.
+printf 'ts,v,st\n' > empty.csv
+printf 'ts,v,st\n1700000000,1,ok\n1700000001,nan,ok\n1700000002,nan,bad\n1700000003,inf,ok\n' > nan.csv
+write_config edges.yaml <<EOF2
+benchmark: {name: edges, output_dir: ./runs5}
+stages:
+  - name: s
+    command: "true"
+    outputs:
+      - name: \$F
+        remote_path: $T/\$F.csv
+        data_schema:
+          columns:
+            - {name: ts, type: timestamp, format: unix}
+            - {name: v, type: float}
+            - {name: st, type: string, success_values: [ok]}
+EOF2
+run_bc run -c edges.yaml -e F=empty
+expect_rc 0 "header-only output"
+run_bc run -c edges.yaml -e F=nan
+expect_rc 0 "nan output"
+R5=runs5/1/results.json
+check_schema "$SCHEMA" "$R5"
+O="j['cases'][0]['outputs'][0]"
+[ "$(json "$R5" "($O['rows'], $O['columns']['v']['count'], $O['columns']['v']['median'], $O['columns']['v']['samples'] is not None)")" = "(0, 0, None, True)" ] ||
+  fail "header-only: $(json "$R5" "$O")"
+[ "$(json "$R5" "($O['rates'][0]['rows'], $O['rates'][0]['rows_per_s'], $O['success'][0]['count'], $O['success'][0]['rate'])")" = "(0, None, 0, None)" ] ||
+  fail "header-only rates: $(json "$R5" "$O")"
+R6=runs5/2/results.json
+[ "$(json "$R6" "($O['rows'], $O['columns']['v']['count'], $O['columns']['v']['non_finite'], $O['columns']['v']['stddev'], $O['success'][0]['rate'])")" = "(4, 1, 3, None, 0.75)" ] ||
+  fail "nan column: $(json "$R6" "$O")"
+run_bc compare 1 2 -o runs5
+expect_rc 0 "compare with an empty side"
+expect_in "$OUT" "inconclusive"
+expect_not_in "$OUT$ERR" "could not write"
+pass "a header-only output: 0 rows, an empty samples file, null rates; nan/inf rows counted"
+
+# A wide output (300 numeric columns) under a descriptor limit of 64:
+# sample files are not held open while the validator reads the data.
+/usr/bin/python3 - <<'PY'
+cols = ["c%d" % i for i in range(300)]
+with open("wide.csv", "w") as f:
+    f.write(",".join(cols) + "\n")
+    for r in range(5):
+        f.write(",".join(str(r * 1000 + i) for i in range(300)) + "\n")
+with open("wide.yaml", "w") as f:
+    f.write("benchmark: {name: wide, output_dir: ./runs6}\nstages:\n  - name: s\n"
+            "    command: \"true\"\n    outputs:\n      - name: w\n"
+            "        remote_path: wide.csv\n        data_schema:\n          columns:\n")
+    for c in cols:
+        f.write("            - {name: %s, type: integer}\n" % c)
+PY
+bash -c 'ulimit -n 64; exec "$@"' _ "$BENCHCTL" run -c wide.yaml >wide.out 2>&1 || fail "wide output under ulimit -n 64: $(tail -5 wide.out)"
+[ "$(json runs6/1/results.json "j['cases'][0]['outputs'][0]['columns']['c299']['median']")" = 2299 ] || fail "wide median"
+pass "300 numeric columns under a 64-descriptor limit"
