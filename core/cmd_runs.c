@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -18,6 +19,13 @@ char *cli_output_dir(const char *command, const char *config_path, const char *o
 {
     if (output_dir)
         return abs_path(output_dir);
+    if (strcmp(config_path, "benchmark.yaml") == 0 && access(config_path, F_OK) != 0) {
+        /* Nothing given and no config here: one line, what to give. */
+        fprintf(stderr, "benchctl %s: where are the runs? No benchmark.yaml in this directory: "
+                        "give -o DIR (the runs' directory), or -c FILE (a config whose "
+                        "benchmark.output_dir holds them)\n", command);
+        return NULL;
+    }
     diag d = {0};
     config *c = config_load(config_path, &d);
     char *dir = NULL;

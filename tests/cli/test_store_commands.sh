@@ -142,7 +142,16 @@ expect_in "$OUT" "No runs in" "list of an empty output dir"
 run_bc list --json -o empty-store
 expect_rc 0 "list --json of an empty output dir"
 [ "$(jsons 'j' <<<"$OUT")" = "[]" ] || fail "list --json of an empty dir is not []: $OUT"
-pass "list -o works without a config; an empty store prints a friendly line"
+(
+  cd elsewhere
+  set +e
+  "$BENCHCTL" inspect 1 >../noconf.out 2>../noconf.err </dev/null
+  echo $? >../noconf.rc
+)
+[ "$(cat noconf.rc)" = 2 ] || fail "inspect without a config or -o: exit $(cat noconf.rc)"
+[ "$(wc -l < noconf.err)" = 1 ] || fail "inspect without a config: expected one line: $(cat noconf.err)"
+expect_in "$(cat noconf.err)" "benchctl inspect: where are the runs? No benchmark.yaml in this directory: give -o DIR"
+pass "list -o works without a config; an empty store prints a friendly line; no config, no -o: one clear line"
 
 # ---- edit / annotate ---------------------------------------------------------
 custom() { json "store/$1/metadata.json" 'j["custom"]'; }
