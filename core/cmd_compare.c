@@ -250,6 +250,10 @@ static bool parse_threshold(const char *s, double *out)
     double v;
     bool ok = parse_double(num, &v);
     free(num);
+    /* A bare 5 is far more likely a forgotten % than 500 %: fractions are
+     * below 1; larger changes are written with %. */
+    if (ok && !pct && v >= 1)
+        return false;
     if (ok && pct)
         v /= 100;
     if (!ok || !(v > 0 && v < 10))
@@ -309,8 +313,9 @@ static int parse_options(int argc, char **argv, cmp_opts *o)
         case OPT_THRESHOLD:
             if (!parse_threshold(optarg, &o->stats.threshold))
                 return cli_usage_error("compare",
-                                       "--threshold '%s': give a relative change above 0 "
-                                       "and below 10 (1000%%), as 5%% or 0.05",
+                                       "--threshold '%s': give a relative change as a "
+                                       "percentage (5%%, up to 1000%%) or a fraction below "
+                                       "1 (0.05)",
                                        optarg);
             break;
         case OPT_FAIL:

@@ -209,7 +209,7 @@ expect_in "$ERR" "run 99 not found"
 run_bc compare 1 nosuchtag -o runs
 expect_rc 2 "unknown tag"
 expect_in "$ERR" "no run ID or tag 'nosuchtag'"
-for bad in "--threshold 0" "--threshold 10" "--threshold -5%" "--threshold abc" "--threshold 1000%"; do
+for bad in "--threshold 0" "--threshold 10" "--threshold -5%" "--threshold abc" "--threshold 1000%" "--threshold 5"; do
   run_bc compare 1 2 $bad -o runs
   expect_rc 2 "compare $bad"
   expect_in "$ERR" "--threshold"
