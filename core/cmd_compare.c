@@ -489,7 +489,8 @@ static int compare_cases(const char *out, const char *id, const char *label, con
     for (size_t i = 0; i < list.n; i++)
         sb_printf(&known, "%s%s", i ? ", " : "", list.v[i]);
     if (n < 2) {
-        fprintf(stderr, "benchctl compare: run %s has %s; --cases needs at least two\n", id,
+        fprintf(stderr, "benchctl compare: run %s has %s; --cases compares the cases "
+                "(cases: or matrix: in its config) of one run and needs at least two\n", id,
                 n ? "a single case" : "no cases");
         goto done;
     }

@@ -239,8 +239,12 @@ int cmd_list(int argc, char **argv)
     strvec ids = {0};
     runstore_list(out, &ids);
     cJSON *arr = cJSON_CreateArray();
+    char *terr = NULL;
+    cJSON *tags = runstore_tags_read(out, &terr); /* a broken tags file: no tags shown */
+    free(terr);
     if (!o.json && ids.n)
-        printf("%-6s %-28s %-12s %-32s %s\n", "ID", "NAME", "STATUS", "START", "DURATION");
+        printf("%-6s %-28s %-12s %-32s %-10s %s\n", "ID", "NAME", "STATUS", "START", "DURATION",
+               "TAGS");
     for (size_t i = 0; i < ids.n; i++) {
         char *err = NULL;
         cJSON *m = runstore_read(out, ids.v[i], &err);
@@ -260,12 +264,33 @@ int cmd_list(int argc, char **argv)
                 cJSON_AddNumberToObject(e, "duration_s", d);
             else
                 cJSON_AddNullToObject(e, "duration_s");
+            cJSON *tj = cJSON_AddArrayToObject(e, "tags");
+            const cJSON *t;
+            cJSON_ArrayForEach(t, tags)
+            if (cJSON_IsString(t) && strcmp(t->valuestring, ids.v[i]) == 0)
+                cJSON_AddItemToArray(tj, cJSON_CreateString(t->string));
             cJSON_AddItemToArray(arr, e);
         } else {
             printf("%-6s %-28s %-12s %-32s ", ids.v[i], jstr(m, "benchmark_name", "?"),
                    jstr(m, "status", "?"), jstr(m, "start_time", "-"));
-            print_duration(stdout, jnum(m, "duration_s", -1));
-            printf("\n");
+            char dur[32];
+            FILE *df = fmemopen(dur, sizeof dur, "w");
+            if (df) {
+                print_duration(df, jnum(m, "duration_s", -1));
+                fclose(df);
+            } else {
+                snprintf(dur, sizeof dur, "-");
+            }
+            strbuf names = {0};
+            const cJSON *t;
+            cJSON_ArrayForEach(t, tags)
+            if (cJSON_IsString(t) && strcmp(t->valuestring, ids.v[i]) == 0)
+                sb_printf(&names, "%s%s", names.len ? "," : "", t->string);
+            if (names.len)
+                printf("%-10s %s\n", dur, names.buf);
+            else
+                printf("%s\n", dur);
+            sb_free(&names);
         }
         cJSON_Delete(m);
     }
@@ -277,6 +302,7 @@ int cmd_list(int argc, char **argv)
         printf("No runs in %s yet.\n", out);
     }
     cJSON_Delete(arr);
+    cJSON_Delete(tags);
     sv_free(&ids);
     free(out);
     return EXIT_OK;

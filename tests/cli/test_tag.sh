@@ -28,7 +28,12 @@ echo "$OUT" >tags.json
 [ "$(json runs/.benchctl-tags.json 'j["tags"]')" = "{'base': '1', 'cand': '2', 'v1.2_rc-1': '2'}" ] ||
   fail "tags file: $(cat runs/.benchctl-tags.json)"
 ls runs/.benchctl-tags.json.tmp* >/dev/null 2>&1 && fail "a temporary tags file was left behind"
-pass "tag: set and list (sorted), stored in output_dir/.benchctl-tags.json"
+run_bc list -o runs
+grep -Eq '^2 .* cand,v1\.2_rc-1$' <<<"$OUT" || fail "list does not show run 2's tags: $OUT"
+grep -Eq '^1 .* base$' <<<"$OUT" || fail "list does not show run 1's tag: $OUT"
+run_bc list --json -o runs
+[ "$(jsons '[r["tags"] for r in j[:2]]' <<<"$OUT")" = "[['base'], ['cand', 'v1.2_rc-1']]" ] || fail "list --json tags: $OUT"
+pass "tag: set and list (sorted), stored in output_dir/.benchctl-tags.json; list shows them"
 
 run_bc tag 2 base -o runs
 expect_rc 0 "move"
