@@ -16,20 +16,9 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "jsonget.h"
 #include "report.h"
 #include "runstore.h"
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-/* A number, or NAN for null/missing (an undefined statistic). */
-static double jnum(const cJSON *o, const char *key)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(n) ? n->valuedouble : NAN;
-}
 
 static void heading(bool md, int level, const char *indent, const char *text)
 {

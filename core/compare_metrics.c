@@ -10,12 +10,8 @@
 #include <string.h>
 
 #include "stats.h"
+#include "jsonget.h"
 #include "util.h"
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
 
 static bool same_case(const char *a, const char *b)
 {

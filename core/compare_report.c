@@ -6,18 +6,8 @@
 #include <string.h>
 
 #include "compare_stats.h"
+#include "jsonget.h"
 #include "report.h"
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static double jnum(const cJSON *o, const char *key)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(n) ? n->valuedouble : NAN;
-}
 
 /* "run 3", "base (run 3)" or "case fast": a variant as a reader knows it. */
 static char *variant_name(const cJSON *stats, const char *label)
