@@ -212,14 +212,16 @@ static void print_outputs(const cJSON *outputs, bool md, const char *indent)
     cJSON_ArrayForEach(o, outputs)
     {
         const cJSON *valid = cJSON_GetObjectItemCaseSensitive(o, "valid");
-        char *title = xasprintf(md ? "output `%s` (stage `%s` on `%s`, %.0f rows%s)"
-                                   : "output %s (stage %s on %s, %.0f rows%s)",
+        bool partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "partial"));
+        char *title = xasprintf(md ? "output `%s` (stage `%s` on `%s`, %.0f rows%s%s)"
+                                   : "output %s (stage %s on %s, %.0f rows%s%s)",
                                 jstr(o, "name") ? jstr(o, "name") : "?",
                                 jstr(o, "stage") ? jstr(o, "stage") : "?",
                                 jstr(o, "host") ? jstr(o, "host") : "?", jnum(o, "rows"),
                                 cJSON_IsTrue(valid)    ? ", valid"
                                 : cJSON_IsFalse(valid) ? ", INVALID against its data_schema"
-                                                       : "");
+                                                       : "",
+                                partial ? "; PARTIAL: reading it was interrupted" : "");
         heading(md, 4, indent, title);
         free(title);
         char *sub = xasprintf("%s  ", indent);

@@ -152,6 +152,8 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
                                .n_columns = o->ncolumns};
     int64_t t0 = mono_ns();
     int rc = p->ops.validator.validate(&ctx.pub, &req);
+    if (rc == BC_CANCELLED && stats)
+        outstats_set_partial(stats);
     free(cols);
     opts_free(&v);
     bool valid = rc == BC_OK && s.nerrors == 0;
@@ -172,6 +174,9 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
                              cJSON_GetNumberValue(cJSON_GetObjectItem(first, "line")),
                              cJSON_GetNumberValue(cJSON_GetObjectItem(first, "column")),
                              cJSON_GetStringValue(cJSON_GetObjectItem(first, "message")));
+        else if (rc == BC_CANCELLED)
+            *why = xasprintf("reading %s was interrupted: its statistics cover the rows read "
+                             "so far (\"partial\" in results.json)", rel);
         else
             *why = xasprintf("%s could not be validated: %s", rel,
                              ctx.error[0] ? ctx.error : "the validator failed");

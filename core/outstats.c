@@ -41,9 +41,14 @@ struct outstats {
     const cfg_output *o;
     colstat *cols;
     size_t ncols;
-    uint64_t files;
     bool takes_values; /* the validator was built for ABI 1.1+: it hands values over */
+    bool partial;      /* a file's validation was interrupted: what was read only */
 };
+
+void outstats_set_partial(outstats *s)
+{
+    s->partial = true;
+}
 
 /* A file-name-safe form of a column name. */
 static char *safe_name(const char *s)
@@ -119,11 +124,6 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
     }
     free(dir);
     return s;
-}
-
-void outstats_file_done(outstats *s)
-{
-    s->files++;
 }
 
 void outstats_values(outstats *s, uint32_t column, const double *v, size_t n)
@@ -243,6 +243,8 @@ cJSON *outstats_finish(outstats *s)
 {
     cJSON *st = cJSON_CreateObject();
     cJSON *rows_item = cJSON_AddNumberToObject(st, "rows", 0);
+    if (s->partial)
+        cJSON_AddTrueToObject(st, "partial");
     uint64_t rows = 0;
     if (!s->takes_values && s->ncols)
         cJSON_AddStringToObject(st, "note", "the validator does not hand values to the core "

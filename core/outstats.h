@@ -24,7 +24,9 @@ void outstats_values(outstats *s, uint32_t column, const double *v, size_t n);
 void outstats_text(outstats *s, uint32_t column, const char *text, size_t len);
 void outstats_summary(outstats *s, const char *column, uint64_t count, double min, double max,
                       double mean);
-void outstats_file_done(outstats *s);
+/* A file's validation was interrupted (Ctrl-C, --timeout): the statistics
+ * cover what was read, and say so ("partial": true). */
+void outstats_set_partial(outstats *s);
 /* The "statistics" object: rows, columns (summaries + sample files),
  * rates, success. */
 cJSON *outstats_finish(outstats *s);

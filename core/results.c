@@ -93,6 +93,8 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
         cJSON_AddNullToObject(o, "valid");
     else
         cJSON_AddBoolToObject(o, "valid", valid);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(st, "partial")))
+        cJSON_AddTrueToObject(o, "partial");
     copy_key(o, st, "rows", NULL);
     copy_key(o, st, "columns", NULL);
     copy_key(o, st, "rates", NULL);

@@ -244,3 +244,36 @@ PY
 bash -c 'ulimit -n 64; exec "$@"' _ "$BENCHCTL" run -c wide.yaml >wide.out 2>&1 || fail "wide output under ulimit -n 64: $(tail -5 wide.out)"
 [ "$(json runs6/1/results.json "j['cases'][0]['outputs'][0]['columns']['c299']['median']")" = 2299 ] || fail "wide median"
 pass "300 numeric columns under a 64-descriptor limit"
+
+# Ctrl-C while a large output is being read: the statistics cover what was
+# read and say so.  The stage leaves a watcher behind that sends benchctl
+# SIGINT 0.1 s after the copy in the run directory is complete; reading
+# 30 M rows takes over half a second even on a fast machine.
+{ echo v; seq 1 30000000; } > big.csv
+SIZE=$(stat -c %s big.csv)
+write_config part.yaml <<EOF2
+benchmark: {name: part, output_dir: ./runs7}
+stages:
+  - name: s
+    command: |
+      ( for i in \$(seq 3000); do
+          [ "\$(stat -c %s "\$BENCHCTL_RUN_DIR/big.csv" 2>/dev/null)" = $SIZE ] && break
+          sleep 0.01
+        done
+        sleep 0.1; kill -INT \$PPID ) > /dev/null 2>&1 &
+    outputs:
+      - name: big
+        remote_path: $T/big.csv
+        data_schema:
+          columns:
+            - {name: v, type: integer}
+EOF2
+run_bc run -c part.yaml
+expect_rc 130 "interrupted while reading"
+expect_in "$ERR" "reading big.csv was interrupted: its statistics cover the rows read so far"
+R7=runs7/1/results.json
+check_schema "$SCHEMA" "$R7"
+[ "$(json "$R7" "($O['partial'], $O['valid'], 0 < $O['rows'] < 30000000, $O['columns']['v']['count'] == $O['rows'])")" = "(True, False, True, True)" ] ||
+  fail "partial output: $(json "$R7" "{k: $O[k] for k in ('rows', 'valid')}")"
+rm -f big.csv runs7/1/big.csv runs7/1/samples/big/*.f64
+pass "Ctrl-C while reading an output: partial statistics, marked partial"
