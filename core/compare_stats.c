@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "compare_metrics.h"
+#include "jsonget.h"
 #include "stats.h"
 #include "util.h"
 
@@ -101,14 +102,6 @@ static void decide(comparison *c, int better, const cs_options *o)
     }
 }
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
 static void add_str(cJSON *o, const char *key, const char *s)
 {
     if (s)
@@ -128,16 +121,16 @@ static cJSON *comparison_json(const comparison *c, const cs_variant *v)
     cJSON_AddStringToObject(j, "variant", v[c->variant].label);
     cJSON_AddNumberToObject(j, "n_baseline", (double)c->na);
     cJSON_AddNumberToObject(j, "n_candidate", (double)c->nb);
-    add_num(j, "median_baseline", c->med_a);
-    add_num(j, "median_candidate", c->med_b);
-    add_num(j, "ratio", c->med_a != 0 ? c->med_b / c->med_a : NAN);
-    add_num(j, "relative_change", c->rel);
-    add_num(j, "u", c->tested ? c->mw.u : NAN);
-    add_num(j, "p", c->mw.p);
+    jadd_num(j, "median_baseline", c->med_a);
+    jadd_num(j, "median_candidate", c->med_b);
+    jadd_num(j, "ratio", c->med_a != 0 ? c->med_b / c->med_a : NAN);
+    jadd_num(j, "relative_change", c->rel);
+    jadd_num(j, "u", c->tested ? c->mw.u : NAN);
+    jadd_num(j, "p", c->mw.p);
     if (c->tested)
         cJSON_AddBoolToObject(j, "exact", c->mw.exact);
-    add_num(j, "p_adjusted", c->p_adj);
-    add_num(j, "hl_shift", c->hl.shift);
+    jadd_num(j, "p_adjusted", c->p_adj);
+    jadd_num(j, "hl_shift", c->hl.shift);
     cJSON *ci = cJSON_AddArrayToObject(j, "hl_ci");
     cJSON_AddItemToArray(ci,
                          isfinite(c->hl.lo) ? cJSON_CreateNumber(c->hl.lo) : cJSON_CreateNull());
@@ -217,7 +210,7 @@ static cJSON *summary_json(const tally *t, const cs_variant *v, size_t n)
         cJSON_AddNumberToObject(s, "inconclusive", (double)t[i].inconclusive);
         cJSON_AddNumberToObject(s, "different", (double)t[i].different);
         cJSON_AddNumberToObject(s, "won", (double)t[i].won);
-        add_num(s, "geomean_improvement",
+        jadd_num(s, "geomean_improvement",
                 t[i].factors ? exp(t[i].log_sum / (double)t[i].factors) : NAN);
         cJSON_AddNumberToObject(s, "geomean_metrics", (double)t[i].factors);
         cJSON_AddNumberToObject(s, "geomean_skipped", (double)t[i].skipped);

@@ -1,5 +1,6 @@
 /* benchctl: entry point and command dispatch. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,8 +171,18 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, cmd) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(commands[i].name, cmd) == 0) {
+            int code = commands[i].fn(argc - 1, argv + 1);
+            /* A report redirected to a full disk must not look written.  A
+             * reader that stopped early (`| head`) is not an error. */
+            if ((fflush(stdout) == EOF || ferror(stdout)) && errno != EPIPE) {
+                fprintf(stderr, "benchctl %s: writing the output failed: %s\n", cmd,
+                        strerror(errno));
+                if (code == EXIT_OK)
+                    code = EXIT_RUN_FAILED;
+            }
+            return code;
+        }
     fprintf(stderr, "benchctl: unknown command '%s'\n\n", cmd);
     print_usage(stderr);
     return EXIT_USAGE;

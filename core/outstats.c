@@ -18,6 +18,7 @@
 
 #include <benchctl/services.h>
 
+#include "jsonget.h"
 #include "log.h"
 #include "outstats.h"
 #include "stats.h"
@@ -87,7 +88,7 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
     s->ncols = o->ncolumns;
     s->cols = xcalloc(o->ncolumns + 1, sizeof *s->cols);
     char *dir = path_join(run_dir, samples_rel_dir);
-    bool dir_ok = false;
+    int dir_state = 0; /* 0: not made yet, 1: made, -1: cannot be made */
     for (size_t i = 0; i < o->ncolumns; i++) {
         colstat *c = &s->cols[i];
         c->decl = &o->columns[i];
@@ -100,11 +101,15 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
                 if (!parse_double(c->decl->success_values[k], &c->ok_numbers[k]))
                     c->ok_numbers[k] = NAN; /* never equal: "ok" in an integer column */
         }
-        if (!c->numeric)
-            continue;
-        if (!dir_ok && !(dir_ok = mkdir_p(dir, 0755))) {
-            log_msg(BC_LOG_WARN, "cannot create %s: %s (no statistics for output '%s')", dir,
-                    strerror(errno), o->name);
+        if (!c->numeric || !takes_values)
+            continue; /* an ABI 1.0 validator: no values, no sample files */
+        if (dir_state == 0) {
+            dir_state = mkdir_p(dir, 0755) ? 1 : -1;
+            if (dir_state < 0)
+                log_msg(BC_LOG_WARN, "cannot create %s: %s (no percentiles for output '%s')",
+                        dir, strerror(errno), o->name);
+        }
+        if (dir_state < 0) {
             c->failed = true;
             continue;
         }
@@ -112,8 +117,8 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
         char *file = xasprintf("%zu-%s.f64", i + 1, safe);
         c->samples_rel = path_join(samples_rel_dir, file);
         char *abs = path_join(run_dir, c->samples_rel);
-        c->col = takes_values ? st_column_open(abs, mem) : NULL;
-        if (takes_values && !c->col) {
+        c->col = st_column_open(abs, mem);
+        if (!c->col) {
             log_msg(BC_LOG_WARN, "cannot create %s: %s (no percentiles for column '%s')", abs,
                     strerror(errno), c->decl->name);
             c->failed = true;
@@ -200,29 +205,20 @@ void outstats_summary(outstats *s, const char *column, uint64_t count, double mi
     }
 }
 
-/* JSON number, or null for NaN/inf (JSON has neither). */
-static void add_num(cJSON *o, const char *key, double x)
-{
-    if (isfinite(x))
-        cJSON_AddNumberToObject(o, key, x);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
 void outstats_add_summary(cJSON *o, const st_summary *sm)
 {
     cJSON_AddNumberToObject(o, "count", (double)sm->count);
     cJSON_AddNumberToObject(o, "non_finite", (double)sm->non_finite);
-    add_num(o, "mean", sm->mean);
-    add_num(o, "stddev", sm->stddev);
-    add_num(o, "min", sm->min);
-    add_num(o, "max", sm->max);
-    add_num(o, "median", sm->median);
-    add_num(o, "p90", sm->p90);
-    add_num(o, "p95", sm->p95);
-    add_num(o, "p99", sm->p99);
-    add_num(o, "p999", sm->p999);
-    add_num(o, "mad", sm->mad);
+    jadd_num(o, "mean", sm->mean);
+    jadd_num(o, "stddev", sm->stddev);
+    jadd_num(o, "min", sm->min);
+    jadd_num(o, "max", sm->max);
+    jadd_num(o, "median", sm->median);
+    jadd_num(o, "p90", sm->p90);
+    jadd_num(o, "p95", sm->p95);
+    jadd_num(o, "p99", sm->p99);
+    jadd_num(o, "p999", sm->p999);
+    jadd_num(o, "mad", sm->mad);
 }
 
 /* A column the sample file could not serve: what the validator's summary
@@ -285,10 +281,10 @@ cJSON *outstats_finish(outstats *s)
             cJSON_AddStringToObject(r, "column", c->decl->name);
             cJSON_AddNumberToObject(r, "rows", (double)c->ts_count);
             double span = c->ts_count ? c->ts_max - c->ts_min : NAN;
-            add_num(r, "first", c->ts_count ? c->ts_min : NAN);
-            add_num(r, "last", c->ts_count ? c->ts_max : NAN);
-            add_num(r, "span_s", span);
-            add_num(r, "rows_per_s", span > 0 ? (double)c->ts_count / span : NAN);
+            jadd_num(r, "first", c->ts_count ? c->ts_min : NAN);
+            jadd_num(r, "last", c->ts_count ? c->ts_max : NAN);
+            jadd_num(r, "span_s", span);
+            jadd_num(r, "rows_per_s", span > 0 ? (double)c->ts_count / span : NAN);
             cJSON_AddItemToArray(rates, r);
         }
         if (c->status && s->takes_values) {
@@ -299,7 +295,7 @@ cJSON *outstats_finish(outstats *s)
                 cJSON_AddItemToArray(vals, cJSON_CreateString(c->decl->success_values[k]));
             cJSON_AddNumberToObject(r, "count", (double)c->st_count);
             cJSON_AddNumberToObject(r, "successes", (double)c->st_ok);
-            add_num(r, "rate", c->st_count ? (double)c->st_ok / (double)c->st_count : NAN);
+            jadd_num(r, "rate", c->st_count ? (double)c->st_ok / (double)c->st_count : NAN);
             cJSON_AddItemToArray(success, r);
         }
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonget.h"
 #include "log.h"
 #include "outstats.h"
 #include "run.h"
@@ -94,14 +95,6 @@ void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res)
     rep->n++;
 }
 
-static void add_num(cJSON *o, const char *key, double x)
-{
-    if (isfinite(x))
-        cJSON_AddNumberToObject(o, key, x);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
 /* The summary of a metric, or nothing when the transport does not tell
  * (every value -1). */
 static void add_metric(cJSON *metrics, const char *key, const double *v, size_t n)
@@ -122,7 +115,7 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     cJSON_AddNumberToObject(o, "warmup", (double)st->warmup);
     cJSON_AddNumberToObject(o, "requested", (double)st->repeat);
     cJSON_AddNumberToObject(o, "count", (double)n);
-    add_num(o, "overhead_s", rep->have_overhead ? rep->ovh_wall : NAN);
+    jadd_num(o, "overhead_s", rep->have_overhead ? rep->ovh_wall : NAN);
 
     /* The command's own times: the shell's start-up taken off. */
     double *wall = xcalloc(n + 1, sizeof *wall), *user = xcalloc(n + 1, sizeof *user),
@@ -142,9 +135,9 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
         cJSON *rj = cJSON_CreateObject();
         cJSON_AddNumberToObject(rj, "wall_s", wall[i]);
         cJSON_AddNumberToObject(rj, "raw_wall_s", rep->wall[i]);
-        add_num(rj, "user_cpu_s", user[i] < 0 ? NAN : user[i]);
-        add_num(rj, "system_cpu_s", sys[i] < 0 ? NAN : sys[i]);
-        add_num(rj, "max_rss_kb", rep->rss[i] < 0 ? NAN : rep->rss[i]);
+        jadd_num(rj, "user_cpu_s", user[i] < 0 ? NAN : user[i]);
+        jadd_num(rj, "system_cpu_s", sys[i] < 0 ? NAN : sys[i]);
+        jadd_num(rj, "max_rss_kb", rep->rss[i] < 0 ? NAN : rep->rss[i]);
         cJSON_AddBoolToObject(rj, "outlier", flag[i] != 0);
         cJSON_AddItemToArray(runs, rj);
     }
@@ -160,11 +153,11 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     st_summary sm;
     bool have = n >= 1 && st_summarize(wall, n, &sm) == 0;
     double cv = have && n >= 2 && sm.mean > 0 ? sm.stddev / sm.mean : NAN;
-    add_num(q, "cv", cv);
+    jadd_num(q, "cv", cv);
     cJSON_AddNumberToObject(q, "outliers", (double)outliers);
     double tau = NAN, p = st_trend(wall, n, &tau);
-    add_num(q, "trend_tau", tau);
-    add_num(q, "trend_p", p);
+    jadd_num(q, "trend_tau", tau);
+    jadd_num(q, "trend_p", p);
     char note[400];
     if (isfinite(cv) && cv > CV_LIMIT) {
         snprintf(note, sizeof note,
@@ -187,13 +180,10 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
                  "the statistics", outliers, outliers == 1 ? "" : "s");
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }
-    double raw_median = NAN;
-    if (n && rep->have_overhead) {
-        double *raw = xcalloc(n, sizeof *raw);
-        memcpy(raw, rep->wall, n * sizeof *raw);
-        raw_median = median_of(raw, n);
-        free(raw);
-    }
+    st_summary raw;
+    double raw_median = n && rep->have_overhead && st_summarize(rep->wall, n, &raw) == 0
+                            ? raw.median
+                            : NAN;
     if (isfinite(raw_median) && rep->ovh_wall > 0.5 * raw_median) {
         snprintf(note, sizeof note,
                  "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "

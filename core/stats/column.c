@@ -117,8 +117,18 @@ static int flush(st_column *c)
     if (c->wfill == 0)
         return 0;
     int fd = open(c->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0 || write_all(fd, c->wbuf, c->wfill * sizeof *c->wbuf) < 0 || close(fd) < 0) {
+    if (fd < 0) {
         c->err = errno;
+        return -1;
+    }
+    int rc = write_all(fd, c->wbuf, c->wfill * sizeof *c->wbuf);
+    int e = errno;
+    if (close(fd) < 0 && rc == 0) { /* NFS and friends report late */
+        rc = -1;
+        e = errno;
+    }
+    if (rc < 0) {
+        c->err = e;
         return -1;
     }
     c->wfill = 0;

@@ -42,7 +42,6 @@ typedef struct group {
 typedef struct selection {
     const uint64_t *rank; /* ascending, distinct */
     double *val;          /* out: value of each rank */
-    int nr;
     group g[MAXR]; /* disjoint, by ascending lo */
     int ng;
     int dev;       /* select on |x - med| instead of x */
@@ -289,7 +288,6 @@ static void sel_init(selection *s, size_t mem, const uint64_t *rank, double *val
     memset(s, 0, sizeof *s);
     s->rank = rank;
     s->val = val;
-    s->nr = nr;
     s->hbytes = mem / 2;
     /* The collected keys and the radix sort's scratch share the rest; past
      * a quarter million keys, sorting costs more than another pass. */

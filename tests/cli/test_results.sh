@@ -277,3 +277,12 @@ check_schema "$SCHEMA" "$R7"
   fail "partial output: $(json "$R7" "{k: $O[k] for k in ('rows', 'valid')}")"
 rm -f big.csv runs7/1/big.csv runs7/1/samples/big/*.f64
 pass "Ctrl-C while reading an output: partial statistics, marked partial"
+
+# A report written to a full disk fails (exit 1, a message), not silently.
+set +e
+"$BENCHCTL" stats 1 -o runs >/dev/full 2>full.err </dev/null
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "stats > /dev/full: exit $rc"
+expect_in "$(cat full.err)" "benchctl stats: writing the output failed: No space left on device"
+pass "stats to a full disk: exit 1 with a message"
