@@ -83,7 +83,11 @@ static void print_summary(const cJSON *stats, FILE *f, bool md)
     {
         bool base = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "baseline"));
         char *name = variant_name(stats, jstr(s, "variant"));
-        rt_addf(&t, "%s%s", name, base ? " (baseline)" : "");
+        size_t len = strlen(name);
+        if (base && len && name[len - 1] == ')') /* "main (run 1)" -> "main (run 1, baseline)" */
+            rt_addf(&t, "%.*s, baseline)", (int)(len - 1), name);
+        else
+            rt_addf(&t, "%s%s", name, base ? " (baseline)" : "");
         free(name);
         static const char *const keys[] = {"improved",     "regressed", "unchanged",
                                            "inconclusive", "different", NULL};
