@@ -138,49 +138,6 @@ void cm_collect(cm_list *l, const cs_variant *v, bool by_case)
     }
 }
 
-/* The k-th smallest of v[0..n) (0-based), reordering v (Wirth's selection:
- * O(n) on average; a full sort of a million values per side would cost
- * more than the tests themselves). */
-static double select_kth(double *v, size_t n, size_t k)
-{
-    ptrdiff_t l = 0, m = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-    while (l < m) {
-        double x = v[kk];
-        ptrdiff_t i = l, j = m;
-        do {
-            while (v[i] < x)
-                i++;
-            while (x < v[j])
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
-        } while (i <= j);
-        if (j < kk)
-            l = i;
-        if (kk < i)
-            m = j;
-    }
-    return v[kk];
-}
-
-/* The median (type 7, as st_quantile_sorted) of finite values; reorders v. */
-double cm_median(double *v, size_t n)
-{
-    if (n == 0)
-        return NAN;
-    double hi = select_kth(v, n, n / 2);
-    if (n % 2)
-        return hi;
-    double lo = v[0]; /* the largest of the lower half, now in v[0..n/2) */
-    for (size_t i = 1; i < n / 2; i++)
-        if (v[i] > lo)
-            lo = v[i];
-    return lo + (hi - lo) / 2;
-}
-
 /* The finite samples of a metric.  NULL with *why (owned) when they cannot
  * be had. */
 double *cm_load(const cm_metric *m, size_t *n, char **why)
@@ -207,5 +164,16 @@ double *cm_load(const cm_metric *m, size_t *n, char **why)
                                        : "no samples");
         return NULL;
     }
-    return v;
+    /* Sorted once here: the tests and the median all want it sorted, and a
+     * baseline serves every candidate. */
+    size_t m_sorted = 0;
+    double *sorted = st_sort_finite(v, *n, &m_sorted);
+    free(v);
+    if (!sorted) {
+        *why = xstrdup("out of memory");
+        *n = 0;
+        return NULL;
+    }
+    *n = m_sorted;
+    return sorted;
 }

@@ -40,9 +40,8 @@ cm_metric *cm_find(cm_list *l, const char *case_name, const char *key, bool by_c
  * docs/statistics.md ("Metrics"). */
 void cm_collect(cm_list *l, const cs_variant *v, bool by_case);
 void cm_free(cm_list *l);
-/* The finite samples of m (malloc'd, *n set), or NULL with *why (owned). */
+/* The finite samples of m, sorted ascending as st_sort_finite leaves them
+ * (malloc'd, *n set), or NULL with *why (owned). */
 double *cm_load(const cm_metric *m, size_t *n, char **why);
-/* The median of v[0..n) (type 7; NAN when n == 0), reordering v. */
-double cm_median(double *v, size_t n);
 
 #endif

@@ -34,21 +34,21 @@ typedef struct comparison {
     char *note;
 } comparison;
 
-/* Run the tests for one pair of sample arrays (a: baseline). */
-static void test_pair(comparison *c, double med_a, const double *a, size_t na, double *b, size_t nb,
-                      const cs_options *o)
+/* Run the tests for one pair of sorted sample arrays (a: baseline). */
+static void test_pair(comparison *c, double med_a, const double *a, size_t na, const double *b,
+                      size_t nb, const cs_options *o)
 {
     c->na = na;
     c->nb = nb;
     c->med_a = med_a;
-    c->med_b = cm_median(b, nb);
+    c->med_b = st_quantile_sorted(b, nb, 0.5);
     c->mw.p = c->hl.shift = c->hl.lo = c->hl.hi = NAN;
     if (!na || !nb) {
         c->note = xstrdup("no finite values on one side");
         return;
     }
-    if (st_mannwhitney(a, na, b, nb, &c->mw) != 0 ||
-        st_hodges_lehmann(a, na, b, nb, o->confidence, &c->hl) != 0) {
+    if (st_mannwhitney_sorted(a, na, b, nb, &c->mw) != 0 ||
+        st_hodges_lehmann_sorted(a, na, b, nb, o->confidence, &c->hl) != 0) {
         c->note = xstrdup("the tests could not be computed");
         c->mw.p = NAN;
         return;
@@ -270,7 +270,7 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
             cm->matched = true;
             if (!a_loaded) {
                 a = cm_load(bm, &na, &a_why);
-                med_a = a ? cm_median(a, na) : NAN;
+                med_a = a ? st_quantile_sorted(a, na, 0.5) : NAN;
                 a_loaded = true;
             }
             comparison *c = cv_push(out);

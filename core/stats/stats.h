@@ -135,6 +135,18 @@ typedef struct st_hl {
 int st_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double conf,
                       st_hl *out);
 
+/*
+ * The same two tests on samples prepared once with st_sort_finite, for a
+ * caller that tests one sample against several (compare's baseline): no
+ * copies, no sorting.  sa/sb must be ascending and finite, with -0.0 made
+ * +0.0 — exactly what st_sort_finite returns.
+ */
+double *st_sort_finite(const double *v, size_t n, size_t *m); /* malloc'd; NULL: ENOMEM */
+int st_mannwhitney_sorted(const double *sa, size_t ma, const double *sb, size_t mb,
+                          st_mwu *out);
+int st_hodges_lehmann_sorted(const double *sa, size_t ma, const double *sb, size_t mb,
+                             double conf, st_hl *out);
+
 /* Benjamini-Hochberg adjusted p-values (step-up, made monotone, capped at
  * 1), in the order of p: adj_(i) = min(1, min_{j >= i} p_(j) m / j) over
  * the ascending p_(j).  Equal p-values get equal adjusted values.  NAN

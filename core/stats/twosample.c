@@ -80,19 +80,13 @@ static double mwu_asymptotic_p(uint64_t na, uint64_t nb, double umax, const rank
     return p > 1 ? 1 : p < 0 ? 0 : p;
 }
 
-int st_mannwhitney(const double *a, size_t na, const double *b, size_t nb, st_mwu *out)
+int st_mannwhitney_sorted(const double *sa, size_t ma, const double *sb, size_t mb,
+                          st_mwu *out)
 {
     out->u = NAN;
     out->p = NAN;
     out->exact = 0;
-    size_t ma = 0, mb = 0;
-    double *sa = sti_sorted_finite(a, na, &ma);
-    double *sb = sa ? sti_sorted_finite(b, nb, &mb) : NULL;
     int rc = -1;
-    if (!sa || !sb) {
-        errno = ENOMEM;
-        goto out;
-    }
     if (ma == 0 || mb == 0) {
         errno = EINVAL;
         goto out;
@@ -116,6 +110,22 @@ int st_mannwhitney(const double *a, size_t na, const double *b, size_t nb, st_mw
     if (!out->exact)
         out->p = mwu_asymptotic_p(ma, mb, umax, &rk);
 out:
+    return rc;
+}
+
+int st_mannwhitney(const double *a, size_t na, const double *b, size_t nb, st_mwu *out)
+{
+    size_t ma = 0, mb = 0;
+    double *sa = sti_sorted_finite(a, na, &ma);
+    double *sb = sa ? sti_sorted_finite(b, nb, &mb) : NULL;
+    int rc = -1;
+    if (!sa || !sb) {
+        out->u = out->p = NAN;
+        out->exact = 0;
+        errno = ENOMEM;
+    } else {
+        rc = st_mannwhitney_sorted(sa, ma, sb, mb, out);
+    }
     free(sa);
     free(sb);
     return rc;
@@ -554,18 +564,11 @@ static int hl_large(const double *a, size_t na, const double *b, size_t nb, cons
     return 0;
 }
 
-int st_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double conf,
-                      st_hl *out)
+int st_hodges_lehmann_sorted(const double *sa, size_t ma, const double *sb, size_t mb,
+                             double conf, st_hl *out)
 {
     out->shift = out->lo = out->hi = NAN;
-    size_t ma = 0, mb = 0;
-    double *sa = sti_sorted_finite(a, na, &ma);
-    double *sb = sa ? sti_sorted_finite(b, nb, &mb) : NULL;
     int rc = -1;
-    if (!sa || !sb) {
-        errno = ENOMEM;
-        goto out;
-    }
     if (ma == 0 || mb == 0) {
         errno = EINVAL;
         goto out;
@@ -600,7 +603,31 @@ int st_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, do
         out->hi = val[3];
     }
 out:
+    return rc;
+}
+
+int st_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double conf,
+                      st_hl *out)
+{
+    size_t ma = 0, mb = 0;
+    double *sa = sti_sorted_finite(a, na, &ma);
+    double *sb = sa ? sti_sorted_finite(b, nb, &mb) : NULL;
+    int rc = -1;
+    if (!sa || !sb) {
+        out->shift = out->lo = out->hi = NAN;
+        errno = ENOMEM;
+    } else {
+        rc = st_hodges_lehmann_sorted(sa, ma, sb, mb, conf, out);
+    }
     free(sa);
     free(sb);
     return rc;
+}
+
+double *st_sort_finite(const double *v, size_t n, size_t *m)
+{
+    double *s = sti_sorted_finite(v, n, m);
+    if (!s)
+        errno = ENOMEM;
+    return s;
 }
