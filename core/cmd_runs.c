@@ -265,10 +265,11 @@ int cmd_list(int argc, char **argv)
             else
                 cJSON_AddNullToObject(e, "duration_s");
             cJSON *tj = cJSON_AddArrayToObject(e, "tags");
-            const cJSON *t;
-            cJSON_ArrayForEach(t, tags)
-            if (cJSON_IsString(t) && strcmp(t->valuestring, ids.v[i]) == 0)
-                cJSON_AddItemToArray(tj, cJSON_CreateString(t->string));
+            strvec names = {0};
+            runstore_tags_naming(tags, ids.v[i], &names);
+            for (size_t k = 0; k < names.n; k++)
+                cJSON_AddItemToArray(tj, cJSON_CreateString(names.v[k]));
+            sv_free(&names);
             cJSON_AddItemToArray(arr, e);
         } else {
             printf("%-6s %-28s %-12s %-32s ", ids.v[i], jstr(m, "benchmark_name", "?"),
@@ -281,16 +282,13 @@ int cmd_list(int argc, char **argv)
             } else {
                 snprintf(dur, sizeof dur, "-");
             }
-            strbuf names = {0};
-            const cJSON *t;
-            cJSON_ArrayForEach(t, tags)
-            if (cJSON_IsString(t) && strcmp(t->valuestring, ids.v[i]) == 0)
-                sb_printf(&names, "%s%s", names.len ? "," : "", t->string);
-            if (names.len)
-                printf("%-10s %s\n", dur, names.buf);
-            else
-                printf("%s\n", dur);
-            sb_free(&names);
+            strvec names = {0};
+            runstore_tags_naming(tags, ids.v[i], &names);
+            printf(names.n ? "%-10s " : "%s", dur);
+            for (size_t k = 0; k < names.n; k++)
+                printf("%s%s", k ? "," : "", names.v[k]);
+            printf("\n");
+            sv_free(&names);
         }
         cJSON_Delete(m);
     }

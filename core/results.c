@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "results.h"
+#include "runstore.h"
 
 static cJSON *dup_or_null(const cJSON *v)
 {
@@ -173,15 +174,11 @@ cJSON *results_build(const cJSON *meta)
 bool results_write(const char *run_dir, const cJSON *meta)
 {
     cJSON *res = results_build(meta);
-    char *text = cJSON_Print(res);
-    cJSON_Delete(res);
     char *path = path_join(run_dir, "results.json");
-    size_t len = strlen(text);
-    text[len] = '\n'; /* replaces the NUL: written by length */
-    bool ok = write_file_atomic(path, text, len + 1, true);
+    bool ok = runstore_write_json(path, res, true);
     if (!ok)
         log_msg(BC_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
-    free(text);
+    cJSON_Delete(res);
     free(path);
     return ok;
 }

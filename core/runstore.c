@@ -148,19 +148,27 @@ cJSON *runstore_read(const char *output_dir, const char *id, char **err)
     return j;
 }
 
-bool runstore_write(const char *dir, const cJSON *meta, bool durable)
+bool runstore_write_json(const char *path, const cJSON *json, bool durable)
 {
-    char *text = cJSON_Print(meta);
-    if (!text)
+    char *text = cJSON_Print(json);
+    if (!text) {
+        errno = ENOMEM;
         return false;
+    }
     size_t len = strlen(text);
     text = xrealloc(text, len + 2);
     text[len++] = '\n';
     text[len] = '\0';
-    char *path = path_join(dir, "metadata.json");
     bool ok = write_file_atomic(path, text, len, durable);
-    free(path);
     free(text);
+    return ok;
+}
+
+bool runstore_write(const char *dir, const cJSON *meta, bool durable)
+{
+    char *path = path_join(dir, "metadata.json");
+    bool ok = runstore_write_json(path, meta, durable);
+    free(path);
     return ok;
 }
 
@@ -270,19 +278,23 @@ bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err)
         cJSON_AddStringToObject(sorted, names.v[i], cJSON_GetStringValue(id));
     }
     sv_free(&names);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
     char *path = path_join(output_dir, TAGS_FILE);
-    strbuf sb = {0};
-    sb_puts(&sb, text);
-    sb_puts(&sb, "\n");
-    free(text);
-    bool ok = write_file_atomic(path, sb.buf, sb.len, true);
+    bool ok = runstore_write_json(path, root, true);
+    cJSON_Delete(root);
     if (!ok)
         *err = xasprintf("cannot write %s: %s", path, strerror(errno));
-    sb_free(&sb);
     free(path);
     return ok;
+}
+
+void runstore_tags_naming(const cJSON *tags, const char *id, strvec *names)
+{
+    size_t first = names->n;
+    for (const cJSON *t = tags ? tags->child : NULL; t; t = t->next)
+        if (cJSON_IsString(t) && strcmp(t->valuestring, id) == 0)
+            sv_push(names, t->string);
+    if (names->n - first > 1)
+        qsort(names->v + first, names->n - first, sizeof *names->v, cmp_names);
 }
 
 void runstore_tags_of(const char *output_dir, const char *id, strvec *names)
@@ -290,12 +302,7 @@ void runstore_tags_of(const char *output_dir, const char *id, strvec *names)
     char *err = NULL;
     cJSON *tags = runstore_tags_read(output_dir, &err);
     free(err);
-    size_t first = names->n;
-    for (const cJSON *t = tags ? tags->child : NULL; t; t = t->next)
-        if (strcmp(t->valuestring, id) == 0)
-            sv_push(names, t->string);
-    if (names->n - first > 1)
-        qsort(names->v + first, names->n - first, sizeof *names->v, cmp_names);
+    runstore_tags_naming(tags, id, names);
     cJSON_Delete(tags);
 }
 

@@ -20,6 +20,9 @@
 bool runstore_create(const char *output_dir, char **id, char **dir, char **err);
 /* Read output_dir/<id>/metadata.json; NULL with *err on failure. */
 cJSON *runstore_read(const char *output_dir, const char *id, char **err);
+/* Write a JSON document (pretty, newline-terminated) to path atomically
+ * (temporary file + rename; fsync when durable).  false with errno. */
+bool runstore_write_json(const char *path, const cJSON *json, bool durable);
 /* Write dir/metadata.json atomically. */
 bool runstore_write(const char *dir, const cJSON *meta, bool durable);
 /* The numeric run IDs in output_dir, ascending. */
@@ -56,6 +59,8 @@ cJSON *runstore_tags_read(const char *output_dir, char **err);
 /* Replace the tags file with tags ({"NAME": "ID"}), atomically.  false with
  * *err (owned) on failure.  Call with runstore_lock held. */
 bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err);
+/* The tags of a tags object naming run id, sorted, appended to names. */
+void runstore_tags_naming(const cJSON *tags, const char *id, strvec *names);
 /* The tags naming run id, sorted, appended to names (nothing on error). */
 void runstore_tags_of(const char *output_dir, const char *id, strvec *names);
 /* Turn what a user typed for a run into a run ID: a run ID stays as it is
