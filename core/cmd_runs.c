@@ -177,6 +177,10 @@ static void inspect_text(const cJSON *m, const char *dir)
         }
     }
     printf("  directory  %s\n", dir);
+    char *res = path_join(dir, "results.json");
+    if (access(res, F_OK) == 0)
+        printf("  statistics results.json (`benchctl stats %s`)\n", jstr(m, "run_id", "?"));
+    free(res);
 }
 
 int cmd_inspect(int argc, char **argv)

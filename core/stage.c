@@ -543,11 +543,21 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
                 ctx.error);
         ctx.error[0] = '\0';
     }
+    /* A repeated stage's record carries the CPU time of all its runs
+     * (warm-up and measured) and the largest peak RSS; each run's own
+     * figures are in its "repeat" object. */
+    bc_exec_result all = {.size = sizeof all, .user_us = 0, .sys_us = 0, .max_rss_kb = -1};
     for (int64_t i = 0; i < total && rc == BC_OK; i++) {
         int64_t wall;
         if (i == total - 1)
             captured.len = 0; /* append_metadata reads the last run's stdout */
         rc = stage_exec_once(h, &ctx, &ex.req, limit, &res, &wall);
+        if (rc == BC_OK) {
+            all.user_us = all.user_us >= 0 && res.user_us >= 0 ? all.user_us + res.user_us : -1;
+            all.sys_us = all.sys_us >= 0 && res.sys_us >= 0 ? all.sys_us + res.sys_us : -1;
+            if (res.max_rss_kb > all.max_rss_kb)
+                all.max_rss_kb = res.max_rss_kb;
+        }
         if (rc == BC_OK && (res.term_signal || res.exit_status != 0))
             break; /* a failed run is not a measurement */
         if (rc == BC_OK && i >= st->warmup && st->repeat_set)
@@ -581,7 +591,13 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
                         ctx.error[0] ? ctx.error : "waiting for the command failed");
         goto done;
     }
-    stage_record_result(rec, &res);
+    if (total > 1) {
+        all.exit_status = res.exit_status;
+        all.term_signal = res.term_signal;
+        stage_record_result(rec, &all);
+    } else {
+        stage_record_result(rec, &res);
+    }
     if (res.term_signal) {
         err = xasprintf("stage '%s' on host '%s' was killed by signal %d (%s)", st->name, alias,
                         res.term_signal, strsignal(res.term_signal));

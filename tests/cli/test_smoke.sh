@@ -27,5 +27,8 @@ check_schema "$SRC_DIR/docs/schema/results.schema.json" results/1/results.json
 for c in 0 1; do
   [ "$(json results/1/results.json "j['cases'][$c]['stages'][3]['repeat']['count']")" = 10 ] || fail "gzip-timed repeat"
   [ "$(json results/1/results.json "j['cases'][$c]['outputs'][1]['columns']['seconds']['count']")" = 5 ] || fail "times stats"
+  # The stage's CPU is that of all its runs: at least the measured runs' sum.
+  [ "$(json results/1/results.json "(lambda s: s['user_cpu_s'] + s['system_cpu_s'] >= sum(r['user_cpu_s'] + r['system_cpu_s'] for r in s['repeat']['runs']) > 0)(j['cases'][$c]['stages'][3])")" = True ] ||
+    fail "gzip-timed stage CPU is not the sum of its runs"
 done
 pass "quickstart runs and is stored; results.json has the repeated and the collected timings"
