@@ -123,7 +123,12 @@ const char *run_fact(run *r, const char *key)
 
 void run_save_meta(run *r, bool durable)
 {
-    if (!runstore_write(r->dir, r->meta, durable))
+    /* Other threads add to meta under this lock (custom metadata from
+     * parallel stages, remote host facts). */
+    pthread_mutex_lock(&r->lock);
+    bool ok = runstore_write(r->dir, r->meta, durable);
+    pthread_mutex_unlock(&r->lock);
+    if (!ok)
         log_msg(BC_LOG_ERROR, "cannot write %s/metadata.json: %s", r->dir, strerror(errno));
     r->last_save_ns = mono_ns();
 }

@@ -191,3 +191,42 @@ cJSON *git_to_json(const git_state *g)
     cJSON_AddBoolToObject(o, "dirty", g->dirty);
     return o;
 }
+
+/* Facts of a remote host, from its own tools; each line is optional. */
+const char hostfacts_script[] =
+    "echo \"hostname=$(uname -n)\"\n"
+    "echo \"kernel=$(uname -r)\"\n"
+    "echo \"arch=$(uname -m)\"\n"
+    "( . /etc/os-release 2>/dev/null && echo \"os=$PRETTY_NAME\" ) || echo \"os=$(uname -s)\"\n"
+    "sed -n 's/^model name[[:space:]]*: */cpu_model=/p' /proc/cpuinfo 2>/dev/null | head -n 1\n"
+    "echo \"cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
+    "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n";
+
+cJSON *hostfacts_parse(const char *text)
+{
+    static const char *const strings[] = {"hostname", "os", "kernel", "arch", "cpu_model", NULL};
+    static const char *const numbers[] = {"cores", "memory_bytes", NULL};
+    cJSON *o = cJSON_CreateObject();
+    const char *line = text;
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *eq = memchr(line, '=', len);
+        if (eq && eq + 1 < line + len) {
+            char *key = xstrndup(line, (size_t)(eq - line));
+            char *val = xstrndup(eq + 1, len - (size_t)(eq - line) - 1);
+            for (size_t i = 0; strings[i]; i++)
+                if (strcmp(key, strings[i]) == 0 && !cJSON_GetObjectItem(o, key))
+                    cJSON_AddStringToObject(o, key, val);
+            double d;
+            for (size_t i = 0; numbers[i]; i++)
+                if (strcmp(key, numbers[i]) == 0 && parse_double(val, &d) && d > 0 &&
+                    !cJSON_GetObjectItem(o, key))
+                    cJSON_AddNumberToObject(o, key, d);
+            free(key);
+            free(val);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return o;
+}

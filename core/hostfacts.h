@@ -9,6 +9,11 @@
 /* {hostname, os, kernel, arch, cpu_model, cores, memory_bytes}. */
 cJSON *hostfacts_collect(void);
 
+/* The same facts of a remote host: a POSIX sh script printing KEY=value
+ * lines, and the parser of its output (unknown or missing keys left out). */
+extern const char hostfacts_script[];
+cJSON *hostfacts_parse(const char *text);
+
 typedef struct git_state {
     bool is_repo;
     char *commit, *branch; /* owned; NULL when unknown */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostfacts.h"
 #include "log.h"
 #include "run.h"
 
@@ -29,12 +30,46 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx)
  * h->error) when the transport cannot reach it. */
 static bool hostconn_open_locked(hostconn *h);
 
+static void take_facts(hostconn *h);
+
 bool hostconn_open(hostconn *h)
 {
     pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
     bool ok = hostconn_open_locked(h);
+    bool facts = ok && !h->facts_taken && strcmp(h->p->desc.name, "local") != 0;
+    if (facts)
+        h->facts_taken = true;
     pthread_mutex_unlock(&h->lock);
+    if (facts)
+        take_facts(h);
     return ok;
+}
+
+/* A remote host's machine facts (like metadata.json's "machine" for the
+ * controller) into hosts.<alias>.facts: one short command when the
+ * connection opens.  Best effort: a host without /proc still runs. */
+static void take_facts(hostconn *h)
+{
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    int status = -1;
+    char out[4096];
+    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, sizeof out);
+    if (rc != BC_OK || status != 0) {
+        log_msg(BC_LOG_DEBUG, "host '%s': no machine facts (%s)", h->cfg->alias,
+                rc == BC_OK ? "the facts command failed" : ctx.error);
+        return;
+    }
+    cJSON *facts = hostfacts_parse(out);
+    pthread_mutex_lock(&h->run->lock);
+    cJSON *hj = cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
+    if (hj) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hj, "facts");
+        cJSON_AddItemToObject(hj, "facts", facts);
+    } else {
+        cJSON_Delete(facts);
+    }
+    pthread_mutex_unlock(&h->run->lock);
 }
 
 static bool hostconn_open_locked(hostconn *h)

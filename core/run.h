@@ -26,6 +26,7 @@ typedef struct hostconn {
     optview opts;
     void *conn;
     bool opened, failed;
+    bool facts_taken;     /* remote host facts asked for (once per run) */
     char *error;
     pthread_mutex_t lock; /* open/close from parallel stages */
     strvec uploaded; /* scripts already put in the transport's private dir */

@@ -156,9 +156,13 @@ REP="j['cases'][0]['stages'][0]['repeat']"
   fail "ssh repeat wall times: $(json "$R" "[r['wall_s'] for r in $REP['runs']]")"
 [ "$(json "$R" "j['cases'][0]['stages'][0]['user_cpu_s']")" = None ] || fail "ssh cpu should be null"
 [ $(( $(sshd_accepted a) - before )) = 1 ] || fail "repeat made more than one login"
+# The remote host's machine facts, next to its transport.
+[ "$(json "$R" "(j['hosts']['a']['facts']['kernel'], j['hosts']['a']['facts']['cores'], j['hosts']['a']['facts']['memory_bytes'] > 0)")" = "('$(uname -r)', $(getconf _NPROCESSORS_ONLN), True)" ] ||
+  fail "remote host facts: $(json "$R" "j['hosts']['a']")"
+[ "$(json runs-rep/1/metadata.json "j['hosts']['a']['facts']['arch']")" = "$(uname -m)" ] || fail "facts in metadata.json"
 expect_in "$(json "$R" "j['cases'][0]['stages'][1]['repeat']['quality']['notes']")" "start-up dominates"
 expect_in "$ERR" "start-up dominates: starting the shell on the host (login and round trip)"
-pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates"
+pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates; host facts"
 
 # --- stage timeout stops the whole remote process tree
 write_config to.yaml <<YAML
