@@ -56,6 +56,52 @@ static void test_pair(comparison *c, double med_a, const double *a, size_t na, c
     c->tested = isfinite(c->mw.p);
 }
 
+/* "key X vs Y" for each machine fact that differs, appended to diff. */
+static void diff_facts(strbuf *diff, const char *host, const cJSON *fa, const cJSON *fb)
+{
+    static const char *const keys[] = {"hostname", "cpu_model", "cores", "memory_bytes",
+                                       "kernel", NULL};
+    for (size_t k = 0; fa && fb && keys[k]; k++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(fa, keys[k]);
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(fb, keys[k]);
+        if (!x || !y || cJSON_Compare(x, y, true))
+            continue;
+        char *tx = cJSON_PrintUnformatted(x), *ty = cJSON_PrintUnformatted(y);
+        if (diff->len)
+            sb_puts(diff, "; ");
+        if (host)
+            sb_printf(diff, "host %s: ", host);
+        sb_printf(diff, "%s %s vs %s", keys[k], tx ? tx : "?", ty ? ty : "?");
+        free(tx);
+        free(ty);
+    }
+}
+
+/* Runs made on different machines (the controller, or a remote host both
+ * name): say so, a difference may be theirs. */
+static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
+{
+    if (!a->results || !b->results)
+        return;
+    strbuf diff = {0};
+    diff_facts(&diff, NULL, cJSON_GetObjectItemCaseSensitive(a->results, "machine"),
+               cJSON_GetObjectItemCaseSensitive(b->results, "machine"));
+    const cJSON *hb = cJSON_GetObjectItemCaseSensitive(b->results, "hosts");
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(a->results, "hosts"))
+    diff_facts(&diff, h->string, cJSON_GetObjectItemCaseSensitive(h, "facts"),
+               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hb, h->string),
+                                                "facts"));
+    if (diff.len) {
+        char *note = xasprintf("%s and %s ran on different machines (%s): a difference may come "
+                               "from the machines, not from what changed", a->label, b->label,
+                               diff.buf);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+        free(note);
+    }
+    sb_free(&diff);
+}
+
 /*
  * The verdict (docs/statistics.md):
  *  - significant: BH-adjusted p < alpha;
@@ -331,6 +377,8 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     for (size_t i = 0; i < n; i++)
         if (v[i].note)
             cJSON_AddItemToArray(notes, cJSON_CreateString(v[i].note));
+    for (size_t i = 1; !by_case && i < n; i++)
+        machine_note(notes, &v[0], &v[i]);
 
     cm_list *ml = xcalloc(n, sizeof *ml);
     for (size_t i = 0; i < n; i++)

@@ -224,7 +224,20 @@ run_bc compare 1 2 -o runs5
 expect_rc 0 "compare with an empty side"
 expect_in "$OUT" "inconclusive"
 expect_not_in "$OUT$ERR" "could not write"
-pass "a header-only output: 0 rows, an empty samples file, null rates; nan/inf rows counted"
+expect_not_in "$OUT" "different machines"
+# The same runs, as if the candidate had run on another machine.
+/usr/bin/python3 - runs5/2/results.json <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["machine"]["cpu_model"] = "Other CPU 9000"
+j["machine"]["cores"] = 64
+json.dump(j, open(sys.argv[1], "w"))
+PY
+run_bc compare 1 2 -o runs5
+expect_rc 0 "compare across machines"
+expect_in "$OUT" "1 and 2 ran on different machines (cpu_model"
+expect_in "$OUT" "vs \"Other CPU 9000\"; cores"
+pass "a header-only output: 0 rows, an empty samples file, null rates; nan/inf rows counted; compare notes a machine change"
 
 # A wide output (300 numeric columns) under a descriptor limit of 64:
 # sample files are not held open while the validator reads the data.
