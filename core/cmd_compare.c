@@ -256,7 +256,7 @@ static bool parse_threshold(const char *s, double *out)
         return false;
     if (ok && pct)
         v /= 100;
-    if (!ok || !(v > 0 && v < 10))
+    if (!ok || !(v > 0 && v <= 10))
         return false;
     *out = v;
     return true;

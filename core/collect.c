@@ -157,7 +157,10 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     free(cols);
     opts_free(&v);
     bool valid = rc == BC_OK && s.nerrors == 0;
-    cJSON_AddBoolToObject(vj, "valid", valid);
+    if (rc == BC_CANCELLED)
+        cJSON_AddNullToObject(vj, "valid"); /* not read to the end: neither */
+    else
+        cJSON_AddBoolToObject(vj, "valid", valid);
     cJSON_AddNumberToObject(vj, "error_count", (double)s.nerrors);
     cJSON_AddNumberToObject(vj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
     if (s.nerrors > MAX_PRINTED_ERRORS)

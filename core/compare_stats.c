@@ -56,11 +56,38 @@ static void test_pair(comparison *c, double med_a, const double *a, size_t na, c
     c->tested = isfinite(c->mw.p);
 }
 
+/* Outputs read only in part (the run was interrupted while reading them):
+ * their metrics are tested, and the reader is told. */
+static void partial_notes(cJSON *notes, const cs_variant *v, bool by_case)
+{
+    const cJSON *c, *o;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v->results, "cases"))
+    {
+        const char *cname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        if (by_case && !((!cname && !v->case_name) ||
+                         (cname && v->case_name && strcmp(cname, v->case_name) == 0)))
+            continue;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(c, "outputs"))
+        {
+            if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "partial")))
+                continue;
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+            char *note = xasprintf("%s%s: output '%s'%s%s was read only in part (the run was "
+                                   "interrupted while reading it): its metrics cover the rows "
+                                   "read", by_case ? "case " : "run ", v->label,
+                                   name ? name : "?", cname && !by_case ? " of case " : "",
+                                   cname && !by_case ? cname : "");
+            cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+            free(note);
+        }
+    }
+}
+
 /* "key X vs Y" for each machine fact that differs, appended to diff. */
 static void diff_facts(strbuf *diff, const char *host, const cJSON *fa, const cJSON *fb)
 {
-    static const char *const keys[] = {"hostname", "cpu_model", "cores", "memory_bytes",
-                                       "kernel", NULL};
+    /* Not the hostname: CI runners get a new one each time. */
+    static const char *const keys[] = {"cpu_model", "cores", "memory_bytes", "kernel", NULL};
     for (size_t k = 0; fa && fb && keys[k]; k++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(fa, keys[k]);
         const cJSON *y = cJSON_GetObjectItemCaseSensitive(fb, keys[k]);
@@ -77,6 +104,23 @@ static void diff_facts(strbuf *diff, const char *host, const cJSON *fa, const cJ
     }
 }
 
+/* Whether a stage of the run ran on the controller itself. */
+static bool ran_locally(const cJSON *results)
+{
+    const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(results, "hosts");
+    const cJSON *c, *st;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(results, "cases"))
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(c, "stages"))
+    {
+        const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "host"));
+        const cJSON *h = alias ? cJSON_GetObjectItemCaseSensitive(hosts, alias) : NULL;
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "transport"));
+        if (!alias || !t || strcmp(t, "local") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Runs made on different machines (the controller, or a remote host both
  * name): say so, a difference may be theirs. */
 static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
@@ -84,8 +128,9 @@ static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
     if (!a->results || !b->results)
         return;
     strbuf diff = {0};
-    diff_facts(&diff, NULL, cJSON_GetObjectItemCaseSensitive(a->results, "machine"),
-               cJSON_GetObjectItemCaseSensitive(b->results, "machine"));
+    if (ran_locally(a->results) && ran_locally(b->results))
+        diff_facts(&diff, NULL, cJSON_GetObjectItemCaseSensitive(a->results, "machine"),
+                   cJSON_GetObjectItemCaseSensitive(b->results, "machine"));
     const cJSON *hb = cJSON_GetObjectItemCaseSensitive(b->results, "hosts");
     const cJSON *h;
     cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(a->results, "hosts"))
@@ -93,9 +138,9 @@ static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(hb, h->string),
                                                 "facts"));
     if (diff.len) {
-        char *note = xasprintf("%s and %s ran on different machines (%s): a difference may come "
-                               "from the machines, not from what changed", a->label, b->label,
-                               diff.buf);
+        char *note = xasprintf("runs %s and %s ran on different machines (%s): a difference "
+                               "may come from the machines, not from what changed", a->label,
+                               b->label, diff.buf);
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
         free(note);
     }
@@ -379,6 +424,8 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
             cJSON_AddItemToArray(notes, cJSON_CreateString(v[i].note));
     for (size_t i = 1; !by_case && i < n; i++)
         machine_note(notes, &v[0], &v[i]);
+    for (size_t i = 0; i < n; i++)
+        partial_notes(notes, &v[i], by_case);
 
     cm_list *ml = xcalloc(n, sizeof *ml);
     for (size_t i = 0; i < n; i++)

@@ -200,7 +200,8 @@ const char hostfacts_script[] =
     "( . /etc/os-release 2>/dev/null && echo \"os=$PRETTY_NAME\" ) || echo \"os=$(uname -s)\"\n"
     "sed -n 's/^model name[[:space:]]*: */cpu_model=/p' /proc/cpuinfo 2>/dev/null | head -n 1\n"
     "echo \"cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
-    "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n";
+    "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n"
+    "exit 0\n"; /* a missing tool loses its line, not the others */
 
 cJSON *hostfacts_parse(const char *text)
 {

@@ -55,12 +55,14 @@ static void take_facts(hostconn *h)
     int status = -1;
     char out[4096];
     int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, sizeof out);
-    if (rc != BC_OK || status != 0) {
-        log_msg(BC_LOG_DEBUG, "host '%s': no machine facts (%s)", h->cfg->alias,
-                rc == BC_OK ? "the facts command failed" : ctx.error);
+    cJSON *facts = rc == BC_OK ? hostfacts_parse(out) : NULL;
+    if (!facts || !facts->child) {
+        log_msg(BC_LOG_WARN, "host '%s': its machine facts (OS, kernel, CPU, memory) could not "
+                "be read (%s); the run goes on without them", h->cfg->alias,
+                rc != BC_OK ? ctx.error : "the command printed none of them");
+        cJSON_Delete(facts);
         return;
     }
-    cJSON *facts = hostfacts_parse(out);
     pthread_mutex_lock(&h->run->lock);
     cJSON *hj = cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
     if (hj) {

@@ -86,7 +86,10 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
             const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItem(v, "format"));
             if (fmt && !cJSON_GetObjectItem(o, "format"))
                 cJSON_AddStringToObject(o, "format", fmt);
-            bool ok = cJSON_IsTrue(cJSON_GetObjectItem(v, "valid"));
+            const cJSON *vv = cJSON_GetObjectItem(v, "valid");
+            if (cJSON_IsNull(vv))
+                continue; /* an interrupted read: "partial" says so */
+            bool ok = cJSON_IsTrue(vv);
             valid = valid == -1 ? ok : valid && ok;
         }
     }

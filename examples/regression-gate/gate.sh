@@ -6,8 +6,9 @@
 #      metric regressed.
 # usage: gate.sh [BENCHCTL]   (default: the build tree's benchctl)
 set -euo pipefail
-cd "$(dirname "$0")"
-bc=${1:-../../build/core/benchctl}
+here=$(cd "$(dirname "$0")" && pwd)
+bc=$(realpath "${1:-$here/../../build/core/benchctl}")
+cd "$here"
 "$bc" run -e DELAY=0.010 -e SCALE=10 -m role=baseline
 base=$("$bc" list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["run_id"])')
 "$bc" tag "$base" main

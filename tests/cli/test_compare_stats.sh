@@ -80,6 +80,8 @@ pass "compare: Benjamini-Hochberg turns a raw p < alpha into not significant"
 compare_json c12t.json 1 2 --threshold 25%
 expect_eq "$(verdict c12t.json lat.latency_ms)" unchanged "+20% below a 25% threshold"
 expect_eq "$(json c12t.json 'j["threshold"]')" 0.25 "threshold 25%"
+compare_json c12v.json 1 2 --threshold 1000%
+expect_eq "$(json c12v.json 'j["threshold"]')" 10 "threshold 1000% (the documented maximum)"
 compare_json c12u.json 1 2 --threshold 0.25
 expect_eq "$(json c12u.json 'j["threshold"]')" 0.25 "threshold 0.25"
 pass "compare: --threshold decides practical significance"
@@ -209,7 +211,7 @@ expect_in "$ERR" "run 99 not found"
 run_bc compare 1 nosuchtag -o runs
 expect_rc 2 "unknown tag"
 expect_in "$ERR" "no run ID or tag 'nosuchtag'"
-for bad in "--threshold 0" "--threshold 10" "--threshold -5%" "--threshold abc" "--threshold 1000%" "--threshold 5"; do
+for bad in "--threshold 0" "--threshold 10" "--threshold -5%" "--threshold abc" "--threshold 1001%" "--threshold 5"; do
   run_bc compare 1 2 $bad -o runs
   expect_rc 2 "compare $bad"
   expect_in "$ERR" "--threshold"

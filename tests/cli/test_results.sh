@@ -286,10 +286,15 @@ expect_rc 130 "interrupted while reading"
 expect_in "$ERR" "reading big.csv was interrupted: its statistics cover the rows read so far"
 R7=runs7/1/results.json
 check_schema "$SCHEMA" "$R7"
-[ "$(json "$R7" "($O['partial'], $O['valid'], 0 < $O['rows'] < 30000000, $O['columns']['v']['count'] == $O['rows'])")" = "(True, False, True, True)" ] ||
+[ "$(json "$R7" "($O['partial'], $O['valid'], 0 < $O['rows'] < 30000000, $O['columns']['v']['count'] == $O['rows'])")" = "(True, None, True, True)" ] ||
   fail "partial output: $(json "$R7" "{k: $O[k] for k in ('rows', 'valid')}")"
+run_bc stats 1 -o runs7
+expect_in "$OUT" "PARTIAL: reading it was interrupted"
+expect_not_in "$OUT" "INVALID"
+run_bc compare 1 1 -o runs7
+expect_in "$OUT" "run 1: output 'big' was read only in part (the run was interrupted while reading it)"
 rm -f big.csv runs7/1/big.csv runs7/1/samples/big/*.f64
-pass "Ctrl-C while reading an output: partial statistics, marked partial"
+pass "Ctrl-C while reading an output: partial statistics, marked partial (not invalid); compare says so"
 
 # A report written to a full disk fails (exit 1, a message), not silently.
 set +e

@@ -163,6 +163,14 @@ REP="j['cases'][0]['stages'][0]['repeat']"
 expect_in "$(json "$R" "j['cases'][0]['stages'][1]['repeat']['quality']['notes']")" "start-up dominates"
 expect_in "$ERR" "start-up dominates: starting the shell on the host (login and round trip)"
 pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates; host facts"
+# A host missing a tool (no awk on PATH) loses that fact only.
+mkdir -p noawk
+for t in sh bash uname sed head getconf sleep true; do ln -sf "$(command -v $t)" noawk/$t; done
+run_bc run -c rep.yaml -e PATH="$T/noawk" --skip quick
+expect_rc 0 "repeat over ssh without awk"
+[ "$(json runs-rep/2/results.json "(j['hosts']['a']['facts']['kernel'], 'memory_bytes' in j['hosts']['a']['facts'])")" = "('$(uname -r)', False)" ] ||
+  fail "facts without awk: $(json runs-rep/2/results.json "j['hosts']['a']")"
+pass "host facts: a host without awk loses only memory_bytes"
 
 # --- stage timeout stops the whole remote process tree
 write_config to.yaml <<YAML
