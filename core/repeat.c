@@ -28,15 +28,11 @@
 #define CV_LIMIT 0.10         /* spread worth a note */
 #define TREND_ALPHA 0.01      /* drift worth a note */
 
-static double median_of(double *v, size_t n)
+/* The median of a few values (the library's definition, NAN when n == 0). */
+static double median_of(const double *v, size_t n)
 {
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is tiny */
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return st_quantile_sorted(v, n, 0.5);
+    st_summary sm;
+    return st_summarize(v, n, &sm) == 0 ? sm.median : NAN;
 }
 
 bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, repeat_rec *rep)
@@ -180,10 +176,7 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
                  "the statistics", outliers, outliers == 1 ? "" : "s");
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }
-    st_summary raw;
-    double raw_median = n && rep->have_overhead && st_summarize(rep->wall, n, &raw) == 0
-                            ? raw.median
-                            : NAN;
+    double raw_median = n && rep->have_overhead ? median_of(rep->wall, n) : NAN;
     if (isfinite(raw_median) && rep->ovh_wall > 0.5 * raw_median) {
         snprintf(note, sizeof note,
                  "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "
