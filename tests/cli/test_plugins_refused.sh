@@ -20,7 +20,7 @@ DESC_MIN=$((24 + 7 * P))      # bc_plugin up to and including ops
 HOST_OPS_MIN=$((7 * P))       # bc_host_ops up to and including release
 HOST_OPS_SHORT=$((3 * P))     # size, open, close (truncops.c)
 
-# ---- the exact reasons (core/loader.c) ------------------------------------
+# ---- the exact reasons (core/plugin/loader.c) ------------------------------------
 declare -A FILE REASON
 add_case() { # add_case CASE FILE REASON-AFTER-"PATH: "
   FILE[$1]="$FP/$1/$2"

@@ -1,4 +1,4 @@
-# The statistics library (core/stats) against numpy/scipy reference values
+# The statistics library (core/analysis/stats) against numpy/scipy reference values
 # (tests/fixtures/stats/reference.json, from gen_reference.py there), plus
 # the radix selection over sample files against the in-memory sort and the
 # Hodges-Lehmann selection against brute force.  `test_stats DIR bench`

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the statistics library (core/stats) against reference
+ * Unit tests of the statistics library (core/analysis/stats) against reference
  * values computed with numpy/scipy (tests/fixtures/stats/reference.json,
  * made by gen_reference.py there), plus checks that need no reference:
  * the radix selection over sample files against the in-memory sort (bit

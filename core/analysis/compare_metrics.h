@@ -1,0 +1,47 @@
+/*
+ * The metrics of `benchctl compare` (internal to compare_stats.c): which
+ * metrics a run or case has in its results.json, and their samples.
+ */
+#ifndef BENCHCTL_COMPARE_METRICS_H
+#define BENCHCTL_COMPARE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "analysis/compare_stats.h"
+
+/* The direction of "better": the sign of a change that is an improvement. */
+enum { BETTER_LOWER = -1, BETTER_NONE = 0, BETTER_HIGHER = 1 };
+
+/* One metric of one variant, and where its samples are. */
+typedef struct cm_metric {
+    const char *case_name; /* points into the results JSON; NULL: unnamed case */
+    char *key;             /* "<output>.<column>[@host]" or "stage:<name>.wall_s[@host]" */
+    int better;
+    const char *unit;
+    const cJSON *runs; /* repeat.runs of a stage metric */
+    char *samples;     /* absolute path of a column's samples file */
+    bool null_samples; /* the column's "samples" is null */
+    bool matched;
+} cm_metric;
+
+typedef struct cm_list {
+    cm_metric *v;
+    size_t n, cap;
+} cm_list;
+
+/* The metric key in l (with case_name, unless by_case: then any case), or
+ * NULL. */
+cm_metric *cm_find(cm_list *l, const char *case_name, const char *key, bool by_case);
+/* Add the metrics of variant v to l: every case of its results (runs), or
+ * only v->case_name (by_case).  Metric keys are documented in
+ * docs/statistics.md ("Metrics"). */
+void cm_collect(cm_list *l, const cs_variant *v, bool by_case);
+void cm_free(cm_list *l);
+/* The finite samples of m, sorted ascending as st_sort_finite leaves them
+ * (malloc'd, *n set), or NULL with *why (owned). */
+double *cm_load(const cm_metric *m, size_t *n, char **why);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * `benchctl stats ID`: the statistics of one run, from its results.json
+ * (docs/schema/results.schema.json): per case, the repeated stages' wall
+ * time summaries, the other stages' wall/CPU/RSS, and per output its rows,
+ * rates, success rates and the summary of every numeric column.  As a
+ * table, as Markdown, or the file itself (--json).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "run/engine.h"
+#include "util/jsonget.h"
+#include "analysis/report.h"
+#include "store/runstore.h"
+
+static void heading(bool md, int level, const char *indent, const char *text)
+{
+    if (md)
+        printf("\n%.*s %s\n\n", level, "######", text);
+    else
+        printf("\n%s%s\n", indent, text);
+}
+
+static void print_table(rtable *t, bool md, const char *indent)
+{
+    rt_print(t, stdout, md, indent);
+    rt_free(t);
+}
+
+static void print_header(const cJSON *res, const char *id, const strvec *tags, bool md)
+{
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(res, "run");
+    const char *bench = jstr(run, "benchmark");
+    strbuf tl = {0};
+    for (size_t i = 0; i < tags->n; i++)
+        sb_printf(&tl, "%s%s", i ? ", " : "", tags->v[i]);
+    char *dur = rep_seconds(jnum(run, "duration_s"));
+    const char *status = jstr(run, "status"), *error = jstr(run, "error");
+    if (md) {
+        printf("## Run %s: %s\n\n", id, bench ? bench : "(unnamed benchmark)");
+        printf("**status** %s · **duration** %s · **tags** %s · **started** %s\n",
+               status ? status : "?", dur, tl.len ? tl.buf : "none",
+               jstr(run, "start_time") ? jstr(run, "start_time") : "?");
+        if (error)
+            printf("\n**error:** %s\n", error);
+    } else {
+        printf("Run %s: %s\n", id, bench ? bench : "(unnamed benchmark)");
+        printf("  status     %s\n", status ? status : "?");
+        if (error)
+            printf("  error      %s\n", error);
+        printf("  tags       %s\n", tl.len ? tl.buf : "-");
+        printf("  started    %s (%s)\n", jstr(run, "start_time") ? jstr(run, "start_time") : "?",
+               dur);
+    }
+    free(dur);
+    sb_free(&tl);
+}
+
+/* The stages without repeat: one measurement each. */
+static void print_plain_stages(const cJSON *stages, bool md, const char *indent)
+{
+    rtable t;
+    rt_init(&t, "lllrrr", "STAGE", "HOST", "STATUS", "WALL", "CPU", "PEAK RSS", NULL);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stages)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(s, "repeat"))
+            continue;
+        const char *kind = jstr(s, "kind");
+        bool cleanup = kind && strcmp(kind, "cleanup") == 0;
+        bool bg = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "background"));
+        rt_addf(&t, "%s%s%s", cleanup ? "cleanup:" : "", jstr(s, "name") ? jstr(s, "name") : "?",
+                bg ? " (background)" : "");
+        rt_add(&t, xstrdup(jstr(s, "host")));
+        rt_add(&t, xstrdup(jstr(s, "status")));
+        rt_add(&t, rep_seconds(jnum(s, "wall_s")));
+        rt_add(&t, rep_seconds(jnum(s, "user_cpu_s") + jnum(s, "system_cpu_s")));
+        rt_add(&t, rep_kib(jnum(s, "max_rss_kb")));
+    }
+    if (rt_rows(&t)) {
+        heading(md, 4, indent, "stages");
+        print_table(&t, md, md ? NULL : "    ");
+    } else {
+        rt_free(&t);
+    }
+}
+
+static char *join_notes(const cJSON *notes)
+{
+    strbuf sb = {0};
+    sb_puts(&sb, "");
+    const cJSON *n;
+    cJSON_ArrayForEach(n, notes)
+    {
+        if (cJSON_IsString(n))
+            sb_printf(&sb, "%s%s", sb.len ? "; " : "", n->valuestring);
+    }
+    return sb.len ? sb_steal(&sb) : (sb_free(&sb), xstrdup("-"));
+}
+
+/* The stages with repeat: the summary of their measured wall times. */
+static void print_repeated_stages(const cJSON *stages, bool md, const char *indent)
+{
+    rtable t;
+    rt_init(&t, "llrrrrrrrl", "STAGE", "HOST", "N", "MEAN ± SD", "MEDIAN", "MIN – MAX", "P95", "CV",
+            "OUTLIERS", "NOTES", NULL);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stages)
+    {
+        const cJSON *rep = cJSON_GetObjectItemCaseSensitive(s, "repeat");
+        if (!rep)
+            continue;
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(rep, "metrics"), "wall_s");
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(rep, "quality");
+        rt_add(&t, xstrdup(jstr(s, "name")));
+        rt_add(&t, xstrdup(jstr(s, "host")));
+        double req = jnum(rep, "requested");
+        if (isfinite(req) && req != jnum(rep, "count"))
+            rt_addf(&t, "%.0f of %.0f", jnum(rep, "count"), req);
+        else
+            rt_addf(&t, "%.0f", jnum(rep, "count"));
+        char *mean = rep_seconds(jnum(w, "mean")), *sd = rep_seconds(jnum(w, "stddev"));
+        rt_addf(&t, "%s ± %s", mean, sd);
+        free(mean);
+        free(sd);
+        rt_add(&t, rep_seconds(jnum(w, "median")));
+        char *lo = rep_seconds(jnum(w, "min")), *hi = rep_seconds(jnum(w, "max"));
+        rt_addf(&t, "%s – %s", lo, hi);
+        free(lo);
+        free(hi);
+        rt_add(&t, rep_seconds(jnum(w, "p95")));
+        rt_add(&t, rep_pct(jnum(q, "cv"), false));
+        rt_add(&t, rep_num(jnum(q, "outliers")));
+        rt_add(&t, join_notes(cJSON_GetObjectItemCaseSensitive(q, "notes")));
+    }
+    if (rt_rows(&t)) {
+        heading(md, 4, indent, "repeated stages (measured wall time)");
+        print_table(&t, md, md ? NULL : "    ");
+    } else {
+        rt_free(&t);
+    }
+}
+
+static void print_rates(const cJSON *out, bool md, const char *indent)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(out, "rates"))
+    {
+        char *rate = rep_num(jnum(r, "rows_per_s")), *span = rep_seconds(jnum(r, "span_s"));
+        printf("%srate (%s): %s rows/s (%.0f rows over %s)\n", md ? "- " : indent,
+               jstr(r, "column") ? jstr(r, "column") : "?", rate, jnum(r, "rows"), span);
+        free(rate);
+        free(span);
+    }
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(out, "success"))
+    {
+        strbuf vals = {0};
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(s, "values"))
+        {
+            const char *text = cJSON_GetStringValue(v);
+            sb_printf(&vals, "%s%s", vals.len ? ", " : "", text ? text : "?");
+        }
+        char *pct = rep_pct(jnum(s, "rate"), false);
+        printf("%ssuccess (%s in [%s]): %.0f of %.0f (%s)\n", md ? "- " : indent,
+               jstr(s, "column") ? jstr(s, "column") : "?", vals.len ? vals.buf : "",
+               jnum(s, "successes"), jnum(s, "count"), pct);
+        free(pct);
+        sb_free(&vals);
+    }
+}
+
+static void print_columns(const cJSON *cols, bool md)
+{
+    static const char *const keys[] = {"mean", "stddev", "min", "median", "p90", "p95",
+                                       "p99",  "p999",   "max", "mad",    NULL};
+    rtable t;
+    rt_init(&t, "llrrrrrrrrrrrl", "COLUMN", "UNIT", "COUNT", "MEAN", "STDDEV", "MIN", "MEDIAN",
+            "P90", "P95", "P99", "P99.9", "MAX", "MAD", "BETTER", NULL);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cols)
+    {
+        rt_add(&t, xstrdup(c->string));
+        rt_add(&t, xstrdup(jstr(c, "unit")));
+        double nf = jnum(c, "non_finite");
+        if (isfinite(nf) && nf > 0)
+            rt_addf(&t, "%.0f (+%.0f non-finite)", jnum(c, "count"), nf);
+        else
+            rt_addf(&t, "%.0f", jnum(c, "count")); /* a count, never 2e+06 */
+        for (int k = 0; keys[k]; k++)
+            rt_add(&t, rep_num(jnum(c, keys[k])));
+        rt_add(&t, xstrdup(jstr(c, "better")));
+    }
+    if (rt_rows(&t))
+        print_table(&t, md, md ? NULL : "    ");
+    else
+        rt_free(&t);
+}
+
+static void print_outputs(const cJSON *outputs, bool md, const char *indent)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, outputs)
+    {
+        const cJSON *valid = cJSON_GetObjectItemCaseSensitive(o, "valid");
+        bool partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "partial"));
+        char *title = xasprintf(md ? "output `%s` (stage `%s` on `%s`, %.0f rows%s%s)"
+                                   : "output %s (stage %s on %s, %.0f rows%s%s)",
+                                jstr(o, "name") ? jstr(o, "name") : "?",
+                                jstr(o, "stage") ? jstr(o, "stage") : "?",
+                                jstr(o, "host") ? jstr(o, "host") : "?", jnum(o, "rows"),
+                                cJSON_IsTrue(valid)    ? ", valid"
+                                : cJSON_IsFalse(valid) ? ", INVALID against its data_schema"
+                                                       : "",
+                                partial ? "; PARTIAL: reading it was interrupted" : "");
+        heading(md, 4, indent, title);
+        free(title);
+        char *sub = xasprintf("%s  ", indent);
+        print_rates(o, md, sub);
+        if (md && (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "rates")) ||
+                   cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "success"))))
+            printf("\n");
+        print_columns(cJSON_GetObjectItemCaseSensitive(o, "columns"), md);
+        free(sub);
+    }
+}
+
+static void print_case(const cJSON *cs, bool md, bool named)
+{
+    const char *indent = named ? "  " : "";
+    if (named) {
+        strbuf t = {0};
+        sb_printf(&t, md ? "Case `%s`" : "case %s", jstr(cs, "name"));
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(cs, "parameters");
+        for (const cJSON *kv = p ? p->child : NULL; kv; kv = kv->next)
+            sb_printf(&t, "%s%s=%s", kv == p->child ? " (" : ", ", kv->string,
+                      cJSON_GetStringValue(kv) ? kv->valuestring : "?");
+        if (p && p->child)
+            sb_puts(&t, ")");
+        if (jstr(cs, "status"))
+            sb_printf(&t, ": %s", jstr(cs, "status"));
+        printf(md ? "\n### %s\n" : "\n%s\n", t.buf);
+        sb_free(&t);
+    }
+    const cJSON *stages = cJSON_GetObjectItemCaseSensitive(cs, "stages");
+    print_repeated_stages(stages, md, indent);
+    print_plain_stages(stages, md, indent);
+    print_outputs(cJSON_GetObjectItemCaseSensitive(cs, "outputs"), md, indent);
+}
+
+static int print_json(const char *out, const char *id)
+{
+    /* The file as written by the run; it was parsed (validated) first. */
+    char *path = xasprintf("%s/%s/results.json", out, id);
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    free(path);
+    if (!text)
+        return EXIT_USAGE;
+    fwrite(text, 1, len, stdout);
+    if (len == 0 || text[len - 1] != '\n')
+        putchar('\n');
+    free(text);
+    return EXIT_OK;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"output-dir", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},         {"markdown", no_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *cfg = "benchmark.yaml", *outdir = NULL;
+    bool json = false, md = false;
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cfg = optarg;
+            break;
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'M':
+            md = true;
+            break;
+        case 'h':
+            cli_print_help("stats");
+            return EXIT_OK;
+        case ':':
+            return cli_usage_error("stats", "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_bad_option("stats", argv);
+        }
+    }
+    if (json && md)
+        return cli_usage_error("stats", "give --json or --markdown, not both");
+    if (optind >= argc)
+        return cli_usage_error("stats", "missing run ID");
+    if (optind + 1 < argc)
+        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind + 1]);
+    char *out = cli_output_dir("stats", cfg, outdir);
+    char *id = out ? cli_resolve_run("stats", out, argv[optind]) : NULL;
+    cJSON *res = NULL;
+    char *err = NULL;
+    int code = EXIT_USAGE;
+    if (!id || runstore_read_results(out, id, &res, &err) != RUNSTORE_RESULTS_OK)
+        goto done;
+    if (json) {
+        code = print_json(out, id);
+        goto done;
+    }
+    strvec tags = {0};
+    runstore_tags_of(out, id, &tags);
+    print_header(res, id, &tags, md);
+    sv_free(&tags);
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(res, "cases");
+    bool named =
+        cJSON_GetArraySize(cases) > 1 || (cases && cases->child && jstr(cases->child, "name"));
+    const cJSON *cs;
+    cJSON_ArrayForEach(cs, cases)
+    {
+        print_case(cs, md, named);
+    }
+    code = EXIT_OK;
+done:
+    if (err)
+        fprintf(stderr, "benchctl stats: %s\n", err);
+    free(err);
+    cJSON_Delete(res);
+    free(id);
+    free(out);
+    return code;
+}

@@ -1,0 +1,153 @@
+/*
+ * The benchmark configuration: the YAML schema of the Go benchctl v0.2.1
+ * and v0.3.x (their union), checked key by key with FILE:LINE:COL errors.
+ *
+ * config_load parses and validates everything the core itself owns.
+ * Plugin options (host transports, probes, collectors, validators, plot
+ * styling) are validated afterwards against each plugin's declared schema
+ * by bind_plugins (bind.h), once the plugins are known.
+ */
+#ifndef BENCHCTL_CONFIG_H
+#define BENCHCTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/diag.h"
+#include "util/util.h"
+#include "config/yamltree.h"
+
+struct plugin; /* loader.h */
+
+typedef struct cfg_health {
+    const ynode *node;
+    const char *type;      /* probe plugin name */
+    const char *target;
+    int64_t timeout_ms;    /* default 30 s */
+    int64_t interval_ms;   /* 0: the probe's default (else 100 ms) */
+    bool on_controller;    /* `on: controller`: probe from benchctl's machine */
+    int64_t retries;       /* 0 = no limit within the timeout */
+    const struct plugin *plugin;
+} cfg_health;
+
+typedef struct cfg_column {
+    const ynode *node;
+    const char *name, *type, *format, *unit;
+    const char *better;          /* "lower" | "higher" | NULL (no direction) */
+    const char **success_values; /* NULL-terminated; NULL when not a status column */
+    size_t nsuccess;
+} cfg_column;
+
+typedef struct cfg_output {
+    const ynode *node;
+    const char *name, *remote_path;
+    const char *collector;       /* default "files" */
+    const ynode *schema;         /* data_schema map, or NULL */
+    const char *schema_format;   /* validator name, default "csv" */
+    const char *on_invalid;      /* "fail" | "warn" */
+    cfg_column *columns;
+    size_t ncolumns;
+    const struct plugin *collector_plugin, *validator_plugin;
+} cfg_output;
+
+typedef struct cfg_stage {
+    const ynode *node;
+    const char *name;
+    const char **hosts; /* host aliases; {"local"} when none given */
+    size_t nhosts;
+    const char *command, *script;
+    const char *shell;  /* NULL: benchmark.shell */
+    bool background, append_metadata, skip, continue_on_error, is_cleanup;
+    bool parallel;        /* several hosts at once instead of in order */
+    const char *execute_only_for;
+    int64_t timeout_ms; /* 0 = none */
+    int64_t stop_grace_ms; /* background: SIGTERM .. SIGKILL, default 2 s */
+    bool allow_exit;       /* background: exiting on its own is fine */
+    int64_t repeat;        /* measured runs of the command (1: a plain stage) */
+    int64_t warmup;        /* unrecorded runs before them */
+    bool repeat_set;       /* `repeat:` was given (even 1): results get a distribution */
+    cfg_health *health;
+    cfg_output *outputs;
+    size_t noutputs;
+} cfg_stage;
+
+typedef struct cfg_host {
+    const char *alias;
+    const ynode *node;      /* NULL for the implicit `local` */
+    const char *transport;  /* plugin name */
+    const char *ip;
+    const struct plugin *plugin;
+} cfg_host;
+
+typedef struct cfg_case {
+    const ynode *node;    /* the cases[] entry, or NULL for a pure matrix case */
+    const char *name;     /* unique: "<case>[,<param>=<value>...]" */
+    const char *base;     /* the cases[] name, or NULL */
+    const ynode *env;     /* map of NAME: value, or NULL */
+    strvec params;        /* "NAME=value" from matrix, in matrix order */
+    char *owned_name;
+} cfg_case;
+
+typedef struct cfg_plot {
+    const ynode *node;
+    const char *name, *title, *source, *type, *x, *y, *groupby, *aggregation;
+    const char *format, *engine, *export_path;
+    const ynode *options;
+    const struct plugin *plugin;
+} cfg_plot;
+
+typedef struct cfg_range { size_t start, end; } cfg_range;
+
+typedef struct config {
+    char *path;      /* as given on the command line */
+    char *abs_path;  /* absolute */
+    char *dir;       /* absolute directory of the file */
+    char *text;      /* the file's bytes */
+    size_t len;
+    ytree *tree;
+
+    const char *name;
+    char *output_dir;  /* absolute; relative paths start at the config's dir */
+    const ynode *output_dir_node;
+    strvec shell;      /* benchmark.shell split into words */
+    const char *log_level, *log_path;
+    bool git_capture, git_require_clean, git_save_patch;
+    strvec plugin_paths; /* absolute */
+
+    cfg_host *hosts;
+    size_t nhosts;
+    cfg_stage *stages;
+    size_t nstages;
+    cfg_stage *cleanup;
+    size_t ncleanup;
+    cfg_case *cases;     /* cases x matrix combinations, in order */
+    size_t ncases;
+    const ynode *matrix; /* the matrix: section, or NULL */
+    cfg_plot *plots;
+    size_t nplots;
+
+    cfg_range *secrets; /* byte ranges of secret values, for redaction */
+    size_t nsecrets;
+} config;
+
+/* Read, parse and validate path.  Returns the config (errors, if any, are
+ * in d and d->errors > 0) or NULL when the file cannot be read or parsed.
+ * d->file is set to path. */
+config *config_load(const char *path, diag *d);
+/* The same, with relative paths in the file resolved against base_dir (a
+ * run's config snapshot is read as if it were the original file). */
+config *config_load_in(const char *path, const char *base_dir, diag *d);
+void config_free(config *c);
+
+/* True when name selects the case: its full name or its cases[] name. */
+bool config_case_matches(const cfg_case *cs, const char *name);
+/* Find a host by alias (the implicit `local` included); NULL if absent. */
+cfg_host *config_host(config *c, const char *alias);
+/* Mark a node's byte range as secret (redacted in the saved copy). */
+void config_add_secret(config *c, const ynode *n);
+/* The config text with every secret value replaced by "<redacted>". */
+char *config_redacted_text(const config *c, size_t *len);
+/* Split a shell string ("bash -c") into words. */
+void config_split_words(const char *s, strvec *out);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * Plugin options: validation of a YAML mapping against a plugin's declared
+ * schema (bc_option table) and the typed read-only view plugins get
+ * through the services table.
+ */
+#ifndef BENCHCTL_CORE_OPTIONS_H
+#define BENCHCTL_CORE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <benchctl/options.h>
+
+#include "config/config.h"
+
+typedef struct optview {
+    const bc_option *schema; /* may be NULL */
+    const ynode *map;        /* may be NULL */
+    struct optlist {
+        const char *name;
+        const char **items;
+        size_t n;
+    } *lists;
+    size_t nlists;
+} optview;
+
+/* Check map against schema: unknown keys (those not in schema nor in
+ * core_keys), required keys, types, ranges, choices.  Errors go to d with
+ * positions; `what` names the place ("hosts.db", "health_check").  Secret
+ * values are registered with config_add_secret.  Returns true when valid. */
+bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map,
+                   const char *const *core_keys, const char *what, const char *owner);
+
+/* Typed getters; unset options read as their declared default. */
+int opts_is_set(const optview *v, const char *name);
+const char *opts_string(const optview *v, const char *name);
+int64_t opts_int(const optview *v, const char *name);
+double opts_float(const optview *v, const char *name);
+int opts_bool(const optview *v, const char *name);
+int64_t opts_duration_ms(const optview *v, const char *name);
+size_t opts_list(optview *v, const char *name, const char *const **items);
+void opts_free(optview *v);
+
+#endif

@@ -1,0 +1,155 @@
+/* Binding a config to its plugins and validating their options. */
+#define _GNU_SOURCE
+#include "plugin/bind.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/optschema.h"
+#include "plugin/coresvc.h"
+
+const char *const bind_host_core_keys[] = {"transport", "ip",       "port",         "username",
+                                           "password",  "key_file", "key_password", NULL};
+const char *const bind_health_core_keys[] = {"type", "target", "timeout", "retries", "interval",
+                                             "on", NULL};
+const char *const bind_output_core_keys[] = {"name", "remote_path", "collector", "data_schema",
+                                             "local_path", NULL};
+const char *const bind_schema_core_keys[] = {"format", "columns", "on_invalid", NULL};
+
+/* Plugins that belong to benchctl's plan but are not built yet: naming one
+ * is "not supported yet", not a typo. */
+static const struct {
+    bc_kind kind;
+    const char *name;
+} planned[] = {
+    {BC_KIND_HOST, "ssh"},         {BC_KIND_PROBE, "port"},       {BC_KIND_PROBE, "http"},
+    {BC_KIND_PROBE, "file"},       {BC_KIND_PROBE, "process"},    {BC_KIND_COLLECTOR, "files"},
+    {BC_KIND_VALIDATOR, "csv"},    {BC_KIND_VALIDATOR, "json"},   {BC_KIND_VALIDATOR, "jsonl"},
+    {BC_KIND_PLOT, "gnuplot"},
+};
+
+static bool is_planned(bc_kind k, const char *name)
+{
+    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+        if (planned[i].kind == k && strcmp(planned[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Resolve one plugin; on failure add an error at node n. */
+static const plugin *need(loader *l, diag *d, const ynode *n, bc_kind k, const char *name,
+                          const char *what)
+{
+    char *why = NULL;
+    const plugin *p = loader_find(l, k, name, &why);
+    if (p)
+        return p;
+    int line = n ? n->line : 0, col = n ? n->col : 0;
+    bool absent = strncmp(why, "no ", 3) == 0;
+    if (is_planned(k, name) && absent) {
+        diag_error(d, line, col, "%s '%s' is not supported yet: %s", what, name, why);
+    } else if (absent) {
+        /* A typo or a plugin that is not installed: name the ones that are. */
+        loader_scan_all(l);
+        strbuf sb = {0};
+        for (size_t i = 0; i < l->nplugins; i++)
+            if (l->plugins[i]->desc.kind == (uint32_t)k)
+                sb_printf(&sb, "%s%s", sb.len ? ", " : "", l->plugins[i]->desc.name);
+        diag_error(d, line, col, "%s '%s': %s; installed %s plugins: %s", what, name, why,
+                   loader_kind_name(k), sb.len ? sb.buf : "none");
+        sb_free(&sb);
+    } else {
+        diag_error(d, line, col, "%s '%s': %s", what, name, why);
+    }
+    free(why);
+    return NULL;
+}
+
+/* Run a probe's optional check_target on a validated target. */
+static void probe_target(const plugin *p, optview *v, diag *d, const ynode *at, const char *target)
+{
+    if (!p->ops.probe.check_target || !target)
+        return;
+    core_ctx ctx;
+    ctx_init(&ctx, p, v, NULL);
+    if (p->ops.probe.check_target(&ctx.pub, target) != BC_OK)
+        diag_error(d, at ? at->line : 0, at ? at->col : 0, "health_check.target '%s': %s", target,
+                   ctx.error[0] ? ctx.error : "invalid target");
+}
+
+bool bind_plugins(config *c, loader *l, diag *d)
+{
+    size_t before = d->errors;
+    for (size_t i = 0; i < c->nhosts; i++) {
+        cfg_host *h = &c->hosts[i];
+        const ynode *at = ynode_get(h->node, "transport");
+        if (!at)
+            at = h->node;
+        char what[256];
+        snprintf(what, sizeof what, "hosts.%s", h->alias);
+        h->plugin = need(l, d, at, BC_KIND_HOST, h->transport, "host transport");
+        if (h->plugin) {
+            char owner[128];
+            snprintf(owner, sizeof owner, "transport '%s'", h->transport);
+            opts_validate(c, d, h->plugin->desc.options, h->node, bind_host_core_keys, what, owner);
+        }
+    }
+    cfg_stage *lists[2] = {c->stages, c->cleanup};
+    size_t counts[2] = {c->nstages, c->ncleanup};
+    for (int li = 0; li < 2; li++)
+        for (size_t i = 0; i < counts[li]; i++) {
+            cfg_stage *st = &lists[li][i];
+            cfg_health *hc = st->health;
+            if (hc && hc->type) {
+                hc->plugin = need(l, d, ynode_get(hc->node, "type"), BC_KIND_PROBE, hc->type,
+                                  "health_check type");
+                if (hc->plugin) {
+                    char owner[128];
+                    snprintf(owner, sizeof owner, "probe '%s'", hc->type);
+                    if (opts_validate(c, d, hc->plugin->desc.options, hc->node,
+                                      bind_health_core_keys, "health_check", owner)) {
+                        optview v = {hc->plugin->desc.options, hc->node, NULL, 0};
+                        probe_target(hc->plugin, &v, d, ynode_get(hc->node, "target"), hc->target);
+                        opts_free(&v);
+                    }
+                }
+            }
+            for (size_t j = 0; j < st->noutputs; j++) {
+                cfg_output *o = &st->outputs[j];
+                const ynode *cn = ynode_get(o->node, "collector");
+                o->collector_plugin = need(l, d, cn ? cn : o->node, BC_KIND_COLLECTOR,
+                                           o->collector, "outputs collector");
+                if (o->collector_plugin) {
+                    char owner[128];
+                    snprintf(owner, sizeof owner, "collector '%s'", o->collector);
+                    opts_validate(c, d, o->collector_plugin->desc.options, o->node,
+                                  bind_output_core_keys, "output", owner);
+                }
+                if (o->schema) {
+                    const ynode *fn = ynode_get(o->schema, "format");
+                    o->validator_plugin = need(l, d, fn ? fn : o->schema, BC_KIND_VALIDATOR,
+                                               o->schema_format, "data_schema format");
+                    if (o->validator_plugin) {
+                        char owner[128];
+                        snprintf(owner, sizeof owner, "validator '%s'", o->schema_format);
+                        opts_validate(c, d, o->validator_plugin->desc.options, o->schema,
+                                      bind_schema_core_keys, "data_schema", owner);
+                    }
+                }
+            }
+        }
+    for (size_t i = 0; i < c->nplots; i++) {
+        cfg_plot *p = &c->plots[i];
+        const char *engine = p->engine ? p->engine : "gnuplot";
+        const ynode *en = ynode_get(p->node, "engine");
+        if (strcmp(engine, "seaborn") == 0 || strcmp(engine, "gonum") == 0)
+            engine = "gnuplot"; /* the Go tool's renderers: drawn by gnuplot */
+        p->plugin = need(l, d, en ? en : p->node, BC_KIND_PLOT, engine, "plot engine");
+        if (p->plugin) {
+            char owner[128];
+            snprintf(owner, sizeof owner, "plot engine '%s'", engine);
+            opts_validate(c, d, p->plugin->desc.options, p->options, NULL, "plot options", owner);
+        }
+    }
+    return d->errors == before;
+}

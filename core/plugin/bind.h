@@ -1,0 +1,24 @@
+/*
+ * Binding a config to plugins: every name the YAML uses (host transport,
+ * health_check.type, outputs[].collector, data_schema.format,
+ * plots[].engine) is resolved through the loader and the YAML under it is
+ * validated against that plugin's option schema.  Capabilities benchctl
+ * does not have yet are refused with "not supported yet".
+ */
+#ifndef BENCHCTL_BIND_H
+#define BENCHCTL_BIND_H
+
+#include "config/config.h"
+#include "config/diag.h"
+#include "plugin/loader.h"
+
+/* Returns true when every plugin was found and every option is valid. */
+bool bind_plugins(config *c, loader *l, diag *d);
+
+/* Core keys of each section that carries plugin options. */
+extern const char *const bind_host_core_keys[];
+extern const char *const bind_health_core_keys[];
+extern const char *const bind_output_core_keys[];
+extern const char *const bind_schema_core_keys[];
+
+#endif

@@ -1,0 +1,232 @@
+/* The core side of the plugin services table. */
+#define _GNU_SOURCE
+#include "plugin/coresvc.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run/engine.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static core_ctx *C(bc_ctx *ctx) { return (core_ctx *)ctx; }
+
+static void svc_log(bc_ctx *ctx, int level, const char *fmt, ...)
+{
+    core_ctx *c = C(ctx);
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->plugin)
+        log_msg(level, "[%s:%s] %s", loader_kind_name(c->plugin->desc.kind), c->plugin->desc.name,
+                msg);
+    else
+        log_msg(level, "%s", msg);
+}
+
+static void svc_set_error(bc_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(C(ctx)->error, sizeof C(ctx)->error, fmt, ap);
+    va_end(ap);
+}
+
+static int svc_cancelled(bc_ctx *ctx) { return C(ctx)->run ? run_cancelled(C(ctx)->run) : 0; }
+static int svc_cancel_fd(bc_ctx *ctx) { return C(ctx)->run ? run_cancel_fd(C(ctx)->run) : -1; }
+
+static optview empty_view;
+static optview *V(bc_ctx *ctx) { return C(ctx)->opts ? C(ctx)->opts : &empty_view; }
+
+static int svc_opt_is_set(bc_ctx *ctx, const char *n) { return opts_is_set(V(ctx), n); }
+static const char *svc_opt_string(bc_ctx *ctx, const char *n) { return opts_string(V(ctx), n); }
+static int64_t svc_opt_int(bc_ctx *ctx, const char *n) { return opts_int(V(ctx), n); }
+static double svc_opt_float(bc_ctx *ctx, const char *n) { return opts_float(V(ctx), n); }
+static int svc_opt_bool(bc_ctx *ctx, const char *n) { return opts_bool(V(ctx), n); }
+static int64_t svc_opt_duration_ms(bc_ctx *ctx, const char *n) { return opts_duration_ms(V(ctx), n); }
+static size_t svc_opt_list(bc_ctx *ctx, const char *n, const char *const **items)
+{
+    return opts_list(V(ctx), n, items);
+}
+
+static const char *svc_fact(bc_ctx *ctx, const char *key)
+{
+    core_ctx *c = C(ctx);
+    if (strcmp(key, "stage") == 0)
+        return c->stage;
+    if (strcmp(key, "case") == 0)
+        return c->case_name;
+    if (strcmp(key, "host") == 0)
+        return c->host ? hostconn_alias(c->host) : NULL;
+    if (strcmp(key, "transport") == 0)
+        return c->host ? hostconn_transport(c->host) : NULL;
+    if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns) {
+        /* a probe's remaining time, so in-process waits can respect it */
+        int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+        snprintf(c->factbuf, sizeof c->factbuf, "%lld", (long long)(left > 0 ? left : 0));
+        return c->factbuf;
+    }
+    return c->run ? run_fact(c->run, key) : NULL;
+}
+
+static void svc_output(bc_ctx *ctx, int stream, const void *data, size_t len)
+{
+    core_ctx *c = C(ctx);
+    if (c->sink)
+        c->sink(c, stream, data, len);
+}
+
+static int svc_host_exec(bc_ctx *ctx, const char *command, int64_t timeout_ms, int *exit_status,
+                         char *out, size_t out_size)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    if (c->deadline_ns) {
+        /* A probe's attempt never outlives the health check's timeout. */
+        int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+        if (left < 1)
+            left = 1;
+        if (timeout_ms < 0 || timeout_ms > left)
+            timeout_ms = left;
+    }
+    return hostconn_exec_capture(c->host, c, command, timeout_ms, exit_status, out, out_size);
+}
+
+static int svc_host_get_file(bc_ctx *ctx, const char *remote, const char *local)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    return hostconn_get_file(c->host, c, remote, local);
+}
+
+static int svc_host_put_file(bc_ctx *ctx, const char *local, const char *remote, int mode)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    return hostconn_put_file(c->host, c, local, remote, mode);
+}
+
+static void svc_record_file(bc_ctx *ctx, const char *output_name, const char *local_path)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_file)
+        c->on_file(c, output_name, local_path);
+}
+
+static void svc_data_error(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
+                           const char *value, const char *message)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_data_error)
+        c->on_data_error(c, path, line, column, value, message);
+    else
+        log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", path, (unsigned long long)line, column,
+                message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
+}
+
+static void svc_column_summary(bc_ctx *ctx, const char *column, uint64_t count, double min,
+                               double max, double mean)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_summary)
+        c->on_summary(c, column, count, min, max, mean);
+}
+
+static void svc_column_values(bc_ctx *ctx, uint32_t column, const double *values, size_t n)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_values)
+        c->on_values(c, column, values, n);
+}
+
+static void svc_column_text(bc_ctx *ctx, uint32_t column, const char *text, size_t len)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_text)
+        c->on_text(c, column, text, len);
+}
+
+const bc_services core_services = {
+    .size = sizeof(bc_services),
+    .abi_major = BC_ABI_MAJOR,
+    .abi_minor = BC_ABI_MINOR,
+    .log = svc_log,
+    .set_error = svc_set_error,
+    .cancelled = svc_cancelled,
+    .cancel_fd = svc_cancel_fd,
+    .opt_is_set = svc_opt_is_set,
+    .opt_string = svc_opt_string,
+    .opt_int = svc_opt_int,
+    .opt_float = svc_opt_float,
+    .opt_bool = svc_opt_bool,
+    .opt_duration_ms = svc_opt_duration_ms,
+    .opt_list = svc_opt_list,
+    .fact = svc_fact,
+    .output = svc_output,
+    .host_exec = svc_host_exec,
+    .host_get_file = svc_host_get_file,
+    .host_put_file = svc_host_put_file,
+    .record_file = svc_record_file,
+    .data_error = svc_data_error,
+    .column_summary = svc_column_summary,
+    .column_values = svc_column_values,
+    .column_text = svc_column_text,
+};
+
+void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->pub.svc = &core_services;
+    ctx->plugin = p;
+    ctx->opts = opts;
+    ctx->run = run;
+}
+
+static int plugin_init_locked(plugin *p, struct run *run, char **err);
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int plugin_ensure_init(plugin *p, struct run *run, char **err)
+{
+    *err = NULL;
+    pthread_mutex_lock(&init_lock); /* parallel stages may race here */
+    int rc = plugin_init_locked(p, run, err);
+    pthread_mutex_unlock(&init_lock);
+    return rc;
+}
+
+static int plugin_init_locked(plugin *p, struct run *run, char **err)
+{
+    if (p->initialised) {
+        /* A failed init fails every later use too, with the same reason. */
+        if (p->init_error)
+            *err = xstrdup(p->init_error);
+        return p->init_error ? BC_ERR : BC_OK;
+    }
+    p->initialised = true;
+    if (!p->desc.init)
+        return BC_OK;
+    core_ctx ctx;
+    ctx_init(&ctx, p, NULL, run);
+    int rc = p->desc.init(&ctx.pub, &p->state);
+    if (rc != BC_OK) {
+        p->init_error = xasprintf("%s plugin '%s' (%s) failed to initialise: %s",
+                                  loader_kind_name(p->desc.kind), p->desc.name, p->path,
+                                  ctx.error[0] ? ctx.error : "no reason given");
+        *err = xstrdup(p->init_error);
+        p->desc.fini = NULL; /* nothing to finalise */
+    }
+    return rc;
+}

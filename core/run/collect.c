@@ -1,0 +1,327 @@
+/*
+ * Results of a stage: bring each output's files into the run directory
+ * through its collector plugin, validate them with the data_schema's
+ * validator plugin, and describe all of it in the stage's record.
+ *
+ * Naming: <run>/[cases/<case>/]<name>[__<host>]<ext of remote_path>; a glob
+ * in remote_path makes <name>[__<host>]/ a directory of the matched files.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "analysis/outstats.h"
+#include "run/run.h"
+
+#define MAX_RECORDED_ERRORS 20  /* per file, in metadata.json */
+#define MAX_PRINTED_ERRORS 10   /* per file, on stderr */
+
+typedef struct collect_state {
+    const cfg_output *output;
+    strvec files;       /* absolute paths the collector placed */
+    cJSON *errors;      /* validation problems of the current file */
+    uint64_t nerrors;
+    cJSON *summary;     /* per-column summary of the current file */
+    const char *rel_path;
+    outstats *stats;    /* the output's statistics, or NULL */
+} collect_state;
+
+static void on_file(core_ctx *ctx, const char *output, const char *path)
+{
+    collect_state *s = ctx->hook_data;
+    (void)output;
+    sv_push(&s->files, path);
+}
+
+static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32_t column,
+                          const char *value, const char *message)
+{
+    collect_state *s = ctx->hook_data;
+    (void)path;
+    unsigned long long more;
+    char tail[32];
+    if (line == 0 && column == 0 && !value &&
+        sscanf(message, "%llu more errors not shown%31s", &more, tail) == 1) {
+        s->nerrors += more; /* the SDK's convention for capped reports */
+        return;
+    }
+    s->nerrors++;
+    if (s->nerrors <= MAX_PRINTED_ERRORS)
+        log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", s->rel_path, (unsigned long long)line,
+                column, message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
+    if (s->nerrors > MAX_RECORDED_ERRORS)
+        return;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "line", (double)line);
+    cJSON_AddNumberToObject(e, "column", column);
+    if (value)
+        cJSON_AddStringToObject(e, "value", value);
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddItemToArray(s->errors, e);
+}
+
+static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double min, double max,
+                       double mean)
+{
+    collect_state *s = ctx->hook_data;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "count", (double)count);
+    bool is_string = false;
+    for (size_t i = 0; s->output && i < s->output->ncolumns; i++)
+        if (s->output->columns[i].name && strcmp(s->output->columns[i].name, column) == 0 &&
+            s->output->columns[i].type && strcmp(s->output->columns[i].type, "string") == 0)
+            is_string = true;
+    if (count && !is_string) {
+        cJSON_AddNumberToObject(c, "min", min);
+        cJSON_AddNumberToObject(c, "max", max);
+        cJSON_AddNumberToObject(c, "mean", mean);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(s->summary, column);
+    cJSON_AddItemToObject(s->summary, column, c);
+    if (s->stats)
+        outstats_summary(s->stats, column, count, min, max, mean);
+}
+
+static void on_values(core_ctx *ctx, uint32_t column, const double *v, size_t n)
+{
+    collect_state *s = ctx->hook_data;
+    if (s->stats)
+        outstats_values(s->stats, column, v, n);
+}
+
+static void on_text(core_ctx *ctx, uint32_t column, const char *text, size_t len)
+{
+    collect_state *s = ctx->hook_data;
+    if (s->stats)
+        outstats_text(s->stats, column, text, len);
+}
+
+/* The extension of path's last component ("" when none). */
+static const char *extension(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot : "";
+}
+
+static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+static bc_column *columns_of(const cfg_output *o)
+{
+    bc_column *cols = xcalloc(o->ncolumns + 1, sizeof *cols);
+    for (size_t i = 0; i < o->ncolumns; i++)
+        cols[i] = (bc_column){o->columns[i].name, o->columns[i].type, o->columns[i].format,
+                              o->columns[i].unit};
+    return cols;
+}
+
+/* Validate one collected file; returns false when it is invalid. */
+static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
+                          const cfg_case *cs, const char *abs, const char *rel, cJSON *fj,
+                          outstats *stats, char **why)
+{
+    plugin *p = (plugin *)o->validator_plugin;
+    char *ierr = NULL;
+    cJSON *vj = cJSON_AddObjectToObject(fj, "validation");
+    cJSON_AddStringToObject(vj, "format", o->schema_format);
+    if (plugin_ensure_init(p, r, &ierr) != BC_OK) {
+        cJSON_AddBoolToObject(vj, "valid", false);
+        cJSON_AddStringToObject(vj, "error", ierr);
+        *why = ierr;
+        return false;
+    }
+    optview v = {p->desc.options, o->schema, NULL, 0};
+    collect_state s = {.output = o, .errors = cJSON_CreateArray(),
+                       .summary = cJSON_CreateObject(), .rel_path = rel, .stats = stats};
+    core_ctx ctx;
+    ctx_init(&ctx, p, &v, r);
+    ctx.host = h;
+    ctx.stage = st->name;
+    ctx.case_name = cs ? cs->name : NULL;
+    ctx.on_data_error = on_data_error;
+    ctx.on_summary = on_summary;
+    ctx.on_values = on_values;
+    ctx.on_text = on_text;
+    ctx.hook_data = &s;
+    bc_column *cols = columns_of(o);
+    bc_validate_request req = {.size = sizeof req, .path = abs, .columns = cols,
+                               .n_columns = o->ncolumns};
+    int64_t t0 = mono_ns();
+    int rc = p->ops.validator.validate(&ctx.pub, &req);
+    if (rc == BC_CANCELLED && stats)
+        outstats_set_partial(stats);
+    free(cols);
+    opts_free(&v);
+    bool valid = rc == BC_OK && s.nerrors == 0;
+    if (rc == BC_CANCELLED)
+        cJSON_AddNullToObject(vj, "valid"); /* not read to the end: neither */
+    else
+        cJSON_AddBoolToObject(vj, "valid", valid);
+    cJSON_AddNumberToObject(vj, "error_count", (double)s.nerrors);
+    cJSON_AddNumberToObject(vj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
+    if (s.nerrors > MAX_PRINTED_ERRORS)
+        log_msg(BC_LOG_ERROR, "%s: %llu more problems not shown (%d are in metadata.json)", rel,
+                (unsigned long long)(s.nerrors - MAX_PRINTED_ERRORS), MAX_RECORDED_ERRORS);
+    cJSON_AddItemToObject(vj, "errors", s.errors);
+    cJSON_AddItemToObject(vj, "summary", s.summary);
+    if (!valid) {
+        const cJSON *first = cJSON_GetArrayItem(s.errors, 0);
+        if (first)
+            *why = xasprintf("%s does not match its data_schema: %llu problem%s, the first at line "
+                             "%.0f, column %.0f: %s", rel, (unsigned long long)s.nerrors,
+                             s.nerrors == 1 ? "" : "s",
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(first, "line")),
+                             cJSON_GetNumberValue(cJSON_GetObjectItem(first, "column")),
+                             cJSON_GetStringValue(cJSON_GetObjectItem(first, "message")));
+        else if (rc == BC_CANCELLED)
+            *why = xasprintf("reading %s was interrupted: its statistics cover the rows read "
+                             "so far (\"partial\" in results.json)", rel);
+        else
+            *why = xasprintf("%s could not be validated: %s", rel,
+                             ctx.error[0] ? ctx.error : "the validator failed");
+        cJSON_AddStringToObject(vj, "error", *why);
+    }
+    return valid;
+}
+
+bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                     bool background, cJSON *rec, char **err)
+{
+    if (st->noutputs == 0)
+        return true;
+    cJSON *outs = cJSON_AddArrayToObject(rec, "outputs");
+    strvec env = {0};
+    run_build_env(r, st->name, h->cfg->alias, cs, &env);
+    bool ok = true;
+    char *dest_dir = cs ? xasprintf("%s/cases/%s", r->dir, cs->name) : xstrdup(r->dir);
+    mkdir_p(dest_dir, 0755);
+    for (size_t i = 0; i < st->noutputs; i++) {
+        const cfg_output *o = &st->outputs[i];
+        cJSON *oj = cJSON_CreateObject();
+        cJSON_AddItemToArray(outs, oj);
+        char *xerr = NULL;
+        char *name = expand_vars(o->name, (const char *const *)env.v, &xerr);
+        char *remote = name ? expand_vars(o->remote_path, (const char *const *)env.v, &xerr) : NULL;
+        cJSON_AddStringToObject(oj, "name", name ? name : o->name);
+        cJSON_AddStringToObject(oj, "output", o->name);
+        cJSON_AddStringToObject(oj, "remote_path", remote ? remote : o->remote_path);
+        cJSON *files = cJSON_AddArrayToObject(oj, "files");
+        if (!remote) {
+            char *msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
+            cJSON_AddStringToObject(oj, "error", msg);
+            if (ok && !*err)
+                *err = msg;
+            else
+                free(msg);
+            ok = false;
+            free(xerr);
+            free(name);
+            continue;
+        }
+        if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+            char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
+                                  "the run directory", st->name, name, o->name);
+            cJSON_AddStringToObject(oj, "error", msg);
+            if (!*err)
+                *err = msg;
+            else
+                free(msg);
+            ok = false;
+            free(name);
+            free(remote);
+            continue;
+        }
+        char *base = st->nhosts > 1 ? xasprintf("%s__%s", name, h->cfg->alias) : xstrdup(name);
+        bool glob = has_glob(remote);
+        if (!glob) {
+            char *b2 = xasprintf("%s%s", base, extension(remote));
+            free(base);
+            base = b2;
+        }
+        plugin *cp = (plugin *)o->collector_plugin;
+        char *ierr = NULL;
+        collect_state s = {0};
+        int rc = plugin_ensure_init(cp, r, &ierr);
+        core_ctx ctx;
+        ctx_init(&ctx, cp, NULL, r);
+        optview v = {cp->desc.options, o->node, NULL, 0};
+        ctx.opts = &v;
+        ctx.host = h;
+        ctx.stage = st->name;
+        ctx.case_name = cs ? cs->name : NULL;
+        ctx.on_file = on_file;
+        ctx.hook_data = &s;
+        if (rc == BC_OK) {
+            bc_collect_request req = {.size = sizeof req, .missing_is_error = !background,
+                                      .name = name, .remote_path = remote, .dest_dir = dest_dir,
+                                      .dest_base = base};
+            rc = cp->ops.collector.collect(&ctx.pub, &req);
+        } else {
+            snprintf(ctx.error, sizeof ctx.error, "%s", ierr);
+            free(ierr);
+        }
+        opts_free(&v);
+        if (rc != BC_OK) {
+            char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
+                                  h->cfg->alias, name, remote,
+                                  ctx.error[0] ? ctx.error : "collection failed");
+            cJSON_AddStringToObject(oj, "error", msg);
+            if (background && rc != BC_CANCELLED) {
+                log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
+                free(msg);
+            } else {
+                if (!*err)
+                    *err = msg;
+                else
+                    free(msg);
+                ok = false;
+            }
+        }
+        outstats *stats = NULL;
+        if (o->validator_plugin && o->ncolumns) {
+            char *sdir = xasprintf("samples/%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", name,
+                                   st->nhosts > 1 ? "__" : "", st->nhosts > 1 ? h->cfg->alias : "");
+            const plugin *vp = o->validator_plugin;
+            stats = outstats_new(r->dir, o, sdir,
+                                 vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
+            free(sdir);
+        }
+        for (size_t f = 0; f < s.files.n; f++) {
+            const char *abs = s.files.v[f];
+            size_t dl = strlen(r->dir);
+            const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
+            cJSON *fj = cJSON_CreateObject();
+            cJSON_AddStringToObject(fj, "path", rel);
+            cJSON_AddItemToArray(files, fj);
+            if (!o->validator_plugin)
+                continue;
+            char *why = NULL;
+            if (!validate_file(r, st, o, h, cs, abs, rel, fj, stats, &why)) {
+                if (strcmp(o->on_invalid, "warn") == 0) {
+                    log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)",
+                            st->name, why);
+                } else {
+                    if (!*err)
+                        *err = xasprintf("stage '%s': %s", st->name, why);
+                    ok = false;
+                }
+            }
+            free(why);
+        }
+        if (stats) {
+            cJSON_AddItemToObject(oj, "statistics", outstats_finish(stats));
+            outstats_free(stats);
+        }
+        sv_free(&s.files);
+        free(base);
+        free(name);
+        free(remote);
+    }
+    free(dest_dir);
+    sv_free(&env);
+    return ok;
+}

@@ -1,0 +1,68 @@
+/*
+ * The run pipeline: config -> plugins -> hosts -> for each case, for each
+ * stage, on each of its hosts: run, probe -> cleanup -> metadata.json.
+ * Also the host connections (one per host per run, opened on first use).
+ */
+#ifndef BENCHCTL_ENGINE_H
+#define BENCHCTL_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "plugin/loader.h"
+#include "plugin/coresvc.h"
+#include "util/util.h"
+
+/* Exit codes of benchctl (documented in the README). */
+enum {
+    EXIT_OK = 0,
+    EXIT_RUN_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_INTERRUPTED = 130
+};
+
+typedef struct run_options {
+    const char *config_path;
+    strvec metadata;     /* "k=v" */
+    strvec env;          /* "K=V" */
+    strvec skip;         /* stage names */
+    strvec cases;        /* case names */
+    int64_t timeout_ms;  /* 0 = none */
+    strvec plugin_paths;
+    const char *log_level; /* NULL: config or info */
+} run_options;
+
+/* `benchctl run`; returns the process exit code. */
+int engine_run(const run_options *o);
+/* `benchctl validate`: config and plugins, nothing runs. */
+int engine_validate(const char *config_path, const strvec *plugin_paths);
+
+/* `benchctl plot ID`: redraw a stored run's plots from its config snapshot,
+ * or from plots_config when given. */
+int engine_plot(const char *id, const char *output_dir, const char *plots_config,
+                const strvec *plugin_paths);
+
+/* Load config + bind its plugins, printing every diagnostic.  Returns the
+ * config, or NULL (with exit code 2 semantics) on any error. */
+config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
+                    bool print_warnings);
+/* The same, resolving the file's relative paths against base_dir. */
+config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
+                       const strvec *plugin_paths, bool print_warnings);
+
+/* ---- used by services.c ---- */
+struct run;
+struct hostconn;
+int run_cancelled(struct run *r);
+int run_cancel_fd(struct run *r);
+const char *run_fact(struct run *r, const char *key);
+const char *hostconn_alias(struct hostconn *h);
+const char *hostconn_transport(struct hostconn *h);
+int hostconn_exec_capture(struct hostconn *h, core_ctx *caller, const char *command,
+                          int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
+int hostconn_get_file(struct hostconn *h, core_ctx *caller, const char *remote, const char *local);
+int hostconn_put_file(struct hostconn *h, core_ctx *caller, const char *local, const char *remote,
+                      int mode);
+
+#endif

@@ -1,0 +1,229 @@
+/* Host connections of a run: one per host, opened on first use, shared by
+ * every stage, probe and transfer, closed at the end of the run. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/hostfacts.h"
+#include "util/log.h"
+#include "run/run.h"
+
+const char *hostconn_alias(hostconn *h) { return h->cfg->alias; }
+const char *hostconn_transport(hostconn *h) { return h->p->desc.name; }
+
+hostconn *run_host(run *r, const char *alias)
+{
+    for (size_t i = 0; i < r->nhosts; i++)
+        if (strcmp(r->hosts[i].cfg->alias, alias) == 0)
+            return &r->hosts[i];
+    return NULL;
+}
+
+void hostconn_ctx(hostconn *h, core_ctx *ctx)
+{
+    ctx_init(ctx, h->p, &h->opts, h->run);
+    ctx->host = h;
+}
+
+/* Open the host's connection on first use.  Returns false (error in
+ * h->error) when the transport cannot reach it. */
+static bool hostconn_open_locked(hostconn *h);
+
+static void take_facts(hostconn *h);
+
+bool hostconn_open(hostconn *h)
+{
+    pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
+    bool ok = hostconn_open_locked(h);
+    bool facts = ok && !h->facts_taken && strcmp(h->p->desc.name, "local") != 0;
+    if (facts)
+        h->facts_taken = true;
+    pthread_mutex_unlock(&h->lock);
+    if (facts)
+        take_facts(h);
+    return ok;
+}
+
+/* A remote host's machine facts (like metadata.json's "machine" for the
+ * controller) into hosts.<alias>.facts: one short command when the
+ * connection opens.  Best effort: a host without /proc still runs. */
+static void take_facts(hostconn *h)
+{
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    int status = -1;
+    char out[4096];
+    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, sizeof out);
+    cJSON *facts = rc == BC_OK ? hostfacts_parse(out) : NULL;
+    if (!facts || !facts->child) {
+        log_msg(BC_LOG_WARN, "host '%s': its machine facts (OS, kernel, CPU, memory) could not "
+                "be read (%s); the run goes on without them", h->cfg->alias,
+                rc != BC_OK ? ctx.error : "the command printed none of them");
+        cJSON_Delete(facts);
+        return;
+    }
+    pthread_mutex_lock(&h->run->lock);
+    cJSON *hj = cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
+    if (hj) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hj, "facts");
+        cJSON_AddItemToObject(hj, "facts", facts);
+    } else {
+        cJSON_Delete(facts);
+    }
+    pthread_mutex_unlock(&h->run->lock);
+}
+
+static bool hostconn_open_locked(hostconn *h)
+{
+    if (h->opened)
+        return true;
+    if (h->failed)
+        return false;
+    char *err = NULL;
+    if (plugin_ensure_init(h->p, h->run, &err) != BC_OK) {
+        h->failed = true;
+        h->error = err;
+        return false;
+    }
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    int rc = h->p->ops.host.open(&ctx.pub, &h->conn);
+    if (rc != BC_OK) {
+        h->failed = true;
+        h->error = xasprintf("host '%s' (transport %s): %s", h->cfg->alias, h->p->desc.name,
+                             ctx.error[0] ? ctx.error : "cannot open the connection");
+        return false;
+    }
+    log_msg(BC_LOG_DEBUG, "host '%s' opened (transport %s)", h->cfg->alias, h->p->desc.name);
+    h->opened = true;
+    return true;
+}
+
+void hostconn_close(hostconn *h)
+{
+    if (h->opened) {
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        h->p->ops.host.close(&ctx.pub, h->conn);
+        h->opened = false;
+    }
+    opts_free(&h->opts);
+    sv_free(&h->uploaded);
+    free(h->error);
+}
+
+typedef struct capture {
+    char *buf;
+    size_t size, len;
+} capture;
+
+static void capture_sink(core_ctx *ctx, int stream, const void *data, size_t len)
+{
+    capture *c = ctx->sink_data;
+    (void)stream;
+    if (!c->buf || c->size == 0)
+        return;
+    size_t room = c->size - 1 - c->len;
+    if (len > room) {
+        /* keep the most recent output: the end says why a probe failed */
+        size_t drop = len - room;
+        if (len >= c->size - 1) {
+            data = (const char *)data + (len - (c->size - 1));
+            len = c->size - 1;
+            c->len = 0;
+        } else {
+            memmove(c->buf, c->buf + drop, c->len - drop);
+            c->len -= drop;
+        }
+    }
+    memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    c->buf[c->len] = '\0';
+}
+
+int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, int64_t timeout_ms,
+                          int *exit_status, char *out, size_t out_size)
+{
+    if (out && out_size)
+        out[0] = '\0';
+    if (!hostconn_open(h)) {
+        snprintf(caller->error, sizeof caller->error, "%s", h->error);
+        return BC_ERR;
+    }
+    strvec env = {0};
+    const cfg_case *cs = NULL;
+    for (size_t i = 0; caller->case_name && i < h->run->cfg->ncases; i++)
+        if (strcmp(h->run->cfg->cases[i].name, caller->case_name) == 0)
+            cs = &h->run->cfg->cases[i];
+    run_build_env(h->run, caller->stage, h->cfg->alias, cs, &env);
+    bc_exec_request req = {.size = sizeof req,
+                           .shell = (const char *const *)h->run->cfg->shell.v,
+                           .command = command,
+                           .env = (const char *const *)env.v};
+    capture cap = {out, out_size, 0};
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    ctx.stage = caller->stage;
+    ctx.case_name = caller->case_name;
+    ctx.sink = capture_sink;
+    ctx.sink_data = &cap;
+    void *proc = NULL;
+    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &req, &proc);
+    if (rc != BC_OK) {
+        snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
+        sv_free(&env);
+        return rc;
+    }
+    bc_exec_result res = {.size = sizeof res};
+    rc = h->p->ops.host.wait(&ctx.pub, proc, timeout_ms < 0 ? -1 : timeout_ms, &res);
+    if (rc != BC_OK)
+        h->p->ops.host.stop(&ctx.pub, proc, 500); /* never leave it running */
+    h->p->ops.host.release(&ctx.pub, proc);
+    if (rc == BC_OK)
+        *exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;
+    else if (ctx.error[0])
+        snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
+    sv_free(&env);
+    return rc;
+}
+
+int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, const char *local)
+{
+    if (!hostconn_open(h)) {
+        snprintf(caller->error, sizeof caller->error, "%s", h->error);
+        return BC_ERR;
+    }
+    if (!h->p->ops.host.get_file) {
+        snprintf(caller->error, sizeof caller->error, "transport '%s' cannot copy files",
+                 h->p->desc.name);
+        return BC_UNSUPPORTED;
+    }
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    int rc = h->p->ops.host.get_file(&ctx.pub, h->conn, remote, local);
+    if (rc != BC_OK)
+        snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
+    return rc;
+}
+
+int hostconn_put_file(hostconn *h, core_ctx *caller, const char *local, const char *remote,
+                      int mode)
+{
+    if (!hostconn_open(h)) {
+        snprintf(caller->error, sizeof caller->error, "%s", h->error);
+        return BC_ERR;
+    }
+    if (!h->p->ops.host.put_file) {
+        snprintf(caller->error, sizeof caller->error, "transport '%s' cannot copy files",
+                 h->p->desc.name);
+        return BC_UNSUPPORTED;
+    }
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    int rc = h->p->ops.host.put_file(&ctx.pub, h->conn, local, remote, mode);
+    if (rc != BC_OK)
+        snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
+    return rc;
+}
+

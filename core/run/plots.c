@@ -1,0 +1,212 @@
+/*
+ * Plots: draw every plots[] entry from the files a run collected, through
+ * the plot emitter plugins.  Used at the end of `benchctl run` and by
+ * `benchctl plot ID` to redraw a stored run.
+ *
+ * Files: <run>/plots/[<case>/]<plot>[__<host>][__<file>].<format>, plus a
+ * copy at export_path when given.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+#include "run/plots.h"
+
+static const cfg_output *find_output(const config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nstages; i++)
+        for (size_t j = 0; j < c->stages[i].noutputs; j++)
+            if (strcmp(c->stages[i].outputs[j].name, name) == 0)
+                return &c->stages[i].outputs[j];
+    return NULL;
+}
+
+static char *stem(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    return dot && dot != b ? xstrndup(b, (size_t)(dot - b)) : xstrdup(b);
+}
+
+static bool copy_file(const char *from, const char *to)
+{
+    size_t len;
+    char *data = read_file(from, &len);
+    if (!data)
+        return false;
+    char *dir = dir_name(to);
+    mkdir_p(dir, 0755);
+    free(dir);
+    bool ok = write_file_atomic(to, data, len, false);
+    free(data);
+    return ok;
+}
+
+static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o,
+                      const char *src_abs, const char *out_abs, char *err, size_t err_size)
+{
+    plugin *pl = (plugin *)p->plugin;
+    char *ierr = NULL;
+    if (plugin_ensure_init(pl, r, &ierr) != BC_OK) {
+        snprintf(err, err_size, "%s", ierr);
+        free(ierr);
+        return BC_ERR;
+    }
+    bc_column *cols = xcalloc((o ? o->ncolumns : 0) + 1, sizeof *cols);
+    size_t ncols = 0;
+    for (size_t i = 0; o && i < o->ncolumns; i++)
+        cols[ncols++] = (bc_column){o->columns[i].name, o->columns[i].type, o->columns[i].format,
+                                    o->columns[i].unit};
+    bc_plot_request req = {.size = sizeof req, .name = p->name, .title = p->title, .type = p->type,
+                           .x = p->x, .y = p->y, .groupby = p->groupby,
+                           .aggregation = p->aggregation, .format = p->format,
+                           .output_path = out_abs, .source_path = src_abs, .columns = cols,
+                           .n_columns = ncols};
+    optview v = {pl->desc.options, p->options, NULL, 0};
+    core_ctx ctx;
+    ctx_init(&ctx, pl, &v, r);
+    int rc = pl->ops.plot.render(&ctx.pub, &req);
+    struct stat st;
+    if (rc == BC_OK && (stat(out_abs, &st) != 0 || st.st_size == 0)) {
+        snprintf(ctx.error, sizeof ctx.error, "the plot engine reported success but wrote no %s",
+                 out_abs);
+        rc = BC_ERR;
+    }
+    if (rc != BC_OK)
+        snprintf(err, err_size, "%s", ctx.error[0] ? ctx.error : "the plot engine failed");
+    opts_free(&v);
+    free(cols);
+    return rc;
+}
+
+int plots_render(config *c, const char *run_dir, const cJSON *stages, cJSON *out, struct run *r)
+{
+    int failures = 0;
+    bool told_engine = false;
+    for (size_t i = 0; i < c->nplots; i++) {
+        const cfg_plot *p = &c->plots[i];
+        if (p->engine && (strcmp(p->engine, "seaborn") == 0 || strcmp(p->engine, "gonum") == 0) &&
+            !told_engine) {
+            log_msg(BC_LOG_INFO, "plots with engine '%s' are drawn by gnuplot", p->engine);
+            told_engine = true;
+        }
+        const cfg_output *o = find_output(c, p->source);
+        /* Every collected file of the source: one plot each. */
+        size_t drawn = 0;
+        const cJSON *rec;
+        cJSON_ArrayForEach(rec, stages)
+        {
+            const cJSON *outs = cJSON_GetObjectItem(rec, "outputs");
+            const cJSON *oj;
+            cJSON_ArrayForEach(oj, outs)
+            {
+                const char *oname = cJSON_GetStringValue(cJSON_GetObjectItem(oj, "output"));
+                if (!oname || strcmp(oname, p->source) != 0)
+                    continue;
+                const cJSON *files = cJSON_GetObjectItem(oj, "files");
+                int nfiles = cJSON_GetArraySize(files);
+                const char *cs = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "case"));
+                const char *host = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "host"));
+                const cJSON *fj;
+                cJSON_ArrayForEach(fj, files)
+                {
+                    const char *rel = cJSON_GetStringValue(cJSON_GetObjectItem(fj, "path"));
+                    if (!rel)
+                        continue;
+                    const cJSON *val = cJSON_GetObjectItem(fj, "validation");
+                    strbuf name = {0};
+                    sb_printf(&name, "plots/%s%s%s", cs ? cs : "", cs ? "/" : "", p->name);
+                    /* A stage on several hosts names its files <name>__<host>. */
+                    const char *slash = strrchr(rel, '/');
+                    const char *b = slash ? slash + 1 : rel;
+                    char *host_tag = host ? xasprintf("__%s", host) : NULL;
+                    if (host_tag && strstr(b, host_tag))
+                        sb_puts(&name, host_tag);
+                    free(host_tag);
+                    if (nfiles > 1) {
+                        char *s = stem(rel);
+                        sb_printf(&name, "__%s", s);
+                        free(s);
+                    }
+                    sb_printf(&name, ".%s", p->format);
+                    char *src_abs = path_join(run_dir, rel);
+                    char *out_abs = path_join(run_dir, name.buf);
+                    char *dir = dir_name(out_abs);
+                    mkdir_p(dir, 0755);
+                    free(dir);
+                    cJSON *pj = cJSON_CreateObject();
+                    cJSON_AddStringToObject(pj, "name", p->name);
+                    cJSON_AddStringToObject(pj, "type", p->type);
+                    cJSON_AddStringToObject(pj, "engine", p->plugin->desc.name);
+                    if (cs)
+                        cJSON_AddStringToObject(pj, "case", cs);
+                    cJSON_AddStringToObject(pj, "source", rel);
+                    cJSON_AddStringToObject(pj, "path", name.buf);
+                    cJSON_AddItemToArray(out, pj);
+                    char err[1024] = "";
+                    int64_t t0 = mono_ns();
+                    int rc;
+                    if (val && !cJSON_IsTrue(cJSON_GetObjectItem(val, "valid"))) {
+                        snprintf(err, sizeof err, "its source %s did not pass validation", rel);
+                        rc = BC_ERR;
+                    } else {
+                        rc = render_one(r, p, o, src_abs, out_abs, err, sizeof err);
+                    }
+                    cJSON_AddNumberToObject(pj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
+                    cJSON_AddStringToObject(pj, "status", rc == BC_OK ? "success" : "failed");
+                    if (rc != BC_OK) {
+                        log_msg(BC_LOG_ERROR, "plot '%s' (%s): %s", p->name, name.buf, err);
+                        cJSON_AddStringToObject(pj, "error", err);
+                        failures++;
+                    } else if (p->export_path) {
+                        char *exp = path_join(c->dir, p->export_path);
+                        if (drawn > 0) { /* several files: number the copies */
+                            char *e2 = xasprintf("%s.%zu", exp, drawn);
+                            free(exp);
+                            exp = e2;
+                        }
+                        if (copy_file(out_abs, exp))
+                            cJSON_AddStringToObject(pj, "export_path", exp);
+                        else
+                            log_msg(BC_LOG_WARN, "plot '%s': cannot copy to %s: %s", p->name, exp,
+                                    strerror(errno));
+                        free(exp);
+                    }
+                    drawn++;
+                    free(src_abs);
+                    free(out_abs);
+                    sb_free(&name);
+                }
+            }
+        }
+        if (drawn == 0) {
+            log_msg(BC_LOG_WARN, "plot '%s': nothing to draw: no file of output '%s' was collected",
+                    p->name, p->source);
+            cJSON *pj = cJSON_CreateObject();
+            cJSON_AddStringToObject(pj, "name", p->name);
+            cJSON_AddStringToObject(pj, "status", "skipped");
+            cJSON_AddStringToObject(pj, "error", "no data: the source output was not collected");
+            cJSON_AddItemToArray(out, pj);
+        }
+    }
+    return failures;
+}
+
+char *plots_first_failure(const cJSON *plots)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, plots)
+    {
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(it, "status"));
+        if (st && strcmp(st, "failed") == 0)
+            return xasprintf("plot '%s' failed: %s",
+                             cJSON_GetStringValue(cJSON_GetObjectItem(it, "name")),
+                             cJSON_GetStringValue(cJSON_GetObjectItem(it, "error")));
+    }
+    return NULL;
+}

@@ -1,0 +1,22 @@
+/* Drawing plots[] from a run's collected files (plots.c). */
+#ifndef BENCHCTL_PLOTS_H
+#define BENCHCTL_PLOTS_H
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "plugin/coresvc.h"
+
+struct run;
+
+/* Draw every plots[] entry of c from the output files listed in `stages`
+ * (metadata.json stage records) of the run in run_dir.  Appends one record
+ * per plot file to `out` (name, path, status, error).  r may be NULL (for
+ * `benchctl plot`).  Returns the number of plots that failed. */
+int plots_render(config *c, const char *run_dir, const cJSON *stages, cJSON *out, struct run *r);
+
+/* "plot 'x' failed: why" for the first failed record of plots (owned), or
+ * NULL when none failed. */
+char *plots_first_failure(const cJSON *plots);
+
+#endif

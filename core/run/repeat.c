@@ -1,0 +1,215 @@
+/*
+ * Repeated measurements: a stage with `repeat: N` (and `warmup: K`) runs
+ * its command K times unrecorded, then N times with each run's wall time,
+ * CPU times and peak RSS recorded — a measured command with a
+ * distribution, inside the workflow.
+ *
+ * The wall time of a run is measured around the transport's start and
+ * wait, so it includes starting the stage's shell (about a millisecond for
+ * bash) and, on remote hosts, a round trip.  Like command-line timing
+ * tools, benchctl first times the shell with an empty command and takes
+ * that median off every run (recorded as overhead_s; the raw time stays in
+ * raw_wall_s).  Outliers are flagged, never dropped; a note is written when
+ * the spread is high or the values drift over the repetitions.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/jsonget.h"
+#include "util/log.h"
+#include "analysis/outstats.h"
+#include "run/run.h"
+#include "analysis/stats/stats.h"
+
+#define CALIBRATION_RUNS 12   /* the first two are discarded (cold caches) */
+#define CV_LIMIT 0.10         /* spread worth a note */
+#define TREND_ALPHA 0.01      /* drift worth a note */
+
+/* The median of a few values (the library's definition, NAN when n == 0). */
+static double median_of(const double *v, size_t n)
+{
+    st_summary sm;
+    return st_summarize(v, n, &sm) == 0 ? sm.median : NAN;
+}
+
+bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, repeat_rec *rep)
+{
+    bc_exec_request empty = *req;
+    empty.command = "";
+    empty.flags &= ~BC_EXEC_TTY;
+    double wall[CALIBRATION_RUNS], user[CALIBRATION_RUNS], sys[CALIBRATION_RUNS];
+    size_t n = 0;
+    bool cpu = true;
+    for (int i = 0; i < CALIBRATION_RUNS; i++) {
+        bc_exec_result res;
+        int64_t w;
+        int rc = stage_exec_once(h, ctx, &empty, 10000, &res, &w);
+        if (rc == BC_CANCELLED)
+            return false; /* the run is being stopped: nothing to say */
+        if (rc != BC_OK || res.exit_status != 0 || res.term_signal) {
+            if (!ctx->error[0]) {
+                strbuf words = {0};
+                for (size_t k = 0; req->shell && req->shell[k]; k++)
+                    sb_printf(&words, "%s ", req->shell[k]);
+                snprintf(ctx->error, sizeof ctx->error, "`%s''` %s", words.buf ? words.buf : "",
+                         rc == BC_TIMEOUT ? "took over 10 s" : "did not succeed");
+                sb_free(&words);
+            }
+            return false;
+        }
+        if (i < 2)
+            continue;
+        wall[n] = (double)w / 1e9;
+        user[n] = res.user_us >= 0 ? (double)res.user_us / 1e6 : 0;
+        sys[n] = res.sys_us >= 0 ? (double)res.sys_us / 1e6 : 0;
+        cpu = cpu && res.user_us >= 0;
+        n++;
+    }
+    rep->have_overhead = true;
+    rep->ovh_wall = median_of(wall, n);
+    rep->ovh_user = cpu ? median_of(user, n) : 0;
+    rep->ovh_sys = cpu ? median_of(sys, n) : 0;
+    return true;
+}
+
+void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res)
+{
+    if (rep->n == rep->cap) {
+        rep->cap = rep->cap ? 2 * rep->cap : 16;
+        rep->wall = xrealloc(rep->wall, rep->cap * sizeof *rep->wall);
+        rep->user = xrealloc(rep->user, rep->cap * sizeof *rep->user);
+        rep->sys = xrealloc(rep->sys, rep->cap * sizeof *rep->sys);
+        rep->rss = xrealloc(rep->rss, rep->cap * sizeof *rep->rss);
+    }
+    rep->wall[rep->n] = (double)wall_ns / 1e9;
+    rep->user[rep->n] = res->user_us >= 0 ? (double)res->user_us / 1e6 : -1;
+    rep->sys[rep->n] = res->sys_us >= 0 ? (double)res->sys_us / 1e6 : -1;
+    rep->rss[rep->n] = res->max_rss_kb >= 0 ? (double)res->max_rss_kb : -1;
+    rep->n++;
+}
+
+/* The summary of a metric, or nothing when the transport does not tell
+ * (every value -1). */
+static void add_metric(cJSON *metrics, const char *key, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0)
+            return;
+    st_summary sm;
+    if (st_summarize(v, n, &sm) != 0)
+        return;
+    outstats_add_summary(cJSON_AddObjectToObject(metrics, key), &sm);
+}
+
+cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host)
+{
+    size_t n = rep->n;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "warmup", (double)st->warmup);
+    cJSON_AddNumberToObject(o, "requested", (double)st->repeat);
+    cJSON_AddNumberToObject(o, "count", (double)n);
+    jadd_num(o, "overhead_s", rep->have_overhead ? rep->ovh_wall : NAN);
+
+    /* The command's own times: the shell's start-up taken off. */
+    double *wall = xcalloc(n + 1, sizeof *wall), *user = xcalloc(n + 1, sizeof *user),
+           *sys = xcalloc(n + 1, sizeof *sys);
+    for (size_t i = 0; i < n; i++) {
+        wall[i] = rep->have_overhead ? fmax(rep->wall[i] - rep->ovh_wall, 0) : rep->wall[i];
+        user[i] = rep->user[i] < 0 ? -1
+                  : rep->have_overhead ? fmax(rep->user[i] - rep->ovh_user, 0) : rep->user[i];
+        sys[i] = rep->sys[i] < 0 ? -1
+                 : rep->have_overhead ? fmax(rep->sys[i] - rep->ovh_sys, 0) : rep->sys[i];
+    }
+    unsigned char *flag = xcalloc(n + 1, 1);
+    size_t outliers = st_outliers(wall, n, flag);
+
+    cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *rj = cJSON_CreateObject();
+        cJSON_AddNumberToObject(rj, "wall_s", wall[i]);
+        cJSON_AddNumberToObject(rj, "raw_wall_s", rep->wall[i]);
+        jadd_num(rj, "user_cpu_s", user[i] < 0 ? NAN : user[i]);
+        jadd_num(rj, "system_cpu_s", sys[i] < 0 ? NAN : sys[i]);
+        jadd_num(rj, "max_rss_kb", rep->rss[i] < 0 ? NAN : rep->rss[i]);
+        cJSON_AddBoolToObject(rj, "outlier", flag[i] != 0);
+        cJSON_AddItemToArray(runs, rj);
+    }
+    cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
+    add_metric(metrics, "wall_s", wall, n);
+    add_metric(metrics, "user_cpu_s", user, n);
+    add_metric(metrics, "system_cpu_s", sys, n);
+    add_metric(metrics, "max_rss_kb", rep->rss, n);
+
+    /* Measurement quality. */
+    cJSON *q = cJSON_AddObjectToObject(o, "quality");
+    cJSON *notes = cJSON_CreateArray();
+    st_summary sm;
+    bool have = n >= 1 && st_summarize(wall, n, &sm) == 0;
+    double cv = have && n >= 2 && sm.mean > 0 ? sm.stddev / sm.mean : NAN;
+    jadd_num(q, "cv", cv);
+    cJSON_AddNumberToObject(q, "outliers", (double)outliers);
+    double tau = NAN, p = st_trend(wall, n, &tau);
+    jadd_num(q, "trend_tau", tau);
+    jadd_num(q, "trend_p", p);
+    char note[400];
+    if (isfinite(cv) && cv > CV_LIMIT) {
+        snprintf(note, sizeof note,
+                 "high spread: the wall times vary by %.1f%% (coefficient of variation over "
+                 "%.0f%%); the machine may be busy or the command noisy: more warm-up runs, "
+                 "more repetitions or a quieter machine help", cv * 100, CV_LIMIT * 100);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
+    if (isfinite(p) && p < TREND_ALPHA) {
+        snprintf(note, sizeof note,
+                 "drift: the wall times %s over the repetitions (Kendall tau %.2f, p = %.2g); "
+                 "caches warming up, thermal throttling or state growing between runs: more "
+                 "warm-up runs or a reset between runs help",
+                 tau > 0 ? "rise" : "fall", tau, p);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
+    if (outliers) {
+        snprintf(note, sizeof note,
+                 "%zu outlier%s (outside 1.5 IQR of the quartiles): flagged in runs[], kept in "
+                 "the statistics", outliers, outliers == 1 ? "" : "s");
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
+    double raw_median = n && rep->have_overhead ? median_of(rep->wall, n) : NAN;
+    if (isfinite(raw_median) && rep->ovh_wall > 0.5 * raw_median) {
+        snprintf(note, sizeof note,
+                 "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "
+                 "run, and varies; the command's own time is too small next to it to be "
+                 "measured reliably this way: repeat a longer command, or loop inside it",
+                 strcmp(host, "local") == 0 ? "" : " on the host (login and round trip)",
+                 rep->ovh_wall, raw_median);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
+    if (n < (size_t)st->repeat) {
+        snprintf(note, sizeof note, "only %zu of %lld repetitions were measured", n,
+                 (long long)st->repeat);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    }
+    cJSON *it;
+    cJSON_ArrayForEach(it, notes)
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %s", st->name, host, it->valuestring);
+    cJSON_AddItemToObject(q, "notes", notes);
+    if (have)
+        log_msg(BC_LOG_INFO, "stage '%s' on host '%s': %zu runs, wall %.4g s ± %.2g (median %.4g s)",
+                st->name, host, n, sm.mean, n >= 2 ? sm.stddev : 0.0, sm.median);
+    free(wall);
+    free(user);
+    free(sys);
+    free(flag);
+    return o;
+}
+
+void repeat_free(repeat_rec *rep)
+{
+    free(rep->wall);
+    free(rep->user);
+    free(rep->sys);
+    free(rep->rss);
+    memset(rep, 0, sizeof *rep);
+}

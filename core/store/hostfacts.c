@@ -1,0 +1,233 @@
+/* Facts about the controller machine and the git state of the config. */
+#define _GNU_SOURCE
+#include "store/hostfacts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+extern char **environ;
+
+static char *os_pretty_name(void)
+{
+    char *text = read_file("/etc/os-release", NULL);
+    if (!text)
+        return NULL;
+    char *res = NULL, *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
+            char *v = line + 12;
+            size_t l = strlen(v);
+            if (l >= 2 && (v[0] == '"' || v[0] == '\'')) {
+                v++;
+                l -= 2;
+            }
+            res = xstrndup(v, l);
+            break;
+        }
+    }
+    free(text);
+    return res;
+}
+
+static char *cpu_model(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return NULL;
+    char line[512];
+    char *res = NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Model", 5) == 0) {
+            char *colon = strchr(line, ':');
+            if (!colon)
+                continue;
+            char *v = colon + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            v[strcspn(v, "\n")] = '\0';
+            res = xstrdup(v);
+            break;
+        }
+    }
+    fclose(f);
+    return res;
+}
+
+cJSON *hostfacts_collect(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(o, "hostname", host);
+    char *os = os_pretty_name();
+    struct utsname u;
+    uname(&u);
+    cJSON_AddStringToObject(o, "os", os ? os : u.sysname);
+    free(os);
+    cJSON_AddStringToObject(o, "kernel", u.release);
+    cJSON_AddStringToObject(o, "arch", u.machine);
+    char *cpu = cpu_model();
+    if (cpu)
+        cJSON_AddStringToObject(o, "cpu_model", cpu);
+    else
+        cJSON_AddNullToObject(o, "cpu_model");
+    free(cpu);
+    cJSON_AddNumberToObject(o, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    struct sysinfo si;
+    if (sysinfo(&si) == 0)
+        cJSON_AddNumberToObject(o, "memory_bytes", (double)si.totalram * si.mem_unit);
+    return o;
+}
+
+int run_capture(const char *const *argv, char **out)
+{
+    *out = NULL;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    if (rc != 0) {
+        close(pfd[0]);
+        return -1;
+    }
+    strbuf sb = {0};
+    char buf[8192];
+    for (;;) {
+        ssize_t n = read(pfd[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        sb_add(&sb, buf, (size_t)n);
+    }
+    close(pfd[0]);
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    if (w < 0)
+        st = 0xff00; /* unknown: report failure below */
+    *out = sb_steal(&sb);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void git_inspect(const char *dir, git_state *g)
+{
+    memset(g, 0, sizeof *g);
+    /* Untracked files (benchctl's own results, for one) do not make the
+     * tree dirty: only changes to tracked files do. */
+    const char *argv[] = {"git", "-C", dir, "status", "--porcelain=v2", "--branch",
+                          "--untracked-files=no", NULL};
+    char *out = NULL;
+    if (run_capture(argv, &out) != 0) {
+        free(out);
+        return;
+    }
+    g->is_repo = true;
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "# branch.oid ", 13) == 0) {
+            if (strcmp(line + 13, "(initial)") != 0)
+                g->commit = xstrdup(line + 13);
+        } else if (strncmp(line, "# branch.head ", 14) == 0) {
+            if (strcmp(line + 14, "(detached)") != 0)
+                g->branch = xstrdup(line + 14);
+        } else if (line[0] != '#') {
+            g->dirty = true;
+        }
+    }
+    free(out);
+}
+
+char *git_diff(const char *dir)
+{
+    const char *argv[] = {"git", "-C", dir, "diff", "HEAD", NULL};
+    char *out = NULL;
+    if (run_capture(argv, &out) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+void git_state_free(git_state *g)
+{
+    free(g->commit);
+    free(g->branch);
+    memset(g, 0, sizeof *g);
+}
+
+cJSON *git_to_json(const git_state *g)
+{
+    if (!g->is_repo)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (g->commit)
+        cJSON_AddStringToObject(o, "commit", g->commit);
+    else
+        cJSON_AddNullToObject(o, "commit");
+    if (g->branch)
+        cJSON_AddStringToObject(o, "branch", g->branch);
+    else
+        cJSON_AddNullToObject(o, "branch");
+    cJSON_AddBoolToObject(o, "dirty", g->dirty);
+    return o;
+}
+
+/* Facts of a remote host, from its own tools; each line is optional. */
+const char hostfacts_script[] =
+    "echo \"hostname=$(uname -n)\"\n"
+    "echo \"kernel=$(uname -r)\"\n"
+    "echo \"arch=$(uname -m)\"\n"
+    "( . /etc/os-release 2>/dev/null && echo \"os=$PRETTY_NAME\" ) || echo \"os=$(uname -s)\"\n"
+    "sed -n 's/^model name[[:space:]]*: */cpu_model=/p' /proc/cpuinfo 2>/dev/null | head -n 1\n"
+    "echo \"cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
+    "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n"
+    "exit 0\n"; /* a missing tool loses its line, not the others */
+
+cJSON *hostfacts_parse(const char *text)
+{
+    static const char *const strings[] = {"hostname", "os", "kernel", "arch", "cpu_model", NULL};
+    static const char *const numbers[] = {"cores", "memory_bytes", NULL};
+    cJSON *o = cJSON_CreateObject();
+    const char *line = text;
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *eq = memchr(line, '=', len);
+        if (eq && eq + 1 < line + len) {
+            char *key = xstrndup(line, (size_t)(eq - line));
+            char *val = xstrndup(eq + 1, len - (size_t)(eq - line) - 1);
+            for (size_t i = 0; strings[i]; i++)
+                if (strcmp(key, strings[i]) == 0 && !cJSON_GetObjectItem(o, key))
+                    cJSON_AddStringToObject(o, key, val);
+            double d;
+            for (size_t i = 0; numbers[i]; i++)
+                if (strcmp(key, numbers[i]) == 0 && parse_double(val, &d) && d > 0 &&
+                    !cJSON_GetObjectItem(o, key))
+                    cJSON_AddNumberToObject(o, key, d);
+            free(key);
+            free(val);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return o;
+}

@@ -1,0 +1,187 @@
+/*
+ * results.json: the statistical summary of a run, written at its end (a
+ * failed or interrupted run too) from the final metadata — the stage
+ * records carry each output's statistics (outstats.c) and each repeated
+ * stage's distribution (repeat.c).  Described by
+ * docs/schema/results.schema.json; `benchctl stats` prints it and
+ * `benchctl compare` tests it.
+ *
+ * Cleanup stages are left out: they tidy up, they do not measure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <benchctl/services.h>
+
+#include "util/log.h"
+#include "store/results.h"
+#include "store/runstore.h"
+
+static cJSON *dup_or_null(const cJSON *v)
+{
+    return v ? cJSON_Duplicate(v, true) : cJSON_CreateNull();
+}
+
+static void copy_key(cJSON *to, const cJSON *from, const char *key, const char *as)
+{
+    cJSON_AddItemToObject(to, as ? as : key, dup_or_null(cJSON_GetObjectItem(from, key)));
+}
+
+/* The case entry named name (NULL: the only one of a run without cases). */
+static cJSON *case_entry(cJSON *cases, const char *name)
+{
+    cJSON *it;
+    cJSON_ArrayForEach(it, cases)
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+        if ((!name && !n) || (name && n && strcmp(name, n) == 0))
+            return it;
+    }
+    return NULL;
+}
+
+static cJSON *stage_entry(const cJSON *rec)
+{
+    cJSON *s = cJSON_CreateObject();
+    copy_key(s, rec, "name", NULL);
+    copy_key(s, rec, "kind", NULL);
+    copy_key(s, rec, "host", NULL);
+    cJSON_AddBoolToObject(s, "background", cJSON_IsTrue(cJSON_GetObjectItem(rec, "background")));
+    const cJSON *status = cJSON_GetObjectItem(rec, "status");
+    cJSON_AddStringToObject(s, "status", cJSON_IsString(status) ? status->valuestring
+                            : cJSON_IsTrue(cJSON_GetObjectItem(rec, "skipped")) ? "skipped"
+                                                                               : "unknown");
+    copy_key(s, rec, "duration_s", "wall_s");
+    /* Transports that cannot measure CPU or memory leave them out: null. */
+    copy_key(s, rec, "user_cpu_s", NULL);
+    copy_key(s, rec, "system_cpu_s", NULL);
+    copy_key(s, rec, "max_rss_kb", NULL);
+    const cJSON *rep = cJSON_GetObjectItem(rec, "repeat");
+    if (rep)
+        cJSON_AddItemToObject(s, "repeat", cJSON_Duplicate(rep, true));
+    return s;
+}
+
+static cJSON *output_entry(const cJSON *rec, const cJSON *out)
+{
+    const cJSON *st = cJSON_GetObjectItem(out, "statistics");
+    cJSON *o = cJSON_CreateObject();
+    copy_key(o, out, "name", NULL);
+    copy_key(o, out, "output", NULL);
+    copy_key(o, rec, "name", "stage");
+    copy_key(o, rec, "host", NULL);
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    int valid = -1; /* -1: nothing validated */
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(out, "files"))
+    {
+        const cJSON *p = cJSON_GetObjectItem(f, "path");
+        if (cJSON_IsString(p))
+            cJSON_AddItemToArray(files, cJSON_CreateString(p->valuestring));
+        const cJSON *v = cJSON_GetObjectItem(f, "validation");
+        if (v) {
+            const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItem(v, "format"));
+            if (fmt && !cJSON_GetObjectItem(o, "format"))
+                cJSON_AddStringToObject(o, "format", fmt);
+            const cJSON *vv = cJSON_GetObjectItem(v, "valid");
+            if (cJSON_IsNull(vv))
+                continue; /* an interrupted read: "partial" says so */
+            bool ok = cJSON_IsTrue(vv);
+            valid = valid == -1 ? ok : valid && ok;
+        }
+    }
+    if (valid == -1)
+        cJSON_AddNullToObject(o, "valid");
+    else
+        cJSON_AddBoolToObject(o, "valid", valid);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(st, "partial")))
+        cJSON_AddTrueToObject(o, "partial");
+    copy_key(o, st, "rows", NULL);
+    copy_key(o, st, "columns", NULL);
+    copy_key(o, st, "rates", NULL);
+    copy_key(o, st, "success", NULL);
+    return o;
+}
+
+cJSON *results_build(const cJSON *meta)
+{
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "format", "benchctl-results");
+    cJSON_AddNumberToObject(res, "version", 1);
+    cJSON *run = cJSON_AddObjectToObject(res, "run");
+    copy_key(run, meta, "run_id", "id");
+    copy_key(run, meta, "benchmark_name", "benchmark");
+    copy_key(run, meta, "status", NULL);
+    copy_key(run, meta, "error", NULL);
+    copy_key(run, meta, "start_time", NULL);
+    copy_key(run, meta, "end_time", NULL);
+    copy_key(run, meta, "duration_s", NULL);
+    copy_key(run, meta, "git", NULL);
+    const cJSON *bc = cJSON_GetObjectItem(meta, "benchctl");
+    const char *ver = cJSON_GetStringValue(cJSON_GetObjectItem(bc, "version"));
+    if (ver)
+        cJSON_AddStringToObject(run, "benchctl_version", ver);
+    const cJSON *machine = cJSON_GetObjectItem(meta, "machine");
+    cJSON_AddItemToObject(res, "machine", machine ? cJSON_Duplicate(machine, true)
+                                                  : cJSON_CreateObject());
+    const cJSON *hosts = cJSON_GetObjectItem(meta, "hosts");
+    if (hosts)
+        cJSON_AddItemToObject(res, "hosts", cJSON_Duplicate(hosts, true));
+
+    cJSON *cases = cJSON_AddArrayToObject(res, "cases");
+    const cJSON *mc = cJSON_GetObjectItem(meta, "cases");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mc)
+    {
+        cJSON *e = cJSON_CreateObject();
+        copy_key(e, c, "name", NULL);
+        const cJSON *params = cJSON_GetObjectItem(c, "parameters");
+        cJSON_AddItemToObject(e, "parameters", params ? cJSON_Duplicate(params, true)
+                                                      : cJSON_CreateObject());
+        copy_key(e, c, "status", NULL);
+        cJSON_AddArrayToObject(e, "stages");
+        cJSON_AddArrayToObject(e, "outputs");
+        cJSON_AddItemToArray(cases, e);
+    }
+    if (cJSON_GetArraySize(cases) == 0) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNullToObject(e, "name");
+        copy_key(e, meta, "status", NULL);
+        cJSON_AddArrayToObject(e, "stages");
+        cJSON_AddArrayToObject(e, "outputs");
+        cJSON_AddItemToArray(cases, e);
+    }
+    bool single = cJSON_GetArraySize(mc) == 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItem(meta, "stages"))
+    {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "kind"));
+        if (kind && strcmp(kind, "cleanup") == 0)
+            continue;
+        const char *cname = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "case"));
+        cJSON *e = case_entry(cases, single ? NULL : cname);
+        if (!e)
+            continue;
+        cJSON_AddItemToArray(cJSON_GetObjectItem(e, "stages"), stage_entry(rec));
+        const cJSON *out;
+        cJSON_ArrayForEach(out, cJSON_GetObjectItem(rec, "outputs"))
+        if (cJSON_GetObjectItem(out, "statistics"))
+            cJSON_AddItemToArray(cJSON_GetObjectItem(e, "outputs"), output_entry(rec, out));
+    }
+    return res;
+}
+
+bool results_write(const char *run_dir, const cJSON *meta)
+{
+    cJSON *res = results_build(meta);
+    char *path = path_join(run_dir, "results.json");
+    bool ok = runstore_write_json(path, res, true);
+    if (!ok)
+        log_msg(BC_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+    cJSON_Delete(res);
+    free(path);
+    return ok;
+}

@@ -1,0 +1,382 @@
+/* The run store: run directories, IDs and metadata.json. */
+#define _GNU_SOURCE
+#include "store/runstore.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool is_run_id(const char *s)
+{
+    if (!*s || (s[0] == '0'))
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+bool runstore_lock(const char *output_dir, int *fd)
+{
+    char *lock = path_join(output_dir, ".benchctl.lock");
+    *fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(lock);
+    if (*fd < 0)
+        return false;
+    while (flock(*fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            close(*fd);
+            return false;
+        }
+    }
+    return true;
+}
+
+void runstore_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
+static long long max_existing(const char *output_dir)
+{
+    long long max = 0;
+    DIR *d = opendir(output_dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (is_run_id(de->d_name)) {
+            long long v = strtoll(de->d_name, NULL, 10);
+            if (v > max)
+                max = v;
+        }
+    closedir(d);
+    return max;
+}
+
+bool runstore_create(const char *output_dir, char **id, char **dir, char **err)
+{
+    *id = *dir = *err = NULL;
+    if (!mkdir_p(output_dir, 0755)) {
+        *err = xasprintf("cannot create output directory %s: %s", output_dir, strerror(errno));
+        return false;
+    }
+    int fd;
+    if (!runstore_lock(output_dir, &fd)) {
+        *err = xasprintf("cannot lock output directory %s: %s", output_dir, strerror(errno));
+        return false;
+    }
+    char *counter = path_join(output_dir, ".benchctl-last-id");
+    long long last = 0;
+    char *text = read_file(counter, NULL);
+    if (text) {
+        last = strtoll(text, NULL, 10);
+        free(text);
+    }
+    long long existing = max_existing(output_dir);
+    long long next = (last > existing ? last : existing) + 1;
+    bool ok = false;
+    for (int tries = 0; tries < 1000; tries++, next++) {
+        char *path = xasprintf("%s/%lld", output_dir, next);
+        if (mkdir(path, 0755) == 0) {
+            *dir = path;
+            ok = true;
+            break;
+        }
+        int e = errno;
+        free(path);
+        if (e != EEXIST) {
+            *err = xasprintf("cannot create run directory in %s: %s", output_dir, strerror(e));
+            break;
+        }
+    }
+    if (ok) {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%lld\n", next);
+        if (!write_file_atomic(counter, num, (size_t)n, false)) {
+            *err = xasprintf("cannot write %s: %s", counter, strerror(errno));
+            rmdir(*dir);
+            free(*dir);
+            *dir = NULL;
+            ok = false;
+        } else {
+            *id = xasprintf("%lld", next);
+        }
+    } else if (!*err) {
+        *err = xasprintf("cannot find a free run ID in %s", output_dir);
+    }
+    free(counter);
+    runstore_unlock(fd);
+    return ok;
+}
+
+cJSON *runstore_read(const char *output_dir, const char *id, char **err)
+{
+    *err = NULL;
+    if (!is_run_id(id)) {
+        *err = xasprintf("'%s' is not a run ID (run IDs are positive whole numbers)", id);
+        return NULL;
+    }
+    char *path = xasprintf("%s/%s/metadata.json", output_dir, id);
+    char *text = read_file(path, NULL);
+    if (!text) {
+        if (errno == ENOENT)
+            *err = xasprintf("run %s not found in %s", id, output_dir);
+        else
+            *err = xasprintf("cannot read %s: %s", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j || !cJSON_IsObject(j)) {
+        *err = xasprintf("%s is not valid JSON", path);
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    free(path);
+    return j;
+}
+
+bool runstore_write_json(const char *path, const cJSON *json, bool durable)
+{
+    char *text = cJSON_Print(json);
+    if (!text) {
+        errno = ENOMEM;
+        return false;
+    }
+    size_t len = strlen(text);
+    text = xrealloc(text, len + 2);
+    text[len++] = '\n';
+    text[len] = '\0';
+    bool ok = write_file_atomic(path, text, len, durable);
+    free(text);
+    return ok;
+}
+
+bool runstore_write(const char *dir, const cJSON *meta, bool durable)
+{
+    char *path = path_join(dir, "metadata.json");
+    bool ok = runstore_write_json(path, meta, durable);
+    free(path);
+    return ok;
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    long long x = strtoll(*(char *const *)a, NULL, 10), y = strtoll(*(char *const *)b, NULL, 10);
+    return x < y ? -1 : x > y;
+}
+
+void runstore_list(const char *output_dir, strvec *ids)
+{
+    DIR *d = opendir(output_dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (is_run_id(de->d_name))
+            sv_push(ids, de->d_name);
+    closedir(d);
+    if (ids->n)
+        qsort(ids->v, ids->n, sizeof *ids->v, cmp_ids);
+}
+
+/* ---- Tags ---------------------------------------------------------------- */
+
+#define TAGS_FILE ".benchctl-tags.json"
+#define TAG_MAX 64
+
+bool runstore_tag_name_ok(const char *name, char **err)
+{
+    size_t len = strlen(name);
+    bool digits_only = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        bool ok = isalnum(ch) || (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
+        if (!ok || ch >= 0x80) {
+            *err = xasprintf("'%s' is not a valid tag: use letters, digits, '.', '_' and '-', "
+                             "starting with a letter or digit", name);
+            return false;
+        }
+        if (!isdigit(ch))
+            digits_only = false;
+    }
+    if (len == 0 || len > TAG_MAX) {
+        *err = xasprintf("'%s' is not a valid tag: it must have 1 to %d characters", name, TAG_MAX);
+        return false;
+    }
+    if (digits_only) {
+        *err = xasprintf("'%s' is not a valid tag: a tag cannot be all digits (that would look "
+                         "like a run ID)", name);
+        return false;
+    }
+    return true;
+}
+
+cJSON *runstore_tags_read(const char *output_dir, char **err)
+{
+    *err = NULL;
+    char *path = path_join(output_dir, TAGS_FILE);
+    char *text = read_file(path, NULL);
+    if (!text) {
+        cJSON *empty = NULL;
+        if (errno == ENOENT || errno == ENOTDIR)
+            empty = cJSON_CreateObject();
+        else
+            *err = xasprintf("cannot read %s: %s", path, strerror(errno));
+        free(path);
+        return empty;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(root, "tags");
+    cJSON_Delete(root);
+    bool ok = cJSON_IsObject(tags);
+    for (const cJSON *t = ok ? tags->child : NULL; t; t = t->next)
+        if (!cJSON_IsString(t) || !is_run_id(t->valuestring))
+            ok = false;
+    if (!ok) {
+        *err = xasprintf("%s is corrupt (expected {\"version\": 1, \"tags\": {\"NAME\": \"ID\"}}); "
+                         "fix or delete it", path);
+        cJSON_Delete(tags);
+        tags = NULL;
+    }
+    free(path);
+    return tags;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err)
+{
+    *err = NULL;
+    /* Written in name order so the file diffs well and reads like `tag`. */
+    strvec names = {0};
+    for (const cJSON *t = tags->child; t; t = t->next)
+        sv_push(&names, t->string);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_names);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON *sorted = cJSON_AddObjectToObject(root, "tags");
+    for (size_t i = 0; i < names.n; i++) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tags, names.v[i]);
+        cJSON_AddStringToObject(sorted, names.v[i], cJSON_GetStringValue(id));
+    }
+    sv_free(&names);
+    char *path = path_join(output_dir, TAGS_FILE);
+    bool ok = runstore_write_json(path, root, true);
+    cJSON_Delete(root);
+    if (!ok)
+        *err = xasprintf("cannot write %s: %s", path, strerror(errno));
+    free(path);
+    return ok;
+}
+
+void runstore_tags_naming(const cJSON *tags, const char *id, strvec *names)
+{
+    size_t first = names->n;
+    for (const cJSON *t = tags ? tags->child : NULL; t; t = t->next)
+        if (cJSON_IsString(t) && strcmp(t->valuestring, id) == 0)
+            sv_push(names, t->string);
+    if (names->n - first > 1)
+        qsort(names->v + first, names->n - first, sizeof *names->v, cmp_names);
+}
+
+void runstore_tags_of(const char *output_dir, const char *id, strvec *names)
+{
+    char *err = NULL;
+    cJSON *tags = runstore_tags_read(output_dir, &err);
+    free(err);
+    runstore_tags_naming(tags, id, names);
+    cJSON_Delete(tags);
+}
+
+bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err)
+{
+    *id = *err = NULL;
+    if (is_run_id(id_or_tag)) {
+        *id = xstrdup(id_or_tag);
+        return true;
+    }
+    char *why = NULL;
+    if (!runstore_tag_name_ok(id_or_tag, &why)) {
+        free(why);
+        *err = xasprintf("'%s' is neither a run ID (a positive whole number) nor a tag", id_or_tag);
+        return false;
+    }
+    cJSON *tags = runstore_tags_read(output_dir, err);
+    if (!tags)
+        return false;
+    const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tags, id_or_tag));
+    if (target)
+        *id = xstrdup(target);
+    else
+        *err = xasprintf("no run ID or tag '%s' in %s (`benchctl tag` lists the tags)", id_or_tag,
+                         output_dir);
+    cJSON_Delete(tags);
+    return target != NULL;
+}
+
+/* ---- results.json -------------------------------------------------------- */
+
+runstore_results_status runstore_read_results(const char *output_dir, const char *id,
+                                              cJSON **results, char **err)
+{
+    *results = NULL;
+    *err = NULL;
+    char *path = xasprintf("%s/%s/results.json", output_dir, id);
+    char *text = is_run_id(id) ? read_file(path, NULL) : NULL;
+    runstore_results_status st = RUNSTORE_RESULTS_ERROR;
+    if (!text) {
+        int e = errno;
+        /* Tell "no such run" (same words as inspect) from "a run made
+         * before results.json existed". */
+        cJSON *meta = runstore_read(output_dir, id, err);
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "status"));
+        if (meta && e == ENOENT && status && strcmp(status, "running") == 0) {
+            *err = xasprintf("run %s has no results.json yet: it is still running, or benchctl "
+                             "was killed before it could finish it (`benchctl inspect %s` "
+                             "shows how far it got)", id, id);
+            st = RUNSTORE_RESULTS_MISSING;
+        } else if (meta && e == ENOENT) {
+            *err = xasprintf("run %s has no results.json: it was made by a benchctl that did not "
+                             "write statistics yet (`benchctl inspect %s` shows its metadata)",
+                             id, id);
+            st = RUNSTORE_RESULTS_MISSING;
+        } else if (meta) {
+            *err = xasprintf("cannot read %s: %s", path, strerror(e));
+        }
+        cJSON_Delete(meta);
+        free(path);
+        return st;
+    }
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "format"));
+    if (!cJSON_IsObject(j) || !fmt || strcmp(fmt, "benchctl-results") != 0 ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "cases"))) {
+        *err = xasprintf("%s is not valid JSON in the benchctl-results format (a damaged or "
+                         "foreign file)", path);
+        cJSON_Delete(j);
+    } else {
+        *results = j;
+        st = RUNSTORE_RESULTS_OK;
+    }
+    free(path);
+    return st;
+}

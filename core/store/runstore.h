@@ -1,0 +1,72 @@
+/*
+ * The run store: output_dir/<id>/ directories with sequential integer IDs
+ * that are never reused and never collide, and their metadata.json.
+ *
+ * IDs come from output_dir/.benchctl-last-id under an flock(2) on
+ * output_dir/.benchctl.lock, so concurrent `benchctl run`s get distinct IDs
+ * and deleting a run directory does not free its number.
+ */
+#ifndef BENCHCTL_RUNSTORE_H
+#define BENCHCTL_RUNSTORE_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/util.h"
+
+/* Create output_dir (if needed) and a new run directory in it.  On success
+ * *id and *dir are set (owned); on failure *err explains (owned). */
+bool runstore_create(const char *output_dir, char **id, char **dir, char **err);
+/* Read output_dir/<id>/metadata.json; NULL with *err on failure. */
+cJSON *runstore_read(const char *output_dir, const char *id, char **err);
+/* Write a JSON document (pretty, newline-terminated) to path atomically
+ * (temporary file + rename; fsync when durable).  false with errno. */
+bool runstore_write_json(const char *path, const cJSON *json, bool durable);
+/* Write dir/metadata.json atomically. */
+bool runstore_write(const char *dir, const cJSON *meta, bool durable);
+/* The numeric run IDs in output_dir, ascending. */
+void runstore_list(const char *output_dir, strvec *ids);
+/* Run f with output_dir's lock held (for read-modify-write of metadata). */
+bool runstore_lock(const char *output_dir, int *fd);
+void runstore_unlock(int fd);
+
+/* How reading a run's results.json went. */
+typedef enum runstore_results_status {
+    RUNSTORE_RESULTS_OK,      /* *results set */
+    RUNSTORE_RESULTS_MISSING, /* the run exists but has no results.json (older benchctl) */
+    RUNSTORE_RESULTS_ERROR,   /* no such run, unreadable or corrupt file: *err */
+} runstore_results_status;
+/* Read output_dir/<id>/results.json.  On OK *results is owned by the
+ * caller; on MISSING and ERROR *err explains (owned), naming the path. */
+runstore_results_status runstore_read_results(const char *output_dir, const char *id,
+                                              cJSON **results, char **err);
+
+/*
+ * Tags: names for runs, kept in output_dir/.benchctl-tags.json as
+ * {"version": 1, "tags": {"NAME": "ID", ...}}.  A tag names one run; a run
+ * may have several tags.  Writers hold runstore_lock.
+ */
+
+/* True when name is a valid tag: [A-Za-z0-9][A-Za-z0-9._-]{0,63} and not
+ * all digits (so a tag never shadows a run ID).  Otherwise *err explains
+ * (owned). */
+bool runstore_tag_name_ok(const char *name, char **err);
+/* The tags object {"NAME": "ID"} of output_dir (empty when there is no tags
+ * file yet); NULL with *err (owned) when the file cannot be read or is
+ * corrupt.  The caller owns the result. */
+cJSON *runstore_tags_read(const char *output_dir, char **err);
+/* Replace the tags file with tags ({"NAME": "ID"}), atomically.  false with
+ * *err (owned) on failure.  Call with runstore_lock held. */
+bool runstore_tags_write(const char *output_dir, const cJSON *tags, char **err);
+/* The tags of a tags object naming run id, sorted, appended to names. */
+void runstore_tags_naming(const cJSON *tags, const char *id, strvec *names);
+/* The tags naming run id, sorted, appended to names (nothing on error). */
+void runstore_tags_of(const char *output_dir, const char *id, strvec *names);
+/* Turn what a user typed for a run into a run ID: a run ID stays as it is
+ * (whether the run exists is checked when it is read), a tag becomes the ID
+ * it names.  true with *id (owned); false with *err (owned) for a string
+ * that is neither an ID nor a known tag. */
+bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err);
+
+#endif
