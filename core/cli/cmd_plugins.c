@@ -12,6 +12,77 @@
 #include "run/engine.h"
 #include "plugin/loader.h"
 
+/* --json: the search path, every plugin with its options, every refusal. */
+static void print_json(const loader *ld)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *sp = cJSON_AddArrayToObject(root, "search_path");
+    for (size_t i = 0; i < ld->dirs.n; i++)
+        cJSON_AddItemToArray(sp, cJSON_CreateString(ld->dirs.v[i]));
+    cJSON *pl = cJSON_AddArrayToObject(root, "plugins");
+    for (size_t i = 0; i < ld->nplugins; i++) {
+        const plugin *p = ld->plugins[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
+        cJSON_AddStringToObject(o, "name", p->desc.name);
+        cJSON_AddStringToObject(o, "version", p->desc.version);
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
+        cJSON_AddStringToObject(o, "abi", abi);
+        cJSON_AddStringToObject(o, "path", p->path);
+        cJSON_AddStringToObject(o, "description", p->desc.description ? p->desc.description : "");
+        cJSON *opts = cJSON_AddArrayToObject(o, "options");
+        for (const bc_option *op = p->desc.options; op && op->name; op++) {
+            cJSON *oj = cJSON_CreateObject();
+            cJSON_AddStringToObject(oj, "name", op->name);
+            if (op->default_value)
+                cJSON_AddStringToObject(oj, "default", op->default_value);
+            cJSON_AddBoolToObject(oj, "required", (op->flags & BC_OPT_REQUIRED) != 0);
+            cJSON_AddBoolToObject(oj, "secret", (op->flags & BC_OPT_SECRET) != 0);
+            if (op->help)
+                cJSON_AddStringToObject(oj, "help", op->help);
+            cJSON_AddItemToArray(opts, oj);
+        }
+        cJSON_AddItemToArray(pl, o);
+    }
+    cJSON *rf = cJSON_AddArrayToObject(root, "refused");
+    for (size_t i = 0; i < ld->nrefused; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", ld->refused[i].path);
+        cJSON_AddStringToObject(o, "reason", ld->refused[i].reason);
+        cJSON_AddItemToArray(rf, o);
+    }
+    char *text = cJSON_Print(root);
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(root);
+}
+
+/* The table a person reads. */
+static void print_text(const loader *ld)
+{
+    printf("Search path:\n");
+    for (size_t i = 0; i < ld->dirs.n; i++)
+        printf("  %s\n", ld->dirs.v[i]);
+    printf("\n%-10s %-12s %-9s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "PATH");
+    for (size_t i = 0; i < ld->nplugins; i++) {
+        const plugin *p = ld->plugins[i];
+        printf("%-10s %-12s %-9s %u.%-3u %s\n", loader_kind_name(p->desc.kind), p->desc.name,
+               p->desc.version, p->desc.abi.abi_major, p->desc.abi.abi_minor, p->path);
+        for (const bc_option *op = p->desc.options; op && op->name; op++)
+            printf("%-10s   option %s%s%s%s: %s\n", "", op->name,
+                   op->default_value ? " (default " : "", op->default_value ? op->default_value : "",
+                   op->default_value ? ")" : "", op->help ? op->help : "");
+    }
+    if (ld->nplugins == 0)
+        printf("(no plugins found)\n");
+    if (ld->nrefused) {
+        printf("\nRefused:\n");
+        for (size_t i = 0; i < ld->nrefused; i++)
+            printf("  %s\n", ld->refused[i].reason);
+    }
+}
+
 int cmd_plugins(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -69,70 +140,10 @@ int cmd_plugins(int argc, char **argv)
     loader ld;
     loader_init(&ld, &dirs, cfg ? &cfg->plugin_paths : NULL);
     loader_scan_all(&ld);
-    if (json) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON *sp = cJSON_AddArrayToObject(root, "search_path");
-        for (size_t i = 0; i < ld.dirs.n; i++)
-            cJSON_AddItemToArray(sp, cJSON_CreateString(ld.dirs.v[i]));
-        cJSON *pl = cJSON_AddArrayToObject(root, "plugins");
-        for (size_t i = 0; i < ld.nplugins; i++) {
-            const plugin *p = ld.plugins[i];
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
-            cJSON_AddStringToObject(o, "name", p->desc.name);
-            cJSON_AddStringToObject(o, "version", p->desc.version);
-            char abi[32];
-            snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
-            cJSON_AddStringToObject(o, "abi", abi);
-            cJSON_AddStringToObject(o, "path", p->path);
-            cJSON_AddStringToObject(o, "description", p->desc.description ? p->desc.description : "");
-            cJSON *opts = cJSON_AddArrayToObject(o, "options");
-            for (const bc_option *op = p->desc.options; op && op->name; op++) {
-                cJSON *oj = cJSON_CreateObject();
-                cJSON_AddStringToObject(oj, "name", op->name);
-                if (op->default_value)
-                    cJSON_AddStringToObject(oj, "default", op->default_value);
-                cJSON_AddBoolToObject(oj, "required", (op->flags & BC_OPT_REQUIRED) != 0);
-                cJSON_AddBoolToObject(oj, "secret", (op->flags & BC_OPT_SECRET) != 0);
-                if (op->help)
-                    cJSON_AddStringToObject(oj, "help", op->help);
-                cJSON_AddItemToArray(opts, oj);
-            }
-            cJSON_AddItemToArray(pl, o);
-        }
-        cJSON *rf = cJSON_AddArrayToObject(root, "refused");
-        for (size_t i = 0; i < ld.nrefused; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "path", ld.refused[i].path);
-            cJSON_AddStringToObject(o, "reason", ld.refused[i].reason);
-            cJSON_AddItemToArray(rf, o);
-        }
-        char *text = cJSON_Print(root);
-        printf("%s\n", text);
-        free(text);
-        cJSON_Delete(root);
-    } else {
-        printf("Search path:\n");
-        for (size_t i = 0; i < ld.dirs.n; i++)
-            printf("  %s\n", ld.dirs.v[i]);
-        printf("\n%-10s %-12s %-9s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "PATH");
-        for (size_t i = 0; i < ld.nplugins; i++) {
-            const plugin *p = ld.plugins[i];
-            printf("%-10s %-12s %-9s %u.%-3u %s\n", loader_kind_name(p->desc.kind), p->desc.name,
-                   p->desc.version, p->desc.abi.abi_major, p->desc.abi.abi_minor, p->path);
-            for (const bc_option *op = p->desc.options; op && op->name; op++)
-                printf("%-10s   option %s%s%s%s: %s\n", "", op->name,
-                       op->default_value ? " (default " : "", op->default_value ? op->default_value : "",
-                       op->default_value ? ")" : "", op->help ? op->help : "");
-        }
-        if (ld.nplugins == 0)
-            printf("(no plugins found)\n");
-        if (ld.nrefused) {
-            printf("\nRefused:\n");
-            for (size_t i = 0; i < ld.nrefused; i++)
-                printf("  %s\n", ld.refused[i].reason);
-        }
-    }
+    if (json)
+        print_json(&ld);
+    else
+        print_text(&ld);
     loader_shutdown(&ld);
     config_free(cfg);
     sv_free(&dirs);

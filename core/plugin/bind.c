@@ -71,7 +71,7 @@ static void probe_target(const plugin *p, optview *v, diag *d, const ynode *at, 
     if (!p->ops.probe.check_target || !target)
         return;
     core_ctx ctx;
-    ctx_init(&ctx, p, v, NULL);
+    ctx_init(&ctx, p, v, NULL, NULL);
     if (p->ops.probe.check_target(&ctx.pub, target) != BC_OK)
         diag_error(d, at ? at->line : 0, at ? at->col : 0, "health_check.target '%s': %s", target,
                    ctx.error[0] ? ctx.error : "invalid target");

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "run/engine.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -36,8 +35,8 @@ static void svc_set_error(bc_ctx *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
-static int svc_cancelled(bc_ctx *ctx) { return C(ctx)->run ? run_cancelled(C(ctx)->run) : 0; }
-static int svc_cancel_fd(bc_ctx *ctx) { return C(ctx)->run ? run_cancel_fd(C(ctx)->run) : -1; }
+static int svc_cancelled(bc_ctx *ctx) { return C(ctx)->env ? C(ctx)->env->cancelled(C(ctx)) : 0; }
+static int svc_cancel_fd(bc_ctx *ctx) { return C(ctx)->env ? C(ctx)->env->cancel_fd(C(ctx)) : -1; }
 
 static optview empty_view;
 static optview *V(bc_ctx *ctx) { return C(ctx)->opts ? C(ctx)->opts : &empty_view; }
@@ -61,16 +60,16 @@ static const char *svc_fact(bc_ctx *ctx, const char *key)
     if (strcmp(key, "case") == 0)
         return c->case_name;
     if (strcmp(key, "host") == 0)
-        return c->host ? hostconn_alias(c->host) : NULL;
+        return c->host && c->env ? c->env->host_alias(c) : NULL;
     if (strcmp(key, "transport") == 0)
-        return c->host ? hostconn_transport(c->host) : NULL;
+        return c->host && c->env ? c->env->host_transport(c) : NULL;
     if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns) {
         /* a probe's remaining time, so in-process waits can respect it */
         int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
         snprintf(c->factbuf, sizeof c->factbuf, "%lld", (long long)(left > 0 ? left : 0));
         return c->factbuf;
     }
-    return c->run ? run_fact(c->run, key) : NULL;
+    return c->env ? c->env->run_fact(c, key) : NULL;
 }
 
 static void svc_output(bc_ctx *ctx, int stream, const void *data, size_t len)
@@ -84,7 +83,7 @@ static int svc_host_exec(bc_ctx *ctx, const char *command, int64_t timeout_ms, i
                          char *out, size_t out_size)
 {
     core_ctx *c = C(ctx);
-    if (!c->host) {
+    if (!c->host || !c->env) {
         svc_set_error(ctx, "no host is associated with this call");
         return BC_ERR;
     }
@@ -96,27 +95,27 @@ static int svc_host_exec(bc_ctx *ctx, const char *command, int64_t timeout_ms, i
         if (timeout_ms < 0 || timeout_ms > left)
             timeout_ms = left;
     }
-    return hostconn_exec_capture(c->host, c, command, timeout_ms, exit_status, out, out_size);
+    return c->env->host_exec(c, command, timeout_ms, exit_status, out, out_size);
 }
 
 static int svc_host_get_file(bc_ctx *ctx, const char *remote, const char *local)
 {
     core_ctx *c = C(ctx);
-    if (!c->host) {
+    if (!c->host || !c->env) {
         svc_set_error(ctx, "no host is associated with this call");
         return BC_ERR;
     }
-    return hostconn_get_file(c->host, c, remote, local);
+    return c->env->host_get_file(c, remote, local);
 }
 
 static int svc_host_put_file(bc_ctx *ctx, const char *local, const char *remote, int mode)
 {
     core_ctx *c = C(ctx);
-    if (!c->host) {
+    if (!c->host || !c->env) {
         svc_set_error(ctx, "no host is associated with this call");
         return BC_ERR;
     }
-    return hostconn_put_file(c->host, c, local, remote, mode);
+    return c->env->host_put_file(c, local, remote, mode);
 }
 
 static void svc_record_file(bc_ctx *ctx, const char *output_name, const char *local_path)
@@ -186,28 +185,30 @@ const bc_services core_services = {
     .column_text = svc_column_text,
 };
 
-void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run)
+void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,
+              struct run *run)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->pub.svc = &core_services;
     ctx->plugin = p;
     ctx->opts = opts;
+    ctx->env = env;
     ctx->run = run;
 }
 
-static int plugin_init_locked(plugin *p, struct run *run, char **err);
+static int plugin_init_locked(plugin *p, const ctx_env *env, struct run *run, char **err);
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int plugin_ensure_init(plugin *p, struct run *run, char **err)
+int plugin_ensure_init(plugin *p, const ctx_env *env, struct run *run, char **err)
 {
     *err = NULL;
     pthread_mutex_lock(&init_lock); /* parallel stages may race here */
-    int rc = plugin_init_locked(p, run, err);
+    int rc = plugin_init_locked(p, env, run, err);
     pthread_mutex_unlock(&init_lock);
     return rc;
 }
 
-static int plugin_init_locked(plugin *p, struct run *run, char **err)
+static int plugin_init_locked(plugin *p, const ctx_env *env, struct run *run, char **err)
 {
     if (p->initialised) {
         /* A failed init fails every later use too, with the same reason. */
@@ -219,7 +220,7 @@ static int plugin_init_locked(plugin *p, struct run *run, char **err)
     if (!p->desc.init)
         return BC_OK;
     core_ctx ctx;
-    ctx_init(&ctx, p, NULL, run);
+    ctx_init(&ctx, p, NULL, env, run);
     int rc = p->desc.init(&ctx.pub, &p->state);
     if (rc != BC_OK) {
         p->init_error = xasprintf("%s plugin '%s' (%s) failed to initialise: %s",

@@ -16,10 +16,30 @@ struct core_ctx;
 
 typedef void (*output_sink)(struct core_ctx *ctx, int stream, const void *data, size_t len);
 
+/*
+ * What a plugin call reaches beyond the plugin layer: the run around it
+ * (cancellation, facts) and the current stage's host.  The run layer
+ * provides it (run/hosts.c); this layer only calls through it, so the
+ * dependency points one way.  Every member takes the calling context,
+ * whose run and host it acts on.
+ */
+typedef struct ctx_env {
+    int (*cancelled)(struct core_ctx *ctx);
+    int (*cancel_fd)(struct core_ctx *ctx);
+    const char *(*run_fact)(struct core_ctx *ctx, const char *key);
+    const char *(*host_alias)(struct core_ctx *ctx);
+    const char *(*host_transport)(struct core_ctx *ctx);
+    int (*host_exec)(struct core_ctx *ctx, const char *command, int64_t timeout_ms,
+                     int *exit_status, char *out, size_t out_size);
+    int (*host_get_file)(struct core_ctx *ctx, const char *remote, const char *local);
+    int (*host_put_file)(struct core_ctx *ctx, const char *local, const char *remote, int mode);
+} ctx_env;
+
 typedef struct core_ctx {
     bc_ctx pub;               /* first: what the plugin sees */
     const plugin *plugin;     /* whose call this is (for log prefixes) */
     optview *opts;            /* the plugin's options here, may be NULL */
+    const ctx_env *env;       /* the run's side of the services; NULL outside a run */
     struct run *run;          /* NULL outside `benchctl run` */
     struct hostconn *host;    /* the host of the current stage, or NULL */
     const char *stage, *case_name;
@@ -42,11 +62,13 @@ typedef struct core_ctx {
 /* The one services table of this core. */
 extern const bc_services core_services;
 
-/* Prepare a context for a call into p.  All pointers are borrowed. */
-void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, struct run *run);
+/* Prepare a context for a call into p.  All pointers are borrowed; env
+ * and run may be NULL (outside a run: no cancellation, facts or host). */
+void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,
+              struct run *run);
 
 /* Make sure p's init has run (once); returns BC_OK or the plugin's error
- * (message in *err, owned by the caller). */
-int plugin_ensure_init(plugin *p, struct run *run, char **err);
+ * (message in *err, owned by the caller).  env/run as for ctx_init. */
+int plugin_ensure_init(plugin *p, const ctx_env *env, struct run *run, char **err);
 
 #endif

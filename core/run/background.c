@@ -29,7 +29,7 @@ typedef struct bg_proc {
     const cfg_stage *st;
     hostconn *h;
     const cfg_case *cs;
-    cJSON *rec;
+    stage_rec *rec;
     core_ctx ctx;
     stage_io io;
     stage_exec ex;
@@ -73,7 +73,7 @@ static void *bg_thread(void *arg)
         break;
     }
     int64_t t0 = mono_ns();
-    ops->stop(&b->ctx.pub, b->proc, b->st->stop_grace_ms);
+    exec_stop(b->h, &b->ctx, b->proc, b->st->stop_grace_ms);
     b->stopped_by_us = true;
     b->killed = (mono_ns() - t0) / 1000000 >= b->st->stop_grace_ms;
     atomic_store(&b->done, 1);
@@ -106,18 +106,19 @@ static void bg_free(bg_proc *b)
     free(b);
 }
 
-bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec)
+bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *sr)
 {
+    cJSON *rec = sr->json;
     bg_proc *b = xcalloc(1, sizeof *b);
     b->r = r;
     b->st = st;
     b->h = h;
     b->cs = cs;
-    b->rec = rec;
+    b->rec = sr;
     b->m0 = mono_ns();
     b->io.log_fd = -1;
     b->io.to_terminal = true;
-    b->log_rel = stage_log_rel(st, h->cfg->alias, cs);
+    b->log_rel = layout_log(st, &sr->where, cs);
     b->log_path = path_join(r->dir, b->log_rel);
     b->io.log_path = b->log_path;
     cJSON_AddBoolToObject(rec, "background", true);
@@ -132,26 +133,26 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSO
         b->ctx.case_name = cs ? cs->name : NULL;
         b->ctx.sink = stage_sink;
         b->ctx.sink_data = &b->io;
-        rc = h->p->ops.host.start(&b->ctx.pub, h->conn, &b->ex.req, &b->proc);
+        rc = exec_start(h, &b->ctx, &b->ex.req, &b->proc);
         if (rc != BC_OK)
             err = xasprintf("background stage '%s' on host '%s': cannot start: %s", st->name,
                             h->cfg->alias, b->ctx.error[0] ? b->ctx.error : "unknown error");
     }
     if (rc == BC_OK && pthread_create(&b->thread, NULL, bg_thread, b) != 0) {
-        h->p->ops.host.stop(&b->ctx.pub, b->proc, 0);
-        h->p->ops.host.release(&b->ctx.pub, b->proc);
+        exec_stop(h, &b->ctx, b->proc, GRACE_NOW_MS);
+        exec_release(h, &b->ctx, b->proc);
         err = xasprintf("background stage '%s': cannot create a thread", st->name);
         rc = BC_ERR;
     }
     if (rc != BC_OK) {
         json_add_time(rec, "end_time", wall_ns());
         cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - b->m0) / 1e9);
-        cJSON_AddStringToObject(rec, "status", "failed");
-        cJSON_AddStringToObject(rec, "error", err);
+        record_set_status(sr, STAGE_FAILED, NULL);
+        record_set_error(sr, err);
         cJSON_AddNullToObject(rec, "log");
         log_msg(BC_LOG_ERROR, "%s", err);
         run_fail(r, "%s", err);
-        run_stage_done(r, rec);
+        run_stage_done(r, sr);
         free(err);
         bg_free(b);
         return false;
@@ -160,10 +161,10 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSO
     r->bgs[r->nbgs++] = b;
     if (st->health) {
         /* Probed while it runs; its death fails the check at once. */
-        rc = stage_probe(r, st, h, cs, rec, b, &err);
+        rc = stage_probe(r, st, h, cs, sr, b, &err);
         if (rc != BC_OK) {
             if (rc != BC_CANCELLED) {
-                cJSON_AddStringToObject(rec, "error", err);
+                record_set_error(sr, err);
                 log_msg(BC_LOG_ERROR, "%s", err);
                 run_fail(r, "%s", err);
                 b->reported = true; /* its failure is this error */
@@ -193,7 +194,7 @@ bool bg_check(run *r)
                               "stages finished: %s (set allow_exit: true if that is expected)",
                               b->st->name, b->h->cfg->alias, why);
         free(why);
-        cJSON_AddStringToObject(b->rec, "error", err);
+        record_set_error(b->rec, err);
         log_msg(BC_LOG_ERROR, "%s", err);
         run_fail(r, "%s", err);
         free(err);
@@ -213,39 +214,38 @@ bool bg_stop_all(run *r)
     bool ok = bg_check(r); /* report those that had ended on their own */
     for (size_t i = 0; i < r->nbgs; i++) {
         bg_proc *b = r->bgs[i];
-        const bc_host_ops *ops = &b->h->p->ops.host;
-        ops->release(&b->ctx.pub, b->proc);
-        cJSON *rec = b->rec;
+        exec_release(b->h, &b->ctx, b->proc);
+        stage_rec *sr = b->rec;
+        cJSON *rec = sr->json;
         json_add_time(rec, "end_time", wall_ns());
         cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - b->m0) / 1e9);
         if (b->stopped_by_us) {
             cJSON_AddStringToObject(rec, "stopped_by", b->killed ? "SIGKILL" : "SIGTERM");
         } else {
-            stage_record_result(rec, &b->res);
+            stage_record_result(sr, &b->res);
         }
-        bool failed = cJSON_GetObjectItem(rec, "error") != NULL || b->wait_rc != 0;
+        bool failed = sr->has_error || b->wait_rc != 0;
         stage_metadata(r, b->st, b->h, &b->ex, &(strbuf){0}); /* $BENCHCTL_METADATA_FILE */
         /* Outputs of a monitor are collected after it stops; a missing
          * file is a warning. */
         char *err = NULL;
-        if (!collect_outputs(r, b->st, b->h, b->cs, true, rec, &err)) {
+        if (!collect_outputs(r, b->st, b->h, b->cs, true, sr, &err)) {
             /* invalid data (on_invalid: fail) fails the stage */
             failed = true;
             if (err) {
-                if (!cJSON_GetObjectItem(rec, "error"))
-                    cJSON_AddStringToObject(rec, "error", err);
+                record_set_error(sr, err);
                 log_msg(BC_LOG_ERROR, "%s", err);
                 run_fail(r, "%s", err);
             }
         }
         free(err);
-        cJSON_AddStringToObject(rec, "status", failed ? "failed" : "success");
+        record_set_status(sr, failed ? STAGE_FAILED : STAGE_SUCCESS, NULL);
         cJSON_AddNumberToObject(rec, "output_bytes", (double)b->io.bytes);
         if (b->io.log_fd >= 0)
             cJSON_AddStringToObject(rec, "log", b->log_rel);
         else
             cJSON_AddNullToObject(rec, "log");
-        run_stage_done(r, rec);
+        run_stage_done(r, sr);
         if (failed)
             ok = false;
         bg_free(b);

@@ -3,8 +3,7 @@
  * through its collector plugin, validate them with the data_schema's
  * validator plugin, and describe all of it in the stage's record.
  *
- * Naming: <run>/[cases/<case>/]<name>[__<host>]<ext of remote_path>; a glob
- * in remote_path makes <name>[__<host>]/ a directory of the matched files.
+ * Where the files go: layout.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,17 +98,6 @@ static void on_text(core_ctx *ctx, uint32_t column, const char *text, size_t len
         outstats_text(s->stats, column, text, len);
 }
 
-/* The extension of path's last component ("" when none). */
-static const char *extension(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *dot = strrchr(base, '.');
-    return dot && dot != base ? dot : "";
-}
-
-static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
-
 static bc_column *columns_of(const cfg_output *o)
 {
     bc_column *cols = xcalloc(o->ncolumns + 1, sizeof *cols);
@@ -128,7 +116,7 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     char *ierr = NULL;
     cJSON *vj = cJSON_AddObjectToObject(fj, "validation");
     cJSON_AddStringToObject(vj, "format", o->schema_format);
-    if (plugin_ensure_init(p, r, &ierr) != BC_OK) {
+    if (run_plugin_init(p, r, &ierr) != BC_OK) {
         cJSON_AddBoolToObject(vj, "valid", false);
         cJSON_AddStringToObject(vj, "error", ierr);
         *why = ierr;
@@ -138,7 +126,7 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     collect_state s = {.output = o, .errors = cJSON_CreateArray(),
                        .summary = cJSON_CreateObject(), .rel_path = rel, .stats = stats};
     core_ctx ctx;
-    ctx_init(&ctx, p, &v, r);
+    run_ctx_init(&ctx, p, &v, r);
     ctx.host = h;
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
@@ -188,139 +176,149 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     return valid;
 }
 
-bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                     bool background, cJSON *rec, char **err)
+/* Collect (and validate) one outputs[] entry of a stage run on h into the
+ * run directory; false when it must fail the stage (*err set once). */
+static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                        bool background, stage_rec *rec, const cfg_output *o, cJSON *outs,
+                        const strvec *env, const char *dest_dir, char **err)
 {
-    if (st->noutputs == 0)
-        return true;
-    cJSON *outs = cJSON_AddArrayToObject(rec, "outputs");
-    strvec env = {0};
-    run_build_env(r, st->name, h->cfg->alias, cs, &env);
     bool ok = true;
-    char *dest_dir = cs ? xasprintf("%s/cases/%s", r->dir, cs->name) : xstrdup(r->dir);
-    mkdir_p(dest_dir, 0755);
-    for (size_t i = 0; i < st->noutputs; i++) {
-        const cfg_output *o = &st->outputs[i];
-        cJSON *oj = cJSON_CreateObject();
-        cJSON_AddItemToArray(outs, oj);
-        char *xerr = NULL;
-        char *name = expand_vars(o->name, (const char *const *)env.v, &xerr);
-        char *remote = name ? expand_vars(o->remote_path, (const char *const *)env.v, &xerr) : NULL;
-        cJSON_AddStringToObject(oj, "name", name ? name : o->name);
-        cJSON_AddStringToObject(oj, "output", o->name);
-        cJSON_AddStringToObject(oj, "remote_path", remote ? remote : o->remote_path);
-        cJSON *files = cJSON_AddArrayToObject(oj, "files");
-        if (!remote) {
-            char *msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
-            cJSON_AddStringToObject(oj, "error", msg);
-            if (ok && !*err)
-                *err = msg;
-            else
-                free(msg);
-            ok = false;
-            free(xerr);
-            free(name);
-            continue;
-        }
-        if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
-            char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
-                                  "the run directory", st->name, name, o->name);
-            cJSON_AddStringToObject(oj, "error", msg);
+    cJSON *oj = cJSON_CreateObject();
+    cJSON_AddItemToArray(outs, oj);
+    char *xerr = NULL;
+    char *name = expand_vars(o->name, (const char *const *)env->v, &xerr);
+    char *remote = name ? expand_vars(o->remote_path, (const char *const *)env->v, &xerr) : NULL;
+    cJSON_AddStringToObject(oj, "name", name ? name : o->name);
+    cJSON_AddStringToObject(oj, "output", o->name);
+    cJSON_AddStringToObject(oj, "remote_path", remote ? remote : o->remote_path);
+    cJSON *files = cJSON_AddArrayToObject(oj, "files");
+    out_rec *orec = record_add_output(rec, o->name, name ? name : o->name);
+    if (!remote) {
+        char *msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
+        cJSON_AddStringToObject(oj, "error", msg);
+        if (ok && !*err)
+            *err = msg;
+        else
+            free(msg);
+        ok = false;
+        free(xerr);
+        free(name);
+        return ok;
+    }
+    if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+        char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
+                              "the run directory", st->name, name, o->name);
+        cJSON_AddStringToObject(oj, "error", msg);
+        if (!*err)
+            *err = msg;
+        else
+            free(msg);
+        ok = false;
+        free(name);
+        free(remote);
+        return ok;
+    }
+    char *base = layout_output_base(name, &rec->where, remote);
+    plugin *cp = (plugin *)o->collector_plugin;
+    char *ierr = NULL;
+    collect_state s = {0};
+    int rc = run_plugin_init(cp, r, &ierr);
+    core_ctx ctx;
+    run_ctx_init(&ctx, cp, NULL, r);
+    optview v = {cp->desc.options, o->node, NULL, 0};
+    ctx.opts = &v;
+    ctx.host = h;
+    ctx.stage = st->name;
+    ctx.case_name = cs ? cs->name : NULL;
+    ctx.on_file = on_file;
+    ctx.hook_data = &s;
+    if (rc == BC_OK) {
+        bc_collect_request req = {.size = sizeof req, .missing_is_error = !background,
+                                  .name = name, .remote_path = remote, .dest_dir = dest_dir,
+                                  .dest_base = base};
+        rc = cp->ops.collector.collect(&ctx.pub, &req);
+    } else {
+        snprintf(ctx.error, sizeof ctx.error, "%s", ierr);
+        free(ierr);
+    }
+    opts_free(&v);
+    if (rc != BC_OK) {
+        char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
+                              h->cfg->alias, name, remote,
+                              ctx.error[0] ? ctx.error : "collection failed");
+        cJSON_AddStringToObject(oj, "error", msg);
+        if (background && rc != BC_CANCELLED) {
+            log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
+            free(msg);
+        } else {
             if (!*err)
                 *err = msg;
             else
                 free(msg);
             ok = false;
-            free(name);
-            free(remote);
+        }
+    }
+    outstats *stats = NULL;
+    if (o->validator_plugin && o->ncolumns) {
+        char *sdir = layout_samples_dir(name, &rec->where, cs);
+        const plugin *vp = o->validator_plugin;
+        stats = outstats_new(r->dir, o, sdir,
+                             vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
+        free(sdir);
+    }
+    for (size_t f = 0; f < s.files.n; f++) {
+        const char *abs = s.files.v[f];
+        size_t dl = strlen(r->dir);
+        const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
+        cJSON *fj = cJSON_CreateObject();
+        cJSON_AddStringToObject(fj, "path", rel);
+        cJSON_AddItemToArray(files, fj);
+        out_file *of = record_add_file(orec, rel);
+        if (!o->validator_plugin)
             continue;
-        }
-        char *base = st->nhosts > 1 ? xasprintf("%s__%s", name, h->cfg->alias) : xstrdup(name);
-        bool glob = has_glob(remote);
-        if (!glob) {
-            char *b2 = xasprintf("%s%s", base, extension(remote));
-            free(base);
-            base = b2;
-        }
-        plugin *cp = (plugin *)o->collector_plugin;
-        char *ierr = NULL;
-        collect_state s = {0};
-        int rc = plugin_ensure_init(cp, r, &ierr);
-        core_ctx ctx;
-        ctx_init(&ctx, cp, NULL, r);
-        optview v = {cp->desc.options, o->node, NULL, 0};
-        ctx.opts = &v;
-        ctx.host = h;
-        ctx.stage = st->name;
-        ctx.case_name = cs ? cs->name : NULL;
-        ctx.on_file = on_file;
-        ctx.hook_data = &s;
-        if (rc == BC_OK) {
-            bc_collect_request req = {.size = sizeof req, .missing_is_error = !background,
-                                      .name = name, .remote_path = remote, .dest_dir = dest_dir,
-                                      .dest_base = base};
-            rc = cp->ops.collector.collect(&ctx.pub, &req);
-        } else {
-            snprintf(ctx.error, sizeof ctx.error, "%s", ierr);
-            free(ierr);
-        }
-        opts_free(&v);
-        if (rc != BC_OK) {
-            char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
-                                  h->cfg->alias, name, remote,
-                                  ctx.error[0] ? ctx.error : "collection failed");
-            cJSON_AddStringToObject(oj, "error", msg);
-            if (background && rc != BC_CANCELLED) {
-                log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
-                free(msg);
+        char *why = NULL;
+        bool valid = validate_file(r, st, o, h, cs, abs, rel, fj, stats, &why);
+        of->validity = valid ? FILE_VALID : FILE_INVALID;
+        if (!valid) {
+            if (strcmp(o->on_invalid, "warn") == 0) {
+                log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)",
+                        st->name, why);
             } else {
                 if (!*err)
-                    *err = msg;
-                else
-                    free(msg);
+                    *err = xasprintf("stage '%s': %s", st->name, why);
                 ok = false;
             }
         }
-        outstats *stats = NULL;
-        if (o->validator_plugin && o->ncolumns) {
-            char *sdir = xasprintf("samples/%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", name,
-                                   st->nhosts > 1 ? "__" : "", st->nhosts > 1 ? h->cfg->alias : "");
-            const plugin *vp = o->validator_plugin;
-            stats = outstats_new(r->dir, o, sdir,
-                                 vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
-            free(sdir);
-        }
-        for (size_t f = 0; f < s.files.n; f++) {
-            const char *abs = s.files.v[f];
-            size_t dl = strlen(r->dir);
-            const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
-            cJSON *fj = cJSON_CreateObject();
-            cJSON_AddStringToObject(fj, "path", rel);
-            cJSON_AddItemToArray(files, fj);
-            if (!o->validator_plugin)
-                continue;
-            char *why = NULL;
-            if (!validate_file(r, st, o, h, cs, abs, rel, fj, stats, &why)) {
-                if (strcmp(o->on_invalid, "warn") == 0) {
-                    log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)",
-                            st->name, why);
-                } else {
-                    if (!*err)
-                        *err = xasprintf("stage '%s': %s", st->name, why);
-                    ok = false;
-                }
-            }
-            free(why);
-        }
-        if (stats) {
-            cJSON_AddItemToObject(oj, "statistics", outstats_finish(stats));
-            outstats_free(stats);
-        }
-        sv_free(&s.files);
-        free(base);
-        free(name);
-        free(remote);
+        free(why);
     }
+    if (stats) {
+        cJSON_AddItemToObject(oj, "statistics", outstats_finish(stats));
+        outstats_free(stats);
+    }
+    sv_free(&s.files);
+    free(base);
+    free(name);
+    free(remote);
+    return ok;
+}
+
+bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                     bool background, stage_rec *rec, char **err)
+{
+    if (st->noutputs == 0)
+        return true;
+    cJSON *outs = cJSON_AddArrayToObject(rec->json, "outputs");
+    strvec env = {0};
+    run_build_env(r, st->name, h->cfg->alias, cs, &env);
+    bool ok = true;
+    char *dest_rel = layout_output_dir(cs);
+    char *dest_dir = path_join(r->dir, dest_rel);
+    free(dest_rel);
+    mkdir_p(dest_dir, 0755);
+    for (size_t i = 0; i < st->noutputs; i++)
+        if (!collect_one(r, st, h, cs, background, rec, &st->outputs[i], outs, &env, dest_dir,
+                         err))
+            ok = false;
     free(dest_dir);
     sv_free(&env);
     return ok;

@@ -51,18 +51,4 @@ config *engine_load(const char *config_path, loader *ld, const strvec *plugin_pa
 config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
                        const strvec *plugin_paths, bool print_warnings);
 
-/* ---- used by services.c ---- */
-struct run;
-struct hostconn;
-int run_cancelled(struct run *r);
-int run_cancel_fd(struct run *r);
-const char *run_fact(struct run *r, const char *key);
-const char *hostconn_alias(struct hostconn *h);
-const char *hostconn_transport(struct hostconn *h);
-int hostconn_exec_capture(struct hostconn *h, core_ctx *caller, const char *command,
-                          int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
-int hostconn_get_file(struct hostconn *h, core_ctx *caller, const char *remote, const char *local);
-int hostconn_put_file(struct hostconn *h, core_ctx *caller, const char *local, const char *remote,
-                      int mode);
-
 #endif

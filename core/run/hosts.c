@@ -9,8 +9,51 @@
 #include "util/log.h"
 #include "run/run.h"
 
-const char *hostconn_alias(hostconn *h) { return h->cfg->alias; }
-const char *hostconn_transport(hostconn *h) { return h->p->desc.name; }
+static int env_cancelled(core_ctx *ctx) { return run_cancelled(ctx->run); }
+static int env_cancel_fd(core_ctx *ctx) { return run_cancel_fd(ctx->run); }
+static const char *env_fact(core_ctx *ctx, const char *key)
+{
+    return ctx->run ? run_fact(ctx->run, key) : NULL;
+}
+static const char *env_alias(core_ctx *ctx) { return ctx->host->cfg->alias; }
+static const char *env_transport(core_ctx *ctx) { return ctx->host->p->desc.name; }
+static int env_exec(core_ctx *ctx, const char *command, int64_t timeout_ms, int *exit_status,
+                    char *out, size_t out_size)
+{
+    return hostconn_exec_capture(ctx->host, ctx, command, timeout_ms, exit_status, out, out_size);
+}
+static int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, const char *local);
+static int hostconn_put_file(hostconn *h, core_ctx *caller, const char *local, const char *remote,
+                             int mode);
+static int env_get_file(core_ctx *ctx, const char *remote, const char *local)
+{
+    return hostconn_get_file(ctx->host, ctx, remote, local);
+}
+static int env_put_file(core_ctx *ctx, const char *local, const char *remote, int mode)
+{
+    return hostconn_put_file(ctx->host, ctx, local, remote, mode);
+}
+
+const ctx_env run_ctx_env = {
+    .cancelled = env_cancelled,
+    .cancel_fd = env_cancel_fd,
+    .run_fact = env_fact,
+    .host_alias = env_alias,
+    .host_transport = env_transport,
+    .host_exec = env_exec,
+    .host_get_file = env_get_file,
+    .host_put_file = env_put_file,
+};
+
+void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r)
+{
+    ctx_init(ctx, p, opts, &run_ctx_env, r);
+}
+
+int run_plugin_init(plugin *p, run *r, char **err)
+{
+    return plugin_ensure_init(p, &run_ctx_env, r, err);
+}
 
 hostconn *run_host(run *r, const char *alias)
 {
@@ -22,7 +65,7 @@ hostconn *run_host(run *r, const char *alias)
 
 void hostconn_ctx(hostconn *h, core_ctx *ctx)
 {
-    ctx_init(ctx, h->p, &h->opts, h->run);
+    run_ctx_init(ctx, h->p, &h->opts, h->run);
     ctx->host = h;
 }
 
@@ -81,7 +124,7 @@ static bool hostconn_open_locked(hostconn *h)
     if (h->failed)
         return false;
     char *err = NULL;
-    if (plugin_ensure_init(h->p, h->run, &err) != BC_OK) {
+    if (run_plugin_init(h->p, h->run, &err) != BC_OK) {
         h->failed = true;
         h->error = err;
         return false;
@@ -168,18 +211,10 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, in
     ctx.case_name = caller->case_name;
     ctx.sink = capture_sink;
     ctx.sink_data = &cap;
-    void *proc = NULL;
-    int rc = h->p->ops.host.start(&ctx.pub, h->conn, &req, &proc);
-    if (rc != BC_OK) {
-        snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
-        sv_free(&env);
-        return rc;
-    }
-    bc_exec_result res = {.size = sizeof res};
-    rc = h->p->ops.host.wait(&ctx.pub, proc, timeout_ms < 0 ? -1 : timeout_ms, &res);
-    if (rc != BC_OK)
-        h->p->ops.host.stop(&ctx.pub, proc, 500); /* never leave it running */
-    h->p->ops.host.release(&ctx.pub, proc);
+    bc_exec_result res;
+    int rc = exec_run(h, &ctx, &req, timeout_ms < 0 ? -1 : timeout_ms, GRACE_HELPER_MS, &res, NULL);
+    if (rc == EXEC_START_FAILED)
+        rc = BC_ERR;
     if (rc == BC_OK)
         *exit_status = res.term_signal ? 128 + res.term_signal : res.exit_status;
     else if (ctx.error[0])
@@ -188,7 +223,7 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, in
     return rc;
 }
 
-int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, const char *local)
+static int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, const char *local)
 {
     if (!hostconn_open(h)) {
         snprintf(caller->error, sizeof caller->error, "%s", h->error);
@@ -207,8 +242,8 @@ int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, const c
     return rc;
 }
 
-int hostconn_put_file(hostconn *h, core_ctx *caller, const char *local, const char *remote,
-                      int mode)
+static int hostconn_put_file(hostconn *h, core_ctx *caller, const char *local, const char *remote,
+                             int mode)
 {
     if (!hostconn_open(h)) {
         snprintf(caller->error, sizeof caller->error, "%s", h->error);

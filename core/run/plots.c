@@ -15,6 +15,7 @@
 
 #include "util/log.h"
 #include "run/plots.h"
+#include "run/run.h"
 
 static const cfg_output *find_output(const config *c, const char *name)
 {
@@ -23,14 +24,6 @@ static const cfg_output *find_output(const config *c, const char *name)
             if (strcmp(c->stages[i].outputs[j].name, name) == 0)
                 return &c->stages[i].outputs[j];
     return NULL;
-}
-
-static char *stem(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    const char *dot = strrchr(b, '.');
-    return dot && dot != b ? xstrndup(b, (size_t)(dot - b)) : xstrdup(b);
 }
 
 static bool copy_file(const char *from, const char *to)
@@ -52,7 +45,7 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o,
 {
     plugin *pl = (plugin *)p->plugin;
     char *ierr = NULL;
-    if (plugin_ensure_init(pl, r, &ierr) != BC_OK) {
+    if (run_plugin_init(pl, r, &ierr) != BC_OK) {
         snprintf(err, err_size, "%s", ierr);
         free(ierr);
         return BC_ERR;
@@ -69,7 +62,7 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o,
                            .n_columns = ncols};
     optview v = {pl->desc.options, p->options, NULL, 0};
     core_ctx ctx;
-    ctx_init(&ctx, pl, &v, r);
+    run_ctx_init(&ctx, pl, &v, r);
     int rc = pl->ops.plot.render(&ctx.pub, &req);
     struct stat st;
     if (rc == BC_OK && (stat(out_abs, &st) != 0 || st.st_size == 0)) {
@@ -84,7 +77,73 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o,
     return rc;
 }
 
-int plots_render(config *c, const char *run_dir, const cJSON *stages, cJSON *out, struct run *r)
+/* The source file's plot: its record in `out`, the drawing, the export. */
+typedef struct plot_job {
+    config *c;
+    const cfg_plot *p;
+    const cfg_output *o;
+    const char *run_dir;
+    struct run *r;
+    cJSON *out;
+    size_t drawn; /* files drawn so far for this plot */
+} plot_job;
+
+/* Draw one file of one output; false when the plot failed. */
+static bool plot_file(plot_job *j, const stage_rec *rec, const out_file *f, bool several)
+{
+    const cfg_plot *p = j->p;
+    char *rel = layout_plot(p, &rec->where, rec->case_name, f->path, several);
+    char *src_abs = path_join(j->run_dir, f->path);
+    char *out_abs = path_join(j->run_dir, rel);
+    char *dir = dir_name(out_abs);
+    mkdir_p(dir, 0755);
+    free(dir);
+    cJSON *pj = cJSON_CreateObject();
+    cJSON_AddStringToObject(pj, "name", p->name);
+    cJSON_AddStringToObject(pj, "type", p->type);
+    cJSON_AddStringToObject(pj, "engine", p->plugin->desc.name);
+    if (rec->case_name)
+        cJSON_AddStringToObject(pj, "case", rec->case_name);
+    cJSON_AddStringToObject(pj, "source", f->path);
+    cJSON_AddStringToObject(pj, "path", rel);
+    cJSON_AddItemToArray(j->out, pj);
+    char err[1024] = "";
+    int64_t t0 = mono_ns();
+    int rc;
+    if (f->validity == FILE_INVALID) {
+        snprintf(err, sizeof err, "its source %s did not pass validation", f->path);
+        rc = BC_ERR;
+    } else {
+        rc = render_one(j->r, p, j->o, src_abs, out_abs, err, sizeof err);
+    }
+    cJSON_AddNumberToObject(pj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
+    cJSON_AddStringToObject(pj, "status", rc == BC_OK ? "success" : "failed");
+    if (rc != BC_OK) {
+        log_msg(BC_LOG_ERROR, "plot '%s' (%s): %s", p->name, rel, err);
+        cJSON_AddStringToObject(pj, "error", err);
+    } else if (p->export_path) {
+        char *exp = path_join(j->c->dir, p->export_path);
+        if (j->drawn > 0) { /* several files: number the copies */
+            char *e2 = xasprintf("%s.%zu", exp, j->drawn);
+            free(exp);
+            exp = e2;
+        }
+        if (copy_file(out_abs, exp))
+            cJSON_AddStringToObject(pj, "export_path", exp);
+        else
+            log_msg(BC_LOG_WARN, "plot '%s': cannot copy to %s: %s", p->name, exp,
+                    strerror(errno));
+        free(exp);
+    }
+    j->drawn++;
+    free(src_abs);
+    free(out_abs);
+    free(rel);
+    return rc == BC_OK;
+}
+
+int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
+                 cJSON *out, struct run *r)
 {
     int failures = 0;
     bool told_engine = false;
@@ -95,96 +154,19 @@ int plots_render(config *c, const char *run_dir, const cJSON *stages, cJSON *out
             log_msg(BC_LOG_INFO, "plots with engine '%s' are drawn by gnuplot", p->engine);
             told_engine = true;
         }
-        const cfg_output *o = find_output(c, p->source);
+        plot_job j = {.c = c, .p = p, .o = find_output(c, p->source), .run_dir = run_dir,
+                      .r = r, .out = out};
         /* Every collected file of the source: one plot each. */
-        size_t drawn = 0;
-        const cJSON *rec;
-        cJSON_ArrayForEach(rec, stages)
-        {
-            const cJSON *outs = cJSON_GetObjectItem(rec, "outputs");
-            const cJSON *oj;
-            cJSON_ArrayForEach(oj, outs)
-            {
-                const char *oname = cJSON_GetStringValue(cJSON_GetObjectItem(oj, "output"));
-                if (!oname || strcmp(oname, p->source) != 0)
+        for (size_t k = 0; k < n; k++)
+            for (size_t oi = 0; oi < recs[k]->noutputs; oi++) {
+                const out_rec *o = &recs[k]->outputs[oi];
+                if (strcmp(o->output, p->source) != 0)
                     continue;
-                const cJSON *files = cJSON_GetObjectItem(oj, "files");
-                int nfiles = cJSON_GetArraySize(files);
-                const char *cs = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "case"));
-                const char *host = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "host"));
-                const cJSON *fj;
-                cJSON_ArrayForEach(fj, files)
-                {
-                    const char *rel = cJSON_GetStringValue(cJSON_GetObjectItem(fj, "path"));
-                    if (!rel)
-                        continue;
-                    const cJSON *val = cJSON_GetObjectItem(fj, "validation");
-                    strbuf name = {0};
-                    sb_printf(&name, "plots/%s%s%s", cs ? cs : "", cs ? "/" : "", p->name);
-                    /* A stage on several hosts names its files <name>__<host>. */
-                    const char *slash = strrchr(rel, '/');
-                    const char *b = slash ? slash + 1 : rel;
-                    char *host_tag = host ? xasprintf("__%s", host) : NULL;
-                    if (host_tag && strstr(b, host_tag))
-                        sb_puts(&name, host_tag);
-                    free(host_tag);
-                    if (nfiles > 1) {
-                        char *s = stem(rel);
-                        sb_printf(&name, "__%s", s);
-                        free(s);
-                    }
-                    sb_printf(&name, ".%s", p->format);
-                    char *src_abs = path_join(run_dir, rel);
-                    char *out_abs = path_join(run_dir, name.buf);
-                    char *dir = dir_name(out_abs);
-                    mkdir_p(dir, 0755);
-                    free(dir);
-                    cJSON *pj = cJSON_CreateObject();
-                    cJSON_AddStringToObject(pj, "name", p->name);
-                    cJSON_AddStringToObject(pj, "type", p->type);
-                    cJSON_AddStringToObject(pj, "engine", p->plugin->desc.name);
-                    if (cs)
-                        cJSON_AddStringToObject(pj, "case", cs);
-                    cJSON_AddStringToObject(pj, "source", rel);
-                    cJSON_AddStringToObject(pj, "path", name.buf);
-                    cJSON_AddItemToArray(out, pj);
-                    char err[1024] = "";
-                    int64_t t0 = mono_ns();
-                    int rc;
-                    if (val && !cJSON_IsTrue(cJSON_GetObjectItem(val, "valid"))) {
-                        snprintf(err, sizeof err, "its source %s did not pass validation", rel);
-                        rc = BC_ERR;
-                    } else {
-                        rc = render_one(r, p, o, src_abs, out_abs, err, sizeof err);
-                    }
-                    cJSON_AddNumberToObject(pj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
-                    cJSON_AddStringToObject(pj, "status", rc == BC_OK ? "success" : "failed");
-                    if (rc != BC_OK) {
-                        log_msg(BC_LOG_ERROR, "plot '%s' (%s): %s", p->name, name.buf, err);
-                        cJSON_AddStringToObject(pj, "error", err);
+                for (size_t f = 0; f < o->nfiles; f++)
+                    if (!plot_file(&j, recs[k], &o->files[f], o->nfiles > 1))
                         failures++;
-                    } else if (p->export_path) {
-                        char *exp = path_join(c->dir, p->export_path);
-                        if (drawn > 0) { /* several files: number the copies */
-                            char *e2 = xasprintf("%s.%zu", exp, drawn);
-                            free(exp);
-                            exp = e2;
-                        }
-                        if (copy_file(out_abs, exp))
-                            cJSON_AddStringToObject(pj, "export_path", exp);
-                        else
-                            log_msg(BC_LOG_WARN, "plot '%s': cannot copy to %s: %s", p->name, exp,
-                                    strerror(errno));
-                        free(exp);
-                    }
-                    drawn++;
-                    free(src_abs);
-                    free(out_abs);
-                    sb_free(&name);
-                }
             }
-        }
-        if (drawn == 0) {
+        if (j.drawn == 0) {
             log_msg(BC_LOG_WARN, "plot '%s': nothing to draw: no file of output '%s' was collected",
                     p->name, p->source);
             cJSON *pj = cJSON_CreateObject();

@@ -6,14 +6,16 @@
 
 #include "config/config.h"
 #include "plugin/coresvc.h"
+#include "run/record.h"
 
 struct run;
 
-/* Draw every plots[] entry of c from the output files listed in `stages`
- * (metadata.json stage records) of the run in run_dir.  Appends one record
+/* Draw every plots[] entry of c from the output files of the stage
+ * records `recs` (n of them) of the run in run_dir.  Appends one record
  * per plot file to `out` (name, path, status, error).  r may be NULL (for
  * `benchctl plot`).  Returns the number of plots that failed. */
-int plots_render(config *c, const char *run_dir, const cJSON *stages, cJSON *out, struct run *r);
+int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
+                 cJSON *out, struct run *r);
 
 /* "plot 'x' failed: why" for the first failed record of plots (owned), or
  * NULL when none failed. */

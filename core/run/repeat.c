@@ -46,7 +46,7 @@ bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, re
     for (int i = 0; i < CALIBRATION_RUNS; i++) {
         bc_exec_result res;
         int64_t w;
-        int rc = stage_exec_once(h, ctx, &empty, 10000, &res, &w);
+        int rc = exec_run(h, ctx, &empty, HELPER_LIMIT_MS, GRACE_STAGE_MS, &res, &w);
         if (rc == BC_CANCELLED)
             return false; /* the run is being stopped: nothing to say */
         if (rc != BC_OK || res.exit_status != 0 || res.term_signal) {

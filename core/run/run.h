@@ -18,6 +18,9 @@
 #include "plugin/loader.h"
 #include "config/optschema.h"
 #include "plugin/coresvc.h"
+#include "run/cancel.h"
+#include "run/layout.h"
+#include "run/record.h"
 
 /* One host of the run: its transport and, once opened, its connection. */
 typedef struct hostconn {
@@ -42,6 +45,8 @@ typedef struct run {
     hostconn *hosts;
     size_t nhosts;
     cJSON *meta, *stages_json, *cases_json, *custom;
+    stage_rec **recs;      /* every stage run so far, in order (the typed model) */
+    size_t nrecs;
     char *first_error;
     int journal_fd;        /* stages.jsonl: one line per finished stage */
     pthread_mutex_t lock;  /* first_error, custom: shared with parallel stages */
@@ -50,21 +55,43 @@ typedef struct run {
     int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
     bool tty;
     struct winsize ws;
+    cancel cancel;         /* signals and --timeout */
 } run;
 
-/* engine.c */
+/* runmeta.c: metadata.json and stages.jsonl */
+struct git_state;
+/* The run's first metadata.json (written) and stages.jsonl (opened). */
+void meta_begin(run *r, const struct git_state *git);
+/* Final status, error, end time, duration; written durably. */
+void meta_end(run *r, const char *status, double duration_s);
+/* Set key to val (a JSON null when val is NULL), replacing it. */
+void meta_set_string(cJSON *o, const char *key, const char *val);
 void run_save_meta(run *r, bool durable);
 /* After each stage record: journal it, refresh metadata.json now and then. */
-void run_stage_done(run *r, const cJSON *rec);
+void run_stage_done(run *r, const stage_rec *rec);
 /* Remember the run's first error (later ones are ignored). */
 void run_fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "timeout" when --timeout stopped the run, "interrupted" for a signal. */
-const char *run_cancel_status(void);
+/* STAGE_TIMEOUT when --timeout stopped the run, STAGE_INTERRUPTED for a
+ * signal (lifecycle.c). */
+stage_status run_cancel_status(run *r);
 /* Add key: RFC 3339 time to a JSON object. */
 void json_add_time(cJSON *o, const char *key, int64_t wall);
 
+/* lifecycle.c: cancellation and facts of the run (behind the plugin services) */
+int run_cancelled(run *r);
+int run_cancel_fd(run *r);
+const char *run_fact(run *r, const char *key);
+
 /* hosts.c */
+/* The run side of every plugin call (plugin/coresvc.h). */
+extern const ctx_env run_ctx_env;
+/* ctx_init for a call into p during run r (no host). */
+void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r);
+/* plugin_ensure_init for a call during run r. */
+int run_plugin_init(plugin *p, run *r, char **err);
 hostconn *run_host(run *r, const char *alias);
+int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
+                          int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
 void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
 void hostconn_close(hostconn *h);
@@ -72,7 +99,7 @@ void hostconn_close(hostconn *h);
 /* collect.c: collect (and validate) a stage's outputs after it ran on h.
  * Returns false when the stage must fail (*err set, owned). */
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                     bool background, cJSON *rec, char **err);
+                     bool background, stage_rec *rec, char **err);
 
 /* appendmeta.c: merge the first JSON object in text into r->custom.
  * false (with *err, owned, showing what was received) when there is none. */
@@ -100,8 +127,6 @@ typedef struct stage_io {
 
 /* The output sink of stage contexts (ctx->sink_data is a stage_io). */
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len);
-/* logs/[<case>/][cleanup-]<stage>[__<host>].log, relative to the run dir. */
-char *stage_log_rel(const cfg_stage *st, const char *host, const cfg_case *cs);
 
 /* What a stage runs: shell words, command text, environment. */
 typedef struct stage_exec {
@@ -118,13 +143,26 @@ void stage_exec_free(stage_exec *ex);
  * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
 void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
                     const strbuf *captured);
-/* Start req on h, wait up to limit_ms (-1: no limit), stop it unless it
- * ended, release it.  *wall_ns: start to end, as measured here.  Returns
- * BC_OK (res filled), BC_TIMEOUT, BC_CANCELLED, BC_ERR, or
- * STAGE_START_FAILED (ctx->error says why). */
-#define STAGE_START_FAILED (-1)
-int stage_exec_once(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t limit_ms,
-                    bc_exec_result *res, int64_t *wall_ns);
+/* Grace times between SIGTERM and SIGKILL when the core stops a command
+ * (background stages use their own stop_grace, 2 s by default). */
+#define GRACE_NOW_MS 0       /* a command that must not outlive a failed start */
+#define GRACE_HELPER_MS 500  /* a helper command: host facts, probe and collector commands */
+#define GRACE_STAGE_MS 2000  /* a stage run that timed out or was cancelled */
+/* The time limit of the core's own helper commands (rm, shell calibration). */
+#define HELPER_LIMIT_MS 10000
+
+/* exec.c: the one routine for a command on a host.  Start req on h, wait
+ * up to limit_ms (-1: no limit), stop it (grace_ms) unless it ended,
+ * release it.  *wall_ns (may be NULL): start to end, as measured here.
+ * Returns BC_OK (res filled), BC_TIMEOUT, BC_CANCELLED, BC_ERR, or
+ * EXEC_START_FAILED (ctx->error says why). */
+#define EXEC_START_FAILED (-1)
+int exec_run(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t limit_ms,
+             int64_t grace_ms, bc_exec_result *res, int64_t *wall_ns);
+/* Its steps, for a command that outlives the call (background stages). */
+int exec_start(hostconn *h, core_ctx *ctx, const bc_exec_request *req, void **proc);
+int exec_stop(hostconn *h, core_ctx *ctx, void *proc, int64_t grace_ms);
+void exec_release(hostconn *h, core_ctx *ctx, void *proc);
 
 /* repeat.c: a stage with `repeat:` — its runs, the shell's start-up
  * overhead, and the "repeat" object of its record (runs, summaries,
@@ -143,22 +181,24 @@ void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
 void repeat_free(repeat_rec *rep);
 
+/* stageio.c: print what is left of unfinished lines (parallel output). */
+void stage_io_flush(stage_io *io);
 /* The last output lines of a stage, from its tail buffer (owned). */
 char *stage_tail_lines(const stage_io *io, int lines);
-/* A stage record: name, kind, host, case. */
-cJSON *stage_new_record(const cfg_stage *st, const char *host, const cfg_case *cs);
+/* A new record of st on host (in case cs), kept in r->recs and metadata. */
+stage_rec *run_new_record(run *r, const cfg_stage *st, const char *host, const cfg_case *cs);
 /* Add exit status, CPU times and peak RSS to a record. */
-void stage_record_result(cJSON *rec, const bc_exec_result *res);
+void stage_record_result(stage_rec *rec, const bc_exec_result *res);
 /* Run the health check of st on h; BC_OK, BC_ERR (*err set) or BC_CANCELLED.
  * When bg is given, the probe fails at once if that process ends. */
 struct bg_proc;
-int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec,
+int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *rec,
                 struct bg_proc *bg, char **err);
 
 /* background.c */
 /* Start a background stage on one host; false when it could not start
  * (the record says why). */
-bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJSON *rec);
+bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *rec);
 /* Has a background process of this run ended on its own?  Reports it (and
  * returns false when that must stop the run). */
 bool bg_check(run *r);
@@ -174,7 +214,7 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
 /* Run one stage (all its hosts, in order); false when the run must stop. */
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs);
 /* Record a stage that did not run (skipped, not_run) for each of its hosts. */
-void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, const char *status,
+void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage_status status,
                           const char *reason);
 
 #endif

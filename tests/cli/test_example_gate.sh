@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # examples/regression-gate/gate.sh as CI runs it: a 30 % slower candidate
 # fails the gate with exit 3 and a Markdown report; a faster one passes.
+# Each verdict rests on the request latencies (2000 values scaled by
+# CANDIDATE_SCALE, whatever the machine's load), not only on wall times a
+# loaded machine can blur; the wall times move the same way.
 source "$(dirname "$0")/lib.sh"
 
 cp -r "$SRC_DIR/examples/regression-gate" gate
 rm -rf gate/results gate/report.md
 set +e
 ln -s "$BENCHCTL" bc   # a relative path to the binary works too
-CANDIDATE_DELAY=0.013 bash gate/gate.sh ./bc >slow.out 2>slow.err
+CANDIDATE_DELAY=0.013 CANDIDATE_SCALE=13 bash gate/gate.sh ./bc >slow.out 2>slow.err
 rc=$?
 set -e
 [ "$rc" = 3 ] || fail "slower candidate: gate exit $rc: $(tail -20 slow.out) $(tail -5 slow.err)"
@@ -18,7 +21,7 @@ pass "a 30% slower candidate fails the gate (exit 3) with a Markdown report"
 
 rm -rf gate/results gate/report.md
 set +e
-CANDIDATE_DELAY=0.007 bash gate/gate.sh "$BENCHCTL" >fast.out 2>fast.err
+CANDIDATE_DELAY=0.007 CANDIDATE_SCALE=7 bash gate/gate.sh "$BENCHCTL" >fast.out 2>fast.err
 rc=$?
 set -e
 [ "$rc" = 0 ] || fail "faster candidate: gate exit $rc: $(tail -20 fast.out)"

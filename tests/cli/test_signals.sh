@@ -109,7 +109,11 @@ stages:
       (exec -a ${marker}-chatty bash -c 'i=0; while :; do i=\$((i+1)); echo \$i > n.tmp; mv n.tmp n; echo "line \$i with padding to fill a pipe ......................................................."; done') &
   - name: observe
     command: |
-      sleep 0.5; a=\$(cat n); sleep 1; b=\$(cat n); echo "progress \$a -> \$b"; test "\$b" -gt \$((a + 50))
+      # ~100 bytes a line: a writer whose output is not drained blocks after
+      # a pipe's 64 KiB (~650 lines); 3000 lines prove it is drained, at
+      # whatever speed this machine runs it (bounded: 120 s).
+      for i in \$(seq 1200); do b=\$(cat n 2>/dev/null || echo 0); [ "\$b" -ge 3000 ] && break; sleep 0.1; done
+      echo "progress \$b"; test "\$b" -ge 3000
 YAML
 run_bc run -c s4.yaml
 expect_rc 0 "a chatty leftover keeps running"

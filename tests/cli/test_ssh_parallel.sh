@@ -53,8 +53,9 @@ PY
 }
 [ "$(overlap seq 2>/dev/null)" = disjoint ] || fail "sequential stage runs overlapped"
 [ "$(overlap par 2>/dev/null)" = overlap ] || fail "parallel stage runs did not overlap"
+# (the overlap is the behaviour; the span is only reported: a loaded
+# machine can stretch it)
 span=$(overlap par 2>&1 >/dev/null)
-python3 -c "import sys; sys.exit(0 if $span < 4.0 else 1)" || fail "parallel stage took ${span}s for 3 x 1.5 s"
 pass "3 SSH hosts: sequential runs one after the other, parallel: true overlaps them (${span} s), one login per host"
 
 # A failure on one host of a parallel stage names that host.

@@ -1,0 +1,99 @@
+/* The run directory's layout (layout.h): every naming rule in one place. */
+#define _GNU_SOURCE
+#include "run/layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+target layout_target(const cfg_stage *st, const char *host)
+{
+    return (target){.host = host, .node = -1, .tagged = st->nhosts > 1};
+}
+
+char *layout_tag(const target *t)
+{
+    if (!t || !t->tagged)
+        return xstrdup("");
+    return xasprintf("__%s", t->host);
+}
+
+/* [<case>/][cleanup-]<stage>[<tag>]: a stage run's own name. */
+static char *stage_stem(const cfg_stage *st, const target *t, const cfg_case *cs)
+{
+    char *tag = layout_tag(t);
+    char *s = xasprintf("%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "",
+                        st->is_cleanup ? "cleanup-" : "", st->name, tag);
+    free(tag);
+    return s;
+}
+
+char *layout_log(const cfg_stage *st, const target *t, const cfg_case *cs)
+{
+    char *stem = stage_stem(st, t, cs);
+    char *p = xasprintf("logs/%s.log", stem);
+    free(stem);
+    return p;
+}
+
+char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs)
+{
+    char *stem = stage_stem(st, t, cs);
+    char *p = xasprintf("metadata/%s.json", stem);
+    free(stem);
+    return p;
+}
+
+char *layout_output_dir(const cfg_case *cs)
+{
+    return cs ? xasprintf("cases/%s", cs->name) : xstrdup("");
+}
+
+bool layout_is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* The extension of path's last component ("" when none). */
+static const char *extension(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot : "";
+}
+
+char *layout_output_base(const char *output, const target *t, const char *remote_path)
+{
+    char *tag = layout_tag(t);
+    char *p = xasprintf("%s%s%s", output, tag,
+                        layout_is_glob(remote_path) ? "" : extension(remote_path));
+    free(tag);
+    return p;
+}
+
+char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs)
+{
+    char *tag = layout_tag(t);
+    char *p = xasprintf("samples/%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", output, tag);
+    free(tag);
+    return p;
+}
+
+char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
+                  bool several_files)
+{
+    char *tag = layout_tag(t);
+    strbuf sb = {0};
+    sb_printf(&sb, "plots/%s%s%s%s", case_name ? case_name : "", case_name ? "/" : "", p->name,
+              tag);
+    if (several_files) {
+        const char *b = strrchr(source, '/');
+        b = b ? b + 1 : source;
+        const char *dot = strrchr(b, '.');
+        size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+        sb_puts(&sb, "__");
+        sb_add(&sb, b, n);
+    }
+    sb_printf(&sb, ".%s", p->format);
+    free(tag);
+    return sb_steal(&sb);
+}

@@ -1,0 +1,56 @@
+/*
+ * The run directory's layout: the one place that answers "where does X of
+ * (case, stage, target) go".  Every path is relative to the run directory
+ * and owned by the caller (free it).
+ *
+ *   logs/[<case>/][cleanup-]<stage>[<tag>].log          stage output
+ *   metadata/[<case>/][cleanup-]<stage>[<tag>].json     $BENCHCTL_METADATA_FILE
+ *   [cases/<case>/]<output>[<tag>][<ext>]               collected files (a glob:
+ *                                                       a directory of them)
+ *   samples/[<case>/]<output>[<tag>]/<n>-<column>.f64   every value of a column
+ *   plots/[<case>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
+ *
+ * <tag> names the target when the names would collide otherwise: "__<host>"
+ * for a stage on several hosts.  A fanned-out stage's node N (fan-out) will
+ * add its number here and nowhere else.
+ */
+#ifndef BENCHCTL_RUN_LAYOUT_H
+#define BENCHCTL_RUN_LAYOUT_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+
+/* Where one run of a stage happens. */
+typedef struct target {
+    const char *host; /* hosts.<alias>, borrowed */
+    int node;         /* -1: the host itself; N >= 0: node N of a fanned-out stage */
+    bool tagged;      /* file names carry the target (the stage has several) */
+} target;
+
+/* The target of stage st on host alias (tagged when st runs on several). */
+target layout_target(const cfg_stage *st, const char *host);
+
+/* "__<host>" for a tagged target, "" otherwise (owned). */
+char *layout_tag(const target *t);
+
+/* logs/[<case>/][cleanup-]<stage>[<tag>].log */
+char *layout_log(const cfg_stage *st, const target *t, const cfg_case *cs);
+/* metadata/[<case>/][cleanup-]<stage>[<tag>].json */
+char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs);
+/* "" or "cases/<case>": the directory collected files go to. */
+char *layout_output_dir(const cfg_case *cs);
+/* <output>[<tag>][<ext of remote_path>]; no extension when the remote
+ * path is a glob (the base is then a directory of the matched files). */
+char *layout_output_base(const char *output, const target *t, const char *remote_path);
+/* samples/[<case>/]<output>[<tag>] */
+char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs);
+/* plots/[<case>/]<plot>[<tag>][__<stem of source>].<format>; the stem
+ * only when the output has several files (one plot each). */
+char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
+                  bool several_files);
+
+/* Does s contain a glob character (*?[)? */
+bool layout_is_glob(const char *s);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * metadata.json of a run: what it holds when the run starts (identity,
+ * config, hosts, custom metadata, git, machine, plugins), its refreshes
+ * while stages end (stages.jsonl gets each record at once), and its final
+ * form.  The run's store boundary: the run directory's JSON is written here
+ * and in the store layer, never read back by another step.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "paths.h"
+#include "run/run.h"
+#include "store/hostfacts.h"
+#include "store/runstore.h"
+#include "util/log.h"
+
+void run_save_meta(run *r, bool durable)
+{
+    /* Other threads add to meta under this lock (custom metadata from
+     * parallel stages, remote host facts). */
+    pthread_mutex_lock(&r->lock);
+    bool ok = runstore_write(r->dir, r->meta, durable);
+    pthread_mutex_unlock(&r->lock);
+    if (!ok)
+        log_msg(BC_LOG_ERROR, "cannot write %s/metadata.json: %s", r->dir, strerror(errno));
+    r->last_save_ns = mono_ns();
+}
+
+/* After each stage: append its record to stages.jsonl (cheap, so even a
+ * killed benchctl leaves every finished stage on disk) and refresh
+ * metadata.json at most once a second (rewriting it after every stage
+ * would cost O(stages^2) for long workflows). */
+void run_stage_done(run *r, const stage_rec *rec)
+{
+    char *line = cJSON_PrintUnformatted(rec->json);
+    if (line && r->journal_fd >= 0) {
+        size_t len = strlen(line);
+        line[len] = '\n';
+        if (write(r->journal_fd, line, len + 1) < 0)
+            log_msg(BC_LOG_WARN, "cannot append to %s/stages.jsonl: %s", r->dir, strerror(errno));
+    }
+    free(line);
+    if (mono_ns() - r->last_save_ns >= 1000000000LL)
+        run_save_meta(r, false);
+}
+
+
+static cJSON *yaml_to_json(const config *c, const ynode *n)
+{
+    if (!n)
+        return cJSON_CreateNull();
+    for (size_t i = 0; i < c->nsecrets; i++)
+        if (c->secrets[i].start == n->start && n->type == Y_SCALAR)
+            return cJSON_CreateString("<redacted>");
+    if (n->type == Y_MAP) {
+        cJSON *o = cJSON_CreateObject();
+        for (size_t i = 0; i < n->n; i++)
+            cJSON_AddItemToObject(o, n->keys[i]->type == Y_SCALAR ? n->keys[i]->str : "?",
+                                  yaml_to_json(c, n->vals[i]));
+        return o;
+    }
+    if (n->type == Y_SEQ) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; i < n->n; i++)
+            cJSON_AddItemToArray(a, yaml_to_json(c, n->vals[i]));
+        return a;
+    }
+    if (n->is_null)
+        return cJSON_CreateNull();
+    if (!n->quoted) {
+        int64_t iv;
+        bool b;
+        if (parse_int64(n->str, &iv))
+            return cJSON_CreateNumber((double)iv);
+        if (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0) {
+            b = strcmp(n->str, "true") == 0;
+            return cJSON_CreateBool(b);
+        }
+    }
+    return cJSON_CreateString(n->str);
+}
+
+static cJSON *hosts_json(run *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < r->cfg->nhosts; i++) {
+        cfg_host *h = &r->cfg->hosts[i];
+        cJSON *hj = h->node ? yaml_to_json(r->cfg, h->node) : cJSON_CreateObject();
+        if (!cJSON_GetObjectItem(hj, "transport"))
+            cJSON_AddStringToObject(hj, "transport", h->transport);
+        cJSON_AddItemToObject(o, h->alias, hj);
+    }
+    return o;
+}
+
+static cJSON *plugins_json(const loader *l)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < l->nplugins; i++) {
+        const plugin *p = l->plugins[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
+        cJSON_AddStringToObject(o, "name", p->desc.name);
+        cJSON_AddStringToObject(o, "version", p->desc.version);
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
+        cJSON_AddStringToObject(o, "abi", abi);
+        cJSON_AddStringToObject(o, "path", p->path);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+void json_add_time(cJSON *o, const char *key, int64_t wall)
+{
+    char buf[64];
+    format_rfc3339(wall, buf, sizeof buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+void meta_set_string(cJSON *o, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    if (val)
+        cJSON_AddStringToObject(o, key, val);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+
+/* "k=v" entries: their keys as a JSON array, or their pairs into obj. */
+static void add_pairs(cJSON *obj, cJSON *keys, const strvec *kv)
+{
+    for (size_t i = 0; i < kv->n; i++) {
+        const char *eq = strchr(kv->v[i], '=');
+        char *k = xstrndup(kv->v[i], (size_t)(eq - kv->v[i]));
+        if (obj)
+            meta_set_string(obj, k, eq + 1);
+        if (keys)
+            cJSON_AddItemToArray(keys, cJSON_CreateString(k));
+        free(k);
+    }
+}
+
+void meta_begin(run *r, const git_state *git)
+{
+    const config *c = r->cfg;
+    r->meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->meta, "run_id", r->id);
+    cJSON_AddStringToObject(r->meta, "benchmark_name", c->name);
+    json_add_time(r->meta, "start_time", wall_ns());
+    cJSON_AddNullToObject(r->meta, "end_time");
+    cJSON_AddStringToObject(r->meta, "status", "running");
+    cJSON_AddNullToObject(r->meta, "error");
+    cJSON_AddItemToObject(r->meta, "config", yaml_to_json(c, ytree_root(c->tree)));
+    cJSON_AddStringToObject(r->meta, "config_path", c->abs_path);
+    cJSON_AddStringToObject(r->meta, "config_copy", "config.yaml");
+    cJSON_AddItemToObject(r->meta, "hosts", hosts_json(r));
+    r->custom = cJSON_AddObjectToObject(r->meta, "custom");
+    add_pairs(r->custom, NULL, &r->o->metadata);
+    cJSON_AddItemToObject(r->meta, "git", c->git_capture ? git_to_json(git) : cJSON_CreateNull());
+    add_pairs(NULL, cJSON_AddArrayToObject(r->meta, "environment"), &r->o->env);
+    cJSON *bj = cJSON_AddObjectToObject(r->meta, "benchctl");
+    cJSON_AddStringToObject(bj, "version", BENCHCTL_VERSION);
+    cJSON_AddStringToObject(bj, "abi", BENCHCTL_ABI_STRING);
+    cJSON_AddItemToObject(r->meta, "machine", hostfacts_collect());
+    cJSON_AddItemToObject(r->meta, "plugins", plugins_json(r->ld));
+    r->stages_json = cJSON_AddArrayToObject(r->meta, "stages");
+    if (c->ncases)
+        r->cases_json = cJSON_AddArrayToObject(r->meta, "cases");
+    run_save_meta(r, true);
+    char *jpath = path_join(r->dir, "stages.jsonl");
+    r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    free(jpath);
+}
+
+static long self_peak_rss_kb(void)
+{
+    char *status = read_file("/proc/self/status", NULL);
+    long kb = -1;
+    char *p = status ? strstr(status, "VmHWM:") : NULL;
+    if (p)
+        kb = strtol(p + 6, NULL, 10);
+    free(status);
+    return kb;
+}
+
+void meta_end(run *r, const char *status, double duration_s)
+{
+    meta_set_string(r->meta, "status", status);
+    meta_set_string(r->meta, "error", r->first_error);
+    json_add_time(r->meta, "end_time_tmp", wall_ns());
+    cJSON *et = cJSON_DetachItemFromObject(r->meta, "end_time_tmp");
+    cJSON_ReplaceItemInObject(r->meta, "end_time", et);
+    cJSON_AddNumberToObject(r->meta, "duration_s", duration_s);
+    /* What the orchestrator itself cost: its own peak RSS. */
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(r->meta, "benchctl"), "peak_rss_kb",
+                            (double)self_peak_rss_kb());
+    run_save_meta(r, true);
+}
