@@ -23,6 +23,9 @@ typedef struct collect_state {
     strvec files;       /* absolute paths the collector placed */
     cJSON *errors;      /* validation problems of the current file */
     uint64_t nerrors;
+    uint64_t first_line; /* the first problem, for the stage's error */
+    uint32_t first_column;
+    char *first_message;
     cJSON *summary;     /* per-column summary of the current file */
     const char *rel_path;
     outstats *stats;    /* the output's statistics, or NULL */
@@ -48,6 +51,11 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
         return;
     }
     s->nerrors++;
+    if (s->nerrors == 1) {
+        s->first_line = line;
+        s->first_column = column;
+        s->first_message = xstrdup(message);
+    }
     if (s->nerrors <= MAX_PRINTED_ERRORS)
         log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", s->rel_path, (unsigned long long)line,
                 column, message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
@@ -157,14 +165,11 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     cJSON_AddItemToObject(vj, "errors", s.errors);
     cJSON_AddItemToObject(vj, "summary", s.summary);
     if (!valid) {
-        const cJSON *first = cJSON_GetArrayItem(s.errors, 0);
-        if (first)
+        if (s.first_message)
             *why = xasprintf("%s does not match its data_schema: %llu problem%s, the first at line "
-                             "%.0f, column %.0f: %s", rel, (unsigned long long)s.nerrors,
-                             s.nerrors == 1 ? "" : "s",
-                             cJSON_GetNumberValue(cJSON_GetObjectItem(first, "line")),
-                             cJSON_GetNumberValue(cJSON_GetObjectItem(first, "column")),
-                             cJSON_GetStringValue(cJSON_GetObjectItem(first, "message")));
+                             "%llu, column %u: %s", rel, (unsigned long long)s.nerrors,
+                             s.nerrors == 1 ? "" : "s", (unsigned long long)s.first_line,
+                             s.first_column, s.first_message);
         else if (rc == BC_CANCELLED)
             *why = xasprintf("reading %s was interrupted: its statistics cover the rows read "
                              "so far (\"partial\" in results.json)", rel);
@@ -173,6 +178,7 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
                              ctx.error[0] ? ctx.error : "the validator failed");
         cJSON_AddStringToObject(vj, "error", *why);
     }
+    free(s.first_message);
     return valid;
 }
 

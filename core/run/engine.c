@@ -95,18 +95,15 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
             cJSON *pj = cJSON_CreateArray();
             size_t nrecs;
             stage_rec **recs = record_load(c, cJSON_GetObjectItem(meta, "stages"), &nrecs);
-            int failed = plots_render(c, run_dir, (const stage_rec *const *)recs, nrecs, pj, NULL);
+            strvec drawn = {0};
+            int failed = plots_render(c, run_dir, (const stage_rec *const *)recs, nrecs, pj,
+                                      &drawn, NULL);
             for (size_t i = 0; i < nrecs; i++)
                 record_free(recs[i]);
             free(recs);
-            const cJSON *it;
-            cJSON_ArrayForEach(it, pj)
-            {
-                const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"));
-                const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(it, "status"));
-                if (path && st && strcmp(st, "success") == 0)
-                    printf("%s/%s\n", run_dir, path);
-            }
+            for (size_t i = 0; i < drawn.n; i++)
+                printf("%s/%s\n", run_dir, drawn.v[i]);
+            sv_free(&drawn);
             cJSON_DeleteItemFromObjectCaseSensitive(meta, "plots");
             cJSON_AddItemToObject(meta, "plots", pj);
             if (!runstore_write(run_dir, meta, true))

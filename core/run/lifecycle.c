@@ -378,7 +378,8 @@ static bool run_cleanup(run *r, size_t cases_started, bool skip)
 static void run_plots(run *r)
 {
     cJSON *pj = cJSON_AddArrayToObject(r->meta, "plots");
-    int failed = plots_render(r->cfg, r->dir, (const stage_rec *const *)r->recs, r->nrecs, pj, r);
+    int failed = plots_render(r->cfg, r->dir, (const stage_rec *const *)r->recs, r->nrecs, pj,
+                              NULL, r);
     if (failed && !r->first_error)
         r->first_error = plots_first_failure(pj);
 }

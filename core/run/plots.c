@@ -85,6 +85,7 @@ typedef struct plot_job {
     const char *run_dir;
     struct run *r;
     cJSON *out;
+    strvec *paths; /* plots drawn, when asked */
     size_t drawn; /* files drawn so far for this plot */
 } plot_job;
 
@@ -136,6 +137,8 @@ static bool plot_file(plot_job *j, const stage_rec *rec, const out_file *f, bool
         free(exp);
     }
     j->drawn++;
+    if (rc == BC_OK && j->paths)
+        sv_push(j->paths, rel);
     free(src_abs);
     free(out_abs);
     free(rel);
@@ -143,7 +146,7 @@ static bool plot_file(plot_job *j, const stage_rec *rec, const out_file *f, bool
 }
 
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, struct run *r)
+                 cJSON *out, strvec *drawn, struct run *r)
 {
     int failures = 0;
     bool told_engine = false;
@@ -155,7 +158,7 @@ int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, s
             told_engine = true;
         }
         plot_job j = {.c = c, .p = p, .o = find_output(c, p->source), .run_dir = run_dir,
-                      .r = r, .out = out};
+                      .r = r, .out = out, .paths = drawn};
         /* Every collected file of the source: one plot each. */
         for (size_t k = 0; k < n; k++)
             for (size_t oi = 0; oi < recs[k]->noutputs; oi++) {

@@ -12,10 +12,11 @@ struct run;
 
 /* Draw every plots[] entry of c from the output files of the stage
  * records `recs` (n of them) of the run in run_dir.  Appends one record
- * per plot file to `out` (name, path, status, error).  r may be NULL (for
- * `benchctl plot`).  Returns the number of plots that failed. */
+ * per plot file to `out` (name, path, status, error) and, when drawn is
+ * not NULL, the run-relative path of each plot drawn to it.  r may be NULL
+ * (for `benchctl plot`).  Returns the number of plots that failed. */
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, struct run *r);
+                 cJSON *out, strvec *drawn, struct run *r);
 
 /* "plot 'x' failed: why" for the first failed record of plots (owned), or
  * NULL when none failed. */

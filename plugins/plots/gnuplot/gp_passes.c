@@ -424,6 +424,146 @@ static void fmt_value(const gp_col *c, double v, char *out, size_t n)
         snprintf(out, n, "%.4g", v);
 }
 
+/* A time series or scatter series: aggregated per bin, decimated, or the
+ * points as they are. */
+static void xy_series(job *j, ser *r, gp_series *out)
+{
+    pass2 *s = &j->p2;
+    if (s->agg) {
+        bool quant = r->bres != NULL;
+        double q = strcmp(s->agg_name, "median") == 0 ? 0.5
+                   : strcmp(s->agg_name, "p95") == 0  ? 0.95
+                                                      : 0.99;
+        for (size_t b = 0; b < s->nb; b++) {
+            if (!r->cnt[b])
+                continue;
+            double y = r->sum[b] / (double)r->cnt[b];
+            if (quant) {
+                gp_sort_doubles(r->bres[b].v, r->bres[b].n);
+                y = gp_quantile(r->bres[b].v, r->bres[b].n, q);
+            }
+            gp_pts_push(&out->pts, (s->b0 + (double)b + 0.5) * s->bw, y);
+        }
+    } else if (r->dense == DENSE_DECIM) {
+        gp_decim_emit(&r->dec, &out->pts);
+    } else {
+        gp_pts_sort_x(&r->raw);
+        if (j->type == T_TS && r->raw.n > 4 * (size_t)j->o.width_px) {
+            /* A random sample larger than the pixels: decimate it too. */
+            gp_decim d;
+            gp_decim_init(&d, s->x0, s->x1, (size_t)j->o.width_px);
+            for (size_t k = 0; k < r->raw.n; k++)
+                gp_decim_add(&d, r->raw.p[k].x, r->raw.p[k].y);
+            gp_decim_emit(&d, &out->pts);
+            gp_decim_free(&d);
+        } else {
+            out->pts = r->raw;
+            memset(&r->raw, 0, sizeof r->raw);
+        }
+    }
+}
+
+/* A CDF series (its title with p50/p95/p99) from the sorted values. */
+static void cdf_series(job *j, gp_series *out, gp_reservoir *v, const char *label)
+{
+    char p50[48], p95[48], p99[48], t[512];
+    fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.5), p50, sizeof p50);
+    fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.95), p95, sizeof p95);
+    fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.99), p99, sizeof p99);
+    snprintf(t, sizeof t, "%s (p50 %s, p95 %s, p99 %s)", label, p50, p95, p99);
+    free(out->title);
+    out->title = xstrdup(t);
+    size_t k = v->n < GP_CDF_POINTS ? v->n : GP_CDF_POINTS;
+    gp_pts_push(&out->pts, v->v[0], 0);
+    for (size_t i2 = 0; i2 < k; i2++) {
+        size_t rank = k == 1 ? 0 : (size_t)llround((double)i2 * (double)(v->n - 1) /
+                                                   (double)(k - 1));
+        gp_pts_push(&out->pts, v->v[rank], (double)(rank + 1) / (double)v->n);
+    }
+}
+
+/* A box of group g in category c, with whiskers at 1.5 IQR and a bounded
+ * number of outliers. */
+static void box_series(job *j, gp_series *out, gp_reservoir *v, size_t g, size_t c)
+{
+    pass2 *s = &j->p2;
+    double q1 = gp_quantile(v->v, v->n, 0.25), q3 = gp_quantile(v->v, v->n, 0.75);
+    double iqr = q3 - q1, lo = q1 - 1.5 * iqr, hi = q3 + 1.5 * iqr;
+    out->q1 = q1;
+    out->q3 = q3;
+    out->med = gp_quantile(v->v, v->n, 0.5);
+    size_t a = 0, b = v->n;
+    while (a < v->n && v->v[a] < lo)
+        a++;
+    while (b > a && v->v[b - 1] > hi)
+        b--;
+    out->wlo = a < v->n ? v->v[a] : q1;
+    out->whi = b > 0 ? v->v[b - 1] : q3;
+    double each = 0.8 / (double)s->ngroups;
+    out->pos = (double)(c + 1) - 0.4 + ((double)g + 0.5) * each;
+    out->width = each * 0.85;
+    size_t nout = a + (v->n - b);
+    size_t step = nout > GP_MAX_OUTLIERS ? (nout + GP_MAX_OUTLIERS - 1) / GP_MAX_OUTLIERS
+                                         : 1;
+    for (size_t k = 0; k < nout; k++) {
+        size_t at = k < a ? k : b + (k - a);
+        /* Keep the extremes and every step-th value in between. */
+        if (k % step == 0 || at == 0 || at == v->n - 1)
+            gp_pts_push(&out->outliers, out->pos, v->v[at]);
+    }
+}
+
+/* Histogram bins of every series over one common range; sets pl's ranges. */
+static int hist_bins(job *j, gp_plot *pl)
+{
+    pass1 *p1 = &j->p1;
+    pass2 *s = &j->p2;
+    double lo = p1->lo[0], hi = p1->hi[0];
+    if (!(hi > lo)) {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    size_t nb = (size_t)j->o.bins;
+    double w = (hi - lo) / (double)nb;
+    uint64_t total = 0;
+    for (size_t i = 0; i < s->nser; i++)
+        total += s->s[i].vals.n;
+    size_t si = 0;
+    double ymax = 0;
+    uint64_t *cnt = calloc(nb, sizeof *cnt);
+    if (!cnt) {
+        bc_error(j->ctx, "out of memory");
+        return BC_ERR;
+    }
+    for (size_t i = 0; i < s->nser; i++) {
+        gp_reservoir *v = &s->s[i].vals;
+        if (s->s[i].seen == 0)
+            continue;
+        memset(cnt, 0, nb * sizeof *cnt);
+        for (size_t k = 0; k < v->n; k++) {
+            double f = (v->v[k] - lo) / w;
+            size_t b = f <= 0 ? 0 : f >= (double)nb ? nb - 1 : (size_t)f;
+            cnt[b]++;
+        }
+        double denom = (double)(j->o.hist_common_norm ? total : v->n);
+        gp_series *out = &j->series[si++];
+        for (size_t b = 0; b < nb; b++) {
+            double y = denom > 0 ? (double)cnt[b] / denom : 0;
+            gp_pts_push(&out->pts, lo + ((double)b + 0.5) * w, y);
+            if (y > ymax)
+                ymax = y;
+        }
+    }
+    free(cnt);
+    pl->xlo = lo;
+    pl->xhi = hi;
+    pl->ylo = 0;
+    pl->yhi = ymax;
+    pl->bin_width = w;
+    pl->hist_grouped = j->nseries > 1;
+    return BC_OK;
+}
+
 int gp_build(job *j, gp_plot *pl)
 {
     pass1 *p1 = &j->p1;
@@ -447,38 +587,7 @@ int gp_build(job *j, gp_plot *pl)
         if (groups)
             out->title = xstrdup(gp_keys_label(groups, g));
         if (j->type == T_TS || j->type == T_SCATTER) {
-            if (s->agg) {
-                bool quant = r->bres != NULL;
-                double q = strcmp(s->agg_name, "median") == 0 ? 0.5
-                           : strcmp(s->agg_name, "p95") == 0  ? 0.95
-                                                              : 0.99;
-                for (size_t b = 0; b < s->nb; b++) {
-                    if (!r->cnt[b])
-                        continue;
-                    double y = r->sum[b] / (double)r->cnt[b];
-                    if (quant) {
-                        gp_sort_doubles(r->bres[b].v, r->bres[b].n);
-                        y = gp_quantile(r->bres[b].v, r->bres[b].n, q);
-                    }
-                    gp_pts_push(&out->pts, (s->b0 + (double)b + 0.5) * s->bw, y);
-                }
-            } else if (r->dense == DENSE_DECIM) {
-                gp_decim_emit(&r->dec, &out->pts);
-            } else {
-                gp_pts_sort_x(&r->raw);
-                if (j->type == T_TS && r->raw.n > 4 * (size_t)j->o.width_px) {
-                    /* A random sample larger than the pixels: decimate it too. */
-                    gp_decim d;
-                    gp_decim_init(&d, s->x0, s->x1, (size_t)j->o.width_px);
-                    for (size_t k = 0; k < r->raw.n; k++)
-                        gp_decim_add(&d, r->raw.p[k].x, r->raw.p[k].y);
-                    gp_decim_emit(&d, &out->pts);
-                    gp_decim_free(&d);
-                } else {
-                    out->pts = r->raw;
-                    memset(&r->raw, 0, sizeof r->raw);
-                }
-            }
+            xy_series(j, r, out);
             continue;
         }
         gp_reservoir *v = &r->vals;
@@ -486,46 +595,9 @@ int gp_build(job *j, gp_plot *pl)
             continue; /* binned below, over all series */
         gp_sort_doubles(v->v, v->n);
         if (j->type == T_CDF) {
-            const char *label = groups ? gp_keys_label(groups, g) : j->c0.name;
-            char p50[48], p95[48], p99[48], t[512];
-            fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.5), p50, sizeof p50);
-            fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.95), p95, sizeof p95);
-            fmt_value(&j->c0, gp_quantile(v->v, v->n, 0.99), p99, sizeof p99);
-            snprintf(t, sizeof t, "%s (p50 %s, p95 %s, p99 %s)", label, p50, p95, p99);
-            free(out->title);
-            out->title = xstrdup(t);
-            size_t k = v->n < GP_CDF_POINTS ? v->n : GP_CDF_POINTS;
-            gp_pts_push(&out->pts, v->v[0], 0);
-            for (size_t i2 = 0; i2 < k; i2++) {
-                size_t rank = k == 1 ? 0 : (size_t)llround((double)i2 * (double)(v->n - 1) /
-                                                           (double)(k - 1));
-                gp_pts_push(&out->pts, v->v[rank], (double)(rank + 1) / (double)v->n);
-            }
+            cdf_series(j, out, &r->vals, groups ? gp_keys_label(groups, g) : j->c0.name);
         } else if (j->type == T_BOX) {
-            double q1 = gp_quantile(v->v, v->n, 0.25), q3 = gp_quantile(v->v, v->n, 0.75);
-            double iqr = q3 - q1, lo = q1 - 1.5 * iqr, hi = q3 + 1.5 * iqr;
-            out->q1 = q1;
-            out->q3 = q3;
-            out->med = gp_quantile(v->v, v->n, 0.5);
-            size_t a = 0, b = v->n;
-            while (a < v->n && v->v[a] < lo)
-                a++;
-            while (b > a && v->v[b - 1] > hi)
-                b--;
-            out->wlo = a < v->n ? v->v[a] : q1;
-            out->whi = b > 0 ? v->v[b - 1] : q3;
-            double each = 0.8 / (double)s->ngroups;
-            out->pos = (double)(c + 1) - 0.4 + ((double)g + 0.5) * each;
-            out->width = each * 0.85;
-            size_t nout = a + (v->n - b);
-            size_t step = nout > GP_MAX_OUTLIERS ? (nout + GP_MAX_OUTLIERS - 1) / GP_MAX_OUTLIERS
-                                                 : 1;
-            for (size_t k = 0; k < nout; k++) {
-                size_t at = k < a ? k : b + (k - a);
-                /* Keep the extremes and every step-th value in between. */
-                if (k % step == 0 || at == 0 || at == v->n - 1)
-                    gp_pts_push(&out->outliers, out->pos, v->v[at]);
-            }
+            box_series(j, out, &r->vals, g, c);
         }
     }
     if (j->nseries == 0) {
@@ -536,49 +608,8 @@ int gp_build(job *j, gp_plot *pl)
     /* Ranges and histogram bins. */
     memset(pl, 0, sizeof *pl);
     if (j->type == T_HIST) {
-        double lo = p1->lo[0], hi = p1->hi[0];
-        if (!(hi > lo)) {
-            lo -= 0.5;
-            hi += 0.5;
-        }
-        size_t nb = (size_t)j->o.bins;
-        double w = (hi - lo) / (double)nb;
-        uint64_t total = 0;
-        for (size_t i = 0; i < s->nser; i++)
-            total += s->s[i].vals.n;
-        size_t si = 0;
-        double ymax = 0;
-        uint64_t *cnt = calloc(nb, sizeof *cnt);
-        if (!cnt) {
-            bc_error(j->ctx, "out of memory");
+        if (hist_bins(j, pl) != BC_OK)
             return BC_ERR;
-        }
-        for (size_t i = 0; i < s->nser; i++) {
-            gp_reservoir *v = &s->s[i].vals;
-            if (s->s[i].seen == 0)
-                continue;
-            memset(cnt, 0, nb * sizeof *cnt);
-            for (size_t k = 0; k < v->n; k++) {
-                double f = (v->v[k] - lo) / w;
-                size_t b = f <= 0 ? 0 : f >= (double)nb ? nb - 1 : (size_t)f;
-                cnt[b]++;
-            }
-            double denom = (double)(j->o.hist_common_norm ? total : v->n);
-            gp_series *out = &j->series[si++];
-            for (size_t b = 0; b < nb; b++) {
-                double y = denom > 0 ? (double)cnt[b] / denom : 0;
-                gp_pts_push(&out->pts, lo + ((double)b + 0.5) * w, y);
-                if (y > ymax)
-                    ymax = y;
-            }
-        }
-        free(cnt);
-        pl->xlo = lo;
-        pl->xhi = hi;
-        pl->ylo = 0;
-        pl->yhi = ymax;
-        pl->bin_width = w;
-        pl->hist_grouped = j->nseries > 1;
     } else if (j->type == T_BOX) {
         bool first = true;
         for (size_t i = 0; i < j->nseries; i++) {

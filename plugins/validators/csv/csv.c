@@ -353,6 +353,57 @@ static int one_char_option(bc_ctx *ctx, const char *name, unsigned char *out)
     return 0;
 }
 
+/* Read the file in chunks through libcsv until its end, a fatal problem
+ * or cancellation; BC_OK, BC_ERR (message set) or BC_CANCELLED. */
+static int feed_file(csvv *v, struct csv_parser *p, int fd, unsigned char *buf,
+                     unsigned char delim, unsigned char opts, int64_t max_field, const char *path)
+{
+    int rc = BC_OK;
+    int first = 1;
+    for (;;) {
+        if (v->ctx->svc->cancelled(v->ctx)) {
+            rc = BC_CANCELLED;
+            break;
+        }
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            bc_error(v->ctx, "cannot read %s: %s", path, strerror(errno));
+            rc = BC_ERR;
+            break;
+        }
+        if (got == 0)
+            break;
+        size_t off = 0, len = (size_t)got;
+        if (first) {
+            first = 0;
+            if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
+                off = 3; /* a UTF-8 byte order mark is not part of the header */
+        }
+        /* Spaces are part of values, so libcsv must not trim them: a space
+         * function saying "never a space" does that, at a cost per byte.  In
+         * a block without spaces (and tabs) libcsv's built-in test behaves
+         * the same, so those blocks go without it. */
+        for (; off < len && !v->fatal; off += SPACE_BLOCK) {
+            size_t n = len - off < SPACE_BLOCK ? len - off : SPACE_BLOCK;
+            int ws = memchr(buf + off, ' ', n) || (delim != '\t' && memchr(buf + off, '\t', n));
+            csv_set_space_func(p, ws ? no_space : NULL);
+            feed(v, p, opts, buf + off, n);
+        }
+        if (!v->fatal && p->entry_pos > (size_t)max_field) {
+            vr_error(&v->rep, v->field ? v->rec_line : v->line, col32(v->field), NULL, 0,
+                     "field longer than %lld bytes (an unterminated quote?); the rest of the "
+                     "file is not checked",
+                     (long long)max_field);
+            v->fatal = 1;
+        }
+        if (v->fatal)
+            break;
+    }
+    return rc;
+}
+
 static int csv_validate(bc_ctx *ctx, const bc_validate_request *req)
 {
     const bc_services *svc = ctx->svc;
@@ -409,7 +460,6 @@ static int csv_validate(bc_ctx *ctx, const bc_validate_request *req)
     unsigned char *buf = malloc(CHUNK);
     struct csv_parser p;
     const unsigned char opts = CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL | CSV_APPEND_NULL;
-    int rc = BC_OK;
     if (!buf || csv_init(&p, opts) != 0) {
         free(buf);
         close(fd);
@@ -422,48 +472,7 @@ static int csv_validate(bc_ctx *ctx, const bc_validate_request *req)
     csv_set_quote(&p, quote);
     csv_set_blk_size(&p, 64 * 1024);
 
-    int first = 1;
-    for (;;) {
-        if (svc->cancelled(ctx)) {
-            rc = BC_CANCELLED;
-            break;
-        }
-        ssize_t got = read(fd, buf, CHUNK);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            bc_error(ctx, "cannot read %s: %s", req->path, strerror(errno));
-            rc = BC_ERR;
-            break;
-        }
-        if (got == 0)
-            break;
-        size_t off = 0, len = (size_t)got;
-        if (first) {
-            first = 0;
-            if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
-                off = 3; /* a UTF-8 byte order mark is not part of the header */
-        }
-        /* Spaces are part of values, so libcsv must not trim them: a space
-         * function saying "never a space" does that, at a cost per byte.  In
-         * a block without spaces (and tabs) libcsv's built-in test behaves
-         * the same, so those blocks go without it. */
-        for (; off < len && !v.fatal; off += SPACE_BLOCK) {
-            size_t n = len - off < SPACE_BLOCK ? len - off : SPACE_BLOCK;
-            int ws = memchr(buf + off, ' ', n) || (delim != '\t' && memchr(buf + off, '\t', n));
-            csv_set_space_func(&p, ws ? no_space : NULL);
-            feed(&v, &p, opts, buf + off, n);
-        }
-        if (!v.fatal && p.entry_pos > (size_t)max_field) {
-            vr_error(&v.rep, v.field ? v.rec_line : v.line, col32(v.field), NULL, 0,
-                     "field longer than %lld bytes (an unterminated quote?); the rest of the "
-                     "file is not checked",
-                     (long long)max_field);
-            v.fatal = 1;
-        }
-        if (v.fatal)
-            break;
-    }
+    int rc = feed_file(&v, &p, fd, buf, delim, opts, max_field, req->path);
     close(fd);
     if (rc == BC_OK && !v.fatal) {
         if (csv_fini(&p, on_field, on_record, &v) != 0)
