@@ -6,7 +6,7 @@ scripts/deps.sh
 BUILD_TYPE=Release BUILD_DIR=build-release scripts/build.sh -DBENCHCTL_BUILD_TESTS=OFF
 cc -O2 -o build-release/peakrss tests/bench/peakrss.c
 echo "== orchestration overhead, peak RSS, startup"
-python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
+/usr/bin/python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
 echo "== stopping: SIGINT with background stages"
 python3 tests/bench/stop_latency.py build-release/core/benchctl
 echo "== readiness latency (port and file probes)"

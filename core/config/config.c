@@ -1,6 +1,7 @@
 /* The benchmark configuration: parsing and validation of the core's keys. */
 #define _GNU_SOURCE
 #include "config/config.h"
+#include "config/keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,80 +12,114 @@
 
 /* ---- key tables ------------------------------------------------------ */
 
-static const char *const top_keys[] = {"benchmark", "hosts", "stages", "plots", "cases", "matrix", "cleanup", NULL};
-static const char *const bench_keys[] = {"name", "output_dir", "shell", "logging", "git", "plugin_paths", NULL};
-static const char *const logging_keys[] = {"level", "path", NULL};
-static const char *const git_keys[] = {"capture", "require_clean", "save_patch", NULL};
-static const char *const stage_keys[] = {
-    "name", "host", "hosts", "command", "script", "shell", "background", "append_metadata",
-    "skip", "execute_only_for", "health_check", "outputs", "timeout", "continue_on_error",
-    "stop_grace", "allow_exit", "parallel", "repeat", "warmup", NULL};
-static const char *const cleanup_keys[] = {
-    "name", "host", "hosts", "command", "script", "shell", "skip", "execute_only_for",
-    "timeout", "continue_on_error", "parallel", NULL};
-static const char *const column_keys[] = {"name", "type", "unit", "format", "better",
-                                          "success_values", NULL};
-static const char *const better_values[] = {"lower", "higher", NULL};
-static const char *const plot_keys[] = {"name", "title", "source", "type", "x", "y", "groupby",
-                                        "aggregation", "format", "engine", "export_path",
-                                        "options", NULL};
-static const char *const case_keys[] = {"name", "env", NULL};
-
 static const char *const column_types[] = {"timestamp", "integer", "float", "string", NULL};
 static const char *const ts_formats[] = {"unix", "unix_ms", "unix_us", "unix_ns", "rfc3339",
                                          "rfc3339_nano", "iso8601", NULL};
+static const char *const better_values[] = {"lower", "higher", NULL};
 static const char *const plot_types[] = {"time_series", "histogram", "boxplot", "cdf", "scatter", NULL};
 static const char *const plot_formats[] = {"png", "svg", "pdf", NULL};
 static const char *const aggregations[] = {"avg", "median", "p95", "p99", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const on_invalid_values[] = {"fail", "warn", NULL};
+static const char *const probe_places[] = {"host", "controller", NULL};
+
+#define OTHER(n) {.name = (n)}
+#define STR(n, T, m) {.name = (n), .type = KEY_STR, .offset = KEY_AT(T, m)}
+#define BOOL(n, T, m) {.name = (n), .type = KEY_BOOL, .offset = KEY_AT(T, m)}
+#define DURATION(n, T, m) {.name = (n), .type = KEY_DURATION, .offset = KEY_AT(T, m)}
+#define ENUM(n, T, m, list) {.name = (n), .type = KEY_ENUM, .offset = KEY_AT(T, m), .choices = (list)}
+#define END {.name = NULL}
+
+static const cfg_key top_keys[] = {OTHER("benchmark"), OTHER("hosts"), OTHER("stages"),
+                                   OTHER("plots"), OTHER("cases"), OTHER("matrix"),
+                                   OTHER("cleanup"), END};
+static const cfg_key bench_keys[] = {
+    {.name = "name", .type = KEY_STR, .offset = KEY_AT(config, name), .flags = KEY_REQUIRED},
+    OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"),
+    END};
+static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
+                                       STR("path", config, log_path), END};
+static const cfg_key git_keys[] = {
+    {.name = "capture", .type = KEY_BOOL, .offset = KEY_AT(config, git_capture), .dflt = 1},
+    BOOL("require_clean", config, git_require_clean), BOOL("save_patch", config, git_save_patch),
+    END};
+static const cfg_key stage_keys[] = {
+    OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
+    STR("script", cfg_stage, script), STR("shell", cfg_stage, shell),
+    BOOL("background", cfg_stage, background), BOOL("append_metadata", cfg_stage, append_metadata),
+    BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
+    OTHER("health_check"), OTHER("outputs"), DURATION("timeout", cfg_stage, timeout_ms),
+    BOOL("continue_on_error", cfg_stage, continue_on_error),
+    {.name = "stop_grace", .type = KEY_DURATION, .offset = KEY_AT(cfg_stage, stop_grace_ms),
+     .dflt = 2000},
+    BOOL("allow_exit", cfg_stage, allow_exit), BOOL("parallel", cfg_stage, parallel),
+    {.name = "repeat", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, repeat), .dflt = 1, .lo = 1,
+     .hi = 1000000},
+    {.name = "warmup", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, warmup), .lo = 0,
+     .hi = 1000000},
+    END};
+static const cfg_key cleanup_keys[] = {
+    OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
+    STR("script", cfg_stage, script), STR("shell", cfg_stage, shell),
+    BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
+    DURATION("timeout", cfg_stage, timeout_ms),
+    BOOL("continue_on_error", cfg_stage, continue_on_error), BOOL("parallel", cfg_stage, parallel),
+    END};
+/* Sections that also carry a plugin's keys: these are the core's part
+ * (bind.c checks the rest against the plugin's schema). */
+const cfg_key config_health_keys[] = {
+    {.name = "type", .type = KEY_STR, .offset = KEY_AT(cfg_health, type), .flags = KEY_REQUIRED},
+    {.name = "target", .type = KEY_STR, .offset = KEY_AT(cfg_health, target),
+     .flags = KEY_REQUIRED},
+    {.name = "timeout", .type = KEY_DURATION, .offset = KEY_AT(cfg_health, timeout_ms),
+     .dflt = 30000},
+    OTHER("retries"), DURATION("interval", cfg_health, interval_ms),
+    ENUM("on", cfg_health, on, probe_places), END};
+const cfg_key config_output_keys[] = {
+    {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_output, name), .flags = KEY_REQUIRED},
+    {.name = "remote_path", .type = KEY_STR, .offset = KEY_AT(cfg_output, remote_path),
+     .flags = KEY_REQUIRED},
+    {.name = "collector", .type = KEY_STR, .offset = KEY_AT(cfg_output, collector),
+     .dflt_str = "files"},
+    OTHER("data_schema"), OTHER("local_path"), END};
+const cfg_key config_schema_keys[] = {
+    {.name = "format", .type = KEY_STR, .offset = KEY_AT(cfg_output, schema_format),
+     .dflt_str = "csv"},
+    OTHER("columns"),
+    {.name = "on_invalid", .type = KEY_ENUM, .offset = KEY_AT(cfg_output, on_invalid),
+     .choices = on_invalid_values, .dflt_str = "fail"},
+    END};
+static const cfg_key column_keys[] = {
+    {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_column, name), .flags = KEY_REQUIRED},
+    ENUM("type", cfg_column, type, column_types), STR("unit", cfg_column, unit),
+    ENUM("format", cfg_column, format, ts_formats), ENUM("better", cfg_column, better, better_values),
+    OTHER("success_values"), END};
+static const cfg_key plot_keys[] = {
+    {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_plot, name), .flags = KEY_REQUIRED},
+    STR("title", cfg_plot, title),
+    {.name = "source", .type = KEY_STR, .offset = KEY_AT(cfg_plot, source), .flags = KEY_REQUIRED},
+    ENUM("type", cfg_plot, type, plot_types), STR("x", cfg_plot, x), STR("y", cfg_plot, y),
+    STR("groupby", cfg_plot, groupby), ENUM("aggregation", cfg_plot, aggregation, aggregations),
+    {.name = "format", .type = KEY_ENUM, .offset = KEY_AT(cfg_plot, format),
+     .choices = plot_formats, .dflt_str = "png"},
+    STR("engine", cfg_plot, engine), STR("export_path", cfg_plot, export_path), OTHER("options"),
+    END};
+static const cfg_key case_keys[] = {
+    {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_case, name), .flags = KEY_REQUIRED},
+    OTHER("env"), END};
 
 typedef struct vctx {
     config *c;
     diag *d;
 } vctx;
 
-static bool in_list(const char *const *list, const char *s)
-{
-    for (; *list; list++)
-        if (strcmp(*list, s) == 0)
-            return true;
-    return false;
-}
-
-static char *join_list(const char *const *list)
-{
-    strbuf sb = {0};
-    for (size_t i = 0; list[i]; i++)
-        sb_printf(&sb, "%s%s", i ? ", " : "", list[i]);
-    return sb_steal(&sb);
-}
-
 #define ERR(v, n, ...) diag_error((v)->d, (n) ? (n)->line : 0, (n) ? (n)->col : 0, __VA_ARGS__)
 #define WARN(v, n, ...) diag_warn((v)->d, (n) ? (n)->line : 0, (n) ? (n)->col : 0, __VA_ARGS__)
 
-/* Unknown and duplicate keys of a mapping.  `extra` adds keys handled by
- * someone else (NULL-terminated, may be NULL). */
-static void check_keys(vctx *v, const ynode *m, const char *const *valid, const char *what)
+/* Unknown and duplicate keys of a mapping (table NULL: duplicates only). */
+static void check_keys(vctx *v, const ynode *m, const cfg_key *table, const char *what)
 {
-    if (!m || m->type != Y_MAP)
-        return;
-    for (size_t i = 0; i < m->n; i++) {
-        const ynode *k = m->keys[i];
-        if (k->type != Y_SCALAR) {
-            ERR(v, k, "%s: keys must be plain names", what);
-            continue;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (m->keys[j]->type == Y_SCALAR && strcmp(m->keys[j]->str, k->str) == 0)
-                ERR(v, k, "%s: duplicate key '%s' (first at line %d)", what, k->str,
-                    m->keys[j]->line);
-        if (valid && !in_list(valid, k->str)) {
-            char *list = join_list(valid);
-            ERR(v, k, "unknown key '%s' in %s; valid keys: %s", k->str, what, list);
-            free(list);
-        }
-    }
+    keys_check(v->d, m, table, what);
 }
 
 static bool expect_type(vctx *v, const ynode *n, ytype t, const char *what)
@@ -119,63 +154,6 @@ static const char *get_str(vctx *v, const ynode *m, const char *key, bool requir
         return NULL;
     }
     return n->str;
-}
-
-static const char *get_enum(vctx *v, const ynode *m, const char *key, const char *const *values,
-                            const char *what)
-{
-    const char *s = get_str(v, m, key, false, what);
-    if (s && !in_list(values, s)) {
-        char *list = join_list(values);
-        ERR(v, ynode_get(m, key), "%s: '%s' must be one of %s, not '%s'", what, key, list, s);
-        free(list);
-        return NULL;
-    }
-    return s;
-}
-
-bool config_parse_bool(const char *s, bool *out);
-bool config_parse_bool(const char *s, bool *out)
-{
-    static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};
-    static const char *const f[] = {"false", "False", "FALSE", "no", "No", "off", "Off", NULL};
-    if (in_list(t, s)) {
-        *out = true;
-        return true;
-    }
-    if (in_list(f, s)) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
-
-static bool get_bool(vctx *v, const ynode *m, const char *key, bool dflt, const char *what)
-{
-    const ynode *n = ynode_get(m, key);
-    if (!n || (n->type == Y_SCALAR && n->is_null))
-        return dflt;
-    bool b = dflt;
-    if (n->type != Y_SCALAR || n->quoted || !config_parse_bool(n->str, &b))
-        ERR(v, n, "%s: '%s' must be true or false, not %s%s%s", what, key,
-            n->type == Y_SCALAR ? "'" : "", n->type == Y_SCALAR ? n->str : ynode_kind(n),
-            n->type == Y_SCALAR ? "'" : "");
-    return b;
-}
-
-static int64_t get_duration_ms(vctx *v, const ynode *m, const char *key, int64_t dflt,
-                               const char *what)
-{
-    const ynode *n = ynode_get(m, key);
-    if (!n || (n->type == Y_SCALAR && n->is_null))
-        return dflt;
-    int64_t ns;
-    if (n->type != Y_SCALAR || !parse_duration_ns(n->str, &ns)) {
-        ERR(v, n, "%s: '%s' must be a duration such as 500ms, 30s or 1m30s, not '%s'", what, key,
-            n->type == Y_SCALAR ? n->str : ynode_kind(n));
-        return dflt;
-    }
-    return (ns + 999999) / 1000000;
 }
 
 /* Names that become file or directory names in the run directory. */
@@ -226,7 +204,7 @@ static void parse_benchmark(vctx *v, const ynode *b)
     if (!expect_type(v, b, Y_MAP, "benchmark"))
         return;
     check_keys(v, b, bench_keys, "benchmark");
-    c->name = get_str(v, b, "name", true, "benchmark");
+    keys_bind(v->d, b, bench_keys, c, "benchmark");
     const char *out = get_str(v, b, "output_dir", true, "benchmark");
     c->output_dir_node = ynode_get(b, "output_dir");
     if (out)
@@ -242,17 +220,14 @@ static void parse_benchmark(vctx *v, const ynode *b)
     const ynode *lg = ynode_get(b, "logging");
     if (lg && !lg->is_null && expect_type(v, lg, Y_MAP, "benchmark.logging")) {
         check_keys(v, lg, logging_keys, "benchmark.logging");
-        c->log_level = get_enum(v, lg, "level", log_levels, "benchmark.logging");
-        c->log_path = get_str(v, lg, "path", false, "benchmark.logging");
+        keys_bind(v->d, lg, logging_keys, c, "benchmark.logging");
     }
-    c->git_capture = true;
     const ynode *g = ynode_get(b, "git");
-    if (g && !g->is_null && expect_type(v, g, Y_MAP, "benchmark.git")) {
+    if (g && !g->is_null && expect_type(v, g, Y_MAP, "benchmark.git"))
         check_keys(v, g, git_keys, "benchmark.git");
-        c->git_capture = get_bool(v, g, "capture", true, "benchmark.git");
-        c->git_require_clean = get_bool(v, g, "require_clean", false, "benchmark.git");
-        c->git_save_patch = get_bool(v, g, "save_patch", false, "benchmark.git");
-    }
+    else
+        g = NULL;
+    keys_bind(v->d, g, git_keys, c, "benchmark.git"); /* defaults without the section */
     const ynode *pp = ynode_get(b, "plugin_paths");
     if (pp && !pp->is_null) {
         if (pp->type == Y_SCALAR) {
@@ -368,19 +343,15 @@ static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char 
         check_keys(v, cn, column_keys, "data_schema column");
         cfg_column *col = &o->columns[o->ncolumns++];
         col->node = cn;
-        col->name = get_str(v, cn, "name", true, "column");
-        col->type = get_enum(v, cn, "type", column_types, "column");
+        keys_bind(v->d, cn, column_keys, col, "column");
         if (!ynode_get(cn, "type"))
             ERR(v, cn, "column: missing required key 'type' (one of: timestamp, integer, float, string)");
-        col->unit = get_str(v, cn, "unit", false, "column");
-        col->format = get_enum(v, cn, "format", ts_formats, "column");
         if (col->format && col->type && strcmp(col->type, "timestamp") != 0)
             ERR(v, ynode_get(cn, "format"),
                 "column '%s': 'format' only applies to timestamp columns", col->name ? col->name : "?");
         for (size_t j = 0; j + 1 < o->ncolumns; j++)
             if (col->name && o->columns[j].name && strcmp(col->name, o->columns[j].name) == 0)
                 ERR(v, cn, "duplicate column name '%s'", col->name);
-        col->better = get_enum(v, cn, "better", better_values, "column");
         if (col->better && col->type &&
             (strcmp(col->type, "integer") != 0 && strcmp(col->type, "float") != 0))
             ERR(v, ynode_get(cn, "better"),
@@ -390,26 +361,9 @@ static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char 
     }
 }
 
-static int64_t get_count(vctx *v, const ynode *m, const char *key, int64_t dflt, int64_t lo,
-                         int64_t hi, const char *what)
-{
-    const ynode *n = ynode_get(m, key);
-    if (!n || (n->type == Y_SCALAR && n->is_null))
-        return dflt;
-    int64_t x;
-    if (n->type != Y_SCALAR || !parse_int64(n->str, &x) || x < lo || x > hi) {
-        ERR(v, n, "%s: '%s' must be a whole number from %lld to %lld, not '%s'", what, key,
-            (long long)lo, (long long)hi, n->type == Y_SCALAR ? n->str : ynode_kind(n));
-        return dflt;
-    }
-    return x;
-}
-
 /* repeat: N / warmup: K: a measured command with a distribution. */
 static void parse_repeat(vctx *v, cfg_stage *st, const ynode *sn, const char *sw)
 {
-    st->repeat = get_count(v, sn, "repeat", 1, 1, 1000000, sw);
-    st->warmup = get_count(v, sn, "warmup", 0, 0, 1000000, sw);
     st->repeat_set = ynode_get(sn, "repeat") != NULL;
     const ynode *k = ynode_key(sn, "warmup");
     if (k && !st->repeat_set)
@@ -437,12 +391,8 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
         check_keys(v, on, NULL, "output"); /* duplicates; keys: bind.c */
         cfg_output *o = &st->outputs[st->noutputs++];
         o->node = on;
-        o->name = get_str(v, on, "name", true, "output");
+        keys_bind(v->d, on, config_output_keys, o, "output");
         check_file_name(v, ynode_get(on, "name"), "output", o->name);
-        o->remote_path = get_str(v, on, "remote_path", true, "output");
-        o->collector = get_str(v, on, "collector", false, "output");
-        if (!o->collector)
-            o->collector = "files";
         const ynode *lp = ynode_key(on, "local_path");
         if (lp)
             ERR(v, lp, "output '%s': 'local_path' is not supported; collected files always go "
@@ -451,14 +401,9 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
         if (ds && !ds->is_null && expect_type(v, ds, Y_MAP, "data_schema")) {
             check_keys(v, ds, NULL, "data_schema");
             o->schema = ds;
-            o->schema_format = get_str(v, ds, "format", false, "data_schema");
-            if (!o->schema_format)
-                o->schema_format = "csv";
-            o->on_invalid = get_enum(v, ds, "on_invalid", on_invalid_values, "data_schema");
             parse_columns(v, o, ynode_get(ds, "columns"), "data_schema.columns");
         }
-        if (!o->on_invalid)
-            o->on_invalid = "fail";
+        keys_bind(v->d, o->schema, config_schema_keys, o, "data_schema");
         /* Keys other than the core's belong to the collector / validator
          * and are checked against their schemas in bind.c. */
     }
@@ -474,13 +419,8 @@ static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
     cfg_health *h = xcalloc(1, sizeof *h);
     st->health = h;
     h->node = hc;
-    h->type = get_str(v, hc, "type", true, "health_check");
-    h->target = get_str(v, hc, "target", true, "health_check");
-    h->timeout_ms = get_duration_ms(v, hc, "timeout", 30000, "health_check");
-    h->interval_ms = get_duration_ms(v, hc, "interval", 0, "health_check");
-    static const char *const where[] = {"host", "controller", NULL};
-    const char *on = get_enum(v, hc, "on", where, "health_check");
-    h->on_controller = on && strcmp(on, "controller") == 0;
+    keys_bind(v->d, hc, config_health_keys, h, "health_check");
+    h->on_controller = h->on && strcmp(h->on, "controller") == 0;
     if (ynode_get(hc, "timeout") && h->timeout_ms == 0)
         h->timeout_ms = 30000; /* the Go tool's zero value: keep the default */
     const ynode *iv = ynode_get(hc, "interval");
@@ -578,8 +518,7 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
         char sw[200];
         snprintf(sw, sizeof sw, "%s '%s'", what, st->name ? st->name : "?");
         parse_hostref(v, st, sn, what);
-        st->command = get_str(v, sn, "command", false, sw);
-        st->script = get_str(v, sn, "script", false, sw);
+        keys_bind(v->d, sn, cleanup ? cleanup_keys : stage_keys, st, sw);
         if (st->command && st->script)
             ERR(v, ynode_get(sn, "script"), "%s '%s': give either 'command' or 'script', not both",
                 what, st->name ? st->name : "?");
@@ -593,17 +532,7 @@ static void parse_stage_list(vctx *v, const ynode *list, const char *section, bo
                      what, st->name ? st->name : "?", p);
             free(p);
         }
-        st->shell = get_str(v, sn, "shell", false, sw);
-        st->background = get_bool(v, sn, "background", false, sw);
-        st->append_metadata = get_bool(v, sn, "append_metadata", false, sw);
-        st->skip = get_bool(v, sn, "skip", false, sw);
-        st->parallel = get_bool(v, sn, "parallel", false, sw);
-        st->continue_on_error = get_bool(v, sn, "continue_on_error", false, sw);
-        st->execute_only_for = get_str(v, sn, "execute_only_for", false, sw);
-        st->timeout_ms = get_duration_ms(v, sn, "timeout", 0, sw);
         if (!cleanup) {
-            st->stop_grace_ms = get_duration_ms(v, sn, "stop_grace", 2000, sw);
-            st->allow_exit = get_bool(v, sn, "allow_exit", false, sw);
             if (!st->background) {
                 const ynode *k = ynode_key(sn, "stop_grace");
                 if (!k)
@@ -653,7 +582,7 @@ static void parse_cases(vctx *v, const ynode *cs)
         check_keys(v, cn, case_keys, "case");
         cfg_case *cc = &c->cases[c->ncases++];
         cc->node = cn;
-        cc->name = get_str(v, cn, "name", true, "case");
+        keys_bind(v->d, cn, case_keys, cc, "case");
         check_file_name(v, ynode_get(cn, "name"), "case", cc->name);
         for (size_t j = 0; cc->name && j + 1 < c->ncases; j++)
             if (c->cases[j].name && strcmp(c->cases[j].name, cc->name) == 0)
@@ -825,25 +754,13 @@ static void parse_plots(vctx *v, const ynode *ps)
         check_keys(v, pn, plot_keys, "plot");
         cfg_plot *p = &c->plots[c->nplots++];
         p->node = pn;
-        p->name = get_str(v, pn, "name", true, "plot");
+        keys_bind(v->d, pn, plot_keys, p, "plot");
         check_file_name(v, ynode_get(pn, "name"), "plot", p->name);
         for (size_t j = 0; p->name && j + 1 < c->nplots; j++)
             if (c->plots[j].name && strcmp(c->plots[j].name, p->name) == 0)
                 ERR(v, ynode_get(pn, "name"), "duplicate plot name '%s'", p->name);
-        p->title = get_str(v, pn, "title", false, "plot");
-        p->source = get_str(v, pn, "source", true, "plot");
-        p->type = get_enum(v, pn, "type", plot_types, "plot");
         if (!ynode_get(pn, "type"))
             ERR(v, pn, "plot '%s': missing required key 'type'", p->name ? p->name : "?");
-        p->x = get_str(v, pn, "x", false, "plot");
-        p->y = get_str(v, pn, "y", false, "plot");
-        p->groupby = get_str(v, pn, "groupby", false, "plot");
-        p->aggregation = get_enum(v, pn, "aggregation", aggregations, "plot");
-        p->format = get_enum(v, pn, "format", plot_formats, "plot");
-        if (!p->format)
-            p->format = "png";
-        p->engine = get_str(v, pn, "engine", false, "plot");
-        p->export_path = get_str(v, pn, "export_path", false, "plot");
         p->options = ynode_get(pn, "options");
         if (p->options && p->options->is_null)
             p->options = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/diag.h"
+#include "config/keys.h"
 #include "util/util.h"
 #include "config/yamltree.h"
 
@@ -25,6 +26,7 @@ typedef struct cfg_health {
     const char *target;
     int64_t timeout_ms;    /* default 30 s */
     int64_t interval_ms;   /* 0: the probe's default (else 100 ms) */
+    const char *on;        /* `on:` as given (host, controller), or NULL */
     bool on_controller;    /* `on: controller`: probe from benchctl's machine */
     int64_t retries;       /* 0 = no limit within the timeout */
     const struct plugin *plugin;
@@ -149,5 +151,12 @@ void config_add_secret(config *c, const ynode *n);
 char *config_redacted_text(const config *c, size_t *len);
 /* Split a shell string ("bash -c") into words. */
 void config_split_words(const char *s, strvec *out);
+
+/* The core's keys of the sections that also carry a plugin's keys
+ * (health_check, outputs[], data_schema): bind.c checks the plugin's part
+ * against its schema beside these (config.c). */
+extern const cfg_key config_health_keys[];
+extern const cfg_key config_output_keys[];
+extern const cfg_key config_schema_keys[];
 
 #endif

@@ -1,5 +1,6 @@
 /* Plugin options: schema validation and the typed read-only view. */
 #include "config/optschema.h"
+#include "config/keys.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 
 #include "util/util.h"
 
-bool config_parse_bool(const char *s, bool *out); /* config.c */
 
 static const bc_option *find_opt(const bc_option *schema, const char *name)
 {
@@ -109,7 +109,7 @@ static bool check_value(diag *d, const bc_option *o, const ynode *n, const char 
 }
 
 bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map,
-                   const char *const *core_keys, const char *what, const char *owner)
+                   const cfg_key *core_keys, const char *what, const char *owner)
 {
     size_t before = d->errors;
     if (map && map->type == Y_MAP) {
@@ -118,16 +118,16 @@ bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map
             if (k->type != Y_SCALAR)
                 continue;
             bool core = false;
-            for (const char *const *ck = core_keys; ck && *ck; ck++)
-                if (strcmp(*ck, k->str) == 0)
+            for (const cfg_key *ck = core_keys; ck && ck->name; ck++)
+                if (strcmp(ck->name, k->str) == 0)
                     core = true;
             if (core)
                 continue;
             const bc_option *o = find_opt(schema, k->str);
             if (!o) {
                 strbuf sb = {0};
-                for (const char *const *ck = core_keys; ck && *ck; ck++)
-                    sb_printf(&sb, "%s%s", sb.len ? ", " : "", *ck);
+                for (const cfg_key *ck = core_keys; ck && ck->name; ck++)
+                    sb_printf(&sb, "%s%s", sb.len ? ", " : "", ck->name);
                 for (const bc_option *s = schema; s && s->name; s++)
                     sb_printf(&sb, "%s%s", sb.len ? ", " : "", s->name);
                 diag_error(d, k->line, k->col, "unknown key '%s' in %s (%s); valid keys: %s",

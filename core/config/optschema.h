@@ -1,6 +1,7 @@
 /*
  * Plugin options: validation of a YAML mapping against a plugin's declared
- * schema (bc_option table) and the typed read-only view plugins get
+ * schema (bc_option table), beside the core's own keys of the same section
+ * (a cfg_key table, keys.h), and the typed read-only view plugins get
  * through the services table.
  */
 #ifndef BENCHCTL_CORE_OPTIONS_H
@@ -12,6 +13,7 @@
 #include <benchctl/options.h>
 
 #include "config/config.h"
+#include "config/keys.h"
 
 typedef struct optview {
     const bc_option *schema; /* may be NULL */
@@ -29,7 +31,7 @@ typedef struct optview {
  * positions; `what` names the place ("hosts.db", "health_check").  Secret
  * values are registered with config_add_secret.  Returns true when valid. */
 bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map,
-                   const char *const *core_keys, const char *what, const char *owner);
+                   const cfg_key *core_keys, const char *what, const char *owner);
 
 /* Typed getters; unset options read as their declared default. */
 int opts_is_set(const optview *v, const char *name);

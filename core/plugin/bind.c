@@ -1,6 +1,7 @@
 /* Binding a config to its plugins and validating their options. */
 #define _GNU_SOURCE
 #include "plugin/bind.h"
+#include "config/keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,11 @@
 #include "config/optschema.h"
 #include "plugin/coresvc.h"
 
-const char *const bind_host_core_keys[] = {"transport", "ip",       "port",         "username",
-                                           "password",  "key_file", "key_password", NULL};
-const char *const bind_health_core_keys[] = {"type", "target", "timeout", "retries", "interval",
-                                             "on", NULL};
-const char *const bind_output_core_keys[] = {"name", "remote_path", "collector", "data_schema",
-                                             "local_path", NULL};
-const char *const bind_schema_core_keys[] = {"format", "columns", "on_invalid", NULL};
+/* The core's keys of hosts.<alias> (the Go tool's connection keys are
+ * valid on every host; the transport decides what they mean). */
+static const cfg_key host_core_keys[] = {
+    {.name = "transport"}, {.name = "ip"},       {.name = "port"},         {.name = "username"},
+    {.name = "password"},  {.name = "key_file"}, {.name = "key_password"}, {.name = NULL}};
 
 /* Plugins that belong to benchctl's plan but are not built yet: naming one
  * is "not supported yet", not a typo. */
@@ -91,7 +90,7 @@ bool bind_plugins(config *c, loader *l, diag *d)
         if (h->plugin) {
             char owner[128];
             snprintf(owner, sizeof owner, "transport '%s'", h->transport);
-            opts_validate(c, d, h->plugin->desc.options, h->node, bind_host_core_keys, what, owner);
+            opts_validate(c, d, h->plugin->desc.options, h->node, host_core_keys, what, owner);
         }
     }
     cfg_stage *lists[2] = {c->stages, c->cleanup};
@@ -107,7 +106,7 @@ bool bind_plugins(config *c, loader *l, diag *d)
                     char owner[128];
                     snprintf(owner, sizeof owner, "probe '%s'", hc->type);
                     if (opts_validate(c, d, hc->plugin->desc.options, hc->node,
-                                      bind_health_core_keys, "health_check", owner)) {
+                                      config_health_keys, "health_check", owner)) {
                         optview v = {hc->plugin->desc.options, hc->node, NULL, 0};
                         probe_target(hc->plugin, &v, d, ynode_get(hc->node, "target"), hc->target);
                         opts_free(&v);
@@ -123,7 +122,7 @@ bool bind_plugins(config *c, loader *l, diag *d)
                     char owner[128];
                     snprintf(owner, sizeof owner, "collector '%s'", o->collector);
                     opts_validate(c, d, o->collector_plugin->desc.options, o->node,
-                                  bind_output_core_keys, "output", owner);
+                                  config_output_keys, "output", owner);
                 }
                 if (o->schema) {
                     const ynode *fn = ynode_get(o->schema, "format");
@@ -133,7 +132,7 @@ bool bind_plugins(config *c, loader *l, diag *d)
                         char owner[128];
                         snprintf(owner, sizeof owner, "validator '%s'", o->schema_format);
                         opts_validate(c, d, o->validator_plugin->desc.options, o->schema,
-                                      bind_schema_core_keys, "data_schema", owner);
+                                      config_schema_keys, "data_schema", owner);
                     }
                 }
             }

@@ -15,10 +15,4 @@
 /* Returns true when every plugin was found and every option is valid. */
 bool bind_plugins(config *c, loader *l, diag *d);
 
-/* Core keys of each section that carries plugin options. */
-extern const char *const bind_host_core_keys[];
-extern const char *const bind_health_core_keys[];
-extern const char *const bind_output_core_keys[];
-extern const char *const bind_schema_core_keys[];
-
 #endif
