@@ -34,6 +34,13 @@ for layer in "${!allowed[@]}"; do
   done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[a-z_]+/' "$core/$layer" \
              --include='*.c' --include='*.h' || true)
 done
+# Includes name their layer ("run/run.h"): a relative path would slip past
+# the check above.
+while IFS= read -r hit; do
+  echo "$hit: a relative include; name the layer instead (\"layer/file.h\")" >&2
+  status=1
+done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*\.\./' "$core" \
+           --include='*.c' --include='*.h' || true)
 # Every source file belongs to a layer: nothing directly under core/.
 for f in "$core"/*.c "$core"/*.h; do
   [ -e "$f" ] || continue

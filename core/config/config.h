@@ -154,7 +154,7 @@ void config_split_words(const char *s, strvec *out);
 
 /* The core's keys of the sections that also carry a plugin's keys
  * (health_check, outputs[], data_schema): bind.c checks the plugin's part
- * against its schema beside these (config.c). */
+ * against its schema beside these (stages.c). */
 extern const cfg_key config_health_keys[];
 extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];

@@ -48,13 +48,12 @@ typedef struct bg_proc {
 static void *bg_thread(void *arg)
 {
     bg_proc *b = arg;
-    const bc_host_ops *ops = &b->h->p->ops.host;
     for (;;) {
         if (atomic_load(&b->stop_requested))
             break;
         /* Short waits: a stop request is noticed within 20 ms; Ctrl-C at
          * once (the cancel fd wakes wait up). */
-        int rc = ops->wait(&b->ctx.pub, b->proc, 20, &b->res);
+        int rc = exec_wait(b->h, &b->ctx, b->proc, 20, &b->res);
         if (rc == BC_TIMEOUT)
             continue;
         if (rc == BC_OK) {
@@ -127,7 +126,7 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
     int rc = BC_ERR;
     if (!hostconn_open(h)) {
         err = xasprintf("stage '%s': %s", st->name, h->error);
-    } else if (stage_exec_prepare(r, st, h, cs, false, &b->ex, &err)) {
+    } else if (stage_exec_prepare(r, st, h, cs, &sr->where, false, &b->ex, &err)) {
         hostconn_ctx(h, &b->ctx);
         b->ctx.stage = st->name;
         b->ctx.case_name = cs ? cs->name : NULL;

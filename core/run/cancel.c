@@ -57,10 +57,8 @@ void cancel_start(cancel *c, int64_t timeout_ms)
 void cancel_stop(cancel *c)
 {
     set_timer(0);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGALRM, SIG_DFL);
+    /* The handlers stay: a signal from now to the process's exit is
+     * ignored, and the run's exit code stands. */
     current = NULL;
     for (int i = 0; i < 2; i++)
         if (c->pipe[i] >= 0)

@@ -20,7 +20,8 @@ typedef struct cancel {
 /* Start listening: install the handlers and arm --timeout (0: none).
  * c must outlive cancel_stop. */
 void cancel_start(cancel *c, int64_t timeout_ms);
-/* Disarm the timer, restore default handlers, close the pipe. */
+/* Disarm the timer and close the pipe; later signals are ignored (the
+ * handlers stay until the process exits). */
 void cancel_stop(cancel *c);
 /* Non-zero once the run is being stopped. */
 int cancel_requested(const cancel *c);

@@ -51,7 +51,7 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
         return;
     }
     s->nerrors++;
-    if (s->nerrors == 1) {
+    if (!s->first_message) {
         s->first_line = line;
         s->first_column = column;
         s->first_message = xstrdup(message);

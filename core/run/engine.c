@@ -12,6 +12,7 @@
 
 #include "plugin/bind.h"
 #include "run/plots.h"
+#include "run/layout.h"
 #include "run/record.h"
 #include "store/runstore.h"
 
@@ -75,7 +76,7 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
         return EXIT_USAGE;
     }
     char *run_dir = xasprintf("%s/%s", output_dir, id);
-    char *snapshot = path_join(run_dir, "config.yaml");
+    char *snapshot = path_join(run_dir, LAYOUT_CONFIG_COPY);
     loader ld;
     /* The snapshot is read as if it were the original file, so relative
      * paths (plugin_paths, export_path) mean what they meant for the run. */

@@ -89,8 +89,7 @@ static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strve
         free(path);
         return NULL;
     }
-    const char *base = strrchr(path, '/') + 1;
-    char *rel = xasprintf("scripts/%s-%s", st->name, base);
+    char *rel = layout_remote_script(st, path);
     if (!sv_contains(&h->uploaded, rel)) {
         if (!h->p->ops.host.put_file) {
             *err = xasprintf("stage '%s': transport '%s' of host '%s' cannot upload scripts",
@@ -118,8 +117,8 @@ static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strve
     return cmd;
 }
 
-bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
-                        stage_exec *ex, char **err)
+bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                        const target *where, bool tty, stage_exec *ex, char **err)
 {
     memset(ex, 0, sizeof *ex);
     if (st->shell)
@@ -139,8 +138,7 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     run_build_env(r, st->name, h->cfg->alias, cs, &ex->env);
     /* $BENCHCTL_METADATA_FILE: a JSON object written there is merged into
      * custom metadata (kept in the run directory as metadata/...json). */
-    target where = layout_target(st, h->cfg->alias);
-    char *rel = layout_metadata(st, &where, cs);
+    char *rel = layout_metadata(st, where, cs);
     ex->meta_local = path_join(r->dir, rel);
     if (strcmp(h->p->desc.name, "local") == 0)
         ex->meta_remote = xstrdup(ex->meta_local);
@@ -239,7 +237,7 @@ int exec_run(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t lim
     int64_t t0 = mono_ns();
     if (exec_start(h, ctx, req, &proc) != BC_OK)
         return EXEC_START_FAILED;
-    int rc = h->p->ops.host.wait(&ctx->pub, proc, limit_ms, res);
+    int rc = exec_wait(h, ctx, proc, limit_ms, res);
     if (wall_ns)
         *wall_ns = mono_ns() - t0;
     if (rc != BC_OK)
@@ -251,6 +249,11 @@ int exec_run(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t lim
 int exec_start(hostconn *h, core_ctx *ctx, const bc_exec_request *req, void **proc)
 {
     return h->p->ops.host.start(&ctx->pub, h->conn, req, proc);
+}
+
+int exec_wait(hostconn *h, core_ctx *ctx, void *proc, int64_t timeout_ms, bc_exec_result *res)
+{
+    return h->p->ops.host.wait(&ctx->pub, proc, timeout_ms, res);
 }
 
 int exec_stop(hostconn *h, core_ctx *ctx, void *proc, int64_t grace_ms)

@@ -40,7 +40,7 @@ char *layout_log(const cfg_stage *st, const target *t, const cfg_case *cs)
 char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs)
 {
     char *stem = stage_stem(st, t, cs);
-    char *p = xasprintf("metadata/%s.json", stem);
+    char *p = xasprintf(LAYOUT_METADATA_DIR "/%s.json", stem);
     free(stem);
     return p;
 }
@@ -96,4 +96,10 @@ char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, con
     sb_printf(&sb, ".%s", p->format);
     free(tag);
     return sb_steal(&sb);
+}
+
+char *layout_remote_script(const cfg_stage *st, const char *script_path)
+{
+    const char *base = strrchr(script_path, '/');
+    return xasprintf("scripts/%s-%s", st->name, base ? base + 1 : script_path);
 }

@@ -9,6 +9,11 @@
  *                                                       a directory of them)
  *   samples/[<case>/]<output>[<tag>]/<n>-<column>.f64   every value of a column
  *   plots/[<case>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
+ *   config.yaml, git.patch, stages.jsonl                the run's inputs and journal
+ *   (metadata.json and results.json are the store's: store/runstore.h)
+ *
+ * and on a host, relative to its transport's private directory:
+ *   scripts/<stage>-<script file name>                  uploaded scripts
  *
  * <tag> names the target when the names would collide otherwise: "__<host>"
  * for a stage on several hosts.  A fanned-out stage's node N (fan-out) will
@@ -20,6 +25,11 @@
 #include <stdbool.h>
 
 #include "config/config.h"
+
+#define LAYOUT_CONFIG_COPY "config.yaml" /* the config as given, secrets redacted */
+#define LAYOUT_GIT_PATCH "git.patch"     /* uncommitted changes (git.save_patch) */
+#define LAYOUT_JOURNAL "stages.jsonl"    /* one line per finished stage */
+#define LAYOUT_METADATA_DIR "metadata"   /* what stages wrote to $BENCHCTL_METADATA_FILE */
 
 /* Where one run of a stage happens. */
 typedef struct target {
@@ -49,6 +59,11 @@ char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs
  * only when the output has several files (one plot each). */
 char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
                   bool several_files);
+
+/* scripts/<stage>-<base name of script>: where a script stage's file goes
+ * on a host without the controller's filesystem (relative to the
+ * transport's private directory). */
+char *layout_remote_script(const cfg_stage *st, const char *script_path);
 
 /* Does s contain a glob character (*?[)? */
 bool layout_is_glob(const char *s);

@@ -173,7 +173,7 @@ static void save_inputs(run *r, const git_state *git)
 {
     size_t clen;
     char *ctext = config_redacted_text(r->cfg, &clen);
-    char *cpath = path_join(r->dir, "config.yaml");
+    char *cpath = path_join(r->dir, LAYOUT_CONFIG_COPY);
     if (!write_file_atomic(cpath, ctext, clen, false))
         log_msg(BC_LOG_WARN, "cannot save the config copy %s: %s", cpath, strerror(errno));
     free(cpath);
@@ -182,7 +182,7 @@ static void save_inputs(run *r, const git_state *git)
         return;
     char *patch = git_diff(r->cfg->dir);
     if (patch) {
-        char *pp = path_join(r->dir, "git.patch");
+        char *pp = path_join(r->dir, LAYOUT_GIT_PATCH);
         write_file_atomic(pp, patch, strlen(patch), false);
         free(pp);
         free(patch);
@@ -208,8 +208,10 @@ static void open_hosts(run *r)
 static int run_open(run *r, const run_options *o, loader *ld)
 {
     config *c = engine_load(o->config_path, ld, &o->plugin_paths, false);
-    if (!c)
+    if (!c) {
+        loader_shutdown(ld); /* engine_load always starts the loader */
         return EXIT_USAGE;
+    }
     set_logging(o, c);
     git_state git = {0};
     int code = EXIT_USAGE;
@@ -230,6 +232,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
         free(err);
         goto fail;
     }
+    r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
     r->bin = self_exe();
     r->tty = isatty(STDOUT_FILENO);
     if (r->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &r->ws) != 0)
@@ -386,7 +389,7 @@ static void run_plots(run *r)
 
 /* Final status, metadata.json, results.json and the last lines printed.
  * Returns the exit code. */
-static int run_finish(run *r, bool interrupted, bool timed_out, int64_t m0)
+static int run_finish(run *r, bool interrupted, bool timed_out)
 {
     const char *status = interrupted ? "interrupted" : timed_out ? "timeout"
                          : r->first_error ? "failed" : "success";
@@ -395,7 +398,7 @@ static int run_finish(run *r, bool interrupted, bool timed_out, int64_t m0)
                                    (long long)r->o->timeout_ms);
     if (interrupted && !r->first_error)
         r->first_error = xstrdup("interrupted by a signal");
-    meta_end(r, status, (double)(mono_ns() - m0) / 1e9);
+    meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
     results_write(r->dir, r->meta);
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
@@ -412,7 +415,7 @@ static void run_free(run *r)
 {
     if (r->journal_fd >= 0)
         close(r->journal_fd);
-    char *mdir = path_join(r->dir, "metadata");
+    char *mdir = path_join(r->dir, LAYOUT_METADATA_DIR);
     remove_empty_dirs(mdir); /* only what no stage wrote into */
     free(mdir);
     for (size_t i = 0; i < r->nrecs; i++)
@@ -436,7 +439,6 @@ int engine_run(const run_options *o)
     int code = run_open(&r, o, &ld);
     if (code != EXIT_OK)
         return code;
-    int64_t m0 = mono_ns();
     cancel_start(&r.cancel, o->timeout_ms);
     size_t started = run_cases(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
@@ -451,7 +453,7 @@ int engine_run(const run_options *o)
         hostconn_close(&r.hosts[i]);
     if (r.cfg->nplots && !interrupted)
         run_plots(&r);
-    code = run_finish(&r, interrupted, timed_out, m0);
+    code = run_finish(&r, interrupted, timed_out);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;

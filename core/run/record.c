@@ -37,6 +37,7 @@ stage_rec *record_new(const cfg_stage *st, const char *host, const cfg_case *cs,
     rec->cs = cs;
     rec->stage_name = st->name;
     rec->case_name = cs ? cs->name : NULL;
+    rec->is_cleanup = st->is_cleanup;
     rec->where = layout_target(st, host);
     rec->json = cJSON_CreateObject();
     cJSON_AddStringToObject(rec->json, "name", st->name);
@@ -152,16 +153,15 @@ static void load_outputs(stage_rec *rec, const cJSON *outs)
     }
 }
 
-/* Did the stored run name its files after their host?  Yes when the
- * config's stage runs on several hosts; for a stage the config lacks, when
- * the stored run has it on several hosts in one case. */
+/* Did the stored run name its files after their host?  Yes when it ran
+ * the stage on several hosts in one case (what the run's own config said
+ * then, whatever the config used to redraw says now). */
 static bool stored_tagged(stage_rec *const *v, size_t n, const stage_rec *rec)
 {
-    if (rec->st)
-        return rec->st->nhosts > 1;
     for (size_t i = 0; i < n; i++)
         if (v[i] != rec && same(v[i]->stage_name, rec->stage_name) &&
-            same(v[i]->case_name, rec->case_name) && !same(v[i]->where.host, rec->where.host))
+            same(v[i]->case_name, rec->case_name) && !same(v[i]->where.host, rec->where.host) &&
+            v[i]->is_cleanup == rec->is_cleanup)
             return true;
     return false;
 }
@@ -177,7 +177,8 @@ stage_rec **record_load(const config *c, const cJSON *stages, size_t *n)
         if (!name || !host)
             continue;
         stage_rec *rec = xcalloc(1, sizeof *rec);
-        rec->st = find_stage(c, name, kind && strcmp(kind, "cleanup") == 0);
+        rec->is_cleanup = kind && strcmp(kind, "cleanup") == 0;
+        rec->st = find_stage(c, name, rec->is_cleanup);
         rec->cs = find_case(c, str(sj, "case"));
         rec->stage_name = rec->owned[0] = xstrdup(name);
         rec->case_name = rec->owned[1] = xstrdup(str(sj, "case"));

@@ -1,11 +1,12 @@
 /*
  * The typed run model: one stage_rec per stage run (stage, case, target),
  * with its status and the files its outputs brought in.  Steps hand results
- * to each other through these structs; the JSON record of each (what
- * metadata.json and stages.jsonl hold) is written through this module and
- * never read back by another step.  Pieces that only the store reads
- * (health check, repeat summary, validation details, statistics) are added
- * to rec->json by the step that owns them.
+ * to each other through these structs and never read back each other's
+ * JSON.  The JSON record of each (what metadata.json and stages.jsonl
+ * hold) is rec->json: its identity and status are written here; the
+ * pieces only the store reads (times, exit status, health check, repeat
+ * summary, outputs with their validation and statistics) are added by the
+ * step that measured them, as it ends.
  */
 #ifndef BENCHCTL_RUN_RECORD_H
 #define BENCHCTL_RUN_RECORD_H
@@ -54,6 +55,7 @@ typedef struct stage_rec {
     const cfg_case *cs;     /* NULL without cases */
     const char *stage_name; /* st's name (or the stored one) */
     const char *case_name;  /* cs's name (or the stored one); NULL without cases */
+    bool is_cleanup;        /* a cleanup step's record */
     target where;
     stage_status status;
     bool has_error;         /* an error was recorded */

@@ -1,7 +1,7 @@
 /*
- * The state of one `benchctl run`, shared by the engine (engine.c), the
- * host connections (hosts.c) and stage execution (stage.c).  Internal to
- * the core.
+ * The state of one `benchctl run`, shared by the files of core/run/ (see
+ * docs/architecture.md), with each file's functions below under its name.
+ * Internal to the core.
  */
 #ifndef BENCHCTL_RUN_H
 #define BENCHCTL_RUN_H
@@ -53,6 +53,7 @@ typedef struct run {
     struct bg_proc **bgs;  /* running background stages */
     size_t nbgs;
     int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
+    int64_t m0;            /* mono_ns() when the run directory was created */
     bool tty;
     struct winsize ws;
     cancel cancel;         /* signals and --timeout */
@@ -66,23 +67,25 @@ void meta_begin(run *r, const struct git_state *git);
 void meta_end(run *r, const char *status, double duration_s);
 /* Set key to val (a JSON null when val is NULL), replacing it. */
 void meta_set_string(cJSON *o, const char *key, const char *val);
+/* Write metadata.json now (durable: fsync'ed). */
 void run_save_meta(run *r, bool durable);
 /* After each stage record: journal it, refresh metadata.json now and then. */
 void run_stage_done(run *r, const stage_rec *rec);
-/* Remember the run's first error (later ones are ignored). */
-void run_fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* STAGE_TIMEOUT when --timeout stopped the run, STAGE_INTERRUPTED for a
- * signal (lifecycle.c). */
-stage_status run_cancel_status(run *r);
 /* Add key: RFC 3339 time to a JSON object. */
 void json_add_time(cJSON *o, const char *key, int64_t wall);
 
-/* lifecycle.c: cancellation and facts of the run (behind the plugin services) */
+/* lifecycle.c: the run's error, cancellation and facts (the last three
+ * behind the plugin services; r may be NULL outside a run) */
+/* Remember the run's first error (later ones are ignored). */
+void run_fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* STAGE_TIMEOUT when --timeout stopped the run, STAGE_INTERRUPTED for a
+ * signal. */
+stage_status run_cancel_status(run *r);
 int run_cancelled(run *r);
 int run_cancel_fd(run *r);
 const char *run_fact(run *r, const char *key);
 
-/* hosts.c */
+/* hosts.c: host connections, one per host per run, opened on first use */
 /* The run side of every plugin call (plugin/coresvc.h). */
 extern const ctx_env run_ctx_env;
 /* ctx_init for a call into p during run r (no host). */
@@ -90,8 +93,11 @@ void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r);
 /* plugin_ensure_init for a call during run r. */
 int run_plugin_init(plugin *p, run *r, char **err);
 hostconn *run_host(run *r, const char *alias);
+/* Run command on h and capture its output (probes', collectors' and the
+ * core's helper commands). */
 int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
                           int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
+/* A context for a call into h's transport. */
 void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
 void hostconn_close(hostconn *h);
@@ -105,13 +111,12 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
  * false (with *err, owned, showing what was received) when there is none. */
 bool append_metadata(run *r, const char *text, size_t len, const char *what, char **err);
 
-/* stage.c */
+/* stageio.c: where a stage's output goes */
 #define STAGE_CAPTURE_LIMIT (4u << 20) /* stdout kept for append_metadata */
 
-/* Where a stage's output goes: terminal, its log (created on the first
- * byte, so silent stages cost no file), and optionally a stdout capture
- * (append_metadata) and the last bytes (to explain a background stage's
- * death). */
+/* Terminal, its log (created on the first byte, so silent stages cost no
+ * file), and optionally a stdout capture (append_metadata) and the last
+ * bytes (to explain a background stage's death). */
 typedef struct stage_io {
     int log_fd;
     bool to_terminal;
@@ -127,7 +132,12 @@ typedef struct stage_io {
 
 /* The output sink of stage contexts (ctx->sink_data is a stage_io). */
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len);
+/* Print what is left of unfinished lines (parallel output). */
+void stage_io_flush(stage_io *io);
+/* The last output lines of a stage, from its tail buffer (owned). */
+char *stage_tail_lines(const stage_io *io, int lines);
 
+/* exec.c: what a stage runs, and the one routine that runs a command */
 /* What a stage runs: shell words, command text, environment. */
 typedef struct stage_exec {
     strvec shell, env;
@@ -135,14 +145,20 @@ typedef struct stage_exec {
     char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there and here */
     bc_exec_request req;
 } stage_exec;
-/* Prepare st's command on h; false with *err (owned) on failure. */
-bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
-                        stage_exec *ex, char **err);
+/* The environment of every stage command: BENCHCTL_*, case env, -e. */
+void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs, strvec *env);
+/* Prepare st's command on h for the target where; false with *err
+ * (owned) on failure. */
+bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                        const target *where, bool tty, stage_exec *ex, char **err);
 void stage_exec_free(stage_exec *ex);
 /* Merge what a finished stage reported for custom metadata: captured
  * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
 void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
                     const strbuf *captured);
+/* Add exit status, CPU times and peak RSS to a record. */
+void stage_record_result(stage_rec *rec, const bc_exec_result *res);
+
 /* Grace times between SIGTERM and SIGKILL when the core stops a command
  * (background stages use their own stop_grace, 2 s by default). */
 #define GRACE_NOW_MS 0       /* a command that must not outlive a failed start */
@@ -151,16 +167,16 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
 /* The time limit of the core's own helper commands (rm, shell calibration). */
 #define HELPER_LIMIT_MS 10000
 
-/* exec.c: the one routine for a command on a host.  Start req on h, wait
- * up to limit_ms (-1: no limit), stop it (grace_ms) unless it ended,
- * release it.  *wall_ns (may be NULL): start to end, as measured here.
- * Returns BC_OK (res filled), BC_TIMEOUT, BC_CANCELLED, BC_ERR, or
- * EXEC_START_FAILED (ctx->error says why). */
+/* Start req on h, wait up to limit_ms (-1: no limit), stop it (grace_ms)
+ * unless it ended, release it.  *wall_ns (may be NULL): start to end, as
+ * measured here.  Returns BC_OK (res filled), BC_TIMEOUT, BC_CANCELLED,
+ * BC_ERR, or EXEC_START_FAILED (ctx->error says why). */
 #define EXEC_START_FAILED (-1)
 int exec_run(hostconn *h, core_ctx *ctx, const bc_exec_request *req, int64_t limit_ms,
              int64_t grace_ms, bc_exec_result *res, int64_t *wall_ns);
 /* Its steps, for a command that outlives the call (background stages). */
 int exec_start(hostconn *h, core_ctx *ctx, const bc_exec_request *req, void **proc);
+int exec_wait(hostconn *h, core_ctx *ctx, void *proc, int64_t timeout_ms, bc_exec_result *res);
 int exec_stop(hostconn *h, core_ctx *ctx, void *proc, int64_t grace_ms);
 void exec_release(hostconn *h, core_ctx *ctx, void *proc);
 
@@ -181,21 +197,14 @@ void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
 void repeat_free(repeat_rec *rep);
 
-/* stageio.c: print what is left of unfinished lines (parallel output). */
-void stage_io_flush(stage_io *io);
-/* The last output lines of a stage, from its tail buffer (owned). */
-char *stage_tail_lines(const stage_io *io, int lines);
-/* A new record of st on host (in case cs), kept in r->recs and metadata. */
-stage_rec *run_new_record(run *r, const cfg_stage *st, const char *host, const cfg_case *cs);
-/* Add exit status, CPU times and peak RSS to a record. */
-void stage_record_result(stage_rec *rec, const bc_exec_result *res);
-/* Run the health check of st on h; BC_OK, BC_ERR (*err set) or BC_CANCELLED.
- * When bg is given, the probe fails at once if that process ends. */
+/* probe.c: run the health check of st on h; BC_OK, BC_ERR (*err set) or
+ * BC_CANCELLED.  When bg is given, the probe fails at once if that
+ * process ends. */
 struct bg_proc;
 int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *rec,
                 struct bg_proc *bg, char **err);
 
-/* background.c */
+/* background.c: stages that run alongside the case's foreground stages */
 /* Start a background stage on one host; false when it could not start
  * (the record says why). */
 bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *rec);
@@ -210,9 +219,13 @@ bool bg_stop_all(run *r);
 bool bg_alive(struct bg_proc *bg);
 /* Its exit description ("exit status 3", "signal 9") and last output. */
 char *bg_describe_exit(struct bg_proc *bg);
-void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs, strvec *env);
-/* Run one stage (all its hosts, in order); false when the run must stop. */
+
+/* stage.c: a stage on its hosts */
+/* Run one stage (all its hosts, in order or in parallel); false when the
+ * run must stop. */
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs);
+/* A new record of st on host (in case cs), kept in r->recs and metadata. */
+stage_rec *run_new_record(run *r, const cfg_stage *st, const char *host, const cfg_case *cs);
 /* Record a stage that did not run (skipped, not_run) for each of its hosts. */
 void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage_status status,
                           const char *reason);

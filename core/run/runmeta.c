@@ -161,7 +161,7 @@ void meta_begin(run *r, const git_state *git)
     cJSON_AddNullToObject(r->meta, "error");
     cJSON_AddItemToObject(r->meta, "config", yaml_to_json(c, ytree_root(c->tree)));
     cJSON_AddStringToObject(r->meta, "config_path", c->abs_path);
-    cJSON_AddStringToObject(r->meta, "config_copy", "config.yaml");
+    cJSON_AddStringToObject(r->meta, "config_copy", LAYOUT_CONFIG_COPY);
     cJSON_AddItemToObject(r->meta, "hosts", hosts_json(r));
     r->custom = cJSON_AddObjectToObject(r->meta, "custom");
     add_pairs(r->custom, NULL, &r->o->metadata);
@@ -176,7 +176,7 @@ void meta_begin(run *r, const git_state *git)
     if (c->ncases)
         r->cases_json = cJSON_AddArrayToObject(r->meta, "cases");
     run_save_meta(r, true);
-    char *jpath = path_join(r->dir, "stages.jsonl");
+    char *jpath = path_join(r->dir, LAYOUT_JOURNAL);
     r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     free(jpath);
 }

@@ -195,8 +195,8 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
         j.io.capture = &j.captured;
     if (!hostconn_open(j.h)) {
         j.err = xasprintf("stage '%s': %s", st->name, j.h->error);
-    } else if (stage_exec_prepare(r, st, j.h, sr->cs, r->tty && !st->append_metadata, &j.ex,
-                                  &j.err)) {
+    } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
+                                  r->tty && !st->append_metadata, &j.ex, &j.err)) {
         char *dir = dir_name(j.ex.meta_local);
         if (strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)
             mkdir_p(dir, 0755);

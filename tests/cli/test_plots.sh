@@ -83,3 +83,38 @@ run_bc validate -c typo.yaml
 expect_rc 2 "typo in a plot column"
 expect_in "$ERR" "plot 'over_time': y column 'latncy_ms' is not declared in the data_schema of output 'latency' (declared: timestamp, latency_ms, status)"
 pass "plot columns are checked before anything runs"
+
+# A stage on several hosts with a glob output: one plot per host and file,
+# named after both (the host tag comes from the run's records, so a plots
+# config that lists fewer hosts redraws the same names).
+write_config multi.yaml <<'YAML'
+benchmark: {name: plots, output_dir: ./runs3}
+hosts:
+  a: {transport: local}
+  b: {transport: local}
+stages:
+  - name: gen
+    hosts: [a, b]
+    command: |
+      mkdir -p "out-$BENCHCTL_HOST"
+      for f in x1 x2; do printf 'x,y\n1,2\n2,3\n3,5\n' > "out-$BENCHCTL_HOST/$f.csv"; done
+    outputs:
+      - name: res
+        remote_path: out-$BENCHCTL_HOST/*.csv
+        data_schema:
+          columns: [{name: x, type: integer}, {name: y, type: integer}]
+plots:
+  - {name: p, source: res, type: scatter, x: x, y: y}
+YAML
+run_bc run -c multi.yaml
+expect_rc 0 "multi-host glob plots"
+for h in a b; do for f in x1 x2; do
+  [ -s "runs3/1/plots/p__${h}__$f.png" ] || fail "plot of $f on $h: $(ls runs3/1/plots)"
+done; done
+[ "$(json runs3/1/metadata.json 'len(set(p["path"] for p in j["plots"]))')" = 4 ] || fail "4 distinct plot paths"
+sed 's/hosts: \[a, b\]/hosts: [a]/' multi.yaml > one.yaml
+rm -f runs3/1/plots/*.png
+run_bc plot 1 -c one.yaml
+expect_rc 0 "redraw with a config listing one host"
+[ "$(ls runs3/1/plots | wc -l)" = 4 ] || fail "redraw: $(ls runs3/1/plots)"
+pass "a multi-host glob output gets one plot per host and file, also when redrawn"

@@ -32,7 +32,13 @@ touch core/loose.c
 run_check check_layers.sh "$T/core"
 expect_rc 1 "check_layers with a loose file"
 expect_in "$ERR" "loose.c: a core source outside every layer folder"
-pass "check_layers names a lower layer including a higher one, and a file outside the layers"
+rm core/loose.c
+printf '#include "../run/run.h"\n' >> core/util/util.c
+run_check check_layers.sh "$T/core"
+expect_rc 1 "check_layers with a relative include"
+expect_in "$ERR" "core/util/util.c:"
+expect_in "$ERR" "a relative include"
+pass "check_layers names a lower layer including a higher one, a relative include, and a file outside the layers"
 
 # A function over the limit, and a file over the limit.
 mkdir -p big
