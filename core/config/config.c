@@ -134,7 +134,6 @@ static const char *get_enum(vctx *v, const ynode *m, const char *key, const char
     return s;
 }
 
-bool config_parse_bool(const char *s, bool *out);
 bool config_parse_bool(const char *s, bool *out)
 {
     static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", NULL};

@@ -149,5 +149,9 @@ void config_add_secret(config *c, const ynode *n);
 char *config_redacted_text(const config *c, size_t *len);
 /* Split a shell string ("bash -c") into words. */
 void config_split_words(const char *s, strvec *out);
+/* Parse a boolean word into *out: true/True/TRUE, yes/Yes, on/On or
+ * false/False/FALSE, no/No, off/Off.  Returns false, leaving *out
+ * untouched, for anything else; s must not be NULL. */
+bool config_parse_bool(const char *s, bool *out);
 
 #endif

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "util/util.h"
-
-bool config_parse_bool(const char *s, bool *out); /* config.c */
 
 static const bc_option *find_opt(const bc_option *schema, const char *name)
 {
