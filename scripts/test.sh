@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh Debian 12 machine and run every test with
-# ctest: the normal build, then the same tests under AddressSanitizer and
-# UBSan (SKIP_SANITIZE=1 skips that pass).
+# ctest: the style check, the normal build (gcc), the same tests under
+# AddressSanitizer and UBSan (SKIP_SANITIZE=1 skips that pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/check_style.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 300
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
