@@ -347,8 +347,8 @@ static int check_remote(bc_ctx *ctx, const target *t, int64_t limit_ms, char *de
     const char *host = ctx->svc->fact(ctx, "host");
     if (strstr(out, NO_BASH)) {
         bc_error(ctx, "host '%s' has no bash: on a host other than the local one the port probe "
-                 "connects with bash's /dev/tcp (a later SSH transport will open the TCP channel "
-                 "itself)", host ? host : "?");
+                 "connects with bash's /dev/tcp; install bash there, or probe from benchctl's "
+                 "machine with `on: controller`", host ? host : "?");
         return BC_ERR;
     }
     if (strstr(out, "/dev/tcp") && strstr(out, "No such file or directory")) {
