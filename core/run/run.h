@@ -30,6 +30,8 @@ typedef struct hostconn {
     char *error;
     pthread_mutex_t lock; /* open/close from parallel stages */
     strvec uploaded; /* scripts already put in the transport's private dir */
+    char *tmpdir;    /* that dir ($BENCHCTL_HOST_TMPDIR), once asked; "" if none */
+    unsigned meta_seq; /* metadata files named there so far */
     struct run *run;
 } hostconn;
 
@@ -107,7 +109,7 @@ char *stage_log_rel(const cfg_stage *st, const char *host, const cfg_case *cs);
 typedef struct stage_exec {
     strvec shell, env;
     char *cmd;
-    char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there and here */
+    char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there (NULL: none) and here */
     bc_exec_request req;
 } stage_exec;
 /* Prepare st's command on h; false with *err (owned) on failure. */

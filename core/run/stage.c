@@ -1,6 +1,7 @@
 /* Running one stage on one host: the command, its output (terminal and
  * log), its resources, its health check, and its record in metadata.json. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -349,6 +350,54 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
 
 typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
 
+/* The transport's private directory on a remote host ($BENCHCTL_HOST_TMPDIR),
+ * asked once per connection; NULL (after one warning) when it exports none. */
+static const char *host_tmpdir(hostconn *h)
+{
+    pthread_mutex_lock(&h->lock);
+    bool known = h->tmpdir != NULL;
+    pthread_mutex_unlock(&h->lock);
+    if (!known) {
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        char out[4096];
+        int status = -1;
+        int rc = hostconn_exec_capture(h, &ctx, "printf '%s\\n' \"$BENCHCTL_HOST_TMPDIR\"", 15000,
+                                       &status, out, sizeof out);
+        out[strcspn(out, "\r\n")] = '\0';
+        bool ok = rc == BC_OK && status == 0 && out[0] == '/';
+        if (!ok)
+            log_msg(BC_LOG_WARN, "host '%s': its transport names no private directory "
+                    "($BENCHCTL_HOST_TMPDIR): stages there run without $BENCHCTL_METADATA_FILE",
+                    h->cfg->alias);
+        pthread_mutex_lock(&h->lock);
+        if (!h->tmpdir)
+            h->tmpdir = xstrdup(ok ? out : "");
+        pthread_mutex_unlock(&h->lock);
+    }
+    return h->tmpdir[0] ? h->tmpdir : NULL;
+}
+
+/* Where a stage on a remote host writes $BENCHCTL_METADATA_FILE: in the
+ * transport's private directory, named after the stage's log (case, stage,
+ * host) and numbered per connection, so repeats never share a file. */
+static char *remote_meta_path(hostconn *h, const char *base)
+{
+    const char *dir = host_tmpdir(h);
+    if (!dir)
+        return NULL;
+    char *name = xstrdup(base);
+    for (char *p = name; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    pthread_mutex_lock(&h->lock);
+    unsigned seq = ++h->meta_seq;
+    pthread_mutex_unlock(&h->lock);
+    char *path = xasprintf("%s/metadata-%s-%u.json", dir, name, seq);
+    free(name);
+    return path;
+}
+
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, bool tty,
                         stage_exec *ex, char **err)
 {
@@ -376,11 +425,11 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (strcmp(h->p->desc.name, "local") == 0)
         ex->meta_remote = xstrdup(ex->meta_local);
     else
-        ex->meta_remote = xasprintf("/tmp/benchctl-%s-%s-%ld.json", r->id, st->name,
-                                    (long)random());
+        ex->meta_remote = remote_meta_path(h, base);
     free(rel);
     free(base);
-    sv_push_owned(&ex->env, xasprintf("BENCHCTL_METADATA_FILE=%s", ex->meta_remote));
+    if (ex->meta_remote)
+        sv_push_owned(&ex->env, xasprintf("BENCHCTL_METADATA_FILE=%s", ex->meta_remote));
     ex->req = (bc_exec_request){.size = sizeof ex->req,
                                 .shell = (const char *const *)sh->v,
                                 .command = ex->cmd,
@@ -447,8 +496,8 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
     }
     char *dir = dir_name(ex->meta_local);
     struct stat sb;
-    bool here = strcmp(ex->meta_remote, ex->meta_local) == 0;
-    if (!here && st->append_metadata) {
+    bool here = ex->meta_remote && strcmp(ex->meta_remote, ex->meta_local) == 0;
+    if (!here && ex->meta_remote && st->append_metadata) {
         /* Remote hosts: fetched for append_metadata stages only (a round
          * trip per stage otherwise), then removed there. */
         core_ctx ctx;
@@ -523,7 +572,7 @@ static stage_outcome run_stage_on_host(run *r, const cfg_stage *st, const char *
     if (!stage_exec_prepare(r, st, h, cs, r->tty && !st->append_metadata, &ex, &err))
         goto done;
     char *dir = dir_name(ex.meta_local);
-    if (strcmp(ex.meta_local, ex.meta_remote) == 0)
+    if (ex.meta_remote && strcmp(ex.meta_local, ex.meta_remote) == 0)
         mkdir_p(dir, 0755);
     free(dir);
     hostconn_ctx(h, &ctx);
