@@ -3,7 +3,7 @@
 # Debian 12.  Installs only what is missing; needs root (or sudo) then.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libyaml-dev libcjson-dev libltdl-dev
+packages=(build-essential clang cmake pkg-config libyaml-dev libcjson-dev libltdl-dev
           libssh-dev libcsv-dev libcurl4-openssl-dev gnuplot-nox openssh-server
           python3 python3-jsonschema bsdutils procps gzip git openssl)
 

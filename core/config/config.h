@@ -151,6 +151,10 @@ void config_add_secret(config *c, const ynode *n);
 char *config_redacted_text(const config *c, size_t *len);
 /* Split a shell string ("bash -c") into words. */
 void config_split_words(const char *s, strvec *out);
+/* Parse a boolean word into *out: true/True/TRUE, yes/Yes, on/On or
+ * false/False/FALSE, no/No, off/Off.  Returns false, leaving *out
+ * untouched, for anything else; s must not be NULL. */
+bool config_parse_bool(const char *s, bool *out);
 
 /* The core's keys of the sections that also carry a plugin's keys
  * (health_check, outputs[], data_schema): bind.c checks the plugin's part

@@ -1,6 +1,7 @@
 /* The declarative key tables of the config (keys.h). */
 #define _GNU_SOURCE
 #include "config/keys.h"
+#include "config/config.h"
 
 #include <stdlib.h>
 #include <string.h>

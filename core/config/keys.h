@@ -64,7 +64,5 @@ bool keys_bind(diag *d, const ynode *m, const cfg_key *table, void *out, const c
  * that also carries plugin options).  Owned by the caller (free). */
 const char **keys_names(const cfg_key *table);
 
-/* "true", "yes", "on" (and capitalised forms) / "false", "no", "off". */
-bool config_parse_bool(const char *s, bool *out);
 
 #endif

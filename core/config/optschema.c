@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "util/util.h"
 
 
@@ -43,7 +44,7 @@ static bool check_value(diag *d, const bc_option *o, const ynode *n, const char 
         ok = s != NULL;
         break;
     case BC_OPT_INT: {
-        int64_t iv;
+        int64_t iv = 0;
         ok = s && parse_int64(s, &iv);
         num = (double)iv;
         break;
@@ -57,7 +58,7 @@ static bool check_value(diag *d, const bc_option *o, const ynode *n, const char 
         break;
     }
     case BC_OPT_DURATION: {
-        int64_t ns;
+        int64_t ns = 0;
         ok = s && parse_duration_ns(s, &ns);
         num = (double)ns / 1e6;
         break;

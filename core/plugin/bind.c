@@ -15,22 +15,22 @@ static const cfg_key host_core_keys[] = {
     {.name = "transport"}, {.name = "ip"},       {.name = "port"},         {.name = "username"},
     {.name = "password"},  {.name = "key_file"}, {.name = "key_password"}, {.name = NULL}};
 
-/* Plugins that belong to benchctl's plan but are not built yet: naming one
- * is "not supported yet", not a typo. */
+/* Plugins that ship with benchctl: naming one that this installation lacks
+ * (a minimal package, a partial install) is a missing plugin, not a typo. */
 static const struct {
     bc_kind kind;
     const char *name;
-} planned[] = {
+} shipped[] = {
     {BC_KIND_HOST, "ssh"},         {BC_KIND_PROBE, "port"},       {BC_KIND_PROBE, "http"},
     {BC_KIND_PROBE, "file"},       {BC_KIND_PROBE, "process"},    {BC_KIND_COLLECTOR, "files"},
     {BC_KIND_VALIDATOR, "csv"},    {BC_KIND_VALIDATOR, "json"},   {BC_KIND_VALIDATOR, "jsonl"},
     {BC_KIND_PLOT, "gnuplot"},
 };
 
-static bool is_planned(bc_kind k, const char *name)
+static bool is_shipped(bc_kind k, const char *name)
 {
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-        if (planned[i].kind == k && strcmp(planned[i].name, name) == 0)
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++)
+        if (shipped[i].kind == k && strcmp(shipped[i].name, name) == 0)
             return true;
     return false;
 }
@@ -45,8 +45,10 @@ static const plugin *need(loader *l, diag *d, const ynode *n, bc_kind k, const c
         return p;
     int line = n ? n->line : 0, col = n ? n->col : 0;
     bool absent = strncmp(why, "no ", 3) == 0;
-    if (is_planned(k, name) && absent) {
-        diag_error(d, line, col, "%s '%s' is not supported yet: %s", what, name, why);
+    if (is_shipped(k, name) && absent) {
+        diag_error(d, line, col, "%s '%s': %s; it ships with benchctl but is missing from this "
+                   "installation: install benchctl's %s plugins or name their directory with "
+                   "--plugin-path", what, name, why, loader_kind_name(k));
     } else if (absent) {
         /* A typo or a plugin that is not installed: name the ones that are. */
         loader_scan_all(l);

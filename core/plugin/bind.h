@@ -2,8 +2,10 @@
  * Binding a config to plugins: every name the YAML uses (host transport,
  * health_check.type, outputs[].collector, data_schema.format,
  * plots[].engine) is resolved through the loader and the YAML under it is
- * validated against that plugin's option schema.  Capabilities benchctl
- * does not have yet are refused with "not supported yet".
+ * validated against that plugin's option schema.  A plugin that ships with
+ * benchctl but is missing from this installation is refused as such, with
+ * what to install; any other unknown name is refused with the installed
+ * alternatives.
  */
 #ifndef BENCHCTL_BIND_H
 #define BENCHCTL_BIND_H

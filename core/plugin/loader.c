@@ -22,16 +22,6 @@ const char *loader_kind_name(uint32_t kind)
     return kind < ARRAY_LEN(kind_names) ? kind_names[kind] : NULL;
 }
 
-bool loader_kind_from_name(const char *name, bc_kind *out)
-{
-    for (uint32_t k = 1; k < ARRAY_LEN(kind_names); k++)
-        if (strcmp(kind_names[k], name) == 0) {
-            *out = (bc_kind)k;
-            return true;
-        }
-    return false;
-}
-
 /* Size of the descriptor in ABI 1.0: everything up to and including ops. */
 #define DESC_MIN_SIZE (offsetof(bc_plugin, ops) + sizeof(void *))
 #define END_OF(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))

@@ -58,6 +58,5 @@ void loader_scan_all(loader *l);
 void loader_shutdown(loader *l);
 
 const char *loader_kind_name(uint32_t kind); /* "host", ...; NULL if unknown */
-bool loader_kind_from_name(const char *name, bc_kind *out);
 
 #endif

@@ -52,9 +52,6 @@ int engine_validate(const char *config_path, const strvec *plugin_paths)
     config *c = engine_load(config_path, &ld, plugin_paths, true);
     int code = EXIT_USAGE;
     if (c) {
-        size_t n = 0;
-        for (size_t i = 0; i < c->nstages; i++)
-            n += c->stages[i].nhosts;
         printf("%s: valid (benchmark '%s', %zu stage%s, %zu host%s, %zu plugin%s)\n", config_path,
                c->name, c->nstages, c->nstages == 1 ? "" : "s", c->nhosts,
                c->nhosts == 1 ? "" : "s", ld.nplugins, ld.nplugins == 1 ? "" : "s");

@@ -2,6 +2,7 @@
  * uploaded to remote hosts), $BENCHCTL_METADATA_FILE, and the one routine
  * that starts, waits for, stops and releases a command on a host. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -117,6 +118,55 @@ static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strve
     return cmd;
 }
 
+/* The transport's private directory on a remote host ($BENCHCTL_HOST_TMPDIR),
+ * asked once per connection; NULL (after one warning) when it exports none. */
+static const char *host_tmpdir(hostconn *h)
+{
+    pthread_mutex_lock(&h->lock);
+    bool known = h->tmpdir != NULL;
+    pthread_mutex_unlock(&h->lock);
+    if (!known) {
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        char out[4096];
+        int status = -1;
+        int rc = hostconn_exec_capture(h, &ctx, "printf '%s\\n' \"$BENCHCTL_HOST_TMPDIR\"",
+                                       HELPER_LIMIT_MS, &status, out, sizeof out);
+        out[strcspn(out, "\r\n")] = '\0';
+        bool ok = rc == BC_OK && status == 0 && out[0] == '/';
+        if (!ok)
+            log_msg(BC_LOG_WARN, "host '%s': its transport names no private directory "
+                    "($BENCHCTL_HOST_TMPDIR): stages there run without $BENCHCTL_METADATA_FILE",
+                    h->cfg->alias);
+        pthread_mutex_lock(&h->lock);
+        if (!h->tmpdir)
+            h->tmpdir = xstrdup(ok ? out : "");
+        pthread_mutex_unlock(&h->lock);
+    }
+    return h->tmpdir[0] ? h->tmpdir : NULL;
+}
+
+/* Where a stage on a remote host writes $BENCHCTL_METADATA_FILE: in the
+ * transport's private directory, named after the stage's metadata file
+ * (case, stage, target) and numbered per connection, so repeats never
+ * share a file. */
+static char *remote_meta_path(hostconn *h, const char *rel)
+{
+    const char *dir = host_tmpdir(h);
+    if (!dir)
+        return NULL;
+    char *name = xstrdup(rel);
+    for (char *p = name; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    pthread_mutex_lock(&h->lock);
+    unsigned seq = ++h->meta_seq;
+    pthread_mutex_unlock(&h->lock);
+    char *path = xasprintf("%s/%u-%s", dir, seq, name);
+    free(name);
+    return path;
+}
+
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                         const target *where, bool tty, stage_exec *ex, char **err)
 {
@@ -143,10 +193,10 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (strcmp(h->p->desc.name, "local") == 0)
         ex->meta_remote = xstrdup(ex->meta_local);
     else
-        ex->meta_remote = xasprintf("/tmp/benchctl-%s-%s-%ld.json", r->id, st->name,
-                                    (long)random());
+        ex->meta_remote = remote_meta_path(h, rel);
     free(rel);
-    sv_push_owned(&ex->env, xasprintf("BENCHCTL_METADATA_FILE=%s", ex->meta_remote));
+    if (ex->meta_remote)
+        sv_push_owned(&ex->env, xasprintf("BENCHCTL_METADATA_FILE=%s", ex->meta_remote));
     ex->req = (bc_exec_request){.size = sizeof ex->req,
                                 .shell = (const char *const *)sh->v,
                                 .command = ex->cmd,
@@ -199,8 +249,8 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
     }
     char *dir = dir_name(ex->meta_local);
     struct stat sb;
-    bool here = strcmp(ex->meta_remote, ex->meta_local) == 0;
-    if (!here && st->append_metadata) {
+    bool here = ex->meta_remote && strcmp(ex->meta_remote, ex->meta_local) == 0;
+    if (!here && ex->meta_remote && st->append_metadata) {
         /* Remote hosts: fetched for append_metadata stages only (a round
          * trip per stage otherwise), then removed there. */
         core_ctx ctx;

@@ -153,6 +153,7 @@ void hostconn_close(hostconn *h)
     }
     opts_free(&h->opts);
     sv_free(&h->uploaded);
+    free(h->tmpdir);
     free(h->error);
 }
 

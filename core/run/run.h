@@ -33,6 +33,8 @@ typedef struct hostconn {
     char *error;
     pthread_mutex_t lock; /* open/close from parallel stages */
     strvec uploaded; /* scripts already put in the transport's private dir */
+    char *tmpdir;    /* that dir ($BENCHCTL_HOST_TMPDIR), once asked; "" if none */
+    unsigned meta_seq; /* metadata files named there so far */
     struct run *run;
 } hostconn;
 
@@ -142,7 +144,7 @@ char *stage_tail_lines(const stage_io *io, int lines);
 typedef struct stage_exec {
     strvec shell, env;
     char *cmd;
-    char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there and here */
+    char *meta_remote, *meta_local; /* $BENCHCTL_METADATA_FILE there (NULL: none) and here */
     bc_exec_request req;
 } stage_exec;
 /* The environment of every stage command: BENCHCTL_*, case env, -e. */

@@ -198,7 +198,7 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
     } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
                                   r->tty && !st->append_metadata, &j.ex, &j.err)) {
         char *dir = dir_name(j.ex.meta_local);
-        if (strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)
+        if (j.ex.meta_remote && strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)
             mkdir_p(dir, 0755);
         free(dir);
         hostconn_ctx(j.h, &j.ctx);
@@ -318,7 +318,6 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
     }
     if (st->parallel && st->nhosts > 1 && !st->background)
         return run_parallel(r, st, cs);
-    bool ok = true;
     for (size_t i = 0; i < st->nhosts; i++) {
         if (run_cancelled(r)) {
             record_not_run_from(r, st, cs, i, STAGE_NOT_RUN, "the run was stopped");
@@ -329,10 +328,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
         if (st->background) {
             /* Its record is finished (and journaled) when it stops. */
             if (!bg_start(r, st, run_host(r, st->hosts[i]), cs, rec)) {
-                if (run_cancelled(r))
-                    return false;
-                ok = false;
-                if (!st->continue_on_error)
+                if (run_cancelled(r) || !st->continue_on_error)
                     return false;
             }
             continue;
@@ -345,10 +341,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
                                                     : "an earlier host failed");
             return false;
         }
-        if (o == ST_FAILED)
-            ok = false;
     }
-    (void)ok;
     return true;
 }
 

@@ -68,7 +68,8 @@ write_config() { cat >"$1"; }
 
 # iso_benchctl: an installed-looking benchctl in $T/iso that ships only the
 # host `local` and the probe `command` (like a distro's minimal package);
-# prints its path.  For testing "not supported yet".
+# prints its path.  For testing plugins that ship with benchctl but are
+# missing from an installation.
 iso_benchctl() {
   mkdir -p "$T/iso/bin"
   cp "$BENCHCTL" "$T/iso/bin/benchctl"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SSH transport: `script:` stages - the script is uploaded over SFTP into
 # the run's private directory on the host (mode 0700), run from there,
-# uploaded once per run, and gone with the directory when the run ends; a
-# host whose disk is full refuses the upload with a clear error.
+# uploaded once per run, and gone with the directory when the run ends;
+# $BENCHCTL_METADATA_FILE lives there too; a host whose disk is full
+# refuses the upload with a clear error.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/sshd_lib.sh"
 sshd_require
@@ -55,6 +56,38 @@ pass "scripts uploaded into the private directory (0700), run there, removed wit
 log=$(grep -c "Starting session: subsystem 'sftp'" "$T/sshd-a/sshd.log" || true)
 [ "$log" -le 1 ] || fail "SFTP started $log times in one run"
 pass "one SFTP session for all uploads of the run"
+
+# $BENCHCTL_METADATA_FILE on a remote host: a fresh name in the run's
+# private directory for every stage run (removed with it, as checked
+# above), fetched and merged for append_metadata stages.
+write_config m.yaml <<YAML
+benchmark: {name: remote-meta, output_dir: ./runs-meta}
+hosts:
+  a: $HOST
+cases:
+  - {name: one}
+  - {name: two}
+stages:
+  - name: writes-file
+    host: a
+    append_metadata: true
+    command: |
+      echo "file=\$BENCHCTL_METADATA_FILE dir=\$BENCHCTL_HOST_TMPDIR"
+      [ ! -e "\$BENCHCTL_METADATA_FILE" ] || echo "the file exists already"
+      printf '{"from_file_%s": "yes"}' "\$BENCHCTL_CASE_NAME" > "\$BENCHCTL_METADATA_FILE"
+YAML
+run_bc run -c m.yaml
+expect_rc 0 "remote metadata files"
+expect_not_in "$OUT" "the file exists already"
+files=$(sed -n 's/^file=\([^ ]*\) dir=.*/\1/p' <<<"$OUT")
+[ "$(sort -u <<<"$files" | wc -l)" = 2 ] || fail "expected two different metadata files: $files"
+while read -r line; do
+  f=${line#file=}; f=${f%% dir=*}; d=${line##* dir=}
+  [ -n "$d" ] && [ "${f#"$d"/}" != "$f" ] || fail "metadata file $f is not in the private directory $d"
+done < <(grep '^file=' <<<"$OUT")
+c=$(json "$(meta runs-meta)" 'sorted(j["custom"].items())')
+[ "$c" = "[('from_file_one', 'yes'), ('from_file_two', 'yes')]" ] || fail "custom is $c"
+pass "remote \$BENCHCTL_METADATA_FILE: one fresh file per stage run in the private directory, merged"
 
 # A host whose /tmp is full: the upload fails with a clear error.
 SSHD_TMP_SIZE=2m sshd_start tiny

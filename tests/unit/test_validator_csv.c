@@ -324,23 +324,24 @@ static void test_space_blocks(void)
     };
     size_t cap = 320000;
     char *text = malloc(cap);
-    size_t n = (size_t)sprintf(text, "name,n\n");
+    size_t n = (size_t)snprintf(text, cap, "name,n\n");
     uint64_t line = 2, lines[4];
     for (int k = 0; k < 4; k++) {
         size_t start = (size_t)(special[k].ws_at - special[k].ws_in_row);
         while (n + 64 < start) {
-            n += (size_t)sprintf(text + n, "%s,1\n", line % 50 == 0 ? "has space" : "abc");
+            n += (size_t)snprintf(text + n, cap - n, "%s,1\n",
+                                  line % 50 == 0 ? "has space" : "abc");
             line++;
         }
         size_t pad = start - n - 3; /* a row of `pad` letters, a comma, a digit, LF */
         memset(text + n, 'p', pad);
         n += pad;
-        n += (size_t)sprintf(text + n, ",1\n");
+        n += (size_t)snprintf(text + n, cap - n, ",1\n");
         line++;
-        n += (size_t)sprintf(text + n, "%s", special[k].row);
+        n += (size_t)snprintf(text + n, cap - n, "%s", special[k].row);
         lines[k] = line++;
     }
-    n += (size_t)sprintf(text + n, "last,2\n");
+    n += (size_t)snprintf(text + n, cap - n, "last,2\n");
     const char *path = h_tempfile(text, n);
     free(text);
     static const bc_column cols[] = {{"name", "string", NULL, NULL}, {"n", "integer", NULL, NULL}};
@@ -480,9 +481,9 @@ static void test_error_cap(void)
     h_case = "error cap";
     size_t cap = 16 + 150 * 2;
     char *text = malloc(cap);
-    size_t n = (size_t)sprintf(text, "n\n");
+    size_t n = (size_t)snprintf(text, cap, "n\n");
     for (int i = 0; i < 150; i++)
-        n += (size_t)sprintf(text + n, "x\n");
+        n += (size_t)snprintf(text + n, cap - n, "x\n");
     const char *path = h_tempfile(text, n);
     free(text);
     static const bc_column cols[] = {{"n", "integer", NULL, NULL}};
@@ -505,12 +506,12 @@ static size_t gen_block(char *buf, size_t cap, const char *eol, int *rows, int *
     *rows = *lines = 0;
     for (int i = 0; n + 128 < cap; i++) {
         if (i % 7 == 3) {
-            n += (size_t)sprintf(buf + n, "%lld,%d.%03d,%d.5,\"host%sline\"%s",
-                                 1714564800000LL + i, i % 1000, i % 997, i % 50, eol, eol);
+            n += (size_t)snprintf(buf + n, cap - n, "%lld,%d.%03d,%d.5,\"host%sline\"%s",
+                                  1714564800000LL + i, i % 1000, i % 997, i % 50, eol, eol);
             *lines += 2;
         } else {
-            n += (size_t)sprintf(buf + n, "%lld,%d.%03d,%d.5,host-%d%s", 1714564800000LL + i,
-                                 i % 1000, i % 997, i % 50, i % 17, eol);
+            n += (size_t)snprintf(buf + n, cap - n, "%lld,%d.%03d,%d.5,host-%d%s",
+                                  1714564800000LL + i, i % 1000, i % 997, i % 50, i % 17, eol);
             *lines += 1;
         }
         ++*rows;

@@ -257,10 +257,10 @@ static void test_json(void)
 static void test_json_limits(void)
 {
     char text[3000];
-    size_t n = (size_t)sprintf(text, "[");
+    size_t n = (size_t)snprintf(text, sizeof text, "[");
     for (int i = 0; i < 100; i++)
-        n += (size_t)sprintf(text + n, "%s{\"n\": %d}\n", i ? "," : "", i);
-    n += (size_t)sprintf(text + n, "]\n");
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s{\"n\": %d}\n", i ? "," : "", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "]\n");
     const char *path = h_tempfile(text, n);
     static const bc_column cols[] = {{"n", "integer", NULL, NULL}};
     h_reset();
@@ -320,10 +320,10 @@ static void test_large(double mb)
     size_t n = 0;
     uint64_t lines = 0;
     for (int i = 0; n + 200 < sizeof block; i++, lines++)
-        n += (size_t)sprintf(block + n,
-                             "{\"ts\":%lld,\"a\":%d.%03d,\"b\":%d.5,\"name\":\"host-%d\"}%s",
-                             1714564800000LL + i, i % 1000, i % 997, i % 50, i % 17,
-                             i % 5 == 2 ? "\r\n\n" : "\n");
+        n += (size_t)snprintf(block + n, sizeof block - n,
+                              "{\"ts\":%lld,\"a\":%d.%03d,\"b\":%d.5,\"name\":\"host-%d\"}%s",
+                              1714564800000LL + i, i % 1000, i % 997, i % 50, i % 17,
+                              i % 5 == 2 ? "\r\n\n" : "\n");
     uint64_t per_block = 0;
     for (size_t i = 0; i < n; i++)
         per_block += block[i] == '\n';

@@ -228,7 +228,7 @@ static void test_floats(void)
                 buf[n++] = (char)('0' + rand() % 10);
         }
         if (rand() % 5 == 0)
-            n += sprintf(buf + n, "e%d", rand() % 60 - 30);
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "e%d", rand() % 60 - 30);
         buf[n] = '\0';
         double v;
         if (vparse_float(buf, (size_t)n, &v) != V_OK || v != strtod(buf, NULL)) {

@@ -718,7 +718,9 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
         bc_log(ctx, BC_LOG_DEBUG, "host '%s': cleanup took %lld ms", c->alias,
                (long long)(ssh_now_ms() - t0));
         if (rc == BC_OK && out) {
-            for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+            char *save = NULL;
+            for (char *line = strtok_r(out, "\n", &save); line;
+                 line = strtok_r(NULL, "\n", &save)) {
                 unsigned id = 0, pg = 0, n = 0;
                 if (sscanf(line, "left %u %u", &id, &pg) == 2) {
                     const char *label = "a stage";

@@ -117,11 +117,13 @@ static int parse_target(const char *s, target *t, char *err, size_t n)
         }
     while (port[0] == '0' && port[1])
         port++;
-    if (strlen(port) > 5 || atol(port) < 1 || atol(port) > 65535) {
+    char *end = NULL;
+    long num = strlen(port) > 5 ? 0 : strtol(port, &end, 10);
+    if (!end || *end || num < 1 || num > 65535) {
         snprintf(err, n, "port %s is out of range (1-65535)", port);
         return -1;
     }
-    t->num = atol(port);
+    t->num = num;
     snprintf(t->port, sizeof t->port, "%ld", t->num);
     return 0;
 }
@@ -345,8 +347,8 @@ static int check_remote(bc_ctx *ctx, const target *t, int64_t limit_ms, char *de
     const char *host = ctx->svc->fact(ctx, "host");
     if (strstr(out, NO_BASH)) {
         bc_error(ctx, "host '%s' has no bash: on a host other than the local one the port probe "
-                 "connects with bash's /dev/tcp (a later SSH transport will open the TCP channel "
-                 "itself)", host ? host : "?");
+                 "connects with bash's /dev/tcp; install bash there, or probe from benchctl's "
+                 "machine with `on: controller`", host ? host : "?");
         return BC_ERR;
     }
     if (strstr(out, "/dev/tcp") && strstr(out, "No such file or directory")) {
