@@ -1,7 +1,8 @@
 # benchctl_add_plugin(<kind> <name> SOURCES <file>... [LIBRARIES <lib>...])
 #
 # Builds a benchctl plugin as <kind>-<name>.so against the SDK (target
-# benchctl::sdk), with hidden symbols except the entry point and
+# benchctl::sdk) with the helper library (benchctl::helpers, linked into
+# the plugin; see <benchctl/helpers.h>), with hidden symbols except the entry point and
 # -Wl,--no-undefined (plugins never link against benchctl), and installs it
 # into BENCHCTL_PLUGIN_INSTALL_DIR.  Used by the plugins in benchctl's own
 # tree and, through find_package(Benchctl), by out-of-tree plugins.
@@ -14,6 +15,9 @@ function(benchctl_add_plugin kind name)
   set(target "${kind}-${name}")
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE benchctl::sdk ${ARG_LIBRARIES})
+  if(TARGET benchctl::helpers)
+    target_link_libraries(${target} PRIVATE benchctl::helpers)
+  endif()
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME "${kind}-${name}"

@@ -107,7 +107,8 @@ if command -v "$CC" >/dev/null; then
   mkdir -p fake
   sed 's/\.name = "local"/.name = "fakeremote"/' "$SRC_DIR/plugins/hosts/local/local.c" >fake/fakeremote.c
   "$CC" -std=c11 -shared -fPIC -fvisibility=hidden -I"$SRC_DIR/sdk/include" \
-    -o fake/host-fakeremote.so fake/fakeremote.c -lutil || fail "cannot build the fake transport"
+    -o fake/host-fakeremote.so fake/fakeremote.c "$SRC_DIR"/sdk/helpers/*.c -lutil ||
+    fail "cannot build the fake transport"
   HOSTS=1 scenarios "transport"
   [ "$(hc where)" = box ] || fail "transport: where is $(hc where)"
 else

@@ -250,7 +250,8 @@ if command -v "$CC" >/dev/null; then
   mkdir -p fake
   sed 's/\.name = "local"/.name = "fakeremote"/' "$SRC_DIR/plugins/hosts/local/local.c" >fake/fakeremote.c
   "$CC" -std=c11 -shared -fPIC -fvisibility=hidden -I"$SRC_DIR/sdk/include" \
-    -o fake/host-fakeremote.so fake/fakeremote.c -lutil || fail "cannot build the fake transport"
+    -o fake/host-fakeremote.so fake/fakeremote.c "$SRC_DIR"/sdk/helpers/*.c -lutil ||
+    fail "cannot build the fake transport"
   P=$(free_port)
   P2=$(free_port)
   write_config remote.yaml <<EOF

@@ -35,7 +35,9 @@ PLUGDIR="$LIBDIR/benchctl/plugins"
   fail "shipped plugins not installed in $PLUGDIR"
 [ -f "$LIBDIR/cmake/Benchctl/BenchctlConfig.cmake" ] || fail "BenchctlConfig.cmake not installed"
 [ -f "$T/prefix/include/benchctl/plugin.h" ] || fail "SDK headers not installed"
-pass "cmake --install lays out bin, plugins, headers, benchctl.pc, the CMake package"
+[ -f "$T/prefix/include/benchctl/helpers.h" ] && [ -f "$LIBDIR/libbenchctl_helpers.a" ] ||
+  fail "the helper library (helpers.h, libbenchctl_helpers.a) is not installed"
+pass "cmake --install lays out bin, plugins, headers, helper library, benchctl.pc, the CMake package"
 
 # ---- pkg-config and the headers -----------------------------------------
 export PKG_CONFIG_PATH="$PCDIR"
@@ -57,12 +59,16 @@ check_exports() {
   local syms
   syms=$(nm -D --defined-only "$1" | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort -u)
   [ "$syms" = bc_plugin_entry ] || fail "$1 exports more than bc_plugin_entry: $syms"
+  # The example uses the SDK's helper library: linked in, as a local symbol.
+  nm "$1" | grep -Eq '^[0-9a-f]+ t bc_path_join_alloc$' ||
+    fail "$1 does not contain the helper bc_path_join_alloc (as a hidden symbol)"
 }
 
 # ---- (a) pkg-config + make ----------------------------------------------
 cp -r "$EX" "$T/mk"
 make -C "$T/mk" >"$T/make.log" 2>&1 || fail "make failed: $(cat "$T/make.log")"
 grep -q -- "-fvisibility=hidden" "$T/make.log" && grep -q -- "--no-undefined" "$T/make.log" &&
+  grep -q -- "-lbenchctl_helpers" "$T/make.log" &&
   grep -q -- "-I$PCDIR" "$T/make.log" || fail "make did not use the SDK flags: $(cat "$T/make.log")"
 check_exports "$T/mk/probe-file_contains.so"
 make -C "$T/mk" install PLUGINDIR="$T/make-plugins" >>"$T/make.log" 2>&1 ||

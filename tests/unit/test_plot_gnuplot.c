@@ -1,7 +1,7 @@
 /*
  * Plugin-level tests of plot-gnuplot.so: dlopen the built plugin and call its
- * render operation with a fake services table (set_error and log recorded,
- * options backed by a small table over the plugin's declared defaults), on
+ * render operation on the shared fake host (sdk/testing/bc_fakehost.h:
+ * set_error and log recorded, options over the plugin's declared defaults), on
  * the fixtures in tests/fixtures/plotdata, with the real gnuplot.
  *
  *   test_plot_gnuplot PLUGIN FIXTURES_DIR            run the tests
@@ -25,53 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
-/* ---- the fake core ------------------------------------------------------ */
+#include "bc_fakehost.h"
+
+/* ---- the fake core: the shared fake host (sdk/testing/bc_fakehost.h) ----- */
 
 #define MAX_OPTS 32
 static const bc_plugin *plugin;
-static const char *opt_names[MAX_OPTS], *opt_values[MAX_OPTS];
-static size_t nopts;
-static char last_error[8192];
-static char logs[65536];
-static int cancel_flag;
-static int verbose;
-
-static void fake_log(bc_ctx *ctx, int level, const char *fmt, ...)
-{
-    (void)ctx;
-    char line[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(logs);
-    snprintf(logs + len, sizeof logs - len, "[%d] %s\n", level, line);
-    if (verbose)
-        fprintf(stderr, "log[%d]: %s\n", level, line);
-}
-
-static void fake_set_error(bc_ctx *ctx, const char *fmt, ...)
-{
-    (void)ctx;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-}
-
-static int fake_cancelled(bc_ctx *ctx)
-{
-    (void)ctx;
-    return cancel_flag;
-}
-
-static int fake_cancel_fd(bc_ctx *ctx)
-{
-    (void)ctx;
-    return -1;
-}
+static bc_fake fake;
 
 static const bc_option *schema_opt(const char *name)
 {
@@ -80,114 +43,52 @@ static const bc_option *schema_opt(const char *name)
             return o;
     return NULL;
 }
+#define last_error (fake.error)
 
-/* The set value, or the declared default (as the core's view does). */
-static const char *raw(const char *name)
+/* Every log line of the last render, "[level] text\n" each. */
+static const char *logs_text(void)
 {
-    for (size_t i = 0; i < nopts; i++)
-        if (strcmp(opt_names[i], name) == 0)
-            return opt_values[i];
-    const bc_option *o = schema_opt(name);
-    if (!o) {
-        fprintf(stderr, "the plugin read an undeclared option '%s'\n", name);
-        abort();
-    }
-    return o->default_value;
+    static bc_sb sb = BC_SB_INIT;
+    bc_sb_clear(&sb);
+    for (size_t i = 0; i < fake.n_logs; i++)
+        bc_sb_printf(&sb, "[%d] %s\n", fake.logs[i].level, fake.logs[i].text);
+    return bc_sb_str(&sb);
 }
 
-static int fake_is_set(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    for (size_t i = 0; i < nopts; i++)
-        if (strcmp(opt_names[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *fake_string(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    return raw(name);
-}
-
-static int64_t fake_int(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = raw(name);
-    return s ? strtoll(s, NULL, 10) : 0;
-}
-
-static double fake_float(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = raw(name);
-    return s ? strtod(s, NULL) : 0;
-}
-
-static int fake_bool(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = raw(name);
-    return s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0);
-}
-
-static const char *fake_fact(bc_ctx *ctx, const char *key)
-{
-    (void)ctx;
-    (void)key;
-    return NULL;
-}
-
-static const bc_services services = {
-    .size = sizeof(bc_services),
-    .abi_major = BC_ABI_MAJOR,
-    .abi_minor = BC_ABI_MINOR,
-    .log = fake_log,
-    .set_error = fake_set_error,
-    .cancelled = fake_cancelled,
-    .cancel_fd = fake_cancel_fd,
-    .opt_is_set = fake_is_set,
-    .opt_string = fake_string,
-    .opt_int = fake_int,
-    .opt_float = fake_float,
-    .opt_bool = fake_bool,
-    .fact = fake_fact,
-};
-
+/* Options as a NULL-terminated name, value, name, value... list. */
 static void set_opts(const char *const *kv)
 {
-    nopts = 0;
-    for (; kv && kv[0]; kv += 2) {
-        opt_names[nopts] = kv[0];
-        opt_values[nopts] = kv[1];
-        nopts++;
-    }
+    bc_fake_clear_options(&fake);
+    for (; kv && kv[0]; kv += 2)
+        bc_fake_set_option(&fake, kv[0], kv[1]);
 }
 
 static int load(const char *path)
 {
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
+    char err[512];
+    plugin = bc_fake_load(path, BC_KIND_PLOT, NULL, err, sizeof err);
+    if (!plugin) {
+        fprintf(stderr, "%s\n", err);
         return -1;
     }
-    bc_plugin_entry_fn entry;
-    *(void **)&entry = dlsym(h, BC_ENTRY_SYMBOL);
-    if (!entry) {
-        fprintf(stderr, "%s: no entry symbol\n", path);
-        return -1;
-    }
-    plugin = entry();
+    bc_fake_init(&fake, plugin);
+    fake.verbose = getenv("PLOT_VERBOSE") != NULL;
     return 0;
 }
 
+/* One render; the recordings start afresh (a cancellation set before the
+ * call stays). */
 static int render(const bc_plot_request *req)
 {
-    bc_ctx ctx = {.svc = &services};
-    last_error[0] = '\0';
-    logs[0] = '\0';
+    int cancelled = fake.cancelled;
+    bc_fake_reset(&fake);
+    if (cancelled)
+        bc_fake_cancel(&fake);
     const bc_plot_ops *ops = plugin->ops;
-    return ops->render(&ctx, req);
+    int rc = ops->render(&fake.ctx, req);
+    if (fake.undeclared_reads)
+        abort(); /* the fake host said which option */
+    return rc;
 }
 
 /* ---- checks ------------------------------------------------------------- */
@@ -544,9 +445,9 @@ static void test_errors(void)
 
     current = "cancelled";
     set_opts(NULL);
-    cancel_flag = 1;
+    bc_fake_cancel(&fake);
     rc = draw(&cases[0], "png", outpath("err_cancel.png"), NULL);
-    cancel_flag = 0;
+    bc_fake_reset(&fake);
     CHECK(rc == BC_CANCELLED, "returned %d", rc);
     CHECK(!exists(outpath("err_cancel.png")), "no output file");
 
@@ -587,7 +488,7 @@ static void test_edge_cases(void)
                 bad_cols, 4};
     rc = draw(&t, "png", outpath("edge_bad.png"), NULL);
     CHECK(rc == BC_OK, "returned %d", rc);
-    CHECK(strstr(logs, "skipped 3 row(s)") && strstr(logs, "latency_ms"), "logs: %s", logs);
+    CHECK(strstr(logs_text(), "skipped 3 row(s)") && strstr(logs_text(), "latency_ms"), "logs: %s", logs_text());
     check_file(outpath("edge_bad.png"), "png", 1200, 600);
 
     static const char *const types[] = {"histogram", "cdf", "boxplot"};
@@ -607,7 +508,7 @@ static void test_edge_cases(void)
                 bad_cols, 4};
     rc = draw(&t, "png", outpath("edge_groups.png"), NULL);
     CHECK(rc == BC_OK, "returned %d", rc);
-    CHECK(strstr(logs, "the rest as 'other'") != NULL, "logs: %s", logs);
+    CHECK(strstr(logs_text(), "the rest as 'other'") != NULL, "logs: %s", logs_text());
     check_no_leftovers();
 }
 
@@ -673,23 +574,19 @@ static int driver(int argc, char **argv)
     set_opts(kv);
     req.columns = cols;
     req.n_columns = ncols;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    int64_t t0 = bc_mono_ns();
     int rc = render(&req);
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t t1 = bc_mono_ns();
     if (rc != BC_OK) {
         fprintf(stderr, "render failed (%d): %s\n", rc, last_error);
         return 1;
     }
-    printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
-    if (logs[0] && getenv("PLOT_VERBOSE"))
-        fputs(logs, stderr);
+    printf("%.3f\n", (double)(t1 - t0) / 1e9);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    verbose = getenv("PLOT_VERBOSE") != NULL;
     if (argc >= 3 && strcmp(argv[1], "render") == 0) {
         if (load(argv[2]) != 0)
             return 2;

@@ -1,8 +1,8 @@
 /*
  * Plugin-level test harness for the validator plugins: dlopen a built
- * plugin, call its validate operation with a fake services table that
- * records every data_error, column_summary, log line and set_error, and
- * assert on the recordings.  Included by test_validator_*.c (one
+ * plugin, call its validate operation on the shared fake host
+ * (sdk/testing/bc_fakehost.h), which records every data_error,
+ * column_summary, log line and set_error, and assert on the recordings.  Included by test_validator_*.c (one
  * translation unit each).
  */
 #ifndef TEST_VALIDATOR_HARNESS_H
@@ -23,7 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
+
+#include "bc_fakehost.h"
 
 /* Not every test uses every helper. */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -39,42 +42,17 @@
 #define H_SANITIZED 0
 #endif
 
-#define H_MAX 4096
-
-typedef struct h_err {
-    uint64_t line;
-    uint32_t column;
-    char *value; /* NULL when the plugin passed none */
-    char *message;
-    char *path;
-} h_err;
-
-typedef struct h_sum {
-    char *column;
-    uint64_t count;
-    double min, max, mean;
-} h_sum;
-
-typedef struct h_log {
-    int level;
-    char *text;
-} h_log;
-
-static h_err h_errs[H_MAX];
-static size_t h_nerrs;
-static h_sum h_sums[H_MAX];
-static size_t h_nsums;
-/* What arrived through column_values / column_text (ABI 1.1), per column. */
-#define H_MAXCOLS 64
-static uint64_t h_vfinite[H_MAXCOLS], h_vnonfinite[H_MAXCOLS], h_vtext[H_MAXCOLS];
-static double h_vsum[H_MAXCOLS];
-static h_log h_logs[H_MAX];
-static size_t h_nlogs;
-static char h_error[4096];
-static int h_cancel;
-static const char *h_opt_names[16];
-static const char *h_opt_values[16];
-static size_t h_nopts;
+/* The shared fake host (sdk/testing/bc_fakehost.h) records every
+ * data_error, column_summary, column_values batch, log line and set_error;
+ * the h_* names below are views of it. */
+static bc_fake H;
+static int h_ready;
+#define h_errs (H.data_errors)
+#define h_nerrs (H.n_data_errors)
+#define h_sums (H.summaries)
+#define h_nsums (H.n_summaries)
+#define h_error (H.error)
+#define h_cancel (H.cancelled)
 
 static const bc_plugin *h_plugin;
 static int h_failures;
@@ -89,235 +67,32 @@ static const char *h_case = "";
         }                                                                                 \
     } while (0)
 
-static char *h_strdup(const char *s) { return s ? strdup(s) : NULL; }
-
 static void h_reset(void)
 {
-    for (size_t i = 0; i < h_nerrs; i++) {
-        free(h_errs[i].value);
-        free(h_errs[i].message);
-        free(h_errs[i].path);
+    if (!h_ready) {
+        bc_fake_init(&H, h_plugin);
+        H.verbose = getenv("H_VERBOSE") != NULL;
+        h_ready = 1;
     }
-    for (size_t i = 0; i < h_nsums; i++)
-        free(h_sums[i].column);
-    for (size_t i = 0; i < h_nlogs; i++)
-        free(h_logs[i].text);
-    h_nerrs = h_nsums = h_nlogs = 0;
-    memset(h_vfinite, 0, sizeof h_vfinite);
-    memset(h_vnonfinite, 0, sizeof h_vnonfinite);
-    memset(h_vtext, 0, sizeof h_vtext);
-    memset(h_vsum, 0, sizeof h_vsum);
-    h_error[0] = '\0';
-    h_cancel = 0;
-    h_nopts = 0;
+    bc_fake_reset(&H);
+    bc_fake_clear_options(&H);
 }
 
 static void h_opt(const char *name, const char *value)
 {
-    h_opt_names[h_nopts] = name;
-    h_opt_values[h_nopts++] = value;
+    if (!h_ready)
+        h_reset();
+    bc_fake_set_option(&H, name, value);
 }
-
-/* ---- the fake services ------------------------------------------------ */
-
-static void f_log(bc_ctx *ctx, int level, const char *fmt, ...)
-{
-    (void)ctx;
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (h_nlogs < H_MAX)
-        h_logs[h_nlogs++] = (h_log){level, strdup(buf)};
-    if (getenv("H_VERBOSE"))
-        fprintf(stderr, "log %d: %s\n", level, buf);
-}
-
-static void f_set_error(bc_ctx *ctx, const char *fmt, ...)
-{
-    (void)ctx;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(h_error, sizeof h_error, fmt, ap);
-    va_end(ap);
-}
-
-static int f_cancelled(bc_ctx *ctx)
-{
-    (void)ctx;
-    return h_cancel;
-}
-
-static int f_cancel_fd(bc_ctx *ctx)
-{
-    (void)ctx;
-    return -1;
-}
-
-/* An option's text: set by the test, else the descriptor's default. */
-static const char *h_opt_text(const char *name)
-{
-    for (size_t i = 0; i < h_nopts; i++)
-        if (!strcmp(h_opt_names[i], name))
-            return h_opt_values[i];
-    for (const bc_option *o = h_plugin->options; o && o->name; o++)
-        if (!strcmp(o->name, name))
-            return o->default_value;
-    fprintf(stderr, "[%s] plugin read undeclared option '%s'\n", h_case, name);
-    h_failures++;
-    return NULL;
-}
-
-static int f_opt_is_set(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    for (size_t i = 0; i < h_nopts; i++)
-        if (!strcmp(h_opt_names[i], name))
-            return 1;
-    return 0;
-}
-
-static const char *f_opt_string(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    return h_opt_text(name);
-}
-
-static int64_t f_opt_int(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = h_opt_text(name);
-    return s ? strtoll(s, NULL, 10) : 0;
-}
-
-static double f_opt_float(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = h_opt_text(name);
-    return s ? strtod(s, NULL) : 0;
-}
-
-static int f_opt_bool(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    const char *s = h_opt_text(name);
-    return s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"));
-}
-
-static int64_t f_opt_duration_ms(bc_ctx *ctx, const char *name)
-{
-    (void)ctx;
-    (void)name;
-    return 0;
-}
-
-static size_t f_opt_list(bc_ctx *ctx, const char *name, const char *const **items)
-{
-    (void)ctx;
-    (void)name;
-    static const char *const none[] = {NULL};
-    *items = none;
-    return 0;
-}
-
-static const char *f_fact(bc_ctx *ctx, const char *key)
-{
-    (void)ctx;
-    (void)key;
-    return NULL;
-}
-
-static void f_data_error(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
-                         const char *value, const char *message)
-{
-    (void)ctx;
-    if (getenv("H_VERBOSE"))
-        fprintf(stderr, "error %s:%llu:%u: %s%s%s%s\n", path, (unsigned long long)line, column,
-                message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
-    if (h_nerrs < H_MAX)
-        h_errs[h_nerrs++] = (h_err){line, column, h_strdup(value), h_strdup(message),
-                                    h_strdup(path)};
-}
-
-static void f_column_summary(bc_ctx *ctx, const char *column, uint64_t count, double min,
-                             double max, double mean)
-{
-    (void)ctx;
-    if (getenv("H_VERBOSE"))
-        fprintf(stderr, "summary %s: count %llu min %.17g max %.17g mean %.17g\n", column,
-                (unsigned long long)count, min, max, mean);
-    if (h_nsums < H_MAX)
-        h_sums[h_nsums++] = (h_sum){strdup(column), count, min, max, mean};
-}
-
-static void f_column_values(bc_ctx *ctx, uint32_t column, const double *v, size_t n)
-{
-    (void)ctx;
-    if (column >= H_MAXCOLS || n == 0 || n > 256) {
-        fprintf(stderr, "column_values: bad column %u or batch size %zu\n", column, n);
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i])) {
-            h_vfinite[column]++;
-            h_vsum[column] += v[i];
-        } else
-            h_vnonfinite[column]++;
-    }
-}
-
-static void f_column_text(bc_ctx *ctx, uint32_t column, const char *text, size_t len)
-{
-    (void)ctx, (void)text, (void)len;
-    if (column >= H_MAXCOLS) {
-        fprintf(stderr, "column_text: bad column %u\n", column);
-        exit(1);
-    }
-    h_vtext[column]++;
-}
-
-static const bc_services h_services = {
-    .size = sizeof(bc_services),
-    .abi_major = BC_ABI_MAJOR,
-    .abi_minor = BC_ABI_MINOR,
-    .log = f_log,
-    .set_error = f_set_error,
-    .cancelled = f_cancelled,
-    .cancel_fd = f_cancel_fd,
-    .opt_is_set = f_opt_is_set,
-    .opt_string = f_opt_string,
-    .opt_int = f_opt_int,
-    .opt_float = f_opt_float,
-    .opt_bool = f_opt_bool,
-    .opt_duration_ms = f_opt_duration_ms,
-    .opt_list = f_opt_list,
-    .fact = f_fact,
-    .data_error = f_data_error,
-    .column_summary = f_column_summary,
-    .column_values = f_column_values,
-    .column_text = f_column_text,
-};
 
 /* ---- loading and calling ----------------------------------------------- */
 
 static const bc_plugin *h_load(const char *path, const char *want_name)
 {
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-        fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
-        exit(2);
-    }
-    bc_plugin_entry_fn entry;
-    *(void **)&entry = dlsym(dl, BC_ENTRY_SYMBOL);
-    if (!entry) {
-        fprintf(stderr, "%s: no %s\n", path, BC_ENTRY_SYMBOL);
-        exit(2);
-    }
-    const bc_plugin *p = entry();
-    if (p->abi.magic != BC_ABI_MAGIC || p->kind != BC_KIND_VALIDATOR ||
-        strcmp(p->name, want_name) != 0) {
-        fprintf(stderr, "%s: not the validator '%s'\n", path, want_name);
+    char err[512];
+    const bc_plugin *p = bc_fake_load(path, BC_KIND_VALIDATOR, want_name, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "%s\n", err);
         exit(2);
     }
     return p;
@@ -328,16 +103,17 @@ static const bc_plugin *h_load(const char *path, const char *want_name)
  * the same mean. */
 static void h_check_values(const bc_column *cols, size_t n)
 {
-    for (size_t i = 0; i < n && i < H_MAXCOLS; i++) {
-        const h_sum *s = NULL;
+    for (size_t i = 0; i < n && i < BC_FAKE_MAX_COLUMNS; i++) {
+        const bc_fake_summary *s = NULL;
         for (size_t k = 0; k < h_nsums; k++)
             if (cols[i].name && strcmp(h_sums[k].column, cols[i].name) == 0)
                 s = &h_sums[k];
         if (!s)
             continue; /* the file could not be read: no summaries at all */
+        const bc_fake_values *v = &H.values[i];
         int is_string = cols[i].type && strcmp(cols[i].type, "string") == 0;
-        uint64_t got = is_string ? h_vtext[i] : h_vfinite[i];
-        double mean = h_vfinite[i] ? h_vsum[i] / (double)h_vfinite[i] : 0;
+        uint64_t got = is_string ? v->texts : v->finite;
+        double mean = v->finite ? v->sum / (double)v->finite : 0;
         double tol = 1e-9 * (fabs(s->mean) > 1 ? fabs(s->mean) : 1);
         if (got != s->count || (!is_string && s->count && fabs(mean - s->mean) > tol)) {
             fprintf(stderr, "[%s] column '%s': values handed over (%llu, mean %.17g) disagree "
@@ -350,12 +126,26 @@ static void h_check_values(const bc_column *cols, size_t n)
 
 static int h_validate(const char *path, const bc_column *cols, size_t n)
 {
-    bc_ctx ctx = {.svc = &h_services};
+    if (!h_ready)
+        h_reset();
+    H.plugin = h_plugin;
+    int undeclared = H.undeclared_reads;
     bc_validate_request req = {.size = sizeof req, .path = path, .columns = cols,
                                .n_columns = n};
     const bc_validator_ops *ops = h_plugin->ops;
-    int rc = ops->validate(&ctx, &req);
+    int rc = ops->validate(&H.ctx, &req);
     h_check_values(cols, n);
+    for (size_t i = 0; i < BC_FAKE_MAX_COLUMNS; i++)
+        if (H.values[i].max_batch > 256) {
+            fprintf(stderr, "[%s] column_values: batch of %zu values (at most 256)\n", h_case,
+                    H.values[i].max_batch);
+            h_failures++;
+        }
+    if (H.bad_values_calls || H.undeclared_reads != undeclared) {
+        fprintf(stderr, "[%s] bad column_values/column_text calls or undeclared options read\n",
+                h_case);
+        h_failures++;
+    }
     return rc;
 }
 
@@ -390,7 +180,7 @@ static void h_expect_err(const char *file, int fline, size_t i, uint64_t line, u
         h_failures++;
         return;
     }
-    const h_err *e = &h_errs[i];
+    const bc_fake_data_error *e = &h_errs[i];
     if (e->line != line || e->column != column || !h_streq(e->value, value) ||
         !h_streq(e->message, message)) {
         fprintf(stderr,
@@ -417,7 +207,7 @@ static void h_expect_sum(const char *file, int fline, const char *column, uint64
                          double min, double max, double mean)
 {
     for (size_t i = 0; i < h_nsums; i++) {
-        const h_sum *s = &h_sums[i];
+        const bc_fake_summary *s = &h_sums[i];
         if (strcmp(s->column, column) != 0)
             continue;
         if (s->count != count || !h_close(s->min, min) || !h_close(s->max, max) ||
@@ -440,11 +230,7 @@ static void h_expect_sum(const char *file, int fline, const char *column, uint64
 /* Number of log lines at `level` containing `needle`. */
 static size_t h_logs_with(int level, const char *needle)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < h_nlogs; i++)
-        if (h_logs[i].level == level && strstr(h_logs[i].text, needle))
-            k++;
-    return k;
+    return bc_fake_logs_with(&H, level, needle);
 }
 
 /* A fixture's path (static buffer rotation so two can be live). */
@@ -478,12 +264,7 @@ static long h_peak_rss_kb(void)
     return kb;
 }
 
-static double h_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double h_now(void) { return (double)bc_mono_ns() / 1e9; }
 
 /* Write `text` (len bytes) to a fresh temporary file; returns its path. */
 static const char *h_tempfile(const char *text, size_t len)

@@ -13,8 +13,11 @@
  * stages run in; the target is used as written (no shell expansion).
  *
  * The file is read on the machine running benchctl, whatever host the stage
- * ran on.  Only the public SDK header <benchctl/plugin.h> is used, and
- * nothing is linked: the core is reached through ctx->svc.
+ * ran on.  Only the public SDK headers are used: <benchctl/plugin.h>, and
+ * <benchctl/helpers.h> for the SDK's static helper library, which is linked
+ * into the plugin (pkg-config --libs benchctl; benchctl_add_plugin adds it).
+ * Nothing of benchctl itself is linked: the core is reached through
+ * ctx->svc.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 /* Kept across the attempts of one health check (begin .. end). */
@@ -55,22 +59,12 @@ static int fc_check_target(bc_ctx *ctx, const char *target)
 static char *resolve(bc_ctx *ctx, const char *target)
 {
     const char *base = target[0] == '/' ? NULL : ctx->svc->fact(ctx, "config_dir");
-    if (!base || !*base) {
-        size_t n = strlen(target) + 1;
-        char *copy = malloc(n);
-        return copy ? memcpy(copy, target, n) : NULL;
-    }
     const char *rel = target;
-    while (rel[0] == '.' && rel[1] == '/') /* "./x" -> "x" for tidier messages */
-        for (rel += 2; *rel == '/'; rel++)
-            ;
-    size_t blen = strlen(base);
-    int slash = blen > 0 && base[blen - 1] == '/';
-    size_t n = blen + 1 + strlen(rel) + 1;
-    char *path = malloc(n);
-    if (path)
-        snprintf(path, n, "%s%s%s", base, slash ? "" : "/", rel);
-    return path;
+    if (base && *base)
+        while (rel[0] == '.' && rel[1] == '/') /* "./x" -> "x" for tidier messages */
+            for (rel += 2; *rel == '/'; rel++)
+                ;
+    return bc_path_join_alloc(base, rel); /* from the SDK's helper library */
 }
 
 static int fc_begin(bc_ctx *ctx, const char *target, void **state)

@@ -10,11 +10,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 static int is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
@@ -26,15 +28,29 @@ static const char *base_name(const char *p)
 }
 
 /* A relative remote_path on the local host is relative to the directory
- * stages run in (the config's). */
+ * stages run in (the config's).  malloc'ed; NULL when out of memory. */
 static char *local_path(bc_ctx *ctx, const char *path)
 {
-    const char *dir = path[0] == '/' ? NULL : ctx->svc->fact(ctx, "config_dir");
-    size_t n = strlen(path) + (dir ? strlen(dir) + 2 : 1);
-    char *out = malloc(n);
-    if (out)
-        snprintf(out, n, "%s%s%s", dir ? dir : "", dir ? "/" : "", path);
-    return out;
+    return bc_path_join_alloc(path[0] == '/' ? NULL : ctx->svc->fact(ctx, "config_dir"), path);
+}
+
+/* dir/name into buf (PATH_MAX bytes); a path that does not fit is an error
+ * naming it (its start and its end: the core's message buffer is smaller
+ * than such a path), never a shortened path. */
+static int dest_path(bc_ctx *ctx, char *buf, const char *dir, const char *name)
+{
+    if (bc_path_join(buf, PATH_MAX, dir, name))
+        return BC_OK;
+    char *full = bc_path_join_alloc(dir, name);
+    size_t len = full ? strlen(full) : 0;
+    if (!full)
+        bc_error(ctx, "the destination path for %s is too long (more than %d bytes)", name,
+                 PATH_MAX - 1);
+    else
+        bc_error(ctx, "the destination path is too long (%zu bytes, more than %d): %.200s...%s",
+                 len, PATH_MAX - 1, full, full + (len > 400 ? len - 200 : 200));
+    free(full);
+    return BC_ERR;
 }
 
 static int fetch(bc_ctx *ctx, const char *output, const char *remote, const char *dest)
@@ -49,9 +65,10 @@ static int fetch(bc_ctx *ctx, const char *output, const char *remote, const char
 static int remote_glob(bc_ctx *ctx, const char *pattern, char **list)
 {
     /* Expanded by the host's shell: the pattern itself is not quoted. */
-    const char *fmt = "for f in %s; do [ -f \"$f\" ] && printf '%%s\\n' \"$f\"; done; true";
-    size_t n = strlen(fmt) + strlen(pattern) + 1;
-    char *cmd = malloc(n);
+    bc_sb sb = BC_SB_INIT;
+    bc_sb_printf(&sb, "for f in %s; do [ -f \"$f\" ] && printf '%%s\\n' \"$f\"; done; true",
+                 pattern);
+    char *cmd = bc_sb_steal(&sb);
     char *out = malloc(1 << 20);
     if (!cmd || !out) {
         free(cmd);
@@ -59,7 +76,6 @@ static int remote_glob(bc_ctx *ctx, const char *pattern, char **list)
         bc_error(ctx, "out of memory");
         return BC_ERR;
     }
-    snprintf(cmd, n, fmt, pattern);
     int status = 0;
     int rc = ctx->svc->host_exec(ctx, cmd, 60000, &status, out, 1 << 20);
     free(cmd);
@@ -76,8 +92,9 @@ static int collect(bc_ctx *ctx, const bc_collect_request *req)
     const char *transport = ctx->svc->fact(ctx, "transport");
     int local = transport && strcmp(transport, "local") == 0;
     if (!is_glob(req->remote_path)) {
-        char dest[4096];
-        snprintf(dest, sizeof dest, "%s/%s", req->dest_dir, req->dest_base);
+        char dest[PATH_MAX];
+        if (dest_path(ctx, dest, req->dest_dir, req->dest_base) != BC_OK)
+            return BC_ERR;
         char *src = local ? local_path(ctx, req->remote_path) : NULL;
         if (local && !src) {
             bc_error(ctx, "out of memory");
@@ -95,8 +112,9 @@ static int collect(bc_ctx *ctx, const bc_collect_request *req)
         return rc;
     }
 
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/%s", req->dest_dir, req->dest_base);
+    char dir[PATH_MAX];
+    if (dest_path(ctx, dir, req->dest_dir, req->dest_base) != BC_OK)
+        return BC_ERR;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         bc_error(ctx, "cannot create %s: %s", dir, strerror(errno));
         return BC_ERR;
@@ -111,9 +129,10 @@ static int collect(bc_ctx *ctx, const bc_collect_request *req)
                 struct stat st;
                 if (stat(g.gl_pathv[i], &st) != 0 || !S_ISREG(st.st_mode))
                     continue;
-                char dest[8192];
-                snprintf(dest, sizeof dest, "%s/%s", dir, base_name(g.gl_pathv[i]));
-                rc = fetch(ctx, req->name, g.gl_pathv[i], dest);
+                char dest[PATH_MAX];
+                rc = dest_path(ctx, dest, dir, base_name(g.gl_pathv[i]));
+                if (rc == BC_OK)
+                    rc = fetch(ctx, req->name, g.gl_pathv[i], dest);
                 found++;
             }
             globfree(&g);
@@ -128,9 +147,10 @@ static int collect(bc_ctx *ctx, const bc_collect_request *req)
         char *save = NULL;
         for (char *line = list ? strtok_r(list, "\n", &save) : NULL; line && rc == BC_OK;
              line = strtok_r(NULL, "\n", &save)) {
-            char dest[8192];
-            snprintf(dest, sizeof dest, "%s/%s", dir, base_name(line));
-            rc = fetch(ctx, req->name, line, dest);
+            char dest[PATH_MAX];
+            rc = dest_path(ctx, dest, dir, base_name(line));
+            if (rc == BC_OK)
+                rc = fetch(ctx, req->name, line, dest);
             found++;
         }
         free(list);

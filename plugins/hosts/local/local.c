@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 extern char **environ;
@@ -58,13 +59,6 @@ typedef struct conn {
     char tmpdir[64];        /* private per-run directory ($BENCHCTL_HOST_TMPDIR) */
     char *tmpdir_env;       /* "BENCHCTL_HOST_TMPDIR=..." */
 } conn;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int local_open(bc_ctx *ctx, void **out)
 {
@@ -299,7 +293,7 @@ static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result 
 {
     proc *p = pv;
     p->ctx = ctx;
-    int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms >= 0 ? bc_mono_ms() + timeout_ms : -1;
     int cfd = ctx->svc->cancel_fd(ctx);
     while (!p->exited) {
         struct pollfd fds[4];
@@ -320,7 +314,7 @@ static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result 
             fds[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
         int wait_ms = -1;
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - bc_mono_ms();
             wait_ms = left < 0 ? 0 : (int)left;
         }
         if (p->pidfd < 0 && (wait_ms < 0 || wait_ms > 20))
@@ -344,7 +338,7 @@ static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result 
             break;
         if (ctx->svc->cancelled(ctx))
             return BC_CANCELLED;
-        if (deadline >= 0 && now_ms() >= deadline)
+        if (deadline >= 0 && bc_mono_ms() >= deadline)
             return BC_TIMEOUT;
     }
     drain_all(p);
@@ -423,18 +417,18 @@ static int stop_group(proc *p, int64_t grace_ms)
 {
     kill(-p->pid, SIGTERM);
     kill(-p->pid, SIGCONT);
-    int64_t deadline = now_ms() + (grace_ms > 0 ? grace_ms : 0);
+    int64_t deadline = bc_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
     int killed = 0;
     for (;;) {
         try_reap(p, WNOHANG);
         drain_all(p);
         if (!group_alive(p->pid))
             break;
-        if (!killed && now_ms() >= deadline) {
+        if (!killed && bc_mono_ms() >= deadline) {
             kill(-p->pid, SIGKILL);
             killed = 1;
-            deadline = now_ms() + 5000;
-        } else if (killed && now_ms() >= deadline) {
+            deadline = bc_mono_ms() + 5000;
+        } else if (killed && bc_mono_ms() >= deadline) {
             return BC_ERR;
         }
         struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};

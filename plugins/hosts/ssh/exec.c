@@ -75,7 +75,7 @@ static void cb_exit_status(ssh_session s, ssh_channel ch, int status, void *ud)
     p->exited = 1;
     p->exit_status = status;
     p->term_signal = 0;
-    p->exit_ms = ssh_now_ms();
+    p->exit_ms = bc_mono_ms();
 }
 
 static void cb_exit_signal(ssh_session s, ssh_channel ch, const char *sig, int core,
@@ -92,7 +92,7 @@ static void cb_exit_signal(ssh_session s, ssh_channel ch, const char *sig, int c
     p->exited = 1;
     p->term_signal = ssh_signal_number(sig);
     p->exit_status = p->term_signal ? -1 : 255;
-    p->exit_ms = ssh_now_ms();
+    p->exit_ms = bc_mono_ms();
 }
 
 static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
@@ -104,7 +104,7 @@ static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
     p->ctx = ctx;
     p->label = ssh_strdup(label);
     p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    p->last_data_ms = ssh_now_ms();
+    p->last_data_ms = bc_mono_ms();
     ssh_callbacks_init(&p->cb);
     p->cb.userdata = p;
     p->cb.channel_exit_status_function = cb_exit_status;
@@ -159,30 +159,13 @@ static int valid_env_name(const char *kv, size_t len)
     return 1;
 }
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s)
+/* What a string builder holds; this module aborts when memory runs out
+ * (as ssh_strdup does). */
+static const char *sb_text(const bc_sb *b)
 {
-    size_t l = strlen(s);
-    if (b->n + l + 1 > b->cap) {
-        while (b->n + l + 1 > b->cap)
-            b->cap = b->cap ? b->cap * 2 : 1024;
-        b->s = realloc(b->s, b->cap);
-        if (!b->s)
-            abort();
-    }
-    memcpy(b->s + b->n, s, l + 1);
-    b->n += l;
-}
-
-static void sb_addq(sbuf *b, const char *s)
-{
-    char *q = ssh_shquote(s);
-    sb_add(b, q);
-    free(q);
+    if (bc_sb_failed(b))
+        abort();
+    return bc_sb_str(b);
 }
 
 /* The whole text handed to the login shell: `exec /bin/sh -c '<script>'`. */
@@ -196,10 +179,10 @@ static char *wrap_script(const char *script)
 
 static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_request *req)
 {
-    sbuf b = {0};
-    sb_add(&b, "BENCHCTL_HOST_TMPDIR=");
-    sb_addq(&b, c->tmpdir);
-    sb_add(&b, "; export BENCHCTL_HOST_TMPDIR\n");
+    bc_sb b = BC_SB_INIT;
+    bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
+    bc_shell_quote(&b, c->tmpdir);
+    bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
     for (const char *const *e = req->env; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq || !valid_env_name(*e, (size_t)(eq - *e))) {
@@ -209,40 +192,39 @@ static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_r
         }
         char name[256];
         snprintf(name, sizeof name, "%.*s", (int)(eq - *e < 255 ? eq - *e : 255), *e);
-        sb_add(&b, "export ");
-        sb_add(&b, name);
-        sb_add(&b, "=");
-        sb_addq(&b, eq + 1);
-        sb_add(&b, "\n");
+        bc_sb_append(&b, "export ");
+        bc_sb_append(&b, name);
+        bc_sb_append(&b, "=");
+        bc_shell_quote(&b, eq + 1);
+        bc_sb_append(&b, "\n");
     }
     if (req->workdir && *req->workdir) {
-        sb_add(&b, "cd -- ");
-        sb_addq(&b, req->workdir);
-        sb_add(&b, " || exit 1\n");
+        bc_sb_append(&b, "cd -- ");
+        bc_shell_quote(&b, req->workdir);
+        bc_sb_append(&b, " || exit 1\n");
     }
     char f[64];
     snprintf(f, sizeof f, "f=\"$BENCHCTL_HOST_TMPDIR/pgid.%u\"\n", id);
-    sb_add(&b, f);
+    bc_sb_append(&b, f);
     /* the stage's shell words and command, quoted */
-    sbuf argv = {0};
-    sb_add(&argv, "");
+    bc_sb argv = BC_SB_INIT;
     for (const char *const *w = req->shell; w && *w; w++) {
-        sb_addq(&argv, *w);
-        sb_add(&argv, " ");
+        bc_shell_quote(&argv, *w);
+        bc_sb_append(&argv, " ");
     }
-    sb_addq(&argv, req->command ? req->command : "");
+    bc_shell_quote(&argv, req->command ? req->command : "");
     /* Not a process group leader (a server other than OpenSSH's sshd)?
      * Then setsid gives the stage its own group. */
-    sb_add(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"
-               "if [ \"${3:-}\" != \"$$\" ] && command -v setsid >/dev/null 2>&1; then "
-               "exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
-    sb_add(&b, argv.s);
-    sb_add(&b, "\nfi\necho $$ > \"$f\"; exec ");
-    sb_add(&b, argv.s);
-    sb_add(&b, "\n");
-    free(argv.s);
-    char *cmd = wrap_script(b.s);
-    free(b.s);
+    bc_sb_append(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"
+                     "if [ \"${3:-}\" != \"$$\" ] && command -v setsid >/dev/null 2>&1; then "
+                     "exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
+    bc_sb_append(&b, sb_text(&argv));
+    bc_sb_append(&b, "\nfi\necho $$ > \"$f\"; exec ");
+    bc_sb_append(&b, sb_text(&argv));
+    bc_sb_append(&b, "\n");
+    bc_sb_free(&argv);
+    char *cmd = wrap_script(sb_text(&b));
+    bc_sb_free(&b);
     return cmd;
 }
 
@@ -355,7 +337,7 @@ static void deliver(sshproc *p, int stream, const char *data, int n)
 {
     if (n <= 0)
         return;
-    p->last_data_ms = ssh_now_ms();
+    p->last_data_ms = bc_mono_ms();
     if (p->ctx) {
         p->ctx->svc->output(p->ctx, stream, data, (size_t)n);
         return;
@@ -388,7 +370,7 @@ static void deliver(sshproc *p, int stream, const char *data, int n)
 static int proc_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx)
 {
     sshconn *c = p->c;
-    int64_t start = ssh_now_ms();
+    int64_t start = bc_mono_ms();
     int64_t deadline = timeout_ms >= 0 ? start + timeout_ms : -1;
     int cfd = cancel_ctx ? cancel_ctx->svc->cancel_fd(cancel_ctx) : -1;
     if (!p->obuf) {
@@ -416,7 +398,7 @@ static int proc_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx)
         conn_unlock(c, p);
         deliver(p, BC_STREAM_STDOUT, ob, on);
         deliver(p, BC_STREAM_STDERR, eb, en);
-        int64_t now = ssh_now_ms();
+        int64_t now = bc_mono_ms();
         if (broke) {
             /* It had ended before the connection went: not an error. */
             rc = exited && (eof || closed) ? BC_OK : W_LOST;
@@ -565,13 +547,13 @@ int ssh_op_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
         return BC_ERR;
     }
     char *script = stop_script(c->tmpdir, p->id, grace_ms, exited);
-    int64_t t0 = ssh_now_ms();
+    int64_t t0 = bc_mono_ms();
     int status = -1;
     char *out = NULL;
     int rc = ssh_run_script(ctx, c, script, grace_ms + 15000, &status, &out);
     free(script);
     free(out);
-    int64_t t1 = ssh_now_ms();
+    int64_t t1 = bc_mono_ms();
     if (rc == BC_OK) {
         /* The group is gone: let its channel wind down (last words of the
          * stage, its exit signal), briefly. */
@@ -579,7 +561,7 @@ int ssh_op_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
     }
     bc_log(ctx, BC_LOG_DEBUG, "stop of '%s' on host '%s': group gone after %lld ms, channel "
            "closed after %lld ms", p->label, c->alias, (long long)(t1 - t0),
-           (long long)(ssh_now_ms() - t0));
+           (long long)(bc_mono_ms() - t0));
     conn_lock(c);
     p->stopped = 1;
     p->waiting = 0;
@@ -682,14 +664,11 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
          * then anything else that carries this run's marker in its
          * environment (a daemon that left the group), then remove the
          * private directory. */
-        sbuf ids = {0};
-        sb_add(&ids, "");
+        bc_sb ids = BC_SB_INIT;
         for (sshproc *p = c->procs; p; p = p->next) {
             if (p->finished && !p->lingering && p->eof)
                 continue;
-            char num[24];
-            snprintf(num, sizeof num, " %u", p->id);
-            sb_add(&ids, num);
+            bc_sb_printf(&ids, " %u", p->id);
         }
         char *qd = ssh_shquote(c->tmpdir);
         char *script = ssh_asprintf(
@@ -707,16 +686,16 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
             "kill -TERM $pids 2>/dev/null; i=0; while [ -n \"$(marked)\" ] && [ $i -lt 100 ]; do "
             "i=$((i+1)); nap; done; pids=$(marked); [ -n \"$pids\" ] && kill -KILL $pids 2>/dev/null; fi\n"
             "cd / && rm -rf -- \"$D\"\n",
-            qd, ids.s);
+            qd, sb_text(&ids));
         free(qd);
-        free(ids.s);
+        bc_sb_free(&ids);
         int status = -1;
         char *out = NULL;
-        int64_t t0 = ssh_now_ms();
+        int64_t t0 = bc_mono_ms();
         int rc = ssh_run_script(ctx, c, script, 30000, &status, &out);
         free(script);
         bc_log(ctx, BC_LOG_DEBUG, "host '%s': cleanup took %lld ms", c->alias,
-               (long long)(ssh_now_ms() - t0));
+               (long long)(bc_mono_ms() - t0));
         if (rc == BC_OK && out) {
             char *save = NULL;
             for (char *line = strtok_r(out, "\n", &save); line;

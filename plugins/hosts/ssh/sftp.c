@@ -55,7 +55,7 @@ static void progress_init(progress *pg, const char *verb, const char *name, cons
     pg->name = slash ? slash + 1 : name;
     pg->host = host;
     pg->total = total;
-    pg->t0 = ssh_now_ms();
+    pg->t0 = bc_mono_ms();
     pg->tty = total >= PROGRESS_MIN_BYTES && isatty(STDERR_FILENO);
 }
 
@@ -63,7 +63,7 @@ static void progress_show(progress *pg, int final)
 {
     if (!pg->tty)
         return;
-    int64_t now = ssh_now_ms();
+    int64_t now = bc_mono_ms();
     if (final) {
         if (pg->shown)
             (void)!write(STDERR_FILENO, "\r\033[K", 4);

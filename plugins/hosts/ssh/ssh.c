@@ -27,13 +27,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-int64_t ssh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char *ssh_strdup(const char *s)
 {
     char *d = strdup(s ? s : "");
@@ -55,25 +48,10 @@ char *ssh_asprintf(const char *fmt, ...)
 
 char *ssh_shquote(const char *s)
 {
-    size_t n = 3;
-    for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 4 : 1;
-    char *out = malloc(n);
-    if (!out)
+    char *q = bc_shell_quote_dup(s); /* the SDK helper; this module aborts on OOM */
+    if (!q)
         abort();
-    char *o = out;
-    *o++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return out;
+    return q;
 }
 
 int ssh_signal_number(const char *name)

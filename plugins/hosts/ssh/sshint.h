@@ -18,6 +18,7 @@
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 typedef struct sshproc sshproc;
@@ -59,10 +60,10 @@ struct sshproc {
 };
 
 /* util */
-int64_t ssh_now_ms(void);
 char *ssh_strdup(const char *s);
 char *ssh_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* 'text' with every ' escaped, for POSIX shells (malloc'd). */
+/* s quoted for POSIX shells by bc_shell_quote_dup (malloc'd); aborts when
+ * out of memory, like ssh_strdup. */
 char *ssh_shquote(const char *s);
 int ssh_signal_number(const char *name);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 static int command_check_target(bc_ctx *ctx, const char *target)
@@ -15,22 +16,6 @@ static int command_check_target(bc_ctx *ctx, const char *target)
             return BC_OK;
     bc_error(ctx, "the command is empty");
     return BC_ERR;
-}
-
-/* The last non-empty line of s, trimmed, into out. */
-static void last_line(const char *s, char *out, size_t size)
-{
-    const char *end = s + strlen(s);
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    const char *start = end;
-    while (start > s && start[-1] != '\n')
-        start--;
-    size_t n = (size_t)(end - start);
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, start, n);
-    out[n] = '\0';
 }
 
 static int command_check(bc_ctx *ctx, void *state, const char *target, char *detail,
@@ -53,7 +38,7 @@ static int command_check(bc_ctx *ctx, void *state, const char *target, char *det
     if (status == 0)
         return BC_OK;
     char line[256];
-    last_line(out, line, sizeof line);
+    bc_last_lines(out, 1, line, sizeof line);
     snprintf(detail, detail_size, "exit status %d%s%s", status, line[0] ? ": " : "", line);
     return BC_NOT_READY;
 }

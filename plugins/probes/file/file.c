@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 #define CHUNK (64 * 1024)
@@ -81,18 +82,13 @@ static int stream_contains(int fd, const char *pat, size_t plen, bc_ctx *ctx)
 
 static int check_local(bc_ctx *ctx, const char *target, char *detail, size_t n)
 {
-    const char *dir = ctx->svc->fact(ctx, "config_dir");
-    char *path = NULL;
-    if (target[0] != '/' && dir && *dir) {
-        size_t len = strlen(dir) + strlen(target) + 2;
-        path = malloc(len);
-        if (!path) {
-            bc_error(ctx, "out of memory");
-            return BC_ERR;
-        }
-        snprintf(path, len, "%s/%s", dir, target);
+    char *path = bc_path_join_alloc(target[0] == '/' ? NULL : ctx->svc->fact(ctx, "config_dir"),
+                                    target);
+    if (!path) {
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
     }
-    const char *p = path ? path : target;
+    const char *p = path;
     char shown[64];
     shorten(target, shown, sizeof shown);
     int rc = BC_NOT_READY;
@@ -140,81 +136,23 @@ out:
     return rc;
 }
 
-/* s in single quotes for a POSIX shell, appended to buf (malloc'd). */
-static char *append_quoted(char *buf, const char *s)
-{
-    size_t len = strlen(buf), extra = 3;
-    for (const char *p = s; *p; p++)
-        extra += *p == '\'' ? 4 : 1;
-    char *out = realloc(buf, len + extra);
-    if (!out) {
-        free(buf);
-        return NULL;
-    }
-    char *w = out + len;
-    *w++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(w, "'\\''", 4);
-            w += 4;
-        } else {
-            *w++ = *p;
-        }
-    }
-    *w++ = '\'';
-    *w = '\0';
-    return out;
-}
-
-static char *append(char *buf, const char *s)
-{
-    size_t a = strlen(buf), b = strlen(s);
-    char *out = realloc(buf, a + b + 1);
-    if (!out) {
-        free(buf);
-        return NULL;
-    }
-    memcpy(out + a, s, b + 1);
-    return out;
-}
-
-/* The last non-empty line of s. */
-static void last_line(const char *s, char *out, size_t n)
-{
-    const char *end = s + strlen(s);
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    const char *start = end;
-    while (start > s && start[-1] != '\n')
-        start--;
-    size_t len = (size_t)(end - start);
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, start, len);
-    out[len] = '\0';
-}
-
 static int check_remote(bc_ctx *ctx, const char *target, char *detail, size_t n)
 {
     const char *pat = ctx->svc->opt_is_set(ctx, "contains") ? ctx->svc->opt_string(ctx, "contains")
                                                             : NULL;
-    char *cmd = calloc(1, 1);
+    bc_sb sb = BC_SB_INIT;
     /* f=PATH; test -e, test -s, grep -qF; a marker line says which failed. */
-    if (cmd)
-        cmd = append(cmd, "f=");
-    if (cmd)
-        cmd = append_quoted(cmd, target);
-    if (cmd)
-        cmd = append(cmd, "; test -e \"$f\" || { echo " MARK "missing; exit 1; }; ");
-    if (cmd && ctx->svc->opt_bool(ctx, "non_empty"))
-        cmd = append(cmd, "test -s \"$f\" || { echo " MARK "empty; exit 1; }; ");
-    if (cmd && pat && *pat) {
-        cmd = append(cmd, "test -d \"$f\" && { echo " MARK "dir; exit 1; }; grep -qF -- ");
-        if (cmd)
-            cmd = append_quoted(cmd, pat);
-        if (cmd)
-            cmd = append(cmd, " \"$f\" 2>&1; r=$?; [ $r = 1 ] && echo " MARK "nomatch; exit $r");
+    bc_sb_append(&sb, "f=");
+    bc_shell_quote(&sb, target);
+    bc_sb_append(&sb, "; test -e \"$f\" || { echo " MARK "missing; exit 1; }; ");
+    if (ctx->svc->opt_bool(ctx, "non_empty"))
+        bc_sb_append(&sb, "test -s \"$f\" || { echo " MARK "empty; exit 1; }; ");
+    if (pat && *pat) {
+        bc_sb_append(&sb, "test -d \"$f\" && { echo " MARK "dir; exit 1; }; grep -qF -- ");
+        bc_shell_quote(&sb, pat);
+        bc_sb_append(&sb, " \"$f\" 2>&1; r=$?; [ $r = 1 ] && echo " MARK "nomatch; exit $r");
     }
+    char *cmd = bc_sb_steal(&sb);
     if (!cmd) {
         bc_error(ctx, "out of memory");
         return BC_ERR;
@@ -246,13 +184,13 @@ static int check_remote(bc_ctx *ctx, const char *target, char *detail, size_t n)
     } else if (status == 127) {
         const char *host = ctx->svc->fact(ctx, "host");
         char line[256];
-        last_line(out, line, sizeof line);
+        bc_last_lines(out, 1, line, sizeof line);
         bc_error(ctx, "host '%s' cannot run the file check (grep missing?): %s",
                  host ? host : "?", line);
         return BC_ERR;
     } else {
         char line[256];
-        last_line(out, line, sizeof line);
+        bc_last_lines(out, 1, line, sizeof line);
         snprintf(detail, n, "cannot read %s: %s", shown, line[0] ? line : "grep failed");
     }
     return BC_NOT_READY;

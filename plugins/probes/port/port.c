@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 #define DEFAULT_HOST "127.0.0.1"
@@ -139,13 +140,6 @@ static int port_check_target(bc_ctx *ctx, const char *s)
     return BC_OK;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* strerror in lower case ("connection refused"). */
 static void errtext(int e, char *out, size_t n)
 {
@@ -190,7 +184,7 @@ static int connect_one(bc_ctx *ctx, const struct addrinfo *ai, int64_t deadline,
         }
         int cfd = ctx->svc->cancel_fd(ctx);
         for (;;) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - bc_mono_ms();
             if (left <= 0) {
                 snprintf(why, n, "no answer");
                 rc = C_TIMEOUT;
@@ -259,7 +253,7 @@ static int check_local(bc_ctx *ctx, const target *t, int64_t limit_ms, char *det
                  g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
         return BC_NOT_READY;
     }
-    int64_t deadline = now_ms() + limit_ms;
+    int64_t deadline = bc_mono_ms() + limit_ms;
     int many = res->ai_next != NULL, timed_out = 0;
     size_t used = 0;
     detail[0] = '\0';
@@ -299,20 +293,12 @@ static int check_local(bc_ctx *ctx, const target *t, int64_t limit_ms, char *det
 /* The last non-empty line of s, without a leading "bash: ...: " chain. */
 static void last_reason(const char *s, char *out, size_t n)
 {
-    const char *end = s + strlen(s);
-    while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-        end--;
-    const char *start = end;
-    while (start > s && start[-1] != '\n')
-        start--;
-    for (const char *p = start; p + 1 < end; p++)
+    bc_last_lines(s, 1, out, n);
+    const char *start = out;
+    for (const char *p = out; p[0] && p[1]; p++)
         if (p[0] == ':' && p[1] == ' ')
             start = p + 2;
-    size_t len = (size_t)(end - start);
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, start, len);
-    out[len] = '\0';
+    memmove(out, start, strlen(start) + 1);
     if (out[0])
         out[0] = (char)tolower((unsigned char)out[0]);
 }

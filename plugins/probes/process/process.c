@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
 #define CMDLINE_MAX (128 * 1024)
@@ -143,22 +144,6 @@ static int scan_local(bc_ctx *ctx, pstate *s, const char *target, long *count)
     return BC_OK;
 }
 
-/* Append s to *buf (malloc'd); NULL buffer on failure. */
-static void append(char **buf, const char *s)
-{
-    if (!*buf)
-        return;
-    size_t a = strlen(*buf), b = strlen(s);
-    char *out = realloc(*buf, a + b + 1);
-    if (!out) {
-        free(*buf);
-        *buf = NULL;
-        return;
-    }
-    memcpy(out + a, s, b + 1);
-    *buf = out;
-}
-
 /* The remote command.  The pattern travels as octal escapes for printf so
  * that it does not appear in any command line on the host itself (the
  * wrapping shell would otherwise match a plain substring). */
@@ -176,32 +161,30 @@ static char *remote_command(const char *target, int use_regex)
         *w++ = *p;
     }
     *w = '\0';
-    char *cmd = calloc(1, 1);
-    char oct[8];
+    bc_sb cmd = BC_SB_INIT;
     for (int which = 0; which < 2; which++) {
         const char *src = which == 0 ? (use_regex ? target : ere) : target;
-        append(&cmd, which == 0 ? "E=$(printf '" : "F=$(printf '");
-        for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
-            snprintf(oct, sizeof oct, "\\%03o", *p);
-            append(&cmd, oct);
-        }
-        append(&cmd, "x'); ");
-        append(&cmd, which == 0 ? "E=${E%x}; " : "F=${F%x}; ");
+        bc_sb_append(&cmd, which == 0 ? "E=$(printf '" : "F=$(printf '");
+        for (const unsigned char *p = (const unsigned char *)src; *p; p++)
+            bc_sb_printf(&cmd, "\\%03o", *p);
+        bc_sb_append(&cmd, "x'); ");
+        bc_sb_append(&cmd, which == 0 ? "E=${E%x}; " : "F=${F%x}; ");
     }
     free(ere);
-    append(&cmd, "n=0; "
-                 "if command -v pgrep >/dev/null 2>&1; then "
-                 "for p in $(pgrep -f -- \"$E\"); do [ \"$p\" = \"$$\" ] || n=$((n+1)); done; "
-                 "elif [ -r /proc/self/cmdline ]; then "
-                 "for d in /proc/[0-9]*; do p=${d#/proc/}; [ \"$p\" = \"$$\" ] && continue; "
-                 "c=$(tr '\\000' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; "
-                 "[ -n \"$c\" ] || continue; ");
-    append(&cmd, use_regex ? "printf '%s\\n' \"${c% }\" | grep -qE -e \"$E\" && n=$((n+1)); "
+    bc_sb_append(&cmd, "n=0; "
+                       "if command -v pgrep >/dev/null 2>&1; then "
+                       "for p in $(pgrep -f -- \"$E\"); do [ \"$p\" = \"$$\" ] || n=$((n+1)); done; "
+                       "elif [ -r /proc/self/cmdline ]; then "
+                       "for d in /proc/[0-9]*; do p=${d#/proc/}; [ \"$p\" = \"$$\" ] && continue; "
+                       "c=$(tr '\\000' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; "
+                       "[ -n \"$c\" ] || continue; ");
+    bc_sb_append(&cmd, use_regex
+                           ? "printf '%s\\n' \"${c% }\" | grep -qE -e \"$E\" && n=$((n+1)); "
                            : "case \"${c% }\" in *\"$F\"*) n=$((n+1));; esac; ");
-    append(&cmd, "done; "
-                 "else echo " MARK "unsupported; exit 3; fi; "
-                 "echo " MARK "count=$n");
-    return cmd;
+    bc_sb_append(&cmd, "done; "
+                       "else echo " MARK "unsupported; exit 3; fi; "
+                       "echo " MARK "count=$n");
+    return bc_sb_steal(&cmd); /* NULL when out of memory */
 }
 
 static int scan_remote(bc_ctx *ctx, const char *target, int use_regex, long *count)
