@@ -167,189 +167,232 @@ typedef struct req {
     uint64_t off;
 } req;
 
-int ssh_op_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *local)
-{
-    sshconn *c = cv;
-    char *tmp = ssh_asprintf("%s.part.%d", local, (int)getpid());
-    char *path = NULL;
-    sftp_file f = NULL;
-    int fd = -1, rc = BC_ERR;
-    char *buf = malloc(XFER_CHUNK);
+/* One download: the remote file, the local temporary file, the requests in
+ * flight (a ring) and the progress shown. */
+typedef struct getjob {
+    bc_ctx *ctx;
+    sshconn *c;
+    const char *remote, *tmp;
+    sftp_file f;
+    int fd;
+    char *buf;
     req q[XFER_DEPTH * 2];
-    int qh = 0, qn = 0; /* ring: head, count */
+    int qh, qn; /* ring: head, count */
+    uint64_t size;
     progress pg;
-    if (!buf)
-        abort();
+} getjob;
 
+/* Open the remote file (a relative path in the run's directory, else the
+ * login directory) and learn its size; BC_OK or BC_ERR (message set). */
+static int get_open(getjob *g, char **path)
+{
+    sshconn *c = g->c;
+    const char *remote = g->remote;
     conn_lock(c);
-    if (sftp_ready(ctx, c) != BC_OK) {
+    if (sftp_ready(g->ctx, c) != BC_OK) {
         conn_unlock(c, NULL);
-        goto out;
+        return BC_ERR;
     }
     int relative = remote[0] != '/' && remote[0] != '~';
-    path = sftp_path(c, remote, relative ? IN_TMPDIR : IN_HOME);
-    f = sftp_open(c->sftp, path, O_RDONLY, 0);
-    if (!f && relative && sftp_get_error(c->sftp) == SSH_FX_NO_SUCH_FILE &&
+    *path = sftp_path(c, remote, relative ? IN_TMPDIR : IN_HOME);
+    g->f = sftp_open(c->sftp, *path, O_RDONLY, 0);
+    if (!g->f && relative && sftp_get_error(c->sftp) == SSH_FX_NO_SUCH_FILE &&
         ssh_is_connected(c->s)) {
-        free(path);
-        path = sftp_path(c, remote, IN_HOME);
-        f = sftp_open(c->sftp, path, O_RDONLY, 0);
+        free(*path);
+        *path = sftp_path(c, remote, IN_HOME);
+        g->f = sftp_open(c->sftp, *path, O_RDONLY, 0);
     }
-    if (!f) {
+    if (!g->f) {
         if (ssh_is_connected(c->s) && sftp_get_error(c->sftp) == SSH_FX_NO_SUCH_FILE)
-            bc_error(ctx, "%s does not exist on host '%s'%s", remote, c->alias,
+            bc_error(g->ctx, "%s does not exist on host '%s'%s", remote, c->alias,
                      relative ? " (looked in the run's directory and the login directory)" : "");
         else
-            sftp_fail(ctx, c, "open", remote);
+            sftp_fail(g->ctx, c, "open", remote);
         conn_unlock(c, NULL);
-        goto out;
+        return BC_ERR;
     }
-    sftp_attributes a = sftp_fstat(f);
-    uint64_t size = 0;
+    sftp_attributes a = sftp_fstat(g->f);
     if (a) {
-        if (a->type == SSH_FILEXFER_TYPE_DIRECTORY) {
-            bc_error(ctx, "%s on host '%s' is a directory, not a file", remote, c->alias);
-            sftp_attributes_free(a);
-            conn_unlock(c, NULL);
-            goto out;
-        }
-        size = a->size;
+        int dir = a->type == SSH_FILEXFER_TYPE_DIRECTORY;
+        g->size = a->size;
         sftp_attributes_free(a);
+        if (dir) {
+            bc_error(g->ctx, "%s on host '%s' is a directory, not a file", remote, c->alias);
+            conn_unlock(c, NULL);
+            return BC_ERR;
+        }
     }
     conn_unlock(c, NULL);
+    return BC_OK;
+}
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
+/* Lock held: ask for len bytes at off; false (message set) on failure. */
+static int get_request(getjob *g, uint64_t off, uint32_t len)
+{
+    sftp_seek64(g->f, off);
+    int id = sftp_async_read_begin(g->f, len);
+    if (id < 0) {
+        sftp_fail(g->ctx, g->c, "read", g->remote);
+        return 0;
     }
-    progress_init(&pg, "fetching", remote, c->alias, size);
+    g->q[(g->qh + g->qn) % (XFER_DEPTH * 2)] = (req){(uint32_t)id, len, off};
+    g->qn++;
+    return 1;
+}
 
-    /* Keep XFER_DEPTH reads in flight; answers come back in order.  A
-     * short answer (a server with a smaller read limit, or a file that
-     * shrank) is completed by a new request for the rest; an end of file
-     * answer ends the file there. */
+/* Write n bytes read at off into the temporary file; 0 on failure. */
+static int get_write(getjob *g, uint64_t at, int n)
+{
+    size_t off = 0;
+    while (off < (size_t)n) {
+        ssize_t w = pwrite(g->fd, g->buf + off, (size_t)n - off, (off_t)(at + off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            bc_error(g->ctx, "cannot write %s: %s", g->tmp, strerror(errno));
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    return 1;
+}
+
+/* Keep XFER_DEPTH reads in flight; answers come back in order.  A short
+ * answer (a server with a smaller read limit, or a file that shrank) is
+ * completed by a new request for the rest; an end of file answer ends the
+ * file there.  Returns where the file ended (UINT64_MAX: at its size), or
+ * sets *failed. */
+static uint64_t get_pipelined(getjob *g, int *failed)
+{
+    sshconn *c = g->c;
     uint64_t next = 0, eof_at = UINT64_MAX;
-    int failed = 0;
     for (;;) {
         conn_lock(c);
         if (c->lost) {
-            conn_lost_error(ctx, c);
+            conn_lost_error(g->ctx, c);
             conn_unlock(c, NULL);
-            failed = 1;
+            *failed = 1;
             break;
         }
         /* issue: up to the known size (plus one request to see the end),
          * further while no end has been seen */
-        while (qn < XFER_DEPTH && eof_at == UINT64_MAX && next <= size + (qn == 0 ? XFER_CHUNK : 0)) {
-            sftp_seek64(f, next);
-            int id = sftp_async_read_begin(f, XFER_CHUNK);
-            if (id < 0) {
-                sftp_fail(ctx, c, "read", remote);
-                failed = 1;
+        while (g->qn < XFER_DEPTH && eof_at == UINT64_MAX &&
+               next <= g->size + (g->qn == 0 ? XFER_CHUNK : 0)) {
+            if (!get_request(g, next, XFER_CHUNK)) {
+                *failed = 1;
                 break;
             }
-            q[(qh + qn) % (XFER_DEPTH * 2)] = (req){(uint32_t)id, XFER_CHUNK, next};
-            qn++;
             next += XFER_CHUNK;
         }
-        if (failed || qn == 0) {
+        if (*failed || g->qn == 0) {
             conn_unlock(c, NULL);
             break;
         }
-        req r = q[qh];
-        qh = (qh + 1) % (XFER_DEPTH * 2);
-        qn--;
-        int n = sftp_async_read(f, buf, r.len, r.id);
+        req r = g->q[g->qh];
+        g->qh = (g->qh + 1) % (XFER_DEPTH * 2);
+        g->qn--;
+        int n = sftp_async_read(g->f, g->buf, r.len, r.id);
         if (n < 0) {
-            sftp_fail(ctx, c, "read", remote);
+            sftp_fail(g->ctx, c, "read", g->remote);
             conn_unlock(c, NULL);
-            failed = 1;
+            *failed = 1;
             break;
         }
         if (n == 0) {
             if (r.off < eof_at)
                 eof_at = r.off;
-        } else if ((uint32_t)n < r.len && r.off + (uint64_t)n < eof_at && qn < XFER_DEPTH * 2) {
+        } else if ((uint32_t)n < r.len && r.off + (uint64_t)n < eof_at && g->qn < XFER_DEPTH * 2) {
             /* short read: ask for the rest of this piece */
-            sftp_seek64(f, r.off + (uint64_t)n);
-            int id = sftp_async_read_begin(f, r.len - (uint32_t)n);
-            if (id < 0) {
-                sftp_fail(ctx, c, "read", remote);
+            if (!get_request(g, r.off + (uint64_t)n, r.len - (uint32_t)n)) {
                 conn_unlock(c, NULL);
-                failed = 1;
+                *failed = 1;
                 break;
             }
-            q[(qh + qn) % (XFER_DEPTH * 2)] =
-                (req){(uint32_t)id, r.len - (uint32_t)n, r.off + (uint64_t)n};
-            qn++;
         }
         conn_unlock(c, NULL);
-        if (n > 0) {
-            if (r.off >= eof_at)
-                continue; /* beyond an end already seen (file shrank) */
-            size_t off = 0;
-            while (off < (size_t)n) {
-                ssize_t w = pwrite(fd, buf + off, (size_t)n - off, (off_t)(r.off + off));
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w < 0) {
-                    bc_error(ctx, "cannot write %s: %s", tmp, strerror(errno));
-                    failed = 1;
-                    break;
-                }
-                off += (size_t)w;
-            }
-            if (failed)
+        if (n > 0 && r.off < eof_at) { /* beyond an end already seen: the file shrank */
+            if (!get_write(g, r.off, n)) {
+                *failed = 1;
                 break;
-            pg.done += (uint64_t)n;
-            progress_show(&pg, 0);
+            }
+            g->pg.done += (uint64_t)n;
+            progress_show(&g->pg, 0);
         }
-        if (eof_at == UINT64_MAX && qn == 0 && next > size)
-            size = next; /* it grew: keep reading */
+        if (eof_at == UINT64_MAX && g->qn == 0 && next > g->size)
+            g->size = next; /* it grew: keep reading */
     }
-    progress_show(&pg, 1);
+    return eof_at;
+}
+
+/* Drain the answers still in flight (libssh keeps them otherwise). */
+static void get_drain(getjob *g)
+{
+    sshconn *c = g->c;
+    conn_lock(c);
+    while (g->qn > 0 && !c->lost && ssh_is_connected(c->s)) {
+        req r = g->q[g->qh];
+        g->qh = (g->qh + 1) % (XFER_DEPTH * 2);
+        g->qn--;
+        if (sftp_async_read(g->f, g->buf, r.len, r.id) < 0 && !ssh_is_connected(c->s))
+            break;
+    }
+    conn_unlock(c, NULL);
+}
+
+int ssh_op_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *local)
+{
+    sshconn *c = cv;
+    char *tmp = ssh_asprintf("%s.part.%d", local, (int)getpid());
+    char *path = NULL;
+    int rc = BC_ERR, failed = 0;
+    getjob *g = calloc(1, sizeof *g);
+    char *buf = malloc(XFER_CHUNK);
+    if (!buf || !g)
+        abort();
+    *g = (getjob){.ctx = ctx, .c = c, .remote = remote, .tmp = tmp, .fd = -1, .buf = buf};
+    if (get_open(g, &path) != BC_OK)
+        goto out;
+    g->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (g->fd < 0) {
+        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    progress_init(&g->pg, "fetching", remote, c->alias, g->size);
+    uint64_t eof_at = get_pipelined(g, &failed);
+    progress_show(&g->pg, 1);
     if (failed) {
-        /* Drain the answers still in flight (libssh keeps them otherwise). */
-        conn_lock(c);
-        while (qn > 0 && !c->lost && ssh_is_connected(c->s)) {
-            req r = q[qh];
-            qh = (qh + 1) % (XFER_DEPTH * 2);
-            qn--;
-            if (sftp_async_read(f, buf, r.len, r.id) < 0 && !ssh_is_connected(c->s))
-                break;
-        }
-        conn_unlock(c, NULL);
+        get_drain(g);
         goto out;
     }
-    if (eof_at != UINT64_MAX && ftruncate(fd, (off_t)eof_at) != 0) {
+    if (eof_at != UINT64_MAX && ftruncate(g->fd, (off_t)eof_at) != 0) {
         bc_error(ctx, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
+    int fd = g->fd;
+    g->fd = -1;
     if (close(fd) != 0) {
-        fd = -1;
         bc_error(ctx, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
-    fd = -1;
     if (rename(tmp, local) != 0) {
         bc_error(ctx, "cannot rename %s to %s: %s", tmp, local, strerror(errno));
         goto out;
     }
     rc = BC_OK;
 out:
-    if (f) {
+    if (g->f) {
         conn_lock(c);
-        sftp_close(f); /* frees f; fails at once on a broken connection */
+        sftp_close(g->f); /* frees f; fails at once on a broken connection */
         conn_unlock(c, NULL);
     }
-    if (fd >= 0)
-        close(fd);
+    if (g->fd >= 0)
+        close(g->fd);
     if (rc != BC_OK)
         unlink(tmp);
     free(tmp);
     free(path);
     free(buf);
+    free(g);
     return rc;
 }
 
