@@ -41,13 +41,6 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
 {
     collect_state *s = ctx->hook_data;
     (void)path;
-    unsigned long long more;
-    char tail[32];
-    if (line == 0 && column == 0 && !value &&
-        sscanf(message, "%llu more errors not shown%31s", &more, tail) == 1) {
-        s->nerrors += more; /* the SDK's convention for capped reports */
-        return;
-    }
     s->nerrors++;
     if (s->nerrors <= MAX_PRINTED_ERRORS)
         log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", s->rel_path, (unsigned long long)line,
@@ -61,6 +54,14 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
         cJSON_AddStringToObject(e, "value", value);
     cJSON_AddStringToObject(e, "message", message);
     cJSON_AddItemToArray(s->errors, e);
+}
+
+/* A validator's capped report: n problems it did not report one by one. */
+static void on_suppressed(core_ctx *ctx, const char *path, uint64_t n)
+{
+    collect_state *s = ctx->hook_data;
+    (void)path;
+    s->nerrors += n;
 }
 
 static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double min, double max,
@@ -142,10 +143,20 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     ctx.host = h;
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
+    if (ctx_instance(&ctx, o, &ierr) != BC_OK) {
+        cJSON_Delete(s.errors);
+        cJSON_Delete(s.summary);
+        opts_free(&v);
+        cJSON_AddBoolToObject(vj, "valid", false);
+        cJSON_AddStringToObject(vj, "error", ierr);
+        *why = ierr;
+        return false;
+    }
     ctx.on_data_error = on_data_error;
     ctx.on_summary = on_summary;
     ctx.on_values = on_values;
     ctx.on_text = on_text;
+    ctx.on_suppressed = on_suppressed;
     ctx.hook_data = &s;
     bc_column *cols = columns_of(o);
     bc_validate_request req = {.size = sizeof req, .path = abs, .columns = cols,
@@ -255,6 +266,8 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
         ctx.case_name = cs ? cs->name : NULL;
         ctx.on_file = on_file;
         ctx.hook_data = &s;
+        if (rc == BC_OK)
+            rc = ctx_instance(&ctx, o, &ierr);
         if (rc == BC_OK) {
             bc_collect_request req = {.size = sizeof req, .missing_is_error = !background,
                                       .name = name, .remote_path = remote, .dest_dir = dest_dir,

@@ -59,6 +59,7 @@ int run_cancel_fd(struct run *r);
 const char *run_fact(struct run *r, const char *key);
 const char *hostconn_alias(struct hostconn *h);
 const char *hostconn_transport(struct hostconn *h);
+uint32_t hostconn_caps(struct hostconn *h); /* the transport's BC_HOST_CAP_* */
 int hostconn_exec_capture(struct hostconn *h, core_ctx *caller, const char *command,
                           int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
 int hostconn_get_file(struct hostconn *h, core_ctx *caller, const char *remote, const char *local);

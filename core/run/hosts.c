@@ -11,6 +11,7 @@
 
 const char *hostconn_alias(hostconn *h) { return h->cfg->alias; }
 const char *hostconn_transport(hostconn *h) { return h->p->desc.name; }
+uint32_t hostconn_caps(hostconn *h) { return h->p->ops.host.caps; }
 
 hostconn *run_host(run *r, const char *alias)
 {
@@ -24,6 +25,7 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx)
 {
     ctx_init(ctx, h->p, &h->opts, h->run);
     ctx->host = h;
+    ctx_find_instance(ctx, h->cfg);
 }
 
 /* Open the host's connection on first use.  Returns false (error in
@@ -36,7 +38,7 @@ bool hostconn_open(hostconn *h)
 {
     pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
     bool ok = hostconn_open_locked(h);
-    bool facts = ok && !h->facts_taken && strcmp(h->p->desc.name, "local") != 0;
+    bool facts = ok && !h->facts_taken && !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER);
     if (facts)
         h->facts_taken = true;
     pthread_mutex_unlock(&h->lock);
@@ -88,6 +90,11 @@ static bool hostconn_open_locked(hostconn *h)
     }
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
+    if (ctx_instance(&ctx, h->cfg, &err) != BC_OK) {
+        h->failed = true;
+        h->error = err;
+        return false;
+    }
     int rc = h->p->ops.host.open(&ctx.pub, &h->conn);
     if (rc != BC_OK) {
         h->failed = true;

@@ -133,6 +133,7 @@ typedef struct repeat_rec {
     double *wall, *user, *sys, *rss; /* per measured run; -1: unknown */
     size_t n, cap;
     bool have_overhead;
+    bool remote_exec;  /* starting a command costs a round trip (no CHEAP_EXEC) */
     double ovh_wall, ovh_user, ovh_sys; /* seconds, medians */
 } repeat_rec;
 /* Time the stage's shell with an empty command (the overhead taken off

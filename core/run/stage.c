@@ -244,6 +244,12 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, cJ
     ctx.host = h;
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
+    if (ctx_instance(&ctx, hc, &ierr) != BC_OK) {
+        *err = ierr;
+        cJSON_AddBoolToObject(hj, "ready", false);
+        opts_free(&v);
+        return BC_ERR;
+    }
     void *state = NULL;
     int rc = BC_OK;
     if (p->ops.probe.begin)
@@ -356,7 +362,8 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (st->shell)
         config_split_words(st->shell, &ex->shell);
     const strvec *sh = ex->shell.n ? &ex->shell : &r->cfg->shell;
-    if (st->script && strcmp(h->p->desc.name, "local") != 0) {
+    bool shared_fs = hostconn_caps(h) & BC_HOST_CAP_SHARED_FS;
+    if (st->script && !shared_fs) {
         ex->cmd = upload_script(r, st, h, sh, err);
         if (!ex->cmd)
             return false;
@@ -373,7 +380,7 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     char *rel = stage_log_rel(st, h->cfg->alias, cs);
     char *base = xstrndup(rel + 5, strlen(rel) - 5 - 4); /* strip "logs/" and ".log" */
     ex->meta_local = xasprintf("%s/metadata/%s.json", r->dir, base);
-    if (strcmp(h->p->desc.name, "local") == 0)
+    if (shared_fs)
         ex->meta_remote = xstrdup(ex->meta_local);
     else
         ex->meta_remote = xasprintf("/tmp/benchctl-%s-%s-%ld.json", r->id, st->name,

@@ -68,6 +68,11 @@ static size_t h_nsums;
 #define H_MAXCOLS 64
 static uint64_t h_vfinite[H_MAXCOLS], h_vnonfinite[H_MAXCOLS], h_vtext[H_MAXCOLS];
 static double h_vsum[H_MAXCOLS];
+/* What arrived through data_errors_suppressed (ABI 1.2). */
+static uint64_t h_suppressed;
+/* The services the validator sees: this SDK's, or (h_old_core) a 1.1
+ * core's, without the 1.2 members. */
+static int h_old_core;
 static h_log h_logs[H_MAX];
 static size_t h_nlogs;
 static char h_error[4096];
@@ -108,6 +113,8 @@ static void h_reset(void)
     memset(h_vtext, 0, sizeof h_vtext);
     memset(h_vsum, 0, sizeof h_vsum);
     h_error[0] = '\0';
+    h_suppressed = 0;
+    h_old_core = 0;
     h_cancel = 0;
     h_nopts = 0;
 }
@@ -277,6 +284,12 @@ static void f_column_text(bc_ctx *ctx, uint32_t column, const char *text, size_t
     h_vtext[column]++;
 }
 
+static void f_data_errors_suppressed(bc_ctx *ctx, const char *path, uint64_t n)
+{
+    (void)ctx, (void)path;
+    h_suppressed += n;
+}
+
 static const bc_services h_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -297,6 +310,7 @@ static const bc_services h_services = {
     .column_summary = f_column_summary,
     .column_values = f_column_values,
     .column_text = f_column_text,
+    .data_errors_suppressed = f_data_errors_suppressed,
 };
 
 /* ---- loading and calling ----------------------------------------------- */
@@ -350,7 +364,10 @@ static void h_check_values(const bc_column *cols, size_t n)
 
 static int h_validate(const char *path, const bc_column *cols, size_t n)
 {
-    bc_ctx ctx = {.svc = &h_services};
+    bc_services old = h_services;
+    old.size = (uint32_t)offsetof(bc_services, data_errors_suppressed);
+    old.abi_minor = 1;
+    bc_ctx ctx = {.svc = h_old_core ? &old : &h_services};
     bc_validate_request req = {.size = sizeof req, .path = path, .columns = cols,
                                .n_columns = n};
     const bc_validator_ops *ops = h_plugin->ops;
