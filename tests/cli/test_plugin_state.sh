@@ -4,7 +4,8 @@
 # operation (check_target at validation, create, check, destroy), and each
 # configured health_check section gets one instance, made before its first
 # use, seen by every check of that section (on every host) and destroyed
-# once after the run; a failed create fails the stage that needs it.
+# once after the run; a failed create fails the stage that needs it.  Also:
+# the capabilities of each host's transport are recorded in the run.
 source "$(dirname "$0")/lib.sh"
 
 : "${FIXTURE_PLUGINS:?FIXTURE_PLUGINS must point to the built fixture plugins}"
@@ -70,3 +71,11 @@ expect_not_in "$ERR" "check t2" "no check after a failed create"
 expect_in "$ERR" "destroy instance 1 (label a) after 2 checks" "the good instance is still destroyed"
 expect_not_in "$ERR" "destroy instance 2" "a failed instance is not destroyed"
 pass "a failed create fails the stage with the plugin's reason; made instances are still destroyed"
+
+# The capabilities each host's transport declares are recorded (compare reads
+# "controller" to tell the controller from other machines).
+[ "$(json results/1/metadata.json '[j["hosts"][a]["capabilities"] for a in ("local", "other")]')" = "[['shared_fs', 'cheap_exec', 'posix_shell', 'controller'], ['shared_fs', 'cheap_exec', 'posix_shell', 'controller']]" ] ||
+  fail "host capabilities in metadata.json: $(json results/1/metadata.json 'j["hosts"]')"
+[ "$(json results/1/results.json 'j["hosts"]["local"]["capabilities"]')" = "['shared_fs', 'cheap_exec', 'posix_shell', 'controller']" ] ||
+  fail "host capabilities in results.json: $(json results/1/results.json 'j["hosts"]')"
+pass "each host's declared capabilities are in metadata.json and results.json"
