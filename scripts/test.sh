@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh Debian 12 machine and run every test with
-# ctest: the style check, the normal build (gcc), the same tests under
+# ctest: the style, layer and size checks, the normal build (gcc), the same tests under
 # AddressSanitizer and UBSan (SKIP_SANITIZE=1 skips that pass), and a
 # clang build with the same warnings as errors that runs the unit tests
 # (SKIP_CLANG=1 skips it).
@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/check_style.sh
+scripts/check_layers.sh
+scripts/check_sizes.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 300
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then

@@ -104,6 +104,23 @@ static void diff_facts(strbuf *diff, const char *host, const cJSON *fa, const cJ
     }
 }
 
+/* Whether host h of a run's record (hosts.<alias>) is the controller: its
+ * transport declared the capability "controller".  Runs recorded before
+ * capabilities were: a host without remote machine facts (those are taken
+ * only from hosts that are not the controller). */
+static bool host_is_controller(const cJSON *h)
+{
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(h, "capabilities");
+    if (cJSON_IsArray(caps)) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, caps)
+        if (cJSON_IsString(c) && strcmp(c->valuestring, "controller") == 0)
+            return true;
+        return false;
+    }
+    return !cJSON_GetObjectItemCaseSensitive(h, "facts");
+}
+
 /* Whether a stage of the run ran on the controller itself. */
 static bool ran_locally(const cJSON *results)
 {
@@ -114,8 +131,7 @@ static bool ran_locally(const cJSON *results)
     {
         const char *alias = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "host"));
         const cJSON *h = alias ? cJSON_GetObjectItemCaseSensitive(hosts, alias) : NULL;
-        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "transport"));
-        if (!alias || !t || strcmp(t, "local") == 0)
+        if (!alias || !h || host_is_controller(h))
             return true;
     }
     return false;

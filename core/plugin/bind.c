@@ -71,6 +71,14 @@ static void probe_target(const plugin *p, optview *v, diag *d, const ynode *at, 
 {
     if (!p->ops.probe.check_target || !target)
         return;
+    /* Like every operation, check_target runs after init (its state). */
+    char *err = NULL;
+    if (plugin_ensure_init((plugin *)p, NULL, NULL, &err) != BC_OK) {
+        diag_error(d, at ? at->line : 0, at ? at->col : 0, "health_check.target '%s': %s", target,
+                   err);
+        free(err);
+        return;
+    }
     core_ctx ctx;
     ctx_init(&ctx, p, v, NULL, NULL);
     if (p->ops.probe.check_target(&ctx.pub, target) != BC_OK)

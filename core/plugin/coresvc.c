@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "plugin/coresvc.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,8 +65,9 @@ static const char *svc_fact(bc_ctx *ctx, const char *key)
         return c->host && c->env ? c->env->host_alias(c) : NULL;
     if (strcmp(key, "transport") == 0)
         return c->host && c->env ? c->env->host_transport(c) : NULL;
-    if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns) {
-        /* a probe's remaining time, so in-process waits can respect it */
+    if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns && c->plugin &&
+        c->plugin->desc.abi.abi_minor < 2) {
+        /* For plugins built before the time_left_ms service (ABI 1.2). */
         int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
         snprintf(c->factbuf, sizeof c->factbuf, "%lld", (long long)(left > 0 ? left : 0));
         return c->factbuf;
@@ -125,10 +128,41 @@ static void svc_record_file(bc_ctx *ctx, const char *output_name, const char *lo
         c->on_file(c, output_name, local_path);
 }
 
+/* The capped-report line of validators built before ABI 1.2: line 0,
+ * column 0, no value, "<N> more errors not shown".  Returns N, or 0. */
+static uint64_t legacy_suppressed(const core_ctx *c, uint64_t line, uint32_t column,
+                                  const char *value, const char *message)
+{
+    static const char tail[] = " more errors not shown";
+    if (line != 0 || column != 0 || value || !message || !c->plugin ||
+        c->plugin->desc.abi.abi_minor >= 2)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(message, &end, 10);
+    if (end == message || errno != 0 || *message < '0' || *message > '9' || strcmp(end, tail) != 0)
+        return 0;
+    return (uint64_t)n;
+}
+
+static void svc_data_errors_suppressed(bc_ctx *ctx, const char *path, uint64_t n)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_suppressed)
+        c->on_suppressed(c, path, n);
+    else if (n)
+        log_msg(BC_LOG_ERROR, "%s: %llu more errors not shown", path, (unsigned long long)n);
+}
+
 static void svc_data_error(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
                            const char *value, const char *message)
 {
     core_ctx *c = C(ctx);
+    uint64_t more = legacy_suppressed(c, line, column, value, message);
+    if (more) {
+        svc_data_errors_suppressed(ctx, path, more);
+        return;
+    }
     if (c->on_data_error)
         c->on_data_error(c, path, line, column, value, message);
     else
@@ -158,6 +192,21 @@ static void svc_column_text(bc_ctx *ctx, uint32_t column, const char *text, size
         c->on_text(c, column, text, len);
 }
 
+static int64_t svc_time_left_ms(bc_ctx *ctx)
+{
+    core_ctx *c = C(ctx);
+    if (!c->deadline_ns)
+        return -1;
+    int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+    return left > 0 ? left : 0;
+}
+
+static uint32_t svc_host_caps(bc_ctx *ctx)
+{
+    core_ctx *c = C(ctx);
+    return c->host && c->env ? c->env->host_caps(c) : 0;
+}
+
 const bc_services core_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -183,6 +232,9 @@ const bc_services core_services = {
     .column_summary = svc_column_summary,
     .column_values = svc_column_values,
     .column_text = svc_column_text,
+    .data_errors_suppressed = svc_data_errors_suppressed,
+    .time_left_ms = svc_time_left_ms,
+    .host_caps = svc_host_caps,
 };
 
 void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,
@@ -190,6 +242,7 @@ void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->pub.svc = &core_services;
+    ctx->pub.plugin_state = p ? p->state : NULL;
     ctx->plugin = p;
     ctx->opts = opts;
     ctx->env = env;
@@ -230,4 +283,80 @@ static int plugin_init_locked(plugin *p, const ctx_env *env, struct run *run, ch
         p->desc.fini = NULL; /* nothing to finalise */
     }
     return rc;
+}
+
+static void *find_instance(plugin *p, const void *section, char **err)
+{
+    for (size_t i = 0; i < p->ninstances; i++)
+        if (p->instances[i].section == section) {
+            if (p->instances[i].error && err)
+                *err = xstrdup(p->instances[i].error);
+            return p->instances[i].ptr;
+        }
+    return NULL;
+}
+
+int ctx_instance(core_ctx *ctx, const void *section, char **err)
+{
+    *err = NULL;
+    plugin *p = (plugin *)ctx->plugin;
+    if (!p || !p->desc.create || !section)
+        return BC_OK;
+    pthread_mutex_lock(&p->lock); /* parallel stages may share a section */
+    for (size_t i = 0; i < p->ninstances; i++)
+        if (p->instances[i].section == section) {
+            /* A failed create fails every later use too, with its reason. */
+            struct plugin_instance *in = &p->instances[i];
+            ctx->pub.instance = in->ptr;
+            int rc = in->error ? BC_ERR : BC_OK;
+            if (in->error)
+                *err = xstrdup(in->error);
+            pthread_mutex_unlock(&p->lock);
+            return rc;
+        }
+    void *inst = NULL;
+    ctx->error[0] = '\0';
+    ctx->pub.instance = NULL;
+    int rc = p->desc.create(&ctx->pub, &inst);
+    p->instances = xrealloc(p->instances, (p->ninstances + 1) * sizeof *p->instances);
+    struct plugin_instance *in = &p->instances[p->ninstances++];
+    *in = (struct plugin_instance){section, rc == BC_OK ? inst : NULL, NULL};
+    if (rc != BC_OK) {
+        in->error = xasprintf("%s plugin '%s' (%s) could not set up this %s: %s",
+                              loader_kind_name(p->desc.kind), p->desc.name, p->path,
+                              p->desc.kind == BC_KIND_HOST ? "host" : "section",
+                              ctx->error[0] ? ctx->error : "no reason given");
+        *err = xstrdup(in->error);
+    }
+    ctx->pub.instance = in->ptr;
+    pthread_mutex_unlock(&p->lock);
+    return rc == BC_OK ? BC_OK : BC_ERR;
+}
+
+void ctx_find_instance(core_ctx *ctx, const void *section)
+{
+    plugin *p = (plugin *)ctx->plugin;
+    if (!p || !p->desc.create || !section)
+        return;
+    pthread_mutex_lock(&p->lock);
+    ctx->pub.instance = find_instance(p, section, NULL);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void plugin_instances_destroy(plugin *p)
+{
+    /* Newest first: a later instance may lean on an earlier one. */
+    for (size_t i = p->ninstances; i-- > 0;) {
+        struct plugin_instance *in = &p->instances[i];
+        if (!in->error && p->desc.destroy) {
+            core_ctx ctx;
+            ctx_init(&ctx, p, NULL, NULL, NULL);
+            ctx.pub.instance = in->ptr;
+            p->desc.destroy(&ctx.pub, in->ptr);
+        }
+        free(in->error);
+    }
+    free(p->instances);
+    p->instances = NULL;
+    p->ninstances = 0;
 }

@@ -29,6 +29,7 @@ typedef struct ctx_env {
     const char *(*run_fact)(struct core_ctx *ctx, const char *key);
     const char *(*host_alias)(struct core_ctx *ctx);
     const char *(*host_transport)(struct core_ctx *ctx);
+    uint32_t (*host_caps)(struct core_ctx *ctx); /* the transport's BC_HOST_CAP_* */
     int (*host_exec)(struct core_ctx *ctx, const char *command, int64_t timeout_ms,
                      int *exit_status, char *out, size_t out_size);
     int (*host_get_file)(struct core_ctx *ctx, const char *remote, const char *local);
@@ -54,18 +55,37 @@ typedef struct core_ctx {
                        double max, double mean);
     void (*on_values)(struct core_ctx *ctx, uint32_t column, const double *v, size_t n);
     void (*on_text)(struct core_ctx *ctx, uint32_t column, const char *text, size_t len);
+    /* n problems of path were not reported one by one (ABI 1.2 service, or
+     * the "N more errors not shown" line of an older validator). */
+    void (*on_suppressed)(struct core_ctx *ctx, const char *path, uint64_t n);
     void *hook_data;
     char error[1024];         /* filled by svc->set_error */
-    char factbuf[32];         /* computed facts (time_left_ms) */
+    char factbuf[32];         /* computed facts (time_left_ms, before ABI 1.2) */
 } core_ctx;
 
 /* The one services table of this core. */
 extern const bc_services core_services;
 
 /* Prepare a context for a call into p.  All pointers are borrowed; env
- * and run may be NULL (outside a run: no cancellation, facts or host). */
+ * and run may be NULL (outside a run: no cancellation, facts or host).
+ * The plugin's init state is handed on as pub.plugin_state; pub.instance
+ * stays NULL until ctx_instance or ctx_find_instance. */
 void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,
               struct run *run);
+
+/* The instance of ctx->plugin for one configured section (a cfg_host,
+ * cfg_health, cfg_output or cfg_plot, used only as an identity): made with
+ * the plugin's create, using ctx (options, host, run), the first time a
+ * section is used in this process's run, then reused; set as
+ * ctx->pub.instance.  BC_OK also when the plugin has no create.  A failed
+ * create fails every use of that section: BC_ERR with the reason in *err
+ * (owned by the caller). */
+int ctx_instance(core_ctx *ctx, const void *section, char **err);
+/* Set ctx->pub.instance to the section's instance if one was made. */
+void ctx_find_instance(core_ctx *ctx, const void *section);
+/* Call p's destroy for each instance made (newest first) and forget them.
+ * Runs from loader_shutdown, after the run, before p's fini. */
+void plugin_instances_destroy(plugin *p);
 
 /* Make sure p's init has run (once); returns BC_OK or the plugin's error
  * (message in *err, owned by the caller).  env/run as for ctx_init. */

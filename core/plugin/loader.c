@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin/coresvc.h"
 #include "util/log.h"
 #include "paths.h"
 
@@ -22,9 +23,19 @@ const char *loader_kind_name(uint32_t kind)
     return kind < ARRAY_LEN(kind_names) ? kind_names[kind] : NULL;
 }
 
-/* Size of the descriptor in ABI 1.0: everything up to and including ops. */
-#define DESC_MIN_SIZE (offsetof(bc_plugin, ops) + sizeof(void *))
+/* Size of the descriptor in ABI 1.0 and 1.1: everything up to and
+ * including ops.  1.2 appended create and destroy. */
 #define END_OF(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#define DESC_MIN_SIZE END_OF(bc_plugin, ops)
+
+/* The part of a descriptor the core reads from a plugin built for minor
+ * m: members appended in later minors are never read from it, even when
+ * its struct_size claims them (a plugin built for 1.0 by a newer SDK
+ * without BC_TARGET_MINOR), so they stay zero ("not provided"). */
+static size_t desc_size_for_minor(uint32_t minor)
+{
+    return minor >= 2 ? END_OF(bc_plugin, destroy) : DESC_MIN_SIZE;
+}
 
 typedef struct op_req {
     const char *name;
@@ -46,17 +57,27 @@ static const op_req validator_req[] = {{"validate", offsetof(bc_validator_ops, v
                                        {NULL, 0}};
 static const op_req plot_req[] = {{"render", offsetof(bc_plot_ops, render)}, {NULL, 0}};
 
+/* One row per kind: the required operations, the smallest table any minor
+ * allows, and the table as minors 1.0/1.1 and 1.2 define it. */
 static const struct {
     const op_req *req;
-    size_t min_size, full_size;
+    size_t min_size, size_1_0, size_1_2;
 } kind_ops[] = {
-    {NULL, 0, 0},
-    {host_req, END_OF(bc_host_ops, release), sizeof(bc_host_ops)},
-    {probe_req, END_OF(bc_probe_ops, check), sizeof(bc_probe_ops)},
-    {collector_req, END_OF(bc_collector_ops, collect), sizeof(bc_collector_ops)},
-    {validator_req, END_OF(bc_validator_ops, validate), sizeof(bc_validator_ops)},
-    {plot_req, END_OF(bc_plot_ops, render), sizeof(bc_plot_ops)},
+    {NULL, 0, 0, 0},
+    {host_req, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
+     END_OF(bc_host_ops, caps)},
+    {probe_req, END_OF(bc_probe_ops, check), sizeof(bc_probe_ops), sizeof(bc_probe_ops)},
+    {collector_req, END_OF(bc_collector_ops, collect), sizeof(bc_collector_ops),
+     sizeof(bc_collector_ops)},
+    {validator_req, END_OF(bc_validator_ops, validate), sizeof(bc_validator_ops),
+     sizeof(bc_validator_ops)},
+    {plot_req, END_OF(bc_plot_ops, render), sizeof(bc_plot_ops), sizeof(bc_plot_ops)},
 };
+
+static size_t ops_size_for_minor(uint32_t kind, uint32_t minor)
+{
+    return minor >= 2 ? kind_ops[kind].size_1_2 : kind_ops[kind].size_1_0;
+}
 
 static bool ltdl_ready;
 
@@ -184,9 +205,17 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
                          "upgrade benchctl or rebuild the plugin against SDK %d.%d",
                          path, p->abi_major, p->abi_minor, BC_ABI_MAJOR, BC_ABI_MINOR,
                          BC_ABI_MAJOR, BC_ABI_MINOR);
+    if (p->reserved != 0)
+        return xasprintf("%s: reserved field abi.reserved is 0x%x, but ABI %u.%u requires zero; "
+                         "rebuild the plugin with BC_PLUGIN_PREFIX",
+                         path, p->reserved, p->abi_major, p->abi_minor);
     if (p->struct_size < DESC_MIN_SIZE)
         return xasprintf("%s: truncated descriptor: %u bytes, but ABI %u.%u needs at least %zu",
                          path, p->struct_size, p->abi_major, p->abi_minor, DESC_MIN_SIZE);
+    if (d->flags != 0)
+        return xasprintf("%s: reserved field flags is 0x%x, but ABI %u.%u requires zero; leave "
+                         "it unset in the descriptor",
+                         path, d->flags, p->abi_major, p->abi_minor);
     const char *kind = loader_kind_name(d->kind);
     if (!kind)
         return xasprintf("%s: unknown plugin kind %u (this benchctl, ABI %d.%d, knows host=1, "
@@ -302,11 +331,14 @@ static plugin *load_file(loader *l, const char *path)
     plugin *p = xcalloc(1, sizeof *p);
     p->path = xstrdup(path);
     p->handle = h;
-    size_t n = d->abi.struct_size < sizeof p->desc ? d->abi.struct_size : sizeof p->desc;
-    memcpy(&p->desc, d, n);
+    /* Zero-filled copies of what this plugin's minor defines and its sizes
+     * provide: a missing tail reads as "not provided". */
+    size_t n = desc_size_for_minor(d->abi.abi_minor);
+    memcpy(&p->desc, d, d->abi.struct_size < n ? d->abi.struct_size : n);
     uint32_t ops_size = *(const uint32_t *)d->ops;
-    size_t full = kind_ops[d->kind].full_size;
+    size_t full = ops_size_for_minor(d->kind, d->abi.abi_minor);
     memcpy(&p->ops, d->ops, ops_size < full ? ops_size : full);
+    pthread_mutex_init(&p->lock, NULL);
     l->plugins = xrealloc(l->plugins, (l->nplugins + 1) * sizeof *l->plugins);
     l->plugins[l->nplugins++] = p;
     return p;
@@ -386,10 +418,12 @@ void loader_shutdown(loader *l)
 {
     for (size_t i = 0; i < l->nplugins; i++) {
         plugin *p = l->plugins[i];
+        plugin_instances_destroy(p);
         if (p->initialised && p->desc.fini)
             p->desc.fini(p->state);
         lt_dlclose((lt_dlhandle)p->handle);
         free(p->init_error);
+        pthread_mutex_destroy(&p->lock);
         free(p->path);
         free(p);
     }

@@ -11,6 +11,7 @@
 #ifndef BENCHCTL_LOADER_H
 #define BENCHCTL_LOADER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include <benchctl/plugin.h>
@@ -31,6 +32,13 @@ typedef struct plugin {
     void *state;        /* from desc.init */
     bool initialised;
     char *init_error;   /* why desc.init failed, or NULL */
+    struct plugin_instance {
+        const void *section; /* the config section the instance serves */
+        void *ptr;           /* what desc.create returned */
+        char *error;         /* why desc.create failed, or NULL */
+    } *instances;       /* made by desc.create, in order (coresvc.c) */
+    size_t ninstances;
+    pthread_mutex_t lock; /* guards instances */
 } plugin;
 
 typedef struct refusal {

@@ -43,13 +43,6 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
 {
     collect_state *s = ctx->hook_data;
     (void)path;
-    unsigned long long more;
-    char tail[32];
-    if (line == 0 && column == 0 && !value &&
-        sscanf(message, "%llu more errors not shown%31s", &more, tail) == 1) {
-        s->nerrors += more; /* the SDK's convention for capped reports */
-        return;
-    }
     s->nerrors++;
     if (!s->first_message) {
         s->first_line = line;
@@ -68,6 +61,14 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
         cJSON_AddStringToObject(e, "value", value);
     cJSON_AddStringToObject(e, "message", message);
     cJSON_AddItemToArray(s->errors, e);
+}
+
+/* A validator's capped report: n problems it did not report one by one. */
+static void on_suppressed(core_ctx *ctx, const char *path, uint64_t n)
+{
+    collect_state *s = ctx->hook_data;
+    (void)path;
+    s->nerrors += n;
 }
 
 static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double min, double max,
@@ -138,10 +139,20 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     ctx.host = h;
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
+    if (ctx_instance(&ctx, o, &ierr) != BC_OK) {
+        cJSON_Delete(s.errors);
+        cJSON_Delete(s.summary);
+        opts_free(&v);
+        cJSON_AddBoolToObject(vj, "valid", false);
+        cJSON_AddStringToObject(vj, "error", ierr);
+        *why = ierr;
+        return false;
+    }
     ctx.on_data_error = on_data_error;
     ctx.on_summary = on_summary;
     ctx.on_values = on_values;
     ctx.on_text = on_text;
+    ctx.on_suppressed = on_suppressed;
     ctx.hook_data = &s;
     bc_column *cols = columns_of(o);
     bc_validate_request req = {.size = sizeof req, .path = abs, .columns = cols,
@@ -180,6 +191,22 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     }
     free(s.first_message);
     return valid;
+}
+
+/* The context of a collector's call for output o: its plugin initialised,
+ * its instance for this output made; BC_ERR with *err (owned) otherwise. */
+static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                         const cfg_output *o, optview *v, core_ctx *ctx, char **err)
+{
+    plugin *cp = (plugin *)o->collector_plugin;
+    int rc = run_plugin_init(cp, r, err);
+    run_ctx_init(ctx, cp, v, r);
+    ctx->host = h;
+    ctx->stage = st->name;
+    ctx->case_name = cs ? cs->name : NULL;
+    if (rc == BC_OK)
+        rc = ctx_instance(ctx, o, err);
+    return rc;
 }
 
 /* Collect (and validate) one outputs[] entry of a stage run on h into the
@@ -228,14 +255,9 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     plugin *cp = (plugin *)o->collector_plugin;
     char *ierr = NULL;
     collect_state s = {0};
-    int rc = run_plugin_init(cp, r, &ierr);
     core_ctx ctx;
-    run_ctx_init(&ctx, cp, NULL, r);
     optview v = {cp->desc.options, o->node, NULL, 0};
-    ctx.opts = &v;
-    ctx.host = h;
-    ctx.stage = st->name;
-    ctx.case_name = cs ? cs->name : NULL;
+    int rc = collector_ctx(r, st, h, cs, o, &v, &ctx, &ierr);
     ctx.on_file = on_file;
     ctx.hook_data = &s;
     if (rc == BC_OK) {

@@ -174,7 +174,8 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (st->shell)
         config_split_words(st->shell, &ex->shell);
     const strvec *sh = ex->shell.n ? &ex->shell : &r->cfg->shell;
-    if (st->script && strcmp(h->p->desc.name, "local") != 0) {
+    bool shared_fs = hostconn_caps(h) & BC_HOST_CAP_SHARED_FS;
+    if (st->script && !shared_fs) {
         ex->cmd = upload_script(r, st, h, sh, err);
         if (!ex->cmd)
             return false;
@@ -190,7 +191,7 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
      * custom metadata (kept in the run directory as metadata/...json). */
     char *rel = layout_metadata(st, where, cs);
     ex->meta_local = path_join(r->dir, rel);
-    if (strcmp(h->p->desc.name, "local") == 0)
+    if (shared_fs)
         ex->meta_remote = xstrdup(ex->meta_local);
     else
         ex->meta_remote = remote_meta_path(h, rel);

@@ -9,6 +9,8 @@
 #include "util/log.h"
 #include "run/run.h"
 
+uint32_t hostconn_caps(const hostconn *h) { return h->p->ops.host.caps; }
+
 static int env_cancelled(core_ctx *ctx) { return run_cancelled(ctx->run); }
 static int env_cancel_fd(core_ctx *ctx) { return run_cancel_fd(ctx->run); }
 static const char *env_fact(core_ctx *ctx, const char *key)
@@ -17,6 +19,7 @@ static const char *env_fact(core_ctx *ctx, const char *key)
 }
 static const char *env_alias(core_ctx *ctx) { return ctx->host->cfg->alias; }
 static const char *env_transport(core_ctx *ctx) { return ctx->host->p->desc.name; }
+static uint32_t env_caps(core_ctx *ctx) { return hostconn_caps(ctx->host); }
 static int env_exec(core_ctx *ctx, const char *command, int64_t timeout_ms, int *exit_status,
                     char *out, size_t out_size)
 {
@@ -40,6 +43,7 @@ const ctx_env run_ctx_env = {
     .run_fact = env_fact,
     .host_alias = env_alias,
     .host_transport = env_transport,
+    .host_caps = env_caps,
     .host_exec = env_exec,
     .host_get_file = env_get_file,
     .host_put_file = env_put_file,
@@ -67,6 +71,7 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx)
 {
     run_ctx_init(ctx, h->p, &h->opts, h->run);
     ctx->host = h;
+    ctx_find_instance(ctx, h->cfg);
 }
 
 /* Open the host's connection on first use.  Returns false (error in
@@ -79,7 +84,7 @@ bool hostconn_open(hostconn *h)
 {
     pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
     bool ok = hostconn_open_locked(h);
-    bool facts = ok && !h->facts_taken && strcmp(h->p->desc.name, "local") != 0;
+    bool facts = ok && !h->facts_taken && !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER);
     if (facts)
         h->facts_taken = true;
     pthread_mutex_unlock(&h->lock);
@@ -131,6 +136,11 @@ static bool hostconn_open_locked(hostconn *h)
     }
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
+    if (ctx_instance(&ctx, h->cfg, &err) != BC_OK) {
+        h->failed = true;
+        h->error = err;
+        return false;
+    }
     int rc = h->p->ops.host.open(&ctx.pub, &h->conn);
     if (rc != BC_OK) {
         h->failed = true;

@@ -63,7 +63,13 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o,
     optview v = {pl->desc.options, p->options, NULL, 0};
     core_ctx ctx;
     run_ctx_init(&ctx, pl, &v, r);
-    int rc = pl->ops.plot.render(&ctx.pub, &req);
+    int rc = ctx_instance(&ctx, p, &ierr);
+    if (rc == BC_OK)
+        rc = pl->ops.plot.render(&ctx.pub, &req);
+    else {
+        snprintf(ctx.error, sizeof ctx.error, "%s", ierr);
+        free(ierr);
+    }
     struct stat st;
     if (rc == BC_OK && (stat(out_abs, &st) != 0 || st.st_size == 0)) {
         snprintf(ctx.error, sizeof ctx.error, "the plot engine reported success but wrote no %s",

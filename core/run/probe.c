@@ -61,6 +61,21 @@ static hostconn *probe_host(run *r, const cfg_stage *st, hostconn *h, char **err
     return h;
 }
 
+/* The context of the probe's calls: its plugin initialised, its instance
+ * for this health_check made; false with *err (owned) when either fails. */
+static bool probe_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, optview *v,
+                      core_ctx *ctx, char **err)
+{
+    plugin *p = (plugin *)st->health->plugin;
+    if (run_plugin_init(p, r, err) != BC_OK)
+        return false;
+    run_ctx_init(ctx, p, v, r);
+    ctx->host = h;
+    ctx->stage = st->name;
+    ctx->case_name = cs ? cs->name : NULL;
+    return ctx_instance(ctx, st->health, err) == BC_OK;
+}
+
 /* Run the health check of a stage until ready, timeout, retries or
  * cancellation.  Fills rec's health_check object; returns BC_OK, BC_ERR or
  * BC_CANCELLED. */
@@ -77,22 +92,17 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
                                                                : 100;
     bool show = r->tty && isatty(STDERR_FILENO);
     int64_t shown_at = 0;
-    char *ierr = NULL;
     cJSON *hj = cJSON_AddObjectToObject(rec->json, "health_check");
     cJSON_AddStringToObject(hj, "type", hc->type);
     cJSON_AddStringToObject(hj, "target", hc->target);
     cJSON_AddStringToObject(hj, "where", h->cfg->alias);
-    if (run_plugin_init(p, r, &ierr) != BC_OK) {
-        *err = ierr;
-        cJSON_AddBoolToObject(hj, "ready", false);
-        return BC_ERR;
-    }
     optview v = {p->desc.options, hc->node, NULL, 0};
     core_ctx ctx;
-    run_ctx_init(&ctx, p, &v, r);
-    ctx.host = h;
-    ctx.stage = st->name;
-    ctx.case_name = cs ? cs->name : NULL;
+    if (!probe_ctx(r, st, h, cs, &v, &ctx, err)) {
+        cJSON_AddBoolToObject(hj, "ready", false);
+        opts_free(&v);
+        return BC_ERR;
+    }
     void *state = NULL;
     int rc = BC_OK;
     if (p->ops.probe.begin)

@@ -37,6 +37,7 @@ static double median_of(const double *v, size_t n)
 
 bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, repeat_rec *rep)
 {
+    rep->remote_exec = !(hostconn_caps(h) & BC_HOST_CAP_CHEAP_EXEC);
     bc_exec_request empty = *req;
     empty.command = "";
     empty.flags &= ~BC_EXEC_TTY;
@@ -182,7 +183,7 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
                  "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "
                  "run, and varies; the command's own time is too small next to it to be "
                  "measured reliably this way: repeat a longer command, or loop inside it",
-                 strcmp(host, "local") == 0 ? "" : " on the host (login and round trip)",
+                 rep->remote_exec ? " on the host (login and round trip)" : "",
                  rep->ovh_wall, raw_median);
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }

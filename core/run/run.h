@@ -95,6 +95,8 @@ void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r);
 /* plugin_ensure_init for a call during run r. */
 int run_plugin_init(plugin *p, run *r, char **err);
 hostconn *run_host(run *r, const char *alias);
+/* What h's transport declared it can do (BC_HOST_CAP_*). */
+uint32_t hostconn_caps(const hostconn *h);
 /* Run command on h and capture its output (probes', collectors' and the
  * core's helper commands). */
 int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
@@ -189,6 +191,7 @@ typedef struct repeat_rec {
     double *wall, *user, *sys, *rss; /* per measured run; -1: unknown */
     size_t n, cap;
     bool have_overhead;
+    bool remote_exec;  /* starting a command costs a round trip (no CHEAP_EXEC) */
     double ovh_wall, ovh_user, ovh_sys; /* seconds, medians */
 } repeat_rec;
 /* Time the stage's shell with an empty command (the overhead taken off

@@ -87,6 +87,24 @@ static cJSON *yaml_to_json(const config *c, const ynode *n)
     return cJSON_CreateString(n->str);
 }
 
+/* A transport's BC_HOST_CAP_* bits by name, for hosts.<alias>.capabilities
+ * (what `compare` reads to tell the controller from other machines). */
+static cJSON *host_caps_json(uint32_t caps)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{BC_HOST_CAP_SHARED_FS, "shared_fs"},
+                 {BC_HOST_CAP_CHEAP_EXEC, "cheap_exec"},
+                 {BC_HOST_CAP_POSIX_SHELL, "posix_shell"},
+                 {BC_HOST_CAP_CONTROLLER, "controller"}};
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        if (caps & names[i].bit)
+            cJSON_AddItemToArray(a, cJSON_CreateString(names[i].name));
+    return a;
+}
+
 static cJSON *hosts_json(run *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -95,6 +113,9 @@ static cJSON *hosts_json(run *r)
         cJSON *hj = h->node ? yaml_to_json(r->cfg, h->node) : cJSON_CreateObject();
         if (!cJSON_GetObjectItem(hj, "transport"))
             cJSON_AddStringToObject(hj, "transport", h->transport);
+        if (h->plugin)
+            cJSON_AddItemToObject(hj, "capabilities",
+                                  host_caps_json(((const plugin *)h->plugin)->ops.host.caps));
         cJSON_AddItemToObject(o, h->alias, hj);
     }
     return o;

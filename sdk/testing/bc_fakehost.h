@@ -88,6 +88,8 @@ typedef struct bc_fake {
     const char *host_dir;      /* host_exec's directory, base of relative host paths */
     int exec_rc, get_file_rc, put_file_rc; /* non-zero: that service fails so */
     int verbose;               /* echo every recording to stderr */
+    int64_t time_left_ms;      /* what time_left_ms answers (-1: no deadline; the default) */
+    uint32_t host_caps;        /* what host_caps answers (BC_HOST_CAP_*; default 0) */
 
     /* Recorded (bc_fake_reset clears them). */
     int cancelled;
@@ -100,6 +102,7 @@ typedef struct bc_fake {
     size_t n_summaries;
     bc_fake_values values[BC_FAKE_MAX_COLUMNS];
     int bad_values_calls;      /* column index out of range, or an empty batch */
+    uint64_t suppressed;       /* the sum of data_errors_suppressed calls (ABI 1.2) */
     bc_fake_file *files;       /* record_file calls */
     size_t n_files;
     char *output;              /* what the output service received, NUL-terminated */
@@ -116,6 +119,7 @@ typedef struct bc_fake {
     bc_fake_pair facts[BC_FAKE_MAX_PAIRS];
     size_t n_facts;
     int cancel_pipe[2];
+    bc_services older;         /* the table as an older core has it (bc_fake_core_minor) */
 } bc_fake;
 
 /* Prepares f for plugin (NULL: no declared options); f needs bc_fake_free. */
@@ -137,6 +141,11 @@ void bc_fake_clear_options(bc_fake *f);
 
 /* Sets fact key to value (copied); value NULL removes it. */
 void bc_fake_set_fact(bc_fake *f, const char *key, const char *value);
+
+/* Makes the plugin see a core of ABI 1.minor: the services table ends
+ * where that minor's did (members added later are absent), abi_minor says
+ * minor.  A minor at or above this SDK's gives the full table again. */
+void bc_fake_core_minor(bc_fake *f, int minor);
 
 /* Marks the run cancelled: cancelled() returns 1, cancel_fd() is readable. */
 void bc_fake_cancel(bc_fake *f);

@@ -464,6 +464,20 @@ static int s_host_put_file(bc_ctx *ctx, const char *local, const char *remote, i
     return rc;
 }
 
+static void s_data_errors_suppressed(bc_ctx *ctx, const char *path, uint64_t n)
+{
+    bc_fake *f = F(ctx);
+    (void)path;
+    f->suppressed += n;
+    if (f->verbose)
+        fprintf(stderr, "[fake] %s: %llu more problems not reported\n", path,
+                (unsigned long long)n);
+}
+
+static int64_t s_time_left_ms(bc_ctx *ctx) { return F(ctx)->time_left_ms; }
+
+static uint32_t s_host_caps(bc_ctx *ctx) { return F(ctx)->host_caps; }
+
 /* ---- the table, setup, loading ------------------------------------------- */
 
 static const bc_services fake_services = {
@@ -491,7 +505,26 @@ static const bc_services fake_services = {
     .column_summary = s_column_summary,
     .column_values = s_column_values,
     .column_text = s_column_text,
+    .data_errors_suppressed = s_data_errors_suppressed,
+    .time_left_ms = s_time_left_ms,
+    .host_caps = s_host_caps,
 };
+
+void bc_fake_core_minor(bc_fake *f, int minor)
+{
+    if (minor >= BC_ABI_MINOR) {
+        f->ctx.svc = &fake_services;
+        return;
+    }
+    /* Where each minor's table ended (services.h: "since ABI 1.N"). */
+    size_t end = minor >= 1 ? offsetof(bc_services, data_errors_suppressed)
+                            : offsetof(bc_services, column_values);
+    f->older = fake_services;
+    memset((char *)&f->older + end, 0, sizeof f->older - end);
+    f->older.size = (uint32_t)end;
+    f->older.abi_minor = (uint16_t)minor;
+    f->ctx.svc = &f->older;
+}
 
 static void open_cancel_pipe(bc_fake *f)
 {
@@ -505,6 +538,7 @@ void bc_fake_init(bc_fake *f, const bc_plugin *plugin)
 {
     memset(f, 0, sizeof *f);
     f->ctx.svc = &fake_services;
+    f->time_left_ms = -1;
     f->plugin = plugin;
     open_cancel_pipe(f);
 }
@@ -540,6 +574,7 @@ void bc_fake_reset(bc_fake *f)
     f->last_timeout_ms = 0;
     memset(f->values, 0, sizeof f->values);
     f->bad_values_calls = 0;
+    f->suppressed = 0;
     f->error[0] = '\0';
     if (f->cancelled) {
         close(f->cancel_pipe[0]);

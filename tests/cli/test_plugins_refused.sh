@@ -42,6 +42,10 @@ add_case unknown_kind probe-kind99.so \
   "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5)"
 add_case name_mismatch probe-alpha.so \
   "declares probe plugin 'beta', so it must be installed as probe-beta.so"
+add_case reserved_prefix probe-reserved.so \
+  "reserved field abi.reserved is 0x7, but ABI $MAJ.$MIN requires zero; rebuild the plugin with BC_PLUGIN_PREFIX"
+add_case reserved_flags probe-flags.so \
+  "reserved field flags is 0x10, but ABI $MAJ.$MIN requires zero; leave it unset in the descriptor"
 # libltdl's own error text follows in parentheses; only the prefix is ours.
 add_case garbage probe-garbage.so "not a benchctl plugin: it cannot be loaded ("
 # missing_op holds two files.
@@ -113,7 +117,7 @@ $OUT"
 }
 
 for c in not_a_plugin garbage bad_magic newer_major newer_minor truncated_descriptor \
-         truncated_ops unknown_kind name_mismatch; do
+         truncated_ops unknown_kind name_mismatch reserved_prefix reserved_flags; do
   check_refused "$c" "$c"
 done
 check_refused missing_op missing_op.probe missing_op.host
@@ -122,14 +126,14 @@ pass "plugins lists every broken fixture as refused with its reason; local and c
 # Every case at once: each file refused for its own reason.
 args=()
 for c in not_a_plugin garbage bad_magic newer_major newer_minor truncated_descriptor \
-         truncated_ops unknown_kind name_mismatch missing_op; do
+         truncated_ops unknown_kind name_mismatch reserved_prefix reserved_flags missing_op; do
   args+=(--plugin-path "$FP/$c")
 done
 run_bc plugins --json "${args[@]}"
 expect_rc 0 "plugins --json with all broken cases"
 check_json_shape all
 check_builtins_json all
-[ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 11 ] || fail "expected 11 refusals: $OUT"
+[ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 13 ] || fail "expected 13 refusals: $OUT"
 [ "$(reason_of "${FILE[newer_major]}")" = "${REASON[newer_major]}" ] || fail "all cases: newer_major reason"
 [ "$(reason_of "${FILE[missing_op.host]}")" = "${REASON[missing_op.host]}" ] || fail "all cases: nowait reason"
 pass "all broken fixtures together"
@@ -184,7 +188,7 @@ pass "validate and run refuse a config naming a refused plugin (exit 2, no run d
 # Every probe case, named by a config: the same reason, at the type's position.
 for spec in not_a_plugin:nosym garbage:garbage bad_magic:badmagic newer_minor:minor \
             truncated_descriptor:truncdesc unknown_kind:kind99 name_mismatch:alpha \
-            missing_op.probe:nocheck; do
+            reserved_prefix:reserved reserved_flags:flags missing_op.probe:nocheck; do
   k=${spec%%:*} name=${spec#*:}
   stage_config benchmark.yaml "$name"
   run_bc validate -c benchmark.yaml --plugin-path "$(dirname "${FILE[$k]}")"
@@ -345,3 +349,11 @@ expect_rc 0 "run with the twins"
 [ "$(json prec/results/1/metadata.json '[(p["version"], p["path"]) for p in j["plugins"] if p["name"] == "twin"]')" = "[('a', '$A')]" ] ||
   fail "run used the wrong twin: $(cat prec/results/1/metadata.json)"
 pass "search order: --plugin-path, then BENCHCTL_PLUGIN_PATH, then benchmark.plugin_paths"
+
+# ---- a plugin built for ABI 1.0 by this SDK (BC_TARGET_MINOR 0) -------------
+run_bc plugins --json --plugin-path "$FP/abi10"
+expect_rc 0 "plugins with the 1.0 validator"
+[ "$(jsons '[p["abi"] for p in j["plugins"] if p["name"] == "abi10"]' <<<"$OUT")" = "['1.0']" ] ||
+  fail "abi10 is not listed as an ABI 1.0 plugin: $OUT"
+[ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 0 ] || fail "abi10 refused: $OUT"
+pass "a plugin built with BC_TARGET_MINOR 0 is an ABI 1.0 plugin and loads"

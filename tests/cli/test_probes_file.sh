@@ -105,7 +105,12 @@ HOSTS= scenarios local
 CC=${CC:-cc}
 if command -v "$CC" >/dev/null; then
   mkdir -p fake
-  sed 's/\.name = "local"/.name = "fakeremote"/' "$SRC_DIR/plugins/hosts/local/local.c" >fake/fakeremote.c
+  # The local transport renamed, with a remote transport's capabilities (not
+  # the controller's files, processes or network): probes go through host_exec.
+  sed -e 's/\.name = "local"/.name = "fakeremote"/' \
+      -e 's/\.caps = LOCAL_CAPS/.caps = BC_HOST_CAP_POSIX_SHELL/' \
+      "$SRC_DIR/plugins/hosts/local/local.c" >fake/fakeremote.c
+  grep -q 'caps = BC_HOST_CAP_POSIX_SHELL' fake/fakeremote.c || fail "cannot make the fake transport remote"
   "$CC" -std=c11 -shared -fPIC -fvisibility=hidden -I"$SRC_DIR/sdk/include" \
     -o fake/host-fakeremote.so fake/fakeremote.c "$SRC_DIR"/sdk/helpers/*.c -lutil ||
     fail "cannot build the fake transport"

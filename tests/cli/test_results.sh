@@ -187,7 +187,19 @@ check_schema "$SCHEMA" "$R4"
 [ "$(json "$R4" "[j['cases'][0]['outputs'][0]['columns']['x'][k] for k in ('count', 'min', 'max', 'mean', 'median', 'samples')]")" = "[3, 1, 3, 2, None, None]" ] ||
   fail "ABI 1.0 summary: $(cat "$R4")"
 expect_in "$(json runs4/1/metadata.json "j['stages'][0]['outputs'][0]['statistics']['note']")" "plugin ABI 1.0"
-pass "an ABI 1.0 validator loads into the ABI 1.1 core; summary without percentiles"
+pass "an ABI 1.0 validator loads into a newer core; summary without percentiles"
+
+# Its capped report (one problem, then "4 more errors not shown", as
+# validators said it before the data_errors_suppressed service of ABI 1.2)
+# still counts: 5 problems.
+sed 's/format: abi10/format: abi10\n          errors: 5\n          on_invalid: warn/; s/runs4/runs4b/' old.yaml > old5.yaml
+run_bc run -c old5.yaml --plugin-path "$FIXTURE_PLUGINS/abi10"
+expect_rc 0 "ABI 1.0 validator with problems (on_invalid: warn)"
+[ "$(json runs4b/1/metadata.json "[j['stages'][0]['outputs'][0]['files'][0]['validation'][k] for k in ('valid', 'error_count')]")" = "[False, 5]" ] ||
+  fail "ABI 1.0 capped report: $(json runs4b/1/metadata.json "j['stages'][0]['outputs'][0]['files'][0]['validation']")"
+[ "$(json runs4b/1/metadata.json "len(j['stages'][0]['outputs'][0]['files'][0]['validation']['errors'])")" = 1 ] ||
+  fail "ABI 1.0 capped report: the count line was recorded as a problem"
+pass "an ABI 1.0 validator's 'N more errors not shown' line is still counted"
 
 # Edges: a header-only file (no values at all) and a column of nan/inf.
 printf 'ts,v,st\n' > empty.csv

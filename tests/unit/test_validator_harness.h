@@ -53,6 +53,10 @@ static int h_ready;
 #define h_nsums (H.n_summaries)
 #define h_error (H.error)
 #define h_cancel (H.cancelled)
+#define h_suppressed (H.suppressed) /* data_errors_suppressed (ABI 1.2) */
+/* The services the validator sees: this SDK's, or (h_old_core) a 1.1
+ * core's, without the 1.2 members. */
+static int h_old_core;
 
 static const bc_plugin *h_plugin;
 static int h_failures;
@@ -76,6 +80,7 @@ static void h_reset(void)
     }
     bc_fake_reset(&H);
     bc_fake_clear_options(&H);
+    h_old_core = 0;
 }
 
 static void h_opt(const char *name, const char *value)
@@ -129,6 +134,7 @@ static int h_validate(const char *path, const bc_column *cols, size_t n)
     if (!h_ready)
         h_reset();
     H.plugin = h_plugin;
+    bc_fake_core_minor(&H, h_old_core ? 1 : BC_ABI_MINOR);
     int undeclared = H.undeclared_reads;
     bc_validate_request req = {.size = sizeof req, .path = path, .columns = cols,
                                .n_columns = n};

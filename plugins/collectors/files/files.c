@@ -1,7 +1,8 @@
 /*
  * Collector "files": copies an output's file(s) from the stage's host into
- * the run directory through the host transport (a local copy for `local`,
- * the transport's get_file otherwise).
+ * the run directory through the host transport (a direct copy when the
+ * host shares the controller's files, BC_HOST_CAP_SHARED_FS; the
+ * transport's get_file otherwise).
  *
  * remote_path without glob characters: one file, written to
  * <dest_dir>/<dest_base>.  With `*`, `?` or `[`: every match, written into
@@ -89,8 +90,8 @@ static int remote_glob(bc_ctx *ctx, const char *pattern, char **list)
 
 static int collect(bc_ctx *ctx, const bc_collect_request *req)
 {
-    const char *transport = ctx->svc->fact(ctx, "transport");
-    int local = transport && strcmp(transport, "local") == 0;
+    /* A host that shares the controller's files: copy them directly. */
+    int local = (ctx->svc->host_caps(ctx) & BC_HOST_CAP_SHARED_FS) != 0;
     if (!is_glob(req->remote_path)) {
         char dest[PATH_MAX];
         if (dest_path(ctx, dest, req->dest_dir, req->dest_base) != BC_OK)

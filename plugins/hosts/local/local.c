@@ -702,6 +702,10 @@ static int local_put_file(bc_ctx *ctx, void *cv, const char *local, const char *
     return rc;
 }
 
+/* This machine: its files, processes and network are the controller's. */
+#define LOCAL_CAPS \
+    (BC_HOST_CAP_SHARED_FS | BC_HOST_CAP_CHEAP_EXEC | BC_HOST_CAP_POSIX_SHELL | BC_HOST_CAP_CONTROLLER)
+
 static const bc_host_ops ops = {
     .size = sizeof(bc_host_ops),
     .open = local_open,
@@ -712,6 +716,7 @@ static const bc_host_ops ops = {
     .release = local_release,
     .get_file = local_get_file,
     .put_file = local_put_file,
+    .caps = LOCAL_CAPS,
 };
 
 static const bc_plugin descriptor = {

@@ -13,19 +13,44 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <benchctl/plugin.h>
 
-static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
-static const bc_host_ops *impl;
-static char impl_error[5400];
+/* The plugin's state (init .. fini), reached as ctx->plugin_state: the
+ * implementation, loaded once, on the first open. */
+typedef struct shim_state {
+    pthread_mutex_t mu;        /* parallel stages may open hosts at once */
+    int tried;                 /* load_impl ran */
+    const bc_host_ops *impl;   /* NULL until loaded, or when it failed */
+    char error[5400];          /* why it could not be loaded */
+} shim_state;
 
-static void load_impl(void)
+static int shim_init(bc_ctx *ctx, void **state)
+{
+    shim_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    *state = s;
+    return BC_OK;
+}
+
+static void shim_fini(void *state)
+{
+    shim_state *s = state;
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static void load_impl(shim_state *s)
 {
     Dl_info info;
     if (!dladdr((void *)&load_impl, &info) || !info.dli_fname) {
-        snprintf(impl_error, sizeof impl_error, "cannot find where host-ssh.so is installed");
+        snprintf(s->error, sizeof s->error, "cannot find where host-ssh.so is installed");
         return;
     }
     const char *slash = strrchr(info.dli_fname, '/');
@@ -37,51 +62,63 @@ static void load_impl(void)
      * handlers that must not outlive their code. */
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!h) {
-        snprintf(impl_error, sizeof impl_error, "cannot load %s: %s", path, dlerror());
+        snprintf(s->error, sizeof s->error, "cannot load %s: %s", path, dlerror());
         return;
     }
     const bc_host_ops *(*get)(void) = (const bc_host_ops *(*)(void))dlsym(h, "benchctl_ssh_impl");
     const bc_host_ops *ops = get ? get() : NULL;
     if (!ops || ops->size < sizeof(bc_host_ops)) {
-        snprintf(impl_error, sizeof impl_error, "%s is not this plugin's implementation", path);
+        snprintf(s->error, sizeof s->error, "%s is not this plugin's implementation", path);
         return;
     }
-    impl = ops;
+    s->impl = ops;
+}
+
+/* The implementation, once an open succeeded. */
+static const bc_host_ops *impl_of(bc_ctx *ctx)
+{
+    return ((shim_state *)ctx->plugin_state)->impl;
 }
 
 static int shim_open(bc_ctx *ctx, void **conn)
 {
-    pthread_once(&impl_once, load_impl);
-    if (!impl) {
+    shim_state *s = ctx->plugin_state;
+    pthread_mutex_lock(&s->mu);
+    if (!s->tried) {
+        s->tried = 1;
+        load_impl(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!s->impl) {
         bc_error(ctx, "the ssh transport is not usable: %s (it needs libssh: apt-get install "
-                 "libssh-4)", impl_error);
+                 "libssh-4)", s->error);
         return BC_ERR;
     }
-    return impl->open(ctx, conn);
+    return s->impl->open(ctx, conn);
 }
 
 /* Every other operation follows a successful open. */
-static void shim_close(bc_ctx *ctx, void *conn) { impl->close(ctx, conn); }
+static void shim_close(bc_ctx *ctx, void *conn) { impl_of(ctx)->close(ctx, conn); }
 static int shim_start(bc_ctx *ctx, void *conn, const bc_exec_request *req, void **proc)
 {
-    return impl->start(ctx, conn, req, proc);
+    return impl_of(ctx)->start(ctx, conn, req, proc);
 }
 static int shim_wait(bc_ctx *ctx, void *proc, int64_t timeout_ms, bc_exec_result *res)
 {
-    return impl->wait(ctx, proc, timeout_ms, res);
+    return impl_of(ctx)->wait(ctx, proc, timeout_ms, res);
 }
 static int shim_stop(bc_ctx *ctx, void *proc, int64_t grace_ms)
 {
-    return impl->stop(ctx, proc, grace_ms);
+    return impl_of(ctx)->stop(ctx, proc, grace_ms);
 }
-static void shim_release(bc_ctx *ctx, void *proc) { impl->release(ctx, proc); }
+static void shim_release(bc_ctx *ctx, void *proc) { impl_of(ctx)->release(ctx, proc); }
 static int shim_get_file(bc_ctx *ctx, void *conn, const char *remote, const char *local)
 {
-    return impl->get_file(ctx, conn, remote, local);
+    return impl_of(ctx)->get_file(ctx, conn, remote, local);
 }
 static int shim_put_file(bc_ctx *ctx, void *conn, const char *local, const char *remote, int mode)
 {
-    return impl->put_file(ctx, conn, local, remote, mode);
+    return impl_of(ctx)->put_file(ctx, conn, local, remote, mode);
 }
 
 /* The core keys (ip, port, username, password, key_file, key_password)
@@ -113,6 +150,8 @@ static const bc_host_ops ops = {
     .release = shim_release,
     .get_file = shim_get_file,
     .put_file = shim_put_file,
+    /* Another machine: every command is a round trip, files are copied. */
+    .caps = BC_HOST_CAP_POSIX_SHELL,
 };
 
 static const bc_plugin descriptor = {
@@ -122,6 +161,8 @@ static const bc_plugin descriptor = {
     .version = "1.0.0",
     .description = "runs stages on a remote host over one SSH connection per run (libssh)",
     .options = options,
+    .init = shim_init,
+    .fini = shim_fini,
     .ops = &ops,
 };
 

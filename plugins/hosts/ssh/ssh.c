@@ -511,6 +511,39 @@ static void conn_free(sshconn *c)
     free(c);
 }
 
+/* The run's private directory on the host: scripts, pgid files, removed
+ * at close (c->tmpdir).  BC_OK or BC_ERR (message set). */
+static int make_private_dir(bc_ctx *ctx, sshconn *c, int64_t timeout_ms)
+{
+    /* Its name comes back on a marked line: the login shell's startup
+     * files may print too. */
+    int status = -1;
+    char *o = NULL;
+    int rc = ssh_run_script(ctx, c,
+                        "umask 077; d=$(mktemp -d /tmp/benchctl.XXXXXXXX 2>/dev/null) || "
+                        "{ d=/tmp/benchctl.$$$(date +%N 2>/dev/null); mkdir -m 700 \"$d\" || exit 1; }; "
+                        "chmod 700 \"$d\" && printf 'BENCHCTL_TMPDIR=%s\\n' \"$d\"",
+                        timeout_ms, &status, &o);
+    if (rc == BC_OK) {
+        char *d = o ? strstr(o, "BENCHCTL_TMPDIR=/tmp/benchctl.") : NULL;
+        if (d && (d == o || d[-1] == '\n')) {
+            d += strlen("BENCHCTL_TMPDIR=");
+            d[strcspn(d, "\r\n")] = '\0';
+        } else {
+            d = NULL;
+        }
+        if (status != 0 || !d || strpbrk(d, "'\\ ")) {
+            bc_error(ctx, "cannot create a private directory in /tmp on %s (exit status %d)",
+                     c->where, status);
+            rc = BC_ERR;
+        } else {
+            c->tmpdir = ssh_strdup(d);
+        }
+    }
+    free(o);
+    return rc;
+}
+
 static int ssh_op_open(bc_ctx *ctx, void **out)
 {
     const char *ip = ctx->svc->opt_string(ctx, "ip");
@@ -605,33 +638,7 @@ static int ssh_op_open(bc_ctx *ctx, void **out)
     c->fd = ssh_get_fd(s);
     set_keepalive(c->fd, ctx->svc->opt_duration_ms(ctx, "keepalive"));
 
-    /* The run's private directory: scripts, pgid files; removed at close.
-     * Its name comes back on a marked line: the login shell's startup
-     * files may print too. */
-    int status = -1;
-    char *o = NULL;
-    rc = ssh_run_script(ctx, c,
-                        "umask 077; d=$(mktemp -d /tmp/benchctl.XXXXXXXX 2>/dev/null) || "
-                        "{ d=/tmp/benchctl.$$$(date +%N 2>/dev/null); mkdir -m 700 \"$d\" || exit 1; }; "
-                        "chmod 700 \"$d\" && printf 'BENCHCTL_TMPDIR=%s\\n' \"$d\"",
-                        ct + 10000, &status, &o);
-    if (rc == BC_OK) {
-        char *d = o ? strstr(o, "BENCHCTL_TMPDIR=/tmp/benchctl.") : NULL;
-        if (d && (d == o || d[-1] == '\n')) {
-            d += strlen("BENCHCTL_TMPDIR=");
-            d[strcspn(d, "\r\n")] = '\0';
-        } else {
-            d = NULL;
-        }
-        if (status != 0 || !d || strpbrk(d, "'\\ ")) {
-            bc_error(ctx, "cannot create a private directory in /tmp on %s (exit status %d)",
-                     c->where, status);
-            rc = BC_ERR;
-        } else {
-            c->tmpdir = ssh_strdup(d);
-        }
-    }
-    free(o);
+    rc = make_private_dir(ctx, c, ct + 10000);
     if (rc != BC_OK)
         goto fail;
     bc_log(ctx, BC_LOG_DEBUG, "connected to %s, private directory %s", c->where, c->tmpdir);

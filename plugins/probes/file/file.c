@@ -2,8 +2,9 @@
  * Probe "file": ready when a file exists (optionally: is not empty, or
  * contains a fixed string).
  *
- * On a local host the file is checked directly (stat, then read in chunks
- * for `contains`); a relative path starts at the config file's directory.
+ * On a host that shares the controller's files (BC_HOST_CAP_SHARED_FS)
+ * the file is checked directly (stat, then read in chunks for `contains`);
+ * a relative path starts at the config file's directory.
  * On any other host the check runs through the host's transport with
  * `test` and `grep -F`.
  */
@@ -199,8 +200,8 @@ static int check_remote(bc_ctx *ctx, const char *target, char *detail, size_t n)
 static int file_check(bc_ctx *ctx, void *state, const char *target, char *detail, size_t n)
 {
     (void)state;
-    const char *transport = ctx->svc->fact(ctx, "transport");
-    if (transport && strcmp(transport, "local") == 0)
+    /* A host that shares the controller's files: look at the file here. */
+    if (ctx->svc->host_caps(ctx) & BC_HOST_CAP_SHARED_FS)
         return check_local(ctx, target, detail, n);
     return check_remote(ctx, target, detail, n);
 }

@@ -231,8 +231,7 @@ static int http_begin(bc_ctx *ctx, const char *target, void **state)
     }
     snprintf(s->noproxy, nl, "%s%slocalhost,127.0.0.1,::1", np && *np ? np : "",
              np && *np ? "," : "");
-    const char *transport = ctx->svc->fact(ctx, "transport");
-    if (transport && strcmp(transport, "local") != 0) {
+    if (!(ctx->svc->host_caps(ctx) & BC_HOST_CAP_CONTROLLER)) {
         const char *host = ctx->svc->fact(ctx, "host");
         bc_log(ctx, BC_LOG_INFO, "requesting %s from benchctl's machine, not from host '%s' "
                "(the http probe always runs on the controller)", target, host ? host : "?");

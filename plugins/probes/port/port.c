@@ -2,7 +2,8 @@
  * Probe "port": ready when a TCP connection to the target port succeeds.
  *
  * The target is "PORT" (host 127.0.0.1), "HOST:PORT" or "[IPV6]:PORT".
- * On a local host (or with `on: controller`) one attempt is a non-blocking
+ * On the controller itself (BC_HOST_CAP_CONTROLLER, or with
+ * `on: controller`) one attempt is a non-blocking
  * connect() to every address the host resolves to, in turn, within
  * `connect_timeout`; the connection is closed at once.  On any other
  * host the attempt runs through the host's transport with bash's
@@ -241,7 +242,9 @@ static void addr_text(const struct addrinfo *ai, char *out, size_t n)
     snprintf(out, n, ai->ai_family == AF_INET6 ? "[%s]" : "%s", h);
 }
 
-static int check_local(bc_ctx *ctx, const target *t, int64_t limit_ms, char *detail, size_t n)
+/* limit_what: what set limit_ms, for the message ("connect_timeout"). */
+static int check_local(bc_ctx *ctx, const target *t, int64_t limit_ms, const char *limit_what,
+                       char *detail, size_t n)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
@@ -272,8 +275,8 @@ static int check_local(bc_ctx *ctx, const target *t, int64_t limit_ms, char *det
         }
         if (c == C_TIMEOUT) {
             timed_out = 1;
-            snprintf(why, sizeof why, "no answer within %lld ms (connect_timeout)",
-                     (long long)limit_ms);
+            snprintf(why, sizeof why, "no answer within %lld ms (%s)", (long long)limit_ms,
+                     limit_what);
         }
         char a[INET6_ADDRSTRLEN + 4] = "";
         if (many)
@@ -360,9 +363,15 @@ static int port_check(bc_ctx *ctx, void *state, const char *s, char *detail, siz
     int64_t limit = ctx->svc->opt_duration_ms(ctx, "connect_timeout");
     if (limit < 1)
         limit = 1000;
-    const char *transport = ctx->svc->fact(ctx, "transport");
-    if (transport && strcmp(transport, "local") == 0)
-        return check_local(ctx, &t, limit, detail, n);
+    /* The controller itself: connect from here, no command on the host. */
+    if (ctx->svc->host_caps(ctx) & BC_HOST_CAP_CONTROLLER) {
+        /* An attempt never outlives the health check's timeout. */
+        int64_t left = ctx->svc->time_left_ms(ctx);
+        if (left >= 0 && left < limit)
+            return check_local(ctx, &t, left > 0 ? left : 1, "the health check's timeout",
+                               detail, n);
+        return check_local(ctx, &t, limit, "connect_timeout", detail, n);
+    }
     return check_remote(ctx, &t, limit, detail, n);
 }
 

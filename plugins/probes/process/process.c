@@ -4,8 +4,8 @@
  * contains the target (or, with `regex: true`, matches it as a POSIX
  * extended regular expression).
  *
- * On a local host /proc is scanned directly (benchctl's own process is
- * never counted).  On any other host the check runs through the host's
+ * On the controller itself (BC_HOST_CAP_CONTROLLER) /proc is scanned
+ * directly (benchctl's own process is never counted).  On any other host the check runs through the host's
  * transport with `pgrep -f`, or a /proc scan in sh where pgrep is missing.
  */
 #define _GNU_SOURCE
@@ -225,9 +225,8 @@ static int process_check(bc_ctx *ctx, void *state, const char *target, char *det
     if (want < 1)
         want = 1;
     long count = 0;
-    const char *transport = ctx->svc->fact(ctx, "transport");
     int rc;
-    if (transport && strcmp(transport, "local") == 0) {
+    if (ctx->svc->host_caps(ctx) & BC_HOST_CAP_CONTROLLER) { /* its processes are ours */
         if (!s) {
             bc_error(ctx, "the probe was not prepared");
             return BC_ERR;

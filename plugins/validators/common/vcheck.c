@@ -123,7 +123,10 @@ int vr_finish(vreport *r, vcol *cols, size_t n)
     bc_ctx *ctx = r->ctx;
     for (size_t i = 0; i < n; i++)
         vcol_flush(&cols[i]);
-    if (r->errors > VR_MAX_SHOWN) {
+    if (r->errors > VR_MAX_SHOWN && BC_HAS_SERVICE(ctx->svc, data_errors_suppressed)) {
+        ctx->svc->data_errors_suppressed(ctx, r->path, r->errors - VR_MAX_SHOWN);
+    } else if (r->errors > VR_MAX_SHOWN) {
+        /* A core before ABI 1.2 counts this line instead. */
         char msg[96];
         snprintf(msg, sizeof msg, "%llu more errors not shown",
                  (unsigned long long)(r->errors - VR_MAX_SHOWN));

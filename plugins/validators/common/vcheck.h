@@ -97,8 +97,9 @@ const char *vts_name(tsfmt f);
 void vr_error(vreport *r, uint64_t line, uint32_t column, const char *value, size_t vlen,
               const char *fmt, ...) BC_PRINTF(6, 7);
 
-/* End of a file: the values still batched, the "N more errors not shown" line, the summaries (every
- * declared column, in order) and, when there were problems, the operation's
+/* End of a file: the values still batched, how many problems were not
+ * shown (data_errors_suppressed), the summaries (every declared column, in
+ * order) and, when there were problems, the operation's
  * error message.  Returns BC_OK or BC_ERR. */
 int vr_finish(vreport *r, vcol *cols, size_t n);
 

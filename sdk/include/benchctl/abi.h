@@ -17,7 +17,27 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 1
+#define BC_ABI_MINOR 2
+
+/*
+ * The minor a plugin is built for.  Define it before including any benchctl
+ * header to build for an older core with this SDK, e.g.
+ *
+ *     #define BC_TARGET_MINOR 0
+ *     #include <benchctl/plugin.h>
+ *
+ * BC_PLUGIN_PREFIX then stamps that minor, and the descriptor and operations
+ * tables have the members (and so the sizes) they had in that minor: the
+ * plugin is a 1.0 plugin and loads into every 1.x core.  The services table
+ * keeps every member, so such a plugin can still use newer services where
+ * the core has them (BC_HAS_SERVICE).  Default: this SDK's minor.
+ */
+#ifndef BC_TARGET_MINOR
+#define BC_TARGET_MINOR BC_ABI_MINOR
+#endif
+#if BC_TARGET_MINOR < 0 || BC_TARGET_MINOR > BC_ABI_MINOR
+#error "BC_TARGET_MINOR must be a minor this SDK knows (0 to BC_ABI_MINOR)"
+#endif
 
 /* The one symbol every plugin exports (see BC_PLUGIN_ENTRY in plugin.h). */
 #define BC_ENTRY_SYMBOL "bc_plugin_entry"
@@ -59,7 +79,7 @@ typedef struct bc_abi_prefix {
     uint16_t abi_major;   /* BC_ABI_MAJOR the plugin was built with */
     uint16_t abi_minor;   /* BC_ABI_MINOR the plugin was built with */
     uint32_t struct_size; /* sizeof(bc_plugin) as the plugin saw it */
-    uint32_t reserved;    /* zero */
+    uint32_t reserved;    /* zero: a core refuses a plugin that sets it */
 } bc_abi_prefix;
 
 #endif /* BENCHCTL_ABI_H */

@@ -15,6 +15,25 @@
 #include "abi.h"
 #include "services.h"
 
+/*
+ * Host capabilities (bc_host_ops.caps, svc->host_caps; since ABI 1.2).
+ * A transport declares what holds for every host it reaches; 0 promises
+ * nothing (what a transport built for 1.0 or 1.1 gets).
+ */
+/* Paths on the host name the controller's files: a file the host writes
+ * is readable at the same path here and the reverse, so nothing needs
+ * copying (get_file / put_file are not needed for it). */
+#define BC_HOST_CAP_SHARED_FS 0x1u
+/* Starting a command costs about a fork: no login, no network round trip. */
+#define BC_HOST_CAP_CHEAP_EXEC 0x2u
+/* Commands run under a POSIX shell with the usual utilities (sh, test, cat,
+ * kill, ps): probes may send short shell scripts through host_exec. */
+#define BC_HOST_CAP_POSIX_SHELL 0x4u
+/* The host is the controller machine itself: the same processes, network
+ * and filesystem, so a probe may look in process (connect, stat, /proc)
+ * instead of running a command there. */
+#define BC_HOST_CAP_CONTROLLER 0x8u
+
 /* Flags of a bc_exec_request. */
 #define BC_EXEC_TTY 0x1u /* give the command a terminal (colours survive) */
 
@@ -63,6 +82,13 @@ typedef struct bc_host_ops {
     int (*get_file)(bc_ctx *ctx, void *conn, const char *remote_path, const char *local_path);
     int (*put_file)(bc_ctx *ctx, void *conn, const char *local_path, const char *remote_path,
                     int mode);
+
+#if BC_TARGET_MINOR >= 2
+    /* ---- since ABI 1.2 ---- */
+    /* What the transport can do: BC_HOST_CAP_* bits.  The core, probes and
+     * collectors branch on these (svc->host_caps), never on the name. */
+    uint32_t caps;
+#endif
 } bc_host_ops;
 
 #endif /* BENCHCTL_HOST_H */

@@ -26,7 +26,7 @@
 typedef struct bc_plugin {
     bc_abi_prefix abi;         /* frozen: use BC_PLUGIN_PREFIX */
     uint32_t kind;             /* bc_kind */
-    uint32_t flags;            /* zero; reserved */
+    uint32_t flags;            /* zero; reserved (a core refuses non-zero) */
     const char *name;          /* [a-z0-9_]+, unique within the kind */
     const char *version;       /* the plugin's own version */
     const char *description;   /* one line */
@@ -36,11 +36,25 @@ typedef struct bc_plugin {
     /* Optional: called once before unloading. */
     void (*fini)(void *state);
     const void *ops;           /* bc_<kind>_ops; starts with its own size */
-    /* ABI 1.1 and later append members here, never elsewhere. */
+    /* Later minors append members here, never elsewhere. */
+#if BC_TARGET_MINOR >= 2
+    /* ---- since ABI 1.2 ---- */
+    /* Optional: make the state of one configured instance (a hosts.<alias>,
+     * health_check, outputs[] or plots[] section) once per run, before its
+     * first use; *instance then reaches every operation on that section as
+     * ctx->instance.  Options and facts of the section are readable here.
+     * Return BC_ERR (with set_error) to fail every use of the section. */
+    int (*create)(bc_ctx *ctx, void **instance);
+    /* Optional: free an instance after its last use in the run.  ctx gives
+     * plugin_state and instance; options and run facts are gone by now. */
+    void (*destroy)(bc_ctx *ctx, void *instance);
+#endif
 } bc_plugin;
 
+/* The prefix for the minor the plugin is built for (BC_TARGET_MINOR); the
+ * size is that of bc_plugin as that minor defines it. */
 #define BC_PLUGIN_PREFIX \
-    { BC_ABI_MAGIC, BC_ABI_MAJOR, BC_ABI_MINOR, (uint32_t)sizeof(bc_plugin), 0 }
+    { BC_ABI_MAGIC, BC_ABI_MAJOR, BC_TARGET_MINOR, (uint32_t)sizeof(bc_plugin), 0 }
 
 typedef const bc_plugin *(*bc_plugin_entry_fn)(void);
 

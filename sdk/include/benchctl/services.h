@@ -16,10 +16,18 @@
 
 typedef struct bc_services bc_services;
 
-/* The context of one plugin call.  The core owns it; it is only valid for
- * the duration of the call (or, for a host process, until release). */
+/* The context of one plugin call.  The core owns and allocates it; it is
+ * only valid for the duration of the call (or, for a host process, until
+ * release).  Because plugins never allocate one, it grows at the end like
+ * the services table; members after svc exist when svc->abi_minor says so. */
 typedef struct bc_ctx {
     const bc_services *svc;
+    /* ---- since ABI 1.2 (svc->abi_minor >= 2) ---- */
+    void *plugin_state; /* what the plugin's init stored; NULL without init */
+    void *instance;     /* what create made for the configured section this
+                         * call is about (hosts.<alias>, health_check,
+                         * outputs[], plots[]); NULL without create, in init
+                         * and fini, and at validation time */
 } bc_ctx;
 
 typedef enum bc_log_level {
@@ -64,11 +72,11 @@ struct bc_services {
     size_t (*opt_list)(bc_ctx *ctx, const char *name, const char *const **items);
 
     /* Facts about the run: "run_id", "run_dir", "output_dir", "config_path",
-     * "config_dir", "benchmark_name", "bin", "host", "transport" (the host's
-     * transport plugin, so probes and collectors can take a fast path for
-     * "local"), "stage", "case", and for probes "time_left_ms" (what is
-     * left of the health check's timeout, so in-process waits can respect
-     * it; valid until the next fact call).
+     * "config_dir", "benchmark_name", "bin", "host", "transport" (the name
+     * of the host's transport plugin, for messages: branch on host_caps,
+     * never on this name), "stage", "case".  A core before ABI 1.2 also
+     * answers "time_left_ms" for probes (since 1.2: the time_left_ms
+     * service; the fact remains for plugins built for 1.0 and 1.1).
      * Returns NULL for an unknown key or one that does not apply here. */
     const char *(*fact)(bc_ctx *ctx, const char *key);
 
@@ -97,9 +105,11 @@ struct bc_services {
      * first line of the file, column is 1-based, 0 when the problem is not
      * one column's; value may be NULL), and a per-column summary once the
      * file is read (for string columns only count is meaningful).  A
-     * validator that stops reporting after many problems says so with one
-     * last call: line 0, column 0, value NULL, message "<N> more errors not
-     * shown"; the core adds N to the file's problem count. */
+     * validator that stops reporting after many problems says how many it
+     * left out with data_errors_suppressed (ABI 1.2).  In a core before
+     * 1.2 it says so with one last data_error call instead: line 0,
+     * column 0, value NULL, message "<N> more errors not shown"; cores
+     * still count that line from plugins built for 1.0 and 1.1. */
     void (*data_error)(bc_ctx *ctx, const char *path, uint64_t line, uint32_t column,
                        const char *value, const char *message);
     void (*column_summary)(bc_ctx *ctx, const char *column, uint64_t count, double min,
@@ -118,7 +128,26 @@ struct bc_services {
     /* For validators: one valid value of a string column, as text (len
      * bytes, not necessarily NUL-terminated).  Used for success rates. */
     void (*column_text)(bc_ctx *ctx, uint32_t column, const char *text, size_t len);
+
+    /* ---- ABI 1.2 (check with BC_HAS_SERVICE) ---- */
+
+    /* For validators: n more problems were found in path but not reported
+     * one by one (the validator stopped calling data_error); the core adds
+     * n to the file's problem count. */
+    void (*data_errors_suppressed)(bc_ctx *ctx, const char *path, uint64_t n);
+    /* For probes: milliseconds left of the health check's timeout (0 when
+     * it has passed), so in-process waits can respect it; -1 when no
+     * deadline applies to this call. */
+    int64_t (*time_left_ms)(bc_ctx *ctx);
+    /* For probes and collectors: the BC_HOST_CAP_* bits (host.h) the
+     * current host's transport declares; 0 when there is no host or the
+     * transport declares none. */
+    uint32_t (*host_caps)(bc_ctx *ctx);
 };
+
+/* True when ctx has the members plugin_state and instance (a core of ABI
+ * 1.2 or later); needed only by plugins built for an older minor. */
+#define BC_CTX_HAS_STATE(ctx) ((ctx)->svc->abi_minor >= 2)
 
 /* True when the core's table has member `m` (for members after ABI 1.0). */
 #define BC_HAS_SERVICE(svc, m) \
