@@ -129,21 +129,13 @@ static void parse_hosts(vctx *v, const ynode *h)
             if (host->ip && !*host->ip)
                 host->ip = NULL;
             host->transport = cfg_get_str(v, host->node, "transport", false, what);
-            /* The Go tool's connection keys are valid on every host; the
-             * transport decides what they mean (local ignores them). */
-            cfg_get_str(v, host->node, "username", false, what);
-            cfg_get_str(v, host->node, "password", false, what);
-            cfg_get_str(v, host->node, "key_file", false, what);
-            cfg_get_str(v, host->node, "key_password", false, what);
-            const ynode *port = ynode_get(host->node, "port");
-            int64_t pv;
-            if (port && !port->is_null &&
-                (port->type != Y_SCALAR || !parse_int64(port->str, &pv) || pv < 1 || pv > 65535))
-                ERR(v, port, "%s: 'port' must be a TCP port number (1-65535), not '%s'", what,
-                    port->type == Y_SCALAR ? port->str : ynode_kind(port));
+            /* The Go tool's one rule for the transport.  Its connection keys
+             * (port, username, key_file, ...) belong to the transport's
+             * option schema (bind.c), which checks them. */
             if (!host->transport)
                 host->transport = host->ip ? "ssh" : "local";
-            /* Keys that carry secrets are redacted whatever the transport. */
+            /* The Go tool's secret keys are redacted whatever the transport
+             * (one that ignores them too). */
             const char *secret_keys[] = {"password", "key_password"};
             for (size_t s = 0; s < 2; s++) {
                 const ynode *sv = ynode_get(host->node, secret_keys[s]);

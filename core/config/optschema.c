@@ -95,6 +95,12 @@ static bool check_value(diag *d, const bc_option *o, const ynode *n, const char 
         }
         break;
     }
+    if (!ok && o->type == BC_OPT_INT && o->min < o->max) {
+        diag_error(d, n->line, n->col, "%s.%s must be a whole number from %g to %g, not %s%s%s",
+                   what, o->name, o->min, o->max, s ? "'" : "", s ? s : ynode_kind(n),
+                   s ? "'" : "");
+        return false;
+    }
     if (!ok) {
         diag_error(d, n->line, n->col, "%s.%s must be %s, not %s%s%s", what, o->name,
                    type_name(o->type), s ? "'" : "", s ? s : ynode_kind(n), s ? "'" : "");

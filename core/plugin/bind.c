@@ -9,11 +9,47 @@
 #include "config/optschema.h"
 #include "plugin/coresvc.h"
 
-/* The core's keys of hosts.<alias> (the Go tool's connection keys are
- * valid on every host; the transport decides what they mean). */
-static const cfg_key host_core_keys[] = {
-    {.name = "transport"}, {.name = "ip"},       {.name = "port"},         {.name = "username"},
-    {.name = "password"},  {.name = "key_file"}, {.name = "key_password"}, {.name = NULL}};
+/* The core's keys of hosts.<alias>: which transport, and the address the
+ * Go tool's default transport rule reads (ssh when `ip` is set).  Every
+ * other key is the transport's, declared in its option schema. */
+static const cfg_key host_core_keys[] = {{.name = "transport"}, {.name = "ip"}, {.name = NULL}};
+
+/* The Go tool's connection keys were valid on every host.  A transport
+ * that declares one (ssh) checks it with its own schema; on a transport
+ * that does not (local), it is checked as the Go tool's key and ignored. */
+static const bc_option go_host_keys[] = {
+    {.name = "port", .type = BC_OPT_INT, .min = 1, .max = 65535, .help = "SSH port (Go tool)"},
+    {.name = "username", .type = BC_OPT_STRING, .help = "login user (Go tool)"},
+    {.name = "password", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,
+     .help = "login password (Go tool)"},
+    {.name = "key_file", .type = BC_OPT_STRING, .help = "private key (Go tool)"},
+    {.name = "key_password", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,
+     .help = "private key passphrase (Go tool)"},
+    {.name = NULL}};
+
+static bool declares(const bc_option *schema, const char *name)
+{
+    for (const bc_option *o = schema; o && o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Transport p's schema with the Go tool's keys it does not declare added
+ * (owned by the caller: free it). */
+static bc_option *host_schema(const plugin *p)
+{
+    size_t n = 0;
+    for (const bc_option *o = p->desc.options; o && o->name; o++)
+        n++;
+    bc_option *s = xcalloc(n + ARRAY_LEN(go_host_keys), sizeof *s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = p->desc.options[i];
+    for (const bc_option *g = go_host_keys; g->name; g++)
+        if (!declares(p->desc.options, g->name))
+            s[n++] = *g;
+    return s; /* the calloc'ed tail is the {NULL} end */
+}
 
 /* Plugins that ship with benchctl: naming one that this installation lacks
  * (a minimal package, a partial install) is a missing plugin, not a typo. */
@@ -100,7 +136,9 @@ bool bind_plugins(config *c, loader *l, diag *d)
         if (h->plugin) {
             char owner[128];
             snprintf(owner, sizeof owner, "transport '%s'", h->transport);
-            opts_validate(c, d, h->plugin->desc.options, h->node, host_core_keys, what, owner);
+            bc_option *schema = host_schema(h->plugin);
+            opts_validate(c, d, schema, h->node, host_core_keys, what, owner);
+            free(schema);
         }
     }
     cfg_stage *lists[2] = {c->stages, c->cleanup};

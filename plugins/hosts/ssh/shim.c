@@ -124,6 +124,17 @@ static int shim_put_file(bc_ctx *ctx, void *conn, const char *local, const char 
 /* The core keys (ip, port, username, password, key_file, key_password)
  * are read through ctx too; these are the transport's own. */
 static const bc_option options[] = {
+    /* The Go tool's connection keys (hosts.<alias>.ip is the core's). */
+    {.name = "port", .type = BC_OPT_INT, .min = 1, .max = 65535,
+     .help = "TCP port of the SSH server (default 22, or ~/.ssh/config's Port)"},
+    {.name = "username", .type = BC_OPT_STRING,
+     .help = "user to log in as (default ~/.ssh/config's User, else the local user)"},
+    {.name = "password", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,
+     .help = "password authentication (redacted in the stored config)"},
+    {.name = "key_file", .type = BC_OPT_STRING,
+     .help = "private key to authenticate with (~ is expanded)"},
+    {.name = "key_password", .type = BC_OPT_STRING, .flags = BC_OPT_SECRET,
+     .help = "passphrase of key_file (redacted in the stored config)"},
     {.name = "known_hosts", .type = BC_OPT_STRING,
      .help = "known_hosts file to check host keys against (default ~/.ssh/known_hosts)"},
     {.name = "host_key_check", .type = BC_OPT_ENUM, .default_value = "strict",
