@@ -13,14 +13,14 @@
 #include <unistd.h>
 
 #include "plugin/coresvc.h"
+#include "plugin/kinds.h"
 #include "util/log.h"
 #include "paths.h"
 
-static const char *const kind_names[] = {NULL, "host", "probe", "collector", "validator", "plot"};
-
 const char *loader_kind_name(uint32_t kind)
 {
-    return kind < ARRAY_LEN(kind_names) ? kind_names[kind] : NULL;
+    const plugin_kind *k = plugin_kind_of(kind);
+    return k ? k->name : NULL;
 }
 
 /* Size of the descriptor in ABI 1.0 and 1.1: everything up to and
@@ -35,48 +35,6 @@ const char *loader_kind_name(uint32_t kind)
 static size_t desc_size_for_minor(uint32_t minor)
 {
     return minor >= 2 ? END_OF(bc_plugin, destroy) : DESC_MIN_SIZE;
-}
-
-typedef struct op_req {
-    const char *name;
-    size_t offset;
-} op_req;
-
-/* Required operations per kind, and the smallest table ABI 1.0 allows
- * (up to the last required member). */
-static const op_req host_req[] = {{"open", offsetof(bc_host_ops, open)},
-                                  {"close", offsetof(bc_host_ops, close)},
-                                  {"start", offsetof(bc_host_ops, start)},
-                                  {"wait", offsetof(bc_host_ops, wait)},
-                                  {"stop", offsetof(bc_host_ops, stop)},
-                                  {"release", offsetof(bc_host_ops, release)},
-                                  {NULL, 0}};
-static const op_req probe_req[] = {{"check", offsetof(bc_probe_ops, check)}, {NULL, 0}};
-static const op_req collector_req[] = {{"collect", offsetof(bc_collector_ops, collect)}, {NULL, 0}};
-static const op_req validator_req[] = {{"validate", offsetof(bc_validator_ops, validate)},
-                                       {NULL, 0}};
-static const op_req plot_req[] = {{"render", offsetof(bc_plot_ops, render)}, {NULL, 0}};
-
-/* One row per kind: the required operations, the smallest table any minor
- * allows, and the table as minors 1.0/1.1 and 1.2 define it. */
-static const struct {
-    const op_req *req;
-    size_t min_size, size_1_0, size_1_2;
-} kind_ops[] = {
-    {NULL, 0, 0, 0},
-    {host_req, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
-     END_OF(bc_host_ops, caps)},
-    {probe_req, END_OF(bc_probe_ops, check), sizeof(bc_probe_ops), sizeof(bc_probe_ops)},
-    {collector_req, END_OF(bc_collector_ops, collect), sizeof(bc_collector_ops),
-     sizeof(bc_collector_ops)},
-    {validator_req, END_OF(bc_validator_ops, validate), sizeof(bc_validator_ops),
-     sizeof(bc_validator_ops)},
-    {plot_req, END_OF(bc_plot_ops, render), sizeof(bc_plot_ops), sizeof(bc_plot_ops)},
-};
-
-static size_t ops_size_for_minor(uint32_t kind, uint32_t minor)
-{
-    return minor >= 2 ? kind_ops[kind].size_1_2 : kind_ops[kind].size_1_0;
 }
 
 static bool ltdl_ready;
@@ -216,11 +174,15 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
         return xasprintf("%s: reserved field flags is 0x%x, but ABI %u.%u requires zero; leave "
                          "it unset in the descriptor",
                          path, d->flags, p->abi_major, p->abi_minor);
-    const char *kind = loader_kind_name(d->kind);
-    if (!kind)
-        return xasprintf("%s: unknown plugin kind %u (this benchctl, ABI %d.%d, knows host=1, "
-                         "probe=2, collector=3, validator=4, plot=5)",
-                         path, d->kind, BC_ABI_MAJOR, BC_ABI_MINOR);
+    const plugin_kind *pk = plugin_kind_of(d->kind);
+    if (!pk) {
+        char *known = plugin_kinds_list();
+        char *why = xasprintf("%s: unknown plugin kind %u (this benchctl, ABI %d.%d, knows %s)",
+                              path, d->kind, BC_ABI_MAJOR, BC_ABI_MINOR, known);
+        free(known);
+        return why;
+    }
+    const char *kind = pk->name;
     if (!valid_name(d->name))
         return xasprintf("%s: %s plugin has an invalid name '%s' (use lowercase letters, digits "
                          "and '_')", path, kind, d->name ? d->name : "(null)");
@@ -229,12 +191,12 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
     if (!d->ops)
         return xasprintf("%s: %s plugin '%s' has no operations table", path, kind, d->name);
     uint32_t ops_size = *(const uint32_t *)d->ops;
-    if (ops_size < kind_ops[d->kind].min_size)
+    if (ops_size < pk->min_size)
         return xasprintf("%s: %s plugin '%s' has a truncated operations table: %u bytes, but "
                          "ABI %u.%u needs at least %zu",
                          path, kind, d->name, ops_size, p->abi_major, p->abi_minor,
-                         kind_ops[d->kind].min_size);
-    for (const op_req *r = kind_ops[d->kind].req; r->name; r++) {
+                         pk->min_size);
+    for (const kind_op *r = pk->required; r->name; r++) {
         void *fn;
         memcpy(&fn, (const char *)d->ops + r->offset, sizeof fn);
         if (!fn)
@@ -336,7 +298,7 @@ static plugin *load_file(loader *l, const char *path)
     size_t n = desc_size_for_minor(d->abi.abi_minor);
     memcpy(&p->desc, d, d->abi.struct_size < n ? d->abi.struct_size : n);
     uint32_t ops_size = *(const uint32_t *)d->ops;
-    size_t full = ops_size_for_minor(d->kind, d->abi.abi_minor);
+    size_t full = plugin_kind_ops_size(plugin_kind_of(d->kind), d->abi.abi_minor);
     memcpy(&p->ops, d->ops, ops_size < full ? ops_size : full);
     pthread_mutex_init(&p->lock, NULL);
     l->plugins = xrealloc(l->plugins, (l->nplugins + 1) * sizeof *l->plugins);
