@@ -59,6 +59,18 @@ static int t_probe_check(bc_fake *f, const bc_plugin *p, const char *target, cha
 }
 
 /* A fresh scratch directory (removed by t_cleanup). */
+/* The host's transport as plugins see it since ABI 1.2: its declared
+ * capabilities ("local": this machine, everything; any other name: a
+ * remote POSIX host), and the transport fact for messages. */
+static void t_transport(bc_fake *f, const char *name)
+{
+    bc_fake_set_fact(f, "transport", name);
+    f->host_caps = strcmp(name, "local") == 0 ? BC_HOST_CAP_SHARED_FS | BC_HOST_CAP_CHEAP_EXEC |
+                                                    BC_HOST_CAP_POSIX_SHELL |
+                                                    BC_HOST_CAP_CONTROLLER
+                                              : BC_HOST_CAP_POSIX_SHELL;
+}
+
 static char t_dir[64];
 static void t_mkdir(void)
 {

@@ -35,7 +35,7 @@ static int same_text(const char *path, const char *want)
 
 static void both_ways(const char *transport, const char *run)
 {
-    bc_fake_set_fact(&f, "transport", transport);
+    t_transport(&f, transport);
     t_case = transport;
     char dest[512];
 
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     both_ways("ssh", t_path("run-ssh"));
 
     t_case = "local missing";
-    bc_fake_set_fact(&f, "transport", "local");
+    t_transport(&f, "local");
     int rc = collect("gone", "src/missing.csv", t_path("run-local"), "gone.csv", 1);
     CHECK(rc == BC_ERR && strstr(f.error, t_path("src/missing.csv")) &&
               strstr(f.error, "does not exist (the stage did not write it)"),
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
           "error '%s'", f.error);
 
     t_case = "transfer fails";
-    bc_fake_set_fact(&f, "transport", "ssh");
+    t_transport(&f, "ssh");
     f.get_file_rc = BC_ERR;
     rc = collect("results", "src/out.csv", t_path("run-ssh"), "x.csv", 1);
     CHECK(rc == BC_ERR && f.n_files == 0, "rc %d, %zu recorded", rc, f.n_files);
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     while (longdir.len < PATH_MAX + 100)
         bc_sb_append(&longdir, "/directory-name-that-repeats");
     for (int local = 0; local < 2; local++) {
-        bc_fake_set_fact(&f, "transport", local ? "local" : "ssh");
+        t_transport(&f, local ? "local" : "ssh");
         rc = collect("results", "src/out.csv", bc_sb_str(&longdir), "results.csv", 1);
         CHECK(rc == BC_ERR && strstr(f.error, "too long") && strstr(f.error, "results.csv") &&
                   strstr(f.error, "/directory-name-that-repeats/directory-name-that-repeats"),
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     bc_sb_printf(&srcname, "src/%s", longfile);
     t_write(bc_sb_str(&srcname), "x", 1);
     for (int local = 0; local < 2; local++) {
-        bc_fake_set_fact(&f, "transport", local ? "local" : "ssh");
+        t_transport(&f, local ? "local" : "ssh");
         rc = collect("long", "src/*.long", bc_sb_str(&deep), "g", 1);
         CHECK(rc == BC_ERR && strstr(f.error, "too long") && strstr(f.error, longfile),
               "error '%.200s'", f.error);

@@ -19,7 +19,7 @@ static int check(const char *target)
 
 static void both_ways(const char *transport)
 {
-    bc_fake_set_fact(&f, "transport", transport);
+    t_transport(&f, transport);
     int remote = strcmp(transport, "local") != 0;
     static char name[64];
     snprintf(name, sizeof name, "%s", transport);
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
     both_ways("ssh");
 
     t_case = "remote errors";
-    bc_fake_set_fact(&f, "transport", "ssh");
+    t_transport(&f, "ssh");
     f.exec_rc = BC_ERR;
     int rc = check("x");
     CHECK(rc == BC_ERR && f.error[0], "rc %d", rc);
