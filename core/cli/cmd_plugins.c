@@ -22,14 +22,7 @@ static void print_json(const loader *ld)
     cJSON *pl = cJSON_AddArrayToObject(root, "plugins");
     for (size_t i = 0; i < ld->nplugins; i++) {
         const plugin *p = ld->plugins[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
-        cJSON_AddStringToObject(o, "name", p->desc.name);
-        cJSON_AddStringToObject(o, "version", p->desc.version);
-        char abi[32];
-        snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
-        cJSON_AddStringToObject(o, "abi", abi);
-        cJSON_AddStringToObject(o, "path", p->path);
+        cJSON *o = loader_plugin_json(p);
         cJSON_AddStringToObject(o, "description", p->desc.description ? p->desc.description : "");
         cJSON *opts = cJSON_AddArrayToObject(o, "options");
         for (const bc_option *op = p->desc.options; op && op->name; op++) {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "plugin/coresvc.h"
 #include "plugin/kinds.h"
 #include "util/log.h"
@@ -21,6 +23,19 @@ const char *loader_kind_name(uint32_t kind)
 {
     const plugin_kind *k = plugin_kind_of(kind);
     return k ? k->name : NULL;
+}
+
+cJSON *loader_plugin_json(const plugin *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
+    cJSON_AddStringToObject(o, "name", p->desc.name);
+    cJSON_AddStringToObject(o, "version", p->desc.version);
+    char abi[32];
+    snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
+    cJSON_AddStringToObject(o, "abi", abi);
+    cJSON_AddStringToObject(o, "path", p->path);
+    return o;
 }
 
 /* Size of the descriptor in ABI 1.0 and 1.1: everything up to and

@@ -67,4 +67,8 @@ void loader_shutdown(loader *l);
 
 const char *loader_kind_name(uint32_t kind); /* "host", ...; NULL if unknown */
 
+/* A loaded plugin as metadata.json and `benchctl plugins --json` show it:
+ * kind, name, version, abi, path (owned by the caller). */
+struct cJSON *loader_plugin_json(const plugin *p);
+
 #endif

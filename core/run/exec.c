@@ -57,9 +57,9 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
 
 static double us_to_s(int64_t us) { return us < 0 ? -1 : (double)us / 1e6; }
 
-/* The command line a script stage runs: the script itself when it is
- * executable, otherwise the shell's interpreter with the script. */
-static char *script_command(run *r, const cfg_stage *st, const strvec *shell, char **err)
+/* The script of st (relative to the config's directory), when it is a
+ * regular file; NULL with *err (owned) otherwise.  *mode: its mode. */
+static char *script_path(run *r, const cfg_stage *st, mode_t *mode, char **err)
 {
     char *path = path_join(r->cfg->dir, st->script);
     struct stat sb;
@@ -69,6 +69,18 @@ static char *script_command(run *r, const cfg_stage *st, const strvec *shell, ch
         free(path);
         return NULL;
     }
+    *mode = sb.st_mode;
+    return path;
+}
+
+/* The command line a script stage runs: the script itself when it is
+ * executable, otherwise the shell's interpreter with the script. */
+static char *script_command(run *r, const cfg_stage *st, const strvec *shell, char **err)
+{
+    mode_t mode;
+    char *path = script_path(r, st, &mode, err);
+    if (!path)
+        return NULL;
     char *q = shell_quote(path);
     char *cmd = access(path, X_OK) == 0 ? xstrdup(q) : xasprintf("%s %s", shell->v[0], q);
     free(q);
@@ -82,14 +94,10 @@ static char *script_command(run *r, const cfg_stage *st, const strvec *shell, ch
 static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strvec *shell,
                            char **err)
 {
-    char *path = path_join(r->cfg->dir, st->script);
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        *err = xasprintf("stage '%s': script '%s' not found (%s)", st->name, path,
-                         strerror(errno ? errno : ENOENT));
-        free(path);
+    mode_t mode;
+    char *path = script_path(r, st, &mode, err);
+    if (!path)
         return NULL;
-    }
     char *rel = layout_remote_script(st, path);
     if (!sv_contains(&h->uploaded, rel)) {
         if (!h->p->ops.host.put_file) {
@@ -111,7 +119,7 @@ static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strve
         }
         sv_push(&h->uploaded, rel);
     }
-    char *cmd = sb.st_mode & S_IXUSR ? xasprintf("\"$BENCHCTL_HOST_TMPDIR/%s\"", rel)
+    char *cmd = mode & S_IXUSR ? xasprintf("\"$BENCHCTL_HOST_TMPDIR/%s\"", rel)
                                      : xasprintf("%s \"$BENCHCTL_HOST_TMPDIR/%s\"", shell->v[0], rel);
     free(rel);
     free(path);

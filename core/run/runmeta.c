@@ -124,18 +124,8 @@ static cJSON *hosts_json(run *r)
 static cJSON *plugins_json(const loader *l)
 {
     cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < l->nplugins; i++) {
-        const plugin *p = l->plugins[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "kind", loader_kind_name(p->desc.kind));
-        cJSON_AddStringToObject(o, "name", p->desc.name);
-        cJSON_AddStringToObject(o, "version", p->desc.version);
-        char abi[32];
-        snprintf(abi, sizeof abi, "%u.%u", p->desc.abi.abi_major, p->desc.abi.abi_minor);
-        cJSON_AddStringToObject(o, "abi", abi);
-        cJSON_AddStringToObject(o, "path", p->path);
-        cJSON_AddItemToArray(a, o);
-    }
+    for (size_t i = 0; i < l->nplugins; i++)
+        cJSON_AddItemToArray(a, loader_plugin_json(l->plugins[i]));
     return a;
 }
 
