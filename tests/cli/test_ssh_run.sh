@@ -130,7 +130,7 @@ hosts:
 stages:
   - name: timed
     host: a
-    command: sleep 0.5
+    command: sleep 2
     warmup: 1
     repeat: 3
   - name: quick
@@ -146,14 +146,15 @@ check_schema "$SRC_DIR/docs/schema/results.schema.json" "$R"
 REP="j['cases'][0]['stages'][0]['repeat']"
 [ "$(json "$R" "$REP['count']")" = 3 ] || fail "ssh repeat count"
 [ "$(json "$R" "$REP['overhead_s'] > 0")" = True ] || fail "ssh overhead"
-# Every run is its raw time less the calibrated overhead; the command
-# sleeps 500 ms, and the overhead is a median of a noisy quantity (root's
-# shell start-up here varies by tens of ms), so the median run lies near
-# 0.5 s, well under the raw time.
-[ "$(json "$R" "all(abs(r['raw_wall_s'] - r['wall_s'] - $REP['overhead_s']) < 1e-9 for r in $REP['runs'])")" = True ] ||
+# Every run is its raw time less the calibrated overhead (never below
+# zero); the command sleeps 2 s, and the overhead is the median of a noisy
+# quantity (a login shell's start-up: seconds on a loaded machine whose
+# root shell runs a version manager), so the median run lies well above
+# 1 s and under the raw time.
+[ "$(json "$R" "all(abs(r['raw_wall_s'] - r['wall_s'] - $REP['overhead_s']) < 1e-9 or (r['wall_s'] == 0 and r['raw_wall_s'] < $REP['overhead_s']) for r in $REP['runs'])")" = True ] ||
   fail "ssh repeat: wall is not raw - overhead: $(json "$R" "$REP['runs']")"
-[ "$(json "$R" "0.3 <= $REP['metrics']['wall_s']['median'] < 1.0")" = True ] ||
-  fail "ssh repeat wall times: $(json "$R" "[r['wall_s'] for r in $REP['runs']]")"
+[ "$(json "$R" "1.0 <= $REP['metrics']['wall_s']['median'] < sorted(r['raw_wall_s'] for r in $REP['runs'])[1]")" = True ] ||
+  fail "ssh repeat wall times: $(json "$R" "[(r['wall_s'], r['raw_wall_s']) for r in $REP['runs']]")"
 [ "$(json "$R" "j['cases'][0]['stages'][0]['user_cpu_s']")" = None ] || fail "ssh cpu should be null"
 [ $(( $(sshd_accepted a) - before )) = 1 ] || fail "repeat made more than one login"
 # The remote host's machine facts, next to its transport.
@@ -191,7 +192,9 @@ expect_rc 1 "timeout"
 m=$(meta runs-to)
 [ "$(json $m 'j["stages"][0]["status"]')" = timeout ] || fail "stage status should be timeout"
 expect_in "$(json $m 'j["stages"][0]["error"]')" "timed out after 1500 ms"
-[ "$elapsed" -lt 8000 ] || fail "a 1.5 s timeout took $elapsed ms"
+# The behaviour: stopped at the timeout, not after the sleeps' 300 s (the
+# bound leaves room for logins on a loaded machine).
+[ "$elapsed" -lt 120000 ] || fail "a 1.5 s timeout took $elapsed ms: the tree was not stopped"
 pass "stage timeout stops the remote process tree (${elapsed} ms)"
 
 # --- Ctrl-C stops it too
@@ -299,5 +302,6 @@ m=$(meta runs-lost)
 [ "$(json $m 'j["stages"][1]["status"]')" = failed ] || fail "victim status should be failed"
 expect_in "$(json $m 'j["error"]')" "lost"
 [ "$(cat "$(dirname $m)/kept.txt")" = kept ] || fail "the output collected before the loss is gone"
-[ "$elapsed" -lt 5000 ] || fail "noticing the lost connection took $elapsed ms"
+# Noticed from the broken socket, not after keepalive's ~90 s.
+[ "$elapsed" -lt 60000 ] || fail "noticing the lost connection took $elapsed ms"
 pass "sshd killed mid-stage: 'connection lost' naming host and stage, exit 1, status failed, earlier outputs kept (${elapsed} ms)"
