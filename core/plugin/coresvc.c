@@ -197,7 +197,10 @@ static int64_t svc_time_left_ms(bc_ctx *ctx)
     core_ctx *c = C(ctx);
     if (!c->deadline_ns)
         return -1;
-    int64_t left = (c->deadline_ns - mono_ns()) / 1000000;
+    /* Rounded up: an attempt a probe bounds by it ends at the deadline, not
+     * just before, so the core knows the deadline cut it short (and reports
+     * the attempt before it). */
+    int64_t left = (c->deadline_ns - mono_ns() + 999999) / 1000000;
     return left > 0 ? left : 0;
 }
 

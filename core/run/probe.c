@@ -159,7 +159,11 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
             break;
         }
         if (mono_ns() >= deadline) {
-            rc = BC_TIMEOUT; /* no attempt squeezed in at the deadline */
+            /* No attempt squeezed in at the deadline.  The last one ended
+             * within a few ms of it: the deadline cut it short (a probe
+             * bounds its attempt by time_left_ms, in whole ms). */
+            cut_short = attempts > 1 && deadline - now <= 2000000;
+            rc = BC_TIMEOUT;
             break;
         }
     }
