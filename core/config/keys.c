@@ -41,7 +41,8 @@ bool config_parse_bool(const char *s, bool *out)
     return false;
 }
 
-const char **keys_names(const cfg_key *table)
+/* The names of table, NULL-terminated (owned; free it). */
+static const char **keys_names(const cfg_key *table)
 {
     size_t n = 0;
     while (table && table[n].name)

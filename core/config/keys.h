@@ -60,9 +60,5 @@ void keys_check(diag *d, const ynode *m, const cfg_key *table, const char *what)
  * value was wrong (its field keeps the default). */
 bool keys_bind(diag *d, const ynode *m, const cfg_key *table, void *out, const char *what);
 
-/* The names of table, NULL-terminated (for the core's part of a section
- * that also carries plugin options).  Owned by the caller (free). */
-const char **keys_names(const cfg_key *table);
-
 
 #endif

@@ -43,14 +43,6 @@ const plugin_kind *plugin_kind_of(uint32_t kind)
     return NULL;
 }
 
-const plugin_kind *plugin_kind_named(const char *name)
-{
-    for (size_t i = 0; name && i < ARRAY_LEN(kinds); i++)
-        if (strcmp(kinds[i].name, name) == 0)
-            return &kinds[i];
-    return NULL;
-}
-
 char *plugin_kinds_list(void)
 {
     strbuf sb = {0};

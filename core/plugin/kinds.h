@@ -29,8 +29,6 @@ typedef struct plugin_kind {
 
 /* The row of kind, or NULL for a kind this core does not know. */
 const plugin_kind *plugin_kind_of(uint32_t kind);
-/* The row whose name is name, or NULL. */
-const plugin_kind *plugin_kind_named(const char *name);
 /* "host=1, probe=2, ...": every kind this core knows (owned). */
 char *plugin_kinds_list(void);
 /* The size of kind k's ops table as ABI 1.minor defines it. */

@@ -50,7 +50,8 @@ char *layout_output_dir(const cfg_case *cs)
     return cs ? xasprintf("cases/%s", cs->name) : xstrdup("");
 }
 
-bool layout_is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+/* Does s contain a glob character (*?[)? */
+static bool is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* The extension of path's last component ("" when none). */
 static const char *extension(const char *path)
@@ -65,7 +66,7 @@ char *layout_output_base(const char *output, const target *t, const char *remote
 {
     char *tag = layout_tag(t);
     char *p = xasprintf("%s%s%s", output, tag,
-                        layout_is_glob(remote_path) ? "" : extension(remote_path));
+                        is_glob(remote_path) ? "" : extension(remote_path));
     free(tag);
     return p;
 }

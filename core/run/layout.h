@@ -65,7 +65,4 @@ char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, con
  * transport's private directory). */
 char *layout_remote_script(const cfg_stage *st, const char *script_path);
 
-/* Does s contain a glob character (*?[)? */
-bool layout_is_glob(const char *s);
-
 #endif
