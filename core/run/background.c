@@ -107,7 +107,6 @@ static void bg_free(bg_proc *b)
 
 bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stage_rec *sr)
 {
-    cJSON *rec = sr->json;
     bg_proc *b = xcalloc(1, sizeof *b);
     b->r = r;
     b->st = st;
@@ -120,8 +119,8 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
     b->log_rel = layout_log(st, &sr->where, cs);
     b->log_path = path_join(r->dir, b->log_rel);
     b->io.log_path = b->log_path;
-    cJSON_AddBoolToObject(rec, "background", true);
-    json_add_time(rec, "start_time", wall_ns());
+    sr->background = true;
+    sr->start_ns = wall_ns();
     char *err = NULL;
     int rc = BC_ERR;
     if (!hostconn_open(h)) {
@@ -144,11 +143,10 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
         rc = BC_ERR;
     }
     if (rc != BC_OK) {
-        json_add_time(rec, "end_time", wall_ns());
-        cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - b->m0) / 1e9);
+        record_set_end(sr, b->m0);
         record_set_status(sr, STAGE_FAILED, NULL);
         record_set_error(sr, err);
-        cJSON_AddNullToObject(rec, "log");
+        record_set_output(sr, 0, NULL);
         log_msg(BC_LOG_ERROR, "%s", err);
         run_fail(r, "%s", err);
         run_stage_done(r, sr);
@@ -215,11 +213,9 @@ bool bg_stop_all(run *r)
         bg_proc *b = r->bgs[i];
         exec_release(b->h, &b->ctx, b->proc);
         stage_rec *sr = b->rec;
-        cJSON *rec = sr->json;
-        json_add_time(rec, "end_time", wall_ns());
-        cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - b->m0) / 1e9);
+        record_set_end(sr, b->m0);
         if (b->stopped_by_us) {
-            cJSON_AddStringToObject(rec, "stopped_by", b->killed ? "SIGKILL" : "SIGTERM");
+            sr->stopped_by = b->killed ? "SIGKILL" : "SIGTERM";
         } else {
             stage_record_result(sr, &b->res);
         }
@@ -239,11 +235,7 @@ bool bg_stop_all(run *r)
         }
         free(err);
         record_set_status(sr, failed ? STAGE_FAILED : STAGE_SUCCESS, NULL);
-        cJSON_AddNumberToObject(rec, "output_bytes", (double)b->io.bytes);
-        if (b->io.log_fd >= 0)
-            cJSON_AddStringToObject(rec, "log", b->log_rel);
-        else
-            cJSON_AddNullToObject(rec, "log");
+        record_set_output(sr, (int64_t)b->io.bytes, b->io.log_fd >= 0 ? b->log_rel : NULL);
         run_stage_done(r, sr);
         if (failed)
             ok = false;

@@ -21,12 +21,11 @@
 typedef struct collect_state {
     const cfg_output *output;
     strvec files;       /* absolute paths the collector placed */
-    cJSON *errors;      /* validation problems of the current file */
+    file_check *check; /* the current file's report */
     uint64_t nerrors;
     uint64_t first_line; /* the first problem, for the stage's error */
     uint32_t first_column;
     char *first_message;
-    cJSON *summary;     /* per-column summary of the current file */
     const char *rel_path;
     outstats *stats;    /* the output's statistics, or NULL */
 } collect_state;
@@ -52,15 +51,8 @@ static void on_data_error(core_ctx *ctx, const char *path, uint64_t line, uint32
     if (s->nerrors <= MAX_PRINTED_ERRORS)
         log_msg(BC_LOG_ERROR, "%s:%llu:%u: %s%s%s%s", s->rel_path, (unsigned long long)line,
                 column, message, value ? " (value '" : "", value ? value : "", value ? "')" : "");
-    if (s->nerrors > MAX_RECORDED_ERRORS)
-        return;
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "line", (double)line);
-    cJSON_AddNumberToObject(e, "column", column);
-    if (value)
-        cJSON_AddStringToObject(e, "value", value);
-    cJSON_AddStringToObject(e, "message", message);
-    cJSON_AddItemToArray(s->errors, e);
+    if (s->nerrors <= MAX_RECORDED_ERRORS)
+        record_add_data_error(s->check, line, column, value, message);
 }
 
 /* A validator's capped report: n problems it did not report one by one. */
@@ -75,20 +67,12 @@ static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double
                        double mean)
 {
     collect_state *s = ctx->hook_data;
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "count", (double)count);
     bool is_string = false;
     for (size_t i = 0; s->output && i < s->output->ncolumns; i++)
         if (s->output->columns[i].name && strcmp(s->output->columns[i].name, column) == 0 &&
             s->output->columns[i].type && strcmp(s->output->columns[i].type, "string") == 0)
             is_string = true;
-    if (count && !is_string) {
-        cJSON_AddNumberToObject(c, "min", min);
-        cJSON_AddNumberToObject(c, "max", max);
-        cJSON_AddNumberToObject(c, "mean", mean);
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(s->summary, column);
-    cJSON_AddItemToObject(s->summary, column, c);
+    record_set_summary(s->check, column, count, count && !is_string, min, max, mean);
     if (s->stats)
         outstats_summary(s->stats, column, count, min, max, mean);
 }
@@ -118,33 +102,30 @@ static bc_column *columns_of(const cfg_output *o)
 
 /* Validate one collected file; returns false when it is invalid. */
 static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
-                          const cfg_case *cs, const char *abs, const char *rel, cJSON *fj,
-                          outstats *stats, char **why)
+                          const cfg_case *cs, const char *abs, out_file *of, outstats *stats,
+                          char **why)
 {
     plugin *p = (plugin *)o->validator_plugin;
+    const char *rel = of->path;
     char *ierr = NULL;
-    cJSON *vj = cJSON_AddObjectToObject(fj, "validation");
-    cJSON_AddStringToObject(vj, "format", o->schema_format);
+    file_check *fc = &of->check;
+    fc->checked = true;
+    fc->format = o->schema_format;
     if (run_plugin_init(p, r, &ierr) != BC_OK) {
-        cJSON_AddBoolToObject(vj, "valid", false);
-        cJSON_AddStringToObject(vj, "error", ierr);
+        fc->error = xstrdup(ierr);
         *why = ierr;
         return false;
     }
     optview v = {p->desc.options, o->schema, NULL, 0};
-    collect_state s = {.output = o, .errors = cJSON_CreateArray(),
-                       .summary = cJSON_CreateObject(), .rel_path = rel, .stats = stats};
+    collect_state s = {.output = o, .check = fc, .rel_path = rel, .stats = stats};
     core_ctx ctx;
     run_ctx_init(&ctx, p, &v, r);
     ctx.host = h;
     ctx.stage = st->name;
     ctx.case_name = cs ? cs->name : NULL;
     if (ctx_instance(&ctx, o, &ierr) != BC_OK) {
-        cJSON_Delete(s.errors);
-        cJSON_Delete(s.summary);
         opts_free(&v);
-        cJSON_AddBoolToObject(vj, "valid", false);
-        cJSON_AddStringToObject(vj, "error", ierr);
+        fc->error = xstrdup(ierr);
         *why = ierr;
         return false;
     }
@@ -164,17 +145,13 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     free(cols);
     opts_free(&v);
     bool valid = rc == BC_OK && s.nerrors == 0;
-    if (rc == BC_CANCELLED)
-        cJSON_AddNullToObject(vj, "valid"); /* not read to the end: neither */
-    else
-        cJSON_AddBoolToObject(vj, "valid", valid);
-    cJSON_AddNumberToObject(vj, "error_count", (double)s.nerrors);
-    cJSON_AddNumberToObject(vj, "elapsed_ms", (double)(mono_ns() - t0) / 1e6);
+    fc->read = true;
+    fc->interrupted = rc == BC_CANCELLED; /* not read to the end: neither */
+    fc->error_count = s.nerrors;
+    fc->elapsed_ms = (double)(mono_ns() - t0) / 1e6;
     if (s.nerrors > MAX_PRINTED_ERRORS)
         log_msg(BC_LOG_ERROR, "%s: %llu more problems not shown (%d are in metadata.json)", rel,
                 (unsigned long long)(s.nerrors - MAX_PRINTED_ERRORS), MAX_RECORDED_ERRORS);
-    cJSON_AddItemToObject(vj, "errors", s.errors);
-    cJSON_AddItemToObject(vj, "summary", s.summary);
     if (!valid) {
         if (s.first_message)
             *why = xasprintf("%s does not match its data_schema: %llu problem%s, the first at line "
@@ -187,7 +164,7 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
         else
             *why = xasprintf("%s could not be validated: %s", rel,
                              ctx.error[0] ? ctx.error : "the validator failed");
-        cJSON_AddStringToObject(vj, "error", *why);
+        fc->error = xstrdup(*why);
     }
     free(s.first_message);
     return valid;
@@ -212,23 +189,18 @@ static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_cas
 /* Collect (and validate) one outputs[] entry of a stage run on h into the
  * run directory; false when it must fail the stage (*err set once). */
 static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                        bool background, stage_rec *rec, const cfg_output *o, cJSON *outs,
+                        bool background, stage_rec *rec, const cfg_output *o,
                         const strvec *env, const char *dest_dir, char **err)
 {
     bool ok = true;
-    cJSON *oj = cJSON_CreateObject();
-    cJSON_AddItemToArray(outs, oj);
     char *xerr = NULL;
     char *name = expand_vars(o->name, (const char *const *)env->v, &xerr);
     char *remote = name ? expand_vars(o->remote_path, (const char *const *)env->v, &xerr) : NULL;
-    cJSON_AddStringToObject(oj, "name", name ? name : o->name);
-    cJSON_AddStringToObject(oj, "output", o->name);
-    cJSON_AddStringToObject(oj, "remote_path", remote ? remote : o->remote_path);
-    cJSON *files = cJSON_AddArrayToObject(oj, "files");
     out_rec *orec = record_add_output(rec, o->name, name ? name : o->name);
+    orec->remote_path = xstrdup(remote ? remote : o->remote_path);
     if (!remote) {
         char *msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
-        cJSON_AddStringToObject(oj, "error", msg);
+        orec->error = xstrdup(msg);
         if (ok && !*err)
             *err = msg;
         else
@@ -241,7 +213,7 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
         char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
                               "the run directory", st->name, name, o->name);
-        cJSON_AddStringToObject(oj, "error", msg);
+        orec->error = xstrdup(msg);
         if (!*err)
             *err = msg;
         else
@@ -274,7 +246,7 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
                               h->cfg->alias, name, remote,
                               ctx.error[0] ? ctx.error : "collection failed");
-        cJSON_AddStringToObject(oj, "error", msg);
+        orec->error = xstrdup(msg);
         if (background && rc != BC_CANCELLED) {
             log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
             free(msg);
@@ -298,14 +270,11 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         const char *abs = s.files.v[f];
         size_t dl = strlen(r->dir);
         const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
-        cJSON *fj = cJSON_CreateObject();
-        cJSON_AddStringToObject(fj, "path", rel);
-        cJSON_AddItemToArray(files, fj);
         out_file *of = record_add_file(orec, rel);
         if (!o->validator_plugin)
             continue;
         char *why = NULL;
-        bool valid = validate_file(r, st, o, h, cs, abs, rel, fj, stats, &why);
+        bool valid = validate_file(r, st, o, h, cs, abs, of, stats, &why);
         of->validity = valid ? FILE_VALID : FILE_INVALID;
         if (!valid) {
             if (strcmp(o->on_invalid, "warn") == 0) {
@@ -320,7 +289,7 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         free(why);
     }
     if (stats) {
-        cJSON_AddItemToObject(oj, "statistics", outstats_finish(stats));
+        orec->statistics = outstats_finish(stats);
         outstats_free(stats);
     }
     sv_free(&s.files);
@@ -335,7 +304,7 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
 {
     if (st->noutputs == 0)
         return true;
-    cJSON *outs = cJSON_AddArrayToObject(rec->json, "outputs");
+    rec->collected = true;
     strvec env = {0};
     run_build_env(r, st->name, h->cfg->alias, cs, &env);
     bool ok = true;
@@ -344,8 +313,7 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
     free(dest_rel);
     mkdir_p(dest_dir, 0755);
     for (size_t i = 0; i < st->noutputs; i++)
-        if (!collect_one(r, st, h, cs, background, rec, &st->outputs[i], outs, &env, dest_dir,
-                         err))
+        if (!collect_one(r, st, h, cs, background, rec, &st->outputs[i], &env, dest_dir, err))
             ok = false;
     free(dest_dir);
     sv_free(&env);

@@ -54,9 +54,6 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
         sv_push(env, r->o->env.v[i]);
 }
 
-
-static double us_to_s(int64_t us) { return us < 0 ? -1 : (double)us / 1e6; }
-
 /* The script of st (relative to the config's directory), when it is a
  * regular file; NULL with *err (owned) otherwise.  *mode: its mode. */
 static char *script_path(run *r, const cfg_stage *st, mode_t *mode, char **err)
@@ -229,16 +226,11 @@ void stage_exec_free(stage_exec *ex)
 
 void stage_record_result(stage_rec *sr, const bc_exec_result *res)
 {
-    cJSON *rec = sr->json;
-    cJSON_AddNumberToObject(rec, "exit_status", res->exit_status);
-    if (res->term_signal)
-        cJSON_AddNumberToObject(rec, "signal", res->term_signal);
-    if (res->user_us >= 0) {
-        cJSON_AddNumberToObject(rec, "user_cpu_s", us_to_s(res->user_us));
-        cJSON_AddNumberToObject(rec, "system_cpu_s", us_to_s(res->sys_us));
-    }
-    if (res->max_rss_kb >= 0)
-        cJSON_AddNumberToObject(rec, "max_rss_kb", (double)res->max_rss_kb);
+    exec_rec e = {.exit_status = res->exit_status, .term_signal = res->term_signal,
+                  .user_us = res->user_us >= 0 ? res->user_us : -1,
+                  .sys_us = res->user_us >= 0 ? res->sys_us : -1,
+                  .max_rss_kb = res->max_rss_kb >= 0 ? res->max_rss_kb : -1};
+    record_set_result(sr, &e);
 }
 
 /* Merge what the stage reported for custom metadata: its stdout when it

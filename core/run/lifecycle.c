@@ -257,28 +257,13 @@ fail:
  * status from the typed records of its stages (from index rec_from). */
 static void record_case(run *r, const cfg_case *cs, size_t rec_from)
 {
-    cJSON *cj = cJSON_CreateObject();
-    cJSON_AddStringToObject(cj, "name", cs->name);
-    if (cs->base)
-        cJSON_AddStringToObject(cj, "case", cs->base);
-    cJSON *pj = cJSON_AddObjectToObject(cj, "parameters");
-    for (size_t k = 0; k < cs->params.n; k++) {
-        const char *eq = strchr(cs->params.v[k], '=');
-        char *pk = xstrndup(cs->params.v[k], (size_t)(eq - cs->params.v[k]));
-        cJSON_AddStringToObject(pj, pk, eq + 1);
-        free(pk);
-    }
-    cJSON *ej = cJSON_AddObjectToObject(cj, "env");
-    for (size_t k = 0; cs->env && k < cs->env->n; k++)
-        cJSON_AddStringToObject(ej, cs->env->keys[k]->str, cs->env->vals[k]->str);
     bool ok = true;
     for (size_t k = rec_from; k < r->nrecs; k++) {
         stage_status s = r->recs[k]->status;
         if (s != STAGE_SUCCESS && s != STAGE_SKIPPED && s != STAGE_RUNNING)
             ok = false;
     }
-    cJSON_AddStringToObject(cj, "status", ok ? "success" : "failed");
-    cJSON_AddItemToArray(r->cases_json, cj);
+    meta_add_case(r, cs, ok ? "success" : "failed");
 }
 
 static void record_case_not_run(run *r, const cfg_case *cs)
@@ -286,10 +271,7 @@ static void record_case_not_run(run *r, const cfg_case *cs)
     for (size_t si = 0; si < r->cfg->nstages; si++)
         stage_record_not_run(r, &r->cfg->stages[si], cs, STAGE_NOT_RUN,
                              "an earlier stage failed or the run was stopped");
-    cJSON *cj = cJSON_CreateObject();
-    cJSON_AddStringToObject(cj, "name", cs->name);
-    cJSON_AddStringToObject(cj, "status", "not_run");
-    cJSON_AddItemToArray(r->cases_json, cj);
+    meta_add_case(r, cs, "not_run");
 }
 
 /* Every selected case's stages, in order, until one fails the run.

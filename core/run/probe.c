@@ -92,14 +92,12 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
                                                                : 100;
     bool show = r->tty && isatty(STDERR_FILENO);
     int64_t shown_at = 0;
-    cJSON *hj = cJSON_AddObjectToObject(rec->json, "health_check");
-    cJSON_AddStringToObject(hj, "type", hc->type);
-    cJSON_AddStringToObject(hj, "target", hc->target);
-    cJSON_AddStringToObject(hj, "where", h->cfg->alias);
+    health_rec *hr = &rec->health;
+    *hr = (health_rec){.present = true, .type = hc->type, .target = hc->target,
+                       .where = xstrdup(h->cfg->alias)};
     optview v = {p->desc.options, hc->node, NULL, 0};
     core_ctx ctx;
     if (!probe_ctx(r, st, h, cs, &v, &ctx, err)) {
-        cJSON_AddBoolToObject(hj, "ready", false);
         opts_free(&v);
         return BC_ERR;
     }
@@ -177,15 +175,16 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
         p->ops.probe.end(&ctx.pub, state);
     opts_free(&v);
     double elapsed_ms = (double)(mono_ns() - t0) / 1e6;
-    cJSON_AddBoolToObject(hj, "ready", rc == BC_OK);
-    cJSON_AddNumberToObject(hj, "attempts", (double)attempts);
-    cJSON_AddNumberToObject(hj, "elapsed_ms", elapsed_ms);
+    hr->ready = rc == BC_OK;
+    hr->attempted = true;
+    hr->attempts = attempts;
+    hr->elapsed_ms = elapsed_ms;
     if (rc == BC_OK) {
         log_msg(BC_LOG_INFO, "stage '%s': %s check '%s' ready after %ld attempt%s and %.0f ms",
                 st->name, hc->type, hc->target, attempts, attempts == 1 ? "" : "s", elapsed_ms);
         return BC_OK;
     }
-    cJSON_AddStringToObject(hj, "last_error", detail[0] ? detail : ctx.error);
+    hr->last_error = xstrdup(detail[0] ? detail : ctx.error);
     if (rc == BC_CANCELLED)
         return BC_CANCELLED;
     if (attempts == 0) {

@@ -39,14 +39,8 @@ stage_rec *record_new(const cfg_stage *st, const char *host, const cfg_case *cs,
     rec->case_name = cs ? cs->name : NULL;
     rec->is_cleanup = st->is_cleanup;
     rec->where = layout_target(st, host);
-    rec->json = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec->json, "name", st->name);
-    cJSON_AddStringToObject(rec->json, "kind", st->is_cleanup ? "cleanup" : "stage");
-    cJSON_AddStringToObject(rec->json, "host", host);
-    if (cs)
-        cJSON_AddStringToObject(rec->json, "case", cs->name);
-    else
-        cJSON_AddNullToObject(rec->json, "case");
+    rec->result.user_us = rec->result.sys_us = rec->result.max_rss_kb = -1;
+    rec->json = record_json(rec);
     if (stages_json)
         cJSON_AddItemToArray(stages_json, rec->json);
     return rec;
@@ -55,10 +49,10 @@ stage_rec *record_new(const cfg_stage *st, const char *host, const cfg_case *cs,
 void record_set_status(stage_rec *rec, stage_status s, const char *reason)
 {
     rec->status = s;
-    cJSON_DeleteItemFromObjectCaseSensitive(rec->json, "status");
-    cJSON_AddStringToObject(rec->json, "status", stage_status_name(s));
-    if (reason)
-        cJSON_AddStringToObject(rec->json, "reason", reason);
+    if (reason) {
+        free(rec->reason);
+        rec->reason = xstrdup(reason);
+    }
 }
 
 void record_set_error(stage_rec *rec, const char *error)
@@ -66,11 +60,32 @@ void record_set_error(stage_rec *rec, const char *error)
     if (rec->has_error || !error)
         return;
     rec->has_error = true;
-    cJSON_AddStringToObject(rec->json, "error", error);
+    rec->error = xstrdup(error);
+}
+
+void record_set_result(stage_rec *rec, const exec_rec *res)
+{
+    rec->result = *res;
+    rec->result.present = true;
+}
+
+void record_set_end(stage_rec *rec, int64_t m0_ns)
+{
+    rec->end_ns = wall_ns();
+    rec->duration_s = (double)(mono_ns() - m0_ns) / 1e9;
+}
+
+void record_set_output(stage_rec *rec, int64_t bytes, const char *log_rel)
+{
+    rec->ended = true;
+    rec->output_bytes = bytes;
+    free(rec->log);
+    rec->log = log_rel ? xstrdup(log_rel) : NULL;
 }
 
 out_rec *record_add_output(stage_rec *rec, const char *output, const char *name)
 {
+    rec->collected = true;
     rec->outputs = xrealloc(rec->outputs, (rec->noutputs + 1) * sizeof *rec->outputs);
     out_rec *o = &rec->outputs[rec->noutputs++];
     *o = (out_rec){.output = xstrdup(output), .name = xstrdup(name)};
@@ -85,18 +100,237 @@ out_file *record_add_file(out_rec *o, const char *path)
     return f;
 }
 
+void record_add_data_error(file_check *fc, uint64_t line, uint32_t column, const char *value,
+                           const char *message)
+{
+    fc->errors = xrealloc(fc->errors, (fc->nerrors + 1) * sizeof *fc->errors);
+    fc->errors[fc->nerrors++] = (data_error){.line = line, .column = column,
+                                             .value = value ? xstrdup(value) : NULL,
+                                             .message = xstrdup(message ? message : "")};
+}
+
+void record_set_summary(file_check *fc, const char *column, uint64_t count, bool numeric,
+                        double min, double max, double mean)
+{
+    col_summary *c = NULL;
+    for (size_t i = 0; i < fc->nsummary && !c; i++)
+        if (strcmp(fc->summary[i].column, column) == 0)
+            c = &fc->summary[i];
+    if (!c) {
+        fc->summary = xrealloc(fc->summary, (fc->nsummary + 1) * sizeof *fc->summary);
+        c = &fc->summary[fc->nsummary++];
+        c->column = xstrdup(column);
+    }
+    c->count = count;
+    c->numeric = numeric;
+    c->min = min;
+    c->max = max;
+    c->mean = mean;
+}
+
+/* ---- The store's form of a record ---- */
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *check_json(const file_check *fc, file_validity validity)
+{
+    cJSON *vj = cJSON_CreateObject();
+    cJSON_AddStringToObject(vj, "format", fc->format ? fc->format : "");
+    if (fc->interrupted)
+        cJSON_AddNullToObject(vj, "valid"); /* not read to the end: neither */
+    else
+        cJSON_AddBoolToObject(vj, "valid", validity == FILE_VALID);
+    if (fc->read) {
+        cJSON_AddNumberToObject(vj, "error_count", (double)fc->error_count);
+        cJSON_AddNumberToObject(vj, "elapsed_ms", fc->elapsed_ms);
+        cJSON *errs = cJSON_AddArrayToObject(vj, "errors");
+        for (size_t i = 0; i < fc->nerrors; i++) {
+            const data_error *e = &fc->errors[i];
+            cJSON *ej = cJSON_CreateObject();
+            cJSON_AddNumberToObject(ej, "line", (double)e->line);
+            cJSON_AddNumberToObject(ej, "column", e->column);
+            if (e->value)
+                cJSON_AddStringToObject(ej, "value", e->value);
+            cJSON_AddStringToObject(ej, "message", e->message);
+            cJSON_AddItemToArray(errs, ej);
+        }
+        cJSON *sum = cJSON_AddObjectToObject(vj, "summary");
+        for (size_t i = 0; i < fc->nsummary; i++) {
+            const col_summary *c = &fc->summary[i];
+            cJSON *cj = cJSON_AddObjectToObject(sum, c->column);
+            cJSON_AddNumberToObject(cj, "count", (double)c->count);
+            if (c->numeric) {
+                cJSON_AddNumberToObject(cj, "min", c->min);
+                cJSON_AddNumberToObject(cj, "max", c->max);
+                cJSON_AddNumberToObject(cj, "mean", c->mean);
+            }
+        }
+    }
+    if (fc->error)
+        cJSON_AddStringToObject(vj, "error", fc->error);
+    return vj;
+}
+
+static cJSON *outputs_json(const stage_rec *rec)
+{
+    cJSON *outs = cJSON_CreateArray();
+    for (size_t i = 0; i < rec->noutputs; i++) {
+        const out_rec *o = &rec->outputs[i];
+        cJSON *oj = cJSON_CreateObject();
+        cJSON_AddStringToObject(oj, "name", o->name);
+        cJSON_AddStringToObject(oj, "output", o->output);
+        if (o->remote_path)
+            cJSON_AddStringToObject(oj, "remote_path", o->remote_path);
+        cJSON *files = cJSON_AddArrayToObject(oj, "files");
+        for (size_t f = 0; f < o->nfiles; f++) {
+            cJSON *fj = cJSON_CreateObject();
+            cJSON_AddStringToObject(fj, "path", o->files[f].path);
+            if (o->files[f].check.checked)
+                cJSON_AddItemToObject(fj, "validation",
+                                      check_json(&o->files[f].check, o->files[f].validity));
+            cJSON_AddItemToArray(files, fj);
+        }
+        if (o->error)
+            cJSON_AddStringToObject(oj, "error", o->error);
+        if (o->statistics)
+            cJSON_AddItemToObject(oj, "statistics", cJSON_Duplicate(o->statistics, true));
+        cJSON_AddItemToArray(outs, oj);
+    }
+    return outs;
+}
+
+static cJSON *health_json(const health_rec *h)
+{
+    cJSON *hj = cJSON_CreateObject();
+    cJSON_AddStringToObject(hj, "type", h->type ? h->type : "");
+    cJSON_AddStringToObject(hj, "target", h->target ? h->target : "");
+    cJSON_AddStringToObject(hj, "where", h->where ? h->where : "");
+    cJSON_AddBoolToObject(hj, "ready", h->ready);
+    if (h->attempted) {
+        cJSON_AddNumberToObject(hj, "attempts", (double)h->attempts);
+        cJSON_AddNumberToObject(hj, "elapsed_ms", h->elapsed_ms);
+    }
+    if (h->last_error)
+        cJSON_AddStringToObject(hj, "last_error", h->last_error);
+    return hj;
+}
+
+static void add_time(cJSON *o, const char *key, int64_t wall)
+{
+    char buf[64];
+    format_rfc3339(wall, buf, sizeof buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+static void add_result(cJSON *o, const exec_rec *res)
+{
+    cJSON_AddNumberToObject(o, "exit_status", res->exit_status);
+    if (res->term_signal)
+        cJSON_AddNumberToObject(o, "signal", res->term_signal);
+    if (res->user_us >= 0) {
+        cJSON_AddNumberToObject(o, "user_cpu_s", (double)res->user_us / 1e6);
+        cJSON_AddNumberToObject(o, "system_cpu_s", (double)res->sys_us / 1e6);
+    }
+    if (res->max_rss_kb >= 0)
+        cJSON_AddNumberToObject(o, "max_rss_kb", (double)res->max_rss_kb);
+}
+
+cJSON *record_json(const stage_rec *rec)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", rec->stage_name);
+    cJSON_AddStringToObject(o, "kind", rec->is_cleanup ? "cleanup" : "stage");
+    cJSON_AddStringToObject(o, "host", rec->where.host);
+    add_str_or_null(o, "case", rec->case_name);
+    if (rec->parallel)
+        cJSON_AddBoolToObject(o, "parallel", true);
+    if (rec->background)
+        cJSON_AddBoolToObject(o, "background", true);
+    if (rec->start_ns)
+        add_time(o, "start_time", rec->start_ns);
+    if (rec->repeat)
+        cJSON_AddItemToObject(o, "repeat", cJSON_Duplicate(rec->repeat, true));
+    if (rec->result.present)
+        add_result(o, &rec->result);
+    if (rec->health.present)
+        cJSON_AddItemToObject(o, "health_check", health_json(&rec->health));
+    if (rec->collected)
+        cJSON_AddItemToObject(o, "outputs", outputs_json(rec));
+    if (rec->end_ns) {
+        add_time(o, "end_time", rec->end_ns);
+        cJSON_AddNumberToObject(o, "duration_s", rec->duration_s);
+    }
+    if (rec->stopped_by)
+        cJSON_AddStringToObject(o, "stopped_by", rec->stopped_by);
+    cJSON_AddStringToObject(o, "status", stage_status_name(rec->status));
+    if (rec->reason)
+        cJSON_AddStringToObject(o, "reason", rec->reason);
+    if (rec->ended) {
+        cJSON_AddNumberToObject(o, "output_bytes", (double)rec->output_bytes);
+        add_str_or_null(o, "log", rec->log);
+    }
+    if (rec->error)
+        cJSON_AddStringToObject(o, "error", rec->error);
+    return o;
+}
+
+void record_refresh(stage_rec *rec, cJSON *stages_json)
+{
+    cJSON *fresh = record_json(rec);
+    if (stages_json && rec->json && cJSON_ReplaceItemViaPointer(stages_json, rec->json, fresh)) {
+        rec->json = fresh;
+        return;
+    }
+    if (stages_json)
+        cJSON_AddItemToArray(stages_json, fresh);
+    else
+        cJSON_Delete(fresh);
+    rec->json = stages_json ? fresh : NULL;
+}
+
+static void check_free(file_check *fc)
+{
+    for (size_t i = 0; i < fc->nerrors; i++) {
+        free(fc->errors[i].value);
+        free(fc->errors[i].message);
+    }
+    free(fc->errors);
+    for (size_t i = 0; i < fc->nsummary; i++)
+        free(fc->summary[i].column);
+    free(fc->summary);
+    free(fc->error);
+}
+
 void record_free(stage_rec *rec)
 {
     if (!rec)
         return;
     for (size_t i = 0; i < rec->noutputs; i++) {
-        for (size_t j = 0; j < rec->outputs[i].nfiles; j++)
-            free(rec->outputs[i].files[j].path);
-        free(rec->outputs[i].files);
-        free(rec->outputs[i].name);
-        free(rec->outputs[i].output);
+        out_rec *o = &rec->outputs[i];
+        for (size_t j = 0; j < o->nfiles; j++) {
+            free(o->files[j].path);
+            check_free(&o->files[j].check);
+        }
+        free(o->files);
+        free(o->name);
+        free(o->output);
+        free(o->remote_path);
+        free(o->error);
+        cJSON_Delete(o->statistics);
     }
     free(rec->outputs);
+    free(rec->error);
+    free(rec->reason);
+    free(rec->log);
+    free(rec->health.where);
+    free(rec->health.last_error);
+    cJSON_Delete(rec->repeat);
     for (size_t i = 0; i < ARRAY_LEN(rec->owned); i++)
         free(rec->owned[i]);
     free(rec);

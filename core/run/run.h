@@ -72,9 +72,10 @@ void meta_set_string(cJSON *o, const char *key, const char *val);
 /* Write metadata.json now (durable: fsync'ed). */
 void run_save_meta(run *r, bool durable);
 /* After each stage record: journal it, refresh metadata.json now and then. */
-void run_stage_done(run *r, const stage_rec *rec);
-/* Add key: RFC 3339 time to a JSON object. */
-void json_add_time(cJSON *o, const char *key, int64_t wall);
+void run_stage_done(run *r, stage_rec *rec);
+/* A case's entry in metadata.json's "cases" (status: success, failed,
+ * not_run). */
+void meta_add_case(run *r, const cfg_case *cs, const char *status);
 
 /* lifecycle.c: the run's error, cancellation and facts (the last three
  * behind the plugin services; r may be NULL outside a run) */

@@ -37,9 +37,12 @@ void run_save_meta(run *r, bool durable)
  * killed benchctl leaves every finished stage on disk) and refresh
  * metadata.json at most once a second (rewriting it after every stage
  * would cost O(stages^2) for long workflows). */
-void run_stage_done(run *r, const stage_rec *rec)
+void run_stage_done(run *r, stage_rec *rec)
 {
+    pthread_mutex_lock(&r->lock);
+    record_refresh(rec, r->stages_json);
     char *line = cJSON_PrintUnformatted(rec->json);
+    pthread_mutex_unlock(&r->lock);
     if (line && r->journal_fd >= 0) {
         size_t len = strlen(line);
         line[len] = '\n';
@@ -129,11 +132,35 @@ static cJSON *plugins_json(const loader *l)
     return a;
 }
 
-void json_add_time(cJSON *o, const char *key, int64_t wall)
+static void json_add_time(cJSON *o, const char *key, int64_t wall)
 {
     char buf[64];
     format_rfc3339(wall, buf, sizeof buf);
     cJSON_AddStringToObject(o, key, buf);
+}
+
+void meta_add_case(run *r, const cfg_case *cs, const char *status)
+{
+    cJSON *cj = cJSON_CreateObject();
+    cJSON_AddStringToObject(cj, "name", cs->name);
+    if (strcmp(status, "not_run") != 0) {
+        if (cs->base)
+            cJSON_AddStringToObject(cj, "case", cs->base);
+        cJSON *pj = cJSON_AddObjectToObject(cj, "parameters");
+        for (size_t k = 0; k < cs->params.n; k++) {
+            const char *eq = strchr(cs->params.v[k], '=');
+            char *pk = xstrndup(cs->params.v[k], (size_t)(eq - cs->params.v[k]));
+            cJSON_AddStringToObject(pj, pk, eq + 1);
+            free(pk);
+        }
+        cJSON *ej = cJSON_AddObjectToObject(cj, "env");
+        for (size_t k = 0; cs->env && k < cs->env->n; k++)
+            cJSON_AddStringToObject(ej, cs->env->keys[k]->str, cs->env->vals[k]->str);
+    }
+    cJSON_AddStringToObject(cj, "status", status);
+    pthread_mutex_lock(&r->lock);
+    cJSON_AddItemToArray(r->cases_json, cj);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void meta_set_string(cJSON *o, const char *key, const char *val)

@@ -73,7 +73,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
             rc = BC_CANCELLED;
     }
     if (st->repeat_set) {
-        cJSON_AddItemToObject(j->sr->json, "repeat", repeat_finish(&rep, st, j->sr->where.host));
+        j->sr->repeat = repeat_finish(&rep, st, j->sr->where.host);
         repeat_free(&rep);
     }
     if (rc == BC_OK) {
@@ -144,7 +144,6 @@ static void after_run(stage_job *j)
 static void finish_job(stage_job *j)
 {
     const cfg_stage *st = j->st;
-    cJSON *rec = j->sr->json;
     if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict
@@ -153,14 +152,9 @@ static void finish_job(stage_job *j)
         collect_outputs(j->r, st, j->h, j->sr->cs, true, j->sr, &ignored);
         free(ignored);
     }
-    json_add_time(rec, "end_time", wall_ns());
-    cJSON_AddNumberToObject(rec, "duration_s", (double)(mono_ns() - j->m0) / 1e9);
+    record_set_end(j->sr, j->m0);
     record_set_status(j->sr, j->status, NULL);
-    cJSON_AddNumberToObject(rec, "output_bytes", (double)j->io.bytes);
-    if (j->io.log_fd >= 0)
-        cJSON_AddStringToObject(rec, "log", j->log_rel);
-    else
-        cJSON_AddNullToObject(rec, "log");
+    record_set_output(j->sr, (int64_t)j->io.bytes, j->io.log_fd >= 0 ? j->log_rel : NULL);
     if (j->err) {
         record_set_error(j->sr, j->err);
         log_msg(BC_LOG_ERROR, "%s", j->err);
@@ -185,7 +179,7 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
     stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host),
                    .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix},
                    .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns()};
-    json_add_time(sr->json, "start_time", wall_ns());
+    sr->start_ns = wall_ns();
     j.log_rel = layout_log(st, &sr->where, sr->cs);
     j.log_path = path_join(r->dir, j.log_rel);
     j.io.log_path = j.log_path;
@@ -286,7 +280,7 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
         *j = (par_job){.r = r, .st = st, .cs = cs, .out = ST_FAILED};
         snprintf(j->prefix, sizeof j->prefix, "[%s] ", st->hosts[i]);
         j->rec = run_new_record(r, st, st->hosts[i], cs);
-        cJSON_AddBoolToObject(j->rec->json, "parallel", true);
+        j->rec->parallel = true;
         j->threaded = pthread_create(&j->thread, NULL, par_thread, j) == 0;
         if (!j->threaded)
             par_thread(j); /* no thread: run it here */
