@@ -438,8 +438,10 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     for (size_t i = 0; i < n; i++)
         if (v[i].note)
             cJSON_AddItemToArray(notes, cJSON_CreateString(v[i].note));
-    for (size_t i = 1; !by_case && i < n; i++)
+    for (size_t i = 1; !by_case && i < n; i++) {
         machine_note(notes, &v[0], &v[i]);
+        setup_note(notes, &v[0], &v[i]);
+    }
     for (size_t i = 0; i < n; i++)
         partial_notes(notes, &v[i], by_case);
 

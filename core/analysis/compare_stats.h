@@ -45,4 +45,8 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
  * Markdown (summary first). */
 void cs_print(const cJSON *stats, FILE *f, bool markdown);
 
+/* A note on notes when runs a and b were set up differently: benchmark
+ * name, parameters (-e), stage commands (compare_setup.c). */
+void setup_note(cJSON *notes, const cs_variant *a, const cs_variant *b);
+
 #endif

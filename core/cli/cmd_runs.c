@@ -147,6 +147,13 @@ static void inspect_text(const cJSON *m, const char *dir)
     const cJSON *bc = cJSON_GetObjectItem(m, "benchctl");
     if (cJSON_IsObject(bc))
         printf("  benchctl   %s (plugin ABI %s)\n", jstr(bc, "version", "?"), jstr(bc, "abi", "?"));
+    const cJSON *params = cJSON_GetObjectItem(m, "parameters");
+    if (cJSON_IsObject(params) && params->child) {
+        printf("  parameters (-e)\n");
+        for (const cJSON *kv = params->child; kv; kv = kv->next)
+            printf("    %s = %s\n", kv->string,
+                   cJSON_IsString(kv) ? kv->valuestring : "(not a string)");
+    }
     const cJSON *custom = cJSON_GetObjectItem(m, "custom");
     if (cJSON_IsObject(custom) && custom->child) {
         printf("  custom\n");

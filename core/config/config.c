@@ -46,11 +46,17 @@ void config_split_words(const char *s, strvec *out)
 static void default_shell(strvec *out)
 {
     /* Quiet default: the Go tool's `bash -lic` prints job-control noise
-     * without a terminal and reads the user's profile; `bash -c` does not. */
+     * without a terminal and reads the user's profile; `bash -c` does not.
+     * A command fails at its first failing command or pipeline element, as
+     * CI systems run theirs (`sh` has no pipefail). */
     if (access("/bin/bash", X_OK) == 0 || access("/usr/bin/bash", X_OK) == 0) {
         sv_push(out, "bash");
+        sv_push(out, "-e");
+        sv_push(out, "-o");
+        sv_push(out, "pipefail");
     } else {
         sv_push(out, "sh");
+        sv_push(out, "-e");
     }
     sv_push(out, "-c");
 }

@@ -47,6 +47,7 @@ typedef struct cfg_output {
     const ynode *schema;         /* data_schema map, or NULL */
     const char *schema_format;   /* validator name, default "csv" */
     const char *on_invalid;      /* "fail" | "warn" */
+    int64_t min_rows;            /* data rows a file needs to be valid; -1: unset */
     cfg_column *columns;
     size_t ncolumns;
     const struct plugin *collector_plugin, *validator_plugin;

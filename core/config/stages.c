@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ const cfg_key config_schema_keys[] = {
     OTHER("columns"),
     {.name = "on_invalid", .type = KEY_ENUM, .offset = KEY_AT(cfg_output, on_invalid),
      .choices = on_invalid_values, .dflt_str = "fail"},
+    {.name = "min_rows", .type = KEY_COUNT, .offset = KEY_AT(cfg_output, min_rows), .dflt = -1,
+     .lo = 0, .hi = INT64_MAX},
     END};
 static const cfg_key column_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_column, name), .flags = KEY_REQUIRED},

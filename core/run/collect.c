@@ -144,16 +144,28 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
         outstats_set_partial(stats);
     free(cols);
     opts_free(&v);
-    bool valid = rc == BC_OK && s.nerrors == 0;
     fc->read = true;
+    for (size_t i = 0; i < fc->nsummary; i++)
+        if (fc->summary[i].count > fc->rows)
+            fc->rows = fc->summary[i].count;
+    bool enough = rc != BC_OK || o->ncolumns == 0 || o->min_rows < 0 ||
+                  fc->rows >= (uint64_t)o->min_rows;
+    bool valid = rc == BC_OK && s.nerrors == 0 && enough;
     fc->interrupted = rc == BC_CANCELLED; /* not read to the end: neither */
     fc->error_count = s.nerrors;
     fc->elapsed_ms = (double)(mono_ns() - t0) / 1e6;
     if (s.nerrors > MAX_PRINTED_ERRORS)
         log_msg(BC_LOG_ERROR, "%s: %llu more problems not shown (%d are in metadata.json)", rel,
                 (unsigned long long)(s.nerrors - MAX_PRINTED_ERRORS), MAX_RECORDED_ERRORS);
+    if (valid && o->ncolumns && fc->rows == 0 && o->min_rows < 0)
+        log_msg(BC_LOG_WARN, "%s has no data rows (set data_schema.min_rows: 1 to make that an "
+                "error)", rel);
     if (!valid) {
-        if (s.first_message)
+        if (!enough)
+            *why = xasprintf("%s has %llu data row%s; its data_schema asks for min_rows: %lld",
+                             rel, (unsigned long long)fc->rows, fc->rows == 1 ? "" : "s",
+                             (long long)o->min_rows);
+        else if (s.first_message)
             *why = xasprintf("%s does not match its data_schema: %llu problem%s, the first at line "
                              "%llu, column %u: %s", rel, (unsigned long long)s.nerrors,
                              s.nerrors == 1 ? "" : "s", (unsigned long long)s.first_line,

@@ -148,6 +148,7 @@ static cJSON *check_json(const file_check *fc, file_validity validity)
         cJSON_AddBoolToObject(vj, "valid", validity == FILE_VALID);
     if (fc->read) {
         cJSON_AddNumberToObject(vj, "error_count", (double)fc->error_count);
+        cJSON_AddNumberToObject(vj, "rows", (double)fc->rows);
         cJSON_AddNumberToObject(vj, "elapsed_ms", fc->elapsed_ms);
         cJSON *errs = cJSON_AddArrayToObject(vj, "errors");
         for (size_t i = 0; i < fc->nerrors; i++) {

@@ -64,6 +64,7 @@ typedef struct file_check {
     bool read;              /* the validator ran: the counts below are set */
     bool interrupted;       /* not read to the end: neither valid nor invalid */
     uint64_t error_count;
+    uint64_t rows;          /* data rows (the most values a declared column had) */
     double elapsed_ms;
     data_error *errors;     /* the first MAX_RECORDED_ERRORS */
     size_t nerrors;

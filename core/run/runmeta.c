@@ -187,6 +187,27 @@ static void add_pairs(cJSON *obj, cJSON *keys, const strvec *kv)
     }
 }
 
+/* A name that looks like it holds a secret (its value is not recorded). */
+static bool secret_name(const char *name)
+{
+    static const char *const marks[] = {"PASSWORD", "SECRET", "TOKEN", "KEY", NULL};
+    for (size_t i = 0; marks[i]; i++)
+        if (strcasestr(name, marks[i]))
+            return true;
+    return false;
+}
+
+/* -e K=V: the values, as parameters of the run (secrets redacted). */
+static void add_parameters(cJSON *obj, const strvec *kv)
+{
+    for (size_t i = 0; i < kv->n; i++) {
+        const char *eq = strchr(kv->v[i], '=');
+        char *k = xstrndup(kv->v[i], (size_t)(eq - kv->v[i]));
+        meta_set_string(obj, k, secret_name(k) ? "<redacted>" : eq + 1);
+        free(k);
+    }
+}
+
 void meta_begin(run *r, const git_state *git)
 {
     const config *c = r->cfg;
@@ -205,6 +226,7 @@ void meta_begin(run *r, const git_state *git)
     add_pairs(r->custom, NULL, &r->o->metadata);
     cJSON_AddItemToObject(r->meta, "git", c->git_capture ? git_to_json(git) : cJSON_CreateNull());
     add_pairs(NULL, cJSON_AddArrayToObject(r->meta, "environment"), &r->o->env);
+    add_parameters(cJSON_AddObjectToObject(r->meta, "parameters"), &r->o->env);
     cJSON *bj = cJSON_AddObjectToObject(r->meta, "benchctl");
     cJSON_AddStringToObject(bj, "version", BENCHCTL_VERSION);
     cJSON_AddStringToObject(bj, "abi", BENCHCTL_ABI_STRING);

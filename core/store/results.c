@@ -106,6 +106,33 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
     return o;
 }
 
+/* What each stage ran, from the config copy in metadata.json: its command,
+ * or "script: PATH" (NULL when the config has no stages). */
+static cJSON *stage_commands(const cJSON *config)
+{
+    const cJSON *stages = cJSON_GetObjectItem(config, "stages");
+    if (!cJSON_IsArray(stages))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *st;
+    cJSON_ArrayForEach(st, stages)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(st, "name"));
+        const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItem(st, "command"));
+        const char *script = cJSON_GetStringValue(cJSON_GetObjectItem(st, "script"));
+        if (!name || cJSON_GetObjectItem(o, name))
+            continue;
+        if (cmd) {
+            cJSON_AddStringToObject(o, name, cmd);
+        } else if (script) {
+            char *s = xasprintf("script: %s", script);
+            cJSON_AddStringToObject(o, name, s);
+            free(s);
+        }
+    }
+    return o;
+}
+
 cJSON *results_build(const cJSON *meta)
 {
     cJSON *res = cJSON_CreateObject();
@@ -120,6 +147,10 @@ cJSON *results_build(const cJSON *meta)
     copy_key(run, meta, "end_time", NULL);
     copy_key(run, meta, "duration_s", NULL);
     copy_key(run, meta, "git", NULL);
+    copy_key(run, meta, "parameters", NULL);
+    cJSON *cmds = stage_commands(cJSON_GetObjectItem(meta, "config"));
+    if (cmds)
+        cJSON_AddItemToObject(run, "commands", cmds);
     const cJSON *bc = cJSON_GetObjectItem(meta, "benchctl");
     const char *ver = cJSON_GetStringValue(cJSON_GetObjectItem(bc, "version"));
     if (ver)
