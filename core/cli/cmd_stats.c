@@ -206,6 +206,56 @@ static void print_columns(const cJSON *cols, bool md)
         rt_free(&t);
 }
 
+/* A repeated stage's output: one row per repetition (rows, success rate,
+ * rows per second, and the median and p99 of each numeric column), the
+ * spread that compare tests. */
+static void print_repetitions(const cJSON *o, bool md, const char *indent)
+{
+    const cJSON *reps = cJSON_GetObjectItemCaseSensitive(o, "repetitions");
+    if (!cJSON_GetArraySize(reps))
+        return;
+    strvec heads = {0}, cols = {0};
+    sv_push(&heads, "REP");
+    sv_push(&heads, "ROWS");
+    sv_push(&heads, "SUCCESS");
+    sv_push(&heads, "ROWS/S");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "columns"))
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "median"))) {
+        sv_push(&cols, c->string);
+        sv_push_owned(&heads, xasprintf("%s P50", c->string));
+        sv_push_owned(&heads, xasprintf("%s P99", c->string));
+    }
+    char *align = xmalloc(heads.n + 1);
+    memset(align, 'r', heads.n);
+    align[heads.n] = '\0';
+    rtable t;
+    rt_init_list(&t, align, (const char *const *)heads.v);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, reps)
+    {
+        rt_addf(&t, "%.0f", jnum(r, "repetition"));
+        rt_addf(&t, "%.0f", jnum(r, "rows"));
+        const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "success"), 0);
+        rt_add(&t, s ? rep_pct(jnum(s, "rate"), false) : NULL);
+        const cJSON *rt = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "rates"), 0);
+        rt_add(&t, rt ? rep_num(jnum(rt, "rows_per_s")) : NULL);
+        for (size_t k = 0; k < cols.n; k++) {
+            const cJSON *cc = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(r, "columns"), cols.v[k]);
+            rt_add(&t, cc ? rep_num(jnum(cc, "median")) : NULL);
+            rt_add(&t, cc ? rep_num(jnum(cc, "p99")) : NULL);
+        }
+    }
+    printf(md ? "\n%sper repetition (%d; the table above pools them):\n\n"
+              : "%sper repetition (%d; the table above pools them):\n",
+           md ? "" : indent, cJSON_GetArraySize(reps));
+    print_table(&t, md, md ? NULL : "    ");
+    free(align);
+    sv_free(&heads);
+    sv_free(&cols);
+}
+
 static void print_outputs(const cJSON *outputs, bool md, const char *indent)
 {
     const cJSON *o;
@@ -230,6 +280,7 @@ static void print_outputs(const cJSON *outputs, bool md, const char *indent)
                    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "success"))))
             printf("\n");
         print_columns(cJSON_GetObjectItemCaseSensitive(o, "columns"), md);
+        print_repetitions(o, md, sub);
         free(sub);
     }
 }

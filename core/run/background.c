@@ -224,7 +224,7 @@ bool bg_stop_all(run *r)
         /* Outputs of a monitor are collected after it stops; a missing
          * file is a warning. */
         char *err = NULL;
-        if (!collect_outputs(r, b->st, b->h, b->cs, true, sr, &err)) {
+        if (!collect_outputs(r, b->st, b->h, b->cs, true, sr, NULL, &err)) {
             /* invalid data (on_invalid: fail) fails the stage */
             failed = true;
             if (err) {

@@ -28,6 +28,7 @@ typedef struct collect_state {
     char *first_message;
     const char *rel_path;
     outstats *stats;    /* the output's statistics, or NULL */
+    outstats *pooled;   /* a repeated stage: over every repetition, or NULL */
 } collect_state;
 
 static void on_file(core_ctx *ctx, const char *output, const char *path)
@@ -75,6 +76,8 @@ static void on_summary(core_ctx *ctx, const char *column, uint64_t count, double
     record_set_summary(s->check, column, count, count && !is_string, min, max, mean);
     if (s->stats)
         outstats_summary(s->stats, column, count, min, max, mean);
+    if (s->pooled)
+        outstats_summary(s->pooled, column, count, min, max, mean);
 }
 
 static void on_values(core_ctx *ctx, uint32_t column, const double *v, size_t n)
@@ -82,6 +85,8 @@ static void on_values(core_ctx *ctx, uint32_t column, const double *v, size_t n)
     collect_state *s = ctx->hook_data;
     if (s->stats)
         outstats_values(s->stats, column, v, n);
+    if (s->pooled)
+        outstats_values(s->pooled, column, v, n);
 }
 
 static void on_text(core_ctx *ctx, uint32_t column, const char *text, size_t len)
@@ -89,6 +94,8 @@ static void on_text(core_ctx *ctx, uint32_t column, const char *text, size_t len
     collect_state *s = ctx->hook_data;
     if (s->stats)
         outstats_text(s->stats, column, text, len);
+    if (s->pooled)
+        outstats_text(s->pooled, column, text, len);
 }
 
 static bc_column *columns_of(const cfg_output *o)
@@ -103,7 +110,7 @@ static bc_column *columns_of(const cfg_output *o)
 /* Validate one collected file; returns false when it is invalid. */
 static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
                           const cfg_case *cs, const char *abs, out_file *of, outstats *stats,
-                          char **why)
+                          outstats *pooled, char **why)
 {
     plugin *p = (plugin *)o->validator_plugin;
     const char *rel = of->path;
@@ -117,7 +124,8 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
         return false;
     }
     optview v = {p->desc.options, o->schema, NULL, 0};
-    collect_state s = {.output = o, .check = fc, .rel_path = rel, .stats = stats};
+    collect_state s = {.output = o, .check = fc, .rel_path = rel, .stats = stats,
+                       .pooled = pooled};
     core_ctx ctx;
     run_ctx_init(&ctx, p, &v, r);
     ctx.host = h;
@@ -142,6 +150,8 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     int rc = p->ops.validator.validate(&ctx.pub, &req);
     if (rc == BC_CANCELLED && stats)
         outstats_set_partial(stats);
+    if (rc == BC_CANCELLED && pooled)
+        outstats_set_partial(pooled);
     free(cols);
     opts_free(&v);
     fc->read = true;
@@ -198,44 +208,48 @@ static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_cas
     return rc;
 }
 
-/* Collect (and validate) one outputs[] entry of a stage run on h into the
- * run directory; false when it must fail the stage (*err set once). */
-static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                        bool background, stage_rec *rec, const cfg_output *o,
-                        const strvec *env, const char *dest_dir, char **err)
+/* Keep the first error of a stage run in *err; msg is consumed. */
+static void first_error(char **err, char *msg)
 {
-    bool ok = true;
+    if (!*err)
+        *err = msg;
+    else
+        free(msg);
+}
+
+/* The expanded name and remote path of output o, checked; false with the
+ * reason recorded in orec and *err. */
+static bool output_names(const cfg_stage *st, const cfg_output *o, const strvec *env,
+                         out_rec *orec, char **name, char **remote, char **err)
+{
     char *xerr = NULL;
-    char *name = expand_vars(o->name, (const char *const *)env->v, &xerr);
-    char *remote = name ? expand_vars(o->remote_path, (const char *const *)env->v, &xerr) : NULL;
-    out_rec *orec = record_add_output(rec, o->name, name ? name : o->name);
-    orec->remote_path = xstrdup(remote ? remote : o->remote_path);
-    if (!remote) {
-        char *msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
+    *name = expand_vars(o->name, (const char *const *)env->v, &xerr);
+    *remote = *name ? expand_vars(o->remote_path, (const char *const *)env->v, &xerr) : NULL;
+    if (!orec->remote_path)
+        orec->remote_path = xstrdup(*remote ? *remote : o->remote_path);
+    char *msg = NULL;
+    if (!*remote)
+        msg = xasprintf("stage '%s': output '%s': %s", st->name, o->name, xerr);
+    else if (!**name || strchr(*name, '/') || strcmp(*name, "..") == 0 || strcmp(*name, ".") == 0)
+        msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in the run "
+                        "directory", st->name, *name, o->name);
+    free(xerr);
+    if (!msg)
+        return true;
+    if (!orec->error)
         orec->error = xstrdup(msg);
-        if (ok && !*err)
-            *err = msg;
-        else
-            free(msg);
-        ok = false;
-        free(xerr);
-        free(name);
-        return ok;
-    }
-    if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
-        char *msg = xasprintf("stage '%s': output name '%s' (from '%s') cannot name a file in "
-                              "the run directory", st->name, name, o->name);
-        orec->error = xstrdup(msg);
-        if (!*err)
-            *err = msg;
-        else
-            free(msg);
-        ok = false;
-        free(name);
-        free(remote);
-        return ok;
-    }
-    char *base = layout_output_base(name, &rec->where, remote);
+    first_error(err, msg);
+    return false;
+}
+
+/* Bring the files of output o in through its collector (their absolute
+ * paths into files); false when that failed (orec->error, *err set
+ * unless it is only a warning). */
+static bool fetch_files(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                        bool background, const cfg_output *o, const char *name,
+                        const char *remote, const char *dest_dir, const char *base,
+                        out_rec *orec, strvec *files, char **err)
+{
     plugin *cp = (plugin *)o->collector_plugin;
     char *ierr = NULL;
     collect_state s = {0};
@@ -254,57 +268,96 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         free(ierr);
     }
     opts_free(&v);
-    if (rc != BC_OK) {
-        char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
-                              h->cfg->alias, name, remote,
-                              ctx.error[0] ? ctx.error : "collection failed");
+    *files = s.files;
+    if (rc == BC_OK)
+        return true;
+    char *msg = xasprintf("stage '%s' on host '%s': output '%s' (%s): %s", st->name,
+                          h->cfg->alias, name, remote,
+                          ctx.error[0] ? ctx.error : "collection failed");
+    if (!orec->error)
         orec->error = xstrdup(msg);
-        if (background && rc != BC_CANCELLED) {
-            log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
-            free(msg);
-        } else {
-            if (!*err)
-                *err = msg;
-            else
-                free(msg);
-            ok = false;
-        }
+    if (background && rc != BC_CANCELLED) {
+        log_msg(BC_LOG_WARN, "%s", msg); /* a monitor's missing file is a warning */
+        free(msg);
+        return true;
     }
-    outstats *stats = NULL;
-    if (o->validator_plugin && o->ncolumns) {
-        char *sdir = layout_samples_dir(name, &rec->where, cs);
-        const plugin *vp = o->validator_plugin;
-        stats = outstats_new(r->dir, o, sdir,
-                             vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
-        free(sdir);
+    first_error(err, msg);
+    return false;
+}
+
+static outstats *stats_for(run *r, const cfg_output *o, const char *name, const target *t,
+                           const cfg_case *cs)
+{
+    if (!o->validator_plugin || !o->ncolumns)
+        return NULL;
+    char *sdir = layout_samples_dir(name, t, cs);
+    const plugin *vp = o->validator_plugin;
+    outstats *s = outstats_new(r->dir, o, sdir,
+                               vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
+    free(sdir);
+    return s;
+}
+
+/* Collect (and validate) one outputs[] entry (index oi) of a stage run on
+ * h into the run directory; false when it must fail the stage (*err set
+ * once). */
+static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
+                        bool background, stage_rec *rec, size_t oi, rep_collect *rc,
+                        const strvec *env, const char *dest_dir, char **err)
+{
+    const cfg_output *o = &st->outputs[oi];
+    target t = rec->where;
+    t.rep = rc ? rc->rep : 0;
+    char *name = NULL, *remote = NULL;
+    out_rec *orec = rc ? record_find_output(rec, o->name) : NULL;
+    if (!orec) {
+        char *xerr = NULL;
+        char *shown = expand_vars(o->name, (const char *const *)env->v, &xerr);
+        orec = record_add_output(rec, o->name, shown ? shown : o->name);
+        free(shown);
+        free(xerr);
     }
-    for (size_t f = 0; f < s.files.n; f++) {
-        const char *abs = s.files.v[f];
+    if (!output_names(st, o, env, orec, &name, &remote, err)) {
+        free(name);
+        free(remote);
+        return false;
+    }
+    char *base = layout_output_base(name, &t, remote);
+    strvec files = {0};
+    bool ok = fetch_files(r, st, h, cs, background, o, name, remote, dest_dir, base, orec,
+                          &files, err);
+    outstats *stats = stats_for(r, o, name, &t, cs);
+    if (rc && !rc->pooled[oi])
+        rc->pooled[oi] = stats_for(r, o, name, &rec->where, cs);
+    for (size_t f = 0; f < files.n; f++) {
+        const char *abs = files.v[f];
         size_t dl = strlen(r->dir);
         const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
         out_file *of = record_add_file(orec, rel);
+        of->rep = t.rep;
         if (!o->validator_plugin)
             continue;
         char *why = NULL;
-        bool valid = validate_file(r, st, o, h, cs, abs, of, stats, &why);
+        bool valid = validate_file(r, st, o, h, cs, abs, of, stats, rc ? rc->pooled[oi] : NULL,
+                                   &why);
         of->validity = valid ? FILE_VALID : FILE_INVALID;
-        if (!valid) {
-            if (strcmp(o->on_invalid, "warn") == 0) {
-                log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)",
-                        st->name, why);
-            } else {
-                if (!*err)
-                    *err = xasprintf("stage '%s': %s", st->name, why);
-                ok = false;
-            }
+        if (!valid && strcmp(o->on_invalid, "warn") == 0) {
+            log_msg(BC_LOG_WARN, "stage '%s': %s (on_invalid: warn, the file is kept)", st->name,
+                    why);
+        } else if (!valid) {
+            first_error(err, xasprintf("stage '%s': %s", st->name, why));
+            ok = false;
         }
         free(why);
     }
-    if (stats) {
+    if (stats && rc) {
+        orec->reps = xrealloc(orec->reps, (orec->nreps + 1) * sizeof *orec->reps);
+        orec->reps[orec->nreps++] = (rep_stats){.rep = rc->rep, .statistics = outstats_finish(stats)};
+    } else if (stats) {
         orec->statistics = outstats_finish(stats);
-        outstats_free(stats);
     }
-    sv_free(&s.files);
+    outstats_free(stats);
+    sv_free(&files);
     free(base);
     free(name);
     free(remote);
@@ -312,22 +365,42 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
 }
 
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                     bool background, stage_rec *rec, char **err)
+                     bool background, stage_rec *rec, rep_collect *rc, char **err)
 {
     if (st->noutputs == 0)
         return true;
     rec->collected = true;
+    if (rc && !rc->pooled)
+        rc->pooled = xcalloc(st->noutputs, sizeof *rc->pooled);
     strvec env = {0};
     run_build_env(r, st->name, h->cfg->alias, cs, &env);
     bool ok = true;
-    char *dest_rel = layout_output_dir(cs);
+    target t = rec->where;
+    t.rep = rc ? rc->rep : 0;
+    char *dest_rel = layout_output_dir(cs, &t);
     char *dest_dir = path_join(r->dir, dest_rel);
     free(dest_rel);
     mkdir_p(dest_dir, 0755);
     for (size_t i = 0; i < st->noutputs; i++)
-        if (!collect_one(r, st, h, cs, background, rec, &st->outputs[i], &env, dest_dir, err))
+        if (!collect_one(r, st, h, cs, background, rec, i, rc, &env, dest_dir, err))
             ok = false;
     free(dest_dir);
     sv_free(&env);
     return ok;
+}
+
+void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc)
+{
+    if (!rc->pooled)
+        return;
+    for (size_t i = 0; i < st->noutputs; i++) {
+        if (!rc->pooled[i])
+            continue;
+        out_rec *orec = record_find_output(rec, st->outputs[i].name);
+        if (orec && !orec->statistics)
+            orec->statistics = outstats_finish(rc->pooled[i]);
+        outstats_free(rc->pooled[i]);
+    }
+    free(rc->pooled);
+    rc->pooled = NULL;
 }

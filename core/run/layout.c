@@ -45,9 +45,22 @@ char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs)
     return p;
 }
 
-char *layout_output_dir(const cfg_case *cs)
+/* "rep-<n>/" for a repetition's files, "" otherwise. */
+static char *rep_dir(const target *t)
 {
-    return cs ? xasprintf("cases/%s", cs->name) : xstrdup("");
+    return t && t->rep > 0 ? xasprintf("rep-%d/", t->rep) : xstrdup("");
+}
+
+char *layout_output_dir(const cfg_case *cs, const target *t)
+{
+    char *rep = rep_dir(t);
+    size_t n = strlen(rep);
+    if (n)
+        rep[n - 1] = '\0'; /* no trailing slash */
+    char *p = xasprintf("%s%s%s%s", cs ? "cases/" : "", cs ? cs->name : "", cs && n ? "/" : "",
+                        rep);
+    free(rep);
+    return p;
 }
 
 /* Does s contain a glob character (*?[)? */
@@ -73,19 +86,21 @@ char *layout_output_base(const char *output, const target *t, const char *remote
 
 char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs)
 {
-    char *tag = layout_tag(t);
-    char *p = xasprintf("samples/%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", output, tag);
+    char *tag = layout_tag(t), *rep = rep_dir(t);
+    char *p = xasprintf("samples/%s%s%s%s%s", cs ? cs->name : "", cs ? "/" : "", rep, output, tag);
     free(tag);
+    free(rep);
     return p;
 }
 
 char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
                   bool several_files)
 {
-    char *tag = layout_tag(t);
+    char *tag = layout_tag(t), *rep = rep_dir(t);
     strbuf sb = {0};
-    sb_printf(&sb, "plots/%s%s%s%s", case_name ? case_name : "", case_name ? "/" : "", p->name,
-              tag);
+    sb_printf(&sb, "plots/%s%s%s%s%s", case_name ? case_name : "", case_name ? "/" : "", rep,
+              p->name, tag);
+    free(rep);
     if (several_files) {
         const char *b = strrchr(source, '/');
         b = b ? b + 1 : source;

@@ -5,10 +5,11 @@
  *
  *   logs/[<case>/][cleanup-]<stage>[<tag>].log          stage output
  *   metadata/[<case>/][cleanup-]<stage>[<tag>].json     $BENCHCTL_METADATA_FILE
- *   [cases/<case>/]<output>[<tag>][<ext>]               collected files (a glob:
+ *   [cases/<case>/][<rep>/]<output>[<tag>][<ext>]       collected files (a glob:
  *                                                       a directory of them)
- *   samples/[<case>/]<output>[<tag>]/<n>-<column>.f64   every value of a column
- *   plots/[<case>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
+ *   samples/[<case>/][<rep>/]<output>[<tag>]/<n>-<column>.f64   every value of
+ *                                                       a column
+ *   plots/[<case>/][<rep>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
  *   config.yaml, git.patch, stages.jsonl                the run's inputs and journal
  *   (metadata.json and results.json are the store's: store/runstore.h)
  *
@@ -17,7 +18,9 @@
  *
  * <tag> names the target when the names would collide otherwise: "__<host>"
  * for a stage on several hosts.  A fanned-out stage's node N (fan-out) will
- * add its number here and nowhere else.
+ * add its number here and nowhere else.  <rep> is "rep-<n>" for the files
+ * of repetition n of a repeated stage (`repeat:` with outputs); the samples
+ * without it pool every repetition.
  */
 #ifndef BENCHCTL_RUN_LAYOUT_H
 #define BENCHCTL_RUN_LAYOUT_H
@@ -36,6 +39,7 @@ typedef struct target {
     const char *host; /* hosts.<alias>, borrowed */
     int node;         /* -1: the host itself; N >= 0: node N of a fanned-out stage */
     bool tagged;      /* file names carry the target (the stage has several) */
+    int rep;          /* 0; n >= 1: the files of repetition n (a directory "rep-<n>") */
 } target;
 
 /* The target of stage st on host alias (tagged when st runs on several). */
@@ -48,14 +52,15 @@ char *layout_tag(const target *t);
 char *layout_log(const cfg_stage *st, const target *t, const cfg_case *cs);
 /* metadata/[<case>/][cleanup-]<stage>[<tag>].json */
 char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs);
-/* "" or "cases/<case>": the directory collected files go to. */
-char *layout_output_dir(const cfg_case *cs);
+/* "", "cases/<case>", "rep-<n>" or "cases/<case>/rep-<n>": the directory
+ * collected files go to. */
+char *layout_output_dir(const cfg_case *cs, const target *t);
 /* <output>[<tag>][<ext of remote_path>]; no extension when the remote
  * path is a glob (the base is then a directory of the matched files). */
 char *layout_output_base(const char *output, const target *t, const char *remote_path);
-/* samples/[<case>/]<output>[<tag>] */
+/* samples/[<case>/][<rep>/]<output>[<tag>] */
 char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs);
-/* plots/[<case>/]<plot>[<tag>][__<stem of source>].<format>; the stem
+/* plots/[<case>/][<rep>/]<plot>[<tag>][__<stem of source>].<format>; the stem
  * only when the output has several files (one plot each). */
 char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
                   bool several_files);

@@ -95,11 +95,22 @@ typedef struct plot_job {
     size_t drawn; /* files drawn so far for this plot */
 } plot_job;
 
+/* Does the output have several files in repetition rep (one plot each)? */
+static bool several_files(const out_rec *o, int rep)
+{
+    size_t n = 0;
+    for (size_t f = 0; f < o->nfiles; f++)
+        n += o->files[f].rep == rep;
+    return n > 1;
+}
+
 /* Draw one file of one output; false when the plot failed. */
 static bool plot_file(plot_job *j, const stage_rec *rec, const out_file *f, bool several)
 {
     const cfg_plot *p = j->p;
-    char *rel = layout_plot(p, &rec->where, rec->case_name, f->path, several);
+    target t = rec->where;
+    t.rep = f->rep;
+    char *rel = layout_plot(p, &t, rec->case_name, f->path, several);
     char *src_abs = path_join(j->run_dir, f->path);
     char *out_abs = path_join(j->run_dir, rel);
     char *dir = dir_name(out_abs);
@@ -172,7 +183,7 @@ int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, s
                 if (strcmp(o->output, p->source) != 0)
                     continue;
                 for (size_t f = 0; f < o->nfiles; f++)
-                    if (!plot_file(&j, recs[k], &o->files[f], o->nfiles > 1))
+                    if (!plot_file(&j, recs[k], &o->files[f], several_files(o, o->files[f].rep)))
                         failures++;
             }
         if (j.drawn == 0) {

@@ -92,6 +92,14 @@ out_rec *record_add_output(stage_rec *rec, const char *output, const char *name)
     return o;
 }
 
+out_rec *record_find_output(stage_rec *rec, const char *output)
+{
+    for (size_t i = 0; i < rec->noutputs; i++)
+        if (strcmp(rec->outputs[i].output, output) == 0)
+            return &rec->outputs[i];
+    return NULL;
+}
+
 out_file *record_add_file(out_rec *o, const char *path)
 {
     o->files = xrealloc(o->files, (o->nfiles + 1) * sizeof *o->files);
@@ -192,6 +200,8 @@ static cJSON *outputs_json(const stage_rec *rec)
         for (size_t f = 0; f < o->nfiles; f++) {
             cJSON *fj = cJSON_CreateObject();
             cJSON_AddStringToObject(fj, "path", o->files[f].path);
+            if (o->files[f].rep)
+                cJSON_AddNumberToObject(fj, "repetition", o->files[f].rep);
             if (o->files[f].check.checked)
                 cJSON_AddItemToObject(fj, "validation",
                                       check_json(&o->files[f].check, o->files[f].validity));
@@ -201,6 +211,17 @@ static cJSON *outputs_json(const stage_rec *rec)
             cJSON_AddStringToObject(oj, "error", o->error);
         if (o->statistics)
             cJSON_AddItemToObject(oj, "statistics", cJSON_Duplicate(o->statistics, true));
+        if (o->nreps) {
+            cJSON *reps = cJSON_AddArrayToObject(oj, "repetitions");
+            for (size_t k = 0; k < o->nreps; k++) {
+                cJSON *rj = cJSON_CreateObject();
+                cJSON_AddNumberToObject(rj, "repetition", o->reps[k].rep);
+                if (o->reps[k].statistics)
+                    cJSON_AddItemToObject(rj, "statistics",
+                                          cJSON_Duplicate(o->reps[k].statistics, true));
+                cJSON_AddItemToArray(reps, rj);
+            }
+        }
         cJSON_AddItemToArray(outs, oj);
     }
     return outs;
@@ -324,6 +345,9 @@ void record_free(stage_rec *rec)
         free(o->remote_path);
         free(o->error);
         cJSON_Delete(o->statistics);
+        for (size_t k = 0; k < o->nreps; k++)
+            cJSON_Delete(o->reps[k].statistics);
+        free(o->reps);
     }
     free(rec->outputs);
     free(rec->error);
@@ -380,6 +404,8 @@ static void load_outputs(stage_rec *rec, const cJSON *outs)
             if (!path)
                 continue;
             out_file *f = record_add_file(o, path);
+            const cJSON *rj = cJSON_GetObjectItem(fj, "repetition");
+            f->rep = cJSON_IsNumber(rj) ? (int)rj->valuedouble : 0;
             const cJSON *val = cJSON_GetObjectItem(fj, "validation");
             if (val)
                 f->validity = cJSON_IsTrue(cJSON_GetObjectItem(val, "valid")) ? FILE_VALID

@@ -76,9 +76,16 @@ typedef struct file_check {
 /* One collected file. */
 typedef struct out_file {
     char *path;             /* relative to the run directory */
+    int rep;                /* 0; n: collected after repetition n */
     file_validity validity;
     file_check check;
 } out_file;
+
+/* The statistics of one repetition's files of an output. */
+typedef struct rep_stats {
+    int rep;
+    cJSON *statistics;      /* the analysis layer's document */
+} rep_stats;
 
 /* One outputs[] entry of one stage run. */
 typedef struct out_rec {
@@ -86,9 +93,12 @@ typedef struct out_rec {
     char *name;             /* expanded */
     char *remote_path;      /* expanded (NULL: not expanded, see error) */
     char *error;            /* why collecting it failed, or NULL */
-    out_file *files;
+    out_file *files;        /* of every repetition, for a repeated stage */
     size_t nfiles;
-    cJSON *statistics;      /* the analysis layer's document, or NULL */
+    cJSON *statistics;      /* the analysis layer's document (a repeated
+                             * stage: pooled over its repetitions), or NULL */
+    rep_stats *reps;        /* a repeated stage: each repetition's statistics */
+    size_t nreps;
 } out_rec;
 
 /* The health check of a stage run. */
@@ -150,6 +160,8 @@ void record_set_status(stage_rec *rec, stage_status s, const char *reason);
 void record_set_error(stage_rec *rec, const char *error);
 /* Add an output entry (returns it; name is copied). */
 out_rec *record_add_output(stage_rec *rec, const char *output, const char *name);
+/* The entry of configured output `output`, or NULL. */
+out_rec *record_find_output(stage_rec *rec, const char *output);
 /* Add a collected file to an output entry (path copied). */
 out_file *record_add_file(out_rec *o, const char *path);
 /* Record the command's result. */

@@ -107,10 +107,21 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
 void hostconn_close(hostconn *h);
 
-/* collect.c: collect (and validate) a stage's outputs after it ran on h.
- * Returns false when the stage must fail (*err set, owned). */
+/* collect.c: the outputs of a repeated stage, collected after each
+ * repetition: its number, and each output's statistics pooled over the
+ * repetitions (st->noutputs entries, made on first use). */
+typedef struct rep_collect {
+    int rep;
+    struct outstats **pooled;
+} rep_collect;
+
+/* collect.c: collect (and validate) a stage's outputs after it ran on h
+ * (after repetition rc->rep when rc is not NULL).  Returns false when the
+ * stage must fail (*err set, owned). */
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
-                     bool background, stage_rec *rec, char **err);
+                     bool background, stage_rec *rec, rep_collect *rc, char **err);
+/* The pooled statistics into the record's outputs; frees rc's. */
+void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc);
 
 /* appendmeta.c: merge the first JSON object in text into r->custom.
  * false (with *err, owned, showing what was received) when there is none. */

@@ -31,6 +31,7 @@ typedef struct stage_job {
     char *err;              /* why it failed (owned) */
     stage_status status;
     stage_outcome out;
+    bool per_rep;           /* a repeat with outputs: collected after each repetition */
     int64_t m0;
 } stage_job;
 
@@ -44,6 +45,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
     int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
     int64_t total = st->warmup + st->repeat;
     repeat_rec rep = {0};
+    rep_collect coll = {0};
     if (st->repeat_set && !repeat_calibrate(j->h, &j->ctx, &j->ex.req, &rep) &&
         !run_cancelled(j->r)) {
         /* Without the start-up overhead the times are raw (still valid). */
@@ -69,9 +71,16 @@ static int run_measured(stage_job *j, bc_exec_result *res)
             break; /* a failed run is not a measurement */
         if (i >= st->warmup && st->repeat_set)
             repeat_add(&rep, wall, res);
+        if (i >= st->warmup && j->per_rep) {
+            /* Each repetition's files, before the next one overwrites them. */
+            coll.rep = (int)(i - st->warmup + 1);
+            if (!collect_outputs(j->r, st, j->h, j->sr->cs, false, j->sr, &coll, &j->err))
+                break; /* the stage fails with j->err */
+        }
         if (i + 1 < total && run_cancelled(j->r))
             rc = BC_CANCELLED;
     }
+    collect_pooled_finish(st, j->sr, &coll);
     if (st->repeat_set) {
         j->sr->repeat = repeat_finish(&rep, st, j->sr->where.host);
         repeat_free(&rep);
@@ -133,7 +142,7 @@ static void after_run(stage_job *j)
         if (rc != BC_OK)
             return;
     }
-    if (!collect_outputs(j->r, st, j->h, j->sr->cs, false, j->sr, &j->err))
+    if (!j->per_rep && !collect_outputs(j->r, st, j->h, j->sr->cs, false, j->sr, NULL, &j->err))
         return;
     j->status = STAGE_SUCCESS;
     j->out = ST_SUCCESS;
@@ -149,7 +158,7 @@ static void finish_job(stage_job *j)
          * it leniently (missing files are warnings, no validation verdict
          * changes the outcome). */
         char *ignored = NULL;
-        collect_outputs(j->r, st, j->h, j->sr->cs, true, j->sr, &ignored);
+        collect_outputs(j->r, st, j->h, j->sr->cs, true, j->sr, NULL, &ignored);
         free(ignored);
     }
     record_set_end(j->sr, j->m0);
@@ -178,7 +187,8 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
     const cfg_stage *st = sr->st;
     stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host),
                    .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix},
-                   .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns()};
+                   .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns(),
+                   .per_rep = st->repeat_set && st->noutputs > 0};
     sr->start_ns = wall_ns();
     j.log_rel = layout_log(st, &sr->where, sr->cs);
     j.log_path = path_join(r->dir, j.log_rel);
@@ -202,7 +212,7 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
         j.ctx.sink_data = &j.io;
         bc_exec_result res;
         int rc = run_measured(&j, &res);
-        if (judge_run(&j, rc, &res))
+        if (judge_run(&j, rc, &res) && !j.err)
             after_run(&j);
     }
     finish_job(&j);

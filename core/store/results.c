@@ -103,6 +103,26 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
     copy_key(o, st, "columns", NULL);
     copy_key(o, st, "rates", NULL);
     copy_key(o, st, "success", NULL);
+    const cJSON *reps = cJSON_GetObjectItem(out, "repetitions");
+    if (cJSON_IsArray(reps)) {
+        cJSON *ra = cJSON_AddArrayToObject(o, "repetitions");
+        const cJSON *rj;
+        cJSON_ArrayForEach(rj, reps)
+        {
+            const cJSON *rs = cJSON_GetObjectItem(rj, "statistics");
+            if (!rs)
+                continue;
+            cJSON *e = cJSON_CreateObject();
+            copy_key(e, rj, "repetition", NULL);
+            if (cJSON_IsTrue(cJSON_GetObjectItem(rs, "partial")))
+                cJSON_AddTrueToObject(e, "partial");
+            copy_key(e, rs, "rows", NULL);
+            copy_key(e, rs, "columns", NULL);
+            copy_key(e, rs, "rates", NULL);
+            copy_key(e, rs, "success", NULL);
+            cJSON_AddItemToArray(ra, e);
+        }
+    }
     return o;
 }
 
