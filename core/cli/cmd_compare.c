@@ -25,8 +25,9 @@
 #include "analysis/report.h"
 #include "store/runstore.h"
 
+/* The options, and the statistics' options made of them. */
 typedef struct cmp_opts {
-    const char *config, *output_dir, *baseline_case;
+    const char *baseline;
     bool json, markdown, cases, fail_on_regression;
     cs_options stats;
 } cmp_opts;
@@ -241,101 +242,13 @@ static void metadata_section(cJSON **metas, const char *const *ids, const char *
 
 #define MAX_RUNS 64
 
-/* "5%" or "0.05": a fraction in (0, 10). */
-static bool parse_threshold(const char *s, double *out)
+/* What the table cannot say: how many IDs go with --cases and --baseline.
+ * -1 to go on, or an exit code. */
+static int check_ids(int nids, const cli_args *o)
 {
-    size_t len = strlen(s);
-    bool pct = len > 1 && s[len - 1] == '%';
-    char *num = xstrndup(s, pct ? len - 1 : len);
-    double v;
-    bool ok = parse_double(num, &v);
-    free(num);
-    /* A bare 5 is far more likely a forgotten % than 500 %: fractions are
-     * below 1; larger changes are written with %. */
-    if (ok && !pct && v >= 1)
-        return false;
-    if (ok && pct)
-        v /= 100;
-    if (!ok || !(v > 0 && v <= 10))
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Parse the options; -1 to go on, or an exit code. */
-static int parse_options(int argc, char **argv, cmp_opts *o)
-{
-    enum { OPT_MD = 256, OPT_CASES, OPT_BASELINE, OPT_ALPHA, OPT_THRESHOLD, OPT_FAIL };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"output-dir", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"markdown", no_argument, NULL, OPT_MD},
-        {"cases", no_argument, NULL, OPT_CASES},
-        {"baseline", required_argument, NULL, OPT_BASELINE},
-        {"alpha", required_argument, NULL, OPT_ALPHA},
-        {"threshold", required_argument, NULL, OPT_THRESHOLD},
-        {"fail-on-regression", no_argument, NULL, OPT_FAIL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            o->config = optarg;
-            break;
-        case 'o':
-            o->output_dir = optarg;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case OPT_MD:
-            o->markdown = true;
-            break;
-        case OPT_CASES:
-            o->cases = true;
-            break;
-        case OPT_BASELINE:
-            o->baseline_case = optarg;
-            break;
-        case OPT_ALPHA:
-            if (!parse_double(optarg, &o->stats.alpha) ||
-                !(o->stats.alpha > 0 && o->stats.alpha < 1))
-                return cli_usage_error("compare",
-                                       "--alpha '%s': give a number between 0 and 1 "
-                                       "(exclusive), e.g. 0.01",
-                                       optarg);
-            break;
-        case OPT_THRESHOLD:
-            if (!parse_threshold(optarg, &o->stats.threshold))
-                return cli_usage_error("compare",
-                                       "--threshold '%s': give a relative change as a "
-                                       "percentage (5%%, up to 1000%%) or a fraction below "
-                                       "1 (0.05)",
-                                       optarg);
-            break;
-        case OPT_FAIL:
-            o->fail_on_regression = true;
-            break;
-        case 'h':
-            cli_print_help("compare");
-            return EXIT_OK;
-        case ':':
-            return cli_usage_error("compare", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_bad_option("compare", argv);
-        }
-    }
-    int nids = argc - optind;
-    if (o->json && o->markdown)
-        return cli_usage_error("compare", "give --json or --markdown, not both");
     if (o->cases && nids != 1)
         return cli_usage_error("compare", "--cases compares the cases of one run: give one run ID");
-    if (!o->cases && o->baseline_case)
+    if (!o->cases && o->baseline)
         return cli_usage_error("compare", "--baseline names a case and needs --cases (with runs, "
                                           "the first ID is the baseline)");
     if (!o->cases && nids < 2)
@@ -480,7 +393,7 @@ static int compare_cases(const char *out, const char *id, const char *label, con
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cs, "name"));
         sv_push(&list, name ? name : "");
-        if (o->baseline_case && name && strcmp(name, o->baseline_case) == 0)
+        if (o->baseline && name && strcmp(name, o->baseline) == 0)
             base = n;
         n++;
     }
@@ -494,9 +407,9 @@ static int compare_cases(const char *out, const char *id, const char *label, con
                 n ? "a single case" : "no cases");
         goto done;
     }
-    if (o->baseline_case && !sv_contains(&list, o->baseline_case)) {
+    if (o->baseline && !sv_contains(&list, o->baseline)) {
         fprintf(stderr, "benchctl compare: run %s has no case '%s' (its cases: %s)\n", id,
-                o->baseline_case, known.buf);
+                o->baseline, known.buf);
         goto done;
     }
     if (n > MAX_RUNS) {
@@ -542,23 +455,28 @@ done:
 
 int cmd_compare(int argc, char **argv)
 {
-    cmp_opts o = {.config = "benchmark.yaml",
-                  .stats = {.alpha = 0.01, .threshold = 0.05, .confidence = 0.95}};
-    int code = parse_options(argc, argv, &o);
+    cli_args a = {.alpha = 0.01, .threshold = 0.05};
+    int code = cli_parse(argc, argv, &a);
     if (code >= 0)
         return code;
-    char *out = cli_output_dir("compare", o.config, o.output_dir);
-    if (!out)
-        return EXIT_USAGE;
-    size_t n = (size_t)(argc - optind);
+    int nids = argc - optind;
+    code = check_ids(nids, &a);
+    if (code >= 0)
+        return code;
+    cmp_opts o = {.baseline = a.baseline,
+                  .json = a.json,
+                  .markdown = a.markdown,
+                  .cases = a.cases,
+                  .fail_on_regression = a.fail_on_regression,
+                  .stats = {.alpha = a.alpha, .threshold = a.threshold, .confidence = 0.95}};
+    size_t n = (size_t)nids;
     char **ids = xcalloc(n, sizeof *ids);
-    code = EXIT_OK;
-    for (size_t i = 0; i < n; i++)
-        if (!(ids[i] = cli_resolve_run("compare", out, argv[optind + (int)i])))
-            code = EXIT_USAGE;
-    if (code == EXIT_OK)
+    char *out = cli_store("compare", &a, n, argv + optind, ids);
+    if (out)
         code = o.cases ? compare_cases(out, ids[0], argv[optind], &o)
                        : compare_runs(out, ids, argv + optind, n, &o);
+    else
+        code = EXIT_USAGE;
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,40 +37,13 @@ static const char starter[] =
 
 int cmd_init(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"file", required_argument, NULL, 'f'},
-        {"force", no_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *name = "my-benchmark", *file = "benchmark.yaml";
-    bool force = false;
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            name = optarg;
-            break;
-        case 'f':
-            file = optarg;
-            break;
-        case 'F':
-            force = true;
-            break;
-        case 'h':
-            cli_print_help("init");
-            return EXIT_OK;
-        case ':':
-            return cli_usage_error("init", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_bad_option("init", argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
+    cli_args a = {0};
+    int code = cli_parse(argc, argv, &a);
+    if (code >= 0)
+        return code;
+    const char *name = a.name ? a.name : "my-benchmark", *file = a.file ? a.file : "benchmark.yaml";
+    bool force = a.force;
+    cli_args_free(&a);
     for (const char *p = name; *p; p++)
         if (*p == '\n' || *p == ':' || *p == '#' || *p == '"')
             return cli_usage_error("init", "--name must not contain newlines, ':', '#' or '\"'");

@@ -1,6 +1,5 @@
 /* `benchctl plugins`: what is on the search path, and what was refused. */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,67 +77,31 @@ static void print_text(const loader *ld)
 
 int cmd_plugins(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"config", required_argument, NULL, 'c'},
-        {"plugin-path", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool json = false;
-    const char *cfg_path = NULL;
-    strvec dirs = {0};
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'c':
-            cfg_path = optarg;
-            break;
-        case 'p':
-            sv_push(&dirs, optarg);
-            break;
-        case 'h':
-            cli_print_help("plugins");
-            sv_free(&dirs);
-            return EXIT_OK;
-        case ':':
-            sv_free(&dirs);
-            return cli_usage_error("plugins", "option %s needs a value", argv[optind - 1]);
-        default:
-            sv_free(&dirs);
-            return cli_bad_option("plugins", argv);
-        }
-    }
-    if (optind < argc) {
-        sv_free(&dirs);
-        return cli_usage_error("plugins", "unexpected argument '%s'", argv[optind]);
-    }
+    cli_args a = {0};
+    int code = cli_parse(argc, argv, &a);
+    if (code >= 0)
+        return code;
     config *cfg = NULL;
-    if (cfg_path) {
+    if (a.config) {
         diag d = {0};
-        cfg = config_load(cfg_path, &d);
+        cfg = config_load(a.config, &d);
         if (!cfg) {
             diag_print(&d, stderr);
             diag_free(&d);
-            sv_free(&dirs);
+            cli_args_free(&a);
             return EXIT_USAGE;
         }
         diag_free(&d);
     }
     loader ld;
-    loader_init(&ld, &dirs, cfg ? &cfg->plugin_paths : NULL);
+    loader_init(&ld, &a.plugin_paths, cfg ? &cfg->plugin_paths : NULL);
     loader_scan_all(&ld);
-    if (json)
+    if (a.json)
         print_json(&ld);
     else
         print_text(&ld);
     loader_shutdown(&ld);
     config_free(cfg);
-    sv_free(&dirs);
+    cli_args_free(&a);
     return EXIT_OK;
 }

@@ -15,87 +15,6 @@
 #include "run/engine.h"
 #include "store/runstore.h"
 
-char *cli_output_dir(const char *command, const char *config_path, const char *output_dir)
-{
-    if (output_dir)
-        return abs_path(output_dir);
-    if (strcmp(config_path, "benchmark.yaml") == 0 && access(config_path, F_OK) != 0) {
-        /* Nothing given and no config here: one line, what to give. */
-        fprintf(stderr, "benchctl %s: where are the runs? No benchmark.yaml in this directory: "
-                        "give -o DIR (the runs' directory), or -c FILE (a config whose "
-                        "benchmark.output_dir holds them)\n", command);
-        return NULL;
-    }
-    diag d = {0};
-    config *c = config_load(config_path, &d);
-    char *dir = NULL;
-    if (c && c->output_dir) {
-        dir = xstrdup(c->output_dir);
-    } else {
-        diag_print(&d, stderr);
-        fprintf(stderr, "benchctl %s: cannot find the runs: give -o DIR, or -c FILE for a config "
-                        "with benchmark.output_dir\n", command);
-    }
-    config_free(c);
-    diag_free(&d);
-    return dir;
-}
-
-typedef struct common {
-    const char *config_path, *output_dir;
-    bool json;
-    strvec metadata;
-} common;
-
-/* Parse the options shared by the run-store commands.  Returns -1 to go
- * on, or an exit code. */
-static int parse_common(const char *cmd, int argc, char **argv, common *o, bool allow_json,
-                        bool allow_meta)
-{
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"output-dir", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"metadata", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    o->config_path = "benchmark.yaml";
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:o:m:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            o->config_path = optarg;
-            break;
-        case 'o':
-            o->output_dir = optarg;
-            break;
-        case 'j':
-            if (!allow_json)
-                return cli_usage_error(cmd, "unknown option '--json'");
-            o->json = true;
-            break;
-        case 'm':
-            if (!allow_meta)
-                return cli_bad_option(cmd, argv);
-            if (cli_check_kv(cmd, "-m/--metadata", optarg, 0))
-                return EXIT_USAGE;
-            sv_push(&o->metadata, optarg);
-            break;
-        case 'h':
-            cli_print_help(cmd);
-            return EXIT_OK;
-        case ':':
-            return cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_bad_option(cmd, argv);
-        }
-    }
-    return -1;
-}
-
 static const char *jstr(const cJSON *o, const char *key, const char *dflt)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
@@ -192,20 +111,15 @@ static void inspect_text(const cJSON *m, const char *dir)
 
 int cmd_inspect(int argc, char **argv)
 {
-    common o = {0};
-    int code = parse_common("inspect", argc, argv, &o, true, false);
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
     if (code >= 0)
         return code;
-    if (optind >= argc)
-        return cli_usage_error("inspect", "missing run ID");
-    if (optind + 1 < argc)
-        return cli_usage_error("inspect", "unexpected argument '%s'", argv[optind + 1]);
-    char *out = cli_output_dir("inspect", o.config_path, o.output_dir);
-    char *id = out ? cli_resolve_run("inspect", out, argv[optind]) : NULL; /* ID or tag */
-    if (!id) {
-        free(out);
+    char *id;
+    char *out = cli_store("inspect", &o, 1, argv + optind, &id); /* ID or tag */
+    cli_args_free(&o);
+    if (!out)
         return EXIT_USAGE;
-    }
     char *err = NULL;
     cJSON *m = runstore_read(out, id, &err);
     if (!m) {
@@ -232,13 +146,11 @@ int cmd_inspect(int argc, char **argv)
 
 int cmd_list(int argc, char **argv)
 {
-    common o = {0};
-    int code = parse_common("list", argc, argv, &o, true, false);
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
     if (code >= 0)
         return code;
-    if (optind < argc)
-        return cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
-    char *out = cli_output_dir("list", o.config_path, o.output_dir);
+    char *out = cli_store("list", &o, 0, NULL, NULL);
     if (!out)
         return EXIT_USAGE;
     struct stat sb;
@@ -319,28 +231,17 @@ int cmd_list(int argc, char **argv)
 
 int cmd_edit(int argc, char **argv)
 {
-    common o = {0};
-    const char *name = argv[0];
-    int code = parse_common(name, argc, argv, &o, false, true);
-    if (code >= 0) {
-        sv_free(&o.metadata);
+    cli_args o = {0};
+    const char *name = argv[0]; /* edit or annotate */
+    int code = cli_parse(argc, argv, &o);
+    if (code >= 0)
         return code;
-    }
-    if (optind >= argc) {
-        sv_free(&o.metadata);
-        return cli_usage_error(name, "missing run ID");
-    }
-    if (optind + 1 < argc) {
-        sv_free(&o.metadata);
-        return cli_usage_error(name, "unexpected argument '%s'", argv[optind + 1]);
-    }
     if (o.metadata.n == 0)
         return cli_usage_error(name, "nothing to change: give at least one -m KEY=VALUE");
-    char *out = cli_output_dir(name, o.config_path, o.output_dir);
-    char *id = out ? cli_resolve_run(name, out, argv[optind]) : NULL; /* ID or tag */
-    if (!id) {
-        free(out);
-        sv_free(&o.metadata);
+    char *id;
+    char *out = cli_store(name, &o, 1, argv + optind, &id); /* ID or tag */
+    if (!out) {
+        cli_args_free(&o);
         return EXIT_USAGE;
     }
     int lock = -1;
@@ -381,57 +282,21 @@ done:
     runstore_unlock(lock);
     free(id);
     free(out);
-    sv_free(&o.metadata);
+    cli_args_free(&o);
     return code;
 }
 
 int cmd_plot(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"output-dir", required_argument, NULL, 'o'},
-        {"plugin-path", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *cfg = NULL, *out_dir = NULL;
-    strvec dirs = {0};
-    int c, code = -1;
-    optind = 0;
-    opterr = 0;
-    while (code < 0 && (c = getopt_long(argc, argv, ":c:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            cfg = optarg;
-            break;
-        case 'o':
-            out_dir = optarg;
-            break;
-        case 'p':
-            sv_push(&dirs, optarg);
-            break;
-        case 'h':
-            cli_print_help("plot");
-            code = EXIT_OK;
-            break;
-        case ':':
-            code = cli_usage_error("plot", "option %s needs a value", argv[optind - 1]);
-            break;
-        default:
-            code = cli_bad_option("plot", argv);
-        }
-    }
-    if (code < 0 && optind >= argc)
-        code = cli_usage_error("plot", "missing run ID");
-    if (code < 0 && optind + 1 < argc)
-        code = cli_usage_error("plot", "unexpected argument '%s'", argv[optind + 1]);
-    if (code < 0) {
-        char *out = cli_output_dir("plot", cfg ? cfg : "benchmark.yaml", out_dir);
-        char *id = out ? cli_resolve_run("plot", out, argv[optind]) : NULL; /* ID or tag */
-        code = id ? engine_plot(id, out, cfg, &dirs) : EXIT_USAGE;
-        free(id);
-        free(out);
-    }
-    sv_free(&dirs);
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    char *id;
+    char *out = cli_store("plot", &o, 1, argv + optind, &id); /* ID or tag */
+    code = out ? engine_plot(id, out, o.config, &o.plugin_paths) : EXIT_USAGE;
+    free(id);
+    free(out);
+    cli_args_free(&o);
     return code;
 }

@@ -326,50 +326,16 @@ static int print_json(const char *out, const char *id)
 
 int cmd_stats(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"output-dir", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},         {"markdown", no_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    const char *cfg = "benchmark.yaml", *outdir = NULL;
-    bool json = false, md = false;
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            cfg = optarg;
-            break;
-        case 'o':
-            outdir = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'M':
-            md = true;
-            break;
-        case 'h':
-            cli_print_help("stats");
-            return EXIT_OK;
-        case ':':
-            return cli_usage_error("stats", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_bad_option("stats", argv);
-        }
-    }
-    if (json && md)
-        return cli_usage_error("stats", "give --json or --markdown, not both");
-    if (optind >= argc)
-        return cli_usage_error("stats", "missing run ID");
-    if (optind + 1 < argc)
-        return cli_usage_error("stats", "unexpected argument '%s'", argv[optind + 1]);
-    char *out = cli_output_dir("stats", cfg, outdir);
-    char *id = out ? cli_resolve_run("stats", out, argv[optind]) : NULL;
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    bool json = o.json, md = o.markdown;
+    char *id;
+    char *out = cli_store("stats", &o, 1, argv + optind, &id);
     cJSON *res = NULL;
     char *err = NULL;
-    int code = EXIT_USAGE;
+    code = EXIT_USAGE;
     if (!id || runstore_read_results(out, id, &res, &err) != RUNSTORE_RESULTS_OK)
         goto done;
     if (json) {

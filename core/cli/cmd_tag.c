@@ -1,7 +1,7 @@
 /*
  * `benchctl tag`: names for runs.  `tag ID NAME` sets (or moves) a tag,
  * `tag --delete NAME` removes one, `tag` lists them.  Every command that
- * takes a run ID accepts a tag instead (cli_resolve_run).
+ * takes a run ID accepts a tag instead (cli_store, cli_resolve_run).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,17 +15,6 @@
 #include "cli/cli.h"
 #include "run/engine.h"
 #include "store/runstore.h"
-
-char *cli_resolve_run(const char *command, const char *output_dir, const char *id_or_tag)
-{
-    char *id = NULL, *err = NULL;
-    if (!runstore_resolve(output_dir, id_or_tag, &id, &err)) {
-        fprintf(stderr, "benchctl %s: %s\n", command, err);
-        free(err);
-        return NULL;
-    }
-    return id;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -148,54 +137,24 @@ done:
 
 int cmd_tag(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"output-dir", required_argument, NULL, 'o'},
-        {"delete", no_argument, NULL, 'd'},       {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    const char *cfg = "benchmark.yaml", *outdir = NULL;
-    bool del = false, json = false;
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:o:dh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            cfg = optarg;
-            break;
-        case 'o':
-            outdir = optarg;
-            break;
-        case 'd':
-            del = true;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            cli_print_help("tag");
-            return EXIT_OK;
-        case ':':
-            return cli_usage_error("tag", "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_bad_option("tag", argv);
-        }
-    }
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
+    if (code >= 0)
+        return code;
     int nargs = argc - optind;
-    if (del && nargs != 1)
+    if (o.del && nargs != 1)
         return cli_usage_error("tag", "--delete takes exactly one tag name");
-    if (!del && nargs != 0 && nargs != 2)
+    if (!o.del && nargs != 0 && nargs != 2)
         return cli_usage_error("tag", nargs == 1 ? "give a run ID and a tag name (`tag ID NAME`)"
                                                  : "too many arguments: give ID NAME");
-    if (json && nargs)
+    if (o.json && nargs)
         return cli_usage_error("tag", "--json only applies to listing the tags");
-    char *out = cli_output_dir("tag", cfg, outdir);
+    char *out = cli_store("tag", &o, 0, NULL, NULL);
     if (!out)
         return EXIT_USAGE;
-    int code;
     if (nargs == 0)
-        code = list_tags(out, json);
-    else if (del)
+        code = list_tags(out, o.json);
+    else if (o.del)
         code = change_tags(out, NULL, argv[optind], true);
     else
         code = change_tags(out, argv[optind], argv[optind + 1], false);

@@ -1,0 +1,315 @@
+/*
+ * The commands and their options: one static table, read by the parser
+ * (cli_parse) and by the help (cli_print_help, cli_print_usage).  An
+ * option's row says its names, whether it takes a value (once or
+ * repeatedly), the value's placeholder, its help line and the cli_args
+ * field it sets; checks of a value (KEY=VALUE, durations, ranges) are its
+ * take function.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "run/engine.h"
+#include "util/log.h"
+
+/* ---- checks of option values ------------------------------------------------------ */
+
+static int take_kv(const char *cmd, const cli_option *o, const char *v, void *field, int env)
+{
+    char flag[64];
+    snprintf(flag, sizeof flag, "-%c/--%s", o->letter, o->name);
+    int code = cli_check_kv(cmd, flag, v, env);
+    if (code == 0)
+        sv_push(field, v);
+    return code;
+}
+
+/* -m/--metadata K=V */
+static int take_metadata(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    return take_kv(cmd, o, v, field, 0);
+}
+
+/* -e/--environment K=V: K an environment variable's name */
+static int take_env(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    return take_kv(cmd, o, v, field, 1);
+}
+
+static int take_timeout(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t ns;
+    if (!parse_duration_ns(v, &ns) || ns <= 0)
+        return cli_usage_error(cmd, "-t/--timeout: '%s' is not a positive duration "
+                                    "(use e.g. 90s, 5m, 1h30m)", v);
+    *(int64_t *)field = (ns + 999999) / 1000000;
+    return 0;
+}
+
+static int take_log_level(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    if (log_level_from_name(v) < 0)
+        return cli_usage_error(cmd, "--log-level: '%s' is not one of debug, info, warn, error", v);
+    *(const char **)field = v;
+    return 0;
+}
+
+static int take_alpha(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    double *alpha = field;
+    if (!parse_double(v, alpha) || !(*alpha > 0 && *alpha < 1))
+        return cli_usage_error(cmd, "--alpha '%s': give a number between 0 and 1 (exclusive), "
+                                    "e.g. 0.01", v);
+    return 0;
+}
+
+/* "5%" or "0.05": a fraction in (0, 10]. */
+static int take_threshold(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    size_t len = strlen(v);
+    bool pct = len > 1 && v[len - 1] == '%';
+    char *num = xstrndup(v, pct ? len - 1 : len);
+    double x;
+    bool ok = parse_double(num, &x);
+    free(num);
+    /* A bare 5 is far more likely a forgotten % than 500 %: fractions are
+     * below 1; larger changes are written with %. */
+    if (ok && !pct && x >= 1)
+        ok = false;
+    if (ok && pct)
+        x /= 100;
+    if (!ok || !(x > 0 && x <= 10))
+        return cli_usage_error(cmd, "--threshold '%s': give a relative change as a percentage "
+                                    "(5%%, up to 1000%%) or a fraction below 1 (0.05)", v);
+    *(double *)field = x;
+    return 0;
+}
+
+/* ---- the options ------------------------------------------------------------------ */
+
+#define AT(field) offsetof(cli_args, field)
+#define END {.name = NULL}
+
+#define OPT_CONFIG(text) {"config", 'c', CLI_VALUE, "FILE", text, AT(config), NULL, 0}
+#define OPT_STORE_CONFIG \
+    OPT_CONFIG("config whose output_dir holds the runs (default: benchmark.yaml)")
+#define OPT_OUTPUT_DIR(text) {"output-dir", 'o', CLI_VALUE, "DIR", text, AT(output_dir), NULL, 0}
+#define OPT_PLUGIN_PATH                                                                          \
+    {"plugin-path", 0, CLI_VALUES, "DIR", "look for plugins in DIR first (repeatable)",          \
+     AT(plugin_paths), NULL, 0}
+#define OPT_JSON(text) {"json", 0, CLI_FLAG, NULL, text, AT(json), NULL, 1}
+#define OPT_MARKDOWN(text) {"markdown", 0, CLI_FLAG, NULL, text, AT(markdown), NULL, 1}
+
+static const cli_option run_opts[] = {
+    OPT_CONFIG("config file (default: benchmark.yaml)"),
+    {"metadata", 'm', CLI_VALUES, "K=V", "add custom metadata to the run (repeatable)",
+     AT(metadata), take_metadata, 0},
+    {"environment", 'e', CLI_VALUES, "K=V",
+     "export K=V to every stage (repeatable; overrides case env)", AT(env), take_env, 0},
+    {"skip", 0, CLI_VALUES, "STAGE", "do not run this stage (repeatable)", AT(skip), NULL, 0},
+    {"case", 0, CLI_VALUES, "NAME", "run only this case (repeatable)", AT(only_cases), NULL, 0},
+    {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m)",
+     AT(timeout_ms), take_timeout, 0},
+    OPT_PLUGIN_PATH,
+    {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
+     take_log_level, 0},
+    END,
+};
+
+static const cli_option validate_opts[] = {
+    OPT_CONFIG("config file (default: benchmark.yaml)"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
+static const cli_option init_opts[] = {
+    {"name", 'n', CLI_VALUE, "NAME", "benchmark name (default: my-benchmark)", AT(name), NULL, 0},
+    {"file", 'f', CLI_VALUE, "FILE", "where to write it (default: benchmark.yaml)", AT(file), NULL,
+     0},
+    {"force", 0, CLI_FLAG, NULL, "overwrite an existing file", AT(force), NULL, 0},
+    END,
+};
+
+static const cli_option inspect_opts[] = {
+    OPT_JSON("print metadata.json as stored"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR (instead of the config's output_dir)"),
+    END,
+};
+
+static const cli_option list_opts[] = {
+    OPT_JSON("print a JSON array"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option edit_opts[] = {
+    {"metadata", 'm', CLI_VALUES, "K=V", "set custom key K to V (repeatable, at least one)",
+     AT(metadata), take_metadata, 0},
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option compare_opts[] = {
+    {"cases", 0, CLI_FLAG, NULL, "compare the cases of one run (the first case is the baseline)",
+     AT(cases), NULL, 0},
+    {"baseline", 0, CLI_VALUE, "CASE", "with --cases: the baseline case", AT(baseline), NULL, 0},
+    {"alpha", 0, CLI_VALUE, "A", "significance level of the BH-adjusted p-values (default 0.01)",
+     AT(alpha), take_alpha, 0},
+    {"threshold", 0, CLI_VALUE, "T",
+     "smallest relative change that matters: 5% or 0.05 (default 5%)", AT(threshold),
+     take_threshold, 0},
+    {"fail-on-regression", 0, CLI_FLAG, NULL,
+     "exit 3 when a metric regressed (without it: 0 even then)", AT(fail_on_regression), NULL, 0},
+    OPT_JSON("print a JSON object (docs/schema/compare.schema.json)"),
+    OPT_MARKDOWN("print GitHub Markdown (for a pull request comment)"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option stats_opts[] = {
+    OPT_JSON("print results.json as stored"),
+    OPT_MARKDOWN("print GitHub Markdown tables"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option tag_opts[] = {
+    {"delete", 'd', CLI_FLAG, NULL, "remove the tag NAME", AT(del), NULL, 0},
+    OPT_JSON("list the tags as a JSON object {NAME: ID}"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option plot_opts[] = {
+    OPT_CONFIG("draw the plots section of FILE (default: the run's own config\n"
+               "snapshot); FILE's output_dir also locates the run"),
+    OPT_OUTPUT_DIR("the runs are in DIR (default: benchmark.yaml's output_dir)"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
+static const cli_option plugins_opts[] = {
+    OPT_JSON("print a JSON object {search_path, plugins, refused}"),
+    OPT_CONFIG("also search the config's benchmark.plugin_paths"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
+static const cli_option no_opts[] = {END};
+
+/* ---- the commands ----------------------------------------------------------------- */
+
+#define EDIT_ARGS "ID -m K=V... [-c FILE | -o DIR]"
+
+static const cli_command commands[] = {
+    {.name = "run", .fn = cmd_run,
+     .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
+             "[-t DURATION] [--plugin-path DIR]... [--log-level LEVEL]",
+     .summary = "run the benchmark described by a config file", .options = run_opts},
+    {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
+     .summary = "check a config file and its plugins without running anything",
+     .options = validate_opts, .max_args = 1},
+    {.name = "init", .fn = cmd_init, .args = "[--name NAME] [--file FILE] [--force]",
+     .summary = "write a starter config file", .options = init_opts},
+    {.name = "inspect", .fn = cmd_inspect, .args = "ID [--json] [-c FILE | -o DIR]",
+     .summary = "show one stored run", .options = inspect_opts, .min_args = 1, .max_args = 1,
+     .missing = "missing run ID"},
+    {.name = "list", .fn = cmd_list, .args = "[--json] [-c FILE | -o DIR]",
+     .summary = "list stored runs", .options = list_opts},
+    {.name = "edit", .fn = cmd_edit, .args = EDIT_ARGS,
+     .summary = "add or change custom metadata of a stored run (alias: annotate)",
+     .options = edit_opts, .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "annotate", .fn = cmd_edit, .args = EDIT_ARGS, .summary = "same as edit",
+     .options = edit_opts, .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "compare", .fn = cmd_compare,
+     .args = "ID1 ID2 [ID3...] | ID --cases [--baseline CASE] [--json | --markdown] [--alpha A] "
+             "[--threshold T] [--fail-on-regression] [-c FILE | -o DIR]",
+     .summary = "compare runs (IDs or tags; the first is the baseline) or the cases of one run",
+     .options = compare_opts, .max_args = -1,
+     .notes = "  verdicts: improved, regressed, unchanged, inconclusive, different "
+              "(docs/statistics.md)\n"},
+    {.name = "stats", .fn = cmd_stats, .args = "ID [--json | --markdown] [-c FILE | -o DIR]",
+     .summary = "show the statistics of a run (its results.json)", .options = stats_opts,
+     .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "tag", .fn = cmd_tag, .args = "[ID NAME | --delete NAME] [--json] [-c FILE | -o DIR]",
+     .summary = "name a run (then use the name wherever a run ID goes), or list the tags",
+     .options = tag_opts, .max_args = -1,
+     .notes = "  NAME                    letters, digits, '.', '_', '-'; up to 64, not all digits;\n"
+              "                          a NAME already in use moves to the new run\n"},
+    {.name = "plot", .fn = cmd_plot, .args = "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
+     .summary = "redraw the plots of a stored run without re-running it", .options = plot_opts,
+     .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
+     .summary = "list the plugins found on the search path, and files refused",
+     .options = plugins_opts},
+    {.name = "help", .fn = cmd_help, .args = "[COMMAND]", .summary = "show help for a command",
+     .options = no_opts, .max_args = 1},
+    {.name = "version", .fn = cmd_version, .args = "", .summary = "show the version",
+     .options = no_opts},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const cli_command *cli_find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void cli_print_usage(FILE *out)
+{
+    fprintf(out, "usage: benchctl COMMAND [OPTIONS]\n\n"
+                 "A benchmark orchestrator: declare a benchmark in YAML, run it, keep every run.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `benchctl COMMAND --help` for a command's options.\n"
+                 "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
+                 "3 compare found a regression (--fail-on-regression), 130 interrupted.\n");
+}
+
+/* "  -c, --config FILE       text": the names in 24 columns, the text's
+ * continuation lines below it. */
+static void print_option(char letter, const char *name, const char *value, const char *help)
+{
+    char left[80];
+    int len = snprintf(left, sizeof left, "%c%c%c --%s%s%s", letter ? '-' : ' ',
+                       letter ? letter : ' ', letter ? ',' : ' ', name, value ? " " : "",
+                       value ? value : "");
+    printf("  %s%*s", left, len < 24 ? 24 - len : 2, "");
+    for (const char *p = help; *p; p++) {
+        putchar(*p);
+        if (*p == '\n')
+            printf("%26s", "");
+    }
+    putchar('\n');
+}
+
+void cli_print_help(const char *name)
+{
+    const cli_command *c = cli_find(name);
+    if (!c)
+        return;
+    printf("usage: benchctl %s%s%s\n\n%s\n\nOptions:\n", name, *c->args ? " " : "", c->args,
+           c->summary);
+    for (const cli_option *o = c->options; o && o->name; o++)
+        print_option(o->letter, o->name, o->value, o->help);
+    print_option('h', "help", NULL, "show this help");
+    if (c->notes)
+        fputs(c->notes, stdout);
+}
