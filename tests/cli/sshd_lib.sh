@@ -10,8 +10,11 @@
 #   sshd_start NAME [LINE...]     start a server in $T/sshd-NAME (extra
 #                                 sshd_config lines); sets SSHD_PORT, and
 #                                 writes $T/sshd-NAME/{port,pid,known_hosts};
-#                                 with SSHD_TMP_SIZE=2m its /tmp is a 2 MiB
-#                                 tmpfs (a mount namespace: disk full tests)
+#                                 in its own mount namespace, where the
+#                                 login user's ~/.bashrc (and profile) read
+#                                 $SSHD_RC (empty unless set; SSHD_REAL_RC=1
+#                                 keeps the machine's); with SSHD_TMP_SIZE=2m
+#                                 its /tmp is a 2 MiB tmpfs (disk full tests)
 #   sshd_port NAME / sshd_pid NAME
 #   sshd_known_hosts NAME >> FILE ssh-keyscan's line(s) for it
 #   sshd_stop NAME                stop it (and every connection it serves)
@@ -84,20 +87,29 @@ sshd_start() {
       echo "Subsystem sftp internal-sftp"
     } >"$d/sshd_config"
     : >"$d/sshd.log"
-    if [ -n "${SSHD_TMP_SIZE:-}" ]; then
-      # A host whose /tmp is a tiny file system: sshd in its own mount
-      # namespace, with $T bound back in place over the small /tmp.
-      unshare -m --propagation private sh -c '
-        set -e
-        mount --bind "$1" /mnt
-        mount -t tmpfs -o "size=$2,mode=1777" tmpfs /tmp
-        mkdir -p "$1"
-        mount --bind /mnt "$1"
-        shift 2
-        exec "$@"' sh "$T" "$SSHD_TMP_SIZE" /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" &
-    else
+    # sshd runs in its own mount namespace, where the login user's shell rc
+    # is $d/bashrc (SSHD_RC, empty by default): the tests are about
+    # benchctl, not about this machine's ~/.bashrc (a version manager's init
+    # there costs seconds per login and serialises logins on its lock).
+    # SSHD_REAL_RC=1 keeps the machine's own.  With SSHD_TMP_SIZE the
+    # host's /tmp is a tiny file system, $T bound back in place.
+    printf '%s\n' "${SSHD_RC:-}" >"$d/bashrc"
+    unshare -m --propagation private sh -c '
+      set -e
+      T=$1 size=$2 rc=$3 real=$4; shift 4
+      if [ -n "$size" ]; then
+        mount --bind "$T" /mnt
+        mount -t tmpfs -o "size=$size,mode=1777" tmpfs /tmp
+        mkdir -p "$T"
+        mount --bind /mnt "$T"
+      fi
+      if [ "$real" != 1 ]; then
+        for f in "$HOME/.bashrc" "$HOME/.bash_profile" "$HOME/.profile" "$HOME/.bash_login"; do
+          [ -f "$f" ] && mount --bind "$rc" "$f"
+        done
+      fi
+      exec "$@"' sh "$T" "${SSHD_TMP_SIZE:-}" "$d/bashrc" "${SSHD_REAL_RC:-0}" \
       /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" &
-    fi
     pid=$!
     # ready when it accepts a TCP connection
     local i

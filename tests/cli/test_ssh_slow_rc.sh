@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SSH with a login user whose ~/.bashrc is slow and noisy (as with a
+# version manager's init): runs still succeed, the private directory is
+# found despite the noise, outputs come back and repetitions are measured.
+# (The other SSH tests give their sshd an empty rc: they test benchctl, not
+# the machine's shell set-up.)
+source "$(dirname "$0")/lib.sh"
+source "$SRC_DIR/tests/cli/sshd_lib.sh"
+sshd_require
+unset SSH_AUTH_SOCK
+sshd_keys
+SSHD_RC='sleep 0.3; echo "rc noise on stdout"; echo "rc noise on stderr" >&2' sshd_start slow
+HOST=$(ssh_host_yaml slow)
+[ "$(cat "$T/sshd-slow/bashrc" | head -1)" = 'sleep 0.3; echo "rc noise on stdout"; echo "rc noise on stderr" >&2' ] \
+  || fail "the slow rc is in place"
+
+write_config s.yaml <<YAML
+benchmark: {name: slowrc, output_dir: ./runs}
+hosts:
+  h: $HOST
+stages:
+  - name: produce
+    host: h
+    command: printf 'v\n1\n2\n3\n' > "$T/v.csv"
+    outputs:
+      - name: v
+        remote_path: $T/v.csv
+        data_schema: {columns: [{name: v, type: integer}]}
+  - name: measured
+    host: h
+    repeat: 3
+    command: "true"
+YAML
+run_bc run -c s.yaml
+expect_rc 0 "run against a host with a slow, noisy rc"
+[ "$(cat runs/1/v.csv)" = "$(printf 'v\n1\n2\n3')" ] || fail "the output came back intact"
+[ "$(json runs/1/results.json 'j["cases"][0]["stages"][1]["repeat"]["count"]')" = 3 ] || fail "3 repetitions measured"
+grep -q "rc noise on stdout" runs/1/logs/produce.log || fail "the login shell read the slow rc (its noise is in the stage log)"
+pass "a slow, noisy login rc: outputs intact, repetitions measured"
