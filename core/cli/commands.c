@@ -43,9 +43,13 @@ static int take_timeout(const char *cmd, const cli_option *o, const char *v, voi
 {
     (void)o;
     int64_t ns;
+    if (strcmp(v, "0") == 0) { /* no timeout (the Go tool's -t 0) */
+        *(int64_t *)field = 0;
+        return 0;
+    }
     if (!parse_duration_ns(v, &ns) || ns <= 0)
         return cli_usage_error(cmd, "-t/--timeout: '%s' is not a positive duration "
-                                    "(use e.g. 90s, 5m, 1h30m)", v);
+                                    "(use e.g. 90s, 5m, 1h30m, or 0 for none)", v);
     *(int64_t *)field = (ns + 999999) / 1000000;
     return 0;
 }
@@ -115,7 +119,7 @@ static const cli_option run_opts[] = {
      "export K=V to every stage (repeatable; overrides case env)", AT(env), take_env, 0},
     {"skip", 0, CLI_VALUES, "STAGE", "do not run this stage (repeatable)", AT(skip), NULL, 0},
     {"case", 0, CLI_VALUES, "NAME", "run only this case (repeatable)", AT(only_cases), NULL, 0},
-    {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m)",
+    {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m; 0: none)",
      AT(timeout_ms), take_timeout, 0},
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
@@ -255,7 +259,7 @@ static const cli_command commands[] = {
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},
-    {.name = "help", .fn = cmd_help, .args = "[COMMAND]", .summary = "show help for a command",
+    {.name = "help", .fn = cmd_help, .args = "[COMMAND]", .summary = "show help for a command (alias: h)",
      .options = no_opts, .max_args = 1},
     {.name = "version", .fn = cmd_version, .args = "", .summary = "show the version",
      .options = no_opts},
@@ -265,6 +269,8 @@ static const cli_command commands[] = {
 
 const cli_command *cli_find(const char *name)
 {
+    if (strcmp(name, "h") == 0)
+        name = "help"; /* the Go tool's alias */
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];

@@ -45,6 +45,38 @@ int cmd_version(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* How many words of argv, from i, are one option that may come before the
+ * command (the Go tool's global options: `benchctl -c FILE run`); 0 when
+ * argv[i] is not one. */
+static int global_option(int argc, char **argv, int i)
+{
+    static const char *const with_value[] = {"-c", "--config", "-o", "--output-dir",
+                                             "--log-level", "--plugin-path", NULL};
+    const char *a = argv[i];
+    for (size_t k = 0; with_value[k]; k++) {
+        size_t n = strlen(with_value[k]);
+        if (strcmp(a, with_value[k]) == 0)
+            return i + 1 < argc ? 2 : 0;
+        if (with_value[k][1] == '-' && strncmp(a, with_value[k], n) == 0 && a[n] == '=')
+            return 1;
+    }
+    return 0;
+}
+
+/* argv with the options before the command moved after it:
+ * {benchctl, -c, F, run, X} -> {benchctl, run, -c, F, X}.  In place. */
+static void command_first(int argc, char **argv)
+{
+    int i = 1, w;
+    while (i < argc && (w = global_option(argc, argv, i)) > 0)
+        i += w;
+    if (i == 1 || i >= argc)
+        return;
+    char *cmd = argv[i];
+    memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof *argv);
+    argv[1] = cmd;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed terminal or pipe must not kill a run half-way. */
@@ -53,6 +85,7 @@ int main(int argc, char **argv)
         cli_print_usage(stderr);
         return EXIT_USAGE;
     }
+    command_first(argc, argv);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         cli_print_usage(stdout);
@@ -63,6 +96,11 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     const cli_command *c = cli_find(cmd);
+    if (!c && cmd[0] == '-') {
+        fprintf(stderr, "benchctl: '%s' is not a command (usage: benchctl [-c FILE] COMMAND "
+                        "[OPTIONS])\n", cmd);
+        return EXIT_USAGE;
+    }
     if (!c) {
         fprintf(stderr, "benchctl: unknown command '%s'\n\n", cmd);
         cli_print_usage(stderr);

@@ -404,6 +404,7 @@ static void run_free(run *r)
         record_free(r->recs[i]);
     free(r->recs);
     cJSON_Delete(r->meta);
+    cJSON_Delete(r->custom_written);
     free(r->hosts);
     free(r->first_error);
     free(r->id);

@@ -21,13 +21,41 @@
 #include "store/runstore.h"
 #include "util/log.h"
 
+/* Keys `benchctl edit` changed in the stored metadata.json while the run
+ * goes on (a stage may annotate its own run): what differs on disk from
+ * what the run last wrote is theirs, and is kept. */
+static void take_edits(run *r)
+{
+    if (!r->custom_written)
+        return;
+    char *err = NULL;
+    cJSON *disk = runstore_read(r->cfg->output_dir, r->id, &err);
+    free(err);
+    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(disk, "custom");
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, dc)
+    {
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(r->custom_written, kv->string);
+        if (cJSON_IsString(kv) && (!was || !cJSON_Compare(was, kv, true)))
+            meta_set_string(r->custom, kv->string, kv->valuestring);
+    }
+    cJSON_Delete(disk);
+}
+
 void run_save_meta(run *r, bool durable)
 {
-    /* Other threads add to meta under this lock (custom metadata from
+    /* The store's lock: `benchctl edit` may write this run's metadata.json
+     * too.  Other threads add to meta under r->lock (custom metadata from
      * parallel stages, remote host facts). */
+    int fd = -1;
+    runstore_lock(r->cfg->output_dir, &fd);
     pthread_mutex_lock(&r->lock);
+    take_edits(r);
     bool ok = runstore_write(r->dir, r->meta, durable);
+    cJSON_Delete(r->custom_written);
+    r->custom_written = cJSON_Duplicate(r->custom, true);
     pthread_mutex_unlock(&r->lock);
+    runstore_unlock(fd);
     if (!ok)
         log_msg(BC_LOG_ERROR, "cannot write %s/metadata.json: %s", r->dir, strerror(errno));
     r->last_save_ns = mono_ns();
