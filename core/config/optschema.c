@@ -1,4 +1,5 @@
-/* Plugin options: schema validation and the typed read-only view. */
+/* Plugin options: a plugin's schema as key rows (checked and bound by
+ * keys.c, like the core's own) and the typed read-only view. */
 #include "config/optschema.h"
 #include "config/keys.h"
 
@@ -18,143 +19,135 @@ static const bc_option *find_opt(const bc_option *schema, const char *name)
     return NULL;
 }
 
-static const char *type_name(uint32_t t)
+/* A numeric bound of a schema as a whole number: the smallest one >= x
+ * (up false: the largest one <= x), clamped to int64_t. */
+static int64_t whole(double x, bool up)
 {
-    switch (t) {
-    case BC_OPT_STRING: return "a string";
-    case BC_OPT_INT: return "a whole number";
-    case BC_OPT_FLOAT: return "a number";
-    case BC_OPT_BOOL: return "true or false";
-    case BC_OPT_DURATION: return "a duration (e.g. 500ms, 30s, 1m30s)";
-    case BC_OPT_ENUM: return "one of the listed values";
-    case BC_OPT_STRING_LIST: return "a list of strings";
-    default: return "a value";
-    }
+    if (x <= -9.2e18)
+        return INT64_MIN;
+    if (x >= 9.2e18)
+        return INT64_MAX;
+    int64_t t = (int64_t)x;
+    if (up && (double)t < x)
+        t++;
+    if (!up && (double)t > x)
+        t--;
+    return t;
 }
 
-static bool in_range(const bc_option *o, double v) { return o->min > o->max || (v >= o->min && v <= o->max); }
-
-static bool check_value(diag *d, const bc_option *o, const ynode *n, const char *what)
+/* "a|b|c" as a NULL-terminated list, in one allocation (free it). */
+static const char *const *split_choices(const char *text)
 {
-    const char *s = n->type == Y_SCALAR ? n->str : NULL;
-    bool ok = true;
-    double num = 0;
+    size_t n = 1, len = text ? strlen(text) : 0;
+    for (size_t i = 0; i < len; i++)
+        n += text[i] == '|';
+    char **v = xmalloc((n + 1) * sizeof *v + len + 1);
+    char *buf = (char *)(v + n + 1);
+    size_t i = 0;
+    if (text) {
+        memcpy(buf, text, len + 1);
+        v[i++] = buf;
+        for (char *p = buf; *p; p++)
+            if (*p == '|') {
+                *p = '\0';
+                v[i++] = p + 1;
+            }
+    }
+    v[i] = NULL;
+    return (const char *const *)v;
+}
+
+/* One declared option as a key row; its defaults typed as keys_bind's. */
+static cfg_key option_key(const bc_option *o, const char *owner)
+{
+    cfg_key k = {.name = o->name, .owner = owner, .dflt_str = o->default_value};
+    const char *dv = o->default_value;
+    bool ranged = o->min <= o->max;
+    int64_t ns = 0;
+    bool b = false;
+    k.flags = ((o->flags & BC_OPT_REQUIRED) ? KEY_REQUIRED : 0u) |
+              ((o->flags & BC_OPT_SECRET) ? KEY_SECRET : 0u);
     switch (o->type) {
     case BC_OPT_STRING:
-        ok = s != NULL;
+        k.type = KEY_STR;
         break;
-    case BC_OPT_INT: {
-        int64_t iv = 0;
-        ok = s && parse_int64(s, &iv);
-        num = (double)iv;
+    case BC_OPT_ENUM:
+        k.type = KEY_ENUM;
+        k.choices = split_choices(o->choices);
         break;
-    }
+    case BC_OPT_BOOL:
+        k.type = KEY_BOOL;
+        k.dflt = dv && config_parse_bool(dv, &b) && b;
+        break;
+    case BC_OPT_INT:
+        k.type = KEY_COUNT;
+        k.lo = ranged ? whole(o->min, true) : INT64_MIN;
+        k.hi = ranged ? whole(o->max, false) : INT64_MAX;
+        if (!dv || !parse_int64(dv, &k.dflt))
+            k.dflt = 0;
+        break;
     case BC_OPT_FLOAT:
-        ok = s && parse_double(s, &num);
+        k.type = KEY_FLOAT;
+        k.flags |= ranged ? KEY_RANGE : 0u;
+        k.flo = o->min;
+        k.fhi = o->max;
+        if (!dv || !parse_double(dv, &k.fdflt))
+            k.fdflt = 0;
         break;
-    case BC_OPT_BOOL: {
-        bool b;
-        ok = s && !n->quoted && config_parse_bool(s, &b);
+    case BC_OPT_DURATION:
+        k.type = KEY_DURATION;
+        k.flags |= ranged ? KEY_RANGE : 0u;
+        k.lo = ranged ? whole(o->min, true) : 0;
+        k.hi = ranged ? whole(o->max, false) : 0;
+        k.dflt = dv && parse_duration_ns(dv, &ns) ? (ns + 999999) / 1000000 : 0;
         break;
-    }
-    case BC_OPT_DURATION: {
-        int64_t ns = 0;
-        ok = s && parse_duration_ns(s, &ns);
-        num = (double)ns / 1e6;
-        break;
-    }
-    case BC_OPT_ENUM: {
-        ok = false;
-        if (s && o->choices) {
-            size_t l = strlen(s);
-            for (const char *c = o->choices; *c;) {
-                const char *bar = strchr(c, '|');
-                size_t cl = bar ? (size_t)(bar - c) : strlen(c);
-                if (cl == l && strncmp(c, s, l) == 0)
-                    ok = true;
-                c += cl + (bar ? 1 : 0);
-            }
-        }
-        if (!ok) {
-            diag_error(d, n->line, n->col, "%s.%s: '%s' is not one of: %s", what, o->name,
-                       s ? s : ynode_kind(n), o->choices ? o->choices : "");
-            return false;
-        }
-        break;
-    }
     case BC_OPT_STRING_LIST:
-        if (n->type == Y_SEQ) {
-            for (size_t i = 0; i < n->n; i++)
-                if (n->vals[i]->type != Y_SCALAR) {
-                    diag_error(d, n->vals[i]->line, n->vals[i]->col,
-                               "%s.%s: list items must be strings", what, o->name);
-                    return false;
-                }
-        } else {
-            ok = s != NULL;
-        }
+        k.type = KEY_LIST;
+        break;
+    default:
+        k.type = KEY_OTHER; /* a type this core does not know: accepted as is */
         break;
     }
-    if (!ok && o->type == BC_OPT_INT && o->min < o->max) {
-        diag_error(d, n->line, n->col, "%s.%s must be a whole number from %g to %g, not %s%s%s",
-                   what, o->name, o->min, o->max, s ? "'" : "", s ? s : ynode_kind(n),
-                   s ? "'" : "");
-        return false;
+    return k;
+}
+
+cfg_key *opts_keys(const bc_option *schema, const cfg_key *core_keys, const char *owner)
+{
+    size_t n = 0, cap = 1;
+    for (const cfg_key *k = core_keys; k && k->name; k++)
+        cap++;
+    for (const bc_option *o = schema; o && o->name; o++)
+        cap++;
+    cfg_key *t = xcalloc(cap, sizeof *t);
+    for (const cfg_key *k = core_keys; k && k->name; k++)
+        t[n++] = (cfg_key){.name = k->name};
+    for (const bc_option *o = schema; o && o->name; o++) {
+        bool known = false;
+        for (size_t i = 0; i < n && !known; i++)
+            known = strcmp(t[i].name, o->name) == 0;
+        if (!known)
+            t[n++] = option_key(o, owner);
     }
-    if (!ok) {
-        diag_error(d, n->line, n->col, "%s.%s must be %s, not %s%s%s", what, o->name,
-                   type_name(o->type), s ? "'" : "", s ? s : ynode_kind(n), s ? "'" : "");
-        return false;
-    }
-    if ((o->type == BC_OPT_INT || o->type == BC_OPT_FLOAT || o->type == BC_OPT_DURATION) &&
-        !in_range(o, num)) {
-        diag_error(d, n->line, n->col, "%s.%s: %s is out of range (%g to %g%s)", what, o->name, s,
-                   o->min, o->max, o->type == BC_OPT_DURATION ? " ms" : "");
-        return false;
-    }
-    return true;
+    return t; /* the calloc'ed tail is the {NULL} end */
+}
+
+void opts_keys_free(cfg_key *keys)
+{
+    for (cfg_key *k = keys; k && k->name; k++)
+        if (k->type == KEY_ENUM)
+            free((void *)k->choices);
+    free(keys);
 }
 
 bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map,
                    const cfg_key *core_keys, const char *what, const char *owner)
 {
     size_t before = d->errors;
-    if (map && map->type == Y_MAP) {
-        for (size_t i = 0; i < map->n; i++) {
-            const ynode *k = map->keys[i];
-            if (k->type != Y_SCALAR)
-                continue;
-            bool core = false;
-            for (const cfg_key *ck = core_keys; ck && ck->name; ck++)
-                if (strcmp(ck->name, k->str) == 0)
-                    core = true;
-            if (core)
-                continue;
-            const bc_option *o = find_opt(schema, k->str);
-            if (!o) {
-                strbuf sb = {0};
-                for (const cfg_key *ck = core_keys; ck && ck->name; ck++)
-                    sb_printf(&sb, "%s%s", sb.len ? ", " : "", ck->name);
-                for (const bc_option *s = schema; s && s->name; s++)
-                    sb_printf(&sb, "%s%s", sb.len ? ", " : "", s->name);
-                diag_error(d, k->line, k->col, "unknown key '%s' in %s (%s); valid keys: %s",
-                           k->str, what, owner, sb.len ? sb.buf : "none");
-                sb_free(&sb);
-                continue;
-            }
-            const ynode *val = map->vals[i];
-            if (val->type == Y_SCALAR && val->is_null)
-                continue;
-            if (check_value(d, o, val, what) && (o->flags & BC_OPT_SECRET))
-                config_add_secret(c, val);
-        }
-    }
-    for (const bc_option *o = schema; o && o->name; o++) {
-        const ynode *v = ynode_get(map, o->name);
-        if ((o->flags & BC_OPT_REQUIRED) && (!v || (v->type == Y_SCALAR && v->is_null)))
-            diag_error(d, map ? map->line : 0, map ? map->col : 0,
-                       "%s: missing required key '%s' (%s)", what, o->name, owner);
-    }
+    cfg_key *keys = opts_keys(schema, core_keys, owner);
+    keys_check_names(d, map, keys, what);
+    keys_bind(d, map, keys, NULL, what);
+    keys_secrets(c, map, keys);
+    opts_keys_free(keys);
     return d->errors == before;
 }
 

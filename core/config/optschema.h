@@ -1,8 +1,8 @@
 /*
- * Plugin options: validation of a YAML mapping against a plugin's declared
- * schema (bc_option table), beside the core's own keys of the same section
- * (a cfg_key table, keys.h), and the typed read-only view plugins get
- * through the services table.
+ * Plugin options: a plugin's declared schema (bc_option table) translated
+ * into cfg_key rows after the core's own keys of the same section, so that
+ * keys.c's one checker and binder validates both; and the typed read-only
+ * view plugins get through the services table.
  */
 #ifndef BENCHCTL_CORE_OPTIONS_H
 #define BENCHCTL_CORE_OPTIONS_H
@@ -26,10 +26,20 @@ typedef struct optview {
     size_t nlists;
 } optview;
 
-/* Check map against schema: unknown keys (those not in schema nor in
- * core_keys), required keys, types, ranges, choices.  Errors go to d with
- * positions; `what` names the place ("hosts.db", "health_check").  Secret
- * values are registered with config_add_secret.  Returns true when valid. */
+/* The keys of a section that carries a plugin's options: core_keys' names
+ * first (as KEY_OTHER rows: the section's parser bound them), then every
+ * option of schema that the core does not declare, typed, with its range,
+ * choices, textual default parsed, flags, and `owner` ("probe 'http'").
+ * Either table may be NULL.  Owned by the caller: opts_keys_free. */
+cfg_key *opts_keys(const bc_option *schema, const cfg_key *core_keys, const char *owner);
+void opts_keys_free(cfg_key *keys);
+
+/* Check map against schema and core_keys with keys.c (opts_keys, then
+ * keys_check_names and keys_bind): unknown keys, required keys, types,
+ * ranges, choices.  Duplicates are the section parser's (keys_check).
+ * Errors go to d with positions; `what` names the place ("hosts.db",
+ * "health_check").  Secret values are registered with config_add_secret.
+ * Returns true when valid. */
 bool opts_validate(config *c, diag *d, const bc_option *schema, const ynode *map,
                    const cfg_key *core_keys, const char *what, const char *owner);
 

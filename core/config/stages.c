@@ -49,7 +49,9 @@ const cfg_key config_health_keys[] = {
      .flags = KEY_REQUIRED},
     {.name = "timeout", .type = KEY_DURATION, .offset = KEY_AT(cfg_health, timeout_ms),
      .dflt = 30000},
-    OTHER("retries"), DURATION("interval", cfg_health, interval_ms),
+    {.name = "retries", .type = KEY_COUNT, .offset = KEY_AT(cfg_health, retries), .lo = 0,
+     .hi = INT64_MAX},
+    DURATION("interval", cfg_health, interval_ms),
     ENUM("on", cfg_health, on, probe_places), END};
 const cfg_key config_output_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_output, name), .flags = KEY_REQUIRED},
@@ -200,12 +202,6 @@ static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
     const ynode *iv = ynode_get(hc, "interval");
     if (iv && !iv->is_null && h->interval_ms <= 0)
         ERR(v, iv, "health_check: 'interval' must be greater than 0");
-    const ynode *r = ynode_get(hc, "retries");
-    if (r && !r->is_null) {
-        if (r->type != Y_SCALAR || !parse_int64(r->str, &h->retries) || h->retries < 0)
-            ERR(v, r, "health_check: 'retries' must be a whole number >= 0, not '%s'",
-                r->type == Y_SCALAR ? r->str : ynode_kind(r));
-    }
 }
 
 static void parse_hostref(vctx *v, cfg_stage *st, const ynode *sn, const char *what)

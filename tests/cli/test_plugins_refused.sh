@@ -240,24 +240,24 @@ expect_in "$ERR" "missing.yaml:8:7: health_check: missing required key 'needle' 
 good_config zero.yaml "needle: hello" "count: 0"
 run_bc validate -c zero.yaml "${GOOD[@]}"
 expect_rc 2 "count 0"
-expect_in "$ERR" "zero.yaml:11:14: health_check.count: 0 is out of range (1 to 10)" "count 0"
+expect_in "$ERR" "zero.yaml:11:14: health_check: 'count' must be a whole number from 1 to 10, not '0'" "count 0"
 
 good_config big.yaml "needle: hello" "count: 11"
 run_bc validate -c big.yaml "${GOOD[@]}"
 expect_rc 2 "count 11"
-expect_in "$ERR" "big.yaml:11:14: health_check.count: 11 is out of range (1 to 10)" "count 11"
+expect_in "$ERR" "big.yaml:11:14: health_check: 'count' must be a whole number from 1 to 10, not '11'" "count 11"
 
 good_config abc.yaml "count: abc" "needle: hello"
 run_bc validate -c abc.yaml "${GOOD[@]}"
 expect_rc 2 "count abc"
-expect_in "$ERR" "abc.yaml:10:14: health_check.count must be a whole number from 1 to 10, not 'abc'" "count abc"
+expect_in "$ERR" "abc.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'" "count abc"
 
 # Several errors at once: each reported, in file order, with the total.
 good_config many.yaml "count: abc" "colour: red"
 run_bc validate -c many.yaml "${GOOD[@]}"
 expect_rc 2 "several option errors"
 expect_in "$ERR" "many.yaml:8:7: health_check: missing required key 'needle' (probe 'good')
-many.yaml:10:14: health_check.count must be a whole number from 1 to 10, not 'abc'
+many.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'
 many.yaml:11:7: unknown key 'colour' in health_check" "several errors"
 expect_in "$ERR" "benchctl: 3 errors in many.yaml" "several errors"
 pass "the good probe's option schema: unknown key, required key, range and type errors at FILE:LINE:COL"

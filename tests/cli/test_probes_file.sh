@@ -147,7 +147,7 @@ EOF
 run_bc validate -c bad.yaml
 expect_rc 2 "validate bad file checks"
 expect_in "$ERR" "bad.yaml:9:15: health_check: 'target' must not be empty"
-expect_in "$ERR" "bad.yaml:15:18: health_check.non_empty must be true or false"
-expect_in "$ERR" "bad.yaml:21:7: unknown key 'contain' in health_check (probe 'file'); valid keys: type, target, timeout, retries, interval, on, non_empty, contains"
+expect_in "$ERR" "bad.yaml:15:18: health_check: 'non_empty' must be true or false, not 'maybe'"
+expect_in "$ERR" "bad.yaml:21:7: unknown key 'contain' in health_check (probe 'file'); valid keys: type, target, timeout, retries, interval, on, non_empty, contains; did you mean 'contains'?"
 expect_in "$ERR" "3 errors in bad.yaml"
 pass "bad file checks are reported with FILE:LINE:COL before anything runs"

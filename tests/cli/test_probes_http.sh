@@ -304,7 +304,7 @@ expect_in "$ERR" "bad.yaml:19:15: health_check.target 'http://': not a valid URL
 expect_in "$ERR" "bad.yaml:24:15: health_check.target 'http://exa mple.com/': not a valid URL"
 expect_in "$ERR" "bad.yaml:29:15: health_check.target 'http://127.0.0.1:8080/': option status '2x0' is not an HTTP status code"
 expect_in "$ERR" "bad.yaml:35:15: health_check.target 'http://127.0.0.1:8080/': option body cannot be checked with method HEAD"
-expect_in "$ERR" "bad.yaml:43:15: health_check.method"
+expect_in "$ERR" "bad.yaml:43:15: health_check: 'method' must be one of GET, HEAD, not 'POST'"
 expect_in "$ERR" "7 errors in bad.yaml"
 run_bc run -c bad.yaml
 expect_rc 2 "run with bad http checks"

@@ -169,8 +169,8 @@ EOF
 OUT=$(cat "$T/.out"); ERR=$(cat "$T/.err")
 expect_rc 2 "validate bad process checks"
 expect_in "$ERR" "bad.yaml:9:15: health_check.target '([': not a valid extended regular expression: "
-expect_in "$ERR" "bad.yaml:16:18: health_check.min_count"
-expect_in "$ERR" "bad.yaml:22:18: health_check.min_count must be a whole number"
+expect_in "$ERR" "bad.yaml:16:18: health_check: 'min_count' must be a whole number from 1 to 1000000, not '0'"
+expect_in "$ERR" "bad.yaml:22:18: health_check: 'min_count' must be a whole number from 1 to 1000000, not 'many'"
 expect_in "$ERR" "3 errors in bad.yaml"
 # "([" is a fine fixed string
 sed -i '/regex: true/d' bad.yaml
