@@ -81,8 +81,16 @@ static void parse_benchmark(vctx *v, const ynode *b)
         config_split_words(shell, &c->shell);
     if (shell && c->shell.n == 0)
         ERR(v, ynode_get(b, "shell"), "benchmark.shell must name a shell, e.g. 'bash -c'");
-    if (c->shell.n == 0)
+    if (c->shell.n == 0) {
         default_shell(&c->shell);
+        /* Helper commands (probes, collectors) are written for a plain
+         * shell: a failing test inside them is data, not an error. */
+        sv_push(&c->helper_shell, c->shell.v[0]);
+        sv_push(&c->helper_shell, "-c");
+    } else {
+        for (size_t i = 0; i < c->shell.n; i++)
+            sv_push(&c->helper_shell, c->shell.v[i]);
+    }
 
     const ynode *lg = ynode_get(b, "logging");
     if (lg && !lg->is_null && cfg_expect_type(v, lg, Y_MAP, "benchmark.logging")) {
@@ -233,6 +241,7 @@ void config_free(config *c)
     free(c->plots);
     free(c->secrets);
     sv_free(&c->shell);
+    sv_free(&c->helper_shell);
     sv_free(&c->plugin_paths);
     ytree_free(c->tree);
     free(c->output_dir);

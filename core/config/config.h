@@ -113,6 +113,8 @@ typedef struct config {
     char *output_dir;  /* absolute; relative paths start at the config's dir */
     const ynode *output_dir_node;
     strvec shell;      /* benchmark.shell split into words */
+    strvec helper_shell; /* for plugins' helper commands (host_exec): shell
+                          * when set, else the default without -e/pipefail */
     const char *log_level, *log_path;
     bool git_capture, git_require_clean, git_save_patch;
     strvec plugin_paths; /* absolute */

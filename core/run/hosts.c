@@ -212,7 +212,7 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, in
             cs = &h->run->cfg->cases[i];
     run_build_env(h->run, caller->stage, h->cfg->alias, cs, &env);
     bc_exec_request req = {.size = sizeof req,
-                           .shell = (const char *const *)h->run->cfg->shell.v,
+                           .shell = (const char *const *)h->run->cfg->helper_shell.v,
                            .command = command,
                            .env = (const char *const *)env.v};
     capture cap = {out, out_size, 0};

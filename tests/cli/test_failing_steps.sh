@@ -92,5 +92,5 @@ sed -i 's/min_rows: 2/min_rows: -3/' empty.yaml
 run_bc validate -c empty.yaml
 expect_rc 2 "min_rows: -3"
 expect_in "$ERR" "empty.yaml:"
-expect_in "$ERR" "'min_rows' must be a whole number from 0"
+expect_in "$ERR" "'min_rows' must be a whole number >= 0"
 pass "a bad min_rows is a config error with its position"
