@@ -65,6 +65,18 @@ static cJSON *stage_entry(const cJSON *rec)
     return s;
 }
 
+/* An output's statistics object into o: partial, rows, columns, rates,
+ * success. */
+static void copy_statistics(cJSON *o, const cJSON *st)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItem(st, "partial")))
+        cJSON_AddTrueToObject(o, "partial");
+    copy_key(o, st, "rows", NULL);
+    copy_key(o, st, "columns", NULL);
+    copy_key(o, st, "rates", NULL);
+    copy_key(o, st, "success", NULL);
+}
+
 static cJSON *output_entry(const cJSON *rec, const cJSON *out)
 {
     const cJSON *st = cJSON_GetObjectItem(out, "statistics");
@@ -97,12 +109,7 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
         cJSON_AddNullToObject(o, "valid");
     else
         cJSON_AddBoolToObject(o, "valid", valid);
-    if (cJSON_IsTrue(cJSON_GetObjectItem(st, "partial")))
-        cJSON_AddTrueToObject(o, "partial");
-    copy_key(o, st, "rows", NULL);
-    copy_key(o, st, "columns", NULL);
-    copy_key(o, st, "rates", NULL);
-    copy_key(o, st, "success", NULL);
+    copy_statistics(o, st);
     const cJSON *reps = cJSON_GetObjectItem(out, "repetitions");
     if (cJSON_IsArray(reps)) {
         cJSON *ra = cJSON_AddArrayToObject(o, "repetitions");
@@ -114,12 +121,7 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
                 continue;
             cJSON *e = cJSON_CreateObject();
             copy_key(e, rj, "repetition", NULL);
-            if (cJSON_IsTrue(cJSON_GetObjectItem(rs, "partial")))
-                cJSON_AddTrueToObject(e, "partial");
-            copy_key(e, rs, "rows", NULL);
-            copy_key(e, rs, "columns", NULL);
-            copy_key(e, rs, "rates", NULL);
-            copy_key(e, rs, "success", NULL);
+            copy_statistics(e, rs);
             cJSON_AddItemToArray(ra, e);
         }
     }
