@@ -26,6 +26,9 @@ typedef struct comparison {
     size_t na, nb;
     double med_a, med_b;
     bool tested;
+    bool proportion; /* a success rate: two-proportion test, else Mann-Whitney */
+    bool in_family;  /* tested, and its smallest possible p is below alpha */
+    double min_p;    /* the smallest p the test can give for na, nb */
     st_mwu mw;
     st_hl hl;
     double p_adj, rel;
@@ -54,6 +57,53 @@ static void test_pair(comparison *c, double med_a, const double *a, size_t na, c
         return;
     }
     c->tested = isfinite(c->mw.p);
+}
+
+/* Success rates: ka of na rows against kb of nb.  The "medians" are the
+ * two rates, the shift their difference with Newcombe's interval. */
+static void test_proportions(comparison *c, const cm_metric *a, const cm_metric *b,
+                             const cs_options *o)
+{
+    st_prop pr;
+    c->proportion = true;
+    c->na = a->n > 0 ? (size_t)a->n : 0;
+    c->nb = b->n > 0 ? (size_t)b->n : 0;
+    c->med_a = c->na ? a->k / a->n : NAN;
+    c->med_b = c->nb ? b->k / b->n : NAN;
+    c->mw.p = c->mw.u = c->hl.shift = c->hl.lo = c->hl.hi = NAN;
+    if (!c->na || !c->nb) {
+        c->note = xstrdup("no rows with a status on one side");
+        return;
+    }
+    if (st_two_proportions(a->k, a->n, b->k, b->n, o->confidence, &pr) != 0) {
+        c->note = xstrdup("inconsistent success counts in results.json");
+        return;
+    }
+    c->mw.p = pr.p;
+    c->hl = (st_hl){.shift = pr.diff, .lo = pr.lo, .hi = pr.hi};
+    c->tested = isfinite(pr.p);
+}
+
+/* A test whose sample sizes cannot give p < alpha whatever the data: out
+ * of the BH family (it can never be a discovery, and would only make the
+ * others' bar higher), with a note. */
+static void family_check(comparison *c, const cs_options *o)
+{
+    c->min_p = c->proportion ? st_two_proportions_min_p((double)c->na, (double)c->nb)
+                             : st_mannwhitney_min_p(c->na, c->nb);
+    c->in_family = c->tested && c->min_p < o->alpha;
+    if (!c->tested || c->in_family)
+        return;
+    char *note = xasprintf("n = %zu / %zu: the smallest p-value this test can give is %.3g, not "
+                           "below alpha = %g, so it can never be significant (left out of the "
+                           "BH family); measure more", c->na, c->nb, c->min_p, o->alpha);
+    if (c->note) {
+        char *both = xasprintf("%s; %s", c->note, note);
+        free(note);
+        note = both;
+    }
+    free(c->note);
+    c->note = note;
 }
 
 /* Outputs read only in part (the run was interrupted while reading them):
@@ -232,10 +282,12 @@ static cJSON *comparison_json(const comparison *c, const cs_variant *v)
     jadd_num(j, "median_candidate", c->med_b);
     jadd_num(j, "ratio", c->med_a != 0 ? c->med_b / c->med_a : NAN);
     jadd_num(j, "relative_change", c->rel);
-    jadd_num(j, "u", c->tested ? c->mw.u : NAN);
+    jadd_num(j, "u", c->tested && !c->proportion ? c->mw.u : NAN);
     jadd_num(j, "p", c->mw.p);
-    if (c->tested)
+    if (c->tested && !c->proportion)
         cJSON_AddBoolToObject(j, "exact", c->mw.exact);
+    jadd_num(j, "min_p", c->min_p);
+    cJSON_AddBoolToObject(j, "in_family", c->in_family);
     jadd_num(j, "p_adjusted", c->p_adj);
     jadd_num(j, "hl_shift", c->hl.shift);
     cJSON *ci = cJSON_AddArrayToObject(j, "hl_ci");
@@ -383,6 +435,11 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
             comparison *c = cv_push(out);
             c->metric = i;
             c->variant = k;
+            if (bm->kind == CM_PROPORTION || cm->kind == CM_PROPORTION) {
+                test_proportions(c, bm, cm, o);
+                family_check(c, o);
+                continue;
+            }
             size_t nb = 0;
             char *b_why = NULL;
             double *b = a ? cm_load(cm, &nb, &b_why) : NULL;
@@ -397,6 +454,7 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
                         bm->case_name ? " in case " : "", bm->case_name ? bm->case_name : "",
                         c->note);
             }
+            family_check(c, o);
             free(b);
             free(b_why);
         }
@@ -407,6 +465,24 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
         for (size_t j = 0; j < ml[k].n; j++)
             if (!ml[k].v[j].matched)
                 add_only_in(only_in, v[k].label, v[0].label, &ml[k].v[j], by_case);
+}
+
+/* The baseline's columns that are not metrics and why, each key once. */
+static cJSON *not_metrics_json(const cm_list *l)
+{
+    cJSON *arr = cJSON_CreateArray();
+    strvec seen = {0};
+    for (size_t i = 0; i + 1 < l->skipped.n; i += 2) {
+        if (sv_contains(&seen, l->skipped.v[i]))
+            continue;
+        sv_push(&seen, l->skipped.v[i]);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "metric", l->skipped.v[i]);
+        cJSON_AddStringToObject(e, "reason", l->skipped.v[i + 1]);
+        cJSON_AddItemToArray(arr, e);
+    }
+    sv_free(&seen);
+    return arr;
 }
 
 static cJSON *variants_json(const cs_variant *v, size_t n)
@@ -456,8 +532,8 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     double *p = xcalloc(cv.n + 1, sizeof *p), *adj = xcalloc(cv.n + 1, sizeof *adj);
     size_t tests = 0;
     for (size_t i = 0; i < cv.n; i++) {
-        p[i] = cv.v[i].tested ? cv.v[i].mw.p : NAN;
-        tests += cv.v[i].tested;
+        p[i] = cv.v[i].in_family ? cv.v[i].mw.p : NAN;
+        tests += cv.v[i].in_family;
     }
     st_bh_adjust(p, cv.n, adj);
     tally *t = xcalloc(n, sizeof *t);
@@ -474,9 +550,11 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
         cJSON_AddStringToObject(mj, "metric", bm->key);
         add_str(mj, "unit", bm->unit);
         add_str(mj, "better", better_name(bm->better));
+        cJSON_AddStringToObject(mj, "test",
+                                bm->kind == CM_PROPORTION ? "two-proportion" : "mann-whitney");
         cJSON *cj = cJSON_AddArrayToObject(mj, "comparisons");
         for (size_t k = i; k < end; k++) {
-            cv.v[k].p_adj = cv.v[k].tested ? adj[k] : NAN;
+            cv.v[k].p_adj = cv.v[k].in_family ? adj[k] : NAN;
             decide(&cv.v[k], bm->better, o);
             count(&t[cv.v[k].variant], &cv.v[k], bm->better);
             regressions += strcmp(cv.v[k].verdict, "regressed") == 0;
@@ -492,6 +570,7 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     cJSON_AddNumberToObject(root, "tests", (double)tests);
     cJSON_AddItemToObject(root, "metrics", metrics);
     cJSON_AddItemToObject(root, "only_in", only_in);
+    cJSON_AddItemToObject(root, "not_metrics", not_metrics_json(&ml[0]));
     cJSON_AddItemToObject(root, "summary", summary_json(t, v, n));
     cJSON_AddNumberToObject(root, "regressions", (double)regressions);
     cJSON_AddItemToObject(root, "notes", notes);
