@@ -219,13 +219,17 @@ static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
  *  - practical: |relative change| >= threshold, the relative change being
  *    (median_c - median_b) / |median_b| (= ratio - 1 for a positive
  *    baseline).  A baseline median of 0 has no relative change: then
- *    practical means a non-zero Hodges-Lehmann shift;
+ *    practical means a non-zero Hodges-Lehmann shift.  Success rates:
+ *    |rate_c - rate_b| / min(rate_b, 1 - rate_b) >= threshold (a change
+ *    relative to the failures when they are the smaller share), any
+ *    change from 0% or 100%;
  *  - significant and practical: improved/regressed by the direction of the
  *    change and the metric's `better`, "different" without `better`;
  *  - significant, not practical: unchanged;
  *  - not significant: unchanged when the whole HL confidence interval lies
- *    within +-threshold * |median_b| (a zero-width band for a zero
- *    baseline), else inconclusive (too few samples, too much noise).
+ *    within +-threshold * |median_b| (success rates: the scale above; a
+ *    zero-width band for a zero scale), else inconclusive (too few
+ *    samples, too much noise).
  */
 static void decide(comparison *c, int better, const cs_options *o)
 {
@@ -235,10 +239,15 @@ static void decide(comparison *c, int better, const cs_options *o)
         return;
     }
     double base = fabs(c->med_a), dir;
+    /* A success rate's change is measured against the smaller of the
+     * baseline's success and failure shares: 99% -> 95% is five times
+     * the failures, not a 4% change. */
+    double scale = c->proportion ? fmin(c->med_a, 1 - c->med_a) : base;
     c->sig = isfinite(c->p_adj) && c->p_adj < o->alpha;
-    if (base > 0) {
+    if (base > 0)
         c->rel = (c->med_b - c->med_a) / base;
-        c->prac = fabs(c->rel) >= o->threshold;
+    if (scale > 0) {
+        c->prac = fabs(c->med_b - c->med_a) / scale >= o->threshold;
         dir = c->med_b - c->med_a;
     } else {
         c->prac = c->hl.shift != 0;
@@ -252,7 +261,7 @@ static void decide(comparison *c, int better, const cs_options *o)
     } else if (c->sig) {
         c->verdict = "unchanged";
     } else {
-        double band = o->threshold * base;
+        double band = o->threshold * scale;
         bool inside =
             isfinite(c->hl.lo) && isfinite(c->hl.hi) && c->hl.lo >= -band && c->hl.hi <= band;
         c->verdict = inside ? "unchanged" : "inconclusive";
