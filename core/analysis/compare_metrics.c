@@ -130,8 +130,7 @@ static bool is_status(const cJSON *o, const char *col)
     return false;
 }
 
-/* Whether the stage that wrote output o ran in the background. */
-static bool from_background(const cJSON *stages, const cJSON *o)
+bool cm_from_background(const cJSON *stages, const cJSON *o)
 {
     const cJSON *s;
     cJSON_ArrayForEach(s, stages)
@@ -142,9 +141,7 @@ static bool from_background(const cJSON *stages, const cJSON *o)
     return false;
 }
 
-/* NULL when column c is a metric, else why not (docs/statistics.md,
- * "Metrics"). */
-static const char *not_a_metric(const cJSON *o, const cJSON *c)
+const char *cm_column_why_not(const cJSON *o, const cJSON *c)
 {
     const cJSON *flag = cJSON_GetObjectItemCaseSensitive(c, "metric");
     if (cJSON_IsBool(flag))
@@ -164,7 +161,7 @@ static void collect_columns(cm_list *l, const cJSON *o, const char *case_name, c
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "columns"))
     {
         char *key = xasprintf("%s.%s%s", output_name(o), c->string, at);
-        const char *why = not_a_metric(o, c);
+        const char *why = cm_column_why_not(o, c);
         if (why) {
             skip(l, key, why);
             continue;
@@ -246,7 +243,7 @@ static void collect_case(cm_list *l, const cJSON *cs, const char *run_dir, const
             continue;
         char *at = host_suffix(outputs, o, true);
         collect_columns(l, o, case_name, run_dir, at, label);
-        collect_rates(l, o, from_background(stages, o), case_name, run_dir, at, label);
+        collect_rates(l, o, cm_from_background(stages, o), case_name, run_dir, at, label);
         free(at);
     }
 }

@@ -1,5 +1,5 @@
 /*
- * The metrics of `benchctl compare` (internal to compare_stats.c): which
+ * The metrics of `benchctl compare` (used by compare_stats.c and scaling.c): which
  * metrics a run or case has in its results.json, and their samples.
  */
 #ifndef BENCHCTL_COMPARE_METRICS_H
@@ -51,6 +51,12 @@ void cm_free(cm_list *l);
 /* Whether unit is one of the rate, latency and size units that make a
  * column a metric without `better:` (docs/config.md, "unit"). */
 bool cm_known_unit(const char *unit);
+/* NULL when column c (an entry of output o's "columns" in results.json) is
+ * a metric, else why not, as a static string. */
+const char *cm_column_why_not(const cJSON *o, const cJSON *c);
+/* Whether the stage that wrote output o (its entry in the case's "stages")
+ * ran in the background. */
+bool cm_from_background(const cJSON *stages, const cJSON *o);
 /* The finite samples of m, sorted ascending as st_sort_finite leaves them
  * (malloc'd, *n set), or NULL with *why (owned). */
 double *cm_load(const cm_metric *m, size_t *n, char **why);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "analysis/compare_metrics.h"
+#include "analysis/scaling.h"
 #include "util/jsonget.h"
 #include "analysis/stats/stats.h"
 #include "util/util.h"
@@ -525,6 +526,11 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
             cJSON_AddItemToArray(notes, cJSON_CreateString(v[i].note));
     for (size_t i = 1; !by_case && i < n; i++)
         machine_note(notes, &v[0], &v[i]);
+    if (by_case && v[0].results && scaling_applies(v[0].results))
+        cJSON_AddItemToArray(notes, cJSON_CreateString(
+            "these cases are a matrix sweep: read it along its parameters with `benchctl stats "
+            "ID` (its scaling table); compare --cases tests each case against the baseline as a "
+            "variant of one workload, so a higher load can come out \"regressed\""));
     for (size_t i = 0; i < n; i++)
         partial_notes(notes, &v[i], by_case);
 
