@@ -50,6 +50,7 @@ void cm_free(cm_list *l)
         free(l->v[i].samples);
     }
     free(l->v);
+    sv_free(&l->skipped);
     memset(l, 0, sizeof *l);
 }
 
@@ -85,6 +86,138 @@ static char *host_suffix(const cJSON *arr, const cJSON *item, bool outputs)
     return on_several_hosts(arr, item, outputs) ? xasprintf("@%s", host ? host : "?") : xstrdup("");
 }
 
+bool cm_known_unit(const char *unit)
+{
+    static const char *const known[] = {
+        "ns", "us", "µs", "μs", "ms", "s",                                   /* latency */
+        "B", "bytes", "kB", "KB", "KiB", "MB", "MiB", "GB", "GiB", "TB", "TiB", /* size */
+        "rps", "qps", "tps", "iops", "Hz", NULL};                            /* rate */
+    if (!unit || !*unit)
+        return false;
+    size_t len = strlen(unit);
+    if (len > 2 && strcmp(unit + len - 2, "/s") == 0)
+        return true; /* req/s, ops/s, MiB/s ... */
+    for (size_t i = 0; known[i]; i++)
+        if (strcmp(unit, known[i]) == 0)
+            return true;
+    return false;
+}
+
+static void skip(cm_list *l, char *key, const char *why)
+{
+    sv_push_owned(&l->skipped, key);
+    sv_push(&l->skipped, why);
+}
+
+static int better_of(const char *better)
+{
+    return !better                         ? BETTER_NONE
+           : strcmp(better, "lower") == 0  ? BETTER_LOWER
+           : strcmp(better, "higher") == 0 ? BETTER_HIGHER
+                                           : BETTER_NONE;
+}
+
+/* Whether a status column (success_values) of the output is named col. */
+static bool is_status(const cJSON *o, const char *col)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "success"))
+    {
+        const char *c = jstr(s, "column");
+        if (c && col && strcmp(c, col) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool cm_from_background(const cJSON *stages, const cJSON *o)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stages)
+    {
+        if (same_case(jstr(s, "name"), jstr(o, "stage")) && same_case(jstr(s, "host"), jstr(o, "host")))
+            return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "background"));
+    }
+    return false;
+}
+
+const char *cm_column_why_not(const cJSON *o, const cJSON *c)
+{
+    const cJSON *flag = cJSON_GetObjectItemCaseSensitive(c, "metric");
+    if (cJSON_IsBool(flag))
+        return cJSON_IsTrue(flag) ? NULL : "metric: false";
+    if (is_status(o, c->string))
+        return "a status column (success_values): its success rate is the metric";
+    if (jstr(c, "better") || cm_known_unit(jstr(c, "unit")))
+        return NULL;
+    return jstr(c, "unit") ? "neither better: nor a rate, latency or size unit"
+                           : "neither better: nor a unit";
+}
+
+static void collect_columns(cm_list *l, const cJSON *o, const char *case_name, const char *run_dir,
+                            const char *at, const char *label)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "columns"))
+    {
+        char *key = xasprintf("%s.%s%s", output_name(o), c->string, at);
+        const char *why = cm_column_why_not(o, c);
+        if (why) {
+            skip(l, key, why);
+            continue;
+        }
+        const char *samples = jstr(c, "samples");
+        cm_metric m = {.case_name = case_name, .unit = jstr(c, "unit"), .key = key};
+        m.better = better_of(jstr(c, "better"));
+        if (samples)
+            m.samples = samples[0] == '/' ? xstrdup(samples) : path_join(run_dir, samples);
+        m.null_samples = !samples;
+        list_add(l, m, label);
+    }
+}
+
+/* rows_per_s (the first timestamp column's rate windows) and the success
+ * rate of each status column, both better: higher. */
+static void collect_rates(cm_list *l, const cJSON *o, bool background, const char *case_name,
+                          const char *run_dir, const char *at, const char *label)
+{
+    const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "rates"), 0);
+    /* results.json from before rate windows: no rate metric */
+    if (r && cJSON_GetObjectItemCaseSensitive(r, "windows")) {
+        const cJSON *flag = cJSON_GetObjectItemCaseSensitive(r, "metric");
+        char *key = xasprintf("%s.rows_per_s%s", output_name(o), at);
+        const char *samples = jstr(r, "samples");
+        if (cJSON_IsFalse(flag)) {
+            skip(l, key, "metric: false on its timestamp column");
+        } else if (background && !cJSON_IsTrue(flag)) {
+            skip(l, key, "rows of a background stage (a monitor's sampling rate); metric: true on "
+                         "its timestamp column makes it a metric");
+        } else {
+            cm_metric m = {.case_name = case_name, .unit = "rows/s", .key = key,
+                           .better = BETTER_HIGHER, .null_samples = !samples};
+            if (!samples && jnum(r, "windows") == 0)
+                m.no_samples = "no rate windows (fewer than 2 timestamps, or all the same)";
+            if (samples)
+                m.samples = samples[0] == '/' ? xstrdup(samples) : path_join(run_dir, samples);
+            list_add(l, m, label);
+        }
+    }
+    const cJSON *succ = cJSON_GetObjectItemCaseSensitive(o, "success"), *s;
+    bool several = cJSON_GetArraySize(succ) > 1;
+    cJSON_ArrayForEach(s, succ)
+    {
+        char *key = several ? xasprintf("%s.success_rate(%s)%s", output_name(o), jstr(s, "column"), at)
+                            : xasprintf("%s.success_rate%s", output_name(o), at);
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "metric"))) {
+            skip(l, key, "metric: false on its status column");
+            continue;
+        }
+        cm_metric m = {.case_name = case_name, .key = key, .better = BETTER_HIGHER,
+                       .kind = CM_PROPORTION, .k = jnum(s, "successes"), .n = jnum(s, "count")};
+        list_add(l, m, label);
+    }
+}
+
 static void collect_case(cm_list *l, const cJSON *cs, const char *run_dir, const char *label)
 {
     const char *case_name = jstr(cs, "name");
@@ -109,21 +242,8 @@ static void collect_case(cm_list *l, const cJSON *cs, const char *run_dir, const
         if (!output_name(o))
             continue;
         char *at = host_suffix(outputs, o, true);
-        const cJSON *c;
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "columns"))
-        {
-            const char *better = jstr(c, "better"), *samples = jstr(c, "samples");
-            cm_metric m = {.case_name = case_name, .unit = jstr(c, "unit")};
-            m.better = !better                         ? BETTER_NONE
-                       : strcmp(better, "lower") == 0  ? BETTER_LOWER
-                       : strcmp(better, "higher") == 0 ? BETTER_HIGHER
-                                                       : BETTER_NONE;
-            m.key = xasprintf("%s.%s%s", output_name(o), c->string, at);
-            if (samples)
-                m.samples = samples[0] == '/' ? xstrdup(samples) : path_join(run_dir, samples);
-            m.null_samples = !samples;
-            list_add(l, m, label);
-        }
+        collect_columns(l, o, case_name, run_dir, at, label);
+        collect_rates(l, o, cm_from_background(stages, o), case_name, run_dir, at, label);
         free(at);
     }
 }
@@ -160,7 +280,8 @@ double *cm_load(const cm_metric *m, size_t *n, char **why)
             return NULL;
         }
     } else {
-        *why = xstrdup(m->null_samples ? "no samples file (the run could not write it)"
+        *why = xstrdup(m->no_samples     ? m->no_samples
+                       : m->null_samples ? "no samples file (the run could not write it)"
                                        : "no samples");
         return NULL;
     }

@@ -32,13 +32,20 @@ static bool is_seconds(const char *unit)
     return unit && strcmp(unit, "s") == 0;
 }
 
+/* A success rate's values are shares: printed as percentages. */
+static const char PROPORTION[] = "\x01proportion";
+
 static char *value(double v, const char *unit)
 {
+    if (unit == PROPORTION)
+        return rep_pct(v, false);
     return is_seconds(unit) ? rep_seconds(v) : rep_num_unit(v, unit);
 }
 
 static char *signed_value(double v, const char *unit)
 {
+    if (unit == PROPORTION)
+        return rep_pct(v, true);
     char *s = value(fabs(v), unit);
     char *r = xasprintf("%s%s", isfinite(v) ? (v < 0 ? "-" : "+") : "", s);
     free(s);
@@ -128,7 +135,8 @@ static bool any_case(const cJSON *stats)
 static void add_comparison_row(rtable *t, const cJSON *stats, const cJSON *m, const cJSON *c,
                                bool with_case, bool with_vs, bool md)
 {
-    const char *unit = jstr(m, "unit");
+    const char *test = jstr(m, "test");
+    const char *unit = test && strcmp(test, "two-proportion") == 0 ? PROPORTION : jstr(m, "unit");
     if (with_case)
         rt_add(t, xstrdup(jstr(m, "case")));
     rt_add(t, xstrdup(jstr(m, "metric")));
@@ -215,6 +223,17 @@ static void print_only_in(const cJSON *stats, FILE *f, bool md)
     }
 }
 
+/* The columns left out, and why (docs/statistics.md, "Metrics"). */
+static void print_not_metrics(const cJSON *stats, FILE *f, bool md)
+{
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(stats, "not_metrics"), *e;
+    if (!cJSON_GetArraySize(nm))
+        return;
+    fprintf(f, md ? "\n#### Not metrics (not tested)\n\n" : "\nnot metrics (not tested)\n");
+    cJSON_ArrayForEach(e, nm)
+        fprintf(f, md ? "- `%s`: %s\n" : "  %s: %s\n", jstr(e, "metric"), jstr(e, "reason"));
+}
+
 /* Why some metrics could not be tested (also said on stderr). */
 static void print_notes(const cJSON *stats, FILE *f, bool md)
 {
@@ -238,14 +257,15 @@ static void print_intro(const cJSON *stats, FILE *f, bool md)
     if (md)
         fprintf(f,
                 "### benchctl compare: baseline %s\n\n"
-                "Mann-Whitney U tests with Benjamini-Hochberg adjusted p-values over %.0f test%s; "
+                "Mann-Whitney U (success rates: two-proportion z) tests with Benjamini-Hochberg "
+                "adjusted p-values over a family of %.0f test%s; "
                 "significant: adjusted p < %g; practical: a change of at least %s; "
                 "Hodges-Lehmann shift with a %g%% confidence interval.\n\n",
                 base, tests, tests == 1 ? "" : "s", jnum(stats, "alpha"), thr,
                 jnum(stats, "confidence") * 100);
     else
         fprintf(f,
-                "statistics (baseline %s; %.0f test%s, BH-adjusted p < %g is significant, a change "
+                "statistics (baseline %s; a BH family of %.0f test%s, adjusted p < %g is significant, a change "
                 "of %s or more is practical, HL shift with %g%% CI)\n",
                 base, tests, tests == 1 ? "" : "s", jnum(stats, "alpha"), thr,
                 jnum(stats, "confidence") * 100);
@@ -280,6 +300,7 @@ void cs_print(const cJSON *stats, FILE *f, bool md)
         fprintf(f, "\n");
     print_notes(stats, f, md);
     print_only_in(stats, f, md);
+    print_not_metrics(stats, f, md);
     if (!md && any) {
         fprintf(f, "\nsummary\n");
         print_summary(stats, f, false);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "analysis/compare_metrics.h"
+#include "analysis/scaling.h"
 #include "util/jsonget.h"
 #include "analysis/stats/stats.h"
 #include "util/util.h"
@@ -26,6 +27,9 @@ typedef struct comparison {
     size_t na, nb;
     double med_a, med_b;
     bool tested;
+    bool proportion; /* a success rate: two-proportion test, else Mann-Whitney */
+    bool in_family;  /* tested, and its smallest possible p is below alpha */
+    double min_p;    /* the smallest p the test can give for na, nb */
     st_mwu mw;
     st_hl hl;
     double p_adj, rel;
@@ -54,6 +58,53 @@ static void test_pair(comparison *c, double med_a, const double *a, size_t na, c
         return;
     }
     c->tested = isfinite(c->mw.p);
+}
+
+/* Success rates: ka of na rows against kb of nb.  The "medians" are the
+ * two rates, the shift their difference with Newcombe's interval. */
+static void test_proportions(comparison *c, const cm_metric *a, const cm_metric *b,
+                             const cs_options *o)
+{
+    st_prop pr;
+    c->proportion = true;
+    c->na = a->n > 0 ? (size_t)a->n : 0;
+    c->nb = b->n > 0 ? (size_t)b->n : 0;
+    c->med_a = c->na ? a->k / a->n : NAN;
+    c->med_b = c->nb ? b->k / b->n : NAN;
+    c->mw.p = c->mw.u = c->hl.shift = c->hl.lo = c->hl.hi = NAN;
+    if (!c->na || !c->nb) {
+        c->note = xstrdup("no rows with a status on one side");
+        return;
+    }
+    if (st_two_proportions(a->k, a->n, b->k, b->n, o->confidence, &pr) != 0) {
+        c->note = xstrdup("inconsistent success counts in results.json");
+        return;
+    }
+    c->mw.p = pr.p;
+    c->hl = (st_hl){.shift = pr.diff, .lo = pr.lo, .hi = pr.hi};
+    c->tested = isfinite(pr.p);
+}
+
+/* A test whose sample sizes cannot give p < alpha whatever the data: out
+ * of the BH family (it can never be a discovery, and would only make the
+ * others' bar higher), with a note. */
+static void family_check(comparison *c, const cs_options *o)
+{
+    c->min_p = c->proportion ? st_two_proportions_min_p((double)c->na, (double)c->nb)
+                             : st_mannwhitney_min_p(c->na, c->nb);
+    c->in_family = c->tested && c->min_p < o->alpha;
+    if (!c->tested || c->in_family)
+        return;
+    char *note = xasprintf("n = %zu / %zu: the smallest p-value this test can give is %.3g, not "
+                           "below alpha = %g, so it can never be significant (left out of the "
+                           "BH family); measure more", c->na, c->nb, c->min_p, o->alpha);
+    if (c->note) {
+        char *both = xasprintf("%s; %s", c->note, note);
+        free(note);
+        note = both;
+    }
+    free(c->note);
+    c->note = note;
 }
 
 /* Outputs read only in part (the run was interrupted while reading them):
@@ -169,13 +220,17 @@ static void machine_note(cJSON *notes, const cs_variant *a, const cs_variant *b)
  *  - practical: |relative change| >= threshold, the relative change being
  *    (median_c - median_b) / |median_b| (= ratio - 1 for a positive
  *    baseline).  A baseline median of 0 has no relative change: then
- *    practical means a non-zero Hodges-Lehmann shift;
+ *    practical means a non-zero Hodges-Lehmann shift.  Success rates:
+ *    |rate_c - rate_b| / min(rate_b, 1 - rate_b) >= threshold (a change
+ *    relative to the failures when they are the smaller share), any
+ *    change from 0% or 100%;
  *  - significant and practical: improved/regressed by the direction of the
  *    change and the metric's `better`, "different" without `better`;
  *  - significant, not practical: unchanged;
  *  - not significant: unchanged when the whole HL confidence interval lies
- *    within +-threshold * |median_b| (a zero-width band for a zero
- *    baseline), else inconclusive (too few samples, too much noise).
+ *    within +-threshold * |median_b| (success rates: the scale above; a
+ *    zero-width band for a zero scale), else inconclusive (too few
+ *    samples, too much noise).
  */
 static void decide(comparison *c, int better, const cs_options *o)
 {
@@ -185,10 +240,15 @@ static void decide(comparison *c, int better, const cs_options *o)
         return;
     }
     double base = fabs(c->med_a), dir;
+    /* A success rate's change is measured against the smaller of the
+     * baseline's success and failure shares: 99% -> 95% is five times
+     * the failures, not a 4% change. */
+    double scale = c->proportion ? fmin(c->med_a, 1 - c->med_a) : base;
     c->sig = isfinite(c->p_adj) && c->p_adj < o->alpha;
-    if (base > 0) {
+    if (base > 0)
         c->rel = (c->med_b - c->med_a) / base;
-        c->prac = fabs(c->rel) >= o->threshold;
+    if (scale > 0) {
+        c->prac = fabs(c->med_b - c->med_a) / scale >= o->threshold;
         dir = c->med_b - c->med_a;
     } else {
         c->prac = c->hl.shift != 0;
@@ -202,7 +262,7 @@ static void decide(comparison *c, int better, const cs_options *o)
     } else if (c->sig) {
         c->verdict = "unchanged";
     } else {
-        double band = o->threshold * base;
+        double band = o->threshold * scale;
         bool inside =
             isfinite(c->hl.lo) && isfinite(c->hl.hi) && c->hl.lo >= -band && c->hl.hi <= band;
         c->verdict = inside ? "unchanged" : "inconclusive";
@@ -232,10 +292,12 @@ static cJSON *comparison_json(const comparison *c, const cs_variant *v)
     jadd_num(j, "median_candidate", c->med_b);
     jadd_num(j, "ratio", c->med_a != 0 ? c->med_b / c->med_a : NAN);
     jadd_num(j, "relative_change", c->rel);
-    jadd_num(j, "u", c->tested ? c->mw.u : NAN);
+    jadd_num(j, "u", c->tested && !c->proportion ? c->mw.u : NAN);
     jadd_num(j, "p", c->mw.p);
-    if (c->tested)
+    if (c->tested && !c->proportion)
         cJSON_AddBoolToObject(j, "exact", c->mw.exact);
+    jadd_num(j, "min_p", c->min_p);
+    cJSON_AddBoolToObject(j, "in_family", c->in_family);
     jadd_num(j, "p_adjusted", c->p_adj);
     jadd_num(j, "hl_shift", c->hl.shift);
     cJSON *ci = cJSON_AddArrayToObject(j, "hl_ci");
@@ -383,6 +445,11 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
             comparison *c = cv_push(out);
             c->metric = i;
             c->variant = k;
+            if (bm->kind == CM_PROPORTION || cm->kind == CM_PROPORTION) {
+                test_proportions(c, bm, cm, o);
+                family_check(c, o);
+                continue;
+            }
             size_t nb = 0;
             char *b_why = NULL;
             double *b = a ? cm_load(cm, &nb, &b_why) : NULL;
@@ -397,6 +464,7 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
                         bm->case_name ? " in case " : "", bm->case_name ? bm->case_name : "",
                         c->note);
             }
+            family_check(c, o);
             free(b);
             free(b_why);
         }
@@ -407,6 +475,24 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
         for (size_t j = 0; j < ml[k].n; j++)
             if (!ml[k].v[j].matched)
                 add_only_in(only_in, v[k].label, v[0].label, &ml[k].v[j], by_case);
+}
+
+/* The baseline's columns that are not metrics and why, each key once. */
+static cJSON *not_metrics_json(const cm_list *l)
+{
+    cJSON *arr = cJSON_CreateArray();
+    strvec seen = {0};
+    for (size_t i = 0; i + 1 < l->skipped.n; i += 2) {
+        if (sv_contains(&seen, l->skipped.v[i]))
+            continue;
+        sv_push(&seen, l->skipped.v[i]);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "metric", l->skipped.v[i]);
+        cJSON_AddStringToObject(e, "reason", l->skipped.v[i + 1]);
+        cJSON_AddItemToArray(arr, e);
+    }
+    sv_free(&seen);
+    return arr;
 }
 
 static cJSON *variants_json(const cs_variant *v, size_t n)
@@ -442,6 +528,11 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
         machine_note(notes, &v[0], &v[i]);
         setup_note(notes, &v[0], &v[i]);
     }
+    if (by_case && v[0].results && scaling_applies(v[0].results))
+        cJSON_AddItemToArray(notes, cJSON_CreateString(
+            "these cases are a matrix sweep: read it along its parameters with `benchctl stats "
+            "ID` (its scaling table); compare --cases tests each case against the baseline as a "
+            "variant of one workload, so a higher load can come out \"regressed\""));
     for (size_t i = 0; i < n; i++)
         partial_notes(notes, &v[i], by_case);
 
@@ -458,8 +549,8 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     double *p = xcalloc(cv.n + 1, sizeof *p), *adj = xcalloc(cv.n + 1, sizeof *adj);
     size_t tests = 0;
     for (size_t i = 0; i < cv.n; i++) {
-        p[i] = cv.v[i].tested ? cv.v[i].mw.p : NAN;
-        tests += cv.v[i].tested;
+        p[i] = cv.v[i].in_family ? cv.v[i].mw.p : NAN;
+        tests += cv.v[i].in_family;
     }
     st_bh_adjust(p, cv.n, adj);
     tally *t = xcalloc(n, sizeof *t);
@@ -476,9 +567,11 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
         cJSON_AddStringToObject(mj, "metric", bm->key);
         add_str(mj, "unit", bm->unit);
         add_str(mj, "better", better_name(bm->better));
+        cJSON_AddStringToObject(mj, "test",
+                                bm->kind == CM_PROPORTION ? "two-proportion" : "mann-whitney");
         cJSON *cj = cJSON_AddArrayToObject(mj, "comparisons");
         for (size_t k = i; k < end; k++) {
-            cv.v[k].p_adj = cv.v[k].tested ? adj[k] : NAN;
+            cv.v[k].p_adj = cv.v[k].in_family ? adj[k] : NAN;
             decide(&cv.v[k], bm->better, o);
             count(&t[cv.v[k].variant], &cv.v[k], bm->better);
             regressions += strcmp(cv.v[k].verdict, "regressed") == 0;
@@ -494,6 +587,7 @@ cJSON *cs_compare(const cs_variant *v, size_t n, bool by_case, const cs_options 
     cJSON_AddNumberToObject(root, "tests", (double)tests);
     cJSON_AddItemToObject(root, "metrics", metrics);
     cJSON_AddItemToObject(root, "only_in", only_in);
+    cJSON_AddItemToObject(root, "not_metrics", not_metrics_json(&ml[0]));
     cJSON_AddItemToObject(root, "summary", summary_json(t, v, n));
     cJSON_AddNumberToObject(root, "regressions", (double)regressions);
     cJSON_AddItemToObject(root, "notes", notes);

@@ -34,12 +34,15 @@ typedef struct colstat {
     bool have_summary;
     uint64_t ts_count;   /* timestamp: valid values, first and last */
     double ts_min, ts_max;
+    FILE *ts_file;       /* timestamp: every value (seconds), for the rate windows */
+    char *ts_rel;        /* its path, relative to the run directory */
     uint64_t st_count, st_ok; /* status: values, successes */
     double *ok_numbers;  /* integer status: success_values as numbers */
 } colstat;
 
 struct outstats {
     const cfg_output *o;
+    char *run_dir;
     colstat *cols;
     size_t ncols;
     bool takes_values; /* the validator was built for ABI 1.1+: it hands values over */
@@ -67,11 +70,31 @@ static bool is_type(const cfg_column *c, const char *t)
     return c->type && strcmp(c->type, t) == 0;
 }
 
+/* A timestamp column's values go to <n>-<column>.ts.f64 (raw doubles, in
+ * seconds, in row order): the rate windows are counted from it at the end. */
+static void open_timestamps(colstat *c, const char *run_dir, const char *rel_dir, size_t i,
+                            const char *safe)
+{
+    char *file = xasprintf("%zu-%s.ts.f64", i + 1, safe);
+    c->ts_rel = path_join(rel_dir, file);
+    char *abs = path_join(run_dir, c->ts_rel);
+    c->ts_file = fopen(abs, "wb");
+    if (!c->ts_file) {
+        log_msg(BC_LOG_WARN, "cannot create %s: %s (no rate windows for column '%s')", abs,
+                strerror(errno), c->decl->name);
+        free(c->ts_rel);
+        c->ts_rel = NULL;
+    }
+    free(abs);
+    free(file);
+}
+
 outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *samples_rel_dir,
                        bool takes_values)
 {
     outstats *s = xcalloc(1, sizeof *s);
     s->o = o;
+    s->run_dir = xstrdup(run_dir);
     s->takes_values = takes_values;
     /* The per-column working memory while values arrive (histogram and
      * write buffer) and while its summary is computed: 8 MiB for a few
@@ -101,7 +124,7 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
                 if (!parse_double(c->decl->success_values[k], &c->ok_numbers[k]))
                     c->ok_numbers[k] = NAN; /* never equal: "ok" in an integer column */
         }
-        if (!c->numeric || !takes_values)
+        if (!(c->numeric || c->timestamp) || !takes_values)
             continue; /* an ABI 1.0 validator: no values, no sample files */
         if (dir_state == 0) {
             dir_state = mkdir_p(dir, 0755) ? 1 : -1;
@@ -114,6 +137,11 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
             continue;
         }
         char *safe = safe_name(c->decl->name);
+        if (c->timestamp) {
+            open_timestamps(c, run_dir, samples_rel_dir, i, safe);
+            free(safe);
+            continue;
+        }
         char *file = xasprintf("%zu-%s.f64", i + 1, safe);
         c->samples_rel = path_join(samples_rel_dir, file);
         char *abs = path_join(run_dir, c->samples_rel);
@@ -142,6 +170,12 @@ void outstats_values(outstats *s, uint32_t column, const double *v, size_t n)
                     "percentiles are left out)", c->decl->name, strerror(errno));
             c->failed = true;
         }
+    }
+    if (c->ts_file && fwrite(v, sizeof *v, n, c->ts_file) != n) {
+        log_msg(BC_LOG_WARN, "writing the timestamps of column '%s' failed: %s (no rate "
+                "windows)", c->decl->name, strerror(errno));
+        fclose(c->ts_file);
+        c->ts_file = NULL;
     }
     if (c->timestamp)
         for (size_t i = 0; i < n; i++) {
@@ -235,6 +269,87 @@ static void fallback_summary(const colstat *c, st_summary *sm)
     }
 }
 
+/* `metric: true|false` as declared (compare's choice of metrics). */
+static void add_metric_flag(cJSON *o, const cfg_column *decl)
+{
+    if (decl->metric_set)
+        cJSON_AddBoolToObject(o, "metric", decl->metric);
+}
+
+/* Count the rows of a timestamp column in W equal windows of its span:
+ * counts[k] for the values in [first + k w, first + (k+1) w), the last
+ * value in the last window.  false when the file cannot be read. */
+static bool count_windows(FILE *f, double first, double w, uint64_t *counts, size_t nw)
+{
+    double buf[4096];
+    size_t got;
+    while ((got = fread(buf, sizeof *buf, sizeof buf / sizeof *buf, f)) > 0)
+        for (size_t i = 0; i < got; i++) {
+            if (!isfinite(buf[i]))
+                continue;
+            double k = floor((buf[i] - first) / w);
+            counts[k < 0 ? 0 : k >= (double)nw ? nw - 1 : (size_t)k]++;
+        }
+    return !ferror(f);
+}
+
+/*
+ * The rate's samples (docs/statistics.md, "Rates"): the span of a
+ * timestamp column cut into W equal windows, W = floor(span) windows of
+ * about a second when the span is at least 10 s (at most 10^6), else 10;
+ * each window's rows / its length is one sample (rows/s), written to
+ * <n>-<column>.rate.f64.  Their mean is rows_per_s.  Adds window_s,
+ * windows and samples (null when there is no span or no file) to r.
+ */
+static void rate_windows(outstats *s, colstat *c, cJSON *r)
+{
+    double span = c->ts_count ? c->ts_max - c->ts_min : 0;
+    FILE *ts = c->ts_file;
+    c->ts_file = NULL;
+    bool ok = ts && fflush(ts) == 0 && span > 0 && c->ts_count >= 2;
+    size_t nw = !ok ? 0 : span >= 1e6 ? 1000000 : span >= 10 ? (size_t)floor(span) : 10;
+    double w = nw ? span / (double)nw : NAN;
+    uint64_t *counts = nw ? xcalloc(nw, sizeof *counts) : NULL;
+    char *rel = NULL;
+    if (ok) { /* read back through a new handle: it was opened write-only */
+        char *abs = path_join(s->run_dir, c->ts_rel);
+        FILE *in = fopen(abs, "rb");
+        ok = in && count_windows(in, c->ts_min, w, counts, nw);
+        if (in)
+            fclose(in);
+        free(abs);
+    }
+    if (ok) {
+        rel = xasprintf("%.*s.rate.f64", (int)(strlen(c->ts_rel) - strlen(".ts.f64")), c->ts_rel);
+        char *abs = path_join(s->run_dir, rel);
+        FILE *out = fopen(abs, "wb");
+        for (size_t k = 0; out && k < nw; k++) {
+            double v = (double)counts[k] / w;
+            if (fwrite(&v, sizeof v, 1, out) != 1)
+                break;
+        }
+        bool written = out && !ferror(out);
+        if (out && fclose(out) != 0)
+            written = false;
+        if (!written) {
+            log_msg(BC_LOG_WARN, "cannot write %s: %s (no rate windows)", abs, strerror(errno));
+            free(rel);
+            rel = NULL;
+        }
+        free(abs);
+    }
+    if (ts)
+        fclose(ts);
+    jadd_num(r, "window_s", rel ? w : NAN);
+    cJSON_AddNumberToObject(r, "windows", rel ? (double)nw : 0);
+    if (rel)
+        cJSON_AddStringToObject(r, "samples", rel);
+    else
+        cJSON_AddNullToObject(r, "samples");
+    free(rel);
+    free(counts);
+}
+
 cJSON *outstats_finish(outstats *s)
 {
     cJSON *st = cJSON_CreateObject();
@@ -268,6 +383,7 @@ cJSON *outstats_finish(outstats *s)
                 cJSON_AddStringToObject(cj, "unit", c->decl->unit);
             if (c->decl->better)
                 cJSON_AddStringToObject(cj, "better", c->decl->better);
+            add_metric_flag(cj, c->decl);
             outstats_add_summary(cj, &sm);
             if (exact)
                 cJSON_AddStringToObject(cj, "samples", c->samples_rel);
@@ -285,6 +401,8 @@ cJSON *outstats_finish(outstats *s)
             jadd_num(r, "last", c->ts_count ? c->ts_max : NAN);
             jadd_num(r, "span_s", span);
             jadd_num(r, "rows_per_s", span > 0 ? (double)c->ts_count / span : NAN);
+            rate_windows(s, c, r);
+            add_metric_flag(r, c->decl);
             cJSON_AddItemToArray(rates, r);
         }
         if (c->status && s->takes_values) {
@@ -296,6 +414,7 @@ cJSON *outstats_finish(outstats *s)
             cJSON_AddNumberToObject(r, "count", (double)c->st_count);
             cJSON_AddNumberToObject(r, "successes", (double)c->st_ok);
             jadd_num(r, "rate", c->st_count ? (double)c->st_ok / (double)c->st_count : NAN);
+            add_metric_flag(r, c->decl);
             cJSON_AddItemToArray(success, r);
         }
     }
@@ -313,7 +432,11 @@ void outstats_free(outstats *s)
         st_column_free(s->cols[i].col);
         free(s->cols[i].samples_rel);
         free(s->cols[i].ok_numbers);
+        if (s->cols[i].ts_file)
+            fclose(s->cols[i].ts_file);
+        free(s->cols[i].ts_rel);
     }
+    free(s->run_dir);
     free(s->cols);
     free(s);
 }

@@ -18,6 +18,7 @@
 #include "run/engine.h"
 #include "util/jsonget.h"
 #include "analysis/report.h"
+#include "analysis/scaling.h"
 #include "store/runstore.h"
 
 static void heading(bool md, int level, const char *indent, const char *text)
@@ -346,6 +347,8 @@ int cmd_stats(int argc, char **argv)
     runstore_tags_of(out, id, &tags);
     print_header(res, id, &tags, md);
     sv_free(&tags);
+    if (scaling_applies(res)) /* a matrix: read along its parameters */
+        scaling_print(res, stdout, md, "  ");
     const cJSON *cases = cJSON_GetObjectItemCaseSensitive(res, "cases");
     bool named =
         cJSON_GetArraySize(cases) > 1 || (cases && cases->child && jstr(cases->child, "name"));

@@ -38,6 +38,8 @@ typedef struct cfg_column {
     const char *better;          /* "lower" | "higher" | NULL (no direction) */
     const char **success_values; /* NULL-terminated; NULL when not a status column */
     size_t nsuccess;
+    bool metric;                 /* `metric:` (compare: a metric or not); see metric_set */
+    bool metric_set;             /* `metric:` was given; else decided by better/unit */
 } cfg_column;
 
 typedef struct cfg_output {

@@ -73,7 +73,7 @@ static const cfg_key column_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_column, name), .flags = KEY_REQUIRED},
     ENUM("type", cfg_column, type, column_types), STR("unit", cfg_column, unit),
     ENUM("format", cfg_column, format, ts_formats), ENUM("better", cfg_column, better, better_values),
-    OTHER("success_values"), END};
+    BOOL("metric", cfg_column, metric), OTHER("success_values"), END};
 /* success_values: [ok, 200]: the column is a status column; the share of
  * rows whose value is one of these is the output's success rate. */
 static void parse_success_values(vctx *v, cfg_column *col, const ynode *sv)
@@ -120,6 +120,7 @@ static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char 
         cfg_column *col = &o->columns[o->ncolumns++];
         col->node = cn;
         keys_bind(v->d, cn, column_keys, col, "column");
+        col->metric_set = ynode_get(cn, "metric") != NULL;
         if (!ynode_get(cn, "type"))
             ERR(v, cn, "column: missing required key 'type' (one of: timestamp, integer, float, string)");
         if (col->format && col->type && strcmp(col->type, "timestamp") != 0)

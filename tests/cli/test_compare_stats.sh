@@ -39,12 +39,17 @@ expect_eq "$(verdict c12.json lat.cpu_pct)" unchanged "same distribution"
 expect_eq "$(verdict c12.json lat.tiny)" inconclusive "n = 1"
 expect_eq "$(verdict c12.json lat.noisy)" inconclusive "5 noisy values"
 expect_eq "$(verdict c12.json lat.bytes)" different "+30% without better"
-expect_eq "$(verdict c12.json lat.jitter)" unchanged "same distribution without better"
+expect_eq "$(json c12.json '[e["reason"] for e in j["not_metrics"] if e["metric"] == "lat.jitter"]')" "['neither better: nor a unit']" "a column without better or unit is not a metric"
+expect_eq "$(json c12.json '[m["metric"] for m in j["metrics"] if m["metric"] == "lat.jitter"]')" "[]" "jitter not tested"
 expect_eq "$(verdict c12.json stage:bench.wall_s)" regressed "repeated stage 10% slower"
 expect_eq "$(field c12.json lat.errors ratio)" None "ratio with a zero baseline median"
 case "$(verdict c12.json lat.errors)" in unchanged | inconclusive) ;; *) fail "zero median verdict" ;; esac
 expect_eq "$(field c12.json lat.latency_ms n_baseline)" 2000 "n"
 expect_eq "$(field c12.json lat.tiny n_candidate)" 1 "n of tiny"
+expect_eq "$(field c12.json lat.tiny in_family)" False "n = 1 / 1 cannot reach alpha: not in the family"
+expect_eq "$(field c12.json lat.tiny p_adjusted)" None "no adjusted p outside the family"
+expect_in "$(field c12.json lat.tiny note)" "smallest p-value this test can give is 1"
+expect_eq "$(field c12.json lat.noisy in_family)" True "5 / 5 can reach alpha (min p 0.004 with ties)"
 r=$(field c12.json lat.latency_ms ratio)
 /usr/bin/python3 -c "import sys; assert 1.18 < $r < 1.22" || fail "latency ratio $r"
 hl=$(json c12.json "[c['hl_shift'] > 19 and c['hl_ci'][0] < c['hl_shift'] < c['hl_ci'][1] for m in j['metrics'] if m['metric']=='lat.latency_ms' for c in m['comparisons']][0]")
@@ -61,18 +66,18 @@ for m in c["metrics"]:
         assert abs(cmp["median_baseline"] - cols[0][col]["median"]) < 1e-9, m["metric"]
         assert abs(cmp["median_candidate"] - cols[1][col]["median"]) < 1e-9, m["metric"]
         checked += 1
-assert checked == 10, checked
+assert checked == 9, checked  # jitter is not a metric
 PY
 pass "compare: verdicts by direction, significance and practical size"
 
 # BH: 5 vs 5 completely separated values have the exact p = 2/252 < 0.01,
-# but adjusted over the 11 tests of this compare it is above 0.01.
+# but adjusted over the 9 tests of this compare's family it is above 0.01.
 p=$(field c12.json lat.marginal p)
 padj=$(field c12.json lat.marginal p_adjusted)
 /usr/bin/python3 -c "assert abs($p - 2/252) < 1e-9, $p; assert $padj > 0.01 > $p" ||
   fail "BH: p=$p adjusted=$padj"
 expect_eq "$(verdict c12.json lat.marginal)" inconclusive "marginal p after BH"
-expect_eq "$(json c12.json 'j["tests"]')" 11 "tests in the BH family"
+expect_eq "$(json c12.json 'j["tests"]')" 9 "tests in the BH family (11 metrics: jitter is none, tiny cannot reach alpha)"
 compare_json c12a.json 1 2 --alpha 0.02
 expect_eq "$(verdict c12a.json lat.marginal)" regressed "marginal with --alpha 0.02"
 pass "compare: Benjamini-Hochberg turns a raw p < alpha into not significant"
@@ -92,7 +97,7 @@ expect_eq "$(winner c12.json lat.ops)" 2 "ops winner"
 expect_eq "$(winner c12.json lat.bytes)" None "no winner without direction"
 expect_eq "$(winner c12.json lat.cpu_pct)" None "no winner when unchanged"
 expect_eq "$(json c12.json '[(s["improved"], s["regressed"], s["unchanged"], s["inconclusive"], s["different"], s["won"], s["geomean_skipped"]) for s in j["summary"] if s["variant"] == "2"][0]')" \
-  "(1, 3, 3, 3, 1, 1, 1)" "summary of run 2"
+  "(1, 3, 2, 3, 1, 1, 1)" "summary of run 2 (jitter is not a metric)"
 expect_eq "$(json c12.json '[s["won"] for s in j["summary"] if s["baseline"]][0]')" 3 "metrics won by the baseline"
 g=$(json c12.json '[s["geomean_improvement"] for s in j["summary"] if s["variant"] == "2"][0]')
 /usr/bin/python3 -c "assert 0.7 < $g < 0.95" || fail "geomean improvement $g"
@@ -111,7 +116,8 @@ pass "compare: winners, summary, metrics on one side only, metadata keys kept"
 run_bc compare 1 2 -o runs
 expect_rc 0 "regressions without --fail-on-regression"
 expect_in "$(head -1 <<<"$OUT")" "metadata"
-expect_in "$OUT" "statistics (baseline run 1; 11 tests"
+expect_in "$OUT" "statistics (baseline run 1; a BH family of 9 tests"
+expect_in "$OUT" "lat.jitter: neither better: nor a unit"
 expect_in "$(grep -E '^  lat.latency_ms ' <<<"$OUT")" "regressed"
 expect_in "$OUT" "lat.old_metric only in run 1 (not in run 2)"
 expect_in "$OUT" "summary"

@@ -917,6 +917,31 @@ static int bench(void)
     return 0;
 }
 
+/* The two-proportion test and the smallest p-values behind compare's
+ * family: values worked out by hand from the formulas (stats.h), and
+ * Newcombe's own example (Stat. Med. 1998, 17:873, method 10: 56/70
+ * against 48/80, difference 0.2, interval 0.0524 to 0.3339). */
+static void test_proportions(void)
+{
+    st_prop r;
+    CHECK(st_two_proportions(99, 100, 95, 100, 0.95, &r) == 0, "two proportions");
+    P_CLOSE(r.p, 0.09730669970643886, "p of 99/100 vs 95/100");
+    CHECK_CLOSE(r.diff, -0.04, 1e-12, 1e-15, "difference");
+    CHECK(st_two_proportions(48, 80, 56, 70, 0.95, &r) == 0, "Newcombe's example");
+    CHECK_CLOSE(r.diff, 0.2, 1e-12, 1e-15, "difference of Newcombe's example");
+    CHECK(fabs(r.lo - 0.0524) < 5e-5 && fabs(r.hi - 0.3339) < 5e-5, "Newcombe: [%g, %g]", r.lo,
+          r.hi);
+    CHECK(st_two_proportions(10, 10, 20, 20, 0.95, &r) == 0 && r.p == 1, "all successes: p 1");
+    CHECK(st_two_proportions(11, 10, 1, 2, 0.95, &r) == -1 && isnan(r.p), "k > n refused");
+    CHECK(st_mannwhitney_min_p(1, 1) == 1, "1 vs 1 can never be significant");
+    P_CLOSE(st_mannwhitney_min_p(3, 3), 0.046854177603873774, "3 vs 3: tied approximation");
+    P_CLOSE(st_mannwhitney_min_p(5, 5), 0.003976751709788652, "5 vs 5: tied approximation");
+    /* ties make the normal approximation reach far below the exact 2 / C(102, 2) */
+    CHECK_CLOSE(st_mannwhitney_min_p(2, 100), 1.5297331869789626e-23, 1e-6, 0, "2 vs 100: tied approximation");
+    CHECK(st_mannwhitney_min_p(0, 5) == 1, "empty side");
+    P_CLOSE(st_two_proportions_min_p(5, 5), 0.0015654022580025488, "2 sf(sqrt(10))");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -951,6 +976,7 @@ int main(int argc, char **argv)
         test_radix_paths();
         test_mwu_large();
         test_hl_large();
+        test_proportions();
         printf("%d passed, %d failed\n", n_pass, n_fail);
         rc = n_fail ? 1 : 0;
     }

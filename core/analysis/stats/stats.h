@@ -147,6 +147,31 @@ int st_mannwhitney_sorted(const double *sa, size_t ma, const double *sb, size_t 
 int st_hodges_lehmann_sorted(const double *sa, size_t ma, const double *sb, size_t mb,
                              double conf, st_hl *out);
 
+/*
+ * Two-proportion z-test, two-sided: ka successes of na against kb of nb,
+ * z = (pb - pa) / sqrt(p (1 - p) (1/na + 1/nb)) with the pooled
+ * p = (ka + kb) / (na + nb), p-value 2 sf(|z|) (1 when p is 0 or 1: both
+ * sides all successes, or all failures).  diff = pb - pa with Newcombe's
+ * hybrid score interval at level conf (his method 10: from the Wilson
+ * intervals of each side; lo/hi NAN when conf is not in (0, 1)).  -1
+ * (EINVAL) unless 0 <= k <= n and n >= 1 on both sides.
+ */
+typedef struct st_prop {
+    double z, p;
+    double diff, lo, hi;
+} st_prop;
+int st_two_proportions(double ka, double na, double kb, double nb, double conf, st_prop *out);
+
+/* The smallest p-value the test can give for samples of these sizes,
+ * whatever the values: for Mann-Whitney (as st_mannwhitney chooses its
+ * method) completely separated samples, the least of the exact 2 /
+ * C(na + nb, na) (when min(na, nb) <= 8), and the normal approximation
+ * without ties and with each side one tie group; for the two-proportion
+ * test, all successes against none: 2 sf(sqrt(na + nb)).  1 for an empty
+ * side.  When it exceeds alpha, no data of that size can be significant. */
+double st_mannwhitney_min_p(size_t na, size_t nb);
+double st_two_proportions_min_p(double na, double nb);
+
 /* Benjamini-Hochberg adjusted p-values (step-up, made monotone, capped at
  * 1), in the order of p: adj_(i) = min(1, min_{j >= i} p_(j) m / j) over
  * the ascending p_(j).  Equal p-values get equal adjusted values.  NAN
