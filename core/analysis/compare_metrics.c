@@ -154,10 +154,18 @@ const char *cm_column_why_not(const cJSON *o, const cJSON *c)
                            : "neither better: nor a unit";
 }
 
+/* A repeated stage's output with two or more repetitions: its metrics are
+ * per-repetition statistics (n = the repetitions), not pooled rows. */
+static const cJSON *repetitions(const cJSON *o)
+{
+    const cJSON *reps = cJSON_GetObjectItemCaseSensitive(o, "repetitions");
+    return cJSON_GetArraySize(reps) >= 2 ? reps : NULL;
+}
+
 static void collect_columns(cm_list *l, const cJSON *o, const char *case_name, const char *run_dir,
                             const char *at, const char *label)
 {
-    const cJSON *c;
+    const cJSON *c, *reps = repetitions(o);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(o, "columns"))
     {
         char *key = xasprintf("%s.%s%s", output_name(o), c->string, at);
@@ -169,6 +177,18 @@ static void collect_columns(cm_list *l, const cJSON *o, const char *case_name, c
         const char *samples = jstr(c, "samples");
         cm_metric m = {.case_name = case_name, .unit = jstr(c, "unit"), .key = key};
         m.better = better_of(jstr(c, "better"));
+        if (reps) {
+            /* Each repetition's median, and each one's p99: run-to-run
+             * variance, not the rows of one long sample. */
+            m.reps = reps;
+            m.rep_col = c->string;
+            m.rep_what = REP_MEDIAN;
+            list_add(l, m, label);
+            m.key = xasprintf("%s.%s.p99%s", output_name(o), c->string, at);
+            m.rep_what = REP_P99;
+            list_add(l, m, label);
+            continue;
+        }
         if (samples)
             m.samples = samples[0] == '/' ? xstrdup(samples) : path_join(run_dir, samples);
         m.null_samples = !samples;
@@ -194,7 +214,8 @@ static void collect_rates(cm_list *l, const cJSON *o, bool background, const cha
                          "its timestamp column makes it a metric");
         } else {
             cm_metric m = {.case_name = case_name, .unit = "rows/s", .key = key,
-                           .better = BETTER_HIGHER, .null_samples = !samples};
+                           .better = BETTER_HIGHER, .null_samples = !samples,
+                           .reps = repetitions(o), .rep_what = REP_RATE};
             if (!samples && jnum(r, "windows") == 0)
                 m.no_samples = "no rate windows (fewer than 2 timestamps, or all the same)";
             if (samples)
@@ -214,6 +235,12 @@ static void collect_rates(cm_list *l, const cJSON *o, bool background, const cha
         }
         cm_metric m = {.case_name = case_name, .key = key, .better = BETTER_HIGHER,
                        .kind = CM_PROPORTION, .k = jnum(s, "successes"), .n = jnum(s, "count")};
+        if (repetitions(o)) { /* each repetition's success rate: n = repetitions */
+            m.kind = CM_SAMPLES;
+            m.reps = repetitions(o);
+            m.rep_what = REP_SUCCESS;
+            m.rep_col = jstr(s, "column");
+        }
         list_add(l, m, label);
     }
 }
@@ -260,11 +287,40 @@ void cm_collect(cm_list *l, const cs_variant *v, bool by_case)
 
 /* The finite samples of a metric.  NULL with *why (owned) when they cannot
  * be had. */
+/* The statistic m->rep_what of repetition r, or NAN. */
+static double rep_value(const cm_metric *m, const cJSON *r)
+{
+    const cJSON *x = NULL;
+    if (m->rep_what == REP_MEDIAN || m->rep_what == REP_P99) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(r, "columns"), m->rep_col);
+        x = cJSON_GetObjectItemCaseSensitive(c, m->rep_what == REP_MEDIAN ? "median" : "p99");
+    } else if (m->rep_what == REP_RATE) {
+        x = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "rates"), 0), "rows_per_s");
+    } else if (m->rep_what == REP_SUCCESS) {
+        const cJSON *s;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r, "success"))
+        if (!m->rep_col || (jstr(s, "column") && strcmp(jstr(s, "column"), m->rep_col) == 0))
+            x = cJSON_GetObjectItemCaseSensitive(s, "rate");
+    }
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
 double *cm_load(const cm_metric *m, size_t *n, char **why)
 {
     double *v = NULL;
     *n = 0;
-    if (m->runs) {
+    if (m->reps && m->rep_what != REP_NONE) {
+        v = xmalloc(((size_t)cJSON_GetArraySize(m->reps) + 1) * sizeof *v);
+        const cJSON *r;
+        cJSON_ArrayForEach(r, m->reps)
+        {
+            double x = rep_value(m, r);
+            if (isfinite(x))
+                v[(*n)++] = x;
+        }
+    } else if (m->runs) {
         v = xmalloc(((size_t)cJSON_GetArraySize(m->runs) + 1) * sizeof *v);
         const cJSON *r;
         cJSON_ArrayForEach(r, m->runs)

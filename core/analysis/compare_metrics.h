@@ -19,6 +19,9 @@ enum { BETTER_LOWER = -1, BETTER_NONE = 0, BETTER_HIGHER = 1 };
 /* What a metric's samples are, and so its test. */
 enum { CM_SAMPLES = 0, CM_PROPORTION = 1 };
 
+/* A repeated stage's output: which per-repetition statistic is a sample. */
+enum { REP_NONE = 0, REP_MEDIAN, REP_P99, REP_RATE, REP_SUCCESS };
+
 /* One metric of one variant, and where its samples are. */
 typedef struct cm_metric {
     int kind;          /* CM_SAMPLES: Mann-Whitney; CM_PROPORTION: two-proportion */
@@ -28,6 +31,9 @@ typedef struct cm_metric {
     int better;
     const char *unit;
     const cJSON *runs; /* repeat.runs of a stage metric */
+    const cJSON *reps; /* an output's "repetitions": one sample each ... */
+    int rep_what;      /* ... this statistic (REP_*) ... */
+    const char *rep_col; /* ... of this column (points into the JSON) */
     char *samples;     /* absolute path of a column's samples file */
     bool null_samples; /* the column's "samples" is null */
     const char *no_samples; /* why there are none (static), when not the usual reason */

@@ -62,3 +62,33 @@ d=runs/2
 expect_in "$ERR" "rep-2/lat.csv does not match its data_schema"
 [ "$(json $d/metadata.json 'j["stages"][0]["status"]')" = failed ] || fail "stage failed"
 pass "invalid data in a repetition fails the stage, earlier repetitions kept"
+
+# compare tests a repeated output's per-repetition statistics: n = repeat.
+write_config c.yaml <<'YAML'
+benchmark: {name: reps-cmp, output_dir: ./cmp}
+stages:
+  - name: load
+    repeat: 8
+    command: |
+      n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count
+      printf 'ms,status\n' > o.csv
+      for i in 1 2 3 4 5; do echo "$((SHIFT + n % 3 + i)),ok" >> o.csv; done
+    outputs:
+      - name: lat
+        remote_path: o.csv
+        data_schema:
+          columns:
+            - {name: ms, type: float, unit: ms, better: lower}
+            - {name: status, type: string, success_values: [ok]}
+YAML
+rm -f count; run_bc run -c c.yaml -e SHIFT=10; expect_rc 0 "baseline"
+rm -f count; run_bc run -c c.yaml -e SHIFT=20; expect_rc 0 "candidate"
+run_bc compare 1 2 -c c.yaml --json
+expect_rc 0 "compare of repeated outputs"
+for key in lat.ms lat.ms.p99 lat.success_rate; do
+  got=$(echo "$OUT" | jsons "[(c['n_baseline'], c['n_candidate']) for m in j['metrics'] if m['metric'] == '$key' for c in m['comparisons']]")
+  [ "$got" = "[(8, 8)]" ] || fail "$key: n per side is the repetitions ($got)"
+done
+[ "$(echo "$OUT" | jsons "[c['verdict'] for m in j['metrics'] if m['metric'] == 'lat.ms' for c in m['comparisons']][0]")" = regressed ] \
+  || fail "the per-repetition medians regressed"
+pass "compare: a repeated output's metrics have n = repeat (per-repetition median, p99, success rate)"
