@@ -29,6 +29,10 @@ hc_config() {
   } >"cfg/$f"
 }
 
+# The checks that must fail give up after two attempts (retries: 1), not at
+# a short timeout: an attempt cut by the deadline on a slow machine would
+# say nothing about the target.
+
 # Every scenario, run once on the local fast path and once through the
 # transport (host_exec with test / grep -F).
 scenarios() {
@@ -45,15 +49,15 @@ scenarios() {
   pass "$where: a file that appears after 0.4 s (relative to the config): ready after $(hc attempts) attempts"
 
   # never appears: clear message
-  hc_config missing.yaml '"true"' data/never.flag "timeout: 300ms"
+  hc_config missing.yaml '"true"' data/never.flag "retries: 1" "timeout: 100s"
   t0=$(now_ms)
   run_bc run -c cfg/missing.yaml
   t1=$(now_ms)
   expect_rc 1 "$where: missing file"
   [ "$(hc last_error)" = "data/never.flag does not exist" ] || fail "$where: missing: last_error '$(hc last_error)'"
   expect_in "$(json "$(meta)" 'j["error"]')" "health check file 'data/never.flag' on host"
-  [ $((t1 - t0)) -lt 3000 ] || fail "$where: missing: took $((t1 - t0)) ms"
-  pass "$where: a missing file: 'does not exist' after the timeout"
+  expect_in "$(json "$(meta)" 'j["error"]')" "gave up after 2 attempts"
+  pass "$where: a missing file: 'does not exist' ($((t1 - t0)) ms)"
 
   # non_empty: created empty, filled 0.4 s later
   hc_config nonempty.yaml "(touch data/empty.txt; sleep 0.4; echo up > data/empty.txt) &" data/empty.txt \
@@ -63,7 +67,7 @@ scenarios() {
   [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 300')" = True ] ||
     fail "$where: non_empty: ready before the file had content ($(hc elapsed_ms) ms)"
   : >cfg/data/always-empty.txt
-  hc_config empty.yaml '"true"' data/always-empty.txt "non_empty: true" "timeout: 300ms"
+  hc_config empty.yaml '"true"' data/always-empty.txt "non_empty: true" "retries: 1" "timeout: 100s"
   run_bc run -c cfg/empty.yaml
   expect_rc 1 "$where: empty file"
   [ "$(hc last_error)" = "data/always-empty.txt is empty" ] || fail "$where: empty: last_error '$(hc last_error)'"
@@ -75,7 +79,7 @@ scenarios() {
   run_bc run -c cfg/log.yaml
   expect_rc 0 "$where: contains"
   [ "$(hc attempts)" -gt 1 ] || fail "$where: contains: expected more than one attempt"
-  hc_config nolog.yaml '"true"' "\"data/my log.txt\"" "contains: \"it's done\"" "timeout: 300ms"
+  hc_config nolog.yaml '"true"' "\"data/my log.txt\"" "contains: \"it's done\"" "retries: 1" "timeout: 100s"
   run_bc run -c cfg/nolog.yaml
   expect_rc 1 "$where: contains, no match"
   [ "$(hc last_error)" = "data/my log.txt does not contain 'it's done'" ] ||

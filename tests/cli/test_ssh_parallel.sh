@@ -22,7 +22,10 @@ stages:
   - name: par
     hosts: [h1, h2, h3]
     parallel: true
-    command: echo "par on \$BENCHCTL_HOST"; sleep 1.5; echo "par done on \$BENCHCTL_HOST"
+    command: |
+      echo "par on \$BENCHCTL_HOST"; touch "$T/par-\$BENCHCTL_HOST.started"
+      for i in \$(seq 1200); do [ -e "$T/par-h1.started" ] && [ -e "$T/par-h2.started" ] && [ -e "$T/par-h3.started" ] && break; sleep 0.05; done
+      echo "par done on \$BENCHCTL_HOST"
     outputs: [{name: host, remote_path: /etc/hostname}]
 YAML
 run_bc run -c p.yaml
@@ -52,6 +55,8 @@ print(round(max(e for _, e in iv) - min(s for s, _ in iv), 2), file=sys.stderr)
 PY
 }
 [ "$(overlap seq 2>/dev/null)" = disjoint ] || fail "sequential stage runs overlapped"
+# each parallel run waits (up to 60 s) until all three have started: run one
+# after the other, the first would end before the next began
 [ "$(overlap par 2>/dev/null)" = overlap ] || fail "parallel stage runs did not overlap"
 # (the overlap is the behaviour; the span is only reported: a loaded
 # machine can stretch it)

@@ -161,8 +161,18 @@ REP="j['cases'][0]['stages'][0]['repeat']"
 [ "$(json "$R" "(j['hosts']['a']['facts']['kernel'], j['hosts']['a']['facts']['cores'], j['hosts']['a']['facts']['memory_bytes'] > 0)")" = "('$(uname -r)', $(getconf _NPROCESSORS_ONLN), True)" ] ||
   fail "remote host facts: $(json "$R" "j['hosts']['a']")"
 [ "$(json runs-rep/1/metadata.json "j['hosts']['a']['facts']['arch']")" = "$(uname -m)" ] || fail "facts in metadata.json"
-expect_in "$(json "$R" "j['cases'][0]['stages'][1]['repeat']['quality']['notes']")" "start-up dominates"
-expect_in "$ERR" "start-up dominates: starting the shell on the host (login and round trip)"
+# "true" takes nothing next to the login and round trip, so the note is
+# due; but a loaded machine can stretch a run past twice the calibrated
+# overhead.  The rule, then, from the recorded numbers: the note is there
+# exactly when the overhead is more than half of the median raw run.
+Q="j['cases'][0]['stages'][1]['repeat']"
+if [ "$(json "$R" "$Q['overhead_s'] > 0.5 * sorted(r['raw_wall_s'] for r in $Q['runs'])[1]")" = True ]; then
+  expect_in "$(json "$R" "$Q['quality']['notes']")" "start-up dominates"
+  expect_in "$ERR" "start-up dominates: starting the shell on the host (login and round trip)"
+else
+  echo "note: runs of 'true' stretched by load: $(json "$R" "($Q['overhead_s'], [r['raw_wall_s'] for r in $Q['runs']])")"
+  expect_not_in "$(json "$R" "$Q['quality']['notes']")" "start-up dominates"
+fi
 pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates; host facts"
 # A host missing a tool (no awk on PATH) loses that fact only.
 mkdir -p noawk
@@ -193,8 +203,8 @@ m=$(meta runs-to)
 [ "$(json $m 'j["stages"][0]["status"]')" = timeout ] || fail "stage status should be timeout"
 expect_in "$(json $m 'j["stages"][0]["error"]')" "timed out after 1500 ms"
 # The behaviour: stopped at the timeout, not after the sleeps' 300 s (the
-# bound leaves room for logins on a loaded machine).
-[ "$elapsed" -lt 120000 ] || fail "a 1.5 s timeout took $elapsed ms: the tree was not stopped"
+# bound is half of that: room for logins on a loaded machine).
+[ "$elapsed" -lt 150000 ] || fail "a 1.5 s timeout took $elapsed ms: the tree was not stopped"
 pass "stage timeout stops the remote process tree (${elapsed} ms)"
 
 # --- Ctrl-C stops it too
@@ -264,10 +274,12 @@ pass "health check probes the SSH host while a background stage streams on the s
 pass "background stage, leftovers (server &) and a setsid daemon are stopped at the end (${elapsed} ms)"
 
 # --- the connection is lost mid-stage
+# keepalive off and a 120 s connect_timeout (which also bounds blocking
+# requests): only the broken socket can end the stage before 120 s.
 write_config lost.yaml <<YAML
 benchmark: {name: lost, output_dir: ./runs-lost}
 hosts:
-  a: $HOST
+  a: $(ssh_host_yaml a "keepalive: 0" "connect_timeout: 120s")
 stages:
   - name: before
     host: a
@@ -302,6 +314,7 @@ m=$(meta runs-lost)
 [ "$(json $m 'j["stages"][1]["status"]')" = failed ] || fail "victim status should be failed"
 expect_in "$(json $m 'j["error"]')" "lost"
 [ "$(cat "$(dirname $m)/kept.txt")" = kept ] || fail "the output collected before the loss is gone"
-# Noticed from the broken socket, not after keepalive's ~90 s.
+# Noticed from the broken socket, not after a keepalive or request timeout
+# (none shorter than 120 s here; half of it is the bound).
 [ "$elapsed" -lt 60000 ] || fail "noticing the lost connection took $elapsed ms"
 pass "sshd killed mid-stage: 'connection lost' naming host and stage, exit 1, status failed, earlier outputs kept (${elapsed} ms)"
