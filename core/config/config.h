@@ -96,6 +96,13 @@ typedef struct cfg_plot {
     const char *format, *engine, *export_path;
     const ynode *options;
     const struct plugin *plugin;
+    bool log_x, log_y;
+    double xlim[2], ylim[2];
+    bool xlim_set[2], ylim_set[2]; /* null or omitted ends are automatic */
+    const char *xlabel, *ylabel;
+    const char *x_axis;            /* "elapsed" | "clock" | NULL (clock) */
+    const char *across;            /* "cases" | NULL */
+    bool x_is_param;               /* across: cases with x naming a matrix parameter */
 } cfg_plot;
 
 typedef struct cfg_range { size_t start, end; } cfg_range;
@@ -140,6 +147,13 @@ config *config_load(const char *path, diag *d);
  * run's config snapshot is read as if it were the original file). */
 config *config_load_in(const char *path, const char *base_dir, diag *d);
 void config_free(config *c);
+
+/* text with ${NAME} replaced from the cases cs[0..n): NAME is `case` (the
+ * case's name), a case env variable, a matrix parameter (by its name or as
+ * BENCHCTL_PARAM_<NAME>) or BENCHCTL_CASE_NAME; a name is replaced only
+ * when every case gives it the same value, otherwise (and when unknown) it
+ * stays as written.  Returns a new string (NULL for NULL text). */
+char *config_expand_plot_text(const char *text, const cfg_case *const *cs, size_t n);
 
 /* True when name selects the case: its full name or its cases[] name. */
 bool config_case_matches(const cfg_case *cs, const char *name);
