@@ -384,10 +384,13 @@ int cmd_plot(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"output-dir", required_argument, NULL, 'o'},
         {"plugin-path", required_argument, NULL, 'p'},
+        {"out", required_argument, NULL, 'O'},
+        {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cfg = NULL, *out_dir = NULL;
+    const char *cfg = NULL, *out_dir = NULL, *dest = NULL;
+    bool force = false;
     strvec dirs = {0};
     int c, code = -1;
     optind = 0;
@@ -402,6 +405,12 @@ int cmd_plot(int argc, char **argv)
             break;
         case 'p':
             sv_push(&dirs, optarg);
+            break;
+        case 'O':
+            dest = optarg;
+            break;
+        case 'f':
+            force = true;
             break;
         case 'h':
             cli_print_help("plot");
@@ -419,9 +428,11 @@ int cmd_plot(int argc, char **argv)
     if (code < 0 && optind + 1 < argc)
         code = cli_usage_error("plot", "unexpected argument '%s'", argv[optind + 1]);
     if (code < 0) {
-        char *out = cli_output_dir("plot", cfg ? cfg : "benchmark.yaml", out_dir);
+        /* A plots file has no output_dir: the runs are found as without -c. */
+        bool whole = cfg && config_is_plots_file(cfg) != 1;
+        char *out = cli_output_dir("plot", whole ? cfg : "benchmark.yaml", out_dir);
         char *id = out ? cli_resolve_run("plot", out, argv[optind]) : NULL; /* ID or tag */
-        code = id ? engine_plot(id, out, cfg, &dirs) : EXIT_USAGE;
+        code = id ? engine_plot(id, out, cfg, dest, force, &dirs) : EXIT_USAGE;
         free(id);
         free(out);
     }

@@ -76,11 +76,14 @@ static const cli_command commands[] = {
      "  -o, --output-dir DIR    the runs are in DIR\n"
      "  NAME                    letters, digits, '.', '_', '-'; up to 64, not all digits;\n"
      "                          a NAME already in use moves to the new run\n"},
-    {"plot", cmd_plot, "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
+    {"plot", cmd_plot, "ID [-c FILE] [-o DIR] [--out DIR] [--force] [--plugin-path DIR]...",
      "redraw the plots of a stored run without re-running it",
      "  -c, --config FILE       draw the plots section of FILE (default: the run's own config\n"
-     "                          snapshot); FILE's output_dir also locates the run\n"
+     "                          snapshot); a FILE with only `plots:` takes its sources from\n"
+     "                          the run; a whole config's output_dir also locates the run\n"
      "  -o, --output-dir DIR    the runs are in DIR (default: benchmark.yaml's output_dir)\n"
+     "      --out DIR           draw into DIR instead of the run's plots/ directory\n"
+     "      --force             replace the run's existing plot files (refused without it)\n"
      "      --plugin-path DIR   look for plugins in DIR first (repeatable)\n"},
     {"plugins", cmd_plugins, "[--json] [-c FILE] [--plugin-path DIR]...",
      "list the plugins found on the search path, and files refused",

@@ -134,6 +134,9 @@ typedef struct config {
     const ynode *matrix; /* the matrix: section, or NULL */
     cfg_plot *plots;
     size_t nplots;
+    ytree *plots_tree;  /* config_load_plots: the plots file's tree and text */
+    char *plots_text;
+    char *plots_dir;    /* its absolute directory (export_path), or NULL */
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -154,6 +157,15 @@ void config_free(config *c);
  * when every case gives it the same value, otherwise (and when unknown) it
  * stays as written.  Returns a new string (NULL for NULL text). */
 char *config_expand_plot_text(const char *text, const cfg_case *const *cs, size_t n);
+
+/* 1 when the file at path is a plots file (no `stages`: only `plots` and
+ * optionally `benchmark.name`), 0 when it is a whole config, -1 when it
+ * cannot be read or parsed. */
+int config_is_plots_file(const char *path);
+/* Replace c's plots with those of the plots file at path, checked against
+ * c's outputs, columns and cases (errors and warnings in d, whose file
+ * becomes path).  Returns false on errors. */
+bool config_load_plots(config *c, const char *path, diag *d);
 
 /* True when name selects the case: its full name or its cases[] name. */
 bool config_case_matches(const cfg_case *cs, const char *name);

@@ -269,3 +269,65 @@ void cfg_parse_plots(vctx *v, const ynode *ps)
     }
 }
 
+
+/* ---- a plots file over a stored run's config --------------------------------- */
+
+int config_is_plots_file(const char *path)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text)
+        return -1;
+    diag d = {.file = path};
+    ytree *t = ytree_parse(text, len, &d);
+    const ynode *root = t ? ytree_root(t) : NULL;
+    int r = !t ? -1 : root && root->type == Y_MAP && !ynode_get(root, "stages") ? 1 : 0;
+    ytree_free(t);
+    diag_free(&d);
+    free(text);
+    return r;
+}
+
+bool config_load_plots(config *c, const char *path, diag *d)
+{
+    static const cfg_key file_keys[] = {OTHER("benchmark"), OTHER("plots"), END};
+    static const cfg_key bench_keys[] = {OTHER("name"), END};
+    d->file = path;
+    vctx v = {c, d};
+    size_t len;
+    ytree_free(c->plots_tree);
+    free(c->plots_text);
+    c->plots_tree = NULL;
+    c->plots_text = read_file(path, &len);
+    if (!c->plots_text) {
+        diag_error(d, 0, 0, "cannot read the plots file: %s", strerror(errno));
+        return false;
+    }
+    c->plots_tree = ytree_parse(c->plots_text, len, d);
+    const ynode *root = c->plots_tree ? ytree_root(c->plots_tree) : NULL;
+    if (!root || !cfg_expect_type(&v, root, Y_MAP, "a plots file")) {
+        if (c->plots_tree && !root)
+            diag_error(d, 1, 1, "the plots file is empty; it needs a 'plots' section");
+        return false;
+    }
+    cfg_check_keys(&v, root, file_keys, "a plots file (its outputs come from the run)");
+    const ynode *b = ynode_get(root, "benchmark");
+    if (b && cfg_expect_type(&v, b, Y_MAP, "benchmark")) {
+        cfg_check_keys(&v, b, bench_keys, "benchmark (in a plots file)");
+        const ynode *nm = ynode_get(b, "name");
+        if (nm && nm->type == Y_SCALAR && c->name && strcmp(nm->str, c->name) != 0)
+            WARN(&v, nm, "the run is of benchmark '%s', not '%s'", c->name, nm->str);
+    }
+    free(c->plots);
+    c->plots = NULL;
+    c->nplots = 0;
+    const ynode *ps = ynode_get(root, "plots");
+    if (!ps)
+        ERR(&v, root, "a plots file needs a 'plots' section");
+    cfg_parse_plots(&v, ps);
+    char *abs = abs_path(path);
+    free(c->plots_dir);
+    c->plots_dir = dir_name(abs);
+    free(abs);
+    return d->errors == 0;
+}

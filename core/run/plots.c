@@ -125,7 +125,17 @@ typedef struct plot_job {
     cJSON *out;
     strvec *paths; /* plots drawn, when asked */
     size_t drawn; /* files drawn so far for this plot */
+    plots_dest *dest; /* NULL: the run's plots/, replacing files */
 } plot_job;
+
+/* The absolute file of run-relative plot path rel ("plots/..."). */
+static char *plot_abs(const plot_job *j, const char *rel)
+{
+    if (!j->dest || !j->dest->dir)
+        return path_join(j->run_dir, rel);
+    const char *sub = strncmp(rel, "plots/", 6) == 0 ? rel + 6 : rel;
+    return path_join(j->dest->dir, sub);
+}
 
 /* Draw one plot into rel (run-relative) and record it in j->out; `pj`
  * already names what it is drawn from.  False when the plot failed. */
@@ -133,15 +143,25 @@ static bool draw_plot(plot_job *j, cJSON *pj, const char *rel, const plot_in *in
                       const char *invalid)
 {
     const cfg_plot *p = j->p;
-    char *out_abs = path_join(j->run_dir, rel);
+    char *out_abs = plot_abs(j, rel);
     char *dir = dir_name(out_abs);
     mkdir_p(dir, 0755);
     free(dir);
-    cJSON_AddStringToObject(pj, "path", rel);
+    cJSON_AddStringToObject(pj, "path", j->dest && j->dest->dir ? out_abs : rel);
     cJSON_AddItemToArray(j->out, pj);
     char err[1024] = "";
     int64_t t0 = mono_ns();
     int rc;
+    struct stat st;
+    if (j->dest && !j->dest->force && lstat(out_abs, &st) == 0) {
+        fprintf(stderr, "benchctl plot: %s exists; give --force to replace it, or --out DIR to "
+                        "draw elsewhere\n", out_abs);
+        cJSON_AddStringToObject(pj, "status", "refused");
+        j->dest->refused++;
+        j->drawn++;
+        free(out_abs);
+        return true;
+    }
     if (invalid) {
         snprintf(err, sizeof err, "its source %s did not pass validation", invalid);
         rc = BC_ERR;
@@ -154,7 +174,7 @@ static bool draw_plot(plot_job *j, cJSON *pj, const char *rel, const plot_in *in
         log_msg(BC_LOG_ERROR, "plot '%s' (%s): %s", p->name, rel, err);
         cJSON_AddStringToObject(pj, "error", err);
     } else if (p->export_path) {
-        char *exp = path_join(j->c->dir, p->export_path);
+        char *exp = path_join(j->c->plots_dir ? j->c->plots_dir : j->c->dir, p->export_path);
         if (j->drawn > 0) { /* several files: number the copies */
             char *e2 = xasprintf("%s.%zu", exp, j->drawn);
             free(exp);
@@ -169,7 +189,7 @@ static bool draw_plot(plot_job *j, cJSON *pj, const char *rel, const plot_in *in
     }
     j->drawn++;
     if (rc == BC_OK && j->paths)
-        sv_push(j->paths, rel);
+        sv_push(j->paths, out_abs);
     free(out_abs);
     return rc == BC_OK;
 }
@@ -344,7 +364,7 @@ static bool plot_across(plot_job *j, const stage_rec *const *recs, size_t n)
 }
 
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, strvec *drawn, struct run *r)
+                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest)
 {
     int failures = 0;
     bool told_engine = false;
@@ -356,7 +376,7 @@ int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, s
             told_engine = true;
         }
         plot_job j = {.c = c, .p = p, .o = find_output(c, p->source), .run_dir = run_dir,
-                      .r = r, .out = out, .paths = drawn};
+                      .r = r, .out = out, .paths = drawn, .dest = dest};
         if (p->across) {
             if (!plot_across(&j, recs, n))
                 failures++;

@@ -137,3 +137,40 @@ run_bc validate -c bad.yaml
 expect_rc 2 "boxplot across with x"
 expect_in "$ERR" "a boxplot across cases draws one box per case; drop x"
 pass "bad xlim/ylim/x_axis are refused with FILE:LINE:COL"
+
+# benchctl plot: never replaces the run's plots without --force; a plots
+# file (only `plots:`) takes sources and columns from the stored run; --out.
+before=$(stat -c %Y.%s "$P/over.png")
+cp runs/1/metadata.json meta.before
+run_bc plot 1 -o runs
+expect_rc 2 "redraw over the run's own plots"
+expect_in "$ERR" "benchctl plot: $PWD/runs/1/plots/over.png exists; give --force to replace it, or --out DIR to draw elsewhere"
+[ "$(stat -c %Y.%s "$P/over.png")" = "$before" ] || fail "over.png was replaced"
+cmp -s meta.before runs/1/metadata.json || fail "a refused redraw changed metadata.json"
+write_config only.yaml <<'YAML'
+benchmark: {name: plotopts}
+plots:
+  - {name: extra, title: "p99 of ${VER}", source: latency, type: time_series, x: conc, y: latency_ms, across: cases, aggregation: p99, log_y: true, options: {keep_script: true}}
+  - {name: over, source: latency, type: cdf, x: latency_ms, across: cases}
+YAML
+mkdir elsewhere
+run_bc plot 1 -o runs -c only.yaml --out elsewhere/figs
+expect_rc 0 "plot -c plots-only.yaml --out DIR"
+[ "$(png elsewhere/figs/extra.png)" = 1200x600 ] || fail "extra.png"
+[ "$(png elsewhere/figs/over.png)" = 1200x600 ] || fail "over.png in --out"
+expect_in "$OUT" "$PWD/elsewhere/figs/extra.png"
+expect_in "$(cat elsewhere/figs/extra.gp)" "set logscale y"
+[ "$(stat -c %Y.%s "$P/over.png")" = "$before" ] || fail "--out touched the run's plots"
+cmp -s meta.before runs/1/metadata.json || fail "--out changed metadata.json"
+[ ! -e "$P/extra.png" ] || fail "--out drew into the run"
+sed 's/source: latency, type: cdf/source: latncy, type: cdf/' only.yaml > badonly.yaml
+run_bc plot 1 -o runs -c badonly.yaml --out elsewhere/x
+expect_rc 2 "a plots file naming an unknown output"
+expect_in "$ERR" "badonly.yaml:4:26: plot 'over': source 'latncy' is not the name of any stage output"
+run_bc plot 1 -o runs -c only.yaml
+expect_rc 2 "plots file over an existing plot name"
+expect_in "$ERR" "runs/1/plots/over.png exists"
+run_bc plot 1 -o runs -c only.yaml --force
+expect_rc 0 "plots file with --force"
+[ "$(json runs/1/metadata.json '[p["name"] for p in j["plots"]]')" = "['extra', 'over']" ] || fail "metadata after --force"
+pass "plot ID refuses to replace the run's plots without --force; -c plots-only file; --out DIR"
