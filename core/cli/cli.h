@@ -30,7 +30,8 @@ typedef struct cli_args {
     int64_t timeout_ms;                                   /* run -t; 0 = none */
     const char *log_level;
     const char *name, *file; /* init */
-    bool force;              /* init */
+    bool force;              /* init, plot */
+    const char *out;         /* plot --out DIR */
     bool del;                /* tag --delete */
     bool cases, fail_on_regression; /* compare */
     const char *baseline;           /* compare --baseline */

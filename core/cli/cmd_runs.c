@@ -293,8 +293,12 @@ int cmd_plot(int argc, char **argv)
     if (code >= 0)
         return code;
     char *id;
+    /* A plots-only file has no output_dir: the runs are found as without -c. */
+    const char *cfg = o.config;
+    if (cfg && config_is_plots_file(cfg) == 1)
+        o.config = NULL;
     char *out = cli_store("plot", &o, 1, argv + optind, &id); /* ID or tag */
-    code = out ? engine_plot(id, out, o.config, &o.plugin_paths) : EXIT_USAGE;
+    code = out ? engine_plot(id, out, cfg, o.out, o.force, &o.plugin_paths) : EXIT_USAGE;
     free(id);
     free(out);
     cli_args_free(&o);

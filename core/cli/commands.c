@@ -199,8 +199,13 @@ static const cli_option tag_opts[] = {
 
 static const cli_option plot_opts[] = {
     OPT_CONFIG("draw the plots section of FILE (default: the run's own config\n"
-               "snapshot); FILE's output_dir also locates the run"),
+               "snapshot); a FILE with only `plots:` takes its sources from the\n"
+               "run's config; a whole config's output_dir also locates the run"),
     OPT_OUTPUT_DIR("the runs are in DIR (default: benchmark.yaml's output_dir)"),
+    {"out", 0, CLI_VALUE, "DIR", "draw into DIR instead of the run's plots/ directory",
+     AT(out), NULL, 0},
+    {"force", 0, CLI_FLAG, NULL, "replace the run's existing plot files (refused without it)",
+     AT(force), NULL, 0},
     OPT_PLUGIN_PATH,
     END,
 };
@@ -253,7 +258,7 @@ static const cli_command commands[] = {
      .options = tag_opts, .max_args = -1,
      .notes = "  NAME                    letters, digits, '.', '_', '-'; up to 64, not all digits;\n"
               "                          a NAME already in use moves to the new run\n"},
-    {.name = "plot", .fn = cmd_plot, .args = "ID [-c FILE] [-o DIR] [--plugin-path DIR]...",
+    {.name = "plot", .fn = cmd_plot, .args = "ID [-c FILE] [-o DIR] [--out DIR] [--force] [--plugin-path DIR]...",
      .summary = "redraw the plots of a stored run without re-running it", .options = plot_opts,
      .min_args = 1, .max_args = 1, .missing = "missing run ID"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",

@@ -239,6 +239,9 @@ void config_free(config *c)
     }
     free(c->cases);
     free(c->plots);
+    ytree_free(c->plots_tree);
+    free(c->plots_text);
+    free(c->plots_dir);
     free(c->secrets);
     sv_free(&c->shell);
     sv_free(&c->helper_shell);

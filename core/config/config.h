@@ -99,6 +99,13 @@ typedef struct cfg_plot {
     const char *format, *engine, *export_path;
     const ynode *options;
     const struct plugin *plugin;
+    bool log_x, log_y;
+    double xlim[2], ylim[2];
+    bool xlim_set[2], ylim_set[2]; /* null or omitted ends are automatic */
+    const char *xlabel, *ylabel;
+    const char *x_axis;            /* "elapsed" | "clock" | NULL (clock) */
+    const char *across;            /* "cases" | NULL */
+    bool x_is_param;               /* across: cases with x naming a matrix parameter */
 } cfg_plot;
 
 typedef struct cfg_range { size_t start, end; } cfg_range;
@@ -132,6 +139,9 @@ typedef struct config {
     const ynode *matrix; /* the matrix: section, or NULL */
     cfg_plot *plots;
     size_t nplots;
+    ytree *plots_tree;  /* config_load_plots: the plots file's tree and text */
+    char *plots_text;
+    char *plots_dir;    /* its absolute directory (export_path), or NULL */
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -145,6 +155,22 @@ config *config_load(const char *path, diag *d);
  * run's config snapshot is read as if it were the original file). */
 config *config_load_in(const char *path, const char *base_dir, diag *d);
 void config_free(config *c);
+
+/* text with ${NAME} replaced from the cases cs[0..n): NAME is `case` (the
+ * case's name), a case env variable, a matrix parameter (by its name or as
+ * BENCHCTL_PARAM_<NAME>) or BENCHCTL_CASE_NAME; a name is replaced only
+ * when every case gives it the same value, otherwise (and when unknown) it
+ * stays as written.  Returns a new string (NULL for NULL text). */
+char *config_expand_plot_text(const char *text, const cfg_case *const *cs, size_t n);
+
+/* 1 when the file at path is a plots file (no `stages`: only `plots` and
+ * optionally `benchmark.name`), 0 when it is a whole config, -1 when it
+ * cannot be read or parsed. */
+int config_is_plots_file(const char *path);
+/* Replace c's plots with those of the plots file at path, checked against
+ * c's outputs, columns and cases (errors and warnings in d, whose file
+ * becomes path).  Returns false on errors. */
+bool config_load_plots(config *c, const char *path, diag *d);
 
 /* True when name selects the case: its full name or its cases[] name. */
 bool config_case_matches(const cfg_case *cs, const char *name);

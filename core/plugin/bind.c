@@ -122,6 +122,44 @@ static void probe_target(const plugin *p, optview *v, diag *d, const ynode *at, 
                    ctx.error[0] ? ctx.error : "invalid target");
 }
 
+/* A plot engine built before ABI 1.3 never sees the 1.3 plot keys: it
+ * cannot overlay cases (an error) and ignores the others (a warning). */
+static void check_plot_minor(diag *d, const cfg_plot *p)
+{
+    if (!p->plugin || p->plugin->desc.abi.abi_minor >= 3)
+        return;
+    static const char *const keys[] = {"log_x", "log_y", "xlim", "ylim", "xlabel", "ylabel",
+                                       "x_axis"};
+    const ynode *n = ynode_get(p->node, "across");
+    if (n)
+        diag_error(d, n->line, n->col, "plot '%s': engine '%s' is built for plugin ABI 1.%u and "
+                   "cannot draw 'across: cases' (ABI 1.3); update the plugin", p->name,
+                   p->plugin->desc.name, p->plugin->desc.abi.abi_minor);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if ((n = ynode_get(p->node, keys[i])))
+            diag_warn(d, n->line, n->col, "plot '%s': engine '%s' is built for plugin ABI 1.%u "
+                      "and ignores '%s' (ABI 1.3)", p->name, p->plugin->desc.name,
+                      p->plugin->desc.abi.abi_minor, keys[i]);
+}
+
+void bind_plots(config *c, loader *l, diag *d)
+{
+    for (size_t i = 0; i < c->nplots; i++) {
+        cfg_plot *p = &c->plots[i];
+        const char *engine = p->engine ? p->engine : "gnuplot";
+        const ynode *en = ynode_get(p->node, "engine");
+        if (strcmp(engine, "seaborn") == 0 || strcmp(engine, "gonum") == 0)
+            engine = "gnuplot"; /* the Go tool's renderers: drawn by gnuplot */
+        p->plugin = need(l, d, en ? en : p->node, BC_KIND_PLOT, engine, "plot engine");
+        if (p->plugin) {
+            char owner[128];
+            snprintf(owner, sizeof owner, "plot engine '%s'", engine);
+            opts_validate(c, d, p->plugin->desc.options, p->options, NULL, "plot options", owner);
+            check_plot_minor(d, p);
+        }
+    }
+}
+
 bool bind_plugins(config *c, loader *l, diag *d)
 {
     size_t before = d->errors;
@@ -185,18 +223,6 @@ bool bind_plugins(config *c, loader *l, diag *d)
                 }
             }
         }
-    for (size_t i = 0; i < c->nplots; i++) {
-        cfg_plot *p = &c->plots[i];
-        const char *engine = p->engine ? p->engine : "gnuplot";
-        const ynode *en = ynode_get(p->node, "engine");
-        if (strcmp(engine, "seaborn") == 0 || strcmp(engine, "gonum") == 0)
-            engine = "gnuplot"; /* the Go tool's renderers: drawn by gnuplot */
-        p->plugin = need(l, d, en ? en : p->node, BC_KIND_PLOT, engine, "plot engine");
-        if (p->plugin) {
-            char owner[128];
-            snprintf(owner, sizeof owner, "plot engine '%s'", engine);
-            opts_validate(c, d, p->plugin->desc.options, p->options, NULL, "plot options", owner);
-        }
-    }
+    bind_plots(c, l, d);
     return d->errors == before;
 }

@@ -16,5 +16,8 @@
 
 /* Returns true when every plugin was found and every option is valid. */
 bool bind_plugins(config *c, loader *l, diag *d);
+/* The plots[] part of bind_plugins alone (a plots file read over a stored
+ * run's config); errors and warnings go to d. */
+void bind_plots(config *c, loader *l, diag *d);
 
 #endif

@@ -62,8 +62,35 @@ int engine_validate(const char *config_path, const strvec *plugin_paths)
     return code;
 }
 
+/* The config `benchctl plot` draws from: the snapshot (relative paths as
+ * for the run), a whole config, or the snapshot with a plots file's plots. */
+static config *plot_config(const char *snapshot, const char *orig, const char *plots_config,
+                           loader *ld, const strvec *plugin_paths)
+{
+    int plots_file = plots_config ? config_is_plots_file(plots_config) : 0;
+    bool whole = plots_config && plots_file != 1;
+    char *orig_dir = !whole && orig ? dir_name(orig) : NULL;
+    config *c = engine_load_in(whole ? plots_config : snapshot, orig_dir, ld, plugin_paths,
+                               false);
+    free(orig_dir);
+    if (c && plots_file == 1) {
+        diag d = {0};
+        config_load_plots(c, plots_config, &d);
+        bind_plots(c, ld, &d);
+        diag_print(&d, stderr);
+        if (d.errors) {
+            fprintf(stderr, "benchctl: %zu error%s in %s\n", d.errors, d.errors == 1 ? "" : "s",
+                    plots_config);
+            config_free(c);
+            c = NULL;
+        }
+        diag_free(&d);
+    }
+    return c;
+}
+
 int engine_plot(const char *id, const char *output_dir, const char *plots_config,
-                const strvec *plugin_paths)
+                const char *dest_dir, bool force, const strvec *plugin_paths)
 {
     char *err = NULL;
     cJSON *meta = runstore_read(output_dir, id, &err);
@@ -75,45 +102,46 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
     char *run_dir = xasprintf("%s/%s", output_dir, id);
     char *snapshot = path_join(run_dir, LAYOUT_CONFIG_COPY);
     loader ld;
-    /* The snapshot is read as if it were the original file, so relative
-     * paths (plugin_paths, export_path) mean what they meant for the run. */
     const char *orig = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "config_path"));
-    char *orig_dir = !plots_config && orig ? dir_name(orig) : NULL;
-    config *c = engine_load_in(plots_config ? plots_config : snapshot, orig_dir, &ld, plugin_paths,
-                               false);
-    free(orig_dir);
+    config *c = plot_config(snapshot, orig, plots_config, &ld, plugin_paths);
+    char *dest_abs = dest_dir ? abs_path(dest_dir) : NULL;
     int code = EXIT_USAGE;
-    if (c) {
-        if (c->nplots == 0) {
-            fprintf(stderr, "benchctl plot: %s has no plots section\n",
-                    plots_config ? plots_config : snapshot);
-        } else {
-            int lock = -1;
-            runstore_lock(output_dir, &lock);
-            cJSON *pj = cJSON_CreateArray();
-            size_t nrecs;
-            stage_rec **recs = record_load(c, cJSON_GetObjectItem(meta, "stages"), &nrecs);
-            strvec drawn = {0};
-            int failed = plots_render(c, run_dir, (const stage_rec *const *)recs, nrecs, pj,
-                                      &drawn, NULL);
-            for (size_t i = 0; i < nrecs; i++)
-                record_free(recs[i]);
-            free(recs);
-            for (size_t i = 0; i < drawn.n; i++)
-                printf("%s/%s\n", run_dir, drawn.v[i]);
-            sv_free(&drawn);
+    if (c && c->nplots == 0) {
+        fprintf(stderr, "benchctl plot: %s has no plots section\n",
+                plots_config ? plots_config : snapshot);
+    } else if (c) {
+        int lock = -1;
+        runstore_lock(output_dir, &lock);
+        cJSON *pj = cJSON_CreateArray();
+        size_t nrecs;
+        stage_rec **recs = record_load(c, cJSON_GetObjectItem(meta, "stages"), &nrecs);
+        strvec drawn = {0};
+        plots_dest dest = {.dir = dest_abs, .force = force || dest_abs};
+        int failed = plots_render(c, run_dir, (const stage_rec *const *)recs, nrecs, pj, &drawn,
+                                  NULL, &dest);
+        for (size_t i = 0; i < nrecs; i++)
+            record_free(recs[i]);
+        free(recs);
+        for (size_t i = 0; i < drawn.n; i++)
+            printf("%s\n", drawn.v[i]);
+        sv_free(&drawn);
+        /* The run's record of its plots: only when they were all redrawn in it. */
+        if (!dest_abs && !dest.refused) {
             cJSON_DeleteItemFromObjectCaseSensitive(meta, "plots");
             cJSON_AddItemToObject(meta, "plots", pj);
+            pj = NULL;
             if (!runstore_write(run_dir, meta, true))
                 fprintf(stderr, "benchctl plot: cannot update %s/metadata.json: %s\n", run_dir,
                         strerror(errno));
-            runstore_unlock(lock);
-            code = failed ? EXIT_RUN_FAILED : EXIT_OK;
         }
+        cJSON_Delete(pj);
+        runstore_unlock(lock);
+        code = dest.refused ? EXIT_USAGE : failed ? EXIT_RUN_FAILED : EXIT_OK;
     }
     config_free(c);
     loader_shutdown(&ld);
     cJSON_Delete(meta);
+    free(dest_abs);
     free(snapshot);
     free(run_dir);
     return code;

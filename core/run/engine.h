@@ -39,9 +39,13 @@ int engine_run(const run_options *o);
 int engine_validate(const char *config_path, const strvec *plugin_paths);
 
 /* `benchctl plot ID`: redraw a stored run's plots from its config snapshot,
- * or from plots_config when given. */
+ * or from plots_config when given: a whole config, or a plots file (only
+ * `plots:`) whose sources and columns are the snapshot's.  Plots go to
+ * dest_dir when given, else to the run's plots/ directory, where an
+ * existing file is replaced only with force (otherwise: exit 2, naming it;
+ * metadata.json is then left as it was). */
 int engine_plot(const char *id, const char *output_dir, const char *plots_config,
-                const strvec *plugin_paths);
+                const char *dest_dir, bool force, const strvec *plugin_paths);
 
 /* Load config + bind its plugins, printing every diagnostic.  Returns the
  * config, or NULL (with exit code 2 semantics) on any error. */

@@ -364,7 +364,7 @@ static void run_plots(run *r)
 {
     cJSON *pj = cJSON_AddArrayToObject(r->meta, "plots");
     int failed = plots_render(r->cfg, r->dir, (const stage_rec *const *)r->recs, r->nrecs, pj,
-                              NULL, r);
+                              NULL, r, NULL);
     if (failed && !r->first_error)
         r->first_error = plots_first_failure(pj);
 }

@@ -10,13 +10,23 @@
 
 struct run;
 
+/* Where `benchctl plot` draws: dir (absolute) instead of the run's plots/
+ * directory, and whether an existing file may be replaced.  A file it may
+ * not replace is not drawn: its record says so, and `refused` counts it. */
+typedef struct plots_dest {
+    const char *dir; /* NULL: <run>/plots/ */
+    bool force;
+    size_t refused;
+} plots_dest;
+
 /* Draw every plots[] entry of c from the output files of the stage
  * records `recs` (n of them) of the run in run_dir.  Appends one record
  * per plot file to `out` (name, path, status, error) and, when drawn is
- * not NULL, the run-relative path of each plot drawn to it.  r may be NULL
- * (for `benchctl plot`).  Returns the number of plots that failed. */
+ * not NULL, the absolute path of each plot drawn to it.  r may be NULL
+ * (for `benchctl plot`); dest NULL: the run's plots/, replacing files.
+ * Returns the number of plots that failed. */
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, strvec *drawn, struct run *r);
+                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest);
 
 /* "plot 'x' failed: why" for the first failed record of plots (owned), or
  * NULL when none failed. */

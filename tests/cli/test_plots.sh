@@ -47,12 +47,12 @@ pass "plots drawn after the run in png, svg and pdf, with an export copy"
 # Redraw without running anything: from the snapshot, then from a changed
 # plots section.
 rm -f runs/1/plots/*.png
-run_bc plot 1 -c p.yaml
+run_bc plot 1 -c p.yaml --force
 expect_rc 0 "plot 1"
 [ -s runs/1/plots/over_time.png ] || fail "redraw did not draw"
 [ "$(json $m 'len(j["stages"])')" = 1 ] || fail "redraw must not re-run stages"
 sed 's/name: cdf, /name: cdf2, /' p.yaml > changed.yaml
-run_bc plot 1 -c changed.yaml
+run_bc plot 1 -c changed.yaml --force
 expect_rc 0 "plot 1 -c changed.yaml"
 [ -s runs/1/plots/cdf2.png ] || fail "changed plots section not used"
 run_bc plot 7 -c p.yaml

@@ -165,7 +165,21 @@ PIN(bc_plot_request, output_path, 72);
 PIN(bc_plot_request, source_path, 80);
 PIN(bc_plot_request, columns, 88);
 PIN(bc_plot_request, n_columns, 96);
-PIN_SIZE(bc_plot_request, 104);
+PIN(bc_plot_request, flags, 104);      /* 1.3 */
+PIN(bc_plot_request, xlim, 112);       /* 1.3 */
+PIN(bc_plot_request, ylim, 128);       /* 1.3 */
+PIN(bc_plot_request, xlabel, 144);     /* 1.3 */
+PIN(bc_plot_request, ylabel, 152);     /* 1.3 */
+PIN(bc_plot_request, x_axis, 160);     /* 1.3 */
+PIN(bc_plot_request, across, 168);     /* 1.3 */
+PIN(bc_plot_request, series, 176);     /* 1.3 */
+PIN(bc_plot_request, n_series, 184);   /* 1.3 */
+PIN_SIZE(bc_plot_request, 192);
+
+PIN(bc_plot_series, label, 0);         /* 1.3 */
+PIN(bc_plot_series, source_path, 8);   /* 1.3 */
+PIN(bc_plot_series, x_value, 16);      /* 1.3 */
+PIN_SIZE(bc_plot_series, 24);
 
 PIN(bc_option, name, 0);
 PIN(bc_option, type, 8);
@@ -216,6 +230,15 @@ OPS_START_WITH_SIZE(bc_collect_request);
 OPS_START_WITH_SIZE(bc_validate_request);
 OPS_START_WITH_SIZE(bc_plot_request);
 OPS_START_WITH_SIZE(bc_services);
+
+/* ---- plot request flags (1.3): values never change ----------------------- */
+_Static_assert(BC_PLOT_LOG_X == 0x1u && BC_PLOT_LOG_Y == 0x2u && BC_PLOT_XLO == 0x4u &&
+                   BC_PLOT_XHI == 0x8u && BC_PLOT_YLO == 0x10u && BC_PLOT_YHI == 0x20u &&
+                   BC_PLOT_X_PARAM == 0x40u,
+               "plot request flags");
+_Static_assert(offsetof(bc_plot_request, flags) == offsetof(bc_plot_request, n_columns) +
+                                                       sizeof(size_t),
+               "bc_plot_request: the 1.3 members follow n_columns, the last 1.0 member");
 
 /* ---- capability bits: values never change ------------------------------ */
 _Static_assert(BC_HOST_CAP_SHARED_FS == 0x1u && BC_HOST_CAP_CHEAP_EXEC == 0x2u &&

@@ -77,6 +77,8 @@ static const bc_option options[] = {
     {.name = "hist_common_norm", .type = BC_OPT_BOOL, .default_value = "false", .min = 1,
      .max = 0,
      .help = "grouped histograms: fractions of all rows (true) or of each group's rows"},
+    {.name = "keep_script", .type = BC_OPT_BOOL, .default_value = "false", .min = 1, .max = 0,
+     .help = "also write the gnuplot script (with its data) beside the plot, as <plot>.gp"},
     {.name = "gnuplot_path", .type = BC_OPT_STRING, .min = 1, .max = 0,
      .help = "the gnuplot program to run (default: gnuplot from PATH)"},
     {0},
@@ -102,6 +104,7 @@ static void read_opts(bc_ctx *ctx, gp_opts *o)
     o->hist_element = s->opt_is_set(ctx, "hist_element") ? s->opt_string(ctx, "hist_element")
                                                          : NULL;
     o->hist_common_norm = s->opt_bool(ctx, "hist_common_norm");
+    o->keep_script = s->opt_bool(ctx, "keep_script");
     /* The core validated ranges; a fake or older core may not have. */
     if (o->dpi < 10)
         o->dpi = 150;
@@ -150,6 +153,7 @@ static int setup_col(bc_ctx *ctx, const bc_plot_request *req, gp_col *c, const c
     }
     if (strcmp(d->type, "integer") == 0 || strcmp(d->type, "float") == 0) {
         c->mode = VM_NUMBER;
+        c->is_int = strcmp(d->type, "integer") == 0;
         return BC_OK;
     }
     if (strcmp(d->type, "string") == 0) {
@@ -340,7 +344,7 @@ static int prepare(job *j)
 
 /* ---- drawing ------------------------------------------------------------- */
 
-static void set_labels(job *j, gp_plot *pl)
+void gp_set_labels(job *j, gp_plot *pl)
 {
     switch (j->type) {
     case T_TS:
@@ -375,23 +379,63 @@ static void set_labels(job *j, gp_plot *pl)
             snprintf(pl->xlabel, sizeof pl->xlabel, "%s", j->cat_name);
     }
     }
+    if (pl->elapsed)
+        snprintf(pl->xlabel, sizeof pl->xlabel, "elapsed (s)");
+    if (j->ext->xlabel)
+        snprintf(pl->xlabel, sizeof pl->xlabel, "%s", j->ext->xlabel);
+    if (j->ext->ylabel)
+        snprintf(pl->ylabel, sizeof pl->ylabel, "%s", j->ext->ylabel);
 }
 
-static int draw(job *j, gp_plot *pl)
+void gp_to_elapsed(gp_series *s, size_t n, gp_plot *pl, double x0)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < s[i].pts.n; k++)
+            s[i].pts.p[k].x -= x0;
+    pl->xlo -= x0;
+    pl->xhi -= x0;
+    pl->elapsed = true;
+}
+
+/* The script beside the plot: <output without extension>.gp. */
+static FILE *open_script(job *j)
+{
+    const char *out = j->req->output_path;
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    size_t n = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
+    char path[4096];
+    if (n + 4 > sizeof path)
+        return NULL;
+    snprintf(path, sizeof path, "%.*s.gp", (int)n, out);
+    FILE *f = fopen(path, "we");
+    if (!f)
+        bc_log(j->ctx, BC_LOG_WARN, "plot '%s': cannot write the script %s: %s", j->name, path,
+               strerror(errno));
+    return f;
+}
+
+int gp_draw(job *j, gp_plot *pl)
 {
     bc_ctx *ctx = j->ctx;
     const bc_plot_request *req = j->req;
     pl->req = req;
     pl->o = &j->o;
+    pl->ext = j->ext;
     pl->type = type_names[j->type];
-    pl->x = j->type == T_BOX ? &j->c1 : &j->c0;
-    pl->y = j->v1;
-    pl->group_name = j->group_name;
-    pl->series = j->series;
-    pl->nseries = j->nseries;
-    pl->cats = j->type == T_BOX && j->cat_name ? &j->p1.cats : NULL;
-    pl->agg_note = j->agg_note[0] ? j->agg_note : NULL;
-    set_labels(j, pl);
+    const gp_ext *e = j->ext;
+    if (e->flags & BC_PLOT_XLO)
+        pl->xlo = e->xlim[0];
+    if (e->flags & BC_PLOT_XHI)
+        pl->xhi = e->xlim[1];
+    if (e->flags & BC_PLOT_YLO)
+        pl->ylo = e->ylim[0];
+    if (e->flags & BC_PLOT_YHI)
+        pl->yhi = e->ylim[1];
+    if ((e->flags & BC_PLOT_LOG_X) && pl->x && pl->x->is_time && !pl->elapsed) {
+        bc_error(ctx, "plot '%s': log_x needs a numeric x axis, not clock times (x_axis: "
+                      "elapsed draws seconds)", j->name);
+        return BC_ERR;
+    }
     /* gnuplot writes a temporary file next to the output, renamed into
      * place only when it succeeded: a failed plot leaves no half file. */
     size_t n = strlen(req->output_path) + 64;
@@ -424,7 +468,11 @@ static int draw(job *j, gp_plot *pl)
     snprintf(what, sizeof what, "plot '%s'", j->name);
     int rc = gp_start(&proc, ctx, ctx->svc->opt_string(ctx, "gnuplot_path"));
     if (rc == BC_OK) {
+        proc.tee = j->o.keep_script ? open_script(j) : NULL;
         gp_emit(&proc, pl, tmp);
+        if (proc.tee)
+            fclose(proc.tee);
+        proc.tee = NULL;
         rc = gp_finish(&proc, what);
     }
 
@@ -454,36 +502,24 @@ static int draw(job *j, gp_plot *pl)
     return rc;
 }
 
-static int gnuplot_render(bc_ctx *ctx, const bc_plot_request *req)
+int gp_job_series(job *j, gp_plot *pl)
 {
-    job *j = calloc(1, sizeof *j);
-    if (!j) {
-        bc_error(ctx, "out of memory");
-        return BC_ERR;
-    }
-    j->ctx = ctx;
-    j->req = req;
-    j->name = req->name && *req->name ? req->name : "plot";
-    gp_plot pl;
-    memset(&pl, 0, sizeof pl);
     int rc = prepare(j);
     if (rc == BC_OK)
         rc = gp_run_pass1(j);
     if (rc == BC_OK)
         rc = gp_run_pass2(j);
     if (rc == BC_OK)
-        rc = gp_build(j, &pl);
-    if (rc == BC_OK && ctx->svc->cancelled(ctx))
+        rc = gp_build(j, pl);
+    if (rc == BC_OK && j->ctx->svc->cancelled(j->ctx))
         rc = BC_CANCELLED;
-    if (rc == BC_OK)
-        rc = draw(j, &pl);
-    if (rc == BC_OK) {
-        size_t pts = 0;
-        for (size_t i = 0; i < j->nseries; i++)
-            pts += j->series[i].pts.n;
-        bc_log(ctx, BC_LOG_DEBUG, "plot '%s': %llu rows, %zu series, %zu points drawn -> %s",
-               j->name, (unsigned long long)j->p1.valid, j->nseries, pts, req->output_path);
-    }
+    return rc;
+}
+
+void gp_job_free(job *j)
+{
+    if (!j)
+        return;
     gp_free_ser(&j->p2);
     for (size_t i = 0; j->series && i < j->nseries; i++) {
         free(j->series[i].title);
@@ -495,6 +531,72 @@ static int gnuplot_render(bc_ctx *ctx, const bc_plot_request *req)
     gp_keys_free(&j->p1.groups);
     gp_csv_close(j->csv);
     free(j);
+}
+
+/* The request's 1.3 members, as far as the core that built it has them. */
+static void read_ext(const bc_plot_request *req, gp_ext *e)
+{
+    memset(e, 0, sizeof *e);
+    if (!BC_PLOT_REQ_HAS(req, n_series))
+        return;
+    e->flags = req->flags;
+    memcpy(e->xlim, req->xlim, sizeof e->xlim);
+    memcpy(e->ylim, req->ylim, sizeof e->ylim);
+    e->xlabel = req->xlabel && *req->xlabel ? req->xlabel : NULL;
+    e->ylabel = req->ylabel && *req->ylabel ? req->ylabel : NULL;
+    e->elapsed = req->x_axis && strcmp(req->x_axis, "elapsed") == 0;
+    if (req->across && req->series && req->n_series > 0) {
+        e->series = req->series;
+        e->n_series = req->n_series;
+    }
+}
+
+/* Point the plot at the job's columns and series. */
+static void plot_from_job(job *j, gp_plot *pl)
+{
+    pl->x = j->type == T_BOX ? &j->c1 : &j->c0;
+    pl->y = j->v1;
+    pl->y_int = j->v1 && j->c1.is_int && !j->agg_note[0];
+    pl->group_name = j->group_name;
+    pl->series = j->series;
+    pl->nseries = j->nseries;
+    pl->cats = j->type == T_BOX && j->cat_name ? &j->p1.cats : NULL;
+    pl->agg_note = j->agg_note[0] ? j->agg_note : NULL;
+}
+
+static int gnuplot_render(bc_ctx *ctx, const bc_plot_request *req)
+{
+    gp_ext ext;
+    read_ext(req, &ext);
+    if (ext.n_series > 0)
+        return gp_render_across(ctx, req, &ext);
+    job *j = calloc(1, sizeof *j);
+    if (!j) {
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    j->ctx = ctx;
+    j->req = req;
+    j->ext = &ext;
+    j->name = req->name && *req->name ? req->name : "plot";
+    gp_plot pl;
+    memset(&pl, 0, sizeof pl);
+    int rc = gp_job_series(j, &pl);
+    if (rc == BC_OK) {
+        if (ext.elapsed && j->type != T_BOX && j->c0.is_time)
+            gp_to_elapsed(j->series, j->nseries, &pl, j->p1.lo[0]);
+        plot_from_job(j, &pl);
+        gp_set_labels(j, &pl);
+        rc = gp_draw(j, &pl);
+    }
+    if (rc == BC_OK) {
+        size_t pts = 0;
+        for (size_t i = 0; i < j->nseries; i++)
+            pts += j->series[i].pts.n;
+        bc_log(ctx, BC_LOG_DEBUG, "plot '%s': %llu rows, %zu series, %zu points drawn -> %s",
+               j->name, (unsigned long long)j->p1.valid, j->nseries, pts, req->output_path);
+    }
+    gp_job_free(j);
     return rc;
 }
 
@@ -507,7 +609,7 @@ static const bc_plugin descriptor = {
     .abi = BC_PLUGIN_PREFIX,
     .kind = BC_KIND_PLOT,
     .name = "gnuplot",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "draws time series, histograms, boxplots, CDFs and scatter plots with gnuplot",
     .options = options,
     .ops = &ops,

@@ -7,6 +7,8 @@
  *   gp_data.c   bounded collections: groups, reservoirs, decimation, quantiles
  *   gp_proc.c   the gnuplot child process: pipes, stderr capture, cancellation
  *   gp_script.c terminal, style, axes, ticks, legend; one emitter per plot type
+ *   gp_across.c `across: cases`: one series per case, and a metric against a
+ *               matrix parameter
  *
  * Everything here is hidden (the plugin is built with -fvisibility=hidden).
  */
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <benchctl/plugin.h>
@@ -50,6 +53,7 @@ typedef struct gp_col {
     double scale;         /* VM_EPOCH */
     bool is_time;         /* values are seconds since the epoch */
     bool declared;        /* found in the request's columns */
+    bool is_int;          /* declared as integer: integer ticks */
     /* VM_AUTO bookkeeping (pass 1) */
     uint64_t n_number, n_time;
 } gp_col;
@@ -179,6 +183,7 @@ typedef struct gp_proc {
     size_t len;
     char err[4096];
     size_t errlen;
+    FILE *tee;      /* keep_script: a copy of everything written, or NULL */
     bool broken;    /* gnuplot stopped reading (died) */
     bool cancelled; /* the run is being stopped */
 } gp_proc;
@@ -214,7 +219,18 @@ typedef struct gp_opts {
     const char *style;
     const char *hist_element; /* NULL: bars, or step when grouped */
     bool hist_common_norm;
+    bool keep_script;
 } gp_opts;
+
+/* The request's ABI 1.3 members (zero / NULL from an older core). */
+typedef struct gp_ext {
+    uint32_t flags;             /* BC_PLOT_* */
+    double xlim[2], ylim[2];
+    const char *xlabel, *ylabel;
+    bool elapsed;               /* x_axis: elapsed */
+    const bc_plot_series *series;
+    size_t n_series;            /* > 0: across: cases */
+} gp_ext;
 
 /* A series to draw. */
 typedef struct gp_series {
@@ -243,6 +259,16 @@ typedef struct gp_plot {
     const char *agg_note; /* e.g. "per 1 s" */
     double bin_width;     /* histogram */
     bool hist_grouped;
+    const gp_ext *ext;    /* log axes, limits (labels are already in xlabel/ylabel) */
+    bool elapsed;         /* x is seconds since the first sample */
+    bool y_int;           /* y values are whole numbers: integer ticks */
+    bool marks;           /* lines with a mark at every point */
+    const double *xticks; /* ticks at exactly these x values (a parameter's) */
+    size_t nxticks;
+    const char *const *cat_labels; /* boxplot without cats: a label per box */
+    size_t ncat_labels;
+    const char *const *xcat_labels; /* lines over categorical x (1..n) */
+    size_t nxcat_labels;
 } gp_plot;
 
 /* Write the whole script (settings, datablocks, plot command) to gnuplot. */
@@ -320,6 +346,7 @@ typedef struct pass2 {
 typedef struct job {
     bc_ctx *ctx;
     const bc_plot_request *req;
+    const gp_ext *ext;
     const char *name;
     gp_opts o;
     int type;
@@ -348,4 +375,17 @@ int gp_run_pass2(job *j);
 int gp_build(job *j, gp_plot *pl);
 /* Free what pass 2 allocated (safe on a zeroed or partly set up pass2). */
 void gp_free_ser(pass2 *s);
+
+/* gnuplot.c: one file's job up to its series (prepare, both passes, build;
+ * pl receives the ranges), its labels, and freeing it. */
+int gp_job_series(job *j, gp_plot *pl);
+void gp_set_labels(job *j, gp_plot *pl);
+void gp_job_free(job *j);
+/* Shift x of every series and pl's x range to seconds since x0. */
+void gp_to_elapsed(gp_series *s, size_t n, gp_plot *pl, double x0);
+/* Run gnuplot on pl and rename its output into place (gnuplot.c). */
+int gp_draw(job *j, gp_plot *pl);
+/* across: cases (gp_across.c): one series per case, or with BC_PLOT_X_PARAM
+ * a point per case at its parameter value. */
+int gp_render_across(bc_ctx *ctx, const bc_plot_request *req, const gp_ext *ext);
 #endif /* BC_GP_H */

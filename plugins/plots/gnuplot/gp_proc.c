@@ -101,6 +101,8 @@ static void flush(gp_proc *p)
 
 void gp_write(gp_proc *p, const char *s, size_t n)
 {
+    if (p->tee && n > 0)
+        fwrite(s, 1, n, p->tee);
     while (n > 0) {
         if (p->broken || p->cancelled)
             return;

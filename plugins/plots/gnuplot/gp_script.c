@@ -150,7 +150,8 @@ static void emit_xtics_rotation(gp_proc *p, const gp_opts *o)
                   fabs(a) >= 60 ? 0.0 : 0.3);
 }
 
-static void emit_time_axis(gp_proc *p, const gp_plot *pl, const metrics *m)
+/* Returns the characters of a tick label. */
+static size_t emit_time_axis(gp_proc *p, const gp_plot *pl, const metrics *m)
 {
     const gp_opts *o = pl->o;
     double span = pl->xhi - pl->xlo;
@@ -168,6 +169,88 @@ static void emit_time_axis(gp_proc *p, const gp_plot *pl, const metrics *m)
     gp_quote(p, fmt);
     gp_printf(p, " timedate\nset xtics %.17g, %.17g\n", start, step);
     emit_xtics_rotation(p, o);
+    return label_chars(fmt);
+}
+
+/* ---- log axes, limits, integer ticks, margins ----------------------------- */
+
+static void emit_range(gp_proc *p, char axis, uint32_t flags, uint32_t lo_bit, uint32_t hi_bit,
+                       const double lim[2])
+{
+    if (!(flags & (lo_bit | hi_bit)))
+        return;
+    gp_printf(p, "set %crange [", axis);
+    if (flags & lo_bit)
+        gp_printf(p, "%.17g", lim[0]);
+    else
+        gp_printf(p, "*");
+    gp_printf(p, ":");
+    if (flags & hi_bit)
+        gp_printf(p, "%.17g", lim[1]);
+    else
+        gp_printf(p, "*");
+    gp_printf(p, "]\n");
+}
+
+/* Ticks of a column of whole numbers: whole steps, no decimals. */
+static void emit_int_tics(gp_proc *p, char axis, double lo, double hi)
+{
+    double step = gp_nice_step((hi - lo) / 8, false);
+    if (!(step >= 1))
+        step = 1;
+    gp_printf(p, "set %ctics %.17g\nset format %c '%%.0f'\n", axis, step, axis);
+}
+
+static void emit_extras(gp_proc *p, const gp_plot *pl, bool boxplot)
+{
+    const gp_ext *e = pl->ext;
+    uint32_t f = e ? e->flags : 0;
+    if (f & BC_PLOT_LOG_X)
+        gp_printf(p, "set logscale x\n");
+    if (f & BC_PLOT_LOG_Y)
+        gp_printf(p, "set logscale y\n");
+    if (e) {
+        emit_range(p, 'x', f, BC_PLOT_XLO, BC_PLOT_XHI, e->xlim);
+        emit_range(p, 'y', f, BC_PLOT_YLO, BC_PLOT_YHI, e->ylim);
+    }
+    if (!boxplot && !(f & BC_PLOT_LOG_X) && pl->x->is_int && !pl->xcat_labels && !pl->nxticks)
+        emit_int_tics(p, 'x', pl->xlo, pl->xhi);
+    if (pl->y_int && !(f & BC_PLOT_LOG_Y))
+        emit_int_tics(p, 'y', pl->ylo, pl->yhi);
+}
+
+/* Characters of the widest numeric x tick label. */
+static size_t number_chars(const gp_plot *pl)
+{
+    char a[64], b[64];
+    int na = snprintf(a, sizeof a, "%g", pl->xlo), nb = snprintf(b, sizeof b, "%g", pl->xhi);
+    return (size_t)(na > nb ? na : nb);
+}
+
+/* Room on the right for half of the last x tick label, which gnuplot's
+ * automatic margin leaves out (it was clipped). */
+static void emit_rmargin(gp_proc *p, const gp_opts *o, size_t chars)
+{
+    double a = o->x_label_angle * M_PI / 180.0;
+    double rm;
+    if (fabs(o->x_label_angle) < 0.01)
+        rm = (double)chars * 0.5 + 1.5;
+    else if (a > 0)
+        rm = 2; /* right-aligned: the label ends at its tick */
+    else
+        rm = (double)chars * cos(a) + 1.5;
+    gp_printf(p, "set rmargin %.1f\n", rm < 2 ? 2 : rm);
+}
+
+static void emit_label_tics(gp_proc *p, char axis, const char *const *labels, size_t n)
+{
+    gp_printf(p, "set %ctics (", axis);
+    for (size_t c = 0; c < n; c++) {
+        gp_printf(p, "%s", c ? ", " : "");
+        gp_quote(p, labels[c]);
+        gp_printf(p, " %zu", c + 1);
+    }
+    gp_printf(p, ")\n");
 }
 
 /* ---- legend ------------------------------------------------------------- */
@@ -252,7 +335,8 @@ static const char *best_position(const gp_plot *pl, const metrics *m, size_t max
     return key_positions[best].spec;
 }
 
-static void emit_key(gp_proc *p, const gp_plot *pl, const metrics *m)
+/* Returns true when the legend sits beside the plot, on the right. */
+static bool emit_key(gp_proc *p, const gp_plot *pl, const metrics *m)
 {
     const gp_opts *o = pl->o;
     size_t titled = 0;
@@ -262,7 +346,7 @@ static void emit_key(gp_proc *p, const gp_plot *pl, const metrics *m)
                 (titled > 1 || o->legend_set || strcmp(pl->type, "cdf") == 0);
     if (!show) {
         gp_printf(p, "unset key\n");
-        return;
+        return false;
     }
     size_t maxlen = pl->group_name ? strlen(pl->group_name) : 0;
     for (size_t i = 0; i < pl->nseries; i++)
@@ -310,6 +394,7 @@ static void emit_key(gp_proc *p, const gp_plot *pl, const metrics *m)
         gp_quote(p, pl->group_name);
         gp_printf(p, " left\n");
     }
+    return strncmp(spec, "outside right", 13) == 0;
 }
 
 /* ---- style -------------------------------------------------------------- */
@@ -374,6 +459,9 @@ static void plot_lines(gp_proc *p, const gp_plot *pl, const metrics *m, bool poi
         gp_printf(p, "%s$S%zu using 1:2", i ? ", \\\n     " : "", i);
         if (points)
             gp_printf(p, " with points pt 7 ps %.2g lc rgb '%s'", 0.45 * m->ps, color_of(pl, i));
+        else if (pl->marks)
+            gp_printf(p, " with linespoints lw 1.5 pt 7 ps %.2g lc rgb '%s'", 0.7 * m->ps,
+                      color_of(pl, i));
         else
             gp_printf(p, " with lines lw 1.3 lc rgb '%s'", color_of(pl, i));
         series_title(p, pl, i);
@@ -506,13 +594,19 @@ void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path)
 
     const char *t = pl->type;
     bool boxplot = strcmp(t, "boxplot") == 0;
+    size_t xchars = 0;
     double span = pl->xhi - pl->xlo;
     double pad = span > 0 ? 0 : 1;
     if (boxplot) {
         /* Categories at 1..n. */
         gp_printf(p, "set xrange [%.17g:%.17g]\nset xtics (", pl->xlo, pl->xhi);
         const gp_keys *k = pl->cats;
-        if (!k) { /* one box: named after its column */
+        for (size_t c = 0; !k && c < pl->ncat_labels; c++) { /* across: a box per case */
+            gp_printf(p, "%s", c ? ", " : "");
+            gp_quote(p, pl->cat_labels[c]);
+            gp_printf(p, " %zu", c + 1);
+        }
+        if (!k && !pl->ncat_labels) { /* one box: named after its column */
             gp_quote(p, pl->x->name);
             gp_printf(p, " 1");
         }
@@ -526,15 +620,35 @@ void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path)
         gp_printf(p, "set xtics scale 0\nset grid noxtics\n");
         gp_printf(p, "set autoscale yfix\nset offsets 0,0,graph 0.05,graph 0.05\n");
     } else {
-        if (strcmp(t, "time_series") == 0 || strcmp(t, "cdf") == 0)
-            gp_printf(p, "set xrange [%.17g:%.17g]\n", pl->xlo - pad, pl->xhi + pad);
-        else if (span > 0)
-            gp_printf(p, "set xrange [%.17g:%.17g]\n", pl->xlo - span * 0.02,
-                      pl->xhi + span * 0.02);
-        if (pl->x->is_time)
-            emit_time_axis(p, pl, &m);
-        else
+        bool logx = pl->ext && (pl->ext->flags & BC_PLOT_LOG_X);
+        double lo = pl->xlo - pad, hi = pl->xhi + pad;
+        if (strcmp(t, "time_series") != 0 && strcmp(t, "cdf") != 0) {
+            lo = pl->xlo - span * 0.02;
+            hi = pl->xhi + span * 0.02;
+        }
+        if (pl->xcat_labels) {
+            lo = 0.5;
+            hi = (double)pl->nxcat_labels + 0.5;
+        }
+        if (pl->marks && !pl->xcat_labels) { /* no mark cut in half by the border */
+            lo = logx ? pl->xlo / 1.15 : pl->xlo - (span > 0 ? span * 0.04 : 1);
+            hi = logx ? pl->xhi * 1.15 : pl->xhi + (span > 0 ? span * 0.04 : 1);
+        }
+        /* A log axis cannot start at or below 0: gnuplot then picks it. */
+        if ((span > 0 || pl->xcat_labels || strcmp(t, "time_series") == 0 ||
+             strcmp(t, "cdf") == 0) && (!logx || lo > 0))
+            gp_printf(p, "set xrange [%.17g:%.17g]\n", lo, hi);
+        if (pl->x->is_time && !pl->elapsed) {
+            xchars = emit_time_axis(p, pl, &m);
+        } else {
             emit_xtics_rotation(p, o);
+            xchars = number_chars(pl);
+        }
+        if (pl->xcat_labels)
+            emit_label_tics(p, 'x', pl->xcat_labels, pl->nxcat_labels);
+        for (size_t i = 0; i < pl->nxticks; i++)
+            gp_printf(p, "%s%.15g%s", i ? ", " : "set xtics (", pl->xticks[i],
+                      i + 1 == pl->nxticks ? ")\n" : "");
         if (strcmp(t, "histogram") == 0)
             gp_printf(p, "set yrange [0:%.17g]\n", pl->yhi > 0 ? pl->yhi * 1.06 : 1);
         else if (strcmp(t, "cdf") == 0)
@@ -542,7 +656,9 @@ void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path)
         else
             gp_printf(p, "set autoscale yfix\nset offsets 0,0,graph 0.05,graph 0.05\n");
     }
-    emit_key(p, pl, &m);
+    emit_extras(p, pl, boxplot);
+    if (!emit_key(p, pl, &m) && !boxplot)
+        emit_rmargin(p, o, xchars);
 
     if (strcmp(t, "time_series") == 0)
         plot_lines(p, pl, &m, false);
