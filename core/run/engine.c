@@ -118,7 +118,7 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
         strvec drawn = {0};
         plots_dest dest = {.dir = dest_abs, .force = force || dest_abs};
         int failed = plots_render(c, run_dir, (const stage_rec *const *)recs, nrecs, pj, &drawn,
-                                  NULL, &dest);
+                                  NULL, &dest, NULL);
         for (size_t i = 0; i < nrecs; i++)
             record_free(recs[i]);
         free(recs);

@@ -363,10 +363,13 @@ static bool run_cleanup(run *r, size_t cases_started, bool skip)
 static void run_plots(run *r)
 {
     cJSON *pj = cJSON_AddArrayToObject(r->meta, "plots");
-    int failed = plots_render(r->cfg, r->dir, (const stage_rec *const *)r->recs, r->nrecs, pj,
-                              NULL, r, NULL);
-    if (failed && !r->first_error)
-        r->first_error = plots_first_failure(pj);
+    char *why = NULL;
+    plots_render(r->cfg, r->dir, (const stage_rec *const *)r->recs, r->nrecs, pj, NULL, r, NULL,
+                 &why);
+    if (why && !r->first_error)
+        r->first_error = why;
+    else
+        free(why);
 }
 
 /* Final status, metadata.json, results.json and the last lines printed.

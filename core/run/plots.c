@@ -126,6 +126,7 @@ typedef struct plot_job {
     strvec *paths; /* plots drawn, when asked */
     size_t drawn; /* files drawn so far for this plot */
     plots_dest *dest; /* NULL: the run's plots/, replacing files */
+    char **first_failure; /* "plot 'x' failed: why" of the first failure */
 } plot_job;
 
 /* The absolute file of run-relative plot path rel ("plots/..."). */
@@ -173,6 +174,8 @@ static bool draw_plot(plot_job *j, cJSON *pj, const char *rel, const plot_in *in
     if (rc != BC_OK) {
         log_msg(BC_LOG_ERROR, "plot '%s' (%s): %s", p->name, rel, err);
         cJSON_AddStringToObject(pj, "error", err);
+        if (j->first_failure && !*j->first_failure)
+            *j->first_failure = xasprintf("plot '%s' failed: %s", p->name, err);
     } else if (p->export_path) {
         char *exp = path_join(j->c->plots_dir ? j->c->plots_dir : j->c->dir, p->export_path);
         if (j->drawn > 0) { /* several files: number the copies */
@@ -375,7 +378,8 @@ static bool plot_across(plot_job *j, const stage_rec *const *recs, size_t n)
 }
 
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest)
+                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest,
+                 char **first_failure)
 {
     int failures = 0;
     bool told_engine = false;
@@ -387,7 +391,8 @@ int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, s
             told_engine = true;
         }
         plot_job j = {.c = c, .p = p, .o = find_output(c, p->source), .run_dir = run_dir,
-                      .r = r, .out = out, .paths = drawn, .dest = dest};
+                      .r = r, .out = out, .paths = drawn, .dest = dest,
+                      .first_failure = first_failure};
         if (p->across) {
             if (!plot_across(&j, recs, n))
                 failures++;
@@ -417,16 +422,3 @@ int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, s
     return failures;
 }
 
-char *plots_first_failure(const cJSON *plots)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, plots)
-    {
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(it, "status"));
-        if (st && strcmp(st, "failed") == 0)
-            return xasprintf("plot '%s' failed: %s",
-                             cJSON_GetStringValue(cJSON_GetObjectItem(it, "name")),
-                             cJSON_GetStringValue(cJSON_GetObjectItem(it, "error")));
-    }
-    return NULL;
-}

@@ -24,12 +24,11 @@ typedef struct plots_dest {
  * per plot file to `out` (name, path, status, error) and, when drawn is
  * not NULL, the absolute path of each plot drawn to it.  r may be NULL
  * (for `benchctl plot`); dest NULL: the run's plots/, replacing files.
- * Returns the number of plots that failed. */
+ * first_failure (may be NULL): "plot 'x' failed: why" of the first plot
+ * that failed (owned), left NULL when none did.  Returns the number of
+ * plots that failed. */
 int plots_render(config *c, const char *run_dir, const stage_rec *const *recs, size_t n,
-                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest);
-
-/* "plot 'x' failed: why" for the first failed record of plots (owned), or
- * NULL when none failed. */
-char *plots_first_failure(const cJSON *plots);
+                 cJSON *out, strvec *drawn, struct run *r, plots_dest *dest,
+                 char **first_failure);
 
 #endif
