@@ -153,6 +153,10 @@ static bool bind_str(diag *d, const cfg_key *k, const ynode *n, const char **out
         ERR(d, n, "%s: '%s' must not be empty", what, k->name);
         return false;
     }
+    if ((k->flags & KEY_REQUIRED) && !n->str[strspn(n->str, " \t\r\n")]) {
+        ERR(d, n, "%s: '%s' must not be only white space", what, k->name);
+        return false;
+    }
     if (k->type == KEY_ENUM && !in_list(k->choices, n->str)) {
         char *list = join(k->choices);
         ERR(d, n, "%s: '%s' must be one of %s, not '%s'", what, k->name, list, n->str);

@@ -47,6 +47,10 @@ const char *cfg_get_str(vctx *v, const ynode *m, const char *key, bool required,
         ERR(v, n, "%s must not be empty", buf);
         return NULL;
     }
+    if (required && !n->str[strspn(n->str, " \t\r\n")]) {
+        ERR(v, n, "%s must not be only white space", buf);
+        return NULL;
+    }
     return n->str;
 }
 

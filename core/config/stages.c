@@ -264,8 +264,8 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
     }
     if (!cfg_expect_type(v, list, Y_SEQ, section))
         return;
-    if (!cleanup && list->n == 0)
-        ERR(v, list, "stages: at least one stage is required");
+    /* `stages: []` is a run that records only its metadata (as in the Go
+     * tool). */
     *out = xcalloc(list->n + 1, sizeof **out);
     const char *what = cleanup ? "cleanup step" : "stage";
     for (size_t i = 0; i < list->n; i++) {

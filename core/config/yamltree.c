@@ -67,17 +67,80 @@ static void frame_push_item(frame *f, ynode *child)
     f->items[f->n++] = child;
 }
 
+/* A YAML 1.1 merge key: a plain `<<` whose value is a mapping or a list of
+ * mappings. */
+static bool is_merge(const ynode *k, const ynode *v)
+{
+    if (k->type != Y_SCALAR || k->quoted || strcmp(k->str, "<<") != 0)
+        return false;
+    if (v->type == Y_MAP)
+        return true;
+    if (v->type != Y_SEQ || v->n == 0)
+        return false;
+    for (size_t i = 0; i < v->n; i++)
+        if (v->vals[i]->type != Y_MAP)
+            return false;
+    return true;
+}
+
+static bool has_key(ynode *const *keys, size_t n, const ynode *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i]->type == Y_SCALAR && k->type == Y_SCALAR && strcmp(keys[i]->str, k->str) == 0)
+            return true;
+    return false;
+}
+
+/* Pairs of map m that keys[0..*n) lacks, appended (a merge: explicit keys
+ * and earlier merged maps win).  The nodes keep their own positions, so
+ * errors point where the merged key was written. */
+static void merge_from(ynode **keys, ynode **vals, size_t *n, const ynode *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!has_key(keys, *n, m->keys[i])) {
+            keys[*n] = m->keys[i];
+            vals[(*n)++] = m->vals[i];
+        }
+}
+
+static void map_finish(ytree *t, ynode *node, frame *f)
+{
+    size_t pairs = f->n / 2, total = 0;
+    for (size_t i = 0; i < pairs; i++) {
+        ynode *k = f->items[2 * i], *v = f->items[2 * i + 1];
+        if (!is_merge(k, v))
+            total++;
+        else if (v->type == Y_MAP)
+            total += v->n;
+        else
+            for (size_t j = 0; j < v->n; j++)
+                total += v->vals[j]->n;
+    }
+    node->keys = arena_alloc(t, total * sizeof(ynode *) + 1);
+    node->vals = arena_alloc(t, total * sizeof(ynode *) + 1);
+    node->n = 0;
+    for (size_t i = 0; i < pairs; i++) /* explicit keys first: they win */
+        if (!is_merge(f->items[2 * i], f->items[2 * i + 1])) {
+            node->keys[node->n] = f->items[2 * i];
+            node->vals[node->n++] = f->items[2 * i + 1];
+        }
+    for (size_t i = 0; i < pairs; i++) {
+        ynode *k = f->items[2 * i], *v = f->items[2 * i + 1];
+        if (!is_merge(k, v))
+            continue;
+        if (v->type == Y_MAP)
+            merge_from(node->keys, node->vals, &node->n, v);
+        else
+            for (size_t j = 0; j < v->n; j++)
+                merge_from(node->keys, node->vals, &node->n, v->vals[j]);
+    }
+}
+
 static void frame_finish(ytree *t, frame *f)
 {
     ynode *node = f->node;
     if (node->type == Y_MAP) {
-        node->n = f->n / 2;
-        node->keys = arena_alloc(t, node->n * sizeof(ynode *) + 1);
-        node->vals = arena_alloc(t, node->n * sizeof(ynode *) + 1);
-        for (size_t i = 0; i < node->n; i++) {
-            node->keys[i] = f->items[2 * i];
-            node->vals[i] = f->items[2 * i + 1];
-        }
+        map_finish(t, node, f);
     } else {
         node->n = f->n;
         node->vals = arena_alloc(t, node->n * sizeof(ynode *) + 1);

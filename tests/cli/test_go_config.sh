@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Go-era configs: YAML merge keys (`<<: *defaults`) work and errors in a
+# merged key point where it was written; names that are only white space
+# are rejected (as the Go tool rejects them); `stages: []` is a run that
+# records only its metadata.
+source "$(dirname "$0")/lib.sh"
+
+write_config m.yaml <<'YAML'
+benchmark: {name: merge, output_dir: ./runs}
+stages:
+  - &base
+    name: one
+    command: echo "one $GREETING"
+    timeout: 30s
+  - <<: *base
+    name: two
+    command: echo two
+  - <<: [*base]
+    name: three
+    timeout: 5s
+YAML
+run_bc run -c m.yaml -e GREETING=hi
+expect_rc 0 "merge keys"
+expect_in "$OUT" "one hi"
+expect_in "$OUT" "two"
+[ "$(grep -c 'one hi' runs/1/logs/three.log)" = 1 ] || fail "three inherits base's command"
+[ "$(json runs/1/metadata.json '[s["name"] for s in j["stages"]]')" = "['one', 'two', 'three']" ] \
+  || fail "three stages, in order"
+pass "YAML merge keys: a mapping and a list of mappings, explicit keys win"
+
+write_config bad.yaml <<'YAML'
+benchmark: {name: merge, output_dir: ./runs}
+stages:
+  - &base
+    name: one
+    command: "true"
+    timout: 30s
+  - <<: *base
+    name: two
+YAML
+run_bc validate -c bad.yaml
+expect_rc 2 "an unknown key inside the merged mapping"
+expect_in "$ERR" "bad.yaml:6:5: unknown key 'timout' in stage"
+expect_not_in "$ERR" "bad.yaml:7:" "the error points where the key was written, not at the <<"
+pass "an error in a merged key points at the line where it was written"
+
+write_config blank.yaml <<'YAML'
+benchmark: {name: "  ", output_dir: ./runs}
+stages:
+  - name: "   "
+    command: "true"
+    outputs: [{name: " ", remote_path: x.csv}]
+YAML
+run_bc validate -c blank.yaml
+expect_rc 2 "blank names"
+expect_in "$ERR" "blank.yaml:1:19: benchmark: 'name' must not be only white space"
+expect_in "$ERR" "blank.yaml:3:11: stage: 'name' must not be only white space"
+expect_in "$ERR" "blank.yaml:5:22: output: 'name' must not be only white space"
+pass "names of only white space are rejected with their positions"
+
+write_config empty.yaml <<'YAML'
+benchmark: {name: metadata-only, output_dir: ./meta}
+stages: []
+YAML
+run_bc run -c empty.yaml -m build=42
+expect_rc 0 "stages: []"
+[ "$(json meta/1/metadata.json 'j["status"], j["custom"]["build"], len(j["stages"])')" = "('success', '42', 0)" ] \
+  || fail "a metadata-only run"
+pass "stages: [] records a run with its metadata only"
