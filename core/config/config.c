@@ -43,6 +43,25 @@ void config_split_words(const char *s, strvec *out)
     }
 }
 
+char *config_resolve_path(const config *c, const char *rel, bool *from_cwd)
+{
+    *from_cwd = false;
+    if (rel[0] == '/')
+        return xstrdup(rel);
+    char *p = path_join(c->dir, rel);
+    struct stat sb;
+    if (stat(p, &sb) == 0 || stat(rel, &sb) != 0)
+        return p;
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return p;
+    free(p);
+    *from_cwd = true;
+    p = path_join(cwd, rel);
+    free(cwd);
+    return p;
+}
+
 static void default_shell(strvec *out)
 {
     /* Quiet default: the Go tool's `bash -lic` prints job-control noise

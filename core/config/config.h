@@ -167,6 +167,12 @@ char *config_expand_plot_text(const char *text, const cfg_case *const *cs, size_
  * optionally `benchmark.name`), 0 when it is a whole config, -1 when it
  * cannot be read or parsed. */
 int config_is_plots_file(const char *path);
+
+/* A relative path of the config (script:): against the config's
+ * directory, or, when nothing is there but the working directory has it,
+ * against the working directory as the Go tool resolved it (*from_cwd set).
+ * Absolute paths are kept.  Owned. */
+char *config_resolve_path(const config *c, const char *rel, bool *from_cwd);
 /* Replace c's plots with those of the plots file at path, checked against
  * c's outputs, columns and cases (errors and warnings in d, whose file
  * becomes path).  Returns false on errors. */

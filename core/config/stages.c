@@ -296,8 +296,13 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
         if (!ynode_get(sn, "command") && !ynode_get(sn, "script"))
             ERR(v, sn, "%s '%s': needs a 'command' or a 'script'", what, st->name ? st->name : "?");
         if (st->script) {
-            char *p = path_join(c->dir, st->script);
+            bool cwd = false;
+            char *p = config_resolve_path(c, st->script, &cwd);
             struct stat sb;
+            if (cwd)
+                WARN(v, ynode_get(sn, "script"), "%s '%s': script '%s' is not in the config's "
+                     "directory (%s); the working directory's is used, as the Go tool did", what,
+                     st->name ? st->name : "?", st->script, c->dir);
             if (stat(p, &sb) != 0)
                 WARN(v, ynode_get(sn, "script"), "%s '%s': script '%s' does not exist (yet)",
                      what, st->name ? st->name : "?", p);

@@ -58,7 +58,11 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
  * regular file; NULL with *err (owned) otherwise.  *mode: its mode. */
 static char *script_path(run *r, const cfg_stage *st, mode_t *mode, char **err)
 {
-    char *path = path_join(r->cfg->dir, st->script);
+    bool cwd = false;
+    char *path = config_resolve_path(r->cfg, st->script, &cwd);
+    if (cwd)
+        log_msg(BC_LOG_INFO, "stage '%s': script '%s' is not in the config's directory; using "
+                "%s (the working directory, as the Go tool did)", st->name, st->script, path);
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         *err = xasprintf("stage '%s': script '%s' not found (%s)", st->name, path,

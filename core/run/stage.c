@@ -32,6 +32,7 @@ typedef struct stage_job {
     stage_status status;
     stage_outcome out;
     bool per_rep;           /* a repeat with outputs: collected after each repetition */
+    bool started;           /* the command started (else no output can be its) */
     int64_t m0;
 } stage_job;
 
@@ -61,6 +62,8 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
         rc = exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
+        if (rc != EXEC_START_FAILED)
+            j->started = true;
         if (rc != BC_OK)
             break;
         all.user_us = all.user_us >= 0 && res->user_us >= 0 ? all.user_us + res->user_us : -1;
@@ -153,10 +156,11 @@ static void after_run(stage_job *j)
 static void finish_job(stage_job *j)
 {
     const cfg_stage *st = j->st;
-    if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && !j->sr->noutputs) {
+    if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && j->started && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict
-         * changes the outcome). */
+         * changes the outcome).  A stage that never started wrote nothing:
+         * a file there is an earlier run's. */
         char *ignored = NULL;
         collect_outputs(j->r, st, j->h, j->sr->cs, true, j->sr, NULL, &ignored);
         free(ignored);

@@ -67,3 +67,37 @@ expect_rc 0 "stages: []"
 [ "$(json meta/1/metadata.json 'j["status"], j["custom"]["build"], len(j["stages"])')" = "('success', '42', 0)" ] \
   || fail "a metadata-only run"
 pass "stages: [] records a run with its metadata only"
+
+# A relative script: the config's directory first, then (as the Go tool
+# resolved it) the working directory, saying so.
+mkdir -p conf scripts
+printf '#!/bin/sh\necho "hi from the working directory"\n' > scripts/hi.sh
+chmod +x scripts/hi.sh
+write_config conf/s.yaml <<'YAML'
+benchmark: {name: cwd-script, output_dir: ./runs}
+stages:
+  - name: hi
+    script: ./scripts/hi.sh
+YAML
+run_bc validate -c conf/s.yaml
+expect_rc 0 "validate: a script found in the working directory"
+expect_in "$ERR" "is not in the config's directory"
+run_bc run -c conf/s.yaml
+expect_rc 0 "run: a script found in the working directory"
+expect_in "$OUT" "hi from the working directory"
+pass "a relative script: the config's directory, else the working directory (said)"
+
+# A stage that failed before it started collects nothing: a file at its
+# output's path is an earlier run's.
+echo "old,data" > stale.csv
+write_config stale.yaml <<'YAML'
+benchmark: {name: stale, output_dir: ./stale-runs}
+stages:
+  - name: never
+    script: ./does-not-exist.sh
+    outputs: [{name: result, remote_path: stale.csv}]
+YAML
+run_bc run -c stale.yaml
+expect_rc 1 "a missing script"
+[ ! -e stale-runs/1/result.csv ] || fail "a stale file was collected for a stage that never started"
+pass "a stage that never started collects no stale file"
