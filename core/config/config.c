@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/parse.h"
+#include "util/log.h"
 
 /* ---- key tables ------------------------------------------------------ */
 
@@ -24,7 +25,8 @@ static const cfg_key bench_keys[] = {
     OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"),
     END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
-                                       STR("path", config, log_path), END};
+                                       STR("path", config, log_path),
+                                       STR("time_format", config, log_time_format), END};
 static const cfg_key git_keys[] = {
     {.name = "capture", .type = KEY_BOOL, .offset = KEY_AT(config, git_capture), .dflt = 1},
     BOOL("require_clean", config, git_require_clean), BOOL("save_patch", config, git_save_patch),
@@ -115,6 +117,12 @@ static void parse_benchmark(vctx *v, const ynode *b)
     if (lg && !lg->is_null && cfg_expect_type(v, lg, Y_MAP, "benchmark.logging")) {
         cfg_check_keys(v, lg, logging_keys, "benchmark.logging");
         keys_bind(v->d, lg, logging_keys, c, "benchmark.logging");
+        /* checked here, applied by the run */
+        if (c->log_time_format && !log_set_time_format(c->log_time_format))
+            ERR(v, ynode_get(lg, "time_format"), "benchmark.logging.time_format: '%s' has no "
+                "time field (a Go layout such as '2006-01-02 15:04:05.000', or RFC3339)",
+                c->log_time_format);
+        log_set_time_format(NULL);
     }
     const ynode *g = ynode_get(b, "git");
     if (g && !g->is_null && cfg_expect_type(v, g, Y_MAP, "benchmark.git"))

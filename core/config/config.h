@@ -125,6 +125,7 @@ typedef struct config {
     strvec helper_shell; /* for plugins' helper commands (host_exec): shell
                           * when set, else the default without -e/pipefail */
     const char *log_level, *log_path;
+    const char *log_time_format; /* logging.time_format: a Go time layout, or NULL */
     bool git_capture, git_require_clean, git_save_patch;
     strvec plugin_paths; /* absolute */
 

@@ -160,6 +160,7 @@ static void set_logging(const run_options *o, const config *c)
     int level = o->log_level ? log_level_from_name(o->log_level)
                 : c->log_level ? log_level_from_name(c->log_level) : BC_LOG_INFO;
     log_set_level(level < 0 ? BC_LOG_INFO : level);
+    log_set_time_format(c->log_time_format);
     if (c->log_path) {
         char *lp = path_join(c->dir, c->log_path);
         if (!log_open_file(lp))

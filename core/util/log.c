@@ -5,14 +5,111 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <benchctl/services.h>
 
 static int threshold = BC_LOG_INFO;
 static FILE *logfile;
+static char time_fmt[128]; /* strftime format, "%f" the fraction; "" none */
+static int time_frac;      /* digits of the fraction of a second */
 
 void log_set_level(int level) { threshold = level; }
+
+/* Go's reference time, Mon Jan 2 15:04:05 MST 2006, field by field. */
+static const struct {
+    const char *go, *c;
+} go_fields[] = {
+    {"2006", "%Y"}, {"Z07:00", "%z"}, {"-07:00", "%z"}, {"-0700", "%z"}, {"Z0700", "%z"},
+    {"MST", "%Z"},  {"January", "%B"}, {"Jan", "%b"},     {"Monday", "%A"}, {"Mon", "%a"},
+    {"01", "%m"},   {"02", "%d"},      {"_2", "%e"},      {"15", "%H"},     {"03", "%I"},
+    {"04", "%M"},   {"05", "%S"},      {"PM", "%p"},      {"06", "%y"},
+};
+
+bool log_set_time_format(const char *layout)
+{
+    time_fmt[0] = '\0';
+    time_frac = 0;
+    if (!layout || !*layout)
+        return true;
+    if (strcmp(layout, "RFC3339") == 0)
+        layout = "2006-01-02T15:04:05Z07:00";
+    else if (strcmp(layout, "RFC3339Nano") == 0 || strcmp(layout, "RFC3339Milli") == 0)
+        layout = "2006-01-02T15:04:05.000Z07:00";
+    else if (strcmp(layout, "Kitchen") == 0)
+        layout = "3:04PM";
+    else if (strcmp(layout, "DateTime") == 0)
+        layout = "2006-01-02 15:04:05";
+    size_t o = 0;
+    bool any = false;
+    for (const char *p = layout; *p && o + 8 < sizeof time_fmt;) {
+        bool hit = false;
+        for (size_t i = 0; i < sizeof go_fields / sizeof go_fields[0] && !hit; i++) {
+            size_t n = strlen(go_fields[i].go);
+            if (strncmp(p, go_fields[i].go, n) == 0) {
+                o += (size_t)snprintf(time_fmt + o, sizeof time_fmt - o, "%s", go_fields[i].c);
+                p += n;
+                hit = any = true;
+            }
+        }
+        if (hit)
+            continue;
+        if ((*p == '.' || *p == ',') && (p[1] == '0' || p[1] == '9') && !time_frac) {
+            size_t d = strspn(p + 1, p[1] == '0' ? "0" : "9");
+            time_frac = d > 9 ? 9 : (int)d;
+            o += (size_t)snprintf(time_fmt + o, sizeof time_fmt - o, "%c%%f", *p);
+            p += 1 + d;
+            continue;
+        }
+        if (*p == '3' || *p == '4' || *p == '5') { /* unpadded hour, minute, second */
+            o += (size_t)snprintf(time_fmt + o, sizeof time_fmt - o, "%s",
+                                  *p == '3' ? "%l" : *p == '4' ? "%M" : "%S");
+            p++;
+            any = true;
+            continue;
+        }
+        if (*p == '%')
+            time_fmt[o++] = '%';
+        time_fmt[o++] = *p++;
+        time_fmt[o] = '\0';
+    }
+    if (!any)
+        time_fmt[0] = '\0';
+    return any;
+}
+
+/* "<time> " in the configured format, or "". */
+static void time_prefix(char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!time_fmt[0])
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    localtime_r(&ts.tv_sec, &tm);
+    char fmt[160], frac[16];
+    snprintf(frac, sizeof frac, "%09ld", ts.tv_nsec);
+    frac[time_frac] = '\0';
+    /* %f (ours) becomes the fraction before strftime sees the format */
+    size_t o = 0;
+    for (const char *p = time_fmt; *p && o + 12 < sizeof fmt; p++) {
+        if (p[0] == '%' && p[1] == 'f') {
+            o += (size_t)snprintf(fmt + o, sizeof fmt - o, "%s", frac);
+            p++;
+        } else if (p[0] == '%' && p[1]) {
+            fmt[o++] = *p++;
+            fmt[o++] = *p;
+        } else {
+            fmt[o++] = *p;
+        }
+    }
+    fmt[o] = '\0';
+    size_t n = strftime(buf, size - 1, fmt, &tm);
+    buf[n] = ' ';
+    buf[n + 1] = '\0';
+}
 
 int log_level_from_name(const char *name)
 {
@@ -50,11 +147,13 @@ void log_msg(int level, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     bool tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "%sbenchctl: %s%s%s%s\n", tty ? colours[level] : "",
+    char when[128];
+    time_prefix(when, sizeof when);
+    fprintf(stderr, "%s%sbenchctl: %s%s%s%s\n", when, tty ? colours[level] : "",
             level == BC_LOG_INFO ? "" : tags[level], level == BC_LOG_INFO ? "" : ": ", msg,
             tty && *colours[level] ? "\033[0m" : "");
     if (logfile) {
-        fprintf(logfile, "%s: %s\n", tags[level], msg);
+        fprintf(logfile, "%s%s: %s\n", when, tags[level], msg);
         fflush(logfile);
     }
 }

@@ -101,3 +101,27 @@ run_bc run -c stale.yaml
 expect_rc 1 "a missing script"
 [ ! -e stale-runs/1/result.csv ] || fail "a stale file was collected for a stage that never started"
 pass "a stage that never started collects no stale file"
+
+# benchmark.logging.time_format (v0.3.4): a Go time layout before each
+# message, on stderr and in the log file; a layout without a time field is
+# an error.
+write_config tf.yaml <<'YAML'
+benchmark:
+  name: time-format
+  output_dir: ./tf-runs
+  logging: {time_format: "2006-01-02 15:04:05.000", path: bench.log}
+stages:
+  - name: s
+    command: "true"
+    health_check: {type: command, target: "true"}
+YAML
+run_bc run -c tf.yaml
+expect_rc 0 "logging.time_format"
+grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} info: stage .s.: command check' bench.log \
+  || fail "the log file's lines start with the time: $(cat bench.log)"
+echo "$ERR" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]{12} benchctl: ' || fail "stderr lines start with the time: $ERR"
+sed -i 's/time_format: "2006-01-02 15:04:05.000"/time_format: "hello"/' tf.yaml
+run_bc validate -c tf.yaml
+expect_rc 2 "a layout without a time field"
+expect_in "$ERR" "tf.yaml:4:26: benchmark.logging.time_format: 'hello' has no time field"
+pass "logging.time_format stamps messages with a Go layout"
