@@ -78,6 +78,7 @@ typedef struct cli_command {
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_edit(int argc, char **argv);

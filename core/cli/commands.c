@@ -210,6 +210,11 @@ static const cli_option plot_opts[] = {
     END,
 };
 
+static const cli_option sync_opts[] = {
+    OPT_CONFIG("config whose benchmark.sync and output_dir to use (default: benchmark.yaml)"),
+    END,
+};
+
 static const cli_option plugins_opts[] = {
     OPT_JSON("print a JSON object {search_path, plugins, refused}"),
     OPT_CONFIG("also search the config's benchmark.plugin_paths"),
@@ -261,6 +266,10 @@ static const cli_command commands[] = {
     {.name = "plot", .fn = cmd_plot, .args = "ID [-c FILE] [-o DIR] [--out DIR] [--force] [--plugin-path DIR]...",
      .summary = "redraw the plots of a stored run without re-running it", .options = plot_opts,
      .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "sync", .fn = cmd_sync, .args = "push [-c FILE]",
+     .summary = "copy the stored runs to benchmark.sync.remote (rclone copy)",
+     .options = sync_opts, .min_args = 1, .max_args = 1,
+     .missing = "missing action: benchctl sync push"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

@@ -22,7 +22,7 @@ static const cfg_key top_keys[] = {OTHER("benchmark"), OTHER("hosts"), OTHER("st
                                    OTHER("cleanup"), END};
 static const cfg_key bench_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(config, name), .flags = KEY_REQUIRED},
-    OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"),
+    OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"), OTHER("sync"),
     END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),
@@ -62,6 +62,32 @@ char *config_resolve_path(const config *c, const char *rel, bool *from_cwd)
     p = path_join(cwd, rel);
     free(cwd);
     return p;
+}
+
+static const cfg_key sync_keys[] = {
+    {.name = "remote", .type = KEY_STR, .offset = KEY_AT(config, sync_remote),
+     .flags = KEY_REQUIRED},
+    OTHER("args"), END};
+
+/* benchmark.sync (v0.3.4): where `benchctl sync push` copies the runs. */
+static void parse_sync(vctx *v, const ynode *b)
+{
+    config *c = v->c;
+    const ynode *s = ynode_get(b, "sync");
+    if (!s || s->is_null || !cfg_expect_type(v, s, Y_MAP, "benchmark.sync"))
+        return;
+    cfg_check_keys(v, s, sync_keys, "benchmark.sync");
+    keys_bind(v->d, s, sync_keys, c, "benchmark.sync");
+    const ynode *a = ynode_get(s, "args");
+    if (!a || a->is_null)
+        return;
+    if (a->type == Y_SCALAR) {
+        sv_push(&c->sync_args, a->str);
+    } else if (cfg_expect_type(v, a, Y_SEQ, "benchmark.sync.args")) {
+        for (size_t i = 0; i < a->n; i++)
+            if (cfg_expect_type(v, a->vals[i], Y_SCALAR, "benchmark.sync.args[]"))
+                sv_push(&c->sync_args, a->vals[i]->str);
+    }
 }
 
 static void default_shell(strvec *out)
@@ -130,6 +156,7 @@ static void parse_benchmark(vctx *v, const ynode *b)
     else
         g = NULL;
     keys_bind(v->d, g, git_keys, c, "benchmark.git"); /* defaults without the section */
+    parse_sync(v, b);
     const ynode *pp = ynode_get(b, "plugin_paths");
     if (pp && !pp->is_null) {
         if (pp->type == Y_SCALAR) {
@@ -272,6 +299,7 @@ void config_free(config *c)
     free(c->secrets);
     sv_free(&c->shell);
     sv_free(&c->helper_shell);
+    sv_free(&c->sync_args);
     sv_free(&c->plugin_paths);
     ytree_free(c->tree);
     free(c->output_dir);
