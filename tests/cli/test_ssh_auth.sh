@@ -201,3 +201,24 @@ validate_err() {
 validate_err "host_key_check: maybe" "host_key_check"
 validate_err "conect_timeout: 3s" "unknown key 'conect_timeout'"
 pass "the ssh transport's options are validated"
+
+# Relative key_file and known_hosts: the config's directory first, then
+# (as the Go tool resolved them) the working directory.
+mkdir -p cfgdir/sub
+cp "$T/keys/id_plain" cfgdir/sub/mykey
+chmod 600 cfgdir/sub/mykey
+cp "$T/sshd-a/known_hosts" cfgdir/sub/kh
+cat > cfgdir/rel.yaml <<YAML
+benchmark: {name: rel, output_dir: ./runs}
+hosts:
+  a: {ip: 127.0.0.1, port: $(sshd_port a), username: root, key_file: sub/mykey, known_hosts: sub/kh, ssh_config: false}
+stages:
+  - {name: who, host: a, command: "echo relative-ok"}
+YAML
+run_bc run -c cfgdir/rel.yaml
+expect_rc 0 "key_file and known_hosts relative to the config's directory (run from elsewhere)"
+expect_in "$OUT" "relative-ok"
+sed -i "s|key_file: sub/mykey, known_hosts: sub/kh|key_file: keys/id_plain, known_hosts: sshd-a/known_hosts|" cfgdir/rel.yaml
+run_bc run -c cfgdir/rel.yaml
+expect_rc 0 "key_file and known_hosts relative to the working directory (the Go tool's rule)"
+pass "relative key_file and known_hosts: the config's directory, else the working directory"

@@ -227,6 +227,29 @@ static char *expand_path(bc_ctx *ctx, const char *what, const char *in)
     return out;
 }
 
+/* A relative key_file or known_hosts: against the config's directory, or,
+ * when nothing is there but the working directory has it, as the Go tool
+ * resolved it (the working directory).  Takes path; returns the one to use. */
+static char *config_relative(bc_ctx *ctx, char *path)
+{
+    const char *dir = ctx->svc->fact(ctx, "config_dir");
+    if (!path || path[0] == '/' || !dir || !*dir)
+        return path;
+    bc_sb sb = BC_SB_INIT;
+    bc_sb_append(&sb, dir);
+    bc_sb_append(&sb, "/");
+    bc_sb_append(&sb, path);
+    char *in_dir = bc_sb_steal(&sb);
+    if (!in_dir)
+        return path;
+    if (access(in_dir, F_OK) == 0 || access(path, F_OK) != 0) {
+        free(path);
+        return in_dir;
+    }
+    free(in_dir);
+    return path;
+}
+
 /* ---- host keys ---------------------------------------------------------- */
 
 static pthread_mutex_t known_hosts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -412,7 +435,7 @@ static int authenticate(bc_ctx *ctx, sshconn *c)
 #define TRIED(...) snprintf(tried + strlen(tried), sizeof tried - strlen(tried), __VA_ARGS__)
 
     if (key_file) {
-        char *path = expand_path(ctx, "key_file", key_file);
+        char *path = config_relative(ctx, expand_path(ctx, "key_file", key_file));
         if (!path)
             return BC_ERR;
         if (access(path, R_OK) != 0) {
@@ -591,7 +614,7 @@ static int ssh_op_open(bc_ctx *ctx, void **out)
         ssh_options_set(s, SSH_OPTIONS_USER, user);
     const char *kh = ctx->svc->opt_string(ctx, "known_hosts");
     if (kh && *kh) {
-        char *path = expand_path(ctx, "known_hosts", kh);
+        char *path = config_relative(ctx, expand_path(ctx, "known_hosts", kh));
         if (!path) {
             conn_free(c);
             return BC_ERR;
