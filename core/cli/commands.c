@@ -330,6 +330,7 @@ void cli_print_help(const char *name)
     for (const cli_option *o = c->options; o && o->name; o++)
         print_option(o->letter, o->name, o->value, o->help);
     print_option('h', "help", NULL, "show this help");
+    print_option('v', "verbose", NULL, "debug messages (as --log-level debug)");
     if (c->notes)
         fputs(c->notes, stdout);
 }

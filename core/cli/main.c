@@ -53,6 +53,8 @@ static int global_option(int argc, char **argv, int i)
     static const char *const with_value[] = {"-c", "--config", "-o", "--output-dir",
                                              "--log-level", "--plugin-path", NULL};
     const char *a = argv[i];
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+        return 1;
     for (size_t k = 0; with_value[k]; k++) {
         size_t n = strlen(with_value[k]);
         if (strcmp(a, with_value[k]) == 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 #include "config/config.h"
 #include "run/engine.h"
 #include "store/runstore.h"
@@ -122,8 +123,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
     size_t n = 0;
     while (c->options && c->options[n].name)
         n++;
-    struct option *lo = xcalloc(n + 2, sizeof *lo);
-    char *shorts = xcalloc(2 * n + 4, 1), *sp = shorts;
+    struct option *lo = xcalloc(n + 3, sizeof *lo);
+    char *shorts = xcalloc(2 * n + 5, 1), *sp = shorts;
     bool *given = xcalloc(n + 1, sizeof *given);
     *sp++ = ':'; /* a missing value is ':', not '?' */
     for (size_t i = 0; i < n; i++) {
@@ -137,13 +138,18 @@ int cli_parse(int argc, char **argv, cli_args *a)
         }
     }
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
-    *sp = 'h';
+    lo[n + 1] = (struct option){"verbose", no_argument, NULL, 'v'};
+    *sp++ = 'h';
+    *sp = 'v';
     int code = -1, ch;
     optind = 0;
     opterr = 0;
     while (code < 0 && (ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
         const cli_option *o = by_val(c, ch);
-        if (ch == 'h') {
+        if (ch == 'v') { /* every command: the Go tool's -v, debug messages */
+            a->log_level = "debug";
+            log_set_level(BC_LOG_DEBUG);
+        } else if (ch == 'h') {
             cli_print_help(c->name);
             code = EXIT_OK;
         } else if (ch == ':') {

@@ -36,3 +36,12 @@ run_bc run -t -5s -c other.yaml
 expect_rc 2 "a negative timeout"
 expect_in "$ERR" "or 0 for none"
 pass "h is help; a missing command and a bad timeout are usage errors"
+
+# -v (the Go tool's global flag): before the command or after it, debug
+# messages.
+run_bc -v -c other.yaml inspect 1
+expect_rc 0 "-v before the command"
+run_bc run -v -c other.yaml
+expect_rc 0 "run -v"
+expect_in "$ERR" "debug:"
+pass "-v before or after the command turns on debug messages"
