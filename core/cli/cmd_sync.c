@@ -25,7 +25,7 @@ static int rclone_copy(const config *c)
     sv_push(&argv, c->sync_remote);
     /* the store's lock is of this machine, not of the copy */
     sv_push(&argv, "--exclude");
-    sv_push(&argv, "/.benchctl.lock");
+    sv_push(&argv, ".benchctl.lock"); /* the store's and each run's */
     for (size_t i = 0; i < c->sync_args.n; i++)
         sv_push(&argv, c->sync_args.v[i]);
     pid_t pid;

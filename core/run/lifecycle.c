@@ -226,7 +226,8 @@ static int run_open(run *r, const run_options *o, loader *ld)
                 c->path, c->dir);
         goto fail;
     }
-    *r = (run){.cfg = c, .ld = ld, .o = o, .journal_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+    *r = (run){.cfg = c, .ld = ld, .o = o, .journal_fd = -1, .owner_fd = -1, .watch_fd = -1,
+               .watch_pid = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
     char *err = NULL;
     if (!runstore_create(c->output_dir, &r->id, &r->dir, &err)) {
         fprintf(stderr, "benchctl: %s\n", err);
@@ -234,6 +235,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
         goto fail;
     }
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
+    /* Held for the run's life: without it a reader knows the run crashed. */
+    r->owner_fd = runstore_own_run(r->dir);
+    leftovers_watch(r);
     r->bin = self_exe();
     r->tty = isatty(STDOUT_FILENO);
     if (r->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &r->ws) != 0)
@@ -401,6 +405,8 @@ static void run_free(run *r)
 {
     if (r->journal_fd >= 0)
         close(r->journal_fd);
+    if (r->owner_fd >= 0)
+        close(r->owner_fd); /* after the final metadata.json */
     char *mdir = path_join(r->dir, LAYOUT_METADATA_DIR);
     remove_empty_dirs(mdir); /* only what no stage wrote into */
     free(mdir);
@@ -438,6 +444,7 @@ int engine_run(const run_options *o)
         interrupted = true;
     for (size_t i = 0; i < r.nhosts; i++)
         hostconn_close(&r.hosts[i]);
+    leftovers_stop(&r);
     if (r.cfg->nplots && !interrupted)
         run_plots(&r);
     code = run_finish(&r, interrupted, timed_out);

@@ -52,6 +52,9 @@ typedef struct run {
     size_t nrecs;
     char *first_error;
     int journal_fd;        /* stages.jsonl: one line per finished stage */
+    int owner_fd;          /* the run's owner lock (runstore_own_run) */
+    int watch_fd;          /* the watchdog's pipe (leftovers.c), or -1 */
+    pid_t watch_pid;       /* the watchdog, or -1 */
     pthread_mutex_t lock;  /* first_error, custom: shared with parallel stages */
     struct bg_proc **bgs;  /* running background stages */
     size_t nbgs;
@@ -247,5 +250,11 @@ stage_rec *run_new_record(run *r, const cfg_stage *st, const char *host, const c
 /* Record a stage that did not run (skipped, not_run) for each of its hosts. */
 void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage_status status,
                           const char *reason);
+
+/* leftovers.c: start the watchdog that stops the run's local processes if
+ * benchctl dies; stop what the stages left (setsid, daemons) at the end of
+ * the run, and the watchdog with it. */
+void leftovers_watch(run *r);
+void leftovers_stop(run *r);
 
 #endif

@@ -39,6 +39,51 @@ bool runstore_lock(const char *output_dir, int *fd)
     return true;
 }
 
+int runstore_own_run(const char *run_dir)
+{
+    char *lock = path_join(run_dir, ".benchctl.lock");
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    free(lock);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+int runstore_run_alive(const char *run_dir)
+{
+    char *lock = path_join(run_dir, ".benchctl.lock");
+    int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    free(lock);
+    if (fd < 0)
+        return -1;
+    int alive = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the shared lock when we got it */
+    return alive;
+}
+
+/* A run whose metadata says "running" but whose owner is gone (killed, or
+ * the machine went down): say so in its metadata.json, once. */
+static void mark_crashed(const char *output_dir, const char *id, cJSON *meta)
+{
+    const cJSON *st = cJSON_GetObjectItem(meta, "status");
+    if (!cJSON_IsString(st) || strcmp(st->valuestring, "running") != 0)
+        return;
+    char *dir = xasprintf("%s/%s", output_dir, id);
+    if (runstore_run_alive(dir) == 0) {
+        cJSON_ReplaceItemInObject(meta, "status", cJSON_CreateString("crashed"));
+        cJSON_DeleteItemFromObject(meta, "error");
+        cJSON_AddStringToObject(meta, "error",
+                                "the benchctl process running it ended without finishing (killed, "
+                                "or the machine stopped); stages.jsonl holds every stage that "
+                                "finished");
+        if (!runstore_write(dir, meta, true))
+            fprintf(stderr, "benchctl: cannot mark run %s crashed: %s\n", id, strerror(errno));
+    }
+    free(dir);
+}
+
 void runstore_unlock(int fd)
 {
     if (fd >= 0) {
@@ -143,6 +188,8 @@ cJSON *runstore_read(const char *output_dir, const char *id, char **err)
         *err = xasprintf("%s is not valid JSON", path);
         cJSON_Delete(j);
         j = NULL;
+    } else {
+        mark_crashed(output_dir, id, j);
     }
     free(path);
     return j;

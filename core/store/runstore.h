@@ -69,4 +69,12 @@ void runstore_tags_of(const char *output_dir, const char *id, strvec *names);
  * that is neither an ID nor a known tag. */
 bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err);
 
+/* The run's owner lock (<run dir>/.benchctl.lock), held by the benchctl
+ * running it for the run's whole life (close-on-exec: stages never hold
+ * it).  Returns the fd, or -1. */
+int runstore_own_run(const char *run_dir);
+/* Is the run's owner alive?  1: its lock is held; 0: nobody holds it (the
+ * owner ended); -1: the run has no owner lock (made before it existed). */
+int runstore_run_alive(const char *run_dir);
+
 #endif

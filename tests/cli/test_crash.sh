@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# benchctl killed with SIGKILL in the middle of a run: the processes its
+# stages started on this machine (in their process group, or escaped with
+# setsid) are stopped by the run's watchdog; the next command that reads
+# the store shows the run as `crashed`, and says why.  A normal run stops
+# a daemon its stage left behind with setsid.
+source "$(dirname "$0")/lib.sh"
+marker="crashtest-$$-$RANDOM"
+alive() { pgrep -f "$marker" >/dev/null; }
+
+write_config c.yaml <<YAML
+benchmark: {name: crash, output_dir: ./runs}
+stages:
+  - name: first
+    command: echo done-first
+  - name: long
+    command: |
+      setsid bash -c 'exec -a $marker-daemon sleep 300' </dev/null >/dev/null 2>&1 &
+      exec -a $marker-stage sleep 300
+YAML
+"$BENCHCTL" run -c c.yaml >out 2>err &
+pid=$!
+cleanup_hooks+=("kill -9 $pid 2>/dev/null; pkill -9 -f $marker")
+# Wait until the long stage and its daemon run (state, not time).
+for _ in $(seq 600); do
+  [ "$(pgrep -fc "$marker")" -ge 2 ] && break
+  sleep 0.1
+done
+[ "$(pgrep -fc "$marker")" -ge 2 ] || fail "the stage and its daemon never started: $(cat err)"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+# The watchdog stops them (SIGTERM, then SIGKILL after 2 s).
+for _ in $(seq 300); do alive || break; sleep 0.1; done
+if alive; then fail "left behind after kill -9: $(pgrep -fa "$marker")"; fi
+pass "kill -9: the stage and a setsid daemon it started are stopped by the watchdog"
+
+[ "$(json runs/1/metadata.json 'j["status"]')" = running ] || fail "metadata.json says running until read"
+run_bc list -c c.yaml
+expect_rc 0 list
+expect_in "$OUT" "crashed"
+[ "$(json runs/1/metadata.json 'j["status"]')" = crashed ] || fail "list marked the run crashed"
+expect_in "$(json runs/1/metadata.json 'j["error"]')" "ended without finishing"
+[ "$(head -1 runs/1/stages.jsonl | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')" = first ] \
+  || fail "the finished stage is in stages.jsonl"
+run_bc inspect 1 -c c.yaml
+expect_in "$OUT" "crashed"
+pass "the next command shows the killed run as crashed, with why"
+
+# A normal run: the daemon its stage left with setsid is stopped at the end.
+write_config d.yaml <<YAML
+benchmark: {name: daemon, output_dir: ./druns}
+stages:
+  - name: start-daemon
+    command: setsid bash -c 'exec -a $marker-left sleep 300' </dev/null >/dev/null 2>&1 &
+YAML
+run_bc run -c d.yaml
+expect_rc 0 "a run whose stage leaves a setsid daemon"
+if alive; then fail "a setsid daemon outlived the run: $(pgrep -fa "$marker")"; fi
+expect_in "$ERR" "stopped 1 process the run's stages left on this machine"
+[ "$(json druns/1/metadata.json 'j["status"]')" = success ] || fail "a finished run is not crashed"
+run_bc list -c d.yaml
+expect_not_in "$OUT" crashed "a finished run"
+pass "a daemon left with setsid is stopped when the run ends"
