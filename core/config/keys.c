@@ -153,7 +153,11 @@ static bool bind_str(diag *d, const cfg_key *k, const ynode *n, const char **out
         ERR(d, n, "%s: '%s' must not be empty", what, k->name);
         return false;
     }
-    if ((k->flags & KEY_REQUIRED) && !n->str[strspn(n->str, " \t\r\n")]) {
+    /* A name (of the benchmark, an output, a plot, a column) names files
+     * and tables: not only white space.  Other values are the plugins' to
+     * judge (a probe's target). */
+    if ((k->flags & KEY_REQUIRED) && strcmp(k->name, "name") == 0 &&
+        !n->str[strspn(n->str, " \t\r\n")]) {
         ERR(d, n, "%s: '%s' must not be only white space", what, k->name);
         return false;
     }
