@@ -215,7 +215,8 @@ static void collect_rates(cm_list *l, const cJSON *o, bool background, const cha
         } else {
             cm_metric m = {.case_name = case_name, .unit = "rows/s", .key = key,
                            .better = BETTER_HIGHER, .null_samples = !samples,
-                           .reps = repetitions(o), .rep_what = REP_RATE};
+                           .reps = repetitions(o),
+                           .rep_what = repetitions(o) ? REP_RATE : REP_NONE};
             if (!samples && jnum(r, "windows") == 0)
                 m.no_samples = "no rate windows (fewer than 2 timestamps, or all the same)";
             if (samples)

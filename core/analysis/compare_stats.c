@@ -452,7 +452,14 @@ static void run_tests(cm_list *ml, const cs_variant *v, size_t n, bool by_case, 
             }
             size_t nb = 0;
             char *b_why = NULL;
-            double *b = a ? cm_load(cm, &nb, &b_why) : NULL;
+            double *b = NULL;
+            if (a && (bm->rep_what != REP_NONE) != (cm->rep_what != REP_NONE))
+                /* one side's samples are repetitions, the other's rows */
+                b_why = xasprintf("one run measured %s once per repetition of a repeated "
+                                  "stage, the other over its rows: not comparable",
+                                  bm->key);
+            else if (a)
+                b = cm_load(cm, &nb, &b_why);
             if (a && b) {
                 test_pair(c, med_a, a, na, b, nb, o);
             } else {

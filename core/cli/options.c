@@ -165,12 +165,18 @@ int cli_parse(int argc, char **argv, cli_args *a)
     if (code < 0)
         code = check_exclusive(c, given, n);
     /* As in the Go tool, $BENCHCTL_CONFIG_PATH (which a run exports to its
-     * stages) wins over -c: `benchctl annotate "$BENCHCTL_RUN_ID" -m k=v`
-     * in a stage finds the run's store whatever the config's name. */
+     * stages) names the config of the store commands when -c is not given:
+     * `benchctl annotate "$BENCHCTL_RUN_ID" -m k=v` in a stage finds the
+     * run's store whatever the config's name.  Never for run or validate:
+     * a stage's `benchctl run` would run its own run again. */
+    static const char *const store_cmds[] = {"inspect", "list", "edit",  "annotate",
+                                             "compare", "stats", "tag", NULL};
     const char *env_config = getenv("BENCHCTL_CONFIG_PATH");
-    for (size_t i = 0; code < 0 && env_config && *env_config && i < n; i++)
-        if (strcmp(c->options[i].name, "config") == 0)
-            a->config = env_config;
+    bool store_cmd = false;
+    for (size_t i = 0; store_cmds[i]; i++)
+        store_cmd = store_cmd || strcmp(argv[0], store_cmds[i]) == 0;
+    if (code < 0 && store_cmd && !a->config && !a->output_dir && env_config && *env_config)
+        a->config = env_config;
     int nargs = argc - optind;
     if (code < 0 && nargs < c->min_args)
         code = cli_usage_error(c->name, "%s", c->missing ? c->missing : "missing argument");

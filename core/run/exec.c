@@ -23,6 +23,7 @@ void run_build_env(run *r, const char *stage, const char *host, const cfg_case *
 {
     sv_push_owned(env, xasprintf("BENCHCTL_RUN_ID=%s", r->id));
     sv_push_owned(env, xasprintf("BENCHCTL_RUN_DIR=%s", r->dir));
+    sv_push_owned(env, xasprintf("BENCHCTL_RUN_MARK=%s", r->mark));
     sv_push_owned(env, xasprintf("BENCHCTL_OUTPUT_DIR=%s", r->cfg->output_dir));
     sv_push_owned(env, xasprintf("BENCHCTL_CONFIG_PATH=%s", r->cfg->abs_path));
     sv_push_owned(env, xasprintf("BENCHCTL_BIN=%s", r->bin));

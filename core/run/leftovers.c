@@ -1,10 +1,13 @@
 /*
- * Processes of a run left on this machine: every process a local stage
- * starts carries the run's marker in its environment
- * (BENCHCTL_RUN_DIR=<run dir>), whatever it does with its process group or
- * session (`setsid`, double forks).  At the end of a run they are stopped
- * here; and a watchdog process, started with the run, stops them when
- * benchctl itself dies (kill -9, OOM) and can no longer do it.
+ * Processes of a run left on this machine: every process a stage starts
+ * carries the run's marker in its environment (BENCHCTL_RUN_MARK=<a random
+ * token of this run>), whatever it does with its process group or session
+ * (`setsid`, double forks).  At the end of a run they are stopped here; and
+ * a watchdog process (`benchctl __watchdog`, named benchctl-watch), started
+ * with the run, stops them when benchctl itself dies (kill -9, OOM) and can
+ * no longer do it.  Watchdogs are never stopped by marker: a nested run's
+ * watchdog, which inherited the outer run's marker, cleans up after its
+ * own run.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,23 +25,32 @@
 #include "run/run.h"
 #include "util/log.h"
 
-/* Does process pid's environment hold the entry `marker` exactly? */
+/* Does process pid's environment hold the entry `marker` exactly?  (The
+ * whole environment is read: the stage's own variables may come last.) */
 static bool has_marker(const char *pid, const char *marker, size_t mlen)
 {
-    char path[64], buf[65536];
+    char path[300];
     snprintf(path, sizeof path, "/proc/%s/environ", pid);
+    size_t n = 0;
+    char *buf = read_file(path, &n);
+    bool found = false;
+    for (size_t i = 0; buf && i < n && !found; i += strlen(buf + i) + 1)
+        found = strlen(buf + i) == mlen && memcmp(buf + i, marker, mlen) == 0;
+    free(buf);
+    return found;
+}
+
+/* Is pid a watchdog (its own run's business)? */
+static bool is_watchdog(const char *pid)
+{
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%s/comm", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, comm, sizeof comm - 1);
     close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    for (size_t i = 0; i < (size_t)n; i += strlen(buf + i) + 1)
-        if (strlen(buf + i) == mlen && memcmp(buf + i, marker, mlen) == 0)
-            return true;
-    return false;
+    return n > 0 && strncmp(comm, "benchctl-watch", 14) == 0;
 }
 
 /* Send sig to every process with the marker except `spare` (and us);
@@ -57,7 +69,8 @@ static int signal_marked(const char *marker, pid_t spare, int sig)
         long pid = strtol(de->d_name, &end, 10);
         if (*end || pid <= 1 || pid == self || pid == spare)
             continue;
-        if (has_marker(de->d_name, marker, mlen) && kill((pid_t)pid, sig) == 0)
+        if (has_marker(de->d_name, marker, mlen) && !is_watchdog(de->d_name) &&
+            kill((pid_t)pid, sig) == 0)
             n++;
     }
     closedir(d);
@@ -88,7 +101,27 @@ static int stop_marked(const char *marker, pid_t spare, long grace_ms)
 
 static char *marker_of(const run *r)
 {
-    return xasprintf("BENCHCTL_RUN_DIR=%s", r->dir);
+    return xasprintf("BENCHCTL_RUN_MARK=%s", r->mark);
+}
+
+int engine_watchdog(const char *fd_text, const char *marker)
+{
+    /* Until benchctl closes its end (or dies), nothing.  A signal to the
+     * terminal's process group is benchctl's to handle. */
+    prctl(PR_SET_NAME, "benchctl-watch");
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    int64_t fd;
+    if (!parse_int64(fd_text, &fd) || fd < 0 || fd > 1 << 20)
+        return 2;
+    char c;
+    ssize_t got;
+    while ((got = read((int)fd, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (got == 0) /* EOF without the word: benchctl died */
+        stop_marked(marker, -1, 2000);
+    return 0;
 }
 
 void leftovers_watch(run *r)
@@ -96,24 +129,18 @@ void leftovers_watch(run *r)
     int p[2];
     r->watch_fd = -1;
     r->watch_pid = -1;
-    if (pipe2(p, O_CLOEXEC) != 0)
+    if (!r->bin || pipe2(p, O_CLOEXEC) != 0)
         return;
     char *marker = marker_of(r);
     pid_t pid = fork();
     if (pid == 0) {
-        /* The watchdog: until benchctl closes its end (or dies), nothing. */
-        close(p[1]);
-        signal(SIGINT, SIG_IGN);
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGHUP, SIG_IGN);
-        prctl(PR_SET_NAME, "benchctl-watch");
-        char c;
-        ssize_t got;
-        while ((got = read(p[0], &c, 1)) < 0 && errno == EINTR)
-            ;
-        if (got == 0) /* EOF without the word: benchctl died */
-            stop_marked(marker, -1, 2000);
-        _exit(0);
+        /* A fresh program (no copy of benchctl's state, its command line or
+         * its locks): the pipe's read end as fd 3 or above, kept on exec. */
+        int fd = fcntl(p[0], F_DUPFD, 3);
+        char fd_text[16];
+        snprintf(fd_text, sizeof fd_text, "%d", fd);
+        execl(r->bin, "benchctl-watch", "__watchdog", fd_text, marker, (char *)NULL);
+        _exit(127);
     }
     free(marker);
     close(p[0]);

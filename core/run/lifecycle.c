@@ -237,8 +237,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
     /* Held for the run's life: without it a reader knows the run crashed. */
     r->owner_fd = runstore_own_run(r->dir);
-    leftovers_watch(r);
     r->bin = self_exe();
+    random_token(r->mark, sizeof r->mark);
+    leftovers_watch(r);
     r->tty = isatty(STDOUT_FILENO);
     if (r->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &r->ws) != 0)
         memset(&r->ws, 0, sizeof r->ws);

@@ -44,6 +44,7 @@ typedef struct run {
     loader *ld;
     const run_options *o;
     char *id, *dir, *bin;
+    char mark[33];         /* this run's random token: BENCHCTL_RUN_MARK (leftovers.c) */
     hostconn *hosts;
     size_t nhosts;
     cJSON *meta, *stages_json, *cases_json, *custom;
@@ -256,5 +257,6 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
  * the run, and the watchdog with it. */
 void leftovers_watch(run *r);
 void leftovers_stop(run *r);
+
 
 #endif

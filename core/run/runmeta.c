@@ -52,8 +52,10 @@ void run_save_meta(run *r, bool durable)
     pthread_mutex_lock(&r->lock);
     take_edits(r);
     bool ok = runstore_write(r->dir, r->meta, durable);
-    cJSON_Delete(r->custom_written);
-    r->custom_written = cJSON_Duplicate(r->custom, true);
+    if (ok) { /* what is on disk now: the base an edit is told from */
+        cJSON_Delete(r->custom_written);
+        r->custom_written = cJSON_Duplicate(r->custom, true);
+    }
     pthread_mutex_unlock(&r->lock);
     runstore_unlock(fd);
     if (!ok)
@@ -218,7 +220,8 @@ static void add_pairs(cJSON *obj, cJSON *keys, const strvec *kv)
 /* A name that looks like it holds a secret (its value is not recorded). */
 static bool secret_name(const char *name)
 {
-    static const char *const marks[] = {"PASSWORD", "SECRET", "TOKEN", "KEY", NULL};
+    static const char *const marks[] = {"PASS", "PWD",        "SECRET", "TOKEN",
+                                        "KEY",  "CREDENTIAL", "AUTH",   NULL};
     for (size_t i = 0; marks[i]; i++)
         if (strcasestr(name, marks[i]))
             return true;

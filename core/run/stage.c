@@ -64,6 +64,15 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         rc = exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
         if (rc != EXEC_START_FAILED)
             j->started = true;
+        bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
+        if (failed && j->per_rep && i >= st->warmup && rc != EXEC_START_FAILED) {
+            /* What the failed or stopped repetition wrote is kept too
+             * (leniently: missing files are warnings). */
+            char *ignored = NULL;
+            coll.rep = (int)(i - st->warmup + 1);
+            collect_outputs(j->r, st, j->h, j->sr->cs, true, j->sr, &coll, &ignored);
+            free(ignored);
+        }
         if (rc != BC_OK)
             break;
         all.user_us = all.user_us >= 0 && res->user_us >= 0 ? all.user_us + res->user_us : -1;

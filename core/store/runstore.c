@@ -43,11 +43,14 @@ int runstore_own_run(const char *run_dir)
 {
     char *lock = path_join(run_dir, ".benchctl.lock");
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    free(lock);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        /* No lock here (a file system without locks): no lock file
+         * either, or readers would take the run for crashed. */
         close(fd);
         fd = -1;
+        unlink(lock);
     }
+    free(lock);
     return fd;
 }
 
@@ -65,13 +68,42 @@ int runstore_run_alive(const char *run_dir)
 
 /* A run whose metadata says "running" but whose owner is gone (killed, or
  * the machine went down): say so in its metadata.json, once. */
-static void mark_crashed(const char *output_dir, const char *id, cJSON *meta)
+static bool says_running(const cJSON *meta)
 {
     const cJSON *st = cJSON_GetObjectItem(meta, "status");
-    if (!cJSON_IsString(st) || strcmp(st->valuestring, "running") != 0)
+    return cJSON_IsString(st) && strcmp(st->valuestring, "running") == 0;
+}
+
+static cJSON *read_meta(const char *dir)
+{
+    char *path = path_join(dir, "metadata.json");
+    char *text = read_file(path, NULL);
+    free(path);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return j;
+}
+
+/* *meta says "running": if nobody holds the run's owner lock, the owner
+ * ended.  It writes its final metadata.json before it lets the lock go, so
+ * the file is read again now: only a copy that still says "running" is
+ * marked (and replaces *meta). */
+static void mark_crashed(const char *output_dir, const char *id, cJSON **metap)
+{
+    if (!says_running(*metap))
         return;
     char *dir = xasprintf("%s/%s", output_dir, id);
-    if (runstore_run_alive(dir) == 0) {
+    cJSON *meta = runstore_run_alive(dir) == 0 ? read_meta(dir) : NULL;
+    if (meta && !cJSON_IsObject(meta)) {
+        cJSON_Delete(meta);
+        meta = NULL;
+    }
+    if (meta && !says_running(meta)) { /* it finished meanwhile */
+        cJSON_Delete(*metap);
+        *metap = meta;
+        meta = NULL;
+    }
+    if (meta) {
         cJSON_ReplaceItemInObject(meta, "status", cJSON_CreateString("crashed"));
         cJSON_DeleteItemFromObject(meta, "error");
         cJSON_AddStringToObject(meta, "error",
@@ -80,6 +112,8 @@ static void mark_crashed(const char *output_dir, const char *id, cJSON *meta)
                                 "finished");
         if (!runstore_write(dir, meta, true))
             fprintf(stderr, "benchctl: cannot mark run %s crashed: %s\n", id, strerror(errno));
+        cJSON_Delete(*metap);
+        *metap = meta;
     }
     free(dir);
 }
@@ -189,7 +223,7 @@ cJSON *runstore_read(const char *output_dir, const char *id, char **err)
         cJSON_Delete(j);
         j = NULL;
     } else {
-        mark_crashed(output_dir, id, j);
+        mark_crashed(output_dir, id, &j);
     }
     free(path);
     return j;

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,7 +13,9 @@
 
 static int threshold = BC_LOG_INFO;
 static FILE *logfile;
-static char time_fmt[128]; /* strftime format, "%f" the fraction; "" none */
+/* strftime format, "" none; ours: %f the fraction, %K the offset as
+ * +hh:mm, %Q the same or "Z" at UTC (Go's -07:00 and Z07:00). */
+static char time_fmt[128];
 static int time_frac;      /* digits of the fraction of a second */
 
 void log_set_level(int level) { threshold = level; }
@@ -21,7 +24,7 @@ void log_set_level(int level) { threshold = level; }
 static const struct {
     const char *go, *c;
 } go_fields[] = {
-    {"2006", "%Y"}, {"Z07:00", "%z"}, {"-07:00", "%z"}, {"-0700", "%z"}, {"Z0700", "%z"},
+    {"2006", "%Y"}, {"Z07:00", "%Q"}, {"-07:00", "%K"}, {"-0700", "%z"}, {"Z0700", "%z"},
     {"MST", "%Z"},  {"January", "%B"}, {"Jan", "%b"},     {"Monday", "%A"}, {"Mon", "%a"},
     {"01", "%m"},   {"02", "%d"},      {"_2", "%e"},      {"15", "%H"},     {"03", "%I"},
     {"04", "%M"},   {"05", "%S"},      {"PM", "%p"},      {"06", "%y"},
@@ -97,6 +100,14 @@ static void time_prefix(char *buf, size_t size)
     for (const char *p = time_fmt; *p && o + 12 < sizeof fmt; p++) {
         if (p[0] == '%' && p[1] == 'f') {
             o += (size_t)snprintf(fmt + o, sizeof fmt - o, "%s", frac);
+            p++;
+        } else if (p[0] == '%' && (p[1] == 'K' || p[1] == 'Q')) {
+            long off = tm.tm_gmtoff / 60;
+            if (off == 0 && p[1] == 'Q')
+                o += (size_t)snprintf(fmt + o, sizeof fmt - o, "Z");
+            else
+                o += (size_t)snprintf(fmt + o, sizeof fmt - o, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+                                      labs(off) / 60, labs(off) % 60);
             p++;
         } else if (p[0] == '%' && p[1]) {
             fmt[o++] = *p++;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -507,4 +508,23 @@ char *expand_vars(const char *s, const char *const *env, char **err)
         p = name + len + (braced ? 1 : 0);
     }
     return sb_steal(&sb);
+}
+
+void random_token(char *buf, size_t size)
+{
+    unsigned char raw[32];
+    size_t want = (size - 1 + 1) / 2 < sizeof raw ? (size - 1 + 1) / 2 : sizeof raw;
+    if (getrandom(raw, want, 0) != (ssize_t)want) {
+        uint64_t x = (uint64_t)wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)mono_ns();
+        for (size_t i = 0; i < want; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            raw[i] = (unsigned char)(x >> 56);
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < want && o + 1 < size; i++) {
+        buf[o++] = hex[raw[i] >> 4];
+        if (o + 1 < size)
+            buf[o++] = hex[raw[i] & 15];
+    }
+    buf[o] = '\0';
 }

@@ -43,6 +43,9 @@ bool sv_contains(const strvec *sv, const char *s);
 bool parse_duration_ns(const char *s, int64_t *out);
 /* Parse a whole decimal integer with range checks. */
 bool parse_int64(const char *s, int64_t *out);
+/* size - 1 random hex digits and a NUL into buf (getrandom; the clock and
+ * pid when that fails). */
+void random_token(char *buf, size_t size);
 bool parse_double(const char *s, double *out);
 
 /* Monotonic and wall clocks in nanoseconds. */

@@ -51,7 +51,14 @@ write_config d.yaml <<YAML
 benchmark: {name: daemon, output_dir: ./druns}
 stages:
   - name: start-daemon
-    command: setsid bash -c 'exec -a $marker-left sleep 300' </dev/null >/dev/null 2>&1 &
+    command: |
+      setsid bash -c 'exec -a $marker-left sleep 300' </dev/null >/dev/null 2>&1 &
+      d=\$!
+      # until it has left the stage's session (then only the marker finds it)
+      for i in \$(seq 600); do
+        [ "\$(ps -o sid= -p \$d)" != "\$(ps -o sid= -p \$\$)" ] && break
+        sleep 0.05
+      done
 YAML
 run_bc run -c d.yaml
 expect_rc 0 "a run whose stage leaves a setsid daemon"

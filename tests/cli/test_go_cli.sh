@@ -21,10 +21,17 @@ pass "options before the command, -t 0, annotate from a stage of a config not na
 run_bc --config=other.yaml inspect 1
 expect_rc 0 "benchctl --config=other.yaml inspect 1"
 expect_in "$OUT" "from_stage = yes"
-BENCHCTL_CONFIG_PATH=$T/other.yaml run_bc list -c does-not-exist.yaml
-expect_rc 0 "BENCHCTL_CONFIG_PATH over -c"
+BENCHCTL_CONFIG_PATH=$T/other.yaml run_bc list
+expect_rc 0 "BENCHCTL_CONFIG_PATH without -c"
 expect_in "$OUT" "go-cli"
-pass "\$BENCHCTL_CONFIG_PATH wins over -c, as in the Go tool"
+BENCHCTL_CONFIG_PATH=$T/other.yaml run_bc list -c does-not-exist.yaml
+expect_rc 2 "an explicit -c wins"
+expect_in "$ERR" "does-not-exist.yaml"
+# Never for run: a stage's `benchctl run` must not run its own run again.
+BENCHCTL_CONFIG_PATH=$T/other.yaml run_bc run
+expect_rc 2 "run ignores BENCHCTL_CONFIG_PATH"
+expect_in "$ERR" "benchmark.yaml"
+pass "\$BENCHCTL_CONFIG_PATH names the store commands' config when -c is not given (never run's)"
 
 run_bc h run
 expect_rc 0 "h run"

@@ -92,3 +92,24 @@ done
 [ "$(echo "$OUT" | jsons "[c['verdict'] for m in j['metrics'] if m['metric'] == 'lat.ms' for c in m['comparisons']][0]")" = regressed ] \
   || fail "the per-repetition medians regressed"
 pass "compare: a repeated output's metrics have n = repeat (per-repetition median, p99, success rate)"
+
+# A repetition whose command fails: what it wrote is kept too.
+write_config f.yaml <<'YAML'
+benchmark: {name: reps-fail, output_dir: ./fail}
+stages:
+  - name: load
+    repeat: 3
+    command: |
+      n=$(cat fcount 2>/dev/null || echo 0); n=$((n+1)); echo $n > fcount
+      printf 'ms\n%s\n' "$n" > f.csv
+      [ "$n" != 2 ] || exit 3
+    outputs:
+      - name: lat
+        remote_path: f.csv
+        data_schema: {columns: [{name: ms, type: float}]}
+YAML
+run_bc run -c f.yaml
+expect_rc 1 "a failing repetition"
+[ "$(tail -1 fail/1/rep-2/lat.csv)" = 2 ] || fail "the failed repetition's file is kept"
+[ ! -e fail/1/rep-3 ] || fail "no repetition after the failed one"
+pass "a repetition that fails keeps what it wrote"
