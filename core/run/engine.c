@@ -23,6 +23,22 @@ config *engine_load(const char *config_path, loader *ld, const strvec *plugin_pa
     return engine_load_in(config_path, NULL, ld, plugin_paths, print_warnings);
 }
 
+/* Print d (always when it holds errors) and drop c when it does; "N
+ * errors in PATH" ends the list.  Frees d.  Returns c or NULL. */
+static config *diag_verdict(config *c, diag *d, const char *path, bool print_warnings)
+{
+    if (d->errors || print_warnings)
+        diag_print(d, stderr);
+    if (d->errors) {
+        fprintf(stderr, "benchctl: %zu error%s in %s\n", d->errors, d->errors == 1 ? "" : "s",
+                path);
+        config_free(c);
+        c = NULL;
+    }
+    diag_free(d);
+    return c;
+}
+
 config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
                        const strvec *plugin_paths, bool print_warnings)
 {
@@ -34,16 +50,7 @@ config *engine_load_in(const char *config_path, const char *base_dir, loader *ld
         loader_init(ld, plugin_paths, NULL);
     if (c)
         bind_plugins(c, ld, &d);
-    if (d.errors || print_warnings)
-        diag_print(&d, stderr);
-    if (d.errors) {
-        fprintf(stderr, "benchctl: %zu error%s in %s\n", d.errors, d.errors == 1 ? "" : "s",
-                config_path);
-        config_free(c);
-        c = NULL;
-    }
-    diag_free(&d);
-    return c;
+    return diag_verdict(c, &d, config_path, print_warnings);
 }
 
 int engine_validate(const char *config_path, const strvec *plugin_paths)
@@ -77,14 +84,7 @@ static config *plot_config(const char *snapshot, const char *orig, const char *p
         diag d = {0};
         config_load_plots(c, plots_config, &d);
         bind_plots(c, ld, &d);
-        diag_print(&d, stderr);
-        if (d.errors) {
-            fprintf(stderr, "benchctl: %zu error%s in %s\n", d.errors, d.errors == 1 ? "" : "s",
-                    plots_config);
-            config_free(c);
-            c = NULL;
-        }
-        diag_free(&d);
+        c = diag_verdict(c, &d, plots_config, true);
     }
     return c;
 }
