@@ -37,3 +37,9 @@ expect_rc 0 "run against a host with a slow, noisy rc"
 [ "$(json runs/1/results.json 'j["cases"][0]["stages"][1]["repeat"]["count"]')" = 3 ] || fail "3 repetitions measured"
 grep -q "rc noise on stdout" runs/1/logs/produce.log || fail "the login shell read the slow rc (its noise is in the stage log)"
 pass "a slow, noisy login rc: outputs intact, repetitions measured"
+
+# The rc runs once per stage (the login shell), not again in the stage's
+# own bash: the wrapper keeps SHLVL counting.
+n=$(grep -c "rc noise on stdout" runs/1/logs/produce.log)
+[ "$n" = 1 ] || fail "the login rc ran $n times for one stage (want 1)"
+pass "one rc sourcing per stage"

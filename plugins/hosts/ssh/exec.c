@@ -9,6 +9,7 @@
  *   exec /bin/sh -c '
  *     BENCHCTL_HOST_TMPDIR=/tmp/benchctl.XXXX; export BENCHCTL_HOST_TMPDIR
  *     export NAME='value' ...
+ *     [ "${SHLVL:-0}" -ge 1 ] || { SHLVL=1; export SHLVL; }   (rc read once)
  *     [cd DIR || exit 1]
  *     <if not already a process group leader: exec setsid ...>
  *     echo $$ > "$BENCHCTL_HOST_TMPDIR/pgid.<n>"; exec bash -c '<command>''
@@ -203,6 +204,10 @@ static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_r
         bc_shell_quote(&b, req->workdir);
         bc_sb_append(&b, " || exit 1\n");
     }
+    /* The login shell has read the user's rc; bash's `exec` to this script
+     * left SHLVL at 0, so a stage shell that is bash would take itself for
+     * sshd's first shell and read ~/.bashrc again (SSH_CLIENT is set). */
+    bc_sb_append(&b, "[ \"${SHLVL:-0}\" -ge 1 ] 2>/dev/null || { SHLVL=1; export SHLVL; }\n");
     char f[64];
     snprintf(f, sizeof f, "f=\"$BENCHCTL_HOST_TMPDIR/pgid.%u\"\n", id);
     bc_sb_append(&b, f);
