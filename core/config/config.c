@@ -26,7 +26,12 @@ static const cfg_key bench_keys[] = {
     END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),
-                                       STR("time_format", config, log_time_format), END};
+                                       STR("time_format", config, log_time_format),
+                                       {.name = "max_stage_log", .type = KEY_SIZE,
+                                        .offset = KEY_AT(config, log_stage_max),
+                                        .dflt = CONFIG_STAGE_LOG_MAX, .lo = 1,
+                                        .hi = INT64_MAX / 2},
+                                       END};
 static const cfg_key git_keys[] = {
     {.name = "capture", .type = KEY_BOOL, .offset = KEY_AT(config, git_capture), .dflt = 1},
     BOOL("require_clean", config, git_require_clean), BOOL("save_patch", config, git_save_patch),
@@ -139,6 +144,7 @@ static void parse_benchmark(vctx *v, const ynode *b)
             sv_push(&c->helper_shell, c->shell.v[i]);
     }
 
+    c->log_stage_max = CONFIG_STAGE_LOG_MAX;
     const ynode *lg = ynode_get(b, "logging");
     if (lg && !lg->is_null && cfg_expect_type(v, lg, Y_MAP, "benchmark.logging")) {
         cfg_check_keys(v, lg, logging_keys, "benchmark.logging");

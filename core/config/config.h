@@ -10,6 +10,9 @@
 #ifndef BENCHCTL_CONFIG_H
 #define BENCHCTL_CONFIG_H
 
+/* benchmark.logging.max_stage_log by default: bytes kept of a stage's log. */
+#define CONFIG_STAGE_LOG_MAX ((int64_t)1 << 30)
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +53,7 @@ typedef struct cfg_output {
     const char *schema_format;   /* validator name, default "csv" */
     const char *on_invalid;      /* "fail" | "warn" */
     int64_t min_rows;            /* data rows a file needs to be valid; -1: unset */
+    int64_t max_size;            /* bytes kept of each collected file; 0: no limit */
     cfg_column *columns;
     size_t ncolumns;
     const struct plugin *collector_plugin, *validator_plugin;
@@ -126,6 +130,7 @@ typedef struct config {
                           * when set, else the default without -e/pipefail */
     const char *log_level, *log_path;
     const char *log_time_format; /* logging.time_format: a Go time layout, or NULL */
+    int64_t log_stage_max;       /* logging.max_stage_log: bytes kept of each stage log */
     const char *sync_remote;     /* benchmark.sync.remote (rclone's), or NULL */
     strvec sync_args;            /* benchmark.sync.args: more rclone arguments */
     bool git_capture, git_require_clean, git_save_patch;

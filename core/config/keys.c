@@ -204,6 +204,10 @@ static void number_kind(char *buf, size_t size, const cfg_key *k)
     case KEY_COUNT:
         count_kind(buf, size, k);
         break;
+    case KEY_SIZE:
+        snprintf(buf, size, "a size of at least %lld bytes such as 4096, 64K, 100M, 2G or 1GB",
+                 (long long)k->lo);
+        break;
     case KEY_FLOAT:
         if (k->flags & KEY_RANGE)
             snprintf(buf, size, "a number from %g to %g", k->flo, k->fhi);
@@ -234,6 +238,8 @@ static bool bind_number(diag *d, const cfg_key *k, const ynode *n, char *field, 
              (!(k->flags & KEY_RANGE) || (f >= k->flo && f <= k->fhi));
     } else if (k->type == KEY_COUNT) {
         ok = s && parse_int64(s, &x) && x >= k->lo && x <= k->hi;
+    } else if (k->type == KEY_SIZE) {
+        ok = s && parse_size(s, &x) && x >= k->lo && x <= k->hi;
     } else {
         int64_t ns;
         ok = s && parse_duration_ns(s, &ns);
@@ -289,6 +295,7 @@ static bool bind_one(diag *d, const cfg_key *k, const ynode *n, char *field, con
     }
     case KEY_DURATION:
     case KEY_COUNT:
+    case KEY_SIZE:
     case KEY_FLOAT:
         return bind_number(d, k, n, field, what);
     case KEY_LIST:
@@ -312,6 +319,7 @@ static void set_default(const cfg_key *k, char *field)
         break;
     case KEY_DURATION:
     case KEY_COUNT:
+    case KEY_SIZE:
         *(int64_t *)(void *)field = k->dflt;
         break;
     case KEY_FLOAT:

@@ -37,7 +37,8 @@ typedef enum key_type {
     KEY_DURATION,  /* int64_t: milliseconds, from "500ms", "30s", "1m30s" */
     KEY_COUNT,     /* int64_t: a whole number from lo to hi (INT64_MIN/MAX: open) */
     KEY_FLOAT,     /* double: a number; from flo to fhi with KEY_RANGE */
-    KEY_LIST       /* const ynode *: a list of values, or one value */
+    KEY_LIST,      /* const ynode *: a list of values, or one value */
+    KEY_SIZE       /* int64_t: bytes, from "100M", "64KiB", "1GB" (parse_size); from lo to hi */
 } key_type;
 
 #define KEY_REQUIRED 0x1u /* missing or empty is an error */

@@ -59,6 +59,8 @@ const cfg_key config_output_keys[] = {
      .flags = KEY_REQUIRED},
     {.name = "collector", .type = KEY_STR, .offset = KEY_AT(cfg_output, collector),
      .dflt_str = "files"},
+    {.name = "max_size", .type = KEY_SIZE, .offset = KEY_AT(cfg_output, max_size), .lo = 1,
+     .hi = INT64_MAX / 2},
     OTHER("data_schema"), OTHER("local_path"), END};
 const cfg_key config_schema_keys[] = {
     {.name = "format", .type = KEY_STR, .offset = KEY_AT(cfg_output, schema_format),

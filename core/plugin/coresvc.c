@@ -65,6 +65,12 @@ static const char *svc_fact(bc_ctx *ctx, const char *key)
         return c->host && c->env ? c->env->host_alias(c) : NULL;
     if (strcmp(key, "transport") == 0)
         return c->host && c->env ? c->env->host_transport(c) : NULL;
+    if (strcmp(key, "max_file_bytes") == 0) {
+        if (c->max_bytes <= 0)
+            return NULL;
+        snprintf(c->factbuf, sizeof c->factbuf, "%lld", (long long)c->max_bytes);
+        return c->factbuf;
+    }
     if (strcmp(key, "time_left_ms") == 0 && c->deadline_ns && c->plugin &&
         c->plugin->desc.abi.abi_minor < 2) {
         /* For plugins built before the time_left_ms service (ABI 1.2). */

@@ -59,6 +59,7 @@ typedef struct core_ctx {
      * the "N more errors not shown" line of an older validator). */
     void (*on_suppressed)(struct core_ctx *ctx, const char *path, uint64_t n);
     void *hook_data;
+    int64_t max_bytes;        /* host_get_file: the copy's limit (fact max_file_bytes); 0: none */
     char error[1024];         /* filled by svc->set_error */
     char factbuf[32];         /* computed facts (time_left_ms, before ABI 1.2) */
 } core_ctx;

@@ -235,7 +235,7 @@ bool bg_stop_all(run *r)
         }
         free(err);
         record_set_status(sr, failed ? STAGE_FAILED : STAGE_SUCCESS, NULL);
-        record_set_output(sr, (int64_t)b->io.bytes, b->io.log_fd >= 0 ? b->log_rel : NULL);
+        stage_io_record(&b->io, sr, b->log_rel);
         run_stage_done(r, sr);
         if (failed)
             ok = false;

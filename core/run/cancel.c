@@ -29,6 +29,18 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+void cancel_fail(cancel *c)
+{
+    c->failed = 1;
+    if (c->pipe[1] >= 0) {
+        char b = 1;
+        ssize_t r = write(c->pipe[1], &b, 1);
+        (void)r;
+    }
+}
+
+bool cancel_by_failure(const cancel *c) { return c->failed && !c->signals; }
+
 static void set_timer(int64_t ms)
 {
     struct itimerval it = {{0, 0}, {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)}};
@@ -39,6 +51,7 @@ void cancel_start(cancel *c, int64_t timeout_ms)
 {
     c->signals = 0;
     c->timeout = 0;
+    c->failed = 0;
     if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         c->pipe[0] = c->pipe[1] = -1;
     current = c;
@@ -66,11 +79,11 @@ void cancel_stop(cancel *c)
     c->pipe[0] = c->pipe[1] = -1;
 }
 
-int cancel_requested(const cancel *c) { return c && (c->signals > 0 || c->timeout); }
+int cancel_requested(const cancel *c) { return c && (c->signals > 0 || c->timeout || c->failed); }
 
 int cancel_fd(const cancel *c) { return c ? c->pipe[0] : -1; }
 
-bool cancel_by_timeout(const cancel *c) { return c->timeout && !c->signals; }
+bool cancel_by_timeout(const cancel *c) { return c->timeout && !c->signals && !c->failed; }
 
 int cancel_rearm(cancel *c)
 {
@@ -81,5 +94,6 @@ int cancel_rearm(cancel *c)
     int n = c->signals;
     c->signals = 0;
     c->timeout = 0;
+    c->failed = 0;
     return n;
 }

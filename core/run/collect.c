@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "analysis/outstats.h"
@@ -208,6 +210,19 @@ static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_cas
     return rc;
 }
 
+/* A collected file over max bytes is cut to max (a transport that
+ * honours the max_file_bytes fact stops copying just past it).  Returns
+ * true when the file was cut. */
+static bool cut_to_max(const char *abs, int64_t max)
+{
+    struct stat sb;
+    if (max <= 0 || stat(abs, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= max)
+        return false;
+    if (truncate(abs, (off_t)max) != 0)
+        log_msg(BC_LOG_WARN, "cannot cut %s to its max_size: %s", abs, strerror(errno));
+    return true;
+}
+
 /* Keep the first error of a stage run in *err; msg is consumed. */
 static void first_error(char **err, char *msg)
 {
@@ -256,6 +271,7 @@ static bool fetch_files(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     core_ctx ctx;
     optview v = {cp->desc.options, o->node, NULL, 0};
     int rc = collector_ctx(r, st, h, cs, o, &v, &ctx, &ierr);
+    ctx.max_bytes = o->max_size;
     ctx.on_file = on_file;
     ctx.hook_data = &s;
     if (rc == BC_OK) {
@@ -335,6 +351,18 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         const char *rel = strncmp(abs, r->dir, dl) == 0 && abs[dl] == '/' ? abs + dl + 1 : abs;
         out_file *of = record_add_file(orec, rel);
         of->rep = t.rep;
+        if (cut_to_max(abs, o->max_size)) {
+            of->truncated = true;
+            char *msg = xasprintf("stage '%s': output '%s': %s is larger than its max_size (%lld "
+                                  "bytes); only its first %lld bytes were kept",
+                                  st->name, name, rel, (long long)o->max_size,
+                                  (long long)o->max_size);
+            if (!orec->error)
+                orec->error = xstrdup(msg);
+            first_error(err, msg);
+            ok = false;
+            continue; /* a cut file is not validated: its last line is cut too */
+        }
         if (!o->validator_plugin)
             continue;
         char *why = NULL;

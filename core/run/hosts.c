@@ -247,6 +247,7 @@ static int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, 
     }
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
+    ctx.max_bytes = caller->max_bytes;
     int rc = h->p->ops.host.get_file(&ctx.pub, h->conn, remote, local);
     if (rc != BC_OK)
         snprintf(caller->error, sizeof caller->error, "%s", ctx.error);

@@ -21,9 +21,11 @@
 #include "run/plots.h"
 #include "run/run.h"
 #include "store/hostfacts.h"
+#include "store/reserve.h"
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/log.h"
+#include "util/wfail.h"
 
 /* ---- what plugins and stages ask of the run ---------------------------- */
 
@@ -34,7 +36,9 @@ int run_cancel_fd(run *r) { return r ? cancel_fd(&r->cancel) : -1; }
 
 stage_status run_cancel_status(run *r)
 {
-    return cancel_by_timeout(&r->cancel) ? STAGE_TIMEOUT : STAGE_INTERRUPTED;
+    return cancel_by_failure(&r->cancel)   ? STAGE_FAILED
+           : cancel_by_timeout(&r->cancel) ? STAGE_TIMEOUT
+                                           : STAGE_INTERRUPTED;
 }
 
 const char *run_fact(run *r, const char *key)
@@ -175,8 +179,11 @@ static void save_inputs(run *r, const git_state *git)
     size_t clen;
     char *ctext = config_redacted_text(r->cfg, &clen);
     char *cpath = path_join(r->dir, LAYOUT_CONFIG_COPY);
-    if (!write_file_atomic(cpath, ctext, clen, false))
-        log_msg(BC_LOG_WARN, "cannot save the config copy %s: %s", cpath, strerror(errno));
+    if (!write_file_atomic(cpath, ctext, clen, false)) {
+        int e = errno;
+        log_msg(BC_LOG_ERROR, "cannot save the config copy %s: %s", cpath, strerror(e));
+        wfail_note(cpath, e);
+    }
     free(cpath);
     free(ctext);
     if (!r->cfg->git_save_patch || !git->is_repo || !git->dirty)
@@ -184,7 +191,11 @@ static void save_inputs(run *r, const git_state *git)
     char *patch = git_diff(r->cfg->dir);
     if (patch) {
         char *pp = path_join(r->dir, LAYOUT_GIT_PATCH);
-        write_file_atomic(pp, patch, strlen(patch), false);
+        if (!write_file_atomic(pp, patch, strlen(patch), false)) {
+            int e = errno;
+            log_msg(BC_LOG_ERROR, "cannot save %s: %s", pp, strerror(e));
+            wfail_note(pp, e);
+        }
         free(pp);
         free(patch);
     }
@@ -226,12 +237,28 @@ static int run_open(run *r, const run_options *o, loader *ld)
                 c->path, c->dir);
         goto fail;
     }
-    *r = (run){.cfg = c, .ld = ld, .o = o, .journal_fd = -1, .owner_fd = -1, .watch_fd = -1,
-               .watch_pid = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+    r->cfg = c;
+    r->ld = ld;
+    r->o = o;
+    if (run_cancelled(r)) { /* Ctrl-C while loading: no run directory */
+        fprintf(stderr, "benchctl: interrupted before the run started; nothing was run\n");
+        code = EXIT_INTERRUPTED;
+        goto fail;
+    }
     char *err = NULL;
     if (!runstore_create(c->output_dir, &r->id, &r->dir, &err)) {
         fprintf(stderr, "benchctl: %s\n", err);
         free(err);
+        goto fail;
+    }
+    /* Room for the last metadata.json, whatever fills the disk later. */
+    if (!reserve_ensure(r->dir, RESERVE_MIN)) {
+        fprintf(stderr, "benchctl: %s: no room for a run (%s); nothing was run\n", r->dir,
+                strerror(errno));
+        reserve_discard_run(r->dir);
+        free(r->dir);
+        free(r->id);
+        r->dir = r->id = NULL;
         goto fail;
     }
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
@@ -389,8 +416,18 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
                                    (long long)r->o->timeout_ms);
     if (interrupted && !r->first_error)
         r->first_error = xstrdup("interrupted by a signal");
-    meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
-    results_write(r->dir, r->meta);
+    bool saved = meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
+    if (saved && !results_write(r->dir, r->meta)) {
+        fprintf(stderr, "benchctl: cannot write %s/results.json: %s\n", r->dir, strerror(errno));
+        saved = false;
+    }
+    if (!saved) {
+        fprintf(stderr, "benchctl: run %s %s, but its final metadata could not be written "
+                        "(see above)\n", r->id, status);
+        printf("Results saved to: %s\n", r->dir);
+        fflush(stdout);
+        return interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
+    }
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
                 r->dir);
@@ -426,14 +463,24 @@ static void run_free(run *r)
     log_close_file();
 }
 
+/* A failed write into the run directory (a full disk): stop the run. */
+static void on_write_failure(void *arg) { cancel_fail(arg); }
+
 int engine_run(const run_options *o)
 {
     loader ld;
-    run r;
-    int code = run_open(&r, o, &ld);
-    if (code != EXIT_OK)
-        return code;
+    run r = {.journal_fd = -1, .owner_fd = -1, .watch_fd = -1, .watch_pid = -1,
+             .lock = PTHREAD_MUTEX_INITIALIZER};
+    /* Signals are taken from the start: a Ctrl-C while the run directory
+     * is made never leaves it without metadata. */
     cancel_start(&r.cancel, o->timeout_ms);
+    wfail_watch(on_write_failure, &r.cancel);
+    int code = run_open(&r, o, &ld);
+    if (code != EXIT_OK) {
+        wfail_watch(NULL, NULL);
+        cancel_stop(&r.cancel);
+        return code;
+    }
     size_t started = run_cases(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
      * from here on a new signal means "stop what is left". */
@@ -446,9 +493,24 @@ int engine_run(const run_options *o)
     for (size_t i = 0; i < r.nhosts; i++)
         hostconn_close(&r.hosts[i]);
     leftovers_stop(&r);
-    if (r.cfg->nplots && !interrupted)
+    if (r.cfg->nplots && !interrupted && !wfail_happened()) {
         run_plots(&r);
+        if (cancel_rearm(&r.cancel) > 0) { /* Ctrl-C while plotting */
+            interrupted = true;
+            free(r.first_error);
+            r.first_error = xstrdup("interrupted by a signal while drawing the plots");
+        }
+    }
+    /* A full disk: its first failed write is why the run failed. */
+    char *full = wfail_message();
+    if (full) {
+        free(r.first_error);
+        r.first_error = xasprintf("%s; the run was stopped", full);
+        fprintf(stderr, "benchctl: %s\n", r.first_error);
+        free(full);
+    }
     code = run_finish(&r, interrupted, timed_out);
+    wfail_watch(NULL, NULL);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;

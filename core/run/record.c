@@ -202,6 +202,8 @@ static cJSON *outputs_json(const stage_rec *rec)
             cJSON_AddStringToObject(fj, "path", o->files[f].path);
             if (o->files[f].rep)
                 cJSON_AddNumberToObject(fj, "repetition", o->files[f].rep);
+            if (o->files[f].truncated)
+                cJSON_AddTrueToObject(fj, "truncated");
             if (o->files[f].check.checked)
                 cJSON_AddItemToObject(fj, "validation",
                                       check_json(&o->files[f].check, o->files[f].validity));
@@ -296,6 +298,8 @@ cJSON *record_json(const stage_rec *rec)
     if (rec->ended) {
         cJSON_AddNumberToObject(o, "output_bytes", (double)rec->output_bytes);
         add_str_or_null(o, "log", rec->log);
+        if (rec->log_dropped > 0)
+            cJSON_AddNumberToObject(o, "log_dropped_bytes", (double)rec->log_dropped);
     }
     if (rec->error)
         cJSON_AddStringToObject(o, "error", rec->error);

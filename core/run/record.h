@@ -77,6 +77,7 @@ typedef struct file_check {
 typedef struct out_file {
     char *path;             /* relative to the run directory */
     int rep;                /* 0; n: collected after repetition n */
+    bool truncated;         /* cut at the output's max_size */
     file_validity validity;
     file_check check;
 } out_file;
@@ -145,6 +146,7 @@ typedef struct stage_rec {
     const char *stopped_by; /* a background stage: "SIGTERM" | "SIGKILL" | NULL */
     bool ended;             /* output_bytes and log are set */
     int64_t output_bytes;
+    int64_t log_dropped;    /* bytes of output past max_stage_log, not in the log */
     char *log;              /* relative to the run directory; NULL: no log */
     cJSON *json;            /* its serialisation in the stages array (owned by it) */
     char *owned[3];         /* stored records: their own strings */

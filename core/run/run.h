@@ -62,6 +62,7 @@ typedef struct run {
     int64_t last_save_ns;  /* mono_ns() of the last metadata.json write */
     int64_t m0;            /* mono_ns() when the run directory was created */
     bool tty;
+    bool final_write;      /* meta_end began: the reserve is given back */
     struct winsize ws;
     cancel cancel;         /* signals and --timeout */
 } run;
@@ -70,12 +71,14 @@ typedef struct run {
 struct git_state;
 /* The run's first metadata.json (written) and stages.jsonl (opened). */
 void meta_begin(run *r, const struct git_state *git);
-/* Final status, error, end time, duration; written durably. */
-void meta_end(run *r, const char *status, double duration_s);
+/* Final status, error, end time, duration; written durably (after the
+ * space kept for it is given back).  false when it could not be written. */
+bool meta_end(run *r, const char *status, double duration_s);
 /* Set key to val (a JSON null when val is NULL), replacing it. */
 void meta_set_string(cJSON *o, const char *key, const char *val);
-/* Write metadata.json now (durable: fsync'ed). */
-void run_save_meta(run *r, bool durable);
+/* Write metadata.json now (durable: fsync'ed); false (logged, and noted
+ * as a failed write: util/wfail.h) when it could not be written. */
+bool run_save_meta(run *r, bool durable);
 /* After each stage record: journal it, refresh metadata.json now and then. */
 void run_stage_done(run *r, stage_rec *rec);
 /* A case's entry in metadata.json's "cases" (status: success, failed,
@@ -144,6 +147,8 @@ typedef struct stage_io {
     bool log_failed;
     const char *log_path;
     uint64_t bytes;
+    uint64_t log_kept;     /* bytes written to the log */
+    uint64_t log_dropped;  /* bytes past benchmark.logging.max_stage_log */
     strbuf *capture;
     char tail[1024];
     size_t tail_len;
@@ -155,6 +160,9 @@ typedef struct stage_io {
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len);
 /* Print what is left of unfinished lines (parallel output). */
 void stage_io_flush(stage_io *io);
+/* The record's output fields from io: bytes seen, the log (log_rel,
+ * when one was written) and what was cut from it. */
+void stage_io_record(const stage_io *io, stage_rec *rec, const char *log_rel);
 /* The last output lines of a stage, from its tail buffer (owned). */
 char *stage_tail_lines(const stage_io *io, int lines);
 

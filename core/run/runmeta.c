@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -18,8 +19,10 @@
 #include "paths.h"
 #include "run/run.h"
 #include "store/hostfacts.h"
+#include "store/reserve.h"
 #include "store/runstore.h"
 #include "util/log.h"
+#include "util/wfail.h"
 
 /* Keys `benchctl edit` changed in the stored metadata.json while the run
  * goes on (a stage may annotate its own run): what differs on disk from
@@ -42,7 +45,24 @@ static void take_edits(run *r)
     cJSON_Delete(disk);
 }
 
-void run_save_meta(run *r, bool durable)
+/* Keep room for the final metadata.json and results.json: four times
+ * what metadata.json takes now (its new copy is written beside it). */
+static void grow_reserve(run *r)
+{
+    if (r->final_write)
+        return;
+    char *path = path_join(r->dir, "metadata.json");
+    struct stat st;
+    size_t want = RESERVE_MIN;
+    if (stat(path, &st) == 0 && (size_t)st.st_size * 4 > want)
+        want = (size_t)st.st_size * 4;
+    free(path);
+    if (!reserve_ensure(r->dir, want))
+        log_msg(BC_LOG_DEBUG, "cannot grow %s/%s to %zu bytes: %s", r->dir, RESERVE_FILE, want,
+                strerror(errno));
+}
+
+bool run_save_meta(run *r, bool durable)
 {
     /* The store's lock: `benchctl edit` may write this run's metadata.json
      * too.  Other threads add to meta under r->lock (custom metadata from
@@ -58,9 +78,17 @@ void run_save_meta(run *r, bool durable)
     }
     pthread_mutex_unlock(&r->lock);
     runstore_unlock(fd);
-    if (!ok)
-        log_msg(BC_LOG_ERROR, "cannot write %s/metadata.json: %s", r->dir, strerror(errno));
+    if (!ok) {
+        int e = errno;
+        char *path = path_join(r->dir, "metadata.json");
+        log_msg(BC_LOG_ERROR, "cannot write %s: %s", path, strerror(e));
+        wfail_note(path, e);
+        free(path);
+    } else {
+        grow_reserve(r);
+    }
     r->last_save_ns = mono_ns();
+    return ok;
 }
 
 /* After each stage: append its record to stages.jsonl (cheap, so even a
@@ -76,8 +104,13 @@ void run_stage_done(run *r, stage_rec *rec)
     if (line && r->journal_fd >= 0) {
         size_t len = strlen(line);
         line[len] = '\n';
-        if (write(r->journal_fd, line, len + 1) < 0)
-            log_msg(BC_LOG_WARN, "cannot append to %s/stages.jsonl: %s", r->dir, strerror(errno));
+        if (!write_full(r->journal_fd, line, len + 1)) {
+            int e = errno;
+            char *path = path_join(r->dir, LAYOUT_JOURNAL);
+            log_msg(BC_LOG_ERROR, "cannot append to %s: %s", path, strerror(e));
+            wfail_note(path, e);
+            free(path);
+        }
     }
     free(line);
     if (mono_ns() - r->last_save_ns >= 1000000000LL)
@@ -283,7 +316,7 @@ static long self_peak_rss_kb(void)
     return kb;
 }
 
-void meta_end(run *r, const char *status, double duration_s)
+bool meta_end(run *r, const char *status, double duration_s)
 {
     meta_set_string(r->meta, "status", status);
     meta_set_string(r->meta, "error", r->first_error);
@@ -294,5 +327,8 @@ void meta_end(run *r, const char *status, double duration_s)
     /* What the orchestrator itself cost: its own peak RSS. */
     cJSON_AddNumberToObject(cJSON_GetObjectItem(r->meta, "benchctl"), "peak_rss_kb",
                             (double)self_peak_rss_kb());
-    run_save_meta(r, true);
+    /* The room kept since the start is for this write. */
+    r->final_write = true;
+    reserve_release(r->dir);
+    return run_save_meta(r, true);
 }

@@ -176,7 +176,7 @@ static void finish_job(stage_job *j)
     }
     record_set_end(j->sr, j->m0);
     record_set_status(j->sr, j->status, NULL);
-    record_set_output(j->sr, (int64_t)j->io.bytes, j->io.log_fd >= 0 ? j->log_rel : NULL);
+    stage_io_record(&j->io, j->sr, j->log_rel);
     if (j->err) {
         record_set_error(j->sr, j->err);
         log_msg(BC_LOG_ERROR, "%s", j->err);

@@ -13,10 +13,62 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/wfail.h"
 #include "run/run.h"
 
-/* Where a stage's output goes.  The log file is created on the first byte
- * of output, so silent stages (common in big sweeps) cost no file. */
+/* The stage's log: created on the first byte of output, so silent stages
+ * (common in big sweeps) cost no file; kept up to the run's
+ * max_stage_log (what is cut is counted, and said at the cut); a failed
+ * write (a full disk) stops the log and is noted for the run. */
+static void log_write(core_ctx *ctx, stage_io *io, const void *data, size_t len)
+{
+    if (io->log_failed)
+        return;
+    if (io->log_fd < 0) {
+        char *dir = dir_name(io->log_path);
+        if (mkdir(dir, 0755) != 0 && errno == ENOENT)
+            mkdir_p(dir, 0755);
+        free(dir);
+        io->log_fd =
+            open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (io->log_fd < 0) {
+            io->log_failed = true;
+            int e = errno;
+            log_msg(BC_LOG_ERROR, "cannot write stage log %s: %s", io->log_path, strerror(e));
+            wfail_note(io->log_path, e);
+            return;
+        }
+    }
+    uint64_t cap = ctx->run ? (uint64_t)ctx->run->cfg->log_stage_max : 0;
+    size_t keep = len;
+    if (cap && io->log_kept + len > cap)
+        keep = io->log_kept >= cap ? 0 : (size_t)(cap - io->log_kept);
+    if (keep && !write_full(io->log_fd, data, keep)) {
+        int e = errno;
+        io->log_failed = true;
+        log_msg(BC_LOG_ERROR, "cannot write stage log %s: %s", io->log_path, strerror(e));
+        wfail_note(io->log_path, e);
+        return;
+    }
+    io->log_kept += keep;
+    if (keep == len)
+        return;
+    if (!io->log_dropped) {
+        char note[200];
+        int n = snprintf(note, sizeof note,
+                         "\n[benchctl: this log stops at %llu bytes "
+                         "(benchmark.logging.max_stage_log); the rest is not kept]\n",
+                         (unsigned long long)cap);
+        if (!write_full(io->log_fd, note, (size_t)n))
+            wfail_note(io->log_path, errno);
+        log_msg(BC_LOG_WARN, "stage log %s reached benchmark.logging.max_stage_log (%llu "
+                "bytes): the rest of the stage's output is not kept", io->log_path,
+                (unsigned long long)cap);
+    }
+    io->log_dropped += len - keep;
+}
+
+/* Where a stage's output goes. */
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 {
     stage_io *io = ctx->sink_data;
@@ -35,19 +87,7 @@ void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
         memcpy(io->tail + keep, data, len);
         io->tail_len = keep + len;
     }
-    if (io->log_fd < 0 && !io->log_failed) {
-        char *dir = dir_name(io->log_path);
-        if (mkdir(dir, 0755) != 0 && errno == ENOENT)
-            mkdir_p(dir, 0755);
-        free(dir);
-        io->log_fd = open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (io->log_fd < 0) {
-            io->log_failed = true;
-            log_msg(BC_LOG_WARN, "cannot write stage log %s: %s", io->log_path, strerror(errno));
-        }
-    }
-    if (io->log_fd >= 0)
-        write_all(io->log_fd, data, len);
+    log_write(ctx, io, data, len);
     if (!io->to_terminal)
         return;
     int fd = stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
@@ -105,3 +145,9 @@ char *stage_tail_lines(const stage_io *io, int lines)
     return xstrndup(io->tail + start, end - start);
 }
 
+
+void stage_io_record(const stage_io *io, stage_rec *rec, const char *log_rel)
+{
+    record_set_output(rec, (int64_t)io->bytes, io->log_fd >= 0 ? log_rel : NULL);
+    rec->log_dropped = (int64_t)io->log_dropped;
+}

@@ -1,6 +1,7 @@
 /* The run store: run directories, IDs and metadata.json. */
 #define _GNU_SOURCE
 #include "store/runstore.h"
+#include "store/reserve.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -104,6 +105,7 @@ static void mark_crashed(const char *output_dir, const char *id, cJSON **metap)
         meta = NULL;
     }
     if (meta) {
+        reserve_release(dir); /* the room it kept for its last write */
         cJSON_ReplaceItemInObject(meta, "status", cJSON_CreateString("crashed"));
         cJSON_DeleteItemFromObject(meta, "error");
         cJSON_AddStringToObject(meta, "error",

@@ -173,14 +173,26 @@ bool parse_duration_ns(const char *s, int64_t *out)
     double total = 0;
     const char *p = s;
     while (*p) {
-        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        /* A decimal number: digits with at most one '.', nothing strtod
+         * would also take (0x10, 1e3, inf). */
+        size_t n = 0, digits = 0, dots = 0;
+        for (; (p[n] >= '0' && p[n] <= '9') || p[n] == '.'; n++) {
+            if (p[n] == '.')
+                dots++;
+            else
+                digits++;
+        }
+        if (!digits || dots > 1 || n > 40)
             return false;
+        char num[48];
+        memcpy(num, p, n);
+        num[n] = '\0';
         char *end;
         errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno)
+        double v = strtod(num, &end);
+        if (end != num + n || errno)
             return false;
-        p = end;
+        p += n;
         size_t best = 0, best_len = 0;
         for (size_t i = 0; i < ARRAY_LEN(units); i++) {
             size_t l = strlen(units[i].unit);
@@ -199,6 +211,35 @@ bool parse_duration_ns(const char *s, int64_t *out)
         return false;
     *out = (int64_t)total;
     return true;
+}
+
+bool parse_size(const char *s, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        int64_t mult;
+    } units[] = {{"", 1},          {"B", 1},
+                 {"K", 1LL << 10}, {"KiB", 1LL << 10}, {"KB", 1000},
+                 {"M", 1LL << 20}, {"MiB", 1LL << 20}, {"MB", 1000000},
+                 {"G", 1LL << 30}, {"GiB", 1LL << 30}, {"GB", 1000000000},
+                 {"T", 1LL << 40}, {"TiB", 1LL << 40}, {"TB", 1000000000000LL}};
+    if (!s || !(*s >= '0' && *s <= '9'))
+        return false;
+    int64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - (*p - '0')) / 10)
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    for (size_t i = 0; i < ARRAY_LEN(units); i++)
+        if (strcmp(p, units[i].unit) == 0) {
+            if (v > INT64_MAX / units[i].mult)
+                return false;
+            *out = v * units[i].mult;
+            return true;
+        }
+    return false;
 }
 
 bool parse_int64(const char *s, int64_t *out)

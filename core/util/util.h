@@ -41,6 +41,11 @@ bool sv_contains(const strvec *sv, const char *s);
 /* Parse a Go-style duration ("1h2m3.5s", "500ms", "250us", "10ns") into
  * nanoseconds. A bare "0" is accepted. Returns false on bad syntax. */
 bool parse_duration_ns(const char *s, int64_t *out);
+/* Parse a size in bytes: a whole number with an optional unit, "B", "K"
+ * "M" "G" "T" (or "KiB" ... "TiB": powers of 1024) or "KB" ... "TB"
+ * (powers of 1000): "100M", "64KiB", "1GB", "4096".  false on bad syntax
+ * or overflow. */
+bool parse_size(const char *s, int64_t *out);
 /* Parse a whole decimal integer with range checks. */
 bool parse_int64(const char *s, int64_t *out);
 /* size - 1 random hex digits and a NUL into buf (getrandom; the clock and

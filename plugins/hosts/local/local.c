@@ -619,9 +619,28 @@ static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
         bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
         goto done;
     }
+    /* Bounded: a regular file up to its size now (a writer that goes on
+     * does not make the copy endless), anything at most max_file_bytes + 1
+     * (the core cuts a longer copy and says so); a pipe or device is
+     * read until the run is cancelled. */
+    struct stat st = {0};
+    int64_t left = -1;
+    if (fstat(in, &st) == 0 && S_ISREG(st.st_mode))
+        left = st.st_size;
+    const char *maxs = ctx->svc->fact(ctx, "max_file_bytes");
+    long long maxb = maxs ? strtoll(maxs, NULL, 10) : 0;
+    if (maxb > 0 && (left < 0 || left > maxb + 1))
+        left = maxb + 1;
+    int regular = S_ISREG(st.st_mode);
     char buf[1 << 16];
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
+    while (left != 0) {
+        if (!regular && ctx->svc->cancelled(ctx)) {
+            bc_error(ctx, "copying %s was interrupted", from);
+            rc = BC_CANCELLED;
+            goto done;
+        }
+        size_t want = left > 0 && (uint64_t)left < sizeof buf ? (size_t)left : sizeof buf;
+        ssize_t n = read(in, buf, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -630,6 +649,8 @@ static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
         }
         if (n == 0)
             break;
+        if (left > 0)
+            left -= n;
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR)
