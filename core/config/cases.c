@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config/parse.h"
+#include "util/strmap.h"
 
 static const cfg_key case_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_case, name), .flags = KEY_REQUIRED},
@@ -23,6 +24,7 @@ void cfg_parse_cases(vctx *v, const ynode *cs)
     if (!cfg_expect_type(v, cs, Y_SEQ, "cases"))
         return;
     c->cases = xcalloc(cs->n + 1, sizeof *c->cases);
+    strmap names = {0};
     for (size_t i = 0; i < cs->n; i++) {
         const ynode *cn = cs->vals[i];
         if (!cfg_expect_type(v, cn, Y_MAP, "cases[]"))
@@ -32,9 +34,8 @@ void cfg_parse_cases(vctx *v, const ynode *cs)
         cc->node = cn;
         keys_bind(v->d, cn, case_keys, cc, "case");
         cfg_check_file_name(v, ynode_get(cn, "name"), "case", cc->name);
-        for (size_t j = 0; cc->name && j + 1 < c->ncases; j++)
-            if (c->cases[j].name && strcmp(c->cases[j].name, cc->name) == 0)
-                ERR(v, ynode_get(cn, "name"), "duplicate case name '%s'", cc->name);
+        if (cc->name && !strmap_put(&names, cc->name, c->ncases - 1, NULL))
+            ERR(v, ynode_get(cn, "name"), "duplicate case name '%s'", cc->name);
         const ynode *env = ynode_get(cn, "env");
         if (env && !env->is_null && cfg_expect_type(v, env, Y_MAP, "case.env")) {
             cc->env = env;
@@ -53,6 +54,7 @@ void cfg_parse_cases(vctx *v, const ynode *cs)
             }
         }
     }
+    strmap_free(&names);
 }
 
 /* matrix: {NAME: [v1, v2, ...], ...} -> one case per combination, crossed
@@ -82,6 +84,11 @@ void cfg_parse_matrix(vctx *v, const ynode *m)
             return;
         }
         if (vals->type == Y_SCALAR && !vals->is_null) {
+            if (strchr(vals->str, '/')) {
+                ERR(v, vals, "matrix: '%s' value '%s' contains '/' (it is part of case names, "
+                             "which name directories); use values without '/'", k->str, vals->str);
+                return;
+            }
             continue; /* a single value */
         }
         if (!cfg_expect_type(v, vals, Y_SEQ, "matrix parameter"))
@@ -90,18 +97,24 @@ void cfg_parse_matrix(vctx *v, const ynode *m)
             ERR(v, vals, "matrix: '%s' needs at least one value", k->str);
             return;
         }
-        for (size_t j = 0; j < vals->n; j++) {
-            if (vals->vals[j]->type != Y_SCALAR) {
-                ERR(v, vals->vals[j], "matrix: the values of '%s' must be scalars", k->str);
-                return;
-            }
-            for (size_t q = 0; q < j; q++)
-                if (strcmp(vals->vals[q]->str, vals->vals[j]->str) == 0) {
-                    ERR(v, vals->vals[j], "matrix: '%s' lists '%s' twice", k->str,
-                        vals->vals[j]->str);
-                    return;
-                }
+        strmap seen = {0};
+        bool bad = false;
+        for (size_t j = 0; j < vals->n && !bad; j++) {
+            const ynode *val = vals->vals[j];
+            bad = true; /* one error for one bad value, not one per combination */
+            if (val->type != Y_SCALAR)
+                ERR(v, val, "matrix: the values of '%s' must be scalars", k->str);
+            else if (!strmap_put(&seen, val->str, j, NULL))
+                ERR(v, val, "matrix: '%s' lists '%s' twice", k->str, val->str);
+            else if (strchr(val->str, '/'))
+                ERR(v, val, "matrix: '%s' value '%s' contains '/' (it is part of case names, which "
+                            "name directories); use values without '/'", k->str, val->str);
+            else
+                bad = false;
         }
+        strmap_free(&seen);
+        if (bad)
+            return;
         combos *= vals->n;
         if (combos > 100000) {
             ERR(v, m, "matrix: more than 100000 combinations");
@@ -111,6 +124,7 @@ void cfg_parse_matrix(vctx *v, const ynode *m)
     size_t nbase = c->ncases ? c->ncases : 1;
     cfg_case *out = xcalloc(nbase * combos + 1, sizeof *out);
     size_t n = 0;
+    bool long_name = false;
     for (size_t b = 0; b < nbase; b++) {
         for (size_t k = 0; k < combos; k++) {
             cfg_case *cc = &out[n++];
@@ -136,8 +150,12 @@ void cfg_parse_matrix(vctx *v, const ynode *m)
             }
             cc->owned_name = sb_steal(&name);
             cc->name = cc->owned_name;
-            if (strchr(cc->name, '/'))
-                ERR(v, m, "matrix: case '%s' would contain '/'; use values without '/'", cc->name);
+            if (!long_name && strlen(cc->name) > CONFIG_NAME_MAX) {
+                long_name = true; /* said once, for the first such case */
+                ERR(v, m, "matrix: case names would be too long (the first is %zu bytes, at most "
+                          "%d): use shorter parameter names or values", strlen(cc->name),
+                    CONFIG_NAME_MAX);
+            }
         }
     }
     free(c->cases);

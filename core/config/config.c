@@ -113,6 +113,19 @@ static void default_shell(strvec *out)
     sv_push(out, "-c");
 }
 
+/* One plugin_paths entry: a directory that exists (a typo would only show
+ * later as a missing plugin). */
+static void add_plugin_path(vctx *v, const ynode *n)
+{
+    char *p = path_join(v->c->dir, n->str);
+    struct stat sb;
+    if (stat(p, &sb) != 0)
+        ERR(v, n, "benchmark.plugin_paths: %s: %s", p, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        ERR(v, n, "benchmark.plugin_paths: %s is not a directory", p);
+    sv_push_owned(&v->c->plugin_paths, p);
+}
+
 static void parse_benchmark(vctx *v, const ynode *b)
 {
     config *c = v->c;
@@ -166,13 +179,18 @@ static void parse_benchmark(vctx *v, const ynode *b)
     const ynode *pp = ynode_get(b, "plugin_paths");
     if (pp && !pp->is_null) {
         if (pp->type == Y_SCALAR) {
-            sv_push_owned(&c->plugin_paths, path_join(c->dir, pp->str));
+            add_plugin_path(v, pp);
         } else if (cfg_expect_type(v, pp, Y_SEQ, "benchmark.plugin_paths")) {
             for (size_t i = 0; i < pp->n; i++)
                 if (cfg_expect_type(v, pp->vals[i], Y_SCALAR, "benchmark.plugin_paths[]"))
-                    sv_push_owned(&c->plugin_paths, path_join(c->dir, pp->vals[i]->str));
+                    add_plugin_path(v, pp->vals[i]);
         }
     }
+    /* output_dir is made by the run; one that exists must be a directory. */
+    struct stat od;
+    if (c->output_dir && stat(c->output_dir, &od) == 0 && !S_ISDIR(od.st_mode))
+        ERR(v, c->output_dir_node, "benchmark.output_dir: %s exists and is not a directory",
+            c->output_dir);
 }
 
 static void parse_hosts(vctx *v, const ynode *h)
@@ -236,10 +254,13 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
     c->path = xstrdup(path);
     c->abs_path = abs_path(path);
     c->dir = base_dir ? xstrdup(base_dir) : dir_name(c->abs_path);
-    c->text = read_file(path, &c->len);
+    char *why = NULL;
+    errno = 0;
+    c->text = read_regular_file(path, CONFIG_MAX_BYTES, &c->len, &why);
     if (!c->text) {
-        diag_error(d, 0, 0, "cannot read config file: %s%s", strerror(errno),
+        diag_error(d, 0, 0, "cannot read config file: %s%s", why,
                    errno == ENOENT ? " (create one with `benchctl init`)" : "");
+        free(why);
         config_free(c);
         return NULL;
     }

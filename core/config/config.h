@@ -10,6 +10,13 @@
 #ifndef BENCHCTL_CONFIG_H
 #define BENCHCTL_CONFIG_H
 
+/* A config file is a regular file of at most this many bytes. */
+#define CONFIG_MAX_BYTES ((size_t)16 << 20)
+
+/* Names of stages, outputs, cases and plots name files: at most this many
+ * bytes (less what layout adds: a file system's NAME_MAX is 255). */
+#define CONFIG_NAME_MAX 200
+
 /* benchmark.logging.max_stage_log by default: bytes kept of a stage's log. */
 #define CONFIG_STAGE_LOG_MAX ((int64_t)1 << 30)
 

@@ -59,9 +59,26 @@ void cfg_check_file_name(vctx *v, const ynode *at, const char *what, const char 
 {
     if (!name)
         return;
+    size_t len = strlen(name);
+    bool control = false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            control = true;
     if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         ERR(v, at, "%s name '%s' cannot be used: it names a file in the run directory, so it "
                    "must be non-empty, without '/', and not '.' or '..'", what, name);
+    else if (len > CONFIG_NAME_MAX)
+        ERR(v, at, "%s name '%.40s...' is %zu bytes long: it names a file in the run directory, "
+                   "so it must be at most %d bytes", what, name, len, CONFIG_NAME_MAX);
+    else if (control) {
+        char *shown = xstrdup(name);
+        for (char *p = shown; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        ERR(v, at, "%s name '%s' contains a control character (shown as '?': a tab, a newline "
+                   "or another byte below 0x20): names must be printable", what, shown);
+        free(shown);
+    }
 }
 
 

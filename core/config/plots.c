@@ -275,7 +275,9 @@ void cfg_parse_plots(vctx *v, const ynode *ps)
 int config_is_plots_file(const char *path)
 {
     size_t len;
-    char *text = read_file(path, &len);
+    char *why = NULL;
+    char *text = read_regular_file(path, CONFIG_MAX_BYTES, &len, &why);
+    free(why);
     if (!text)
         return -1;
     diag d = {.file = path};
@@ -298,9 +300,11 @@ bool config_load_plots(config *c, const char *path, diag *d)
     ytree_free(c->plots_tree);
     free(c->plots_text);
     c->plots_tree = NULL;
-    c->plots_text = read_file(path, &len);
+    char *why = NULL;
+    c->plots_text = read_regular_file(path, CONFIG_MAX_BYTES, &len, &why);
     if (!c->plots_text) {
-        diag_error(d, 0, 0, "cannot read the plots file: %s", strerror(errno));
+        diag_error(d, 0, 0, "cannot read the plots file: %s", why);
+        free(why);
         return false;
     }
     c->plots_tree = ytree_parse(c->plots_text, len, d);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/parse.h"
+#include "util/strmap.h"
 
 static const char *const column_types[] = {"timestamp", "integer", "float", "string", NULL};
 static const char *const ts_formats[] = {"unix", "unix_ms", "unix_us", "unix_ns", "rfc3339",
@@ -270,6 +271,7 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
      * tool). */
     *out = xcalloc(list->n + 1, sizeof **out);
     const char *what = cleanup ? "cleanup step" : "stage";
+    strmap names = {0}; /* name -> index in *out: linear in the number of stages */
     for (size_t i = 0; i < list->n; i++) {
         const ynode *sn = list->vals[i];
         char w[64];
@@ -282,10 +284,10 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
         cfg_check_keys(v, sn, cleanup ? cleanup_keys : stage_keys, what);
         st->name = cfg_get_str(v, sn, "name", true, what);
         if (st->name) {
-            for (size_t j = 0; j + 1 < *nout; j++)
-                if ((*out)[j].name && strcmp((*out)[j].name, st->name) == 0)
-                    ERR(v, ynode_get(sn, "name"), "duplicate %s name '%s' (first at line %d)",
-                        what, st->name, (*out)[j].node->line);
+            size_t j;
+            if (!strmap_put(&names, st->name, *nout - 1, &j))
+                ERR(v, ynode_get(sn, "name"), "duplicate %s name '%s' (first at line %d)",
+                    what, st->name, (*out)[j].node->line);
             cfg_check_file_name(v, ynode_get(sn, "name"), what, st->name);
         }
         char sw[200];
@@ -297,6 +299,13 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
                 what, st->name ? st->name : "?");
         if (!ynode_get(sn, "command") && !ynode_get(sn, "script"))
             ERR(v, sn, "%s '%s': needs a 'command' or a 'script'", what, st->name ? st->name : "?");
+        for (int which = 0; which < 2; which++) { /* `command: ~` or '' runs nothing */
+            const char *key = which ? "script" : "command";
+            const ynode *cn = ynode_get(sn, key);
+            if (cn && cn->type == Y_SCALAR && (cn->is_null || !*cn->str))
+                ERR(v, cn, "%s '%s': '%s' is empty; give the %s to run", what,
+                    st->name ? st->name : "?", key, key);
+        }
         if (st->script) {
             bool cwd = false;
             char *p = config_resolve_path(c, st->script, &cwd);
@@ -343,22 +352,23 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
             parse_outputs(v, st, ynode_get(sn, "outputs"));
         }
     }
+    strmap_free(&names);
 }
 
 void cfg_check_cross_refs(vctx *v)
 {
     config *c = v->c;
     /* Output names are unique across all stages. */
+    strmap seen = {0}; /* name -> line of its first use */
     for (size_t i = 0; i < c->nstages; i++)
         for (size_t j = 0; j < c->stages[i].noutputs; j++) {
             const cfg_output *o = &c->stages[i].outputs[j];
-            if (!o->name)
-                continue;
-            const cfg_output *first = cfg_find_output(c, o->name);
-            if (first != o)
-                ERR(v, ynode_get(o->node, "name"), "duplicate output name '%s' (first at line %d)",
-                    o->name, first->node->line);
+            size_t line;
+            if (o->name && !strmap_put(&seen, o->name, (size_t)o->node->line, &line))
+                ERR(v, ynode_get(o->node, "name"), "duplicate output name '%s' (first at line %zu)",
+                    o->name, line);
         }
+    strmap_free(&seen);
     /* execute_only_for names a case. */
     cfg_stage *lists[2] = {c->stages, c->cleanup};
     size_t counts[2] = {c->nstages, c->ncleanup};

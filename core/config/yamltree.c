@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "util/util.h"
@@ -169,6 +170,62 @@ static ynode *find_anchor(ytree *t, const unsigned char *name)
     return NULL;
 }
 
+#define YAML_STD "tag:yaml.org,2002:"
+
+/* A tag on a node: the standard ones are honoured (!!str makes a string of
+ * a plain scalar, !!null a null; !!int, !!float, !!bool are checked;
+ * !!map, !!seq must fit), any other is refused rather than ignored.
+ * Returns false (reported) when it does not fit. */
+static bool apply_tag(ynode *n, const unsigned char *utag, diag *d)
+{
+    const char *tag = (const char *)utag;
+    if (!tag || strcmp(tag, "!") == 0) /* none, or the non-specific "!" */
+        return true;
+    const char *name = strncmp(tag, YAML_STD, strlen(YAML_STD)) == 0 ? tag + strlen(YAML_STD)
+                                                                      : NULL;
+    const char *want = NULL;
+    if (name && n->type == Y_MAP && strcmp(name, "map") == 0)
+        return true;
+    if (name && n->type == Y_SEQ && strcmp(name, "seq") == 0)
+        return true;
+    if (name && n->type == Y_SCALAR) {
+        if (strcmp(name, "str") == 0) {
+            n->quoted = true; /* a string, whatever it looks like */
+            n->is_null = false;
+            return true;
+        }
+        if (strcmp(name, "null") == 0) {
+            if (!*n->str || strcmp(n->str, "~") == 0 || strcasecmp(n->str, "null") == 0) {
+                n->is_null = true;
+                return true;
+            }
+            want = "a null";
+        } else if (strcmp(name, "bool") == 0) {
+            if (strcasecmp(n->str, "true") == 0 || strcasecmp(n->str, "false") == 0)
+                return true;
+            want = "true or false";
+        } else if (strcmp(name, "int") == 0) {
+            int64_t iv;
+            if (parse_int64(n->str, &iv))
+                return true;
+            want = "an integer";
+        } else if (strcmp(name, "float") == 0) {
+            double dv;
+            if (parse_double(n->str, &dv))
+                return true;
+            want = "a number";
+        }
+    }
+    if (want)
+        diag_error(d, n->line, n->col, "YAML tag !!%s on '%s', which is not %s", name, n->str,
+                   want);
+    else
+        diag_error(d, n->line, n->col, "YAML tag '%s%s' is not supported here (benchctl knows "
+                   "!!str, !!int, !!float, !!bool, !!null, !!map and !!seq)",
+                   name ? "!!" : "", name ? name : tag);
+    return false;
+}
+
 static ynode *new_node(ytree *t, ytype type, const yaml_event_t *ev)
 {
     ynode *n = arena_alloc(t, sizeof *n);
@@ -229,6 +286,15 @@ ytree *ytree_parse(const char *text, size_t len, diag *d)
                              (ev.data.scalar.length == 0 || strcmp(value->str, "~") == 0 ||
                               strcmp(value->str, "null") == 0 || strcmp(value->str, "Null") == 0 ||
                               strcmp(value->str, "NULL") == 0);
+            if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
+                diag_error(d, value->line, value->col, "a NUL character (\\0) in a value is "
+                           "not allowed");
+                ok = false;
+                done = true;
+            } else if (!apply_tag(value, ev.data.scalar.tag, d)) {
+                ok = false;
+                done = true;
+            }
             add_anchor(t, ev.data.scalar.anchor, value);
             break;
         }
@@ -247,6 +313,11 @@ ytree *ytree_parse(const char *text, size_t len, diag *d)
             ynode *n = new_node(t, is_map ? Y_MAP : Y_SEQ, &ev);
             add_anchor(t, is_map ? ev.data.mapping_start.anchor : ev.data.sequence_start.anchor,
                        n);
+            if (!apply_tag(n, is_map ? ev.data.mapping_start.tag : ev.data.sequence_start.tag,
+                           d)) {
+                ok = false;
+                done = true;
+            }
             if (depth == cap) {
                 cap = cap ? cap * 2 : 16;
                 stack = xrealloc(stack, cap * sizeof *stack);

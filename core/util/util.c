@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,69 @@ char *read_file(const char *path, size_t *len_out)
     if (len_out)
         *len_out = sb.len;
     return sb_steal(&sb);
+}
+
+char *read_regular_file(const char *path, size_t max, size_t *len_out, char **why)
+{
+    *why = NULL;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        *why = xstrdup(strerror(e));
+        errno = e;
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *why = xasprintf("not a regular file (%s)", S_ISDIR(st.st_mode)    ? "a directory"
+                                                    : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                                    : S_ISCHR(st.st_mode)  ? "a character device"
+                                                    : S_ISBLK(st.st_mode)  ? "a block device"
+                                                    : S_ISSOCK(st.st_mode) ? "a socket"
+                                                                           : "not a file");
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > max) {
+        *why = xasprintf("too large (%lld bytes; at most %zu)", (long long)st.st_size, max);
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *why = xstrdup(strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            *why = xasprintf("too large (more than %zu bytes)", max);
+            break;
+        }
+        if (len == cap) { /* it grew while read */
+            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+    }
+    close(fd);
+    if (*why) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (len_out)
+        *len_out = len;
+    return buf;
 }
 
 bool write_file_atomic(const char *path, const void *data, size_t len, bool do_fsync)

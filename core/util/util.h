@@ -41,6 +41,11 @@ bool sv_contains(const strvec *sv, const char *s);
 /* Parse a Go-style duration ("1h2m3.5s", "500ms", "250us", "10ns") into
  * nanoseconds. A bare "0" is accepted. Returns false on bad syntax. */
 bool parse_duration_ns(const char *s, int64_t *out);
+/* Read a regular file of at most max bytes (NUL-terminated, length in
+ * *len_out).  NULL with *why (owned) when it is not a regular file (a
+ * FIFO or device is refused at once, never read), is larger than max, or
+ * cannot be read. */
+char *read_regular_file(const char *path, size_t max, size_t *len_out, char **why);
 /* Parse a size in bytes: a whole number with an optional unit, "B", "K"
  * "M" "G" "T" (or "KiB" ... "TiB": powers of 1024) or "KB" ... "TB"
  * (powers of 1000): "100M", "64KiB", "1GB", "4096".  false on bad syntax
