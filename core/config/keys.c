@@ -205,8 +205,11 @@ static void number_kind(char *buf, size_t size, const cfg_key *k)
         count_kind(buf, size, k);
         break;
     case KEY_SIZE:
-        snprintf(buf, size, "a size of at least %lld bytes such as 4096, 64K, 100M, 2G or 1GB",
-                 (long long)k->lo);
+        if (k->lo <= 1)
+            snprintf(buf, size, "a size such as 4096, 64K, 100M, 2G or 1GB");
+        else
+            snprintf(buf, size, "a size of at least %lld bytes, such as 64K, 100M or 2G",
+                     (long long)k->lo);
         break;
     case KEY_FLOAT:
         if (k->flags & KEY_RANGE)
