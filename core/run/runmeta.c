@@ -23,6 +23,7 @@
 #include "store/runstore.h"
 #include "util/log.h"
 #include "util/wfail.h"
+#include "util/utf8.h"
 
 /* Keys `benchctl edit` changed in the stored metadata.json while the run
  * goes on (a stage may annotate its own run): what differs on disk from
@@ -99,6 +100,15 @@ void run_stage_done(run *r, stage_rec *rec)
 {
     pthread_mutex_lock(&r->lock);
     record_refresh(rec, r->stages_json);
+    size_t bad = json_fix_utf8(rec->json);
+    if (bad) { /* said in metadata.json, as runstore_write_json does */
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(r->meta, "invalid_utf8_replaced");
+        double total = (double)bad + (cJSON_IsNumber(was) ? was->valuedouble : 0);
+        cJSON_DeleteItemFromObjectCaseSensitive(r->meta, "invalid_utf8_replaced");
+        cJSON_AddNumberToObject(r->meta, "invalid_utf8_replaced", total);
+        log_msg(BC_LOG_WARN, "stage '%s': %zu byte%s of invalid UTF-8 in its record replaced by "
+                "U+FFFD", rec->st ? rec->st->name : "?", bad, bad == 1 ? "" : "s");
+    }
     char *line = cJSON_PrintUnformatted(rec->json);
     pthread_mutex_unlock(&r->lock);
     if (line && r->journal_fd >= 0) {

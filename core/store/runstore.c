@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "store/runstore.h"
 #include "store/reserve.h"
+#include "util/utf8.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -231,8 +232,20 @@ cJSON *runstore_read(const char *output_dir, const char *id, char **err)
     return j;
 }
 
-bool runstore_write_json(const char *path, const cJSON *json, bool durable)
+bool runstore_write_json(const char *path, cJSON *json, bool durable)
 {
+    /* Valid UTF-8 only: bytes a data file or a stage's output handed over
+     * are replaced (U+FFFD), counted, and said so. */
+    size_t bad = json_fix_utf8(json);
+    if (bad && cJSON_IsObject(json)) {
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(json, "invalid_utf8_replaced");
+        double total = (double)bad + (cJSON_IsNumber(was) ? was->valuedouble : 0);
+        cJSON_DeleteItemFromObjectCaseSensitive(json, "invalid_utf8_replaced");
+        cJSON_AddNumberToObject(json, "invalid_utf8_replaced", total);
+        fprintf(stderr, "benchctl: warning: %zu byte%s of invalid UTF-8 in values written to %s "
+                        "were replaced by U+FFFD (\"invalid_utf8_replaced\")\n",
+                bad, bad == 1 ? "" : "s", path);
+    }
     char *text = cJSON_Print(json);
     if (!text) {
         errno = ENOMEM;
@@ -247,7 +260,7 @@ bool runstore_write_json(const char *path, const cJSON *json, bool durable)
     return ok;
 }
 
-bool runstore_write(const char *dir, const cJSON *meta, bool durable)
+bool runstore_write(const char *dir, cJSON *meta, bool durable)
 {
     char *path = path_join(dir, "metadata.json");
     bool ok = runstore_write_json(path, meta, durable);

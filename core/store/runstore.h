@@ -21,10 +21,13 @@ bool runstore_create(const char *output_dir, char **id, char **dir, char **err);
 /* Read output_dir/<id>/metadata.json; NULL with *err on failure. */
 cJSON *runstore_read(const char *output_dir, const char *id, char **err);
 /* Write a JSON document (pretty, newline-terminated) to path atomically
- * (temporary file + rename; fsync when durable).  false with errno. */
-bool runstore_write_json(const char *path, const cJSON *json, bool durable);
-/* Write dir/metadata.json atomically. */
-bool runstore_write(const char *dir, const cJSON *meta, bool durable);
+ * (temporary file + rename; fsync when durable).  Invalid UTF-8 in its
+ * strings is replaced first (in json itself: U+FFFD, counted in its
+ * "invalid_utf8_replaced" when it is an object, and warned about).  false
+ * with errno. */
+bool runstore_write_json(const char *path, cJSON *json, bool durable);
+/* Write dir/metadata.json atomically (as runstore_write_json). */
+bool runstore_write(const char *dir, cJSON *meta, bool durable);
 /* The numeric run IDs in output_dir, ascending. */
 void runstore_list(const char *output_dir, strvec *ids);
 /* Run f with output_dir's lock held (for read-modify-write of metadata). */

@@ -219,8 +219,10 @@ static void test_json(void)
     h_reset();
     rc = run(json_plugin, "invalid.json", "invalid.json", std_cols, NSTD);
     CHECK(rc == BC_ERR);
-    EXPECT_NERRS(1);
-    EXPECT_ERR(0, 3, 0, "}\n]\n", "invalid JSON");
+    /* Streamed: the first element is checked before the second is read. */
+    EXPECT_NERRS(6);
+    EXPECT_ERR(0, 2, 0, "a", "unexpected key 'a' (not in data_schema.columns)");
+    EXPECT_ERR(5, 3, 0, "}", "invalid JSON");
 
     /* Truncated: the file ends inside the array. */
     h_reset();
@@ -267,16 +269,27 @@ static void test_json_limits(void)
     h_plugin = json_plugin;
     h_case = "max_bytes";
     h_opt("max_bytes", "1024");
-    int rc = h_validate(path, cols, 1);
-    CHECK(rc == BC_ERR);
+    int rc = h_validate(path, cols, 1); /* streamed: small elements fit */
+    CHECK(rc == BC_OK);
     EXPECT_NERRS(0);
-    char want[512];
-    snprintf(want, sizeof want,
-             "%s is %zu bytes, more than max_bytes (1024): JSON arrays are read whole; raise "
-             "max_bytes or write JSON Lines (format jsonl)",
-             path, n);
-    CHECK(!strcmp(h_error, want));
-    CHECK(h_nsums == 0);
+    EXPECT_SUM("n", 100, 0, 99, 49.5);
+
+    /* An element larger than max_bytes is reported and skipped. */
+    char big[2600];
+    size_t bn = (size_t)snprintf(big, sizeof big, "[{\"n\": 1},\n{\"n\": 2, \"pad\": \"");
+    while (bn < 2400)
+        big[bn++] = 'x';
+    bn += (size_t)snprintf(big + bn, sizeof big - bn, "\"},\n{\"n\": 3}]\n");
+    const char *bpath = h_tempfile(big, bn);
+    h_reset();
+    h_case = "max_bytes element";
+    h_opt("max_bytes", "1024");
+    rc = h_validate(bpath, cols, 1);
+    CHECK(rc == BC_ERR);
+    EXPECT_NERRS(1);
+    EXPECT_ERR(0, 2, 0, NULL, "an element longer than max_bytes (1024); skipped");
+    EXPECT_SUM("n", 2, 1, 3, 2);
+    unlink(bpath);
 
     h_reset();
     h_case = "100 elements";
@@ -369,6 +382,59 @@ static void test_large(double mb)
         CHECK(rss < 16 * 1024);
 }
 
+/* A JSON array of mb MiB (one object per line, commas between them) fed
+ * through a pipe: streamed element by element, in bounded memory. */
+static void test_large_array(double mb)
+{
+    static char block[63 * 1024 + 77];
+    size_t n = 0;
+    uint64_t objs = 0;
+    for (int i = 0; n + 200 < sizeof block; i++, objs++)
+        n += (size_t)snprintf(block + n, sizeof block - n,
+                              "{\"ts\":%lld,\"a\":%d.%03d,\"name\":\"host-%d\"},\n",
+                              1714564800000LL + i, i % 1000, i % 997, i % 17);
+    uint64_t blocks = (uint64_t)(mb * 1048576.0 / (double)n) + 1;
+    int fds[2];
+    if (pipe(fds) != 0)
+        exit(2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        FILE *w = fdopen(fds[1], "w");
+        fputs("[\n", w);
+        for (uint64_t i = 0; i < blocks; i++)
+            fwrite(block, 1, n, w);
+        fputs("{\"ts\":1714564800000,\"a\":\"oops\",\"name\":\"end\"}\n]\n", w);
+        fclose(w);
+        _exit(0);
+    }
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    static const bc_column cols[] = {
+        {"ts", "timestamp", "unix_ms", NULL},
+        {"a", "float", NULL, NULL},
+        {"name", "string", NULL, NULL},
+    };
+    h_reset();
+    h_plugin = json_plugin;
+    h_case = "large json";
+    double t0 = h_now();
+    int rc = h_validate(path, cols, 3);
+    double dt = h_now() - t0;
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    CHECK(rc == BC_ERR);
+    EXPECT_NERRS(1);
+    EXPECT_ERR(0, blocks * objs + 2, 2, "oops", "expected a float, found a string");
+    EXPECT_SUM("name", blocks * objs + 1, 0, 0, 0);
+    long rss = h_peak_rss_kb();
+    fprintf(stderr, "large json: %.0f MiB in %.2f s (%.0f MB/s), peak RSS %ld KiB\n",
+            (double)(blocks * n) / 1048576, dt, (double)(blocks * n) / 1e6 / dt, rss);
+    if (!H_SANITIZED)
+        CHECK(rss < 16 * 1024);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -380,6 +446,7 @@ int main(int argc, char **argv)
     h_fixtures = argv[3];
     if (argc >= 5 && !strcmp(argv[4], "large")) {
         test_large(argc >= 6 ? atof(argv[5]) : (H_SANITIZED ? 20 : 100));
+        test_large_array(argc >= 6 ? atof(argv[5]) : (H_SANITIZED ? 20 : 100));
     } else {
         test_jsonl();
         test_jsonl_long_lines();
@@ -387,6 +454,7 @@ int main(int argc, char **argv)
         test_json_limits();
         test_file_problems();
         test_large(4);
+        test_large_array(4);
     }
     h_reset();
     if (h_failures) {

@@ -1,6 +1,6 @@
 /*
  * Validators "jsonl" (JSON Lines: one object per line, streamed) and "json"
- * (a top-level array of objects, read whole), on cJSON.  One source built
+ * (a top-level array of objects, streamed element by element), on cJSON.  One source built
  * twice: BC_JSON_LINES selects the jsonl descriptor.  Each object must have
  * the declared columns as keys, with values of the declared types; every
  * problem names the line where its object starts.  See README.md.
@@ -210,6 +210,8 @@ static void check_object(jv *v, const cJSON *obj, uint64_t line)
     }
 }
 
+#ifdef BC_JSON_LINES
+
 static int only_space(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -218,7 +220,31 @@ static int only_space(const char *s, size_t n)
     return 1;
 }
 
-#ifdef BC_JSON_LINES
+/* The offset of the first raw control byte (below 0x20: NUL, tab, …) in
+ * the line, inside or outside a string, or n: JSON allows them nowhere
+ * but as white space between tokens, and never NUL. */
+static size_t raw_control(const char *s, size_t n)
+{
+    int in_str = 0, esc = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+            else if (c < 0x20)
+                return i;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == 0) {
+            return i;
+        }
+    }
+    return n;
+}
 
 /* ---- jsonl ------------------------------------------------------------- */
 
@@ -232,6 +258,13 @@ static void check_line(jv *v, const char *s, size_t n, uint64_t line)
     }
     if (only_space(s, n))
         return; /* blank lines are ignored */
+    size_t bad = raw_control(s, n);
+    if (bad < n) {
+        vr_error(&v->rep, line, 0, NULL, 0, "a raw control character (byte 0x%02x) at byte %zu "
+                 "of the line: JSON needs it escaped", (unsigned char)s[bad], bad + 1);
+        v->objects++;
+        return;
+    }
     const char *end = NULL;
     cJSON *obj = cJSON_ParseWithLengthOpts(s, n, &end, 0);
     if (!obj) {
@@ -337,53 +370,178 @@ out:
 
 /* ---- json -------------------------------------------------------------- */
 
-/* Walks the array's text next to cJSON's tree to learn the line where each
- * element starts (cJSON keeps no positions).  The text is valid JSON. */
-typedef struct scan {
-    const char *p, *e;
-    uint64_t line;
-} scan;
+/*
+ * Streamed: the array's text is read in chunks and cut into its elements
+ * by a small scanner (strings, escapes, nesting); each element alone goes
+ * to cJSON.  Memory is bounded by the largest element (max_bytes), not by
+ * the file.  The scanner checks the array's own syntax (the '[', the
+ * commas, the ']', nothing after it); cJSON checks each element's.
+ */
+typedef struct arr {
+    jv *v;
+    enum { A_START, A_FIRST, A_ELEM, A_AFTER, A_END } state;
+    char *el;            /* the current element's text */
+    size_t len, cap, max;
+    int depth, in_str, esc, skipping;
+    uint64_t line, el_line;
+    int bad;             /* the file's structure is broken: stop checking */
+    int comma;           /* an element must follow (after a ',') */
+    uint64_t text_line;  /* the last line with text on it */
+} arr;
 
-static void skip_ws(scan *s)
+static void arr_error(arr *a, uint64_t line, const char *msg)
 {
-    for (; s->p < s->e; s->p++) {
-        char c = *s->p;
-        if (c == '\n')
-            s->line++;
-        else if (c != ' ' && c != '\t' && c != '\r')
+    vr_error(&a->v->rep, line, 0, NULL, 0, "%s", msg);
+}
+
+/* One whole element: parse and check it. */
+static void arr_element(arr *a)
+{
+    if (a->skipping) {
+        a->skipping = 0;
+        a->len = 0;
+        return;
+    }
+    size_t n = a->len;
+    while (n && (a->el[n - 1] == ' ' || a->el[n - 1] == '\t' || a->el[n - 1] == '\r' ||
+                 a->el[n - 1] == '\n'))
+        n--;
+    const char *end = NULL;
+    cJSON *x = cJSON_ParseWithLengthOpts(a->el, n, &end, 0);
+    if (!x || (end && end != a->el + n)) {
+        size_t at = end && end >= a->el && end <= a->el + n ? (size_t)(end - a->el) : 0;
+        uint64_t line = a->el_line;
+        for (size_t i = 0; i < at; i++)
+            line += a->el[i] == '\n';
+        vr_error(&a->v->rep, line, 0, a->el + at, n - at > 40 ? 40 : n - at, "invalid JSON");
+    } else {
+        check_object(a->v, x, a->el_line);
+    }
+    cJSON_Delete(x);
+    a->len = 0;
+}
+
+static int arr_keep(arr *a, char c)
+{
+    if (a->skipping)
+        return BC_OK;
+    if (a->len == a->max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "an element longer than max_bytes (%zu); skipped", a->max);
+        arr_error(a, a->el_line, msg);
+        a->skipping = 1;
+        return BC_OK;
+    }
+    if (a->len == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 64 * 1024;
+        if (ncap > a->max)
+            ncap = a->max;
+        char *ne = realloc(a->el, ncap);
+        if (!ne)
+            return BC_ERR;
+        a->el = ne;
+        a->cap = ncap;
+    }
+    a->el[a->len++] = c;
+    return BC_OK;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* One byte of the file. */
+static int arr_byte(arr *a, char c)
+{
+    if (a->bad)
+        return BC_OK;
+    switch (a->state) {
+    case A_START:
+        if (is_ws(c))
             break;
+        if (c != '[') {
+            arr_error(a, a->line, c == '{' ? "expected a JSON array of objects, found an object"
+                                           : "expected a JSON array of objects");
+            a->bad = 1;
+            break;
+        }
+        a->state = A_FIRST;
+        break;
+    case A_FIRST:
+    case A_AFTER:
+        if (is_ws(c))
+            break;
+        if (c == ']') {
+            if (a->comma) {
+                arr_error(a, a->line, "invalid JSON: a ',' before the array's ']'");
+                a->bad = 1;
+            }
+            a->state = A_END;
+            break;
+        }
+        if (a->state == A_AFTER) {
+            if (c != ',') {
+                arr_error(a, a->line, "invalid JSON: expected ',' or ']' between the array's "
+                                      "elements");
+                a->bad = 1;
+            } else {
+                a->state = A_FIRST;
+                a->comma = 1; /* an element must follow */
+            }
+            break;
+        }
+        if (c == ',') {
+            arr_error(a, a->line, "invalid JSON: an element is missing (',' here)");
+            a->bad = 1;
+            break;
+        }
+        a->state = A_ELEM;
+        a->depth = 0;
+        a->comma = 0;
+        a->el_line = a->line;
+        /* fall through: the element's first byte */
+        /* FALLTHROUGH */
+    case A_ELEM:
+        if (a->in_str) {
+            if (a->esc)
+                a->esc = 0;
+            else if (c == '\\')
+                a->esc = 1;
+            else if (c == '"')
+                a->in_str = 0;
+            else if ((unsigned char)c < 0x20) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "a raw control character (byte 0x%02x) inside a "
+                         "string: JSON needs it escaped", (unsigned char)c);
+                arr_error(a, a->line, msg);
+                a->skipping = 1; /* this element is not checked further */
+            }
+            return arr_keep(a, c);
+        }
+        if (a->depth == 0 && (c == ',' || c == ']')) {
+            arr_element(a);
+            a->state = c == ']' ? A_END : A_FIRST;
+            a->comma = c == ',';
+            break;
+        }
+        if (c == '"')
+            a->in_str = 1;
+        else if (c == '{' || c == '[')
+            a->depth++;
+        else if (c == '}' || c == ']')
+            a->depth--;
+        else if (c == '\0') {
+            arr_error(a, a->line, "invalid JSON: a NUL byte");
+            a->bad = 1;
+            break;
+        }
+        return arr_keep(a, c);
+    case A_END:
+        if (!is_ws(c)) {
+            arr_error(a, a->line, "unexpected text after the JSON array");
+            a->bad = 1;
+        }
+        break;
     }
-}
-
-/* Past one value; JSON strings hold no raw line breaks. */
-static void skip_value(scan *s)
-{
-    int depth = 0;
-    for (; s->p < s->e; s->p++) {
-        char c = *s->p;
-        if (c == '"') {
-            for (s->p++; s->p < s->e && *s->p != '"'; s->p++)
-                if (*s->p == '\\')
-                    s->p++;
-        } else if (c == '{' || c == '[')
-            depth++;
-        else if (c == '}' || c == ']') {
-            if (depth == 0)
-                return;
-            depth--;
-        } else if (c == ',' && depth == 0)
-            return;
-        else if (c == '\n')
-            s->line++;
-    }
-}
-
-static uint64_t line_at(const char *s, const char *at)
-{
-    uint64_t line = 1;
-    for (const char *p = s; p < at; p++)
-        line += *p == '\n';
-    return line;
+    return BC_OK;
 }
 
 static int read_array(jv *v, int fd, const char *path)
@@ -391,105 +549,57 @@ static int read_array(jv *v, int fd, const char *path)
     bc_ctx *ctx = v->ctx;
     int64_t max_bytes = ctx->svc->opt_int(ctx, "max_bytes");
     if (max_bytes <= 0)
-        max_bytes = 256 << 20;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > max_bytes) {
-        bc_error(ctx, "%s is %lld bytes, more than max_bytes (%lld): JSON arrays are read whole; "
-                 "raise max_bytes or write JSON Lines (format jsonl)",
-                 path, (long long)st.st_size, (long long)max_bytes);
-        return BC_ERR;
-    }
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : CHUNK;
-    size_t len = 0;
-    char *text = malloc(cap);
-    if (!text) {
+        max_bytes = 16 << 20;
+    char *buf = malloc(CHUNK);
+    if (!buf) {
         bc_error(ctx, "out of memory reading %s", path);
         return BC_ERR;
     }
+    arr a = {.v = v, .state = A_START, .max = (size_t)max_bytes, .line = 1};
+    int rc = BC_OK, first = 1, any = 0;
     for (;;) {
         if (ctx->svc->cancelled(ctx)) {
-            free(text);
-            return BC_CANCELLED;
+            rc = BC_CANCELLED;
+            break;
         }
-        if (len + 1 >= cap) {
-            size_t ncap = cap * 2;
-            char *nt = realloc(text, ncap);
-            if (!nt) {
-                free(text);
-                bc_error(ctx, "out of memory reading %s", path);
-                return BC_ERR;
-            }
-            text = nt;
-            cap = ncap;
-        }
-        size_t want = cap - 1 - len;
-        ssize_t got = read(fd, text + len, want > CHUNK ? CHUNK : want);
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
             bc_error(ctx, "cannot read %s: %s", path, strerror(errno));
-            free(text);
-            return BC_ERR;
+            rc = BC_ERR;
+            break;
         }
         if (got == 0)
             break;
-        len += (size_t)got;
-        if (len > (size_t)max_bytes) {
-            bc_error(ctx, "%s is more than max_bytes (%lld) long: JSON arrays are read whole; "
-                     "raise max_bytes or write JSON Lines (format jsonl)",
-                     path, (long long)max_bytes);
-            free(text);
-            return BC_ERR;
+        size_t i = 0;
+        if (first && got >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+            i = 3; /* a UTF-8 byte order mark */
+        first = 0;
+        for (; i < (size_t)got && rc == BC_OK; i++) {
+            if (!is_ws(buf[i])) {
+                any = 1;
+                a.text_line = a.line;
+            }
+            rc = arr_byte(&a, buf[i]);
+            if (buf[i] == '\n')
+                a.line++;
+        }
+        if (rc != BC_OK) {
+            bc_error(ctx, "out of memory reading %s", path);
+            break;
         }
     }
-    text[len] = '\0';
-
-    scan s = {text, text + len, 1};
-    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
-        s.p += 3;
-    skip_ws(&s);
-    if (s.p == s.e) {
-        vr_error(&v->rep, 1, 0, NULL, 0, "empty file: no JSON array");
-        free(text);
-        return BC_OK;
-    }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        const char *at = end && end >= text && end <= text + len ? end : text;
-        size_t k = (size_t)(text + len - at);
-        if (only_space(at, k)) {
-            /* Name the last line with text on it. */
-            while (at > text && (at[-1] == ' ' || at[-1] == '\t' || at[-1] == '\r' ||
-                                 at[-1] == '\n'))
-                at--;
-            vr_error(&v->rep, line_at(text, at), 0, NULL, 0,
+    if (rc == BC_OK && !a.bad) {
+        if (!any)
+            vr_error(&v->rep, 1, 0, NULL, 0, "empty file: no JSON array");
+        else if (a.state != A_END)
+            vr_error(&v->rep, a.text_line, 0, NULL, 0,
                      "invalid JSON: the file ends inside a value");
-        }
-        else
-            vr_error(&v->rep, line_at(text, at), 0, at, k > 40 ? 40 : k, "invalid JSON");
-        free(text);
-        return BC_OK;
     }
-    if (end && !only_space(end, (size_t)(text + len - end)))
-        vr_error(&v->rep, line_at(text, end), 0, NULL, 0,
-                 "unexpected text after the JSON array");
-    if (!cJSON_IsArray(root)) {
-        vr_error(&v->rep, s.line, 0, NULL, 0, "expected a JSON array of objects, found %s",
-                 kind_of(root));
-    } else {
-        s.p++; /* '[' */
-        for (const cJSON *el = root->child; el; el = el->next) {
-            skip_ws(&s);
-            check_object(v, el, s.line);
-            skip_value(&s);
-            if (s.p < s.e && *s.p == ',')
-                s.p++;
-        }
-    }
-    cJSON_Delete(root);
-    free(text);
-    return BC_OK;
+    free(a.el);
+    free(buf);
+    return rc;
 }
 
 #endif
@@ -552,10 +662,11 @@ static const bc_option options[] = {
 #else
     {.name = "max_bytes",
      .type = BC_OPT_INT,
-     .default_value = "268435456",
+     .default_value = "16777216",
      .min = 1024,
-     .max = 17179869184.0,
-     .help = "largest file accepted: a JSON array is read whole (use jsonl for big outputs)"},
+     .max = 1073741824,
+     .help = "largest element of the array accepted (memory bound); a larger one is reported "
+             "and skipped"},
 #endif
     {0},
 };
@@ -573,7 +684,7 @@ static const bc_plugin descriptor = {
     .description = "JSON Lines: one object per line with the declared keys and types, streamed",
 #else
     .name = "json",
-    .description = "a JSON array of objects with the declared keys and types (read whole)",
+    .description = "a JSON array of objects with the declared keys and types, streamed",
 #endif
     .version = "1.0.0",
     .options = options,
