@@ -246,7 +246,10 @@ static void on_field(void *buf, size_t len, void *data)
     v->prev_cr = 0;
     if (i == 0)
         v->rec_line = v->line;
-    if (v->in_header)
+    if (buf && memchr(s, '\0', len)) {
+        /* A NUL would cut the value short everywhere it goes next. */
+        vr_error(&v->rep, v->rec_line, col32(i), NULL, 0, "a NUL byte in the value");
+    } else if (v->in_header)
         header_field(v, s, len);
     else if (i < v->nmap) {
         int32_t j = v->map[i];
