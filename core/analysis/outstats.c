@@ -11,15 +11,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <benchctl/services.h>
 
 #include "util/jsonget.h"
 #include "util/log.h"
+#include "util/wfail.h"
 #include "analysis/outstats.h"
 #include "analysis/stats/stats.h"
 
@@ -70,6 +73,16 @@ static bool is_type(const cfg_column *c, const char *t)
     return c->type && strcmp(c->type, t) == 0;
 }
 
+/* fopen(path, "wb") that never follows a link planted at path. */
+static FILE *create_nofollow(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
 /* A timestamp column's values go to <n>-<column>.ts.f64 (raw doubles, in
  * seconds, in row order): the rate windows are counted from it at the end. */
 static void open_timestamps(colstat *c, const char *run_dir, const char *rel_dir, size_t i,
@@ -78,7 +91,7 @@ static void open_timestamps(colstat *c, const char *run_dir, const char *rel_dir
     char *file = xasprintf("%zu-%s.ts.f64", i + 1, safe);
     c->ts_rel = path_join(rel_dir, file);
     char *abs = path_join(run_dir, c->ts_rel);
-    c->ts_file = fopen(abs, "wb");
+    c->ts_file = create_nofollow(abs);
     if (!c->ts_file) {
         log_msg(BC_LOG_WARN, "cannot create %s: %s (no rate windows for column '%s')", abs,
                 strerror(errno), c->decl->name);
@@ -166,14 +179,22 @@ void outstats_values(outstats *s, uint32_t column, const double *v, size_t n)
     colstat *c = &s->cols[column];
     if (c->numeric && c->col && !c->failed) {
         if (st_column_add(c->col, v, n) != 0) {
+            int e = errno;
             log_msg(BC_LOG_WARN, "writing the samples of column '%s' failed: %s (its "
-                    "percentiles are left out)", c->decl->name, strerror(errno));
+                    "percentiles are left out)", c->decl->name, strerror(e));
             c->failed = true;
+            char *abs = path_join(s->run_dir, c->samples_rel);
+            wfail_note(abs, e); /* a full disk stops the run */
+            free(abs);
         }
     }
     if (c->ts_file && fwrite(v, sizeof *v, n, c->ts_file) != n) {
+        int e = errno;
         log_msg(BC_LOG_WARN, "writing the timestamps of column '%s' failed: %s (no rate "
-                "windows)", c->decl->name, strerror(errno));
+                "windows)", c->decl->name, strerror(e));
+        char *abs = path_join(s->run_dir, c->ts_rel);
+        wfail_note(abs, e);
+        free(abs);
         fclose(c->ts_file);
         c->ts_file = NULL;
     }
@@ -322,7 +343,7 @@ static void rate_windows(outstats *s, colstat *c, cJSON *r)
     if (ok) {
         rel = xasprintf("%.*s.rate.f64", (int)(strlen(c->ts_rel) - strlen(".ts.f64")), c->ts_rel);
         char *abs = path_join(s->run_dir, rel);
-        FILE *out = fopen(abs, "wb");
+        FILE *out = create_nofollow(abs);
         for (size_t k = 0; out && k < nw; k++) {
             double v = (double)counts[k] / w;
             if (fwrite(&v, sizeof v, 1, out) != 1)

@@ -361,30 +361,4 @@ void config_add_secret(config *c, const ynode *n)
     c->secrets[c->nsecrets++] = (cfg_range){n->start, n->end};
 }
 
-static int cmp_range(const void *a, const void *b)
-{
-    const cfg_range *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
-}
-
-char *config_redacted_text(const config *c, size_t *len)
-{
-    cfg_range *r = xmalloc((c->nsecrets + 1) * sizeof *r);
-    for (size_t i = 0; i < c->nsecrets; i++)
-        r[i] = c->secrets[i];
-    qsort(r, c->nsecrets, sizeof *r, cmp_range);
-    strbuf sb = {0};
-    size_t pos = 0;
-    for (size_t i = 0; i < c->nsecrets; i++) {
-        if (r[i].start < pos || r[i].end > c->len)
-            continue;
-        sb_add(&sb, c->text + pos, r[i].start - pos);
-        sb_puts(&sb, "\"<redacted>\"");
-        pos = r[i].end;
-    }
-    sb_add(&sb, c->text + pos, c->len - pos);
-    free(r);
-    *len = sb.len;
-    return sb_steal(&sb);
-}
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -225,6 +226,10 @@ static int run_open(run *r, const run_options *o, loader *ld)
         return EXIT_USAGE;
     }
     set_logging(o, c);
+    /* A secret in memory (a password, a key passphrase, -e values) must not
+     * end up in a core dump.  Stages are not affected (exec resets it). */
+    if (c->nsecrets || o->env.n)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     git_state git = {0};
     int code = EXIT_USAGE;
     if (!check_run_options(o, c))

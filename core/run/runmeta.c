@@ -311,7 +311,7 @@ void meta_begin(run *r, const git_state *git)
         r->cases_json = cJSON_AddArrayToObject(r->meta, "cases");
     run_save_meta(r, true);
     char *jpath = path_join(r->dir, LAYOUT_JOURNAL);
-    r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     free(jpath);
 }
 

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 static bool is_run_id(const char *s)
 {
-    if (!*s || (s[0] == '0'))
+    if (!*s || (s[0] == '0') || strlen(s) > 19) /* a long long */
         return false;
     for (; *s; s++)
         if (!isdigit((unsigned char)*s))
@@ -166,7 +167,15 @@ bool runstore_create(const char *output_dir, char **id, char **dir, char **err)
         free(text);
     }
     long long existing = max_existing(output_dir);
-    long long next = (last > existing ? last : existing) + 1;
+    long long top = last > existing ? last : existing;
+    if (top < 0 || top >= LLONG_MAX - 1000) { /* never wrap into negative IDs */
+        *err = xasprintf("no run ID left in %s (the last is %lld, from %s or a run directory); "
+                         "move the runs to a new output_dir", output_dir, top, counter);
+        free(counter);
+        runstore_unlock(fd);
+        return false;
+    }
+    long long next = top + 1;
     bool ok = false;
     for (int tries = 0; tries < 1000; tries++, next++) {
         char *path = xasprintf("%s/%lld", output_dir, next);

@@ -422,7 +422,11 @@ char *read_regular_file(const char *path, size_t max, size_t *len_out, char **wh
 bool write_file_atomic(const char *path, const void *data, size_t len, bool do_fsync)
 {
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Never through a link planted at the temporary name (a stage can
+     * write into the run directory); the rename replaces a link at path
+     * itself instead of following it. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         free(tmp);
         return false;

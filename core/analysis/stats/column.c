@@ -96,7 +96,7 @@ st_column *st_column_open(const char *path, size_t mem_limit)
         return NULL;
     }
     memcpy(c->path, path, plen);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) {
         int e = errno;
         st_column_free(c);

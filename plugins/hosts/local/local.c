@@ -613,7 +613,9 @@ static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
         return BC_ERR;
     }
     snprintf(tmp, tl, "%s.part.%d", to, (int)getpid());
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode > 0 ? mode : 0644);
+    unlink(tmp); /* never write through a link planted at the temporary name */
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   mode > 0 ? mode : 0644);
     int rc = BC_ERR;
     if (out < 0) {
         bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
