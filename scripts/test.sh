@@ -2,8 +2,8 @@
 # Set everything up on a fresh Debian 12 machine and run every test with
 # ctest: the style, layer and size checks, the normal build (gcc), the same tests under
 # AddressSanitizer and UBSan (SKIP_SANITIZE=1 skips that pass), and a
-# clang build with the same warnings as errors that runs the unit tests
-# (SKIP_CLANG=1 skips it).
+# clang build with the same warnings as errors that runs the unit tests and
+# the libFuzzer harnesses for a short fixed time (SKIP_CLANG=1 skips it).
 #
 # Every pass runs even when an earlier one failed (only a failed build
 # skips the ctest pass that needs it); the end prints a summary of each
@@ -89,7 +89,8 @@ fi
 
 if [ "${SKIP_CLANG:-0}" != 1 ]; then
   if step "clang build" env CC=clang BUILD_DIR=build-clang scripts/build.sh; then
-    ctest_pass "clang unit tests" build-clang -- -j2 --timeout 300 -R '^(unit|style)\.' -E '_large$'
+    # with the fuzz harnesses, each for BENCHCTL_FUZZ_SECONDS (25 s)
+    ctest_pass "clang unit and fuzz tests" build-clang -- -j2 --timeout 300 -R '^(unit|style|fuzz)\.' -E '_large$'
   else
     skipped "clang unit tests (the build failed)"
   fi

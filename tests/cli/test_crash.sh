@@ -68,3 +68,57 @@ expect_in "$ERR" "stopped 1 process the run's stages left on this machine"
 run_bc list -c d.yaml
 expect_not_in "$OUT" crashed "a finished run"
 pass "a daemon left with setsid is stopped when the run ends"
+
+# kill -9 at random moments (a bounded number of trials) of runs with a
+# background stage, a foreground stage and a setsid daemon: after each, no
+# process of the run is left once its watchdog has acted, and the next
+# command shows every killed run as crashed (none stays "running").
+trials=${BENCHCTL_KILL_TRIALS:-10}
+km="kill9-$$-$RANDOM"
+kalive() { pgrep -f "$km" >/dev/null; }
+cleanup_hooks+=("pkill -9 -f $km")
+write_config k.yaml <<YAML
+benchmark: {name: kill9, output_dir: ./kruns}
+stages:
+  - name: monitor
+    background: true
+    command: exec -a $km-bg sleep 300
+  - name: warm
+    command: sleep 0.2
+  - name: daemonize
+    command: |
+      setsid bash -c 'exec -a $km-daemon sleep 300' </dev/null >/dev/null 2>&1 &
+  - name: main
+    command: exec -a $km-fg sleep 300
+YAML
+left_total=0
+for i in $(seq "$trials"); do
+  "$BENCHCTL" run -c k.yaml >/dev/null 2>&1 </dev/null &
+  pid=$!
+  # A random moment: 0 to 1.5 s after the start (loading, the directory,
+  # the first stages, or everything running).
+  sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  for _ in $(seq 100); do kalive || break; sleep 0.1; done
+  n=$(pgrep -fc "$km" || true)
+  left_total=$((left_total + n))
+  [ "$n" = 0 ] || echo "trial $i: left behind: $(pgrep -fa "$km")" >&2
+  pkill -9 -f "$km" || true
+done
+[ "$left_total" = 0 ] || fail "processes left after kill -9: $left_total over $trials trials"
+run_bc list -c k.yaml
+expect_rc 0 "list after the kill trials"
+running=0 crashed=0 other=0 nometa=0
+for d in kruns/[0-9]*; do
+  [ -d "$d" ] || continue
+  # killed in the instant between the directory and its first metadata
+  [ -f "$d/metadata.json" ] || { nometa=$((nometa + 1)); continue; }
+  case "$(json "$d/metadata.json" 'j["status"]')" in
+    running) running=$((running + 1)) ;;
+    crashed) crashed=$((crashed + 1)) ;;
+    *) other=$((other + 1)) ;;
+  esac
+done
+[ "$running" = 0 ] || fail "$running killed runs still say running after list"
+pass "kill -9 at random moments ($trials trials): 0 processes left, $crashed runs crashed, 0 running ($nometa killed before their first metadata.json)"
