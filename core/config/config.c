@@ -113,14 +113,15 @@ static void default_shell(strvec *out)
     sv_push(out, "-c");
 }
 
-/* One plugin_paths entry: a directory that exists (a typo would only show
- * later as a missing plugin). */
+/* One plugin_paths entry: a missing one is a warning at its position (a
+ * typo would otherwise only show later as a missing plugin); one that is
+ * not a directory is an error. */
 static void add_plugin_path(vctx *v, const ynode *n)
 {
     char *p = path_join(v->c->dir, n->str);
     struct stat sb;
     if (stat(p, &sb) != 0)
-        ERR(v, n, "benchmark.plugin_paths: %s: %s", p, strerror(errno));
+        WARN(v, n, "benchmark.plugin_paths: %s: %s (no plugins from it)", p, strerror(errno));
     else if (!S_ISDIR(sb.st_mode))
         ERR(v, n, "benchmark.plugin_paths: %s is not a directory", p);
     sv_push_owned(&v->c->plugin_paths, p);

@@ -39,6 +39,17 @@ expect_rc 2 "a config over 16 MiB"
 expect_in "$ERR" "too large"
 pass "a FIFO, a device, a directory and a config over 16 MiB are refused at once"
 
+# A missing plugin_paths entry is a warning at its position, not an error.
+write_config pp.yaml <<'YAML'
+benchmark: {name: x, output_dir: ./runs, plugin_paths: [./no-such-dir]}
+stages: [{name: a, command: echo}]
+YAML
+run_bc validate -c pp.yaml
+expect_rc 0 "a missing plugin_paths entry"
+expect_in "$ERR" "pp.yaml:1:57: "
+expect_in "$ERR" "no-such-dir: No such file or directory"
+pass "a missing plugin_paths entry: a warning at FILE:LINE:COL"
+
 python3 - <<'PY'
 with open("many.yaml", "w") as f:
     f.write("benchmark: {name: many, output_dir: ./runs}\nstages:\n")
