@@ -36,6 +36,8 @@ typedef struct cli_args {
     bool cases, fail_on_regression; /* compare */
     const char *baseline;           /* compare --baseline */
     double alpha, threshold;        /* compare */
+    const char *to;                 /* publish --to */
+    bool dry_run, pending;          /* publish */
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -87,6 +89,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

@@ -215,6 +215,21 @@ static const cli_option sync_opts[] = {
     END,
 };
 
+static const cli_option publish_opts[] = {
+    OPT_CONFIG("config whose publish: section and output_dir to use (default: benchmark.yaml)"),
+    OPT_OUTPUT_DIR("the runs are in DIR (instead of the config's output_dir)"),
+    {"to", 0, CLI_VALUE, "NAME", "the publisher plugin (default: the config's publish.to)",
+     AT(to), NULL, 0},
+    {"dry-run", 0, CLI_FLAG, NULL, "print the JSON that would be sent; contact no server",
+     AT(dry_run), NULL, 0},
+    {"force", 0, CLI_FLAG, NULL, "send runs already published again (replacing what was sent)",
+     AT(force), NULL, 0},
+    {"pending", 0, CLI_FLAG, NULL, "publish every stored run not yet published there",
+     AT(pending), NULL, 0},
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option plugins_opts[] = {
     OPT_JSON("print a JSON object {search_path, plugins, refused}"),
     OPT_CONFIG("also search the config's benchmark.plugin_paths"),
@@ -270,6 +285,12 @@ static const cli_command commands[] = {
      .summary = "copy the stored runs to benchmark.sync.remote (rclone copy)",
      .options = sync_opts, .min_args = 1, .max_args = 1,
      .missing = "missing action: benchctl sync push"},
+    {.name = "publish", .fn = cmd_publish,
+     .args = "ID... | --pending [--to NAME] [--dry-run] [--force] [-c FILE | -o DIR]",
+     .summary = "send stored runs to a result server (a publisher plugin, e.g. conbench)",
+     .options = publish_opts, .max_args = -1,
+     .notes = "  exit codes: 0 sent (or already published), 1 a run was not accepted (see its\n"
+              "  metadata.json \"publish\"), 2 usage, 4 the server refused the credentials\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

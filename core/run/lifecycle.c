@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/publish.h"
 #include "run/plots.h"
 #include "run/run.h"
 #include "store/hostfacts.h"
@@ -449,6 +450,8 @@ int engine_run(const run_options *o)
     if (r.cfg->nplots && !interrupted)
         run_plots(&r);
     code = run_finish(&r, interrupted, timed_out);
+    if (!interrupted)
+        publish_at_end(r.cfg, r.cfg->output_dir, r.id, code == EXIT_OK);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;

@@ -86,6 +86,7 @@ cJSON *hostfacts_collect(void)
     struct sysinfo si;
     if (sysinfo(&si) == 0)
         cJSON_AddNumberToObject(o, "memory_bytes", (double)si.totalram * si.mem_unit);
+    hostfacts_add_cpu(o);
     return o;
 }
 
