@@ -23,8 +23,20 @@ static bool pick_runs(const cli_args *o, int n, char **refs, const char *name, s
     char **resolved = xcalloc((size_t)n + 1, sizeof *resolved);
     *out = cli_store("publish", o, (size_t)n, refs, resolved);
     bool ok = *out != NULL;
-    for (int i = 0; ok && i < n; i++)
-        sv_push_owned(ids, resolved[i]);
+    for (int i = 0; ok && i < n; i++) {
+        char *meta = xasprintf("%s/%s/metadata.json", *out, resolved[i]);
+        if (access(meta, F_OK) != 0) {
+            fprintf(stderr, "benchctl publish: no run %s in %s\n", resolved[i], *out);
+            ok = false;
+        }
+        free(meta);
+    }
+    for (int i = 0; i < n; i++) {
+        if (ok)
+            sv_push_owned(ids, resolved[i]);
+        else
+            free(resolved[i]);
+    }
     free(resolved);
     if (!ok || !o->pending)
         return ok;

@@ -193,7 +193,7 @@ publish_result publish_send(publish_session *s, const char *output_dir, const ch
     record_path = xasprintf("%s/.published-%s.%ld.tmp", dir, name, (long)getpid());
     bc_publish_request req = {
         .size = sizeof req,
-        .flags = flags & (BC_PUBLISH_DRY_RUN | (previous ? BC_PUBLISH_FORCE : 0)),
+        .flags = flags & (BC_PUBLISH_DRY_RUN | BC_PUBLISH_FORCE),
         .run_id = id,
         .run_dir = dir,
         .previous = previous,

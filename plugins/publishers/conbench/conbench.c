@@ -117,10 +117,26 @@ static char *describe(const char *body)
         const cJSON *f;
         int first = 1;
         cJSON_ArrayForEach(f, d) {
-            char *msg = cJSON_IsArray(f) || cJSON_IsObject(f) ? cJSON_PrintUnformatted(f) : NULL;
-            bc_sb_printf(&sb, "%sfield '%s': %s", first ? "" : "; ", f->string,
-                         msg ? msg : cJSON_IsString(f) ? f->valuestring : "?");
-            free(msg);
+            /* "_errors" holds messages about no field in particular */
+            if (strcmp(f->string, "_errors") != 0)
+                bc_sb_printf(&sb, "%sfield '%s': ", first ? "" : "; ", f->string);
+            else if (!first)
+                bc_sb_append(&sb, "; ");
+            const cJSON *m;
+            int firstm = 1;
+            if (cJSON_IsArray(f)) {
+                cJSON_ArrayForEach(m, f) {
+                    char *t = cJSON_IsString(m) ? NULL : cJSON_PrintUnformatted(m);
+                    bc_sb_printf(&sb, "%s%s", firstm ? "" : " ",
+                                 t ? t : cJSON_IsString(m) ? m->valuestring : "?");
+                    free(t);
+                    firstm = 0;
+                }
+            } else {
+                char *t = cJSON_IsString(f) ? NULL : cJSON_PrintUnformatted(f);
+                bc_sb_append(&sb, t ? t : cJSON_IsString(f) ? f->valuestring : "?");
+                free(t);
+            }
             first = 0;
         }
     } else if (body && *body) {
@@ -474,8 +490,6 @@ static int op_send(bc_ctx *ctx, void *sess, const bc_publish_request *req)
                      req->run_id, run_id);
             goto out;
         }
-        if (delete_results(ctx, s, existing) != BC_OK)
-            goto out;
     }
     const cJSON *r;
     cJSON_ArrayForEach(r, results) {
@@ -501,6 +515,12 @@ static int op_send(bc_ctx *ctx, void *sess, const bc_publish_request *req)
         }
         /* all or nothing: take back what this attempt created, so that a
          * retry does not duplicate it */
+        delete_results(ctx, s, ids);
+        goto out;
+    }
+    /* a forced re-send replaces the old results only once the new ones
+     * are all in: a failure leaves the server as it was */
+    if (delete_results(ctx, s, existing) != BC_OK) {
         delete_results(ctx, s, ids);
         goto out;
     }

@@ -26,8 +26,9 @@
 #define BC_PUBLISH_DRY_RUN 0x1u /* build what would be sent, write it to
                                  * out_fd, send nothing (no server needed:
                                  * open was called with the same flag) */
-#define BC_PUBLISH_FORCE 0x2u   /* the run was published before (previous
-                                 * is set): replace what was sent then */
+#define BC_PUBLISH_FORCE 0x2u   /* send even if the run was published
+                                 * before: replace what the server holds of
+                                 * it (never duplicate it) */
 
 typedef struct bc_publish_request {
     uint32_t size;           /* sizeof(bc_publish_request) in the core */
