@@ -45,3 +45,23 @@ run_bc publish 1 -o runs --to pub13 --plugin-path "$FP/pub13"
 expect_rc 2 "publish through the refused plugin"
 expect_in "$ERR" "$want"
 pass "a publisher stamped 1.3 is refused with the kind and both versions"
+
+# The publish: section is checked against the core's keys and the
+# publisher's schema, with positions.
+write_config bad.yaml <<'YAML'
+benchmark: {name: x, output_dir: ./r}
+publish:
+  to: conbench
+  on: sometimes
+  urll: http://x
+stages: [{name: a, command: "true"}]
+YAML
+run_bc validate -c bad.yaml
+expect_rc 2 "invalid publish: section"
+expect_in "$ERR" "bad.yaml:4:7: publish: 'on' must be one of success, always, never, not 'sometimes'"
+expect_in "$ERR" "bad.yaml:5:3: unknown key 'urll' in publish (publisher 'conbench'); valid keys: to, on, url,"
+sed -i 's/to: conbench/to: nosuch/; /on: sometimes/d; /urll/d' bad.yaml
+run_bc validate -c bad.yaml
+expect_rc 2 "unknown publisher"
+expect_in "$ERR" "bad.yaml:3:7: publish.to 'nosuch': no publisher plugin named 'nosuch' is installed"
+pass "publish: keys are validated with FILE:LINE:COL"
