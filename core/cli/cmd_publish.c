@@ -12,6 +12,8 @@
 #include "run/publish.h"
 #include "store/runstore.h"
 
+#include <cjson/cJSON.h>
+
 /* Exit code when the server refused the credentials (docs: README). */
 #define EXIT_DENIED 4
 
@@ -42,9 +44,28 @@ static bool pick_runs(const cli_args *o, int n, char **refs, const char *name, s
         return ok;
     strvec all = {0};
     runstore_list(*out, &all);
-    for (size_t i = 0; i < all.n; i++)
-        if (!publish_done(*out, all.v[i], name))
+    for (size_t i = 0; i < all.n; i++) {
+        if (publish_done(*out, all.v[i], name))
+            continue;
+        /* a run still going is published when it ends, not half-way */
+        char *err = NULL;
+        cJSON *m = runstore_read(*out, all.v[i], &err);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(m, "status");
+        if (cJSON_IsString(st) && strcmp(st->valuestring, "running") == 0) {
+            char *dir = path_join(*out, all.v[i]);
+            bool alive = runstore_run_alive(dir) == 1;
+            free(dir);
+            if (alive)
+                fprintf(stderr, "benchctl publish: run %s is still running; left for later\n",
+                        all.v[i]);
+            else
+                sv_push(ids, all.v[i]);
+        } else if (m) {
             sv_push(ids, all.v[i]);
+        }
+        cJSON_Delete(m);
+        free(err);
+    }
     sv_free(&all);
     return true;
 }
