@@ -14,8 +14,9 @@ cJSON *hostfacts_collect(void);
  * (hostfacts_cpu.c). */
 void hostfacts_add_cpu(cJSON *o);
 
-/* The same facts of a remote host: a POSIX sh script printing KEY=value
- * lines, and the parser of its output (unknown or missing keys left out). */
+/* The same facts of a remote host (with hostfacts_add_cpu's, where the
+ * host has the tools): a POSIX sh script printing KEY=value lines, and the
+ * parser of its output (unknown, missing or zero numbers left out). */
 extern const char hostfacts_script[];
 cJSON *hostfacts_parse(const char *text);
 

@@ -95,7 +95,7 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 /* ---- the parts every result shares ------------------------------------------- */
 
 /* machine_info: all 16 fields Conbench requires, from the host facts of
- * the stage's host (metadata hosts.<alias>.machine) or the controller's. */
+ * the stage's host (metadata hosts.<alias>.facts) or the controller's. */
 static cJSON *machine_info(const cb_conf *conf, const cJSON *facts)
 {
     cJSON *m = cJSON_CreateObject();
@@ -254,7 +254,7 @@ static cJSON *result_base(const shared *sh, const cJSON *stage, const char *name
     const cJSON *h = host ? cJSON_GetObjectItemCaseSensitive(hosts, host) : NULL;
     if (jstr(h, "transport"))
         cJSON_AddStringToObject(info, "transport", jstr(h, "transport"));
-    const cJSON *facts = cJSON_GetObjectItemCaseSensitive(h, "machine");
+    const cJSON *facts = cJSON_GetObjectItemCaseSensitive(h, "facts"); /* a remote host */
     if (!cJSON_IsObject(facts))
         facts = cJSON_GetObjectItemCaseSensitive(sh->meta, "machine");
     cJSON_AddItemToObject(r, "machine_info", machine_info(sh->conf, facts));
