@@ -233,6 +233,22 @@ expect_in "$ERR" "Conbench rejected result 'pubtest.spin.wall_time' of run 1 (HT
   fail "published.json still names what the server holds"
 pass "HTTP 400: the server's message and field; nothing half-sent, the old results kept"
 
+# ---- 6b. Conbench answering 500 (its database is down): retried, then a clear error --
+PGDATA="$CB_RUN/pg/data"
+PG_PORT=$(tr '\0' '\n' < "/proc/$(cat "$CB_RUN/conbench.pid")/environ" | sed -n 's/^DB_PORT=//p')
+as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups env HOME="$CB_RUN/pg" "$@"; }
+as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+run_bc publish 2 -c bench.yaml --force
+expect_rc 1 "publish while Conbench's database is down"
+expect_in "$ERR" "HTTP 500: unexpected exception, please report this: ...; retrying in 250 ms (attempt 2 of 2)"
+expect_in "$ERR" "POST $URL/api/login/ failed after 2 attempts: HTTP 500"
+[ "$(json runs/2/metadata.json 'j["publish"]["status"]')" = failed ] || fail "the 500 is recorded"
+as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$PGDATA" -l "$CB_RUN/pg/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null </dev/null
+run_bc publish 2 -c bench.yaml --force
+expect_rc 0 "publish once the database is back"
+[ "$(cb_count "$(json runs/2/published.json 'j["conbench"]["run_id"]')")" = 12 ] || fail "run 2: still 12"
+pass "HTTP 500: retried with backoff, then a clear error; the next publish works"
+
 # ---- 7. a failed stage is sent as an error --------------------------------------
 write_config fail.yaml <<'YAML'
 benchmark:

@@ -139,8 +139,9 @@ static char *describe(const char *body)
             }
             first = 0;
         }
-    } else if (body && *body) {
-        bc_sb_printf(&sb, "%.300s", body);
+    } else if (body && *body) { /* not JSON (a 5xx page): its first line */
+        size_t n = strcspn(body, "\r\n");
+        bc_sb_printf(&sb, "%.*s%s", (int)(n > 200 ? 200 : n), body, body[n] ? " ..." : "");
     } else {
         bc_sb_append(&sb, "no description");
     }
