@@ -286,7 +286,8 @@ static const cli_command commands[] = {
      .options = sync_opts, .min_args = 1, .max_args = 1,
      .missing = "missing action: benchctl sync push"},
     {.name = "publish", .fn = cmd_publish,
-     .args = "ID... | --pending [--to NAME] [--dry-run] [--force] [-c FILE | -o DIR]",
+     .args = "ID... | --pending [--to NAME] [--dry-run] [--force] [-c FILE | -o DIR] "
+             "[--plugin-path DIR]...",
      .summary = "send stored runs to a result server (a publisher plugin, e.g. conbench)",
      .options = publish_opts, .max_args = -1,
      .notes = "  exit codes: 0 sent (or already published), 1 a run was not accepted (see its\n"
