@@ -177,6 +177,7 @@ static const char css[] =
     "padding:.6rem;overflow-x:auto;font-size:.8rem;line-height:1.35;max-height:28rem}\n"
     "details{margin:.3rem 0}summary{cursor:pointer;font-weight:600}\n"
     "img.plot{max-width:min(100%,760px);height:auto;border:1px solid var(--line);border-radius:6px}\n"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:.5rem 1.2rem}\n"
     "figure{margin:.5rem 0 1rem}figcaption{color:var(--muted);font-size:.85rem}\n"
     "svg{max-width:100%;height:auto;font:11px system-ui,sans-serif}\n"
     "svg text{fill:var(--fg)}svg .grid{stroke:var(--line)}svg .axis{stroke:var(--muted)}\n"

@@ -72,7 +72,7 @@ static void summary(strbuf *sb, const cJSON *stats)
         h_esc(sb, jstr(s, "variant"));
         sb_puts(sb, " vs ");
         h_esc(sb, jstr(stats, "baseline"));
-        sb_printf(sb, "</span><b><span class=st-regressed>%.0f regressed</span>, "
+        sb_printf(sb, "</span><b><span class=st-regressed>%.0f regressed</span> · "
                       "<span class=st-improved>%.0f improved</span></b>"
                       "<span>%.0f unchanged · %.0f inconclusive · %.0f different",
                   jnum(s, "regressed"), jnum(s, "improved"), jnum(s, "unchanged"),
@@ -102,12 +102,15 @@ static void comparison_row(strbuf *sb, const cmp_row *r)
     sb_printf(sb, "<tr class=\"%s\"><td>", v && (strcmp(v, "regressed") == 0 ||
                                                  strcmp(v, "improved") == 0) ? v : "");
     h_esc(sb, jstr(r->metric, "metric"));
+    if (jstr(r->metric, "unit")) {
+        sb_puts(sb, " <span class=muted>(");
+        h_esc(sb, jstr(r->metric, "unit"));
+        sb_puts(sb, ")</span>");
+    }
     sb_puts(sb, "</td><td>");
     h_esc(sb, jstr(r->metric, "case"));
     sb_puts(sb, "</td><td>");
     h_esc(sb, jstr(r->cmp, "variant"));
-    sb_puts(sb, "</td><td>");
-    h_esc(sb, jstr(r->metric, "unit"));
     sb_puts(sb, "</td>");
     num_td(sb, jnum(r->cmp, "median_baseline"), NULL);
     num_td(sb, jnum(r->cmp, "median_candidate"), NULL);
@@ -157,10 +160,10 @@ static void comparisons(strbuf *sb, const cJSON *stats)
         sb_puts(sb, "<p class=muted>No metric to compare.</p>\n");
     } else {
         sb_puts(sb, "<div class=scroll><table class=\"sortable verdicts\"><thead><tr>"
-                    "<th>metric</th><th>case</th><th>candidate</th><th>unit</th>"
-                    "<th class=n>median (baseline)</th><th class=n>median (candidate)</th>"
-                    "<th class=n>ratio</th><th class=n>change</th><th class=n>CI of the shift"
-                    "</th><th class=n>p (adjusted)</th><th>verdict</th></tr></thead><tbody>\n");
+                    "<th>metric</th><th>case</th><th>candidate</th>"
+                    "<th class=n>baseline median</th><th class=n>candidate median</th>"
+                    "<th class=n>ratio</th><th class=n>change</th><th class=n>95% CI of shift"
+                    "</th><th class=n>p adj.</th><th>verdict</th></tr></thead><tbody>\n");
         for (size_t i = 0; i < n; i++)
             comparison_row(sb, &rows[i]);
         sb_puts(sb, "</tbody></table></div>\n");
@@ -196,6 +199,7 @@ static void cdfs(strbuf *sb, const cJSON *stats, const cs_variant *v, size_t n, 
         cm_collect(&lists[i], &v[i], by_case);
     const cJSON *m;
     int drawn = 0;
+    sb_puts(sb, "<div class=figs>\n");
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(stats, "metrics"))
     {
         if (drawn >= MAX_CDFS)
@@ -230,6 +234,7 @@ static void cdfs(strbuf *sb, const cJSON *stats, const cs_variant *v, size_t n, 
         for (size_t i = 0; i < n; i++)
             free(xs[i]);
     }
+    sb_puts(sb, "</div>\n");
     if (!drawn)
         sb_puts(sb, "<p class=muted>No metric has samples on two sides.</p>\n");
     for (size_t i = 0; i < n; i++)
