@@ -89,7 +89,7 @@ static void summary_alerts(strbuf *sb, const cJSON *meta)
             if (cJSON_IsNumber(ex))
                 sb_printf(sb, " (exit status %d)", ex->valueint);
             const char *why = jstr(s, "error");
-            if (why) {
+            if (why && !(err && strcmp(why, err) == 0)) {
                 sb_puts(sb, ": ");
                 h_esc(sb, why);
             }
