@@ -117,6 +117,33 @@ expect_rc 2 "report of an unknown run"
 cd ..
 pass "no outputs; benchmark.report: false and --no-report write none; report ID still does"
 
+# ---- an interrupted run ----------------------------------------------------------------------
+mkdir stopped && cd stopped
+write_config benchmark.yaml <<'YAML'
+benchmark:
+  name: stopped
+  output_dir: ./results
+stages:
+  - name: first
+    command: echo first
+  - name: long
+    command: touch started; exec sleep 60
+  - name: never
+    command: echo never
+YAML
+"$BENCHCTL" run -c benchmark.yaml >out 2>err &
+pid=$!
+for _ in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+[ -e started ] || { kill "$pid"; fail "the long stage did not start"; }
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || fail "interrupted run: exit $rc"
+check results/1/report.html --sections summary,timeline,logs --text "interrupted" --text "not run"
+grep -q 'class="bar not_run"' results/1/report.html || fail "the stage that never ran is not grey in the timeline"
+grep -q 'class="bar failed"' results/1/report.html || fail "the interrupted stage is not marked in the timeline"
+cd ..
+pass "an interrupted run has its report: status, the stopped stage marked, the one never run"
+
 # ---- a differential report of three runs -------------------------------------------------
 mkdir diff && cd diff
 write_config benchmark.yaml <<'YAML'
