@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/scaling.h"
 #include "report/html.h"
 #include "report/html_run.h"
 #include "report/report.h"
@@ -418,12 +419,14 @@ char *rr_stage_label(const cJSON *s)
     return sb_steal(&b);
 }
 
-static void toc(strbuf *sb, const cJSON *meta)
+static void toc(strbuf *sb, const cJSON *meta, const cJSON *results)
 {
     sb_puts(sb, "<nav class=toc><a href=\"#summary\">Summary</a><a href=\"#what\">What ran</a>"
                 "<a href=\"#hosts\">Hosts</a><a href=\"#timeline\">Timeline</a>");
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meta, "cases")) > 0)
         sb_puts(sb, "<a href=\"#cases\">Cases</a>");
+    if (results && scaling_applies(results))
+        sb_puts(sb, "<a href=\"#sweep\">Sweep</a>");
     sb_puts(sb, "<a href=\"#outputs\">Outputs</a><a href=\"#repeats\">Repeated stages</a>"
                 "<a href=\"#logs\">Logs</a></nav>\n");
 }
@@ -436,7 +439,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
                             jstr(meta, "benchmark_name") ? jstr(meta, "benchmark_name") : "?");
     char *sub = xasprintf("benchctl run report · %s", in->run_dir);
     h_page_open(&sb, title, sub);
-    toc(&sb, meta);
+    toc(&sb, meta, in->results);
     section_summary(&sb, meta);
     section_what_ran(&sb, in);
     section_hosts(&sb, meta);
@@ -444,6 +447,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     h_timeline_svg(&sb, meta);
     h_section_close(&sb);
     section_cases(&sb, meta);
+    rr_section_sweep(&sb, in->results);
     rr_section_outputs(&sb, in);
     rr_section_repeats(&sb, meta);
     section_logs(&sb, in);

@@ -21,4 +21,9 @@ void rr_section_outputs(strbuf *sb, const report_run_in *in);
  * nothing when no stage repeated. */
 void rr_section_repeats(strbuf *sb, const cJSON *meta);
 
+/* Sweeps: for a run whose cases have parameters, the cases with every
+ * metric's median and metric-vs-parameter charts (html_sweep.c); nothing
+ * otherwise. */
+void rr_section_sweep(strbuf *sb, const cJSON *results);
+
 #endif

@@ -117,6 +117,44 @@ expect_rc 2 "report of an unknown run"
 cd ..
 pass "no outputs; benchmark.report: false and --no-report write none; report ID still does"
 
+# ---- a sweep: cases from a matrix ------------------------------------------------------------
+mkdir sweep && cd sweep
+write_config benchmark.yaml <<'YAML'
+benchmark: {name: sweep, output_dir: ./results}
+matrix:
+  conc: [1, 2, 4]
+  mode: [a, b]
+stages:
+  - name: load
+    command: |
+      echo "i,latency_ms" > lat.csv
+      for i in 1 2 3 4 5; do echo "$i,$(( conc * 10 + i ))" >> lat.csv; done
+    outputs:
+      - name: lat
+        remote_path: lat.csv
+        data_schema:
+          columns:
+            - {name: i, type: integer}
+            - {name: latency_ms, type: float, unit: ms, better: lower}
+YAML
+run_bc run -c benchmark.yaml
+expect_rc 0 "sweep run"
+check results/1/report.html --sections summary,cases,sweep,outputs --text "lat.latency_ms"
+python3 - results/1/report.html <<'PY' || fail "sweep table or chart"
+import re, sys
+h = open(sys.argv[1]).read()
+sec = h[h.index('<section id="sweep">'):]
+sec = sec[:sec.index("</section>")]
+rows = re.findall(r"<tr><td>([^<]*)</td>.*?</tr>", sec)
+assert len(rows) == 6, rows
+# the median of latency_ms is conc * 10 + 3 in every case
+meds = sorted(float(v) for v in re.findall(r'<td class=n data-v="([^"]+)"', sec))
+assert meds == [13, 13, 23, 23, 43, 43], meds
+assert sec.count("<polyline") == 2 and "mode=a" in sec and "mode=b" in sec, sec.count("<polyline")
+PY
+cd ..
+pass "a matrix run: the sweep table has every case's medians, a line per other parameter"
+
 # ---- an interrupted run ----------------------------------------------------------------------
 mkdir stopped && cd stopped
 write_config benchmark.yaml <<'YAML'
