@@ -256,3 +256,13 @@ order=$(sed -n 's/.*<pre id="probe">ORDER:\([^<]*\)<.*/\1/p' "$T/dom.html")
 python3 -c "import sys; v=[float(x) for x in sys.argv[1].split(',') if x]; assert len(v)>=2 and v==sorted(v,reverse=True), v" "$order" ||
   fail "sorting the p99 column descending gave: $order"
 pass "chromium renders the report without console errors, network off; sorting a column works"
+
+# the differential report of three runs: sort its verdict column (regressions rank first)
+cp diff/results/report-1-2-3.html "$T/diff-copy.html"
+probe "$T/diff-copy.html" "document.querySelector('table.verdicts')" 9
+grep -qi "Uncaught\|CONSOLE.*error" "$T/chrome.err" && fail "console errors (diff): $(grep -i 'Uncaught\|error' "$T/chrome.err" | head -3)"
+grep -q 'id="distributions"' "$T/dom.html" || fail "the rendered differential report has no distributions"
+order=$(sed -n 's/.*<pre id="probe">ORDER:\([^<]*\)<.*/\1/p' "$T/dom.html")
+python3 -c "import sys; v=[int(x) for x in sys.argv[1].split(',') if x]; assert len(v)>=2 and v==sorted(v,reverse=True), v" "$order" ||
+  fail "sorting the verdicts descending gave: $order"
+pass "chromium renders the differential report without console errors; its verdicts sort"
