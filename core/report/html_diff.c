@@ -72,10 +72,12 @@ static void summary(strbuf *sb, const cJSON *stats)
         h_esc(sb, jstr(s, "variant"));
         sb_puts(sb, " vs ");
         h_esc(sb, jstr(stats, "baseline"));
-        sb_printf(sb, "</span><b><span class=st-regressed>%.0f regressed</span> · "
-                      "<span class=st-improved>%.0f improved</span></b>"
+        double nreg = jnum(s, "regressed"), nimp = jnum(s, "improved");
+        sb_printf(sb, "</span><b><span class=%s>%.0f regressed</span> · "
+                      "<span class=%s>%.0f improved</span></b>"
                       "<span>%.0f unchanged · %.0f inconclusive · %.0f different",
-                  jnum(s, "regressed"), jnum(s, "improved"), jnum(s, "unchanged"),
+                  nreg > 0 ? "st-regressed" : "muted", nreg, nimp > 0 ? "st-improved" : "muted",
+                  nimp, jnum(s, "unchanged"),
                   jnum(s, "inconclusive"), jnum(s, "different"));
         double g = jnum(s, "geomean_improvement");
         if (isfinite(g))
@@ -112,6 +114,14 @@ static void comparison_row(strbuf *sb, const cmp_row *r)
     sb_puts(sb, "</td><td>");
     h_esc(sb, jstr(r->cmp, "variant"));
     sb_puts(sb, "</td>");
+    sb_printf(sb, "<td data-v=\"%d\">", verdict_rank(v));
+    h_badge(sb, v);
+    if (jstr(r->cmp, "note")) {
+        sb_puts(sb, " <span class=muted>");
+        h_esc(sb, jstr(r->cmp, "note"));
+        sb_puts(sb, "</span>");
+    }
+    sb_puts(sb, "</td>");
     num_td(sb, jnum(r->cmp, "median_baseline"), NULL);
     num_td(sb, jnum(r->cmp, "median_candidate"), NULL);
     num_td(sb, jnum(r->cmp, "ratio"), NULL);
@@ -129,14 +139,7 @@ static void comparison_row(strbuf *sb, const cmp_row *r)
     }
     sb_puts(sb, "</td>");
     num_td(sb, jnum(r->cmp, "p_adjusted"), NULL);
-    sb_printf(sb, "<td data-v=\"%d\">", verdict_rank(v));
-    h_badge(sb, v);
-    if (jstr(r->cmp, "note")) {
-        sb_puts(sb, " <span class=muted>");
-        h_esc(sb, jstr(r->cmp, "note"));
-        sb_puts(sb, "</span>");
-    }
-    sb_puts(sb, "</td></tr>\n");
+    sb_puts(sb, "</tr>\n");
 }
 
 static void comparisons(strbuf *sb, const cJSON *stats)
@@ -160,10 +163,10 @@ static void comparisons(strbuf *sb, const cJSON *stats)
         sb_puts(sb, "<p class=muted>No metric to compare.</p>\n");
     } else {
         sb_puts(sb, "<div class=scroll><table class=\"sortable verdicts\"><thead><tr>"
-                    "<th>metric</th><th>case</th><th>candidate</th>"
-                    "<th class=n>baseline median</th><th class=n>candidate median</th>"
-                    "<th class=n>ratio</th><th class=n>change</th><th class=n>95% CI of shift"
-                    "</th><th class=n>p adj.</th><th>verdict</th></tr></thead><tbody>\n");
+                    "<th>metric</th><th>case</th><th>candidate</th><th>verdict</th>"
+                    "<th class=n>median, baseline</th><th class=n>median, candidate</th>"
+                    "<th class=n>ratio</th><th class=n>change</th><th class=n>CI of the shift"
+                    "</th><th class=n>p adj.</th></tr></thead><tbody>\n");
         for (size_t i = 0; i < n; i++)
             comparison_row(sb, &rows[i]);
         sb_puts(sb, "</tbody></table></div>\n");

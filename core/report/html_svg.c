@@ -123,8 +123,9 @@ void h_cdf_svg(strbuf *sb, double *const *xs, const size_t *ns, const char *cons
         if (!ns[i])
             continue;
         size_t n = ns[i], step = n > 400 ? n / 400 : 1;
-        sb_printf(sb, "<polyline fill=none stroke=\"%s\" stroke-width=\"2\" points=\"",
-                  h_color(i));
+        /* earlier series drawn wider: identical distributions stay visible */
+        sb_printf(sb, "<polyline fill=none stroke=\"%s\" stroke-width=\"%.1f\" points=\"",
+                  h_color(i), 2.0 + 2.0 * (double)(k - 1 - i));
         double py = T + h;
         for (size_t j = 0; j < n; j += step) {
             double x = L + (xs[i][j] - lo) / span * w;

@@ -259,7 +259,7 @@ pass "chromium renders the report without console errors, network off; sorting a
 
 # the differential report of three runs: sort its verdict column (regressions rank first)
 cp diff/results/report-1-2-3.html "$T/diff-copy.html"
-probe "$T/diff-copy.html" "document.querySelector('table.verdicts')" 9
+probe "$T/diff-copy.html" "document.querySelector('table.verdicts')" 3
 grep -qi "Uncaught\|CONSOLE.*error" "$T/chrome.err" && fail "console errors (diff): $(grep -i 'Uncaught\|error' "$T/chrome.err" | head -3)"
 grep -q 'id="distributions"' "$T/dom.html" || fail "the rendered differential report has no distributions"
 order=$(sed -n 's/.*<pre id="probe">ORDER:\([^<]*\)<.*/\1/p' "$T/dom.html")
