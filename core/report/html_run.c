@@ -374,6 +374,62 @@ static void section_logs(strbuf *sb, const report_run_in *in)
     (void)shown;
 }
 
+/* Fan-out: when stage records carry "node" (a stage fanned out over the
+ * nodes of a host), a row per host and node with its stage counts;
+ * nothing otherwise. */
+static void section_nodes(strbuf *sb, const cJSON *meta)
+{
+    const cJSON *stages = cJSON_GetObjectItemCaseSensitive(meta, "stages"), *s, *t;
+    cJSON *rows = cJSON_CreateObject();
+    cJSON_ArrayForEach(s, stages)
+    {
+        const cJSON *node = cJSON_GetObjectItemCaseSensitive(s, "node");
+        if (!node || cJSON_IsNull(node))
+            continue;
+        char *nt = cJSON_IsString(node) ? xstrdup(node->valuestring) : cJSON_PrintUnformatted(node);
+        char *key = xasprintf("%s\x1f%s", jstr(s, "host") ? jstr(s, "host") : "?", nt);
+        cJSON *r = cJSON_GetObjectItemCaseSensitive(rows, key);
+        if (!r) {
+            r = cJSON_AddObjectToObject(rows, key);
+            cJSON_AddStringToObject(r, "host", jstr(s, "host") ? jstr(s, "host") : "?");
+            cJSON_AddStringToObject(r, "node", nt);
+            cJSON_AddNumberToObject(r, "stages", 0);
+            cJSON_AddNumberToObject(r, "failed", 0);
+            cJSON_AddNumberToObject(r, "busy_s", 0);
+        }
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "stages"), jnum(r, "stages") + 1);
+        if (is_failed(jstr(s, "status")))
+            cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "failed"),
+                                 jnum(r, "failed") + 1);
+        double d = jnum(s, "duration_s");
+        if (isfinite(d))
+            cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "busy_s"),
+                                 jnum(r, "busy_s") + d);
+        free(key);
+        free(nt);
+    }
+    if (rows->child) {
+        h_section_open(sb, "nodes", "Nodes (fan-out)");
+        sb_puts(sb, "<div class=scroll><table class=sortable><thead><tr><th>host</th>"
+                    "<th>node</th><th class=n>stages</th><th class=n>failed</th>"
+                    "<th class=n>busy (s)</th></tr></thead><tbody>\n");
+        cJSON_ArrayForEach(t, rows)
+        {
+            sb_puts(sb, "<tr><td>");
+            h_esc(sb, jstr(t, "host"));
+            sb_puts(sb, "</td><td>");
+            h_esc(sb, jstr(t, "node"));
+            sb_printf(sb, "</td><td class=n>%.0f</td><td class=n>%.0f</td><td class=n>",
+                      jnum(t, "stages"), jnum(t, "failed"));
+            h_num(sb, jnum(t, "busy_s"));
+            sb_puts(sb, "</td></tr>\n");
+        }
+        sb_puts(sb, "</tbody></table></div>\n");
+        h_section_close(sb);
+    }
+    cJSON_Delete(rows);
+}
+
 /* Data of features this page does not know by name: one collapsed JSON
  * block per key, so nothing recorded is hidden. */
 static void section_other(strbuf *sb, const cJSON *meta)
@@ -443,6 +499,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     section_summary(&sb, meta);
     section_what_ran(&sb, in);
     section_hosts(&sb, meta);
+    section_nodes(&sb, meta);
     h_section_open(&sb, "timeline", "Stage timeline");
     h_timeline_svg(&sb, meta);
     h_section_close(&sb);

@@ -114,8 +114,23 @@ expect_rc 0 "report of a run made without one"
 check results/3/report.html --sections summary
 run_bc report 99 -c benchmark.yaml
 expect_rc 2 "report of an unknown run"
+# data of features the page does not know by name (fan-out nodes, a
+# monitoring series): their sections appear only when the data is there
+check results/1/report.html --sections summary
+grep -q 'id="nodes"\|id="other"' results/1/report.html && fail "nodes/other sections without their data"
+python3 - results/1/metadata.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["stages"][0]["node"] = 0
+m["stages"].append(dict(m["stages"][0], node=1, status="failed"))
+m["monitoring"] = {"series": [{"name": "<cpu>", "values": [1, 2, 3]}]}
+json.dump(m, open(sys.argv[1], "w"))
+PY
+run_bc report 1 -c benchmark.yaml
+expect_rc 0 "report with nodes and monitoring data"
+check results/1/report.html --sections summary,nodes,other,timeline --text "hello @local #1" --text '"<cpu>"'
 cd ..
-pass "no outputs; benchmark.report: false and --no-report write none; report ID still does"
+pass "no outputs; benchmark.report: false and --no-report write none; report ID still does; nodes and unknown data get sections only when present"
 
 # ---- a sweep: cases from a matrix ------------------------------------------------------------
 mkdir sweep && cd sweep
