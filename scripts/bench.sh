@@ -17,6 +17,8 @@ echo "== publishing 500 results to a real Conbench server: benchctl publish vs a
 if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
   /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench
 else echo "skipped: needs root and ../shared/conbench"; fi
+echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to stats ID)"
+python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
 need=()
 for p in python3-numpy python3-scipy hyperfine; do
