@@ -13,6 +13,12 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== publishing 500 results to a real Conbench server: benchctl publish vs a curl loop (needs root)"
+if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
+  /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench
+else echo "skipped: needs root and ../shared/conbench"; fi
+echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to stats ID)"
+python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== config loading: 10,000 to 80,000 stages (linear, not quadratic)"
 python3 tests/bench/config_load.py build-release/core/benchctl ${BENCHCTL_REFERENCE:+"$BENCHCTL_REFERENCE"}
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"

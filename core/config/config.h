@@ -121,6 +121,14 @@ typedef struct cfg_plot {
 
 typedef struct cfg_range { size_t start, end; } cfg_range;
 
+/* publish: {to: NAME, on: success|always|never, <the publisher's options>} */
+typedef struct cfg_publish {
+    const ynode *node;        /* the section, or NULL */
+    const char *to;           /* the publisher plugin's name, or NULL */
+    const char *on;           /* "success" (default), "always" or "never" */
+    const struct plugin *plugin; /* bound by bind_plugins */
+} cfg_publish;
+
 typedef struct config {
     char *path;      /* as given on the command line */
     char *abs_path;  /* absolute */
@@ -141,6 +149,7 @@ typedef struct config {
     const char *sync_remote;     /* benchmark.sync.remote (rclone's), or NULL */
     strvec sync_args;            /* benchmark.sync.args: more rclone arguments */
     bool git_capture, git_require_clean, git_save_patch;
+    bool report; /* benchmark.report: write report.html at the end of a run */
     strvec plugin_paths; /* absolute */
 
     cfg_host *hosts;
@@ -157,6 +166,8 @@ typedef struct config {
     ytree *plots_tree;  /* config_load_plots: the plots file's tree and text */
     char *plots_text;
     char *plots_dir;    /* its absolute directory (export_path), or NULL */
+
+    cfg_publish publish; /* the publish: section (publish.c) */
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -214,5 +225,6 @@ bool config_parse_bool(const char *s, bool *out);
 extern const cfg_key config_health_keys[];
 extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];
+extern const cfg_key config_publish_keys[]; /* the core's keys of publish: */
 
 #endif

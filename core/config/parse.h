@@ -47,5 +47,6 @@ void cfg_check_cross_refs(vctx *v);                           /* stages.c */
 void cfg_parse_cases(vctx *v, const ynode *cs);               /* cases.c */
 void cfg_parse_matrix(vctx *v, const ynode *m);               /* cases.c */
 void cfg_parse_plots(vctx *v, const ynode *ps);               /* plots.c */
+void cfg_parse_publish(vctx *v, const ynode *p);              /* publish.c */
 
 #endif

@@ -19,8 +19,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/publish.h"
 #include "run/plots.h"
 #include "run/run.h"
+#include "report/report.h"
 #include "store/hostfacts.h"
 #include "store/reserve.h"
 #include "store/results.h"
@@ -410,6 +412,17 @@ static void run_plots(run *r)
         free(why);
 }
 
+/* report.html from the run's stored record (report/): a failure to write
+ * it is a warning, never a failed run. */
+static void run_report(const char *dir)
+{
+    char *path = path_join(dir, REPORT_FILE), *err = NULL;
+    if (!report_write_run(dir, path, &err))
+        log_msg(BC_LOG_WARN, "report: %s", err);
+    free(err);
+    free(path);
+}
+
 /* Final status, metadata.json, results.json and the last lines printed.
  * Returns the exit code. */
 static int run_finish(run *r, bool interrupted, bool timed_out)
@@ -433,6 +446,8 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
         fflush(stdout);
         return interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
     }
+    if (r->cfg->report && !r->o->no_report)
+        run_report(r->dir);
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
                 r->dir);
@@ -516,6 +531,8 @@ int engine_run(const run_options *o)
     }
     code = run_finish(&r, interrupted, timed_out);
     wfail_watch(NULL, NULL);
+    if (!interrupted)
+        publish_at_end(r.cfg, r.cfg->output_dir, r.id, code == EXIT_OK);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;
