@@ -16,9 +16,11 @@
 #include "util/log.h"
 #include "run/run.h"
 
+/* White space as cJSON skips it: every byte up to 0x20 (NUL and control
+ * bytes included), or this walk and cJSON's parse would disagree. */
 static const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    while (p < end && (unsigned char)*p <= 32)
         p++;
     return p;
 }
@@ -34,6 +36,8 @@ static const char *skip_string(const char *p, const char *end)
 /* End of the JSON value starting at p (already known to be valid). */
 static const char *skip_value(const char *p, const char *end)
 {
+    if (p >= end)
+        return end;
     if (*p == '"')
         return skip_string(p, end);
     if (*p == '{' || *p == '[') {
@@ -53,8 +57,7 @@ static const char *skip_value(const char *p, const char *end)
         }
         return end;
     }
-    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
-           *p != '\n' && *p != '\r')
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && (unsigned char)*p > 32)
         p++;
     return p;
 }
@@ -66,11 +69,11 @@ static size_t merge(cJSON *custom, const cJSON *obj, const char *start, const ch
     size_t n = 0;
     for (const cJSON *it = obj->child; it; it = it->next) {
         p = skip_ws(p, end);
-        if (*p == ',')
+        if (p < end && *p == ',')
             p = skip_ws(p + 1, end);
-        p = skip_string(p, end);              /* the key */
-        p = skip_ws(p, end) + 1;              /* ':' */
+        p = p < end ? skip_string(p, end) : end; /* the key */
         p = skip_ws(p, end);
+        p = skip_ws(p < end ? p + 1 : end, end);  /* past ':' */
         const char *vend = skip_value(p, end);
         char *val = cJSON_IsString(it) ? xstrdup(it->valuestring)
                                        : xstrndup(p, (size_t)(vend - p));
