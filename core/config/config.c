@@ -271,8 +271,10 @@ static void free_stages(cfg_stage *s, size_t n)
         free(s[i].hosts);
         free(s[i].health);
         for (size_t j = 0; j < s[i].noutputs; j++) {
-            for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++)
+            for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++) {
                 free(s[i].outputs[j].columns[k].success_values);
+                free(s[i].outputs[j].columns[k].thresholds);
+            }
             free(s[i].outputs[j].columns);
         }
         free(s[i].outputs);

@@ -322,7 +322,21 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         free(remote);
         return false;
     }
+    if (rec->workdir && remote[0] != '/') {
+        /* A node's relative paths start in its own working directory. */
+        char *abs = path_join(rec->workdir, remote);
+        free(remote);
+        remote = abs;
+    }
     char *base = layout_output_base(name, &t, remote);
+    if (t.node >= 0) {
+        /* <output>/node-<k><ext>: the directory first */
+        char *full = path_join(dest_dir, base);
+        char *dir = dir_name(full);
+        mkdir_p(dir, 0755);
+        free(dir);
+        free(full);
+    }
     strvec files = {0};
     bool ok = fetch_files(r, st, h, cs, background, o, name, remote, dest_dir, base, orec,
                           &files, err);
@@ -374,6 +388,7 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
         rc->pooled = xcalloc(st->noutputs, sizeof *rc->pooled);
     strvec env = {0};
     run_build_env(r, st->name, h->cfg->alias, cs, &env);
+    fanout_node_env(rec, &env);
     bool ok = true;
     target t = rec->where;
     t.rep = rc ? rc->rep : 0;
