@@ -192,6 +192,24 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     return valid;
 }
 
+bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
+                           const cfg_case *cs, out_rec *orec, const char *rel,
+                           const char *samples_rel, char **why)
+{
+    out_file *of = record_add_file(orec, rel);
+    const plugin *vp = o->validator_plugin;
+    outstats *stats = outstats_new(r->dir, o, samples_rel,
+                                   vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
+    char *abs = path_join(r->dir, rel);
+    bool valid = validate_file(r, st, o, h, cs, abs, of, stats, NULL, why);
+    of->validity = valid ? FILE_VALID : FILE_INVALID;
+    cJSON_Delete(orec->statistics);
+    orec->statistics = outstats_finish(stats);
+    outstats_free(stats);
+    free(abs);
+    return valid;
+}
+
 /* The context of a collector's call for output o: its plugin initialised,
  * its instance for this output made; BC_ERR with *err (owned) otherwise. */
 static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,

@@ -128,6 +128,13 @@ typedef struct rep_collect {
  * stage must fail (*err set, owned). */
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                      bool background, stage_rec *rec, rep_collect *rc, char **err);
+/* Validate the file rel (in the run directory) as output o (whose
+ * validator it names), adding it to orec with the statistics of its
+ * values (sample files under samples_rel); false (*why, owned) when it
+ * is invalid. */
+bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
+                           const cfg_case *cs, out_rec *orec, const char *rel,
+                           const char *samples_rel, char **why);
 /* The pooled statistics into the record's outputs; frees rc's. */
 void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc);
 
