@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,9 +415,16 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
     char *dest_dir = path_join(r->dir, dest_rel);
     free(dest_rel);
     mkdir_p(dest_dir, 0755);
+    /* The nodes of a fanned-out stage that share a host fetch their files
+     * one at a time: one transfer at a time per connection (the SSH
+     * transport's file transfers do not overlap safely yet). */
+    if (rec->where.node >= 0)
+        pthread_mutex_lock(&h->collect_lock);
     for (size_t i = 0; i < st->noutputs; i++)
         if (!collect_one(r, st, h, cs, background, rec, i, rc, &env, dest_dir, err))
             ok = false;
+    if (rec->where.node >= 0)
+        pthread_mutex_unlock(&h->collect_lock);
     free(dest_dir);
     sv_free(&env);
     return ok;

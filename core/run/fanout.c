@@ -106,10 +106,20 @@ bool fanout_wrap(fan_node *fn, hostconn *h, stage_exec *ex, char **err)
     sb_puts(&sb, "rm -f " RELEASE_FIFO " && mkfifo " RELEASE_FIFO " || exit 125\n");
     if (st->prepare)
         sb_printf(&sb, "( %s\n) || exit $?\n", st->prepare);
+    /* The release line names the start time (µs, this host's clock): sleep
+     * until just before it, then spin on the shell's clock. */
     sb_puts(&sb, "exec 9<>" RELEASE_FIFO "\n"
                  "printf '" MARK "ready\\n'\n"
-                 "read -r _ <&9 || :\n"
+                 "_bc_at=\n"
+                 "read -r _bc_go _bc_at <&9 || :\n"
+                 "if [ -n \"${EPOCHREALTIME:-}\" ] && [ -n \"$_bc_at\" ]; then\n"
+                 "  _bc_d=$((_bc_at - ${EPOCHREALTIME/[.,]/} - 3000))\n"
+                 "  [ \"$_bc_d\" -le 0 ] || sleep \"$((_bc_d / 1000000)).$(printf %06d "
+                 "$((_bc_d % 1000000)))\"\n"
+                 "  while [ \"${EPOCHREALTIME/[.,]/}\" -lt \"$_bc_at\" ]; do :; done\n"
+                 "fi\n"
                  "_bc_t=${EPOCHREALTIME:-$(date +%s.%N)}\n"
+                 "unset _bc_go _bc_at _bc_d\n"
                  "exec 9<&-\n"
                  "rm -f " RELEASE_FIFO "\n"
                  "printf '" MARK "released %s\\n' \"$_bc_t\"\n"
@@ -271,6 +281,7 @@ static void *node_thread(void *arg)
 typedef struct fan_host {
     hostconn *h;
     fanout *f;
+    int64_t start_us;  /* the start time for its nodes, on its clock (0: at once) */
     strvec fifos; /* release: the FIFOs of its ready nodes */
     pthread_t thread;
     bool threaded;
@@ -284,8 +295,11 @@ static void measure_clock(hostconn *h)
         return;
     h->clock_known = true;
     h->clock_offset_ms = 0;
-    if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER)
-        return; /* this machine's own clock */
+    if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER) {
+        /* this machine's own clock; a command costs about this much */
+        h->exec_rtt_ms = 10;
+        return;
+    }
     double best_rtt = INFINITY;
     for (int i = 0; i < 3; i++) {
         core_ctx ctx;
@@ -304,6 +318,8 @@ static void measure_clock(hostconn *h)
         if (rc != BC_OK || status != 0 || !parse_double(out, &remote))
             break;
         double rtt = (double)(t1 - t0) / 1e6;
+        if (rtt > h->exec_rtt_ms)
+            h->exec_rtt_ms = rtt;
         if (rtt < best_rtt) {
             best_rtt = rtt;
             h->clock_offset_ms = remote * 1e3 - ((double)t0 + (double)(t1 - t0) / 2) / 1e6;
@@ -332,7 +348,8 @@ static void *host_release(void *arg)
         free(q);
     }
     /* Opened read-write: never blocks, even when its node has died. */
-    sb_puts(&sb, "; do { printf 'go\\n' >&8; } 8<>\"$f\" 2>/dev/null; done; :");
+    sb_printf(&sb, "; do { printf 'go %lld\\n' >&8; } 8<>\"$f\" 2>/dev/null; done; :",
+              (long long)fh->start_us);
     core_ctx ctx;
     hostconn_ctx(fh->h, &ctx);
     int status = -1;
@@ -365,7 +382,8 @@ static int cmp_double(const void *a, const void *b)
 /* The barrier's outcome: release times on the controller's clock. */
 static cJSON *barrier_json(fanout *f)
 {
-    cJSON *b = cJSON_CreateObject();
+    cJSON *b = f->barrier_info;
+    f->barrier_info = NULL;
     double *t = xcalloc(f->n + 1, sizeof *t);
     size_t m = 0;
     for (size_t i = 0; i < f->n; i++)
@@ -430,8 +448,23 @@ static void run_nodes(fanout *f)
             sv_push_owned(&hs[k % st->nhosts].fifos, fifo);
         }
     pthread_mutex_unlock(&f->mu);
-    if (go)
+    if (go) {
+        /* One start time for all, far enough ahead for every host's
+         * release command to arrive: twice the slowest command seen while
+         * measuring the clocks, plus 50 ms (at most 2 s). */
+        double slowest = 0;
+        for (size_t i = 0; i < nh; i++)
+            if (hs[i].h->exec_rtt_ms > slowest)
+                slowest = hs[i].h->exec_rtt_ms;
+        double margin_ms = 50 + 2 * slowest;
+        if (margin_ms > 2000)
+            margin_ms = 2000;
+        double start_ms = (double)wall_ns() / 1e6 + margin_ms;
+        for (size_t i = 0; i < nh; i++)
+            hs[i].start_us = (int64_t)((start_ms + hs[i].h->clock_offset_ms) * 1e3);
+        cJSON_AddNumberToObject(f->barrier_info, "start_margin_ms", margin_ms);
         each_host(hs, nh, host_release);
+    }
     for (size_t k = 0; k < f->n; k++)
         if (f->nodes[k].threaded)
             pthread_join(f->nodes[k].thread, NULL);
@@ -459,6 +492,7 @@ bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs)
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
     f.nodes = xcalloc(f.n, sizeof *f.nodes);
+    f.barrier_info = cJSON_CreateObject();
     size_t nh = st->nhosts < f.n ? st->nhosts : f.n;
     char line[512];
     int len = snprintf(line, sizeof line, "%s==> %s on %zu node%s over %zu host%s%s%s%s%s\n",

@@ -40,6 +40,7 @@ struct fanout {
     size_t nready, nended, nended_unready, nfailed;
     int abort;                /* give up: stop the nodes still running (atomic) */
     char *abort_reason;       /* why (set once, before abort) */
+    cJSON *barrier_info;      /* the barrier's figures so far (owned) */
 };
 
 /* What a node left on stdout before its barrier lines ended (a partial

@@ -201,6 +201,7 @@ static void open_hosts(run *r)
         r->hosts[i].opts = (optview){c->hosts[i].plugin->desc.options, c->hosts[i].node, NULL, 0};
         r->hosts[i].run = r;
         pthread_mutex_init(&r->hosts[i].lock, NULL);
+        pthread_mutex_init(&r->hosts[i].collect_lock, NULL);
     }
 }
 

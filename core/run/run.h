@@ -32,11 +32,13 @@ typedef struct hostconn {
     bool facts_taken;     /* remote host facts asked for (once per run) */
     char *error;
     pthread_mutex_t lock; /* open/close from parallel stages */
+    pthread_mutex_t collect_lock; /* the nodes of a host collect one at a time */
     strvec uploaded; /* scripts already put in the transport's private dir */
     char *tmpdir;    /* that dir ($BENCHCTL_HOST_TMPDIR), once asked; "" if none */
     unsigned meta_seq; /* metadata files named there so far */
     bool clock_known;  /* clock_offset_ms measured (fan-out) */
     double clock_offset_ms; /* the host's clock minus the controller's */
+    double exec_rtt_ms;     /* the slowest of those measuring commands */
     struct run *run;
 } hostconn;
 
