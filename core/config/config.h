@@ -147,6 +147,8 @@ typedef struct config {
     const char *log_level, *log_path;
     const char *log_time_format; /* logging.time_format: a Go time layout, or NULL */
     const char *sync_remote;     /* benchmark.sync.remote (rclone's), or NULL */
+    const char *concurrency_param; /* benchmark.concurrency_param: the matrix parameter
+                                    * that is each node's concurrency, or NULL */
     strvec sync_args;            /* benchmark.sync.args: more rclone arguments */
     bool git_capture, git_require_clean, git_save_patch;
     strvec plugin_paths; /* absolute */

@@ -364,6 +364,11 @@ void cfg_check_cross_refs(vctx *v)
                 ERR(v, ynode_get(o->node, "name"), "duplicate output name '%s' (first at line %d)",
                     o->name, first->node->line);
         }
+    /* benchmark.concurrency_param names a matrix parameter. */
+    if (c->concurrency_param && !(c->matrix && ynode_get(c->matrix, c->concurrency_param)))
+        ERR(v, ynode_get(ynode_get(ytree_root(c->tree), "benchmark"), "concurrency_param"),
+            "benchmark: concurrency_param '%s' is not a parameter of 'matrix'",
+            c->concurrency_param);
     /* execute_only_for names a case. */
     cfg_stage *lists[2] = {c->stages, c->cleanup};
     size_t counts[2] = {c->nstages, c->ncleanup};

@@ -515,6 +515,7 @@ bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs)
     /* The stage as a whole: the merged outputs, the barrier, the verdict. */
     stage_rec *all = run_new_record(r, st, "*", cs);
     all->collated = true;
+    all->where.tagged = false; /* its files are the untagged <output><ext> */
     all->nodes = (int)f.n;
     all->start_ns = recs[0]->start_ns;
     for (size_t k = 0; k < f.n; k++) {

@@ -472,6 +472,6 @@ stage_rec **record_load(const config *c, const cJSON *stages, size_t *n)
         v[(*n)++] = rec;
     }
     for (size_t i = 0; i < *n; i++)
-        v[i]->where.tagged = stored_tagged(v, *n, v[i]);
+        v[i]->where.tagged = !v[i]->collated && stored_tagged(v, *n, v[i]);
     return v;
 }

@@ -184,6 +184,10 @@ cJSON *results_build(const cJSON *meta)
     copy_key(run, meta, "duration_s", NULL);
     copy_key(run, meta, "git", NULL);
     copy_key(run, meta, "parameters", NULL);
+    const char *cp = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(meta, "config"), "benchmark"), "concurrency_param"));
+    if (cp)
+        cJSON_AddStringToObject(run, "concurrency_param", cp);
     cJSON *cmds = stage_commands(cJSON_GetObjectItem(meta, "config"));
     if (cmds)
         cJSON_AddItemToObject(run, "commands", cmds);

@@ -169,6 +169,40 @@ expect_in "$ERR" "t2.yaml:8:"
 expect_in "$ERR" "threshold 'mean >> 2' does not read"
 pass "bad threshold: FILE:LINE:COL"
 
+# Load cycles: a matrix over the per-node concurrency; stats shows the
+# total (nodes x value) beside each cycle's merged figures.
+write_config lc.yaml <<YAML
+benchmark: {name: cycles, output_dir: ./runs-lc, concurrency_param: users}
+matrix: {users: [10, 20]}
+stages:
+  - name: load
+    nodes: 3
+    command: printf 'latency\n%d\n%d\n' \$((users + BENCHCTL_NODE)) \$((users * 2)) > l.csv
+    outputs:
+      - name: l
+        remote_path: l.csv
+        data_schema: {columns: [{name: latency, type: integer, unit: ms}]}
+YAML
+run_bc run -c lc.yaml
+expect_rc 0 "load cycles"
+[ -s runs-lc/1/cases/users=20/l.csv ] || fail "merged file of a cycle: $(cd runs-lc/1 && find . -name '*.csv')"
+run_bc stats 1 -c lc.yaml
+expect_rc 0 "stats of the load cycles"
+expect_in "$OUT" "total concurrency"
+python3 - "$OUT" <<'PY' || fail "scaling table: $OUT"
+import sys
+lines = [l.split() for l in sys.argv[1].splitlines() if l.strip().startswith("users=")]
+assert len(lines) == 2, lines
+# case, users, total concurrency, p50, p95, p99 of the merged latency (6 rows)
+assert lines[0][1:3] == ["10", "30"] and lines[1][1:3] == ["20", "60"], lines
+assert lines[0][3] == "16" and lines[1][3] == "31", lines
+PY
+sed -i 's/concurrency_param: users/concurrency_param: user/' lc.yaml
+run_bc validate lc.yaml
+expect_rc 2 "concurrency_param naming no parameter"
+expect_in "$ERR" "concurrency_param 'user' is not a parameter of 'matrix'"
+pass "load cycles: total concurrency in the scaling table, merged statistics per cycle"
+
 # Ctrl-C mid-fan-out: every node stopped, nothing left.
 "$BENCHCTL" run -c ff.yaml -e SLEEP=300 >out 2>err &
 pid=$!
