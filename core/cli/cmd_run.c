@@ -24,6 +24,7 @@ int cmd_run(int argc, char **argv)
         .max_nodes = a.max_nodes,
         .plugin_paths = a.plugin_paths,
         .log_level = a.log_level,
+        .no_report = a.no_report,
     };
     code = engine_run(&o);
     cli_args_free(&a);

@@ -33,6 +33,7 @@ typedef struct run_options {
     int64_t max_nodes;   /* --nodes N: fan-out stages use their first N nodes; 0: all */
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
+    bool no_report;        /* --no-report: no report.html at the end */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */

@@ -70,6 +70,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("fanout_bench.py starts its own sshd servers: run it as root")
     bc = os.path.abspath(a.benchctl)
+    a.peakrss = os.path.abspath(a.peakrss)
     root = tempfile.mkdtemp(prefix="bcfan-bench.")
     os.chmod(root, 0o755)
     user = f"bcfan{os.getpid()}"
