@@ -31,3 +31,6 @@ if [ ${#need[@]} -gt 0 ]; then
   else echo "skipped: install ${need[*]}"; exit 0; fi
 fi
 /usr/bin/python3 tests/bench/stats_bench.py build-release/core/benchctl build-release/peakrss
+echo "== fan-out: sleep-1 span on 8 hosts x 4 nodes vs 1 node, barrier spread, merge of 32 x N rows vs cat + numpy"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/fanout_bench.py build-release/core/benchctl build-release/peakrss
+else echo "skipped: not root"; fi

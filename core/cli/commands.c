@@ -54,6 +54,16 @@ static int take_timeout(const char *cmd, const cli_option *o, const char *v, voi
     return 0;
 }
 
+static int take_nodes(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_int64(v, &n) || n < 1)
+        return cli_usage_error(cmd, "--nodes: '%s' is not a positive number of nodes", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
 static int take_log_level(const char *cmd, const cli_option *o, const char *v, void *field)
 {
     (void)o;
@@ -121,6 +131,8 @@ static const cli_option run_opts[] = {
     {"case", 0, CLI_VALUES, "NAME", "run only this case (repeatable)", AT(only_cases), NULL, 0},
     {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m; 0: none)",
      AT(timeout_ms), take_timeout, 0},
+    {"nodes", 0, CLI_VALUE, "N", "fan-out stages (nodes:) run on their first N nodes only",
+     AT(max_nodes), take_nodes, 0},
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
      take_log_level, 0},
@@ -266,7 +278,7 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
+             "[-t DURATION] [--nodes N] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",

@@ -215,6 +215,7 @@ static void open_hosts(run *r)
         r->hosts[i].opts = (optview){c->hosts[i].plugin->desc.options, c->hosts[i].node, NULL, 0};
         r->hosts[i].run = r;
         pthread_mutex_init(&r->hosts[i].lock, NULL);
+        pthread_mutex_init(&r->hosts[i].collect_lock, NULL);
     }
 }
 
@@ -434,6 +435,8 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
                                    (long long)r->o->timeout_ms);
     if (interrupted && !r->first_error)
         r->first_error = xstrdup("interrupted by a signal");
+    if (r->thresholds_failed)
+        cJSON_AddNumberToObject(r->meta, "thresholds_failed", r->thresholds_failed);
     bool saved = meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
     if (saved && !results_write(r->dir, r->meta)) {
         fprintf(stderr, "benchctl: cannot write %s/results.json: %s\n", r->dir, strerror(errno));
@@ -455,8 +458,14 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
         fprintf(stderr, "benchctl: run %s interrupted; stages stopped, metadata written\n", r->id);
     printf("Results saved to: %s\n", r->dir);
     fflush(stdout);
-    return interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
-                                                                           : EXIT_OK;
+    int code = interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
+                                                                              : EXIT_OK;
+    if (code == EXIT_OK && r->thresholds_failed) {
+        fprintf(stderr, "benchctl: run %s: %d threshold%s failed (see results.json)\n", r->id,
+                r->thresholds_failed, r->thresholds_failed == 1 ? "" : "s");
+        code = EXIT_THRESHOLDS;
+    }
+    return code;
 }
 
 static void run_free(run *r)
@@ -531,8 +540,9 @@ int engine_run(const run_options *o)
     }
     code = run_finish(&r, interrupted, timed_out);
     wfail_watch(NULL, NULL);
-    if (!interrupted)
-        publish_at_end(r.cfg, r.cfg->output_dir, r.id, code == EXIT_OK);
+    if (!interrupted) /* a failed threshold is a verdict on good data: still a success */
+        publish_at_end(r.cfg, r.cfg->output_dir, r.id,
+                       code == EXIT_OK || code == EXIT_THRESHOLDS);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;

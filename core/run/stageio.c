@@ -20,7 +20,7 @@
  * (common in big sweeps) cost no file; kept up to the run's
  * max_stage_log (what is cut is counted, and said at the cut); a failed
  * write (a full disk) stops the log and is noted for the run. */
-static void log_write(core_ctx *ctx, stage_io *io, const void *data, size_t len)
+static void log_write(stage_io *io, const void *data, size_t len)
 {
     if (io->log_failed)
         return;
@@ -39,7 +39,7 @@ static void log_write(core_ctx *ctx, stage_io *io, const void *data, size_t len)
             return;
         }
     }
-    uint64_t cap = ctx->run ? (uint64_t)ctx->run->cfg->log_stage_max : 0;
+    uint64_t cap = io->log_max;
     size_t keep = len;
     if (cap && io->log_kept + len > cap)
         keep = io->log_kept >= cap ? 0 : (size_t)(cap - io->log_kept);
@@ -72,6 +72,16 @@ static void log_write(core_ctx *ctx, stage_io *io, const void *data, size_t len)
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 {
     stage_io *io = ctx->sink_data;
+    if (ctx->run)
+        io->log_max = (uint64_t)ctx->run->cfg->log_stage_max;
+    if (io->node && stream == BC_STREAM_STDOUT)
+        fanout_stdout(io, data, len);
+    else
+        stage_io_write(io, stream, data, len);
+}
+
+void stage_io_write(stage_io *io, int stream, const void *data, size_t len)
+{
     io->bytes += len;
     if (io->capture && stream == BC_STREAM_STDOUT && io->capture->len < STAGE_CAPTURE_LIMIT)
         sb_add(io->capture, data,
@@ -87,7 +97,7 @@ void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
         memcpy(io->tail + keep, data, len);
         io->tail_len = keep + len;
     }
-    log_write(ctx, io, data, len);
+    log_write(io, data, len);
     if (!io->to_terminal)
         return;
     int fd = stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
