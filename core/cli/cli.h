@@ -28,6 +28,7 @@ typedef struct cli_args {
     bool json, markdown;
     strvec metadata, env, skip, only_cases, plugin_paths; /* repeatable */
     int64_t timeout_ms;                                   /* run -t; 0 = none */
+    bool monitor;                                         /* run --monitor */
     const char *log_level;
     const char *name, *file; /* init */
     bool force;              /* init, plot */

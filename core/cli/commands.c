@@ -121,6 +121,9 @@ static const cli_option run_opts[] = {
     {"case", 0, CLI_VALUES, "NAME", "run only this case (repeatable)", AT(only_cases), NULL, 0},
     {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m; 0: none)",
      AT(timeout_ms), take_timeout, 0},
+    {"monitor", 0, CLI_FLAG, NULL,
+     "sample every host's CPU, memory, network and disk (benchmark.monitor's defaults when "
+     "the config has none)", AT(monitor), NULL, 0},
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
      take_log_level, 0},

@@ -108,6 +108,18 @@ typedef struct cfg_plot {
     bool x_is_param;               /* across: cases with x naming a matrix parameter */
 } cfg_plot;
 
+/* benchmark.monitor: host monitoring for the whole run (monitor.c). */
+typedef struct cfg_monitor {
+    const ynode *node;       /* the section, or NULL (then off unless --monitor) */
+    bool enabled;            /* `enabled:` (default true when the section is given) */
+    int64_t interval_ms;     /* `interval:`, default 1 s */
+    const char **hosts;      /* `hosts:` aliases; NULL = all (`hosts: all`) */
+    size_t nhosts;
+    uint32_t metrics;        /* BC_MON_* groups; default all */
+    const char *sampler;     /* monitor plugin name, default "proc" */
+    const struct plugin *plugin;
+} cfg_monitor;
+
 typedef struct cfg_range { size_t start, end; } cfg_range;
 
 typedef struct config {
@@ -145,6 +157,8 @@ typedef struct config {
     ytree *plots_tree;  /* config_load_plots: the plots file's tree and text */
     char *plots_text;
     char *plots_dir;    /* its absolute directory (export_path), or NULL */
+
+    cfg_monitor monitor;
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -202,5 +216,12 @@ bool config_parse_bool(const char *s, bool *out);
 extern const cfg_key config_health_keys[];
 extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];
+extern const cfg_key config_monitor_keys[]; /* benchmark.monitor (monitor.c) */
+
+/* Turn monitoring on with its defaults when the config has no
+ * benchmark.monitor (`benchctl run --monitor`); keeps a configured one. */
+void config_monitor_enable(config *c);
+/* "cpu,memory,...": the names of the BC_MON_* groups in metrics (owned). */
+char *config_monitor_metric_names(uint32_t metrics);
 
 #endif

@@ -47,5 +47,7 @@ void cfg_check_cross_refs(vctx *v);                           /* stages.c */
 void cfg_parse_cases(vctx *v, const ynode *cs);               /* cases.c */
 void cfg_parse_matrix(vctx *v, const ynode *m);               /* cases.c */
 void cfg_parse_plots(vctx *v, const ynode *ps);               /* plots.c */
+void cfg_parse_monitor(vctx *v, const ynode *b);              /* monitor.c */
+void cfg_check_monitor_hosts(vctx *v);                        /* monitor.c */
 
 #endif

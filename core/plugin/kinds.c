@@ -21,6 +21,7 @@ static const kind_op collector_ops[] = {{"collect", offsetof(bc_collector_ops, c
 static const kind_op validator_ops[] = {{"validate", offsetof(bc_validator_ops, validate)},
                                         {NULL, 0}};
 static const kind_op plot_ops[] = {{"render", offsetof(bc_plot_ops, render)}, {NULL, 0}};
+static const kind_op monitor_ops[] = {{"run", offsetof(bc_monitor_ops, run)}, {NULL, 0}};
 
 static const plugin_kind kinds[] = {
     {BC_KIND_HOST, "host", host_ops, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
@@ -33,6 +34,9 @@ static const plugin_kind kinds[] = {
      sizeof(bc_validator_ops), sizeof(bc_validator_ops)},
     {BC_KIND_PLOT, "plot", plot_ops, END_OF(bc_plot_ops, render), sizeof(bc_plot_ops),
      sizeof(bc_plot_ops)},
+    /* since ABI 1.4 */
+    {BC_KIND_MONITOR, "monitor", monitor_ops, END_OF(bc_monitor_ops, run),
+     sizeof(bc_monitor_ops), sizeof(bc_monitor_ops)},
 };
 
 const plugin_kind *plugin_kind_of(uint32_t kind)

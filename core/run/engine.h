@@ -31,6 +31,7 @@ typedef struct run_options {
     int64_t timeout_ms;  /* 0 = none */
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
+    bool monitor;          /* --monitor: benchmark.monitor on (its defaults if absent) */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */

@@ -47,6 +47,7 @@ const ctx_env run_ctx_env = {
     .host_exec = env_exec,
     .host_get_file = env_get_file,
     .host_put_file = env_put_file,
+    .host_stream = hostconn_stream,
 };
 
 void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r)

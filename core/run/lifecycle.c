@@ -434,6 +434,7 @@ int engine_run(const run_options *o)
     if (code != EXIT_OK)
         return code;
     cancel_start(&r.cancel, o->timeout_ms);
+    monitor_start(&r);
     size_t started = run_cases(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
      * from here on a new signal means "stop what is left". */
@@ -443,6 +444,7 @@ int engine_run(const run_options *o)
     timed_out = timed_out && !interrupted;
     if (run_cleanup(&r, started, signals > 1))
         interrupted = true;
+    monitor_stop(&r); /* before the connections it streams over close */
     for (size_t i = 0; i < r.nhosts; i++)
         hostconn_close(&r.hosts[i]);
     leftovers_stop(&r);

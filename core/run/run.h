@@ -64,6 +64,7 @@ typedef struct run {
     bool tty;
     struct winsize ws;
     cancel cancel;         /* signals and --timeout */
+    struct monitor_set *monitor; /* host monitoring (monitor.c), or NULL */
 } run;
 
 /* runmeta.c: metadata.json and stages.jsonl */
@@ -257,6 +258,19 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
  * the run, and the watchdog with it. */
 void leftovers_watch(run *r);
 void leftovers_stop(run *r);
+
+/* monitor.c: host monitoring (benchmark.monitor, --monitor): one sampler
+ * thread per monitored host from the start of the run to its end; samples
+ * appended to monitor/<host>.csv as they arrive.  Never fails the run. */
+/* Start the samplers (nothing when monitoring is off). */
+void monitor_start(run *r);
+/* Stop them (and every command they run on the hosts), then add the
+ * "monitor" summary (per host, and per stage over its span) to metadata. */
+void monitor_stop(run *r);
+/* The host_stream service (ABI 1.4) on ctx's host: a long-lived command
+ * whose standard output lines go to on_line as they arrive. */
+int hostconn_stream(core_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
+                    int *exit_status);
 
 
 #endif

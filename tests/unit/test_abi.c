@@ -80,7 +80,24 @@ PIN(bc_services, column_text, 168);             /* 1.1 */
 PIN(bc_services, data_errors_suppressed, 176);  /* 1.2 */
 PIN(bc_services, time_left_ms, 184);            /* 1.2 */
 PIN(bc_services, host_caps, 192);               /* 1.2 */
-PIN_SIZE(bc_services, 200);
+PIN(bc_services, host_stream, 200);             /* 1.4 */
+PIN(bc_services, monitor_sample, 208);          /* 1.4 */
+PIN_SIZE(bc_services, 216);
+
+PIN(bc_monitor_ops, size, 0);                   /* 1.4 */
+PIN(bc_monitor_ops, run, 8);
+PIN_SIZE(bc_monitor_ops, 16);
+
+PIN(bc_monitor_request, size, 0);               /* 1.4 */
+PIN(bc_monitor_request, metrics, 4);
+PIN(bc_monitor_request, interval_ms, 8);
+PIN_SIZE(bc_monitor_request, 16);
+
+PIN(bc_monitor_sample, size, 0);                /* 1.4 */
+PIN(bc_monitor_sample, reserved, 4);
+PIN(bc_monitor_sample, cpu_user_pct, 8);
+PIN(bc_monitor_sample, sampler_cpu_pct, 128);
+PIN_SIZE(bc_monitor_sample, 136);
 
 PIN(bc_host_ops, size, 0);
 PIN(bc_host_ops, open, 8);

@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 3
+#define BC_ABI_MINOR 4
 
 /*
  * The minor a plugin is built for.  Define it before including any benchctl
@@ -56,7 +56,9 @@ typedef enum bc_kind {
     BC_KIND_PROBE = 2,     /* health-check probe: one readiness attempt */
     BC_KIND_COLLECTOR = 3, /* brings result files into the run directory */
     BC_KIND_VALIDATOR = 4, /* checks a collected file against data_schema */
-    BC_KIND_PLOT = 5       /* draws plots[] entries */
+    BC_KIND_PLOT = 5,      /* draws plots[] entries */
+    /* 6 is reserved for publishers. */
+    BC_KIND_MONITOR = 7    /* since ABI 1.4: samples a host's resources */
 } bc_kind;
 
 /* Status codes returned by plugin operations and core services. */
