@@ -154,8 +154,12 @@ static int on_line(void *arg, const char *line, size_t len)
     return 0;
 }
 
-/* The loop: POSIX sh and awk, nothing else (getconf and sleep aside).  It
- * ends when its output goes away (awk fails) or when it is stopped. */
+/* The loop: POSIX sh and awk, nothing else (getconf and sleep aside).  A
+ * ticker shell wakes ONE long-lived awk every interval (the only process
+ * started per sample is sleep); awk reads the files itself and prints the
+ * lines the parser needs, tagged with their file, then the CPU time of
+ * itself ("self") and of the ticker ("tick"), then ".".  Both end when
+ * their output goes away, and the transport stops the group on request. */
 static char *remote_script(const bc_monitor_request *req)
 {
     bc_sb sb = BC_SB_INIT;
@@ -166,29 +170,36 @@ static char *remote_script(const bc_monitor_request *req)
                  "nothing to sample'; exit 3; }\n"
                  "hz=$(getconf CLK_TCK 2>/dev/null) || hz=100\n"
                  "echo \"H ${hz:-100}\"\n"
+                 /* mawk reads a pipe in blocks unless told otherwise */
+                 "aw=awk; awk -W interactive 'BEGIN { exit }' </dev/null >/dev/null 2>&1 && "
+                 "aw='awk -W interactive'\n"
                  "f='%s'\n",
                  bc_sb_str(&files));
     if (req->metrics & BC_MON_PRESSURE)
         bc_sb_append(&sb, "for p in /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io; "
                           "do [ -r \"$p\" ] && f=\"$f $p\"; done\n");
     bc_sb_printf(&sb,
-                 "while :; do\n"
-                 "  awk -v self=/proc/$$/stat '\n"
-                 "    FILENAME == \"/proc/stat\" { if ($1 == \"cpu\") print FILENAME, $0; next }\n"
-                 "    FILENAME == \"/proc/meminfo\" { if ($1 == \"MemTotal:\" || $1 == "
-                 "\"MemAvailable:\" || $1 == \"SwapTotal:\" || $1 == \"SwapFree:\") "
-                 "print FILENAME, $0; next }\n"
-                 "    FILENAME == \"/proc/net/dev\" { if (index($0, \":\")) print FILENAME, $0; "
-                 "next }\n"
-                 "    FILENAME == \"/proc/diskstats\" { if ($3 !~ /^(loop|ram|zram)/) "
-                 "print FILENAME, $0; next }\n"
-                 "    FILENAME == self { print \"self\", $0; next }\n"
-                 "    FILENAME ~ /^\\/proc\\/pressure\\// { if ($1 == \"some\") "
-                 "print FILENAME, $0; next }\n"
-                 "    { print FILENAME, $0 }\n"
-                 "    END { print \".\" }' $f /proc/$$/stat 2>/dev/null || exit 0\n"
-                 "  sleep %lld.%03lld\n"
-                 "done\n",
+                 "{ read -r me rest </proc/self/stat\n"
+                 "  while :; do echo \"$me\" || exit 0; sleep %lld.%03lld || exit 0; done; } |\n"
+                 "$aw -v files=\"$f\" '\n"
+                 "BEGIN { n = split(files, F, \" \") }\n"
+                 "function emit(fn, tag,   line, a, k) {\n"
+                 "  while ((getline line < fn) > 0) {\n"
+                 "    k = split(line, a, \" \")\n"
+                 "    if (fn == \"/proc/stat\" && a[1] != \"cpu\") continue\n"
+                 "    if (fn == \"/proc/meminfo\" && a[1] != \"MemTotal:\" && a[1] != "
+                 "\"MemAvailable:\" && a[1] != \"SwapTotal:\" && a[1] != \"SwapFree:\") continue\n"
+                 "    if (fn == \"/proc/net/dev\" && index(line, \":\") == 0) continue\n"
+                 "    if (fn == \"/proc/diskstats\" && a[3] ~ /^(loop|ram|zram)/) continue\n"
+                 "    if (fn ~ /^\\/proc\\/pressure\\// && a[1] != \"some\") continue\n"
+                 "    print tag, line\n"
+                 "  }\n"
+                 "  close(fn)\n"
+                 "}\n"
+                 "{ for (i = 1; i <= n; i++) emit(F[i], F[i])\n"
+                 "  emit(\"/proc/\" $1 \"/stat\", \"tick\")\n"
+                 "  emit(\"/proc/self/stat\", \"self\")\n"
+                 "  print \".\"; fflush() }'\n",
                  (long long)(req->interval_ms / 1000), (long long)(req->interval_ms % 1000));
     bc_sb_free(&files);
     return bc_sb_steal(&sb);
@@ -211,6 +222,8 @@ static int run_remote(bc_ctx *ctx, const bc_monitor_request *req)
         bc_error(ctx, "out of memory");
         return BC_ERR;
     }
+    bc_log(ctx, BC_LOG_DEBUG, "the sampler loop on host '%s':\n%s",
+           ctx->svc->fact(ctx, "host") ? ctx->svc->fact(ctx, "host") : "?", script);
     st->ctx = ctx;
     st->hz = 100;
     proc_snap_reset(&st->cur);
@@ -237,10 +250,22 @@ static int proc_run(bc_ctx *ctx, const bc_monitor_request *req)
         bc_error(ctx, "interval must be positive");
         return BC_ERR;
     }
-    if (ctx->svc->host_caps(ctx) & BC_HOST_CAP_CONTROLLER)
+    const char *via = ctx->svc->opt_string(ctx, "via");
+    bool here = ctx->svc->host_caps(ctx) & BC_HOST_CAP_CONTROLLER;
+    if (via && strcmp(via, "stream") == 0)
+        here = false;
+    if (here)
         return run_local(ctx, req);
     return run_remote(ctx, req);
 }
+
+
+static const bc_option options[] = {
+    {.name = "via", .type = BC_OPT_ENUM, .choices = "auto|stream", .default_value = "auto",
+     .help = "auto: read /proc in process on the controller, stream a sh/awk loop elsewhere; "
+             "stream: the streamed loop on every host (to measure or test it locally)"},
+    {0},
+};
 
 static const bc_monitor_ops ops = {.size = sizeof ops, .run = proc_run};
 
@@ -251,6 +276,7 @@ static const bc_plugin descriptor = {
     .version = "1.0.0",
     .description = "samples CPU, memory, network, disk, load and pressure from /proc "
                    "(directly here; one streamed sh/awk loop per remote host)",
+    .options = options,
     .ops = &ops,
 };
 

@@ -65,13 +65,14 @@ static void parse_self(proc_snap *s, const char *line, size_t len, long hz)
     if (n < 15)
         return;
     uint64_t ticks = u64(f[11]) + u64(f[12]) + u64(f[13]) + u64(f[14]);
-    s->self_cpu_s = (double)ticks / (double)hz;
+    /* Several processes may make up a sampler: their times add up. */
+    s->self_cpu_s = (s->self_cpu_s < 0 ? 0 : s->self_cpu_s) + (double)ticks / (double)hz;
 }
 
 void proc_snap_line(proc_snap *s, const char *file, const char *line, size_t len, long hz)
 {
     char buf[1024], *f[24];
-    if (strcmp(file, "self") == 0) {
+    if (strcmp(file, "self") == 0 || strcmp(file, "tick") == 0) {
         parse_self(s, line, len, hz);
         return;
     }

@@ -32,8 +32,9 @@ typedef struct proc_snap {
 
 /* An empty snapshot (everything "none"). */
 void proc_snap_reset(proc_snap *s);
-/* One line of file `file` (e.g. "/proc/stat"; "self" for the sampler's own
- * /proc/<pid>/stat, read with ticks per second hz) into s. */
+/* One line of file `file` (e.g. "/proc/stat"; "self" or "tick" for the
+ * /proc/<pid>/stat of a sampler process, read with ticks per second hz:
+ * their CPU times add up) into s. */
 void proc_snap_line(proc_snap *s, const char *file, const char *line, size_t len, long hz);
 /* The sample from prev to cur (prev NULL: rates and percentages NaN). */
 void proc_sample(const proc_snap *prev, const proc_snap *cur, bc_monitor_sample *out);
