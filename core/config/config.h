@@ -117,6 +117,7 @@ typedef struct cfg_monitor {
     size_t nhosts;
     uint32_t metrics;        /* BC_MON_* groups; default all */
     const char *sampler;     /* monitor plugin name, default "proc" */
+    const char *plot;        /* timeline figure: png | svg | pdf | none (default png) */
     const struct plugin *plugin;
 } cfg_monitor;
 

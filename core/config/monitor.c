@@ -21,12 +21,16 @@ static const struct {
 #define ALL_METRICS \
     (BC_MON_CPU | BC_MON_MEMORY | BC_MON_NETWORK | BC_MON_DISK | BC_MON_LOAD | BC_MON_PRESSURE)
 
+static const char *const plot_formats[] = {"png", "svg", "pdf", "none", NULL};
+
 const cfg_key config_monitor_keys[] = {
     {.name = "enabled", .type = KEY_BOOL, .offset = KEY_AT(cfg_monitor, enabled), .dflt = 1},
     {.name = "interval", .type = KEY_DURATION, .offset = KEY_AT(cfg_monitor, interval_ms),
      .flags = KEY_RANGE, .dflt = MONITOR_DEFAULT_INTERVAL_MS, .lo = 10, .hi = 3600000},
     {.name = "sampler", .type = KEY_STR, .offset = KEY_AT(cfg_monitor, sampler),
      .dflt_str = "proc"},
+    {.name = "plot", .type = KEY_ENUM, .offset = KEY_AT(cfg_monitor, plot),
+     .choices = plot_formats, .dflt_str = "png"},
     OTHER("hosts"),
     OTHER("metrics"),
     END};
@@ -81,6 +85,7 @@ void cfg_parse_monitor(vctx *v, const ynode *b)
     const ynode *mn = ynode_get(b, "monitor");
     m->interval_ms = MONITOR_DEFAULT_INTERVAL_MS;
     m->sampler = "proc";
+    m->plot = "png";
     m->metrics = ALL_METRICS;
     if (!mn || mn->is_null)
         return;

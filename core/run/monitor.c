@@ -195,7 +195,7 @@ static void on_sample(core_ctx *ctx, const bc_monitor_sample *smp)
         row[1 + i] = smp->size >= end ? vals[i] : NAN;
     }
     strbuf sb = {0};
-    sb_printf(&sb, "%.3f", row[0]);
+    sb_printf(&sb, "%.6f", row[0]);
     for (size_t i = 0; i < NCOLS; i++) {
         double v = row[1 + i];
         if (isfinite(v) && v == floor(v) && fabs(v) < 1e15)
@@ -420,6 +420,8 @@ static void add_timestamp(cJSON *o, const char *key, double t)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+static void monitor_plot(monitor_set *set, cJSON *mj);
+
 static void summarise(monitor_set *set)
 {
     run *r = set->r;
@@ -467,10 +469,122 @@ static void summarise(monitor_set *set)
                                   host_summary(&set->hosts[i], t0, t1));
         cJSON_AddItemToArray(stages, sj);
     }
+    monitor_plot(set, mj);
     pthread_mutex_lock(&r->lock);
     cJSON_DeleteItemFromObjectCaseSensitive(r->meta, "monitor");
     cJSON_AddItemToObject(r->meta, "monitor", mj);
     pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- the timeline figure: plots/monitor.<fmt> through the plot emitter -- */
+
+static const struct {
+    uint32_t bit;
+    bc_plot_panel panel;
+} panel_of[] = {
+    {BC_MON_CPU, {"CPU busy % (user+system)", "cpu_user_pct+cpu_system_pct"}},
+    {BC_MON_MEMORY, {"memory used (bytes)", "mem_used_bytes"}},
+    {BC_MON_NETWORK, {"network rx+tx (bytes/s)", "net_rx_bps+net_tx_bps"}},
+    {BC_MON_DISK, {"disk read+write (bytes/s)", "disk_read_bps+disk_write_bps"}},
+    {BC_MON_LOAD, {"load (1 min)", "load1"}},
+    {BC_MON_PRESSURE, {"CPU pressure %", "psi_cpu_pct"}},
+};
+
+static void monitor_plot(monitor_set *set, cJSON *mj)
+{
+    run *r = set->r;
+    const cfg_monitor *cm = &r->cfg->monitor;
+    if (!cm->plot || strcmp(cm->plot, "none") == 0 || run_cancelled(r))
+        return; /* like plots[]: not drawn for a run the user stopped */
+    char *why = NULL;
+    plugin *gp = (plugin *)loader_find(r->ld, BC_KIND_PLOT, "gnuplot", &why);
+    if (!gp || gp->desc.abi.abi_minor < 4) {
+        log_msg(BC_LOG_WARN, "monitor: no timeline figure: %s", gp ? "the gnuplot plot "
+                "plugin is older than ABI 1.4" : why);
+        free(why);
+        return;
+    }
+    if (run_plugin_init(gp, r, &why) != BC_OK) {
+        log_msg(BC_LOG_WARN, "monitor: no timeline figure: %s", why);
+        free(why);
+        return;
+    }
+    bc_plot_series *series = xcalloc(set->n + 1, sizeof *series);
+    char **paths = xcalloc(set->n + 1, sizeof *paths);
+    size_t ns = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        if (!set->hosts[i].nrows)
+            continue;
+        paths[ns] = path_join(r->dir, set->hosts[i].rel_path);
+        series[ns] = (bc_plot_series){set->hosts[i].h->cfg->alias, paths[ns], NULL};
+        ns++;
+    }
+    bc_plot_panel panels[ARRAY_LEN(panel_of)];
+    size_t np = 0;
+    for (size_t i = 0; i < ARRAY_LEN(panel_of); i++)
+        if (cm->metrics & panel_of[i].bit)
+            panels[np++] = panel_of[i].panel;
+    bc_plot_span *spans = xcalloc(r->nrecs + 1, sizeof *spans);
+    char **labels = xcalloc(r->nrecs + 1, sizeof *labels);
+    size_t nsp = 0;
+    for (size_t k = 0; k < r->nrecs; k++) {
+        const stage_rec *rec = r->recs[k];
+        if (!rec->start_ns || !rec->end_ns)
+            continue;
+        labels[nsp] = rec->case_name ? xasprintf("%s [%s]", rec->stage_name, rec->case_name)
+                                     : xstrdup(rec->stage_name);
+        spans[nsp] = (bc_plot_span){labels[nsp], (double)rec->start_ns / 1e9,
+                                    (double)rec->end_ns / 1e9};
+        nsp++;
+    }
+    char *pdir = path_join(r->dir, "plots");
+    mkdir(pdir, 0777);
+    char *base = xasprintf("monitor.%s", cm->plot);
+    char *out = path_join(pdir, base);
+    char *rel = xasprintf("plots/%s", base);
+    char *title = xasprintf("%s: host monitoring (run %s)", r->cfg->name, r->id);
+    bc_plot_request req = {.size = sizeof req,
+                           .name = "monitor",
+                           .title = title,
+                           .type = "timeline",
+                           .x = "timestamp",
+                           .format = cm->plot,
+                           .output_path = out,
+                           .source_path = ns ? paths[0] : NULL,
+                           .across = "hosts",
+                           .series = series,
+                           .n_series = ns,
+                           .panels = panels,
+                           .n_panels = np,
+                           .spans = spans,
+                           .n_spans = nsp};
+    if (ns && np) {
+        optview v = {gp->desc.options, NULL, NULL, 0};
+        core_ctx ctx;
+        run_ctx_init(&ctx, gp, &v, r);
+        int rc = gp->ops.plot.render(&ctx.pub, &req);
+        if (rc == BC_OK) {
+            cJSON_AddStringToObject(mj, "plot", rel);
+        } else {
+            log_msg(BC_LOG_WARN, "monitor: the timeline figure failed: %s",
+                    ctx.error[0] ? ctx.error : "no reason given");
+            cJSON_AddStringToObject(mj, "plot_error", ctx.error[0] ? ctx.error : "failed");
+        }
+        opts_free(&v);
+    }
+    for (size_t i = 0; i < ns; i++)
+        free(paths[i]);
+    for (size_t i = 0; i < nsp; i++)
+        free(labels[i]);
+    free(paths);
+    free(series);
+    free(labels);
+    free(spans);
+    free(pdir);
+    free(base);
+    free(out);
+    free(rel);
+    free(title);
 }
 
 void monitor_stop(run *r)

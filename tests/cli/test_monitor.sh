@@ -45,7 +45,7 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 meta = json.load(open(sys.argv[2]))
 total = [int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal:")][0]
 ts = [float(r["timestamp"]) for r in rows]
-assert all(b > a for a, b in zip(ts, ts[1:])), "timestamps must increase"
+assert all(b >= a for a, b in zip(ts, ts[1:])) and ts[-1] > ts[0], "timestamps must increase"
 for r in rows[1:]:
     for k in ("cpu_user_pct", "cpu_system_pct", "cpu_iowait_pct", "cpu_steal_pct"):
         assert 0 <= float(r[k]) <= 100.0001, (k, r[k])
@@ -71,6 +71,18 @@ grow = st["hold"]["mem_used_bytes"]["max"] - st["idle"]["mem_used_bytes"]["min"]
 assert grow >= 300 << 20, grow
 PY
 pass "monitor/local.csv and results.json: sane values, stage signatures inside their spans"
+
+# the timeline figure, drawn by the gnuplot plot emitter
+[ "$(json runs/1/results.json 'j["monitor"]["plot"]')" = plots/monitor.png ] ||
+  fail "no plot recorded: $(json runs/1/results.json 'j["monitor"]')"
+[ "$(head -c 4 runs/1/plots/monitor.png | od -An -c | tr -d ' ')" = '211PNG' ] || fail "plots/monitor.png is not a PNG"
+sed 's/runs}/runs-svg}/; s/metrics: \[cpu, memory, load\]}/metrics: [cpu, memory, load], plot: svg}/' sig.yaml >svg.yaml
+sed -i 's/output_dir: .\/runs$/output_dir: .\/runs-svg/' svg.yaml
+run_bc run -c svg.yaml --skip burn --skip hold
+expect_rc 0 "svg timeline"
+grep -q '<svg' runs-svg/1/plots/monitor.svg || fail "no SVG timeline: $(ls -R runs-svg)"
+grep -q '>idle<' runs-svg/1/plots/monitor.svg || fail "the stage span is not labelled in the SVG"
+pass "plots/monitor.<fmt>: the timeline figure with the stages labelled"
 
 # --- off unless configured; --monitor turns it on with the defaults
 write_config plain.yaml <<'YAML'

@@ -63,7 +63,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 total = [int(l.split()[1]) * 1024 for l in open(sys.argv[2]) if l.startswith("MemTotal:")][0]
 ts = [float(r["timestamp"]) for r in rows]
-assert all(b > a for a, b in zip(ts, ts[1:])), "timestamps not increasing"
+assert all(b >= a for a, b in zip(ts, ts[1:])) and ts[-1] > ts[0], "timestamps not increasing"
 busy = [float(r["cpu_user_pct"]) + float(r["cpu_system_pct"]) for r in rows[1:]]
 assert all(0 <= b <= 100.0001 for b in busy), busy
 mem = [float(r["mem_used_bytes"]) for r in rows]

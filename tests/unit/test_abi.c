@@ -191,7 +191,18 @@ PIN(bc_plot_request, x_axis, 160);     /* 1.3 */
 PIN(bc_plot_request, across, 168);     /* 1.3 */
 PIN(bc_plot_request, series, 176);     /* 1.3 */
 PIN(bc_plot_request, n_series, 184);   /* 1.3 */
-PIN_SIZE(bc_plot_request, 192);
+PIN(bc_plot_request, panels, 192);     /* 1.4 */
+PIN(bc_plot_request, n_panels, 200);   /* 1.4 */
+PIN(bc_plot_request, spans, 208);      /* 1.4 */
+PIN(bc_plot_request, n_spans, 216);    /* 1.4 */
+PIN_SIZE(bc_plot_request, 224);
+PIN(bc_plot_panel, label, 0);          /* 1.4 */
+PIN(bc_plot_panel, columns, 8);
+PIN_SIZE(bc_plot_panel, 16);
+PIN(bc_plot_span, label, 0);           /* 1.4 */
+PIN(bc_plot_span, start, 8);
+PIN(bc_plot_span, end, 16);
+PIN_SIZE(bc_plot_span, 24);
 
 PIN(bc_plot_series, label, 0);         /* 1.3 */
 PIN(bc_plot_series, source_path, 8);   /* 1.3 */

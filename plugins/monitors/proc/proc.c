@@ -101,8 +101,8 @@ static int run_local(bc_ctx *ctx, const bc_monitor_request *req)
         /* On a fixed schedule: a slow read does not shift later samples. */
         next += req->interval_ms;
         int64_t now = bc_mono_ms();
-        if (next < now)
-            next = now;
+        if (next <= now)
+            next = now + req->interval_ms; /* fell behind: skip, never bunch samples */
         struct pollfd pfd = {.fd = cfd, .events = POLLIN};
         if (poll(&pfd, cfd >= 0 ? 1 : 0, (int)(next - now)) < 0 && errno != EINTR)
             break;
