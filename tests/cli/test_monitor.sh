@@ -116,13 +116,13 @@ descendants() {
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done
 }
 loops=$(for p in $(descendants "$pid"); do
-  tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q CLK_TCK && echo "$p"; done; true)
+  tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qE 'CLK_TCK|proc/self/stat' && echo "$p"; done; true)
 [ -n "$loops" ] || fail "no sampler loop under benchctl"
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "Ctrl-C: exit $rc: $(cat int.err)"
 for p in $loops; do
-  if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q CLK_TCK; then fail "sampler $p survived Ctrl-C"; fi
+  if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qE 'CLK_TCK|proc/self/stat'; then fail "sampler $p survived Ctrl-C"; fi
 done
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "the stage survived"
 n=$(rows runs-int/1/monitor/local.csv)

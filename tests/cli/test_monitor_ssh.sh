@@ -23,7 +23,7 @@ wait_for() { # wait_for CMD...: up to 20 s
 samplers() {
   local p
   for p in $(_descendants "$(sshd_pid a)"); do
-    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q 'CLK_TCK' && echo "$p"
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qE 'CLK_TCK|proc/self/stat' && echo "$p"
   done
   return 0
 }

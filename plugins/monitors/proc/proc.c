@@ -155,8 +155,8 @@ static int on_line(void *arg, const char *line, size_t len)
 }
 
 /* The loop: POSIX sh and awk, nothing else (getconf and sleep aside).  A
- * ticker shell wakes ONE long-lived awk every interval (the only process
- * started per sample is sleep); awk reads the files itself and prints the
+ * ticker shell wakes ONE long-lived awk every interval (no process is
+ * started per sample where bash is found; else sleep); awk reads the files itself and prints the
  * lines the parser needs, tagged with their file, then the CPU time of
  * itself ("self") and of the ticker ("tick"), then ".".  Both end when
  * their output goes away, and the transport stops the group on request. */
@@ -178,9 +178,20 @@ static char *remote_script(const bc_monitor_request *req)
     if (req->metrics & BC_MON_PRESSURE)
         bc_sb_append(&sb, "for p in /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io; "
                           "do [ -r \"$p\" ] && f=\"$f $p\"; done\n");
+    /* The ticker: bash waits with its read builtin's timeout on a pipe
+     * nobody writes (no process per sample); any other sh forks sleep. */
+    long long sec = (long long)(req->interval_ms / 1000), ms = (long long)(req->interval_ms % 1000);
     bc_sb_printf(&sb,
-                 "{ read -r me rest </proc/self/stat\n"
-                 "  while :; do echo \"$me\" || exit 0; sleep %lld.%03lld || exit 0; done; } |\n"
+                 "posix='read -r me rest </proc/self/stat\n"
+                 "while :; do echo \"$me\" || exit 0; sleep %lld.%03lld || exit 0; done'\n"
+                 "fast='read -r me rest </proc/self/stat\n"
+                 "exec 3<> <(:) || exit 9\n"
+                 "while :; do echo \"$me\" || exit 0; read -t %lld.%03lld -u 3 _\n"
+                 "  [ $? -gt 128 ] || sleep %lld.%03lld || exit 0; done'\n"
+                 "if command -v bash >/dev/null 2>&1 && bash -c 'exec 3<> <(:)' 2>/dev/null; "
+                 "then bash -c \"$fast\"; else sh -c \"$posix\"; fi |\n",
+                 sec, ms, sec, ms, sec, ms);
+    bc_sb_printf(&sb,
                  "$aw -v files=\"$f\" '\n"
                  "BEGIN { n = split(files, F, \" \") }\n"
                  "function emit(fn, tag,   line, a, k) {\n"
@@ -199,8 +210,7 @@ static char *remote_script(const bc_monitor_request *req)
                  "{ for (i = 1; i <= n; i++) emit(F[i], F[i])\n"
                  "  emit(\"/proc/\" $1 \"/stat\", \"tick\")\n"
                  "  emit(\"/proc/self/stat\", \"self\")\n"
-                 "  print \".\"; fflush() }'\n",
-                 (long long)(req->interval_ms / 1000), (long long)(req->interval_ms % 1000));
+                 "  print \".\"; fflush() }'\n");
     bc_sb_free(&files);
     return bc_sb_steal(&sb);
 }
