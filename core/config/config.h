@@ -74,6 +74,11 @@ typedef struct cfg_stage {
     cfg_health *health;
     cfg_output *outputs;
     size_t noutputs;
+    /* `monitor:` narrows this stage's resources summary (monitor.c) */
+    bool monitor_off;            /* `monitor: false`: none for this stage */
+    const char **monitor_hosts;  /* only these hosts; NULL: every monitored one */
+    size_t nmonitor_hosts;
+    uint32_t monitor_metrics;    /* only these BC_MON_* groups; 0: the benchmark's */
 } cfg_stage;
 
 typedef struct cfg_host {

@@ -44,25 +44,26 @@ char *config_monitor_metric_names(uint32_t metrics)
     return sb.buf ? sb_steal(&sb) : xstrdup("");
 }
 
-static void parse_metrics(vctx *v, cfg_monitor *m, const ynode *mn)
+/* `metrics:` of `what` into *out (all when absent). */
+static void parse_metrics(vctx *v, uint32_t *out, const ynode *mn, const char *what)
 {
-    m->metrics = ALL_METRICS;
+    *out = ALL_METRICS;
     if (!mn || mn->is_null)
         return;
     const ynode *const *items = mn->type == Y_SEQ ? (const ynode *const *)mn->vals : &mn;
     size_t n = mn->type == Y_SEQ ? mn->n : 1;
     if (mn->type != Y_SEQ && mn->type != Y_SCALAR) {
-        ERR(v, mn, "benchmark.monitor.metrics must be a list of metric names "
-                   "(cpu, memory, network, disk, load, pressure)");
+        ERR(v, mn, "%s.metrics must be a list of metric names "
+                   "(cpu, memory, network, disk, load, pressure)", what);
         return;
     }
-    m->metrics = 0;
+    *out = 0;
     for (size_t i = 0; i < n; i++) {
         const ynode *it = items[i];
-        if (!cfg_expect_type(v, it, Y_SCALAR, "benchmark.monitor.metrics[]"))
+        if (!cfg_expect_type(v, it, Y_SCALAR, "monitor.metrics[]"))
             continue;
         if (strcmp(it->str, "all") == 0) {
-            m->metrics = ALL_METRICS;
+            *out = ALL_METRICS;
             continue;
         }
         uint32_t bit = 0;
@@ -70,13 +71,13 @@ static void parse_metrics(vctx *v, cfg_monitor *m, const ynode *mn)
             if (strcmp(metric_names[k].name, it->str) == 0)
                 bit = metric_names[k].bit;
         if (!bit)
-            ERR(v, it, "benchmark.monitor.metrics: unknown metric '%s'; valid: cpu, memory, "
-                       "network, disk, load, pressure, all", it->str);
-        m->metrics |= bit;
+            ERR(v, it, "%s.metrics: unknown metric '%s'; valid: cpu, memory, "
+                       "network, disk, load, pressure, all", what, it->str);
+        *out |= bit;
     }
-    if (!m->metrics && n == 0)
-        ERR(v, mn, "benchmark.monitor.metrics is empty; name at least one metric or leave "
-                   "the key out (all of them)");
+    if (!*out && n == 0)
+        ERR(v, mn, "%s.metrics is empty; name at least one metric or leave "
+                   "the key out (all of them)", what);
 }
 
 void cfg_parse_monitor(vctx *v, const ynode *b)
@@ -103,41 +104,77 @@ void cfg_parse_monitor(vctx *v, const ynode *b)
     m->node = mn;
     cfg_check_keys(v, mn, NULL, "benchmark.monitor"); /* duplicates; names: bind.c */
     keys_bind(v->d, mn, config_monitor_keys, m, "benchmark.monitor");
-    parse_metrics(v, m, ynode_get(mn, "metrics"));
+    parse_metrics(v, &m->metrics, ynode_get(mn, "metrics"), "benchmark.monitor");
 }
 
-void cfg_check_monitor_hosts(vctx *v)
+/* `hosts:` of `what`: `all` (NULL) or known aliases, without repeats. */
+static void parse_hosts_list(vctx *v, const ynode *hn, const char *what, const char ***out,
+                             size_t *nout)
 {
-    cfg_monitor *m = &v->c->monitor;
-    const ynode *hn = m->node ? ynode_get(m->node, "hosts") : NULL;
+    *out = NULL;
+    *nout = 0;
     if (!hn || hn->is_null || (hn->type == Y_SCALAR && strcmp(hn->str, "all") == 0))
         return;
     const ynode *const *items = hn->type == Y_SEQ ? (const ynode *const *)hn->vals : &hn;
     size_t n = hn->type == Y_SEQ ? hn->n : 1;
     if (hn->type != Y_SEQ && hn->type != Y_SCALAR) {
-        ERR(v, hn, "benchmark.monitor.hosts must be 'all' or a list of host aliases");
+        ERR(v, hn, "%s.hosts must be 'all' or a list of host aliases", what);
         return;
     }
-    m->hosts = xcalloc(n + 1, sizeof *m->hosts);
+    const char **hosts = xcalloc(n + 1, sizeof *hosts);
+    size_t nh = 0;
     for (size_t i = 0; i < n; i++) {
         const ynode *it = items[i];
-        if (!cfg_expect_type(v, it, Y_SCALAR, "benchmark.monitor.hosts[]"))
+        if (!cfg_expect_type(v, it, Y_SCALAR, "monitor.hosts[]"))
             continue;
         if (!config_host(v->c, it->str)) {
             strbuf sb = {0};
             for (size_t k = 0; k < v->c->nhosts; k++)
                 sb_printf(&sb, "%s%s", k ? ", " : "", v->c->hosts[k].alias);
-            ERR(v, it, "benchmark.monitor.hosts: unknown host '%s'; hosts: %s", it->str,
+            ERR(v, it, "%s.hosts: unknown host '%s'; hosts: %s", what, it->str,
                 sb.buf ? sb.buf : "local");
             sb_free(&sb);
             continue;
         }
         bool dup = false;
-        for (size_t k = 0; k < m->nhosts; k++)
-            dup = dup || strcmp(m->hosts[k], it->str) == 0;
+        for (size_t k = 0; k < nh; k++)
+            dup = dup || strcmp(hosts[k], it->str) == 0;
         if (!dup)
-            m->hosts[m->nhosts++] = it->str;
+            hosts[nh++] = it->str;
     }
+    *out = hosts;
+    *nout = nh;
+}
+
+void cfg_check_monitor_hosts(vctx *v)
+{
+    cfg_monitor *m = &v->c->monitor;
+    parse_hosts_list(v, m->node ? ynode_get(m->node, "hosts") : NULL, "benchmark.monitor",
+                     &m->hosts, &m->nhosts);
+}
+
+static const cfg_key stage_monitor_keys[] = {OTHER("hosts"), OTHER("metrics"), END};
+
+void cfg_parse_stage_monitor(vctx *v, cfg_stage *st, const ynode *mn)
+{
+    if (!mn || mn->is_null)
+        return;
+    char what[300];
+    snprintf(what, sizeof what, "stage '%s': monitor", st->name ? st->name : "?");
+    if (mn->type == Y_SCALAR) {
+        bool on = true;
+        if (!config_parse_bool(mn->str, &on))
+            ERR(v, mn, "%s must be a mapping (hosts, metrics) or true/false, got '%s'", what,
+                mn->str);
+        st->monitor_off = !on;
+        return;
+    }
+    if (!cfg_expect_type(v, mn, Y_MAP, what))
+        return;
+    cfg_check_keys(v, mn, stage_monitor_keys, what);
+    parse_hosts_list(v, ynode_get(mn, "hosts"), what, &st->monitor_hosts, &st->nmonitor_hosts);
+    if (ynode_get(mn, "metrics"))
+        parse_metrics(v, &st->monitor_metrics, ynode_get(mn, "metrics"), what);
 }
 
 void config_monitor_enable(config *c)

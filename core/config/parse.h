@@ -49,5 +49,6 @@ void cfg_parse_matrix(vctx *v, const ynode *m);               /* cases.c */
 void cfg_parse_plots(vctx *v, const ynode *ps);               /* plots.c */
 void cfg_parse_monitor(vctx *v, const ynode *b);              /* monitor.c */
 void cfg_check_monitor_hosts(vctx *v);                        /* monitor.c */
+void cfg_parse_stage_monitor(vctx *v, cfg_stage *st, const ynode *mn); /* monitor.c */
 
 #endif

@@ -33,6 +33,7 @@ static const cfg_key stage_keys[] = {
      .hi = 1000000},
     {.name = "warmup", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, warmup), .lo = 0,
      .hi = 1000000},
+    OTHER("monitor"),
     END};
 static const cfg_key cleanup_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
@@ -339,6 +340,7 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
         if (!cleanup) {
             parse_health(v, st, ynode_get(sn, "health_check"));
             parse_outputs(v, st, ynode_get(sn, "outputs"));
+            cfg_parse_stage_monitor(v, st, ynode_get(sn, "monitor"));
         }
     }
 }

@@ -400,11 +400,31 @@ static cJSON *mon_col_summary(const mon_host *m, size_t col, double t0, double t
     return o;
 }
 
-static cJSON *host_summary(const mon_host *m, double t0, double t1)
+/* The BC_MON_* group of column k (NCOLS: cpu_busy_pct); 0: always shown. */
+static uint32_t col_group(size_t k)
+{
+    if (k < 4 || k == NCOLS)
+        return BC_MON_CPU;
+    if (k < 7)
+        return BC_MON_MEMORY;
+    if (k < 9)
+        return BC_MON_NETWORK;
+    if (k < 11)
+        return BC_MON_DISK;
+    if (k == 11)
+        return BC_MON_LOAD;
+    if (k < 15)
+        return BC_MON_PRESSURE;
+    return 0;
+}
+
+static cJSON *host_summary(const mon_host *m, double t0, double t1, uint32_t groups)
 {
     cJSON *cols = cJSON_CreateObject();
     double *scratch = xcalloc(m->nrows + 1, sizeof *scratch);
     for (size_t k = 0; k <= NCOLS; k++) {
+        if (col_group(k) && !(col_group(k) & groups))
+            continue;
         cJSON *s = mon_col_summary(m, k, t0, t1, scratch);
         if (s)
             cJSON_AddItemToObject(cols, k == NCOLS ? "cpu_busy_pct" : col_names[k], s);
@@ -447,15 +467,18 @@ static void summarise(monitor_set *set)
             cJSON_AddStringToObject(hj, "error", m->error);
             add_timestamp(hj, "stopped_at", m->error_at);
         }
-        cJSON_AddItemToObject(hj, "columns", host_summary(m, -INFINITY, INFINITY));
+        cJSON_AddItemToObject(hj, "columns", host_summary(m, -INFINITY, INFINITY, cm->metrics));
     }
     /* Per stage, every monitored host over the stage's span. */
     cJSON *stages = cJSON_AddArrayToObject(mj, "stages");
     for (size_t k = 0; k < r->nrecs; k++) {
         const stage_rec *rec = r->recs[k];
-        if (!rec->start_ns || !rec->end_ns)
-            continue;
+        const cfg_stage *st = rec->st;
+        if (!rec->start_ns || !rec->end_ns || (st && st->monitor_off))
+            continue; /* not run, or `monitor: false` */
         double t0 = (double)rec->start_ns / 1e9, t1 = (double)rec->end_ns / 1e9;
+        uint32_t groups = st && st->monitor_metrics ? st->monitor_metrics & cm->metrics
+                                                    : cm->metrics;
         cJSON *sj = cJSON_CreateObject();
         cJSON_AddStringToObject(sj, "stage", rec->stage_name);
         if (rec->case_name)
@@ -464,9 +487,14 @@ static void summarise(monitor_set *set)
         add_timestamp(sj, "start_time", t0);
         add_timestamp(sj, "end_time", t1);
         cJSON *rh = cJSON_AddObjectToObject(sj, "resources");
-        for (size_t i = 0; i < set->n; i++)
-            cJSON_AddItemToObject(rh, set->hosts[i].h->cfg->alias,
-                                  host_summary(&set->hosts[i], t0, t1));
+        for (size_t i = 0; i < set->n; i++) {
+            const char *alias = set->hosts[i].h->cfg->alias;
+            bool shown = !st || !st->monitor_hosts;
+            for (size_t h = 0; !shown && h < st->nmonitor_hosts; h++)
+                shown = strcmp(st->monitor_hosts[h], alias) == 0;
+            if (shown) /* a stage's `monitor: {hosts}` narrows it */
+                cJSON_AddItemToObject(rh, alias, host_summary(&set->hosts[i], t0, t1, groups));
+        }
         cJSON_AddItemToArray(stages, sj);
     }
     monitor_plot(set, mj);

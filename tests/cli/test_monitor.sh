@@ -101,6 +101,32 @@ expect_rc 0 "run --monitor"
 [ "$(json runs-plain/2/results.json 'j["monitor"]["interval_ms"]')" = 1000 ] || fail "--monitor default interval"
 pass "off by default; --monitor samples with the defaults"
 
+# --- a stage's `monitor:` narrows its own summary
+write_config narrow.yaml <<'YAML'
+benchmark: {name: narrow, output_dir: ./runs-narrow, monitor: {interval: 100ms, plot: none}}
+stages:
+  - name: quiet
+    command: sleep 0.3
+    monitor: false
+  - name: memonly
+    command: sleep 0.3
+    monitor: {hosts: [local], metrics: [memory]}
+  - name: all
+    command: sleep 0.3
+YAML
+run_bc run -c narrow.yaml
+expect_rc 0 "narrowed run"
+python3 - runs-narrow/1/results.json <<'PY' || fail "stage narrowing: $(json runs-narrow/1/results.json 'j["monitor"]["stages"]')"
+import json, sys
+st = {s["stage"]: s["resources"] for s in json.load(open(sys.argv[1]))["monitor"]["stages"]}
+assert list(st) == ["memonly", "all"], list(st)
+cols = set(st["memonly"]["local"])
+assert cols <= {"mem_used_bytes", "mem_available_bytes", "swap_used_bytes", "sampler_cpu_pct"}, cols
+assert "mem_used_bytes" in cols
+assert "cpu_busy_pct" in st["all"]["local"]
+PY
+pass "stage monitor: false leaves a stage out; monitor: {hosts, metrics} narrows its summary"
+
 # --- the streamed loop on this machine; Ctrl-C leaves nothing behind
 write_config int.yaml <<YAML
 benchmark: {name: monint, output_dir: ./runs-int, monitor: {interval: 100ms, via: stream}}
@@ -148,4 +174,9 @@ bad key2 '{intervall: 1s}' "did you mean 'interval'?"
 bad sampler '{sampler: nope}' "sampler.yaml:4:22: monitor sampler 'nope'"
 bad via '{via: ssh}' "via.yaml:4:18: benchmark.monitor: 'via' must be one of auto, stream"
 bad scalar 'sometimes' "scalar.yaml:4:12: benchmark.monitor must be a mapping"
+printf 'benchmark: {name: bad, output_dir: ./runs-bad}\nstages:\n  - name: s\n    command: "true"\n    monitor: {hosts: [db], metric: [cpu]}\n' >stagemon.yaml
+run_bc validate -c stagemon.yaml
+expect_rc 2 "validate stagemon"
+expect_in "$ERR" "stagemon.yaml:5:28: unknown key 'metric' in stage 's': monitor" "stage monitor key"
+expect_in "$ERR" "stagemon.yaml:5:23: stage 's': monitor.hosts: unknown host 'db'" "stage monitor host"
 pass "bad monitor configs: FILE:LINE:COL, exit 2, no run directory"

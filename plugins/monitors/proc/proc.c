@@ -179,18 +179,26 @@ static char *remote_script(const bc_monitor_request *req)
         bc_sb_append(&sb, "for p in /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io; "
                           "do [ -r \"$p\" ] && f=\"$f $p\"; done\n");
     /* The ticker: bash waits with its read builtin's timeout on a pipe
-     * nobody writes (no process per sample); any other sh forks sleep. */
+     * nobody writes (no process per sample), on a fixed schedule where it
+     * has EPOCHREALTIME (bash 5: slow rounds do not shift later ticks);
+     * any other sh forks sleep. */
     long long sec = (long long)(req->interval_ms / 1000), ms = (long long)(req->interval_ms % 1000);
     bc_sb_printf(&sb,
                  "posix='read -r me rest </proc/self/stat\n"
                  "while :; do echo \"$me\" || exit 0; sleep %lld.%03lld || exit 0; done'\n"
                  "fast='read -r me rest </proc/self/stat\n"
                  "exec 3<> <(:) || exit 9\n"
-                 "while :; do echo \"$me\" || exit 0; read -t %lld.%03lld -u 3 _\n"
-                 "  [ $? -gt 128 ] || sleep %lld.%03lld || exit 0; done'\n"
+                 "iv=%lld; t=${EPOCHREALTIME//[!0-9]/}\n"
+                 "while :; do echo \"$me\" || exit 0\n"
+                 "  w=$iv\n"
+                 "  if [ -n \"$t\" ]; then t=$((t + iv)); n=${EPOCHREALTIME//[!0-9]/}; "
+                 "w=$((t - n)); [ $w -ge 0 ] || { t=$n; w=0; }; fi\n"
+                 "  printf -v s %%d.%%06d $((w / 1000000)) $((w %% 1000000))\n"
+                 "  if [ $w -gt 0 ]; then read -t $s -u 3 _; [ $? -gt 128 ] || sleep $s || exit 0; fi\n"
+                 "done'\n"
                  "if command -v bash >/dev/null 2>&1 && bash -c 'exec 3<> <(:)' 2>/dev/null; "
                  "then bash -c \"$fast\"; else sh -c \"$posix\"; fi |\n",
-                 sec, ms, sec, ms, sec, ms);
+                 sec, ms, (long long)req->interval_ms * 1000);
     bc_sb_printf(&sb,
                  "$aw -v files=\"$f\" '\n"
                  "BEGIN { n = split(files, F, \" \") }\n"
