@@ -70,6 +70,7 @@ assert st["burn"]["cpu_busy_pct"]["max"] >= 90, st["burn"]["cpu_busy_pct"]
 grow = st["hold"]["mem_used_bytes"]["max"] - st["idle"]["mem_used_bytes"]["min"]
 assert grow >= 300 << 20, grow
 PY
+check_schema "$SRC_DIR/docs/schema/results.schema.json" runs/1/results.json
 pass "monitor/local.csv and results.json: sane values, stage signatures inside their spans"
 
 # the timeline figure, drawn by the gnuplot plot emitter
@@ -152,6 +153,7 @@ for p in $loops; do
 done
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "the stage survived"
 n=$(rows runs-int/1/monitor/local.csv)
+check_schema "$SRC_DIR/docs/schema/results.schema.json" runs-int/1/results.json
 [ "$(json runs-int/1/results.json 'j["monitor"]["hosts"]["local"]["samples"]')" = "$n" ] ||
   fail "results.json and the CSV disagree after Ctrl-C"
 pass "streamed sampler: samples arrive; Ctrl-C stops it (exit 130, nothing left, CSV kept)"

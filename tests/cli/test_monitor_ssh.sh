@@ -99,6 +99,7 @@ set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 0 ] || fail "a killed sampler failed the run: exit $rc: $(cat kill.err)"
 grep -q "measured-$marker" kill.out || fail "the stage's output was lost"
 grep -q "host 'a': monitoring stopped after" kill.err || fail "no warning for the killed sampler: $(cat kill.err)"
+check_schema "$SRC_DIR/docs/schema/results.schema.json" runs-kill/1/results.json
 json runs-kill/1/results.json 'j["monitor"]["hosts"]["a"]["stopped_at"]' >/dev/null ||
   fail "the gap is not recorded"
 [ -z "$(samplers)" ] || fail "sampler processes left: $(samplers)"
