@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin/bind.h"
@@ -58,6 +59,9 @@ typedef struct monitor_set {
     mon_host *hosts;
     size_t n;
 } monitor_set;
+
+/* How long monitor_stop waits for a sampler thread to return. */
+#define MONITOR_STOP_LIMIT_S 15
 
 static double wall_s(void) { return (double)wall_ns() / 1e9; }
 
@@ -626,10 +630,36 @@ void monitor_stop(run *r)
         if (m->stop_pipe[1] >= 0 && write(m->stop_pipe[1], "x", 1) < 0)
             log_msg(BC_LOG_DEBUG, "monitor: stop pipe: %s", strerror(errno));
     }
+    bool abandoned = false;
     for (size_t i = 0; i < set->n; i++) {
         mon_host *m = &set->hosts[i];
-        if (m->started)
-            pthread_join(m->thread, NULL);
+        if (!m->started)
+            continue;
+        /* A sampler that ignores the stop must not hold the run: after
+         * MONITOR_STOP_LIMIT_S it is left behind (and its memory kept). */
+        struct timespec limit;
+        clock_gettime(CLOCK_REALTIME, &limit);
+        limit.tv_sec += MONITOR_STOP_LIMIT_S;
+        if (pthread_timedjoin_np(m->thread, NULL, &limit) != 0) {
+            log_msg(BC_LOG_WARN, "host '%s': the monitor sampler did not stop within %d s; "
+                    "left behind", m->h->cfg->alias, MONITOR_STOP_LIMIT_S);
+            pthread_detach(m->thread);
+            m->started = false;
+            abandoned = true;
+            pthread_mutex_lock(&m->lock);
+            if (!m->error) {
+                m->error = xstrdup("the sampler did not stop when the run ended");
+                m->error_at = wall_s();
+            }
+            pthread_mutex_unlock(&m->lock);
+        }
+    }
+    if (abandoned) {
+        for (size_t i = 0; i < set->n; i++)
+            pthread_mutex_lock(&set->hosts[i].lock); /* no more rows from it */
+        summarise(set);
+        r->monitor = NULL; /* the set stays allocated for the abandoned thread */
+        return;
     }
     summarise(set);
     for (size_t i = 0; i < set->n; i++) {
