@@ -18,6 +18,7 @@ usage: monitor_bench.py BENCHCTL [--seconds 8] [--reps 3]
 """
 import argparse
 import csv
+import json
 import os
 import statistics
 import subprocess
@@ -153,21 +154,21 @@ def main():
                   f"{start * 1000:.0f} ms CPU once; steady state {st_pct:.2f} % of a core")
 
         print(f"== a CPU-bound stage's wall time with and without monitoring "
-              f"(median of {a.reps})")
-        walls = {}
-        for label, mon in (("off", ""), ("1s", ", monitor: {interval: 1s, plot: none}"),
-                           ("100ms", ", monitor: {interval: 100ms, plot: none}"),
-                           ("100ms stream", ", monitor: {interval: 100ms, via: stream, "
-                                            "plot: none}")):
-            with open(os.path.join(d, "w.yaml"), "w") as f:
-                f.write(WORK % mon)
-            ws = []
-            for _ in range(a.reps):
+              f"(median of {a.reps}, interleaved)")
+        configs = (("off", ""), ("1s", ", monitor: {interval: 1s, plot: none}"),
+                   ("100ms", ", monitor: {interval: 100ms, plot: none}"),
+                   ("100ms stream", ", monitor: {interval: 100ms, via: stream, plot: none}"))
+        ws = {label: [] for label, _ in configs}
+        # interleaved (off, 1s, 100ms, stream, off, ...) so that the load of
+        # the shared machine drifting during the bench hits all alike
+        for _ in range(a.reps):
+            for label, mon in configs:
+                with open(os.path.join(d, "w.yaml"), "w") as f:
+                    f.write(WORK % mon)
                 cpu_of([bc, "run", "-c", "w.yaml"], d)
-                rec = [s for s in __import__("json").load(
-                    open(os.path.join(last_run(d, "runs-w"), "metadata.json")))["stages"]][0]
-                ws.append(rec["duration_s"])
-            walls[label] = statistics.median(ws)
+                rec = json.load(open(os.path.join(last_run(d, "runs-w"), "metadata.json")))
+                ws[label].append(rec["stages"][0]["duration_s"])
+        walls = {label: statistics.median(v) for label, v in ws.items()}
         for label, w in walls.items():
             print(f"  monitoring {label:13} {w:7.3f} s   ratio {w / walls['off']:.3f}")
 
