@@ -34,7 +34,7 @@ typedef struct ctx_env {
                      int *exit_status, char *out, size_t out_size);
     int (*host_get_file)(struct core_ctx *ctx, const char *remote, const char *local);
     int (*host_put_file)(struct core_ctx *ctx, const char *local, const char *remote, int mode);
-    /* The host_stream service (ABI 1.4); NULL: unsupported here. */
+    /* The host_stream service (ABI 1.5); NULL: unsupported here. */
     int (*host_stream)(struct core_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
                        int *exit_status);
 } ctx_env;

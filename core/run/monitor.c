@@ -530,9 +530,9 @@ static void monitor_plot(monitor_set *set, cJSON *mj)
         return; /* like plots[]: not drawn for a run the user stopped */
     char *why = NULL;
     plugin *gp = (plugin *)loader_find(r->ld, BC_KIND_PLOT, "gnuplot", &why);
-    if (!gp || gp->desc.abi.abi_minor < 4) {
+    if (!gp || gp->desc.abi.abi_minor < 5) {
         log_msg(BC_LOG_WARN, "monitor: no timeline figure: %s", gp ? "the gnuplot plot "
-                "plugin is older than ABI 1.4" : why);
+                "plugin is older than ABI 1.5" : why);
         free(why);
         return;
     }

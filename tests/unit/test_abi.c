@@ -80,20 +80,20 @@ PIN(bc_services, column_text, 168);             /* 1.1 */
 PIN(bc_services, data_errors_suppressed, 176);  /* 1.2 */
 PIN(bc_services, time_left_ms, 184);            /* 1.2 */
 PIN(bc_services, host_caps, 192);               /* 1.2 */
-PIN(bc_services, host_stream, 200);             /* 1.4 */
-PIN(bc_services, monitor_sample, 208);          /* 1.4 */
+PIN(bc_services, host_stream, 200);             /* 1.5 */
+PIN(bc_services, monitor_sample, 208);          /* 1.5 */
 PIN_SIZE(bc_services, 216);
 
-PIN(bc_monitor_ops, size, 0);                   /* 1.4 */
+PIN(bc_monitor_ops, size, 0);                   /* 1.5 */
 PIN(bc_monitor_ops, run, 8);
 PIN_SIZE(bc_monitor_ops, 16);
 
-PIN(bc_monitor_request, size, 0);               /* 1.4 */
+PIN(bc_monitor_request, size, 0);               /* 1.5 */
 PIN(bc_monitor_request, metrics, 4);
 PIN(bc_monitor_request, interval_ms, 8);
 PIN_SIZE(bc_monitor_request, 16);
 
-PIN(bc_monitor_sample, size, 0);                /* 1.4 */
+PIN(bc_monitor_sample, size, 0);                /* 1.5 */
 PIN(bc_monitor_sample, reserved, 4);
 PIN(bc_monitor_sample, cpu_user_pct, 8);
 PIN(bc_monitor_sample, sampler_cpu_pct, 128);
@@ -191,15 +191,15 @@ PIN(bc_plot_request, x_axis, 160);     /* 1.3 */
 PIN(bc_plot_request, across, 168);     /* 1.3 */
 PIN(bc_plot_request, series, 176);     /* 1.3 */
 PIN(bc_plot_request, n_series, 184);   /* 1.3 */
-PIN(bc_plot_request, panels, 192);     /* 1.4 */
-PIN(bc_plot_request, n_panels, 200);   /* 1.4 */
-PIN(bc_plot_request, spans, 208);      /* 1.4 */
-PIN(bc_plot_request, n_spans, 216);    /* 1.4 */
+PIN(bc_plot_request, panels, 192);     /* 1.5 */
+PIN(bc_plot_request, n_panels, 200);   /* 1.5 */
+PIN(bc_plot_request, spans, 208);      /* 1.5 */
+PIN(bc_plot_request, n_spans, 216);    /* 1.5 */
 PIN_SIZE(bc_plot_request, 224);
-PIN(bc_plot_panel, label, 0);          /* 1.4 */
+PIN(bc_plot_panel, label, 0);          /* 1.5 */
 PIN(bc_plot_panel, columns, 8);
 PIN_SIZE(bc_plot_panel, 16);
-PIN(bc_plot_span, label, 0);           /* 1.4 */
+PIN(bc_plot_span, label, 0);           /* 1.5 */
 PIN(bc_plot_span, start, 8);
 PIN(bc_plot_span, end, 16);
 PIN_SIZE(bc_plot_span, 24);
@@ -251,6 +251,8 @@ OPS_START_WITH_SIZE(bc_probe_ops);
 OPS_START_WITH_SIZE(bc_collector_ops);
 OPS_START_WITH_SIZE(bc_validator_ops);
 OPS_START_WITH_SIZE(bc_plot_ops);
+OPS_START_WITH_SIZE(bc_publisher_ops);
+OPS_START_WITH_SIZE(bc_publish_request);
 /* The request/result structs and the services table are versioned the same way. */
 OPS_START_WITH_SIZE(bc_exec_request);
 OPS_START_WITH_SIZE(bc_exec_result);
@@ -258,6 +260,22 @@ OPS_START_WITH_SIZE(bc_collect_request);
 OPS_START_WITH_SIZE(bc_validate_request);
 OPS_START_WITH_SIZE(bc_plot_request);
 OPS_START_WITH_SIZE(bc_services);
+
+/* ---- publisher (1.4): layout and flag values never change -------------- */
+_Static_assert(BC_PUBLISH_DRY_RUN == 0x1u && BC_PUBLISH_FORCE == 0x2u, "publish flags");
+#if defined(__x86_64__) && defined(__LP64__)
+PIN(bc_publisher_ops, open, 8);
+PIN(bc_publisher_ops, send, 16);
+PIN(bc_publisher_ops, close, 24);
+PIN_SIZE(bc_publisher_ops, 32);
+PIN(bc_publish_request, flags, 4);
+PIN(bc_publish_request, run_id, 8);
+PIN(bc_publish_request, run_dir, 16);
+PIN(bc_publish_request, previous, 24);
+PIN(bc_publish_request, record_path, 32);
+PIN(bc_publish_request, out_fd, 40);
+PIN_SIZE(bc_publish_request, 48);
+#endif
 
 /* ---- plot request flags (1.3): values never change ----------------------- */
 _Static_assert(BC_PLOT_LOG_X == 0x1u && BC_PLOT_LOG_Y == 0x2u && BC_PLOT_XLO == 0x4u &&
@@ -280,8 +298,9 @@ _Static_assert(BC_KIND_PROBE == 2, "kind probe = 2");
 _Static_assert(BC_KIND_COLLECTOR == 3, "kind collector = 3");
 _Static_assert(BC_KIND_VALIDATOR == 4, "kind validator = 4");
 _Static_assert(BC_KIND_PLOT == 5, "kind plot = 5");
+_Static_assert(BC_KIND_PUBLISHER == 6, "kind publisher = 6 (1.4)");
 _Static_assert(BC_OK == 0 && BC_ERR == 1 && BC_NOT_READY == 2 && BC_TIMEOUT == 3 &&
-                   BC_CANCELLED == 4 && BC_UNSUPPORTED == 5,
+                   BC_CANCELLED == 4 && BC_UNSUPPORTED == 5 && BC_DENIED == 6,
                "status codes");
 _Static_assert(BC_ABI_MAJOR >= 1 && BC_ABI_MAJOR <= 0xffff && BC_ABI_MINOR >= 0 &&
                    BC_ABI_MINOR <= 0xffff,

@@ -226,7 +226,7 @@ static char *remote_script(const bc_monitor_request *req)
 static int run_remote(bc_ctx *ctx, const bc_monitor_request *req)
 {
     if (!BC_HAS_SERVICE(ctx->svc, host_stream)) {
-        bc_error(ctx, "this benchctl cannot stream commands (ABI 1.4 host_stream)");
+        bc_error(ctx, "this benchctl cannot stream commands (ABI 1.5 host_stream)");
         return BC_ERR;
     }
     char *script = remote_script(req);

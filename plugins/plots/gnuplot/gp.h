@@ -282,7 +282,7 @@ int gp_run(bc_ctx *ctx, const char *name, const char *output_path, bool keep_scr
            gp_emit_fn emit, void *ud);
 /* The plugin's options into o, with fallbacks where a core did not check. */
 void gp_read_opts(bc_ctx *ctx, gp_opts *o);
-/* type: timeline (ABI 1.4): one panel per request panel, one line per
+/* type: timeline (ABI 1.5): one panel per request panel, one line per
  * series (host), spans shaded and labelled (gp_timeline.c). */
 int gp_render_timeline(bc_ctx *ctx, const bc_plot_request *req);
 

@@ -1,5 +1,5 @@
 /*
- * type: timeline (ABI 1.4): host monitoring on one time axis.  One panel
+ * type: timeline (ABI 1.5): host monitoring on one time axis.  One panel
  * per request panel, stacked and sharing x (seconds since the first
  * sample); one line per series (a host's monitor CSV) in every panel; the
  * spans (stages) shaded behind the lines and labelled in the top panel.
@@ -187,7 +187,7 @@ int gp_render_timeline(bc_ctx *ctx, const bc_plot_request *req)
 {
     if (!BC_PLOT_REQ_HAS(req, n_spans) || !req->panels || req->n_panels == 0 || !req->series ||
         req->n_series == 0) {
-        bc_error(ctx, "timeline: the request has no panels or no series (a core before ABI 1.4?)");
+        bc_error(ctx, "timeline: the request has no panels or no series (a core before ABI 1.5?)");
         return BC_ERR;
     }
     tl *t = calloc(1, sizeof *t);

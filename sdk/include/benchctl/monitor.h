@@ -1,5 +1,5 @@
 /*
- * Monitors (BC_KIND_MONITOR, since ABI 1.4): sample a host's resources
+ * Monitors (BC_KIND_MONITOR, since ABI 1.5): sample a host's resources
  * (CPU, memory, network, disk, load, pressure) for the whole run.  Selected
  * with `benchmark.monitor.sampler: NAME` (default `proc`); the core starts
  * one `run` call per monitored host, each on its own thread, when the run

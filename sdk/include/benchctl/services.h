@@ -17,7 +17,7 @@
 typedef struct bc_services bc_services;
 struct bc_monitor_sample; /* monitor.h */
 
-/* A line of a streamed command's standard output (host_stream, ABI 1.4),
+/* A line of a streamed command's standard output (host_stream, ABI 1.5),
  * without its newline; len bytes, not NUL-terminated.  Return 0 to go on,
  * non-zero to stop the command. */
 typedef int (*bc_line_fn)(void *arg, const char *line, size_t len);
@@ -150,7 +150,7 @@ struct bc_services {
      * transport declares none. */
     uint32_t (*host_caps)(bc_ctx *ctx);
 
-    /* ---- ABI 1.4 (check with BC_HAS_SERVICE) ---- */
+    /* ---- ABI 1.5 (check with BC_HAS_SERVICE) ---- */
 
     /* For monitors (and probes and collectors): run one long-lived command
      * on the current host through its transport (the run's connection:
