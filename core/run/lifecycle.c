@@ -475,8 +475,9 @@ int engine_run(const run_options *o)
     if (r.cfg->nplots && !interrupted)
         run_plots(&r);
     code = run_finish(&r, interrupted, timed_out);
-    if (!interrupted)
-        publish_at_end(r.cfg, r.cfg->output_dir, r.id, code == EXIT_OK);
+    if (!interrupted) /* a failed threshold is a verdict on good data: still a success */
+        publish_at_end(r.cfg, r.cfg->output_dir, r.id,
+                       code == EXIT_OK || code == EXIT_THRESHOLDS);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;
