@@ -53,6 +53,8 @@ const char *run_fact(run *r, const char *key)
         return r->cfg->name;
     if (strcmp(key, "bin") == 0)
         return r->bin;
+    if (strcmp(key, "host_facts_script") == 0)
+        return hostfacts_script; /* a transport may run it while it opens */
     return NULL;
 }
 

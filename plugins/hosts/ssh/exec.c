@@ -43,26 +43,6 @@
 #define LINGER_IDLE_MS 100
 #define LINGER_MAX_MS 2000
 
-/* Shell helpers shared by the stop and cleanup scripts, used in printf
- * formats (%% is %); D is the run's private directory.
- *   members G  the live members of process group G (zombies do not count:
- *              orphaned ones may wait long for a reaper)
- *   alive G    G has a live member
- *   owned G    a live member of G carries BENCHCTL_HOST_TMPDIR=$D in its
- *              environment: G is this run's (a group id recorded long ago
- *              may have been reused by now)
- *   nap        a short sleep */
-#define SH_HELPERS                                                                    \
-    "members() { _g=$1; for _s in /proc/[0-9]*/stat; do _l=; "                        \
-    "{ read -r _l < \"$_s\"; } 2>/dev/null || continue; _l=${_l##*) }; set -- $_l; "   \
-    "[ \"$3\" = \"$_g\" ] && [ \"$1\" != Z ] && [ \"$1\" != X ] && "                    \
-    "{ _p=${_s#/proc/}; echo \"${_p%%/stat}\"; }; done; }\n"                             \
-    "alive() { kill -0 -$1 2>/dev/null || return 1; [ -r /proc/self/stat ] || return 0; " \
-    "[ -n \"$(members $1)\" ]; }\n"                                                     \
-    "owned() { [ -r /proc/self/environ ] || return 0; for _m in $(members $1); do "    \
-    "grep -qzxF \"BENCHCTL_HOST_TMPDIR=$D\" \"/proc/$_m/environ\" 2>/dev/null && return 0; " \
-    "done; return 1; }\n"                                                              \
-    "nap() { sleep 0.01 2>/dev/null || sleep 1; }\n"
 
 /* ---- process handles ---------------------------------------------------- */
 
@@ -96,7 +76,7 @@ static void cb_exit_signal(ssh_session s, ssh_channel ch, const char *sig, int c
     p->exit_ms = bc_mono_ms();
 }
 
-static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
+sshproc *ssh_proc_new(sshconn *c, bc_ctx *ctx, const char *label)
 {
     sshproc *p = calloc(1, sizeof *p);
     if (!p)
@@ -113,16 +93,14 @@ static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
     return p;
 }
 
-/* Lock held. */
-static void proc_link(sshconn *c, sshproc *p)
+void ssh_proc_link(sshconn *c, sshproc *p)
 {
     p->id = ++c->next_id;
     p->next = c->procs;
     c->procs = p;
 }
 
-/* Lock held: unlink p, close its channel, free it. */
-static void proc_free_locked(sshconn *c, sshproc *p)
+void ssh_proc_free_locked(sshconn *c, sshproc *p)
 {
     for (sshproc **pp = &c->procs; *pp; pp = &(*pp)->next)
         if (*pp == p) {
@@ -169,8 +147,7 @@ static const char *sb_text(const bc_sb *b)
     return bc_sb_str(b);
 }
 
-/* The whole text handed to the login shell: `exec /bin/sh -c '<script>'`. */
-static char *wrap_script(const char *script)
+char *ssh_wrap_script(const char *script)
 {
     char *q = ssh_shquote(script);
     char *cmd = ssh_asprintf("exec /bin/sh -c %s", q);
@@ -178,12 +155,16 @@ static char *wrap_script(const char *script)
     return cmd;
 }
 
-static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_request *req)
+/* How a stage's environment reaches the host: never on a command line,
+ * which every user there can read in ps (values may be secrets). */
+enum { ENV_STDIN, ENV_FILE, ENV_INLINE };
+/* The last line of the environment script: a wrapper that does not see it
+ * did not get the whole script (a login rc that read stdin?). */
+#define ENV_END ": BENCHCTL_ENV_END"
+
+/* The stage's exports, one `export NAME='value'` line each, into env. */
+static void env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_sb *b)
 {
-    bc_sb b = BC_SB_INIT;
-    bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
-    bc_shell_quote(&b, c->tmpdir);
-    bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
     for (const char *const *e = req->env; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq || !valid_env_name(*e, (size_t)(eq - *e))) {
@@ -193,11 +174,37 @@ static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_r
         }
         char name[256];
         snprintf(name, sizeof name, "%.*s", (int)(eq - *e < 255 ? eq - *e : 255), *e);
-        bc_sb_append(&b, "export ");
-        bc_sb_append(&b, name);
-        bc_sb_append(&b, "=");
-        bc_shell_quote(&b, eq + 1);
-        bc_sb_append(&b, "\n");
+        bc_sb_append(b, "export ");
+        bc_sb_append(b, name);
+        bc_sb_append(b, "=");
+        bc_shell_quote(b, eq + 1);
+        bc_sb_append(b, "\n");
+    }
+    bc_sb_append(b, ENV_END "\n");
+}
+
+/* The command line of a stage; its environment goes by `how`: ENV_STDIN
+ * (the caller writes env, then end of file, to the channel), ENV_FILE
+ * (the caller wrote env to $BENCHCTL_HOST_TMPDIR/env.<id>, 0600) or
+ * ENV_INLINE (on the command line: no other way left). */
+static char *stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
+                           const char *env)
+{
+    bc_sb b = BC_SB_INIT;
+    bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
+    bc_shell_quote(&b, c->tmpdir);
+    bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
+    if (how == ENV_INLINE) {
+        bc_sb_append(&b, env);
+    } else {
+        if (how == ENV_STDIN)
+            bc_sb_append(&b, "e=$(cat) || exit 1\n");
+        else
+            bc_sb_printf(&b, "e=$(cat \"$BENCHCTL_HOST_TMPDIR/env.%u\") || exit 1; "
+                             "rm -f \"$BENCHCTL_HOST_TMPDIR/env.%u\"\n", id, id);
+        bc_sb_append(&b, "case $e in *'" ENV_END "') ;; *) echo 'benchctl: the stage "
+                         "environment did not arrive whole (does the login shell read stdin "
+                         "at start-up?)' >&2; exit 126;; esac\neval \"$e\"; unset e\n");
     }
     if (req->workdir && *req->workdir) {
         bc_sb_append(&b, "cd -- ");
@@ -228,16 +235,15 @@ static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_r
     bc_sb_append(&b, sb_text(&argv));
     bc_sb_append(&b, "\n");
     bc_sb_free(&argv);
-    char *cmd = wrap_script(sb_text(&b));
+    char *cmd = ssh_wrap_script(sb_text(&b));
     bc_sb_free(&b);
     return cmd;
 }
 
 /* ---- channels ----------------------------------------------------------- */
 
-/* Lock held: open p's channel and run cmd.  BC_OK or BC_ERR (message set). */
-static int channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty,
-                         int rows, int cols)
+int ssh_channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty, int rows,
+                      int cols, int keep_stdin)
 {
     ssh_channel ch = ssh_channel_new(c->s);
     if (!ch) {
@@ -258,7 +264,7 @@ static int channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, i
         goto fail;
     /* No input: commands reading stdin see end of file (with a terminal,
      * sshd would hang up the terminal instead, so leave it open). */
-    if (!tty)
+    if (!tty && !keep_stdin)
         ssh_channel_send_eof(ch);
     return BC_OK;
 fail:
@@ -299,7 +305,7 @@ static void drain_lingering_locked(sshconn *c, sshproc *self)
         while (ssh_channel_read_nonblocking(p->ch, sink, sizeof sink, 1) > 0)
             ;
         if (ssh_is_connected(c->s) && ssh_channel_is_closed(p->ch))
-            proc_free_locked(c, p);
+            ssh_proc_free_locked(c, p);
     }
 }
 
@@ -459,21 +465,52 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         bc_error(ctx, "no shell configured");
         return BC_ERR;
     }
-    sshproc *p = proc_new(c, ctx, stage ? stage : "command");
+    sshproc *p = ssh_proc_new(c, ctx, stage ? stage : "command");
     conn_lock(c);
     if (c->lost) {
         conn_lost_error(ctx, c);
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
-    proc_link(c, p);
-    char *cmd = stage_command(ctx, c, p->id, req);
+    ssh_proc_link(c, p);
+    conn_unlock(c, NULL);
     int tty = (req->flags & BC_EXEC_TTY) != 0;
-    int rc = channel_start(ctx, c, p, cmd, tty, req->tty_rows, req->tty_cols);
+    bc_sb env = BC_SB_INIT;
+    env_script(ctx, c, req, &env);
+    int how = ENV_STDIN;
+    if (tty) {
+        /* A terminal echoes what is written to it: a 0600 file instead. */
+        char name[32];
+        snprintf(name, sizeof name, "env.%u", p->id);
+        how = ssh_dispatch_write_file(ctx, c, name, sb_text(&env), 15000) == BC_OK ? ENV_FILE
+                                                                                 : ENV_INLINE;
+        ctx->svc->set_error(ctx, "%s", "");
+    }
+    char *cmd = stage_command(c, p->id, req, how, sb_text(&env));
+    conn_lock(c);
+    int rc = BC_ERR;
+    if (c->lost)
+        conn_lost_error(ctx, c);
+    else
+        rc = ssh_channel_start(ctx, c, p, cmd, tty, req->tty_rows, req->tty_cols,
+                               how == ENV_STDIN);
+    if (rc == BC_OK && how == ENV_STDIN) {
+        /* The environment, then end of file: the stage's stdin is empty. */
+        const char *e = sb_text(&env);
+        size_t len = strlen(e);
+        if (ssh_channel_write(p->ch, e, (uint32_t)len) != (int)len) {
+            bc_error(ctx, "cannot send the stage's environment to %s: %s", c->where,
+                     ssh_get_error(c->s));
+            rc = BC_ERR;
+        } else {
+            ssh_channel_send_eof(p->ch);
+        }
+    }
     free(cmd);
+    bc_sb_free(&env);
     if (rc != BC_OK) {
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
@@ -614,7 +651,7 @@ void ssh_op_release(bc_ctx *ctx, void *pv)
         conn_unlock(c, p);
         return;
     }
-    proc_free_locked(c, p);
+    ssh_proc_free_locked(c, p);
     conn_unlock(c, NULL);
 }
 
@@ -626,21 +663,24 @@ int ssh_run_script(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_
     *status = -1;
     if (out)
         *out = NULL;
-    sshproc *p = proc_new(c, NULL, "benchctl");
-    char *cmd = wrap_script(script);
+    int drc = ssh_dispatch_call(ctx, c, script, timeout_ms, status, out);
+    if (drc != BC_UNSUPPORTED)
+        return drc;
+    sshproc *p = ssh_proc_new(c, NULL, "benchctl");
+    char *cmd = ssh_wrap_script(script);
     conn_lock(c);
     if (c->lost) {
         free(cmd);
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         conn_lost_error(ctx, c);
         return BC_ERR;
     }
-    proc_link(c, p);
-    int rc = channel_start(ctx, c, p, cmd, 0, 0, 0);
+    ssh_proc_link(c, p);
+    int rc = ssh_channel_start(ctx, c, p, cmd, 0, 0, 0, 0);
     free(cmd);
     if (rc != BC_OK) {
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
@@ -657,7 +697,7 @@ int ssh_run_script(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_
         }
     }
     conn_lock(c);
-    proc_free_locked(c, p);
+    ssh_proc_free_locked(c, p);
     conn_unlock(c, NULL);
     return rc;
 }
@@ -727,8 +767,9 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
         bc_log(ctx, BC_LOG_WARN, "connection to host '%s' was lost: processes started there may "
                "still run, and %s was not removed", c->alias, c->tmpdir ? c->tmpdir : "its directory");
     }
+    ssh_dispatch_quit(c);
     conn_lock(c);
     while (c->procs)
-        proc_free_locked(c, c->procs);
+        ssh_proc_free_locked(c, c->procs);
     conn_unlock(c, NULL);
 }
