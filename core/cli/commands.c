@@ -222,6 +222,13 @@ static const cli_option plugins_opts[] = {
     END,
 };
 
+static const cli_option gc_opts[] = {
+    OPT_CONFIG("the config whose output_dir holds the runs (default: benchmark.yaml)"),
+    OPT_OUTPUT_DIR("the runs are in DIR (default: benchmark.yaml's output_dir)"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option no_opts[] = {END};
 
 /* ---- the commands ----------------------------------------------------------------- */
@@ -270,6 +277,10 @@ static const cli_command commands[] = {
      .summary = "copy the stored runs to benchmark.sync.remote (rclone copy)",
      .options = sync_opts, .min_args = 1, .max_args = 1,
      .missing = "missing action: benchctl sync push"},
+    {.name = "gc", .fn = cmd_gc, .args = "[-c FILE | -o DIR] [--plugin-path DIR]...",
+     .summary = "remove what crashed runs left behind (processes, private directories on every host)",
+     .options = gc_opts,
+     .notes = "  exit status 1 when a host could not be cleaned up (tried again next time)\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

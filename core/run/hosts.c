@@ -1,9 +1,11 @@
 /* Host connections of a run: one per host, opened on first use, shared by
  * every stage, probe and transfer, closed at the end of the run. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/hostfacts.h"
 #include "util/log.h"
@@ -131,7 +133,8 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         else
             free(d);
     }
-    cJSON *facts = hostfacts_parse(text);
+    /* the controller's facts are metadata.json's "machine" */
+    cJSON *facts = hostconn_caps(h) & BC_HOST_CAP_CONTROLLER ? NULL : hostfacts_parse(text);
     cJSON *conn = cJSON_CreateObject();
     cJSON_AddNumberToObject(conn, "open_s", (double)open_ns / 1e9);
     static const char *const keys[][2] = {{"connect_ms=", "connect_s"}, {"setup_ms=", "setup_s"}};
@@ -147,6 +150,25 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
     }
     if (h->tmpdir)
         cJSON_AddStringToObject(conn, "private_dir", h->tmpdir);
+    if (h->tmpdir && h->run->dir) {
+        /* On disk at once (metadata.json is rewritten only now and then):
+         * after a crash, `benchctl gc` finds it here. */
+        cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "host", h->cfg->alias);
+        cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
+        char *txt = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+        char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
+        int fd = txt ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
+        if (fd >= 0) {
+            char *l = xasprintf("%s\n", txt);
+            write_all(fd, l, strlen(l));
+            free(l);
+            close(fd);
+        }
+        free(path);
+        free(txt);
+    }
     bool have_facts = facts && facts->child;
     if (have_facts)
         h->facts_taken = true;
@@ -234,7 +256,7 @@ static bool hostconn_open_locked(hostconn *h)
     ctx.sink_data = &cap;
     int64_t t0 = mono_ns();
     int rc = h->p->ops.host.open(&ctx.pub, &h->conn);
-    if (rc == BC_OK && !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER))
+    if (rc == BC_OK)
         take_open_output(h, opened_out, mono_ns() - t0);
     if (rc != BC_OK) {
         h->failed = true;

@@ -192,7 +192,7 @@ static void save_inputs(run *r, const git_state *git)
     }
 }
 
-static void open_hosts(run *r)
+void run_open_hosts(run *r)
 {
     const config *c = r->cfg;
     r->nhosts = c->nhosts;
@@ -250,7 +250,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
     save_inputs(r, &git);
     meta_begin(r, &git);
     git_state_free(&git);
-    open_hosts(r);
+    run_open_hosts(r);
     return EXIT_OK;
 fail:
     git_state_free(&git);

@@ -124,6 +124,45 @@ if pgrep -f "$marker" >/dev/null; then fail "left on the host after kill -9: $(p
 [ ! -e "$KD" ] || fail "the private directory $KD stayed after kill -9"
 pass "kill -9: the dispatcher stops the run's processes on the host and removes its directory"
 
+# When nothing could clean up (the dispatcher is killed too, as when the
+# host was cut off), `benchctl gc` removes what the crashed run left, on
+# this machine and on the host (through the run's saved config), once.
+: >"$T/kdir"
+"$BENCHCTL" run -c k.yaml >k2.out 2>k2.err &
+pid=$!
+cleanup_hooks+=("kill -9 $pid 2>/dev/null")
+for _ in $(seq 600); do
+  [ "$(pgrep -fc "$marker")" -ge 2 ] && [ -s "$T/kdir" ] && break
+  sleep 0.1
+done
+[ "$(pgrep -fc "$marker")" -ge 2 ] || fail "the remote stage never started (2): $(cat k2.err)"
+KD=$(cat "$T/kdir")
+disp=""
+for p in $(_descendants "$(sshd_pid a)"); do
+  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q BENCHCTL_READY && disp="$disp $p"
+done
+[ -n "$disp" ] || fail "no dispatcher process found under sshd a"
+kill -9 $disp
+w=$(pgrep -P $pid -x benchctl-watch || true)
+[ -n "$w" ] && kill -9 $w
+kill -9 $pid
+wait $pid 2>/dev/null || true
+[ -d "$KD" ] || fail "nothing should have removed $KD yet"
+pgrep -f "$marker" >/dev/null || fail "nothing should have stopped the stage yet"
+run_bc gc -c k.yaml
+expect_rc 0 "gc after a crashed run"
+expect_in "$OUT" "run 2: "
+expect_in "$OUT" "removed $KD on host 'a'"
+for _ in $(seq 100); do pgrep -f "$marker" >/dev/null || break; sleep 0.1; done
+if pgrep -f "$marker" >/dev/null; then fail "gc left the run's processes: $(pgrep -fa "$marker")"; fi
+[ ! -e "$KD" ] || fail "gc did not remove $KD"
+[ "$(json kruns/2/metadata.json 'j["status"]')" = crashed ] || fail "the run is crashed"
+expect_in "$(json kruns/2/metadata.json 'j["gc"]["removed"]')" "$KD"
+run_bc gc -c k.yaml
+expect_rc 0 "gc again"
+expect_in "$OUT" "nothing to collect"
+pass "benchctl gc removes a crashed run's leftovers here and on its hosts, once"
+
 # Ctrl-C while connecting to an address that accepts but never speaks.
 /usr/bin/python3 -c '
 import socket, sys
