@@ -34,9 +34,9 @@ run_bc run -c d.yaml
 expect_rc 0 "$N stages through the dispatcher"
 rc=$(( $(rc_count) - r0 )) ex=$(( $(exec_count) - e0 ))
 echo "dispatcher: $N stages: $rc rc sourcings, $ex exec requests"
-# one for the dispatcher (set-up, facts, clean-up), one per stage's channel
-[ "$rc" = $((N + 1)) ] || fail "rc sourcings for $N stages: $rc (want $((N + 1)))"
-[ "$ex" = $((N + 1)) ] || fail "exec requests for $N stages: $ex (want $((N + 1)))"
+# one login for the dispatcher (set-up, facts, stages, clean-up), none per stage
+[ "$rc" = 1 ] || fail "rc sourcings for $N stages: $rc (want 1)"
+[ "$ex" = 1 ] || fail "exec requests for $N stages: $ex (want 1)"
 M=runs/1/metadata.json
 [ "$(json $M "sorted(j['hosts']['a']['connection'].keys())")" = "['connect_s', 'open_s', 'private_dir', 'setup_s']" ] ||
   fail "the host's connection record: $(json $M "j['hosts']['a']")"
@@ -47,14 +47,14 @@ case $D in /tmp/benchctl.*) ;; *) fail "private_dir: $D" ;; esac
 # The first stage's time does not hold the connection's.
 [ "$(json $M "j['stages'][0]['duration_s'] < j['hosts']['a']['connection']['open_s']")" = True ] ||
   fail "the first stage's wall time includes connecting: $(json $M "(j['stages'][0]['duration_s'], j['hosts']['a']['connection'])")"
-pass "one login per host for set-up and clean-up, facts and connection cost in the host's record"
+pass "one login per host and run (set-up, $N stages, clean-up), facts and connection cost in the host's record"
 
 r0=$(rc_count) e0=$(exec_count)
 run_bc run -c l.yaml
 expect_rc 0 "$N stages with exec_mode: login_shell"
 rc=$(( $(rc_count) - r0 )) ex=$(( $(exec_count) - e0 ))
 echo "login_shell: $N stages: $rc rc sourcings, $ex exec requests"
-# the private directory, the facts and the clean-up are logins of their own
+# each stage, the private directory, the facts and the clean-up are logins
 [ "$rc" = $((N + 3)) ] || fail "rc sourcings with login_shell: $rc (want $((N + 3)))"
 [ "$ex" = $((N + 3)) ] || fail "exec requests with login_shell: $ex (want $((N + 3)))"
 pass "exec_mode: login_shell: a login per stage and per set-up step"

@@ -62,6 +62,27 @@ static const char disp_format[] =
     "i=0; while [ -n \"$(marked)\" ] && [ $i -lt 200 ]; do i=$((i+1)); nap; done; "
     "p=$(marked); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null; groups KILL; "
     "cd / && rm -rf -- \"$D\"; }\n"
+    /* A stage: its output through FIFOs to our stdout and stderr, then the
+     * end marks.  After it exits, output still open (something it started
+     * holds it) is given up once idle 100 ms - 2 s when its group is gone,
+     * a daemon that left it - and drained from then on. */
+    "rch() { _r=; while read -r _k _v; do [ \"$_k\" = rchar: ] && _r=$_v; done < /proc/$1/io; "
+    "echo \"$_r\"; } 2>/dev/null\n"
+    "stage() { t=$1; n=$2; o=\"$D/o.$n\"; e=\"$D/e.$n\"\n"
+    "if mkfifo -m 600 \"$o\" \"$e\" 2>/dev/null; then\n"
+    "cat \"$o\" & fo=$!; cat \"$e\" >&2 & fe=$!\n"
+    "if command -v setsid >/dev/null 2>&1; then setsid /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; "
+    "else /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; fi; s=$?\n"
+    "g=; [ -s \"$D/pgid.$n\" ] && read -r g < \"$D/pgid.$n\"\n"
+    "last=; idle=0\n"
+    "while { kill -0 $fo || kill -0 $fe; } 2>/dev/null; do cur=\"$(rch $fo).$(rch $fe)\"\n"
+    "if [ \"$cur\" = \"$last\" ]; then idle=$((idle+1)); else idle=0; last=$cur; fi\n"
+    "lim=200; [ -n \"$g\" ] && alive $g && lim=10\n"
+    "if [ $idle -ge $lim ]; then cat \"$o\" >/dev/null 2>&1 & cat \"$e\" >/dev/null 2>&1 & "
+    "kill $fo $fe 2>/dev/null; break; fi; nap; done\n"
+    "wait $fo $fe 2>/dev/null; rm -f \"$o\" \"$e\"\n"
+    "else s=126; echo 'benchctl: cannot make FIFOs in the private directory' >&2; fi\n"
+    "rm -f \"$D/r.$n\"; printf '\\n%%s= %%s\\n' \"$t\" \"$s\"; printf '\\n%%s=\\n' \"$t\" >&2; }\n"
     "while IFS= read -r l; do case $l in\n"
     "'B '*) t=${l#B }; b=; while IFS= read -r x && [ \"$x\" != \"$t\" ]; do b=\"$b$x\n\"; done\n"
     "( o=$(/bin/sh -c \"$b\" 2>/dev/null </dev/null); s=$?; [ -n \"$o\" ] && printf '%%s\\n' \"$o\" | "
@@ -70,6 +91,9 @@ static const char disp_format[] =
     "'W '*) set -- ${l#W }; t=$1; : > \"$D/$2\"; "
     "while IFS= read -r x && [ \"$x\" != \"$t\" ]; do printf '%%s\\n' \"$x\"; done >> \"$D/$2\"; "
     "printf '%%s= %%s\\n' \"$t\" $? ;;\n"
+    "'R '*) set -- ${l#R }; t=$1; n=$2; : > \"$D/r.$n\"; "
+    "while IFS= read -r x && [ \"$x\" != \"$t\" ]; do printf '%%s\\n' \"$x\"; done >> \"$D/r.$n\"; "
+    "stage \"$t\" \"$n\" </dev/null & ;;\n"
     "Q) exit 0 ;;\n"
     "esac; done\n"
     "exec >/dev/null 2>&1\n"
@@ -77,16 +101,34 @@ static const char disp_format[] =
 
 /* ---- its output ---------------------------------------------------------- */
 
-/* Lock held: read what the dispatcher printed into c->dbuf (its stderr is
+/* Lock held: keep n bytes of the owner's stream s. */
+static void sbuf_add(sshconn *c, int s, const char *data, size_t n)
+{
+    if (c->slen[s] + n > c->ssize[s]) {
+        c->ssize[s] = c->slen[s] + n + 16384;
+        c->sbuf[s] = realloc(c->sbuf[s], c->ssize[s]);
+        if (!c->sbuf[s])
+            abort();
+    }
+    memcpy(c->sbuf[s] + c->slen[s], data, n);
+    c->slen[s] += n;
+}
+
+/* Lock held: read what the dispatcher printed into c->dbuf, or, while it
+ * runs a stage, into that stage's streams (otherwise its stderr is
  * dropped). */
 static void pump_locked(sshconn *c)
 {
     sshproc *d = c->disp;
     if (!d || !d->ch || c->lost)
         return;
-    char buf[4096];
+    char buf[16384];
     int r;
     while ((r = ssh_channel_read_nonblocking(d->ch, buf, sizeof buf, 0)) > 0) {
+        if (c->disp_owner) {
+            sbuf_add(c, 0, buf, (size_t)r);
+            continue;
+        }
         if (c->dlen + (size_t)r + 1 > DBUF_MAX)
             c->dlen = 0; /* nobody claims this much: drop it */
         if (c->dlen + (size_t)r + 1 > c->dsize) {
@@ -100,7 +142,8 @@ static void pump_locked(sshconn *c)
         c->dbuf[c->dlen] = '\0';
     }
     while (r != SSH_ERROR && (r = ssh_channel_read_nonblocking(d->ch, buf, sizeof buf, 1)) > 0)
-        ;
+        if (c->disp_owner)
+            sbuf_add(c, 1, buf, (size_t)r);
     if (!ssh_is_connected(c->s))
         conn_mark_lost(c);
     else if (r == SSH_ERROR || ssh_channel_is_eof(d->ch) || ssh_channel_is_closed(d->ch))
@@ -164,7 +207,14 @@ static int request(bc_ctx *ctx, sshconn *c, const char *head, const char *tok, c
         bc_sb_free(&msg);
         return rc;
     }
+    if (c->disp_owner) { /* its stdout is a stage's now */
+        ssh_proc_free_locked(c, w);
+        conn_unlock(c, NULL);
+        bc_sb_free(&msg);
+        return BC_UNSUPPORTED;
+    }
     ssh_proc_link(c, w);
+    c->disp_pending++;
     size_t len = strlen(bc_sb_str(&msg));
     if (ssh_channel_write(c->disp->ch, bc_sb_str(&msg), (uint32_t)len) != (int)len) {
         if (!ssh_is_connected(c->s))
@@ -216,6 +266,9 @@ static int request(bc_ctx *ctx, sshconn *c, const char *head, const char *tok, c
         conn_lock(c);
         w->waiting = 0;
     }
+    c->disp_pending--;
+    if (rc != BC_OK)
+        c->disp_nostages = 1; /* its answer may still come: never into a stage's output */
     ssh_proc_free_locked(c, w);
     conn_unlock(c, NULL);
     if (out)
@@ -275,6 +328,178 @@ void ssh_dispatch_quit(sshconn *c)
     c->disp_dead = 1;
     c->disp = NULL; /* freed with the other procs */
     conn_unlock(c, NULL);
+}
+
+/* ---- stages ------------------------------------------------------------- */
+
+int ssh_dispatch_stage_start(sshconn *c, sshproc *p, const char *script)
+{
+    conn_lock(c);
+    if (!c->disp || c->disp_dead || c->lost || c->disp_owner || c->disp_pending ||
+        c->disp_nostages) {
+        conn_unlock(c, NULL);
+        return BC_UNSUPPORTED;
+    }
+    unsigned n = ++c->next_tok;
+    snprintf(p->tok, sizeof p->tok, "@bs%u.%lx%x", n, (unsigned long)bc_mono_ms(),
+             (unsigned)rand());
+    bc_sb msg = BC_SB_INIT;
+    bc_sb_printf(&msg, "R %s %u\n%s%s%s\n", p->tok, p->id, script,
+                 *script && script[strlen(script) - 1] != '\n' ? "\n" : "", p->tok);
+    if (bc_sb_failed(&msg))
+        abort();
+    size_t len = strlen(bc_sb_str(&msg));
+    int rc = BC_OK;
+    c->slen[0] = c->slen[1] = 0;
+    if (ssh_channel_write(c->disp->ch, bc_sb_str(&msg), (uint32_t)len) != (int)len) {
+        if (!ssh_is_connected(c->s))
+            conn_mark_lost(c);
+        else
+            c->disp_dead = 1;
+        rc = BC_UNSUPPORTED;
+    } else {
+        c->disp_owner = p;
+        p->via_disp = 1;
+    }
+    bc_sb_free(&msg);
+    conn_unlock(c, p);
+    return rc;
+}
+
+void ssh_dispatch_stage_done_locked(sshconn *c, sshproc *p)
+{
+    if (c->disp_owner != p)
+        return;
+    if (!p->ended[0] || !p->ended[1])
+        c->disp_nostages = 1; /* the rest of its output would follow */
+    c->disp_owner = NULL;
+    c->slen[0] = c->slen[1] = 0;
+}
+
+/* Stream s of p: data appended after what was held back; hand on what
+ * cannot be the start of the end mark "\n<tok>=" (stdout: "= N\n",
+ * stderr: "=\n"); on the end mark, its status (stdout) and ended[s]. */
+static void stream_feed(sshproc *p, int s, const char *data, size_t n)
+{
+    size_t len = p->ncarry[s] + n;
+    char *acc = malloc(len + 1);
+    if (!acc)
+        abort();
+    if (p->ncarry[s])
+        memcpy(acc, p->carry[s], p->ncarry[s]);
+    memcpy(acc + p->ncarry[s], data, n);
+    acc[len] = '\0';
+    free(p->carry[s]);
+    p->carry[s] = NULL;
+    p->ncarry[s] = 0;
+    char mark[64];
+    int ml = snprintf(mark, sizeof mark, "\n%s=", p->tok);
+    size_t out = len, keep_from = len;
+    char *hit = p->ended[s] ? NULL : memmem(acc, len, mark, (size_t)ml);
+    if (hit) {
+        out = (size_t)(hit - acc);
+        char *nl = memchr(hit + ml, '\n', len - out - (size_t)ml);
+        if (nl) {
+            if (s == 0) {
+                char *end;
+                long v = strtol(hit + ml, &end, 10);
+                int st = end != hit + ml ? (int)v : 255;
+                p->exited = 1;
+                if (st > 128 && st <= 128 + 64) {
+                    p->term_signal = st - 128;
+                    p->exit_status = -1;
+                } else {
+                    p->exit_status = st;
+                    p->term_signal = 0;
+                }
+                p->exit_ms = bc_mono_ms();
+            }
+            p->ended[s] = 1;
+            keep_from = len; /* nothing follows it that is this stage's */
+        } else {
+            keep_from = out; /* the mark's line is not complete yet */
+        }
+    } else if (!p->ended[s]) {
+        /* the longest tail that could begin the mark */
+        size_t k = len < (size_t)ml - 1 ? len : (size_t)ml - 1;
+        for (; k > 0; k--)
+            if (memcmp(acc + len - k, mark, k) == 0)
+                break;
+        out = keep_from = len - k;
+    } else {
+        out = keep_from = 0; /* after the end: not the stage's */
+        len = 0;
+    }
+    if (out && p->ctx)
+        p->ctx->svc->output(p->ctx, s ? BC_STREAM_STDERR : BC_STREAM_STDOUT, acc, out);
+    if (out)
+        p->last_data_ms = bc_mono_ms();
+    if (keep_from < len) {
+        p->ncarry[s] = len - keep_from;
+        p->carry[s] = malloc(p->ncarry[s]);
+        if (!p->carry[s])
+            abort();
+        memcpy(p->carry[s], acc + keep_from, p->ncarry[s]);
+    }
+    free(acc);
+}
+
+int ssh_dispatch_stage_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx)
+{
+    sshconn *c = p->c;
+    int64_t deadline = timeout_ms >= 0 ? bc_mono_ms() + timeout_ms : -1;
+    int cfd = cancel_ctx ? cancel_ctx->svc->cancel_fd(cancel_ctx) : -1;
+    for (;;) {
+        conn_lock(c);
+        pump_locked(c);
+        char *data[2] = {NULL, NULL};
+        size_t n[2] = {0, 0};
+        if (c->disp_owner == p)
+            for (int s = 0; s < 2; s++)
+                if (c->slen[s]) {
+                    data[s] = malloc(c->slen[s]);
+                    if (!data[s])
+                        abort();
+                    memcpy(data[s], c->sbuf[s], c->slen[s]);
+                    n[s] = c->slen[s];
+                    c->slen[s] = 0;
+                }
+        int lost = c->lost, dead = c->disp_dead;
+        p->waiting = 1;
+        conn_unlock(c, p);
+        for (int s = 0; s < 2; s++) {
+            if (n[s])
+                stream_feed(p, s, data[s], n[s]);
+            free(data[s]);
+        }
+        if (p->ended[0] && p->ended[1])
+            return BC_OK;
+        if (p->ended[0] && bc_mono_ms() - p->exit_ms > 2000)
+            return BC_OK; /* stderr's mark never came: ended all the same */
+        if (lost || (dead && !n[0] && !n[1]))
+            return -1;
+        if (n[0] || n[1])
+            continue;
+        if (cancel_ctx && cancel_ctx->svc->cancelled(cancel_ctx))
+            return BC_CANCELLED;
+        int64_t now = bc_mono_ms();
+        if (deadline >= 0 && now >= deadline)
+            return BC_TIMEOUT;
+        int wait_ms = deadline >= 0 ? (int)(deadline - now) : -1;
+        /* the stdout mark came: the stderr one is on its way */
+        if (p->ended[0] && (wait_ms < 0 || wait_ms > 20))
+            wait_ms = 20;
+        struct pollfd fds[3];
+        nfds_t k = 0;
+        fds[k++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        fds[k++] = (struct pollfd){.fd = p->wake_fd, .events = POLLIN};
+        if (cfd >= 0)
+            fds[k++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+        if (poll(fds, k, wait_ms) > 0 && (fds[1].revents & POLLIN)) {
+            uint64_t v;
+            (void)!read(p->wake_fd, &v, sizeof v);
+        }
+    }
 }
 
 /* ---- start --------------------------------------------------------------- */

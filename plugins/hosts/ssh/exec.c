@@ -120,6 +120,8 @@ void ssh_proc_free_locked(sshconn *c, sshproc *p)
     free(p->cap);
     free(p->obuf);
     free(p->ebuf);
+    free(p->carry[0]);
+    free(p->carry[1]);
     free(p);
 }
 
@@ -188,9 +190,11 @@ static void env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_s
  * (the caller wrote env to $BENCHCTL_HOST_TMPDIR/env.<id>, 0600) or
  * ENV_INLINE (on the command line: no other way left). */
 static char *stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
-                           const char *env)
+                           const char *env, int wrap)
 {
     bc_sb b = BC_SB_INIT;
+    if (!wrap) /* a 0600 file the dispatcher wrote (the environment is in it) */
+        bc_sb_append(&b, "rm -f -- \"$0\"\n");
     bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
     bc_shell_quote(&b, c->tmpdir);
     bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
@@ -235,7 +239,7 @@ static char *stage_command(sshconn *c, unsigned id, const bc_exec_request *req, 
     bc_sb_append(&b, sb_text(&argv));
     bc_sb_append(&b, "\n");
     bc_sb_free(&argv);
-    char *cmd = ssh_wrap_script(sb_text(&b));
+    char *cmd = wrap ? ssh_wrap_script(sb_text(&b)) : ssh_strdup(sb_text(&b));
     bc_sb_free(&b);
     return cmd;
 }
@@ -478,6 +482,17 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
     int tty = (req->flags & BC_EXEC_TTY) != 0;
     bc_sb env = BC_SB_INIT;
     env_script(ctx, c, req, &env);
+    if (!tty) {
+        /* Through the dispatcher: no channel, no login shell. */
+        char *script = stage_command(c, p->id, req, ENV_INLINE, sb_text(&env), 0);
+        int drc = ssh_dispatch_stage_start(c, p, script);
+        free(script);
+        if (drc == BC_OK) {
+            bc_sb_free(&env);
+            *out = p;
+            return BC_OK;
+        }
+    }
     int how = ENV_STDIN;
     if (tty) {
         /* A terminal echoes what is written to it: a 0600 file instead. */
@@ -487,7 +502,7 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
                                                                                  : ENV_INLINE;
         ctx->svc->set_error(ctx, "%s", "");
     }
-    char *cmd = stage_command(c, p->id, req, how, sb_text(&env));
+    char *cmd = stage_command(c, p->id, req, how, sb_text(&env), 1);
     conn_lock(c);
     int rc = BC_ERR;
     if (c->lost)
@@ -523,7 +538,8 @@ int ssh_op_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
 {
     sshproc *p = pv;
     p->ctx = ctx;
-    int rc = proc_wait(p, timeout_ms, ctx);
+    int rc = p->via_disp ? ssh_dispatch_stage_wait(p, timeout_ms, ctx)
+                         : proc_wait(p, timeout_ms, ctx);
     if (rc == W_LOST) {
         conn_lost_error(ctx, p->c);
         return BC_ERR;
@@ -599,7 +615,10 @@ int ssh_op_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
     if (rc == BC_OK) {
         /* The group is gone: let its channel wind down (last words of the
          * stage, its exit signal), briefly. */
-        proc_wait(p, 300, NULL);
+        if (p->via_disp)
+            ssh_dispatch_stage_wait(p, 3000, NULL);
+        else
+            proc_wait(p, 300, NULL);
     }
     bc_log(ctx, BC_LOG_DEBUG, "stop of '%s' on host '%s': group gone after %lld ms, channel "
            "closed after %lld ms", p->label, c->alias, (long long)(t1 - t0),
@@ -637,6 +656,12 @@ void ssh_op_release(bc_ctx *ctx, void *pv)
     conn_lock(c);
     p->waiting = 0;
     p->ctx = NULL; /* the stage's context ends here */
+    if (p->via_disp) {
+        ssh_dispatch_stage_done_locked(c, p);
+        ssh_proc_free_locked(c, p);
+        conn_unlock(c, NULL);
+        return;
+    }
     if (!c->lost && p->ch && p->finished && !p->stopped && p->exited && !p->eof && !p->closed) {
         /* The command is done but something it started still holds its
          * output (`server &`): keep the channel open (closing it would

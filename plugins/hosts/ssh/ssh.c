@@ -533,6 +533,8 @@ static void conn_free(sshconn *c)
     free(c->where);
     free(c->tmpdir);
     free(c->dbuf);
+    free(c->sbuf[0]);
+    free(c->sbuf[1]);
     free(c);
 }
 

@@ -42,6 +42,11 @@ typedef struct sshconn {
     size_t dlen, dsize;
     unsigned next_tok;
     int disp_dead;          /* it ended: internal scripts use channels again */
+    sshproc *disp_owner;    /* the stage it runs now (its stdout is that stage's) */
+    int disp_pending;       /* requests sent, not answered */
+    int disp_nostages;      /* its output can no longer be trusted to a stage */
+    char *sbuf[2];          /* the owner's output, not yet taken (stdout, stderr) */
+    size_t slen[2], ssize[2];
     int64_t connect_ms, setup_ms; /* what opening cost (log in; dispatcher) */
 } sshconn;
 
@@ -64,6 +69,14 @@ struct sshproc {
     int waiting;            /* inside wait: kick wake_fd on news */
     int wake_fd;            /* eventfd */
     char *obuf, *ebuf;      /* read buffers (stdout, stderr) */
+    /* Run by the dispatcher (dispatch.c) rather than on a channel of its
+     * own: its output arrives on the dispatcher's stdout / stderr, each
+     * ended by "\n<tok>=..." */
+    int via_disp;
+    char tok[48];
+    char *carry[2];         /* per stream: bytes that may begin the end mark */
+    size_t ncarry[2];
+    int ended[2];
     sshproc *next;
 };
 
@@ -146,6 +159,18 @@ int ssh_dispatch_write_file(bc_ctx *ctx, sshconn *c, const char *name, const cha
                             int64_t timeout_ms);
 /* At close, after the clean-up: tell it to end (it leaves nothing). */
 void ssh_dispatch_quit(sshconn *c);
+/* Start p (a stage without a terminal) through the dispatcher: script is
+ * the /bin/sh script that runs it (its environment inside; the dispatcher
+ * writes it to a 0600 file, which the script removes first).  BC_OK, or
+ * BC_UNSUPPORTED when the dispatcher cannot take it now (no dispatcher,
+ * another stage on it, requests in flight): use a channel. */
+int ssh_dispatch_stage_start(sshconn *c, sshproc *p, const char *script);
+/* Wait for a stage started so: BC_OK (ended: p->exited, exit_status,
+ * term_signal), BC_TIMEOUT, BC_CANCELLED (cancel_ctx given) or -1 when
+ * the connection or the dispatcher was lost.  Output goes to p->ctx. */
+int ssh_dispatch_stage_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx);
+/* Lock held: p no longer owns the dispatcher (released). */
+void ssh_dispatch_stage_done_locked(sshconn *c, sshproc *p);
 
 /* sftp.c */
 int ssh_op_get_file(bc_ctx *ctx, void *conn, const char *remote, const char *local);
