@@ -17,6 +17,14 @@ static int env_cancelled(core_ctx *ctx) { return run_cancelled(ctx->run); }
 static int env_cancel_fd(core_ctx *ctx) { return run_cancel_fd(ctx->run); }
 static const char *env_fact(core_ctx *ctx, const char *key)
 {
+    if (ctx->run && strcmp(key, "stage_background") == 0) {
+        /* "1" when the call is for a background stage: it runs for long,
+         * so a transport may give it resources of its own. */
+        for (size_t i = 0; ctx->stage && i < ctx->run->cfg->nstages; i++)
+            if (strcmp(ctx->run->cfg->stages[i].name, ctx->stage) == 0)
+                return ctx->run->cfg->stages[i].background ? "1" : "0";
+        return "0";
+    }
     return ctx->run ? run_fact(ctx->run, key) : NULL;
 }
 static const char *env_alias(core_ctx *ctx) { return ctx->host->cfg->alias; }

@@ -59,6 +59,31 @@ echo "login_shell: $N stages: $rc rc sourcings, $ex exec requests"
 [ "$ex" = $((N + 3)) ] || fail "exec requests with login_shell: $ex (want $((N + 3)))"
 pass "exec_mode: login_shell: a login per stage and per set-up step"
 
+# A background stage gets a channel (and login) of its own, so the
+# foreground stages beside it still run through the dispatcher; its stop is
+# a dispatcher script.
+write_config bg.yaml <<YAML
+benchmark: {name: bg, output_dir: ./bgruns}
+hosts:
+  a: $(ssh_host_yaml a)
+stages:
+  - {name: mon, host: a, background: true, command: "echo mon-up; exec sleep 300"}
+  - {name: f1, host: a, command: "echo out-f1; echo err-f1 >&2"}
+  - {name: f2, host: a, command: "echo out-f2"}
+YAML
+r0=$(rc_count) e0=$(exec_count)
+run_bc run -c bg.yaml
+expect_rc 0 "a background stage beside dispatcher stages"
+rc=$(( $(rc_count) - r0 )) ex=$(( $(exec_count) - e0 ))
+echo "background + 2 stages: $rc rc sourcings, $ex exec requests"
+[ "$rc" = 2 ] || fail "rc sourcings with a background stage: $rc (want 2: dispatcher, background)"
+[ "$ex" = 2 ] || fail "exec requests with a background stage: $ex (want 2)"
+[ "$(sort bgruns/1/logs/f1.log)" = "$(printf 'err-f1\nout-f1')" ] || fail "f1's log: $(od -c bgruns/1/logs/f1.log)"
+[ "$(json bgruns/1/metadata.json "sorted((s['name'], s['status']) for s in j['stages'])")" = "[('f1', 'success'), ('f2', 'success'), ('mon', 'success')]" ] ||
+  fail "statuses: $(json bgruns/1/metadata.json "[(s['name'], s['status']) for s in j['stages']]")"
+expect_in "$(cat bgruns/1/logs/mon.log)" "mon-up"
+pass "a background stage on its own channel, foreground stages through the dispatcher beside it"
+
 # A secret in a case's env is not on any command line on the host.
 secret="s3cr3t-$$-$RANDOM"
 write_config s.yaml <<YAML

@@ -82,7 +82,7 @@ static const char disp_format[] =
     "kill $fo $fe 2>/dev/null; break; fi; nap; done\n"
     "wait $fo $fe 2>/dev/null; rm -f \"$o\" \"$e\"\n"
     "else s=126; echo 'benchctl: cannot make FIFOs in the private directory' >&2; fi\n"
-    "rm -f \"$D/r.$n\"; printf '\\n%%s= %%s\\n' \"$t\" \"$s\"; printf '\\n%%s=\\n' \"$t\" >&2; }\n"
+    "rm -f \"$D/r.$n\"; printf '%%s= %%s\\n' \"$t\" \"$s\"; printf '%%s=\\n' \"$t\" >&2; }\n"
     "while IFS= read -r l; do case $l in\n"
     "'B '*) t=${l#B }; b=; while IFS= read -r x && [ \"$x\" != \"$t\" ]; do b=\"$b$x\n\"; done\n"
     "( o=$(/bin/sh -c \"$b\" 2>/dev/null </dev/null); s=$?; [ -n \"$o\" ] && printf '%%s\\n' \"$o\" | "
@@ -377,8 +377,10 @@ void ssh_dispatch_stage_done_locked(sshconn *c, sshproc *p)
 }
 
 /* Stream s of p: data appended after what was held back; hand on what
- * cannot be the start of the end mark "\n<tok>=" (stdout: "= N\n",
- * stderr: "=\n"); on the end mark, its status (stdout) and ended[s]. */
+ * cannot be the start of the end mark "<tok>=" (stdout: "<tok>= N\n",
+ * stderr: "<tok>=\n", right after the stage's last byte; the token is
+ * random, so only a tail that could begin it waits); on the end mark, its
+ * status (stdout) and ended[s]. */
 static void stream_feed(sshproc *p, int s, const char *data, size_t n)
 {
     size_t len = p->ncarry[s] + n;
@@ -393,7 +395,7 @@ static void stream_feed(sshproc *p, int s, const char *data, size_t n)
     p->carry[s] = NULL;
     p->ncarry[s] = 0;
     char mark[64];
-    int ml = snprintf(mark, sizeof mark, "\n%s=", p->tok);
+    int ml = snprintf(mark, sizeof mark, "%s=", p->tok);
     size_t out = len, keep_from = len;
     char *hit = p->ended[s] ? NULL : memmem(acc, len, mark, (size_t)ml);
     if (hit) {

@@ -482,8 +482,11 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
     int tty = (req->flags & BC_EXEC_TTY) != 0;
     bc_sb env = BC_SB_INIT;
     env_script(ctx, c, req, &env);
-    if (!tty) {
-        /* Through the dispatcher: no channel, no login shell. */
+    const char *bg = ctx->svc->fact(ctx, "stage_background");
+    if (!tty && !(bg && strcmp(bg, "1") == 0)) {
+        /* Through the dispatcher: no channel, no login shell.  (A
+         * background stage would hold it for the case's whole length:
+         * it gets a channel of its own.) */
         char *script = stage_command(c, p->id, req, ENV_INLINE, sb_text(&env), 0);
         int drc = ssh_dispatch_stage_start(c, p, script);
         free(script);

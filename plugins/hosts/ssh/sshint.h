@@ -71,7 +71,7 @@ struct sshproc {
     char *obuf, *ebuf;      /* read buffers (stdout, stderr) */
     /* Run by the dispatcher (dispatch.c) rather than on a channel of its
      * own: its output arrives on the dispatcher's stdout / stderr, each
-     * ended by "\n<tok>=..." */
+     * ended by "<tok>=..." */
     int via_disp;
     char tok[48];
     char *carry[2];         /* per stream: bytes that may begin the end mark */
