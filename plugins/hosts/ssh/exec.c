@@ -193,8 +193,6 @@ static char *stage_command(sshconn *c, unsigned id, const bc_exec_request *req, 
                            const char *env, int wrap)
 {
     bc_sb b = BC_SB_INIT;
-    if (!wrap) /* a 0600 file the dispatcher wrote (the environment is in it) */
-        bc_sb_append(&b, "rm -f -- \"$0\"\n");
     bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
     bc_shell_quote(&b, c->tmpdir);
     bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");

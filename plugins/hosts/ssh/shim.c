@@ -150,9 +150,9 @@ static const bc_option options[] = {
      .help = "TCP keepalive idle time: a dead host is detected after about 3x this (0: off)"},
     {.name = "exec_mode", .type = BC_OPT_ENUM, .default_value = "dispatcher",
      .choices = "dispatcher|login_shell",
-     .help = "dispatcher: one helper shell per host and run does the set-up, facts, stops and "
-             "clean-up, and stops the run's processes if benchctl dies; login_shell: each of "
-             "those is its own login (as before)"},
+     .help = "dispatcher: one helper shell per host and run (one login) runs the stages, "
+             "set-up, facts, stops and clean-up, and stops the run's processes if benchctl "
+             "dies; login_shell: a login per stage and per step (as before)"},
     {0},
 };
 

@@ -161,7 +161,7 @@ int ssh_dispatch_write_file(bc_ctx *ctx, sshconn *c, const char *name, const cha
 void ssh_dispatch_quit(sshconn *c);
 /* Start p (a stage without a terminal) through the dispatcher: script is
  * the /bin/sh script that runs it (its environment inside; the dispatcher
- * writes it to a 0600 file, which the script removes first).  BC_OK, or
+ * writes it to a 0600 file, removed when the stage ends).  BC_OK, or
  * BC_UNSUPPORTED when the dispatcher cannot take it now (no dispatcher,
  * another stage on it, requests in flight): use a channel. */
 int ssh_dispatch_stage_start(sshconn *c, sshproc *p, const char *script);
