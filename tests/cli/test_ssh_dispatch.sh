@@ -111,6 +111,37 @@ expect_in "$OUT" "got=$secret"
 expect_in "$OUT" "cmdlines=0"
 pass "case env values reach the stage but no command line on the host"
 
+# With a terminal (a channel with a PTY) the environment comes from a 0600
+# file in the private directory: written by the dispatcher, or over SFTP
+# with exec_mode: login_shell; never on the command line.
+if command -v script >/dev/null; then
+  for mode in dispatcher login_shell; do
+    write_config tty-$mode.yaml <<YAML
+benchmark: {name: tty, output_dir: ./truns-$mode}
+hosts:
+  a: $(ssh_host_yaml a "exec_mode: $mode")
+cases:
+  - name: c
+    env: {MY_SECRET: "$secret"}
+stages:
+  - name: look
+    host: a
+    command: |
+      printf '%s\n' "\$MY_SECRET" > "\$BENCHCTL_HOST_TMPDIR/pat"
+      n=0
+      for f in /proc/[0-9]*/cmdline; do
+        { tr '\0' ' ' < "\$f"; } 2>/dev/null | grep -qF -f "\$BENCHCTL_HOST_TMPDIR/pat" && n=\$((n+1))
+      done
+      [ -t 1 ] && echo "tty cmdlines=\$n got=\$MY_SECRET"
+      ls "\$BENCHCTL_HOST_TMPDIR" | grep -c '^env\.' || true
+YAML
+    script -qec "$BENCHCTL run -c tty-$mode.yaml" /dev/null </dev/null >tty-$mode.out 2>&1 || true
+    grep -q "tty cmdlines=0 got=$secret" tty-$mode.out || fail "$mode: env on a terminal: $(cat tty-$mode.out)"
+    tr -d '\r' <truns-$mode/1/logs/c/look.log | grep -qx "0" || fail "$mode: the env file stayed: $(cat truns-$mode/1/logs/c/look.log)"
+  done
+  pass "with a terminal, the environment arrives through a 0600 file (dispatcher or SFTP), removed at once"
+fi
+
 # kill -9 of benchctl (and of its local watchdog, which on a real remote
 # host could not reach there): the dispatcher sees its channel end and
 # stops the run's processes there, and removes the private directory.

@@ -1,14 +1,19 @@
 /*
  * Host transport "ssh": running commands.
  *
- * Each command gets its own session channel on the host's one connection.
- * The remote side runs (through the login shell) one /bin/sh script that
- * exports the stage environment, records its process group id in
- * $BENCHCTL_HOST_TMPDIR/pgid.<n> and execs the stage's shell:
+ * A command without a terminal normally runs through the host's dispatcher
+ * (dispatch.c): no channel, no login.  Otherwise (a terminal, a background
+ * stage, exec_mode: login_shell, the dispatcher busy) it gets its own
+ * session channel on the host's one connection, where the login shell runs
+ * one /bin/sh script that reads the stage environment from stdin (or, with
+ * a terminal, from a 0600 file in the private directory) - never from its
+ * command line, which every user of the host can read - records its
+ * process group id in $BENCHCTL_HOST_TMPDIR/pgid.<n> and execs the stage's
+ * shell:
  *
  *   exec /bin/sh -c '
  *     BENCHCTL_HOST_TMPDIR=/tmp/benchctl.XXXX; export BENCHCTL_HOST_TMPDIR
- *     export NAME='value' ...
+ *     e=$(cat); <check its end mark>; eval "$e"      (export NAME='value' ...)
  *     [ "${SHLVL:-0}" -ge 1 ] || { SHLVL=1; export SHLVL; }   (rc read once)
  *     [cd DIR || exit 1]
  *     <if not already a process group leader: exec setsid ...>
@@ -17,9 +22,10 @@
  * sshd already makes each session's process a session (and group) leader,
  * so normally the exec chain keeps one pid from the login shell to the
  * stage's shell: that pid is the group to signal, and sshd's exit-status /
- * exit-signal for the channel are the stage's own.  Stopping runs a second,
- * small script on a new channel (kill -TERM -PGID, wait up to the grace
- * period, kill -KILL), so stop needs one round trip, not one per poll.
+ * exit-signal for the channel are the stage's own.  Stopping runs a small
+ * script (through the dispatcher, or on a new channel): kill -TERM -PGID,
+ * wait up to the grace period, kill -KILL - one round trip, not one per
+ * poll.
  *
  * All libssh calls happen with the connection's mutex held; waiting
  * (poll on the socket, the cancel fd and a per-process eventfd) never does.
@@ -183,6 +189,27 @@ static void env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_s
         bc_sb_append(b, "\n");
     }
     bc_sb_append(b, ENV_END "\n");
+}
+
+/* Without the dispatcher: the environment into $BENCHCTL_HOST_TMPDIR/name
+ * (0600) over SFTP, from a 0600 file here.  BC_OK or BC_ERR. */
+static int put_env_file(bc_ctx *ctx, sshconn *c, const char *name, const char *env)
+{
+    char local[] = "/tmp/benchctl-env.XXXXXX";
+    int fd = mkstemp(local); /* 0600 */
+    if (fd < 0)
+        return BC_ERR;
+    size_t len = strlen(env), done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, env + done, len - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    close(fd);
+    int rc = done == len ? ssh_op_put_file(ctx, c, local, name, 0600) : BC_ERR;
+    unlink(local);
+    return rc;
 }
 
 /* The command line of a stage; its environment goes by `how`: ENV_STDIN
@@ -499,8 +526,10 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         /* A terminal echoes what is written to it: a 0600 file instead. */
         char name[32];
         snprintf(name, sizeof name, "env.%u", p->id);
-        how = ssh_dispatch_write_file(ctx, c, name, sb_text(&env), 15000) == BC_OK ? ENV_FILE
-                                                                                 : ENV_INLINE;
+        how = ssh_dispatch_write_file(ctx, c, name, sb_text(&env), 15000) == BC_OK ||
+                      put_env_file(ctx, c, name, sb_text(&env)) == BC_OK
+                  ? ENV_FILE
+                  : ENV_INLINE;
         ctx->svc->set_error(ctx, "%s", "");
     }
     char *cmd = stage_command(c, p->id, req, how, sb_text(&env), 1);
