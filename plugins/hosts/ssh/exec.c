@@ -131,144 +131,6 @@ void ssh_proc_free_locked(sshconn *c, sshproc *p)
     free(p);
 }
 
-/* ---- the remote command ------------------------------------------------- */
-
-static int valid_env_name(const char *kv, size_t len)
-{
-    if (len == 0 || (kv[0] >= '0' && kv[0] <= '9'))
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = kv[i];
-        if (!(ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-              (ch >= '0' && ch <= '9')))
-            return 0;
-    }
-    return 1;
-}
-
-/* What a string builder holds; this module aborts when memory runs out
- * (as ssh_strdup does). */
-static const char *sb_text(const bc_sb *b)
-{
-    if (bc_sb_failed(b))
-        abort();
-    return bc_sb_str(b);
-}
-
-char *ssh_wrap_script(const char *script)
-{
-    char *q = ssh_shquote(script);
-    char *cmd = ssh_asprintf("exec /bin/sh -c %s", q);
-    free(q);
-    return cmd;
-}
-
-/* How a stage's environment reaches the host: never on a command line,
- * which every user there can read in ps (values may be secrets). */
-enum { ENV_STDIN, ENV_FILE, ENV_INLINE };
-/* The last line of the environment script: a wrapper that does not see it
- * did not get the whole script (a login rc that read stdin?). */
-#define ENV_END ": BENCHCTL_ENV_END"
-
-/* The stage's exports, one `export NAME='value'` line each, into env. */
-static void env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_sb *b)
-{
-    for (const char *const *e = req->env; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || !valid_env_name(*e, (size_t)(eq - *e))) {
-            bc_log(ctx, BC_LOG_WARN, "not exporting '%.60s' on host '%s': not a NAME=value "
-                   "with a valid shell variable name", *e, c->alias);
-            continue;
-        }
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - *e < 255 ? eq - *e : 255), *e);
-        bc_sb_append(b, "export ");
-        bc_sb_append(b, name);
-        bc_sb_append(b, "=");
-        bc_shell_quote(b, eq + 1);
-        bc_sb_append(b, "\n");
-    }
-    bc_sb_append(b, ENV_END "\n");
-}
-
-/* Without the dispatcher: the environment into $BENCHCTL_HOST_TMPDIR/name
- * (0600) over SFTP, from a 0600 file here.  BC_OK or BC_ERR. */
-static int put_env_file(bc_ctx *ctx, sshconn *c, const char *name, const char *env)
-{
-    char local[] = "/tmp/benchctl-env.XXXXXX";
-    int fd = mkstemp(local); /* 0600 */
-    if (fd < 0)
-        return BC_ERR;
-    size_t len = strlen(env), done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, env + done, len - done);
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    close(fd);
-    int rc = done == len ? ssh_op_put_file(ctx, c, local, name, 0600) : BC_ERR;
-    unlink(local);
-    return rc;
-}
-
-/* The command line of a stage; its environment goes by `how`: ENV_STDIN
- * (the caller writes env, then end of file, to the channel), ENV_FILE
- * (the caller wrote env to $BENCHCTL_HOST_TMPDIR/env.<id>, 0600) or
- * ENV_INLINE (on the command line: no other way left). */
-static char *stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
-                           const char *env, int wrap)
-{
-    bc_sb b = BC_SB_INIT;
-    bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
-    bc_shell_quote(&b, c->tmpdir);
-    bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
-    if (how == ENV_INLINE) {
-        bc_sb_append(&b, env);
-    } else {
-        if (how == ENV_STDIN)
-            bc_sb_append(&b, "e=$(cat) || exit 1\n");
-        else
-            bc_sb_printf(&b, "e=$(cat \"$BENCHCTL_HOST_TMPDIR/env.%u\") || exit 1; "
-                             "rm -f \"$BENCHCTL_HOST_TMPDIR/env.%u\"\n", id, id);
-        bc_sb_append(&b, "case $e in *'" ENV_END "') ;; *) echo 'benchctl: the stage "
-                         "environment did not arrive whole (does the login shell read stdin "
-                         "at start-up?)' >&2; exit 126;; esac\neval \"$e\"; unset e\n");
-    }
-    if (req->workdir && *req->workdir) {
-        bc_sb_append(&b, "cd -- ");
-        bc_shell_quote(&b, req->workdir);
-        bc_sb_append(&b, " || exit 1\n");
-    }
-    /* The login shell has read the user's rc; bash's `exec` to this script
-     * left SHLVL at 0, so a stage shell that is bash would take itself for
-     * sshd's first shell and read ~/.bashrc again (SSH_CLIENT is set). */
-    bc_sb_append(&b, "[ \"${SHLVL:-0}\" -ge 1 ] 2>/dev/null || { SHLVL=1; export SHLVL; }\n");
-    char f[64];
-    snprintf(f, sizeof f, "f=\"$BENCHCTL_HOST_TMPDIR/pgid.%u\"\n", id);
-    bc_sb_append(&b, f);
-    /* the stage's shell words and command, quoted */
-    bc_sb argv = BC_SB_INIT;
-    for (const char *const *w = req->shell; w && *w; w++) {
-        bc_shell_quote(&argv, *w);
-        bc_sb_append(&argv, " ");
-    }
-    bc_shell_quote(&argv, req->command ? req->command : "");
-    /* Not a process group leader (a server other than OpenSSH's sshd)?
-     * Then setsid gives the stage its own group. */
-    bc_sb_append(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"
-                     "if [ \"${3:-}\" != \"$$\" ] && command -v setsid >/dev/null 2>&1; then "
-                     "exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
-    bc_sb_append(&b, sb_text(&argv));
-    bc_sb_append(&b, "\nfi\necho $$ > \"$f\"; exec ");
-    bc_sb_append(&b, sb_text(&argv));
-    bc_sb_append(&b, "\n");
-    bc_sb_free(&argv);
-    char *cmd = wrap ? ssh_wrap_script(sb_text(&b)) : ssh_strdup(sb_text(&b));
-    bc_sb_free(&b);
-    return cmd;
-}
-
 /* ---- channels ----------------------------------------------------------- */
 
 int ssh_channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty, int rows,
@@ -506,13 +368,13 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
     conn_unlock(c, NULL);
     int tty = (req->flags & BC_EXEC_TTY) != 0;
     bc_sb env = BC_SB_INIT;
-    env_script(ctx, c, req, &env);
+    ssh_env_script(ctx, c, req, &env);
     const char *bg = ctx->svc->fact(ctx, "stage_background");
     if (!tty && !(bg && strcmp(bg, "1") == 0)) {
         /* Through the dispatcher: no channel, no login shell.  (A
          * background stage would hold it for the case's whole length:
          * it gets a channel of its own.) */
-        char *script = stage_command(c, p->id, req, ENV_INLINE, sb_text(&env), 0);
+        char *script = ssh_stage_command(c, p->id, req, ENV_INLINE, ssh_sb_text(&env), 0);
         int drc = ssh_dispatch_stage_start(c, p, script);
         free(script);
         if (drc == BC_OK) {
@@ -526,13 +388,13 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         /* A terminal echoes what is written to it: a 0600 file instead. */
         char name[32];
         snprintf(name, sizeof name, "env.%u", p->id);
-        how = ssh_dispatch_write_file(ctx, c, name, sb_text(&env), 15000) == BC_OK ||
-                      put_env_file(ctx, c, name, sb_text(&env)) == BC_OK
+        how = ssh_dispatch_write_file(ctx, c, name, ssh_sb_text(&env), 15000) == BC_OK ||
+                      ssh_put_env_file(ctx, c, name, ssh_sb_text(&env)) == BC_OK
                   ? ENV_FILE
                   : ENV_INLINE;
         ctx->svc->set_error(ctx, "%s", "");
     }
-    char *cmd = stage_command(c, p->id, req, how, sb_text(&env), 1);
+    char *cmd = ssh_stage_command(c, p->id, req, how, ssh_sb_text(&env), 1);
     conn_lock(c);
     int rc = BC_ERR;
     if (c->lost)
@@ -542,7 +404,7 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
                                how == ENV_STDIN);
     if (rc == BC_OK && how == ENV_STDIN) {
         /* The environment, then end of file: the stage's stdin is empty. */
-        const char *e = sb_text(&env);
+        const char *e = ssh_sb_text(&env);
         size_t len = strlen(e);
         if (ssh_channel_write(p->ch, e, (uint32_t)len) != (int)len) {
             bc_error(ctx, "cannot send the stage's environment to %s: %s", c->where,
@@ -786,7 +648,7 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
             "kill -TERM $pids 2>/dev/null; i=0; while [ -n \"$(marked)\" ] && [ $i -lt 100 ]; do "
             "i=$((i+1)); nap; done; pids=$(marked); [ -n \"$pids\" ] && kill -KILL $pids 2>/dev/null; fi\n"
             "cd / && rm -rf -- \"$D\"\n",
-            qd, sb_text(&ids));
+            qd, ssh_sb_text(&ids));
         free(qd);
         bc_sb_free(&ids);
         int status = -1;

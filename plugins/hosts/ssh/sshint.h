@@ -118,6 +118,27 @@ void conn_mark_lost(sshconn *c);
 /* "connection to host 'a' (user@addr:port) lost: why", into ctx. */
 void conn_lost_error(bc_ctx *ctx, sshconn *c);
 
+/* command.c: the text of a remote command */
+/* How a stage's environment reaches the host: never on a command line,
+ * which every user there can read in ps (values may be secrets). */
+enum { ENV_STDIN, ENV_FILE, ENV_INLINE };
+/* What a string builder holds (aborts when memory ran out, as ssh_strdup). */
+const char *ssh_sb_text(const bc_sb *b);
+/* The stage's exports, one `export NAME='value'` line each (values
+ * quoted), then an end line, into b; names that are not shell variable
+ * names are left out with a warning. */
+void ssh_env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_sb *b);
+/* Without the dispatcher: env into $BENCHCTL_HOST_TMPDIR/name (0600) over
+ * SFTP, from a 0600 file here.  BC_OK or BC_ERR. */
+int ssh_put_env_file(bc_ctx *ctx, sshconn *c, const char *name, const char *env);
+/* The /bin/sh script of a stage (malloc'd); its environment goes by how:
+ * ENV_STDIN (the caller writes env, then end of file, to the channel),
+ * ENV_FILE ($BENCHCTL_HOST_TMPDIR/env.<id>, 0600, removed by the script)
+ * or ENV_INLINE (env is in the script: for the dispatcher's 0600 file).
+ * wrap: as the login shell's command (`exec /bin/sh -c '...'`). */
+char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
+                        const char *env, int wrap);
+
 /* exec.c */
 /* A process handle on c (ctx NULL: an internal command whose stdout is
  * captured); never fails (aborts when out of memory). */
