@@ -13,6 +13,8 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to stats ID)"
+python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
 need=()
 for p in python3-numpy python3-scipy hyperfine; do

@@ -31,7 +31,8 @@ typedef struct cli_args {
     const char *log_level;
     const char *name, *file; /* init */
     bool force;              /* init, plot */
-    const char *out;         /* plot --out DIR */
+    const char *out;         /* plot --out DIR, report --out FILE */
+    bool no_report;          /* run --no-report */
     bool del;                /* tag --delete */
     bool cases, fail_on_regression; /* compare */
     const char *baseline;           /* compare --baseline */
@@ -87,6 +88,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);

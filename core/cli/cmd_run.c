@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv)
         .timeout_ms = a.timeout_ms,
         .plugin_paths = a.plugin_paths,
         .log_level = a.log_level,
+        .no_report = a.no_report,
     };
     code = engine_run(&o);
     cli_args_free(&a);

@@ -124,6 +124,8 @@ static const cli_option run_opts[] = {
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
      take_log_level, 0},
+    {"no-report", 0, CLI_FLAG, NULL, "do not write report.html at the end (as report: false)",
+     AT(no_report), NULL, 0},
     END,
 };
 
@@ -176,6 +178,24 @@ static const cli_option compare_opts[] = {
      "exit 3 when a metric regressed (without it: 0 even then)", AT(fail_on_regression), NULL, 0},
     OPT_JSON("print a JSON object (docs/schema/compare.schema.json)"),
     OPT_MARKDOWN("print GitHub Markdown (for a pull request comment)"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
+static const cli_option report_opts[] = {
+    {"out", 0, CLI_VALUE, "FILE",
+     "write the report to FILE (default: report.html in the run's directory;\n"
+     "several runs: report-ID1-ID2....html in the runs' directory)", AT(out), NULL, 0},
+    {"cases", 0, CLI_FLAG, NULL, "report the cases of one run compared (the first is the baseline)",
+     AT(cases), NULL, 0},
+    {"baseline", 0, CLI_VALUE, "CASE", "with --cases: the baseline case", AT(baseline), NULL, 0},
+    {"alpha", 0, CLI_VALUE, "A", "as compare --alpha (default 0.01)", AT(alpha), take_alpha, 0},
+    {"threshold", 0, CLI_VALUE, "T", "as compare --threshold (default 5%)", AT(threshold),
+     take_threshold, 0},
+    {"fail-on-regression", 0, CLI_FLAG, NULL,
+     "several runs: exit 3 when a metric regressed (the report is written)",
+     AT(fail_on_regression), NULL, 0},
     OPT_STORE_CONFIG,
     OPT_OUTPUT_DIR("the runs are in DIR"),
     END,
@@ -238,7 +258,7 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--plugin-path DIR]... [--log-level LEVEL]",
+             "[-t DURATION] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
@@ -262,6 +282,13 @@ static const cli_command commands[] = {
      .options = compare_opts, .max_args = -1,
      .notes = "  verdicts: improved, regressed, unchanged, inconclusive, different "
               "(docs/statistics.md)\n"},
+    {.name = "report", .fn = cmd_report,
+     .args = "ID [ID2...] | ID --cases [--baseline CASE] [--out FILE] [--alpha A] "
+             "[--threshold T] [--fail-on-regression] [-c FILE | -o DIR]",
+     .summary = "write a run's HTML report, or the differential report of runs or cases",
+     .options = report_opts, .min_args = 1, .max_args = -1, .missing = "missing run ID",
+     .notes = "  one ID: the run's report (summary, what ran, hosts, timeline, outputs, logs);\n"
+              "  several IDs or --cases: the compare results as a page (regressions first)\n"},
     {.name = "stats", .fn = cmd_stats, .args = "ID [--json | --markdown] [-c FILE | -o DIR]",
      .summary = "show the statistics of a run (its results.json)", .options = stats_opts,
      .min_args = 1, .max_args = 1, .missing = "missing run ID"},

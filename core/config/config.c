@@ -23,6 +23,7 @@ static const cfg_key top_keys[] = {OTHER("benchmark"), OTHER("hosts"), OTHER("st
 static const cfg_key bench_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(config, name), .flags = KEY_REQUIRED},
     OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"), OTHER("sync"),
+    {.name = "report", .type = KEY_BOOL, .offset = KEY_AT(config, report), .dflt = 1},
     END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),

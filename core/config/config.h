@@ -129,6 +129,7 @@ typedef struct config {
     const char *sync_remote;     /* benchmark.sync.remote (rclone's), or NULL */
     strvec sync_args;            /* benchmark.sync.args: more rclone arguments */
     bool git_capture, git_require_clean, git_save_patch;
+    bool report; /* benchmark.report: write report.html at the end of a run */
     strvec plugin_paths; /* absolute */
 
     cfg_host *hosts;

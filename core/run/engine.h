@@ -31,6 +31,7 @@ typedef struct run_options {
     int64_t timeout_ms;  /* 0 = none */
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
+    bool no_report;        /* --no-report: no report.html at the end */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */

@@ -20,6 +20,7 @@
 
 #include "run/plots.h"
 #include "run/run.h"
+#include "report/report.h"
 #include "store/hostfacts.h"
 #include "store/results.h"
 #include "store/runstore.h"
@@ -380,6 +381,17 @@ static void run_plots(run *r)
         free(why);
 }
 
+/* report.html from the run's stored record (report/): a failure to write
+ * it is a warning, never a failed run. */
+static void run_report(const char *dir)
+{
+    char *path = path_join(dir, REPORT_FILE), *err = NULL;
+    if (!report_write_run(dir, path, &err))
+        log_msg(BC_LOG_WARN, "report: %s", err);
+    free(err);
+    free(path);
+}
+
 /* Final status, metadata.json, results.json and the last lines printed.
  * Returns the exit code. */
 static int run_finish(run *r, bool interrupted, bool timed_out)
@@ -393,6 +405,8 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
         r->first_error = xstrdup("interrupted by a signal");
     meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
     results_write(r->dir, r->meta);
+    if (r->cfg->report && !r->o->no_report)
+        run_report(r->dir);
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
                 r->dir);
