@@ -272,6 +272,13 @@ static const cli_option plugins_opts[] = {
     END,
 };
 
+static const cli_option gc_opts[] = {
+    OPT_CONFIG("the config whose output_dir holds the runs (default: benchmark.yaml)"),
+    OPT_OUTPUT_DIR("the runs are in DIR (default: benchmark.yaml's output_dir)"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option no_opts[] = {END};
 
 /* ---- the commands ----------------------------------------------------------------- */
@@ -334,6 +341,10 @@ static const cli_command commands[] = {
      .options = publish_opts, .max_args = -1,
      .notes = "  exit codes: 0 sent (or already published), 1 a run was not accepted (see its\n"
               "  metadata.json \"publish\"), 2 usage, 4 the server refused the credentials\n"},
+    {.name = "gc", .fn = cmd_gc, .args = "[-c FILE | -o DIR] [--plugin-path DIR]...",
+     .summary = "remove what crashed runs left behind (processes, private directories on every host)",
+     .options = gc_opts,
+     .notes = "  exit status 1 when a host could not be cleaned up (tried again next time)\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

@@ -55,6 +55,8 @@ const char *run_fact(run *r, const char *key)
         return r->cfg->name;
     if (strcmp(key, "bin") == 0)
         return r->bin;
+    if (strcmp(key, "host_facts_script") == 0)
+        return hostfacts_script; /* a transport may run it while it opens */
     return NULL;
 }
 
@@ -192,7 +194,7 @@ static void save_inputs(run *r, const git_state *git)
     }
 }
 
-static void open_hosts(run *r)
+void run_open_hosts(run *r)
 {
     const config *c = r->cfg;
     r->nhosts = c->nhosts;
@@ -251,7 +253,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
     save_inputs(r, &git);
     meta_begin(r, &git);
     git_state_free(&git);
-    open_hosts(r);
+    run_open_hosts(r);
     return EXIT_OK;
 fail:
     git_state_free(&git);

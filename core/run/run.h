@@ -96,6 +96,8 @@ void run_fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * signal. */
 stage_status run_cancel_status(run *r);
 int run_cancelled(run *r);
+/* r->hosts from r->cfg's hosts, none opened yet. */
+void run_open_hosts(run *r);
 int run_cancel_fd(run *r);
 const char *run_fact(run *r, const char *key);
 
@@ -306,6 +308,9 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
  * the run, and the watchdog with it. */
 void leftovers_watch(run *r);
 void leftovers_stop(run *r);
+/* Stop (SIGTERM, grace_ms, SIGKILL) every process on this machine whose
+ * environment holds BENCHCTL_RUN_MARK=mark; returns how many there were. */
+int leftovers_stop_mark(const char *mark, long grace_ms);
 
 /* monitor.c: host monitoring (benchmark.monitor, --monitor): one sampler
  * thread per monitored host from the start of the run to its end; samples
