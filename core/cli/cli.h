@@ -29,6 +29,7 @@ typedef struct cli_args {
     strvec metadata, env, skip, only_cases, plugin_paths; /* repeatable */
     int64_t timeout_ms;                                   /* run -t; 0 = none */
     int64_t max_nodes;                                    /* run --nodes; 0 = all */
+    bool monitor;                                         /* run --monitor */
     const char *log_level;
     const char *name, *file; /* init */
     bool force;              /* init, plot */
@@ -88,6 +89,7 @@ int cmd_list(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_report(int argc, char **argv);

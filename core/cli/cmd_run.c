@@ -25,6 +25,7 @@ int cmd_run(int argc, char **argv)
         .plugin_paths = a.plugin_paths,
         .log_level = a.log_level,
         .no_report = a.no_report,
+        .monitor = a.monitor,
     };
     code = engine_run(&o);
     cli_args_free(&a);

@@ -304,3 +304,16 @@ int cmd_plot(int argc, char **argv)
     cli_args_free(&o);
     return code;
 }
+
+int cmd_gc(int argc, char **argv)
+{
+    cli_args o = {0};
+    int code = cli_parse(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    char *out = cli_store("gc", &o, 0, NULL, NULL);
+    code = out ? engine_gc(out, &o.plugin_paths) : EXIT_USAGE;
+    free(out);
+    cli_args_free(&o);
+    return code;
+}

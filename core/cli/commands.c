@@ -133,6 +133,9 @@ static const cli_option run_opts[] = {
      AT(timeout_ms), take_timeout, 0},
     {"nodes", 0, CLI_VALUE, "N", "fan-out stages (nodes:) run on their first N nodes only",
      AT(max_nodes), take_nodes, 0},
+    {"monitor", 0, CLI_FLAG, NULL,
+     "sample every host's CPU, memory, network and disk (benchmark.monitor's defaults when "
+     "the config has none)", AT(monitor), NULL, 0},
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
      take_log_level, 0},
@@ -269,6 +272,13 @@ static const cli_option plugins_opts[] = {
     END,
 };
 
+static const cli_option gc_opts[] = {
+    OPT_CONFIG("the config whose output_dir holds the runs (default: benchmark.yaml)"),
+    OPT_OUTPUT_DIR("the runs are in DIR (default: benchmark.yaml's output_dir)"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option no_opts[] = {END};
 
 /* ---- the commands ----------------------------------------------------------------- */
@@ -278,7 +288,7 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--nodes N] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
+             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
@@ -331,6 +341,10 @@ static const cli_command commands[] = {
      .options = publish_opts, .max_args = -1,
      .notes = "  exit codes: 0 sent (or already published), 1 a run was not accepted (see its\n"
               "  metadata.json \"publish\"), 2 usage, 4 the server refused the credentials\n"},
+    {.name = "gc", .fn = cmd_gc, .args = "[-c FILE | -o DIR] [--plugin-path DIR]...",
+     .summary = "remove what crashed runs left behind (processes, private directories on every host)",
+     .options = gc_opts,
+     .notes = "  exit status 1 when a host could not be cleaned up (tried again next time)\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

@@ -25,7 +25,7 @@ static const cfg_key bench_keys[] = {
     OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"), OTHER("sync"),
     {.name = "report", .type = KEY_BOOL, .offset = KEY_AT(config, report), .dflt = 1},
     STR("concurrency_param", config, concurrency_param),
-    END};
+    OTHER("monitor"), END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),
                                        STR("time_format", config, log_time_format),
@@ -179,6 +179,7 @@ static void parse_benchmark(vctx *v, const ynode *b)
         g = NULL;
     keys_bind(v->d, g, git_keys, c, "benchmark.git"); /* defaults without the section */
     parse_sync(v, b);
+    cfg_parse_monitor(v, b);
     const ynode *pp = ynode_get(b, "plugin_paths");
     if (pp && !pp->is_null) {
         if (pp->type == Y_SCALAR) {
@@ -286,6 +287,7 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
     cfg_check_keys(&v, root, top_keys, "the top level");
     parse_benchmark(&v, ynode_get(root, "benchmark"));
     parse_hosts(&v, ynode_get(root, "hosts"));
+    cfg_check_monitor_hosts(&v);
     cfg_parse_cases(&v, ynode_get(root, "cases"));
     cfg_parse_matrix(&v, ynode_get(root, "matrix"));
     cfg_parse_stage_list(&v, ynode_get(root, "stages"), "stages", false, &c->stages, &c->nstages);
@@ -320,6 +322,7 @@ void config_free(config *c)
     free_stages(c->stages, c->nstages);
     free_stages(c->cleanup, c->ncleanup);
     free(c->hosts);
+    free(c->monitor.hosts);
     for (size_t i = 0; i < c->ncases; i++) {
         sv_free(&c->cases[i].params);
         free(c->cases[i].owned_name);

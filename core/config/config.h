@@ -105,6 +105,11 @@ typedef struct cfg_stage {
     int64_t nnodes;
     int64_t min_nodes;     /* nodes that must succeed; 0: all of them */
     const char *prepare;   /* run on each node before the start barrier */
+    /* `monitor:` narrows this stage's resources summary (monitor.c) */
+    bool monitor_off;            /* `monitor: false`: none for this stage */
+    const char **monitor_hosts;  /* only these hosts; NULL: every monitored one */
+    size_t nmonitor_hosts;
+    uint32_t monitor_metrics;    /* only these BC_MON_* groups; 0: the benchmark's */
 } cfg_stage;
 
 typedef struct cfg_host {
@@ -138,6 +143,19 @@ typedef struct cfg_plot {
     const char *across;            /* "cases" | NULL */
     bool x_is_param;               /* across: cases with x naming a matrix parameter */
 } cfg_plot;
+
+/* benchmark.monitor: host monitoring for the whole run (monitor.c). */
+typedef struct cfg_monitor {
+    const ynode *node;       /* the section, or NULL (then off unless --monitor) */
+    bool enabled;            /* `enabled:` (default true when the section is given) */
+    int64_t interval_ms;     /* `interval:`, default 1 s */
+    const char **hosts;      /* `hosts:` aliases; NULL = all (`hosts: all`) */
+    size_t nhosts;
+    uint32_t metrics;        /* BC_MON_* groups; default all */
+    const char *sampler;     /* monitor plugin name, default "proc" */
+    const char *plot;        /* timeline figure: png | svg | pdf | none (default png) */
+    const struct plugin *plugin;
+} cfg_monitor;
 
 typedef struct cfg_range { size_t start, end; } cfg_range;
 
@@ -190,6 +208,7 @@ typedef struct config {
     char *plots_dir;    /* its absolute directory (export_path), or NULL */
 
     cfg_publish publish; /* the publish: section (publish.c) */
+    cfg_monitor monitor;
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -248,5 +267,12 @@ extern const cfg_key config_health_keys[];
 extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];
 extern const cfg_key config_publish_keys[]; /* the core's keys of publish: */
+extern const cfg_key config_monitor_keys[]; /* benchmark.monitor (monitor.c) */
+
+/* Turn monitoring on with its defaults when the config has no
+ * benchmark.monitor (`benchctl run --monitor`); keeps a configured one. */
+void config_monitor_enable(config *c);
+/* "cpu,memory,...": the names of the BC_MON_* groups in metrics (owned). */
+char *config_monitor_metric_names(uint32_t metrics);
 
 #endif

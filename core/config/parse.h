@@ -53,5 +53,8 @@ void cfg_parse_publish(vctx *v, const ynode *p);              /* publish.c */
 void cfg_parse_nodes(vctx *v, cfg_stage *st, const ynode *sn, const char *sw); /* nodes.c */
 /* A column's `thresholds:` list (t may be NULL). */
 void cfg_parse_thresholds(vctx *v, cfg_column *col, const ynode *t);          /* nodes.c */
+void cfg_parse_monitor(vctx *v, const ynode *b);              /* monitor.c */
+void cfg_check_monitor_hosts(vctx *v);                        /* monitor.c */
+void cfg_parse_stage_monitor(vctx *v, cfg_stage *st, const ynode *mn); /* monitor.c */
 
 #endif

@@ -38,6 +38,7 @@ static const cfg_key stage_keys[] = {
     {.name = "min_nodes", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, min_nodes), .lo = 1,
      .hi = 100000},
     STR("prepare", cfg_stage, prepare),
+    OTHER("monitor"),
     END};
 static const cfg_key cleanup_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
@@ -357,6 +358,7 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
         if (!cleanup) {
             parse_health(v, st, ynode_get(sn, "health_check"));
             parse_outputs(v, st, ynode_get(sn, "outputs"));
+            cfg_parse_stage_monitor(v, st, ynode_get(sn, "monitor"));
         }
     }
     strmap_free(&names);

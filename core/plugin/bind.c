@@ -60,7 +60,7 @@ static const struct {
     {BC_KIND_HOST, "ssh"},         {BC_KIND_PROBE, "port"},       {BC_KIND_PROBE, "http"},
     {BC_KIND_PROBE, "file"},       {BC_KIND_PROBE, "process"},    {BC_KIND_COLLECTOR, "files"},
     {BC_KIND_VALIDATOR, "csv"},    {BC_KIND_VALIDATOR, "json"},   {BC_KIND_VALIDATOR, "jsonl"},
-    {BC_KIND_PLOT, "gnuplot"},     {BC_KIND_PUBLISHER, "conbench"},
+    {BC_KIND_PLOT, "gnuplot"},     {BC_KIND_PUBLISHER, "conbench"}, {BC_KIND_MONITOR, "proc"},
 };
 
 static bool is_shipped(bc_kind k, const char *name)
@@ -176,6 +176,21 @@ static void bind_publisher(config *c, loader *l, diag *d)
     }
 }
 
+void bind_monitor(config *c, loader *l, diag *d)
+{
+    cfg_monitor *m = &c->monitor;
+    if (!m->node && !m->enabled)
+        return;
+    const ynode *sn = m->node ? ynode_get(m->node, "sampler") : NULL;
+    m->plugin = need(l, d, sn ? sn : m->node, BC_KIND_MONITOR, m->sampler, "monitor sampler");
+    if (m->plugin) {
+        char owner[128];
+        snprintf(owner, sizeof owner, "monitor '%s'", m->sampler);
+        opts_validate(c, d, m->plugin->desc.options, m->node, config_monitor_keys,
+                      "benchmark.monitor", owner);
+    }
+}
+
 bool bind_plugins(config *c, loader *l, diag *d)
 {
     size_t before = d->errors;
@@ -240,6 +255,7 @@ bool bind_plugins(config *c, loader *l, diag *d)
                 }
             }
         }
+    bind_monitor(c, l, d);
     bind_plots(c, l, d);
     return d->errors == before;
 }

@@ -19,5 +19,8 @@ bool bind_plugins(config *c, loader *l, diag *d);
 /* The plots[] part of bind_plugins alone (a plots file read over a stored
  * run's config); errors and warnings go to d. */
 void bind_plots(config *c, loader *l, diag *d);
+/* The benchmark.monitor part of bind_plugins alone: its sampler plugin and
+ * the sampler's keys (also after `--monitor` turned monitoring on). */
+void bind_monitor(config *c, loader *l, diag *d);
 
 #endif

@@ -216,6 +216,24 @@ static uint32_t svc_host_caps(bc_ctx *ctx)
     return c->host && c->env ? c->env->host_caps(c) : 0;
 }
 
+static int svc_host_stream(bc_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
+                           int *exit_status)
+{
+    core_ctx *c = C(ctx);
+    if (!c->host || !c->env || !c->env->host_stream) {
+        svc_set_error(ctx, "no host is associated with this call");
+        return BC_ERR;
+    }
+    return c->env->host_stream(c, command, on_line, arg, exit_status);
+}
+
+static void svc_monitor_sample(bc_ctx *ctx, const bc_monitor_sample *s)
+{
+    core_ctx *c = C(ctx);
+    if (c->on_sample && s)
+        c->on_sample(c, s);
+}
+
 const bc_services core_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -244,6 +262,8 @@ const bc_services core_services = {
     .data_errors_suppressed = svc_data_errors_suppressed,
     .time_left_ms = svc_time_left_ms,
     .host_caps = svc_host_caps,
+    .host_stream = svc_host_stream,
+    .monitor_sample = svc_monitor_sample,
 };
 
 void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,

@@ -34,6 +34,9 @@ typedef struct ctx_env {
                      int *exit_status, char *out, size_t out_size);
     int (*host_get_file)(struct core_ctx *ctx, const char *remote, const char *local);
     int (*host_put_file)(struct core_ctx *ctx, const char *local, const char *remote, int mode);
+    /* The host_stream service (ABI 1.5); NULL: unsupported here. */
+    int (*host_stream)(struct core_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
+                       int *exit_status);
 } ctx_env;
 
 typedef struct core_ctx {
@@ -58,6 +61,8 @@ typedef struct core_ctx {
     /* n problems of path were not reported one by one (ABI 1.2 service, or
      * the "N more errors not shown" line of an older validator). */
     void (*on_suppressed)(struct core_ctx *ctx, const char *path, uint64_t n);
+    /* Where monitors' samples go (NULL: dropped). */
+    void (*on_sample)(struct core_ctx *ctx, const bc_monitor_sample *s);
     void *hook_data;
     int64_t max_bytes;        /* host_get_file: the copy's limit (fact max_file_bytes); 0: none */
     char error[1024];         /* filled by svc->set_error */

@@ -24,6 +24,7 @@ static const kind_op plot_ops[] = {{"render", offsetof(bc_plot_ops, render)}, {N
 static const kind_op publisher_ops[] = {{"open", offsetof(bc_publisher_ops, open)},
                                         {"send", offsetof(bc_publisher_ops, send)},
                                         {NULL, 0}};
+static const kind_op monitor_ops[] = {{"run", offsetof(bc_monitor_ops, run)}, {NULL, 0}};
 
 static const plugin_kind kinds[] = {
     {BC_KIND_HOST, "host", host_ops, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
@@ -39,6 +40,9 @@ static const plugin_kind kinds[] = {
     /* since ABI 1.4 */
     {BC_KIND_PUBLISHER, "publisher", publisher_ops, END_OF(bc_publisher_ops, send),
      sizeof(bc_publisher_ops), sizeof(bc_publisher_ops), 4},
+    /* since ABI 1.5 */
+    {BC_KIND_MONITOR, "monitor", monitor_ops, END_OF(bc_monitor_ops, run),
+     sizeof(bc_monitor_ops), sizeof(bc_monitor_ops), 5},
 };
 
 const plugin_kind *plugin_kind_of(uint32_t kind)

@@ -28,6 +28,7 @@ typedef struct plugin {
         bc_validator_ops validator;
         bc_plot_ops plot;
         bc_publisher_ops publisher; /* since ABI 1.4 */
+        bc_monitor_ops monitor;
     } ops;
     void *handle;       /* lt_dlhandle */
     void *state;        /* from desc.init */

@@ -123,7 +123,10 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
     sr->start_ns = wall_ns();
     char *err = NULL;
     int rc = BC_ERR;
-    if (!hostconn_open(h)) {
+    bool up = hostconn_open(h);
+    b->m0 = mono_ns(); /* connecting is the host's cost, not the stage's */
+    sr->start_ns = wall_ns();
+    if (!up) {
         err = xasprintf("stage '%s': %s", st->name, h->error);
     } else if (stage_exec_prepare(r, st, h, cs, &sr->where, false, &b->ex, &err)) {
         hostconn_ctx(h, &b->ctx);

@@ -34,6 +34,7 @@ typedef struct run_options {
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
     bool no_report;        /* --no-report: no report.html at the end */
+    bool monitor;          /* --monitor: benchmark.monitor on (its defaults if absent) */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */
@@ -49,6 +50,13 @@ int engine_validate(const char *config_path, const strvec *plugin_paths);
  * metadata.json is then left as it was). */
 int engine_plot(const char *id, const char *output_dir, const char *plots_config,
                 const char *dest_dir, bool force, const strvec *plugin_paths);
+
+/* `benchctl gc`: for every crashed run in output_dir not collected yet,
+ * stop its leftover processes and remove its private directories, here and
+ * on the hosts it recorded (reached through the run's saved config);
+ * prints what it removed.  EXIT_OK, or EXIT_RUN_FAILED when a host could
+ * not be cleaned (that run is tried again next time). */
+int engine_gc(const char *output_dir, const strvec *plugin_paths);
 
 /* Load config + bind its plugins, printing every diagnostic.  Returns the
  * config, or NULL (with exit code 2 semantics) on any error. */

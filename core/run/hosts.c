@@ -1,9 +1,11 @@
 /* Host connections of a run: one per host, opened on first use, shared by
  * every stage, probe and transfer, closed at the end of the run. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/hostfacts.h"
 #include "util/log.h"
@@ -15,6 +17,14 @@ static int env_cancelled(core_ctx *ctx) { return run_cancelled(ctx->run); }
 static int env_cancel_fd(core_ctx *ctx) { return run_cancel_fd(ctx->run); }
 static const char *env_fact(core_ctx *ctx, const char *key)
 {
+    if (ctx->run && strcmp(key, "stage_background") == 0) {
+        /* "1" when the call is for a background stage: it runs for long,
+         * so a transport may give it resources of its own. */
+        for (size_t i = 0; ctx->stage && i < ctx->run->cfg->nstages; i++)
+            if (strcmp(ctx->run->cfg->stages[i].name, ctx->stage) == 0)
+                return ctx->run->cfg->stages[i].background ? "1" : "0";
+        return "0";
+    }
     return ctx->run ? run_fact(ctx->run, key) : NULL;
 }
 static const char *env_alias(core_ctx *ctx) { return ctx->host->cfg->alias; }
@@ -47,6 +57,7 @@ const ctx_env run_ctx_env = {
     .host_exec = env_exec,
     .host_get_file = env_get_file,
     .host_put_file = env_put_file,
+    .host_stream = hostconn_stream,
 };
 
 void run_ctx_init(core_ctx *ctx, const plugin *p, optview *opts, run *r)
@@ -74,11 +85,118 @@ void hostconn_ctx(hostconn *h, core_ctx *ctx)
     ctx_find_instance(ctx, h->cfg);
 }
 
+typedef struct capture {
+    char *buf;
+    size_t size, len;
+} capture;
+
+static void capture_sink(core_ctx *ctx, int stream, const void *data, size_t len)
+{
+    capture *c = ctx->sink_data;
+    (void)stream;
+    if (!c->buf || c->size == 0)
+        return;
+    size_t room = c->size - 1 - c->len;
+    if (len > room) {
+        /* keep the most recent output: the end says why a probe failed */
+        size_t drop = len - room;
+        if (len >= c->size - 1) {
+            data = (const char *)data + (len - (c->size - 1));
+            len = c->size - 1;
+            c->len = 0;
+        } else {
+            memmove(c->buf, c->buf + drop, c->len - drop);
+            c->len -= drop;
+        }
+    }
+    memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    c->buf[c->len] = '\0';
+}
+
 /* Open the host's connection on first use.  Returns false (error in
  * h->error) when the transport cannot reach it. */
 static bool hostconn_open_locked(hostconn *h);
 
 static void take_facts(hostconn *h);
+
+/* The facts object of h in metadata.json's hosts (or NULL); run lock held. */
+static cJSON *host_json(hostconn *h)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
+}
+
+/* What a transport printed while it opened (the ssh transport: its private
+ * directory, the machine facts it ran there, what connecting cost) and
+ * what opening took here: into the host's entry of metadata.json
+ * ("connection": open_s, and connect_s / setup_s when the transport says),
+ * never into a stage's time.  Host lock held. */
+static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
+{
+    const char *dir = strstr(text, "BENCHCTL_HOST_TMPDIR=");
+    if (dir && (dir == text || dir[-1] == '\n') && !h->tmpdir) {
+        dir += strlen("BENCHCTL_HOST_TMPDIR=");
+        char *d = xstrndup(dir, strcspn(dir, "\r\n"));
+        if (d[0] == '/')
+            h->tmpdir = d;
+        else
+            free(d);
+    }
+    /* the controller's facts are metadata.json's "machine" */
+    cJSON *facts = hostconn_caps(h) & BC_HOST_CAP_CONTROLLER ? NULL : hostfacts_parse(text);
+    cJSON *conn = cJSON_CreateObject();
+    cJSON_AddNumberToObject(conn, "open_s", (double)open_ns / 1e9);
+    static const char *const keys[][2] = {{"connect_ms=", "connect_s"}, {"setup_ms=", "setup_s"}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *k = strstr(text, keys[i][0]);
+        int64_t v;
+        if (k && (k == text || k[-1] == '\n')) {
+            char *num = xstrndup(k + strlen(keys[i][0]), strcspn(k + strlen(keys[i][0]), "\r\n"));
+            if (parse_int64(num, &v) && v >= 0)
+                cJSON_AddNumberToObject(conn, keys[i][1], (double)v / 1e3);
+            free(num);
+        }
+    }
+    if (h->tmpdir)
+        cJSON_AddStringToObject(conn, "private_dir", h->tmpdir);
+    if (h->tmpdir && h->run->dir) {
+        /* On disk at once (metadata.json is rewritten only now and then):
+         * after a crash, `benchctl gc` finds it here. */
+        cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "host", h->cfg->alias);
+        cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
+        char *txt = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+        char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
+        int fd = txt ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
+        if (fd >= 0) {
+            char *l = xasprintf("%s\n", txt);
+            write_all(fd, l, strlen(l));
+            free(l);
+            close(fd);
+        }
+        free(path);
+        free(txt);
+    }
+    bool have_facts = facts && facts->child;
+    if (have_facts)
+        h->facts_taken = true;
+    pthread_mutex_lock(&h->run->lock);
+    cJSON *hj = host_json(h);
+    if (hj) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hj, "connection");
+        cJSON_AddItemToObject(hj, "connection", conn);
+        conn = NULL;
+        if (have_facts) {
+            cJSON_DeleteItemFromObjectCaseSensitive(hj, "facts");
+            cJSON_AddItemToObject(hj, "facts", facts);
+            facts = NULL;
+        }
+    }
+    pthread_mutex_unlock(&h->run->lock);
+    cJSON_Delete(conn);
+    cJSON_Delete(facts);
+}
 
 bool hostconn_open(hostconn *h)
 {
@@ -112,7 +230,7 @@ static void take_facts(hostconn *h)
         return;
     }
     pthread_mutex_lock(&h->run->lock);
-    cJSON *hj = cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
+    cJSON *hj = host_json(h);
     if (hj) {
         cJSON_DeleteItemFromObjectCaseSensitive(hj, "facts");
         cJSON_AddItemToObject(hj, "facts", facts);
@@ -141,7 +259,14 @@ static bool hostconn_open_locked(hostconn *h)
         h->error = err;
         return false;
     }
+    char opened_out[8192] = "";
+    capture cap = {opened_out, sizeof opened_out, 0};
+    ctx.sink = capture_sink;
+    ctx.sink_data = &cap;
+    int64_t t0 = mono_ns();
     int rc = h->p->ops.host.open(&ctx.pub, &h->conn);
+    if (rc == BC_OK)
+        take_open_output(h, opened_out, mono_ns() - t0);
     if (rc != BC_OK) {
         h->failed = true;
         h->error = xasprintf("host '%s' (transport %s): %s", h->cfg->alias, h->p->desc.name,
@@ -165,35 +290,6 @@ void hostconn_close(hostconn *h)
     sv_free(&h->uploaded);
     free(h->tmpdir);
     free(h->error);
-}
-
-typedef struct capture {
-    char *buf;
-    size_t size, len;
-} capture;
-
-static void capture_sink(core_ctx *ctx, int stream, const void *data, size_t len)
-{
-    capture *c = ctx->sink_data;
-    (void)stream;
-    if (!c->buf || c->size == 0)
-        return;
-    size_t room = c->size - 1 - c->len;
-    if (len > room) {
-        /* keep the most recent output: the end says why a probe failed */
-        size_t drop = len - room;
-        if (len >= c->size - 1) {
-            data = (const char *)data + (len - (c->size - 1));
-            len = c->size - 1;
-            c->len = 0;
-        } else {
-            memmove(c->buf, c->buf + drop, c->len - drop);
-            c->len -= drop;
-        }
-    }
-    memcpy(c->buf + c->len, data, len);
-    c->len += len;
-    c->buf[c->len] = '\0';
 }
 
 int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command, int64_t timeout_ms,

@@ -31,6 +31,8 @@
 #include "config/config.h"
 
 #define LAYOUT_CONFIG_COPY "config.yaml" /* the config as given, secrets redacted */
+/* One JSON line per opened host: {"host", "private_dir"} (`benchctl gc`). */
+#define LAYOUT_PRIVATE_DIRS ".benchctl-private-dirs.jsonl"
 #define LAYOUT_GIT_PATCH "git.patch"     /* uncommitted changes (git.save_patch) */
 #define LAYOUT_JOURNAL "stages.jsonl"    /* one line per finished stage */
 #define LAYOUT_METADATA_DIR "metadata"   /* what stages wrote to $BENCHCTL_METADATA_FILE */

@@ -99,6 +99,14 @@ static int stop_marked(const char *marker, pid_t spare, long grace_ms)
     return n;
 }
 
+int leftovers_stop_mark(const char *mark, long grace_ms)
+{
+    char *marker = xasprintf("BENCHCTL_RUN_MARK=%s", mark);
+    int n = stop_marked(marker, -1, grace_ms);
+    free(marker);
+    return n;
+}
+
 static char *marker_of(const run *r)
 {
     return xasprintf("BENCHCTL_RUN_MARK=%s", r->mark);

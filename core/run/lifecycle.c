@@ -60,6 +60,8 @@ const char *run_fact(run *r, const char *key)
         return r->cfg->name;
     if (strcmp(key, "bin") == 0)
         return r->bin;
+    if (strcmp(key, "host_facts_script") == 0)
+        return hostfacts_script; /* a transport may run it while it opens */
     return NULL;
 }
 
@@ -204,7 +206,7 @@ static void save_inputs(run *r, const git_state *git)
     }
 }
 
-static void open_hosts(run *r)
+void run_open_hosts(run *r)
 {
     const config *c = r->cfg;
     r->nhosts = c->nhosts;
@@ -283,7 +285,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
     save_inputs(r, &git);
     meta_begin(r, &git);
     git_state_free(&git);
-    open_hosts(r);
+    run_open_hosts(r);
     return EXIT_OK;
 fail:
     git_state_free(&git);
@@ -510,6 +512,7 @@ int engine_run(const run_options *o)
         cancel_stop(&r.cancel);
         return code;
     }
+    monitor_start(&r);
     size_t started = run_cases(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
      * from here on a new signal means "stop what is left". */
@@ -519,6 +522,7 @@ int engine_run(const run_options *o)
     timed_out = timed_out && !interrupted;
     if (run_cleanup(&r, started, signals > 1))
         interrupted = true;
+    monitor_stop(&r); /* before the connections it streams over close */
     for (size_t i = 0; i < r.nhosts; i++)
         hostconn_close(&r.hosts[i]);
     leftovers_stop(&r);

@@ -70,6 +70,7 @@ typedef struct run {
     struct winsize ws;
     cancel cancel;         /* signals and --timeout */
     int thresholds_failed; /* failed `thresholds:` checks (under lock): exit 4 */
+    struct monitor_set *monitor; /* host monitoring (monitor.c), or NULL */
 } run;
 
 /* runmeta.c: metadata.json and stages.jsonl */
@@ -98,6 +99,8 @@ void run_fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * signal. */
 stage_status run_cancel_status(run *r);
 int run_cancelled(run *r);
+/* r->hosts from r->cfg's hosts, none opened yet. */
+void run_open_hosts(run *r);
 int run_cancel_fd(run *r);
 const char *run_fact(run *r, const char *key);
 
@@ -314,6 +317,22 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
  * the run, and the watchdog with it. */
 void leftovers_watch(run *r);
 void leftovers_stop(run *r);
+/* Stop (SIGTERM, grace_ms, SIGKILL) every process on this machine whose
+ * environment holds BENCHCTL_RUN_MARK=mark; returns how many there were. */
+int leftovers_stop_mark(const char *mark, long grace_ms);
+
+/* monitor.c: host monitoring (benchmark.monitor, --monitor): one sampler
+ * thread per monitored host from the start of the run to its end; samples
+ * appended to monitor/<host>.csv as they arrive.  Never fails the run. */
+/* Start the samplers (nothing when monitoring is off). */
+void monitor_start(run *r);
+/* Stop them (and every command they run on the hosts), then add the
+ * "monitor" summary (per host, and per stage over its span) to metadata. */
+void monitor_stop(run *r);
+/* The host_stream service (ABI 1.5) on ctx's host: a long-lived command
+ * whose standard output lines go to on_line as they arrive. */
+int hostconn_stream(core_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
+                    int *exit_status);
 
 
 #endif

@@ -291,6 +291,8 @@ void meta_begin(run *r, const git_state *git)
     json_add_time(r->meta, "start_time", wall_ns());
     cJSON_AddNullToObject(r->meta, "end_time");
     cJSON_AddStringToObject(r->meta, "status", "running");
+    /* BENCHCTL_RUN_MARK: how `benchctl gc` finds what a crashed run left */
+    cJSON_AddStringToObject(r->meta, "run_mark", r->mark);
     cJSON_AddNullToObject(r->meta, "error");
     cJSON_AddItemToObject(r->meta, "config", yaml_to_json(c, ytree_root(c->tree)));
     cJSON_AddStringToObject(r->meta, "config_path", c->abs_path);

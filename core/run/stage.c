@@ -221,7 +221,12 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
      * stderr are one stream. */
     if (st->append_metadata)
         j.io.capture = &j.captured;
-    if (!hostconn_open(j.h)) {
+    bool up = hostconn_open(j.h);
+    /* Connecting is the host's cost (metadata.json hosts.<alias>.connection),
+     * not the first stage's: its time starts once the host is reachable. */
+    j.m0 = mono_ns();
+    sr->start_ns = wall_ns();
+    if (!up) {
         j.err = xasprintf("stage '%s': %s", st->name, j.h->error);
     } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
                                   r->tty && !st->append_metadata && !fn, &j.ex, &j.err) &&

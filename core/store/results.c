@@ -201,6 +201,9 @@ cJSON *results_build(const cJSON *meta)
     const cJSON *hosts = cJSON_GetObjectItem(meta, "hosts");
     if (hosts)
         cJSON_AddItemToObject(res, "hosts", cJSON_Duplicate(hosts, true));
+    const cJSON *mon = cJSON_GetObjectItem(meta, "monitor"); /* host monitoring, if on */
+    if (mon)
+        cJSON_AddItemToObject(res, "monitor", cJSON_Duplicate(mon, true));
 
     cJSON *cases = cJSON_AddArrayToObject(res, "cases");
     const cJSON *mc = cJSON_GetObjectItem(meta, "cases");

@@ -17,11 +17,18 @@ reports four figures:
   3. A stage on 8 hosts with `parallel: true` against the same stage on 1
      host (wall time of the run and span of the stage).  Target: <= 1.5x.
   4. Peak RSS of benchctl while connected to 8 hosts (and to 1).
+  5. Issue 23's figures, with the login user's ~/.bashrc slow (sleep 0.2 s)
+     and empty (both count their sourcings in a file): 50 `true` stages
+     divided by one `ssh host true` (targets <= 3x slow, <= 1.5x empty; the
+     Go tool measured 24.5x with an empty rc), for exec_mode: dispatcher (the
+     default) and login_shell; rc sourcings and sshd exec requests per run
+     and per stage; a `sleep 1` stage on 8 hosts divided by 1 host with the
+     slow rc (target <= 1.3x).
 
 Rounds alternate the contenders; medians are reported.
 
 usage: ssh_bench.py BENCHCTL [--rounds 7] [--user NAME|root] [--size-mib 256]
-                             [--dest /dev/shm]
+                             [--dest /dev/shm] [--only rc] [--rc-rounds 3]
 """
 import argparse
 import datetime
@@ -71,7 +78,7 @@ def descendants(pid):
 
 
 class Sshd:
-    def __init__(self, root, name, authorized_keys, addr="127.0.0.1"):
+    def __init__(self, root, name, authorized_keys, addr="127.0.0.1", log_level="ERROR"):
         self.addr = addr
         self.dir = os.path.join(root, f"sshd-{name}")
         os.makedirs(self.dir)
@@ -86,7 +93,7 @@ class Sshd:
                         f"PidFile {self.dir}/sshd.pid\nAuthorizedKeysFile {authorized_keys}\n"
                         "UsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\n"
                         "KbdInteractiveAuthentication no\nUseDNS no\nMaxSessions 50\n"
-                        "MaxStartups 50\nLogLevel ERROR\nSubsystem sftp internal-sftp\n")
+                        f"MaxStartups 50\nLogLevel {log_level}\nSubsystem sftp internal-sftp\n")
             self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", cfg, "-E",
                                           os.path.join(self.dir, "sshd.log")])
             for _ in range(200):
@@ -149,6 +156,93 @@ def med(xs):
     return statistics.median(xs)
 
 
+def rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, env, ak):
+    """Section 5: the cost of the login user's rc, per run and per stage."""
+    if user == "root":
+        print("\n5. skipped: needs the throwaway user (its ~/.bashrc is rewritten)")
+        return
+    rcfile = os.path.join(home, ".bashrc")
+    with open(rcfile) as f:
+        stock = f.read()
+    counter = os.path.join(home, "rc.count")
+    logged = Sshd(root, "rc", ak, log_level="DEBUG1")
+    try:
+        ssh_true = ["ssh", "-F", "/dev/null", "-i", key, "-o", "BatchMode=yes",
+                    "-o", f"UserKnownHostsFile={logged.known_hosts}",
+                    "-o", "StrictHostKeyChecking=yes", "-p", str(logged.port),
+                    f"{user}@127.0.0.1", "true"]
+
+        def count_rc():
+            try:
+                with open(counter) as f:
+                    return sum(1 for _ in f)
+            except OSError:
+                return 0
+
+        def count_exec():
+            with open(os.path.join(logged.dir, "sshd.log"), errors="replace") as f:
+                return sum(1 for line in f if "request exec" in line)
+
+        hosts8 = "".join(f"  h{i + 1}: {host_yaml(s, user, key)[:-1]}, exec_mode: dispatcher}}\n"
+                         for i, s in enumerate(servers))
+        print("\n5. the login user's ~/.bashrc: 50 `true` stages / one `ssh host true`; "
+              "rc sourcings and exec requests", flush=True)
+        for rc_name, rc_text in (("slow (sleep 0.2)", f"echo x >> {counter}; sleep 0.2\n"),
+                                 ("empty", f"echo x >> {counter}\n")):
+            with open(rcfile, "w") as f:
+                f.write(rc_text + stock)
+            results = {}
+            for mode in ("dispatcher", "login_shell"):
+                h = f"{host_yaml(logged, user, key)[:-1]}, exec_mode: {mode}}}"
+                for n in (1, 50):
+                    write(os.path.join(work, f"rc-{mode}-{n}.yaml"),
+                          f"benchmark: {{name: rc, output_dir: {out_dir}/rc-{mode}-{n}, "
+                          f"git: {{capture: false}}}}\nhosts:\n  h1: {h}\nstages:\n" +
+                          "".join(f"  - {{name: s{i}, host: h1, command: 'true'}}\n"
+                                  for i in range(n)))
+            timed(ssh_true, env=env)
+            t_ssh = []
+            for mode in ("dispatcher", "login_shell"):
+                results[mode] = {1: [], 50: [], "rc": {}, "ex": {}}
+            for _ in range(a.rc_rounds):
+                t_ssh.append(timed(ssh_true, env=env)[0])
+                for mode in ("dispatcher", "login_shell"):
+                    for n in (1, 50):
+                        r0, e0 = count_rc(), count_exec()
+                        results[mode][n].append(
+                            timed([bc, "run", "-c", f"rc-{mode}-{n}.yaml"], cwd=work, env=env)[0])
+                        time.sleep(0.2)  # sshd's log of the last session
+                        results[mode]["rc"][n] = count_rc() - r0
+                        results[mode]["ex"][n] = count_exec() - e0
+            print(f"   rc {rc_name}: ssh host true {med(t_ssh) * 1000:7.1f} ms")
+            for mode in ("dispatcher", "login_shell"):
+                r = results[mode]
+                per_rc = (r["rc"][50] - r["rc"][1]) / 49
+                per_ex = (r["ex"][50] - r["ex"][1]) / 49
+                print(f"     exec_mode {mode:11s}: 1 stage {med(r[1]) * 1000:7.1f} ms, 50 stages "
+                      f"{med(r[50]) * 1000:8.1f} ms -> {med(r[50]) / med(t_ssh):5.2f}x ssh; "
+                      f"per run: {r['rc'][1] - per_rc:.0f} rc, {r['ex'][1] - per_ex:.0f} exec "
+                      f"besides stages; per stage: {per_rc:.2f} rc, {per_ex:.2f} exec", flush=True)
+            if rc_name.startswith("slow"):
+                for n in (1, 8):
+                    write(os.path.join(work, f"rcp{n}.yaml"),
+                          f"benchmark: {{name: rcpar, output_dir: {out_dir}/rcp{n}, "
+                          f"git: {{capture: false}}}}\nhosts:\n{hosts8}stages:\n  - name: st\n"
+                          f"    hosts: [{', '.join(f'h{i}' for i in range(1, n + 1))}]\n"
+                          f"    parallel: true\n    command: sleep 1\n")
+                w = {1: [], 8: []}
+                for _ in range(a.rc_rounds):
+                    for n in (1, 8):
+                        w[n].append(timed([bc, "run", "-c", f"rcp{n}.yaml"], cwd=work, env=env)[0])
+                print(f"     `sleep 1` on 8 hosts {med(w[8]) * 1000:6.0f} ms / 1 host "
+                      f"{med(w[1]) * 1000:6.0f} ms -> {med(w[8]) / med(w[1]):.2f}x (target <= 1.3x)",
+                      flush=True)
+    finally:
+        with open(rcfile, "w") as f:
+            f.write(stock)
+        logged.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("benchctl")
@@ -157,6 +251,8 @@ def main():
     ap.add_argument("--size-mib", type=int, default=256)
     ap.add_argument("--dest", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                     help="file system both tools write the big file to")
+    ap.add_argument("--only", choices=["rc"], help="only section 5 (the login rc figures)")
+    ap.add_argument("--rc-rounds", type=int, default=3)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("ssh_bench.py starts its own sshd servers: run it as root")
@@ -193,6 +289,10 @@ def main():
                     "-o", f"UserKnownHostsFile={s1.known_hosts}", "-o", "StrictHostKeyChecking=yes"]
         print(f"login user: {user} (home {home}, shell {pwd.getpwnam(user).pw_shell}); "
               f"{a.rounds} rounds; {os.cpu_count()} CPUs", flush=True)
+
+        if a.only == "rc":
+            rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, env, ak)
+            return
 
         # -- 1. 50 stages vs one ssh login
         hdr = (f"benchmark: {{name: sshbench, output_dir: {out_dir}/stages, git: {{capture: false}}}}\n"
@@ -301,6 +401,7 @@ def main():
         print(f"   connected to 1 host   {max(rss[1]) / 1024:6.2f} MiB")
         print(f"   connected to 8 hosts  {max(rss[8]) / 1024:6.2f} MiB  "
               f"(+{(max(rss[8]) - max(rss[1])) / 7 / 1024:.2f} MiB per further host)")
+        rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, env, ak)
     finally:
         if out_dir:
             shutil.rmtree(out_dir, ignore_errors=True)

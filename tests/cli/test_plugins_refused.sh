@@ -39,7 +39,7 @@ add_case truncated_descriptor probe-truncdesc.so \
 add_case truncated_ops host-truncops.so \
   "host plugin 'truncops' has a truncated operations table: $HOST_OPS_SHORT bytes, but ABI $MAJ.$MIN needs at least $HOST_OPS_MIN"
 add_case unknown_kind probe-kind99.so \
-  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5, publisher=6)"
+  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5, publisher=6, monitor=7)"
 add_case name_mismatch probe-alpha.so \
   "declares probe plugin 'beta', so it must be installed as probe-beta.so"
 add_case reserved_prefix probe-reserved.so \
@@ -357,3 +357,23 @@ expect_rc 0 "plugins with the 1.0 validator"
   fail "abi10 is not listed as an ABI 1.0 plugin: $OUT"
 [ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 0 ] || fail "abi10 refused: $OUT"
 pass "a plugin built with BC_TARGET_MINOR 0 is an ABI 1.0 plugin and loads"
+
+# ---- a plugin built for ABI 1.4 (before the monitor kind, ABI 1.5) ----------
+run_bc plugins --json --plugin-path "$FP/abi14"
+expect_rc 0 "plugins with the 1.4 probe"
+[ "$(jsons '[p["abi"] for p in j["plugins"] if p["name"] == "abi14"]' <<<"$OUT")" = "['1.4']" ] ||
+  fail "abi14 is not listed as an ABI 1.4 plugin: $OUT"
+[ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 0 ] || fail "abi14 refused: $OUT"
+mkdir -p abi14
+cat > abi14/benchmark.yaml <<'EOF'
+benchmark: {name: abi14, output_dir: ./results, monitor: {interval: 100ms}}
+stages:
+  - name: probed
+    command: sleep 0.3
+    health_check: {type: abi14, target: ready, timeout: 20s}
+EOF
+run_bc run -c abi14/benchmark.yaml --plugin-path "$FP/abi14"
+expect_rc 0 "run with the 1.4 probe beside the 1.5 monitor"
+[ "$(json abi14/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] in ("abi14", "proc")]')" = "['1.4', '1.5']" ] ||
+  fail "the run should record the 1.4 probe and the 1.5 monitor: $(json abi14/results/1/metadata.json 'j["plugins"]')"
+pass "a plugin built for ABI 1.4 loads and works in the 1.5 core"

@@ -80,7 +80,24 @@ PIN(bc_services, column_text, 168);             /* 1.1 */
 PIN(bc_services, data_errors_suppressed, 176);  /* 1.2 */
 PIN(bc_services, time_left_ms, 184);            /* 1.2 */
 PIN(bc_services, host_caps, 192);               /* 1.2 */
-PIN_SIZE(bc_services, 200);
+PIN(bc_services, host_stream, 200);             /* 1.5 */
+PIN(bc_services, monitor_sample, 208);          /* 1.5 */
+PIN_SIZE(bc_services, 216);
+
+PIN(bc_monitor_ops, size, 0);                   /* 1.5 */
+PIN(bc_monitor_ops, run, 8);
+PIN_SIZE(bc_monitor_ops, 16);
+
+PIN(bc_monitor_request, size, 0);               /* 1.5 */
+PIN(bc_monitor_request, metrics, 4);
+PIN(bc_monitor_request, interval_ms, 8);
+PIN_SIZE(bc_monitor_request, 16);
+
+PIN(bc_monitor_sample, size, 0);                /* 1.5 */
+PIN(bc_monitor_sample, reserved, 4);
+PIN(bc_monitor_sample, cpu_user_pct, 8);
+PIN(bc_monitor_sample, sampler_cpu_pct, 128);
+PIN_SIZE(bc_monitor_sample, 136);
 
 PIN(bc_host_ops, size, 0);
 PIN(bc_host_ops, open, 8);
@@ -174,7 +191,18 @@ PIN(bc_plot_request, x_axis, 160);     /* 1.3 */
 PIN(bc_plot_request, across, 168);     /* 1.3 */
 PIN(bc_plot_request, series, 176);     /* 1.3 */
 PIN(bc_plot_request, n_series, 184);   /* 1.3 */
-PIN_SIZE(bc_plot_request, 192);
+PIN(bc_plot_request, panels, 192);     /* 1.5 */
+PIN(bc_plot_request, n_panels, 200);   /* 1.5 */
+PIN(bc_plot_request, spans, 208);      /* 1.5 */
+PIN(bc_plot_request, n_spans, 216);    /* 1.5 */
+PIN_SIZE(bc_plot_request, 224);
+PIN(bc_plot_panel, label, 0);          /* 1.5 */
+PIN(bc_plot_panel, columns, 8);
+PIN_SIZE(bc_plot_panel, 16);
+PIN(bc_plot_span, label, 0);           /* 1.5 */
+PIN(bc_plot_span, start, 8);
+PIN(bc_plot_span, end, 16);
+PIN_SIZE(bc_plot_span, 24);
 
 PIN(bc_plot_series, label, 0);         /* 1.3 */
 PIN(bc_plot_series, source_path, 8);   /* 1.3 */

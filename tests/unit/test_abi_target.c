@@ -23,7 +23,7 @@ _Static_assert(sizeof(bc_plugin) == 80, "the 1.0 descriptor is 80 bytes");
 _Static_assert(sizeof(bc_host_ops) == 72, "the 1.0 host table is 72 bytes");
 _Static_assert(offsetof(bc_services, host_caps) == 192, "services keep the 1.2 members");
 _Static_assert(sizeof(bc_ctx) == 24, "bc_ctx keeps its 1.2 members");
-_Static_assert(sizeof(bc_plot_request) == 192, "requests come from the core: every member");
+_Static_assert(sizeof(bc_plot_request) == 224, "requests come from the core: every member");
 #endif
 
 static int op_open(bc_ctx *ctx, void **conn) { (void)ctx, (void)conn; return BC_OK; }

@@ -81,6 +81,11 @@ static int local_open(bc_ctx *ctx, void **out)
     c->tmpdir_env = malloc(n);
     if (c->tmpdir_env)
         snprintf(c->tmpdir_env, n, "BENCHCTL_HOST_TMPDIR=%s", c->tmpdir);
+    /* Named to the core (what `benchctl gc` removes after a crash). */
+    char line[96];
+    int len = snprintf(line, sizeof line, "%s\n", c->tmpdir_env ? c->tmpdir_env : "");
+    if (c->tmpdir_env && len > 0 && (size_t)len < sizeof line)
+        ctx->svc->output(ctx, BC_STREAM_STDOUT, line, (size_t)len);
     *out = c;
     return BC_OK;
 }

@@ -1,14 +1,19 @@
 /*
  * Host transport "ssh": running commands.
  *
- * Each command gets its own session channel on the host's one connection.
- * The remote side runs (through the login shell) one /bin/sh script that
- * exports the stage environment, records its process group id in
- * $BENCHCTL_HOST_TMPDIR/pgid.<n> and execs the stage's shell:
+ * A command without a terminal normally runs through the host's dispatcher
+ * (dispatch.c): no channel, no login.  Otherwise (a terminal, a background
+ * stage, exec_mode: login_shell, the dispatcher busy) it gets its own
+ * session channel on the host's one connection, where the login shell runs
+ * one /bin/sh script that reads the stage environment from stdin (or, with
+ * a terminal, from a 0600 file in the private directory) - never from its
+ * command line, which every user of the host can read - records its
+ * process group id in $BENCHCTL_HOST_TMPDIR/pgid.<n> and execs the stage's
+ * shell:
  *
  *   exec /bin/sh -c '
  *     BENCHCTL_HOST_TMPDIR=/tmp/benchctl.XXXX; export BENCHCTL_HOST_TMPDIR
- *     export NAME='value' ...
+ *     e=$(cat); <check its end mark>; eval "$e"      (export NAME='value' ...)
  *     [ "${SHLVL:-0}" -ge 1 ] || { SHLVL=1; export SHLVL; }   (rc read once)
  *     [cd DIR || exit 1]
  *     <if not already a process group leader: exec setsid ...>
@@ -17,9 +22,10 @@
  * sshd already makes each session's process a session (and group) leader,
  * so normally the exec chain keeps one pid from the login shell to the
  * stage's shell: that pid is the group to signal, and sshd's exit-status /
- * exit-signal for the channel are the stage's own.  Stopping runs a second,
- * small script on a new channel (kill -TERM -PGID, wait up to the grace
- * period, kill -KILL), so stop needs one round trip, not one per poll.
+ * exit-signal for the channel are the stage's own.  Stopping runs a small
+ * script (through the dispatcher, or on a new channel): kill -TERM -PGID,
+ * wait up to the grace period, kill -KILL - one round trip, not one per
+ * poll.
  *
  * All libssh calls happen with the connection's mutex held; waiting
  * (poll on the socket, the cancel fd and a per-process eventfd) never does.
@@ -43,26 +49,6 @@
 #define LINGER_IDLE_MS 100
 #define LINGER_MAX_MS 2000
 
-/* Shell helpers shared by the stop and cleanup scripts, used in printf
- * formats (%% is %); D is the run's private directory.
- *   members G  the live members of process group G (zombies do not count:
- *              orphaned ones may wait long for a reaper)
- *   alive G    G has a live member
- *   owned G    a live member of G carries BENCHCTL_HOST_TMPDIR=$D in its
- *              environment: G is this run's (a group id recorded long ago
- *              may have been reused by now)
- *   nap        a short sleep */
-#define SH_HELPERS                                                                    \
-    "members() { _g=$1; for _s in /proc/[0-9]*/stat; do _l=; "                        \
-    "{ read -r _l < \"$_s\"; } 2>/dev/null || continue; _l=${_l##*) }; set -- $_l; "   \
-    "[ \"$3\" = \"$_g\" ] && [ \"$1\" != Z ] && [ \"$1\" != X ] && "                    \
-    "{ _p=${_s#/proc/}; echo \"${_p%%/stat}\"; }; done; }\n"                             \
-    "alive() { kill -0 -$1 2>/dev/null || return 1; [ -r /proc/self/stat ] || return 0; " \
-    "[ -n \"$(members $1)\" ]; }\n"                                                     \
-    "owned() { [ -r /proc/self/environ ] || return 0; for _m in $(members $1); do "    \
-    "grep -qzxF \"BENCHCTL_HOST_TMPDIR=$D\" \"/proc/$_m/environ\" 2>/dev/null && return 0; " \
-    "done; return 1; }\n"                                                              \
-    "nap() { sleep 0.01 2>/dev/null || sleep 1; }\n"
 
 /* ---- process handles ---------------------------------------------------- */
 
@@ -96,7 +82,7 @@ static void cb_exit_signal(ssh_session s, ssh_channel ch, const char *sig, int c
     p->exit_ms = bc_mono_ms();
 }
 
-static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
+sshproc *ssh_proc_new(sshconn *c, bc_ctx *ctx, const char *label)
 {
     sshproc *p = calloc(1, sizeof *p);
     if (!p)
@@ -113,16 +99,14 @@ static sshproc *proc_new(sshconn *c, bc_ctx *ctx, const char *label)
     return p;
 }
 
-/* Lock held. */
-static void proc_link(sshconn *c, sshproc *p)
+void ssh_proc_link(sshconn *c, sshproc *p)
 {
     p->id = ++c->next_id;
     p->next = c->procs;
     c->procs = p;
 }
 
-/* Lock held: unlink p, close its channel, free it. */
-static void proc_free_locked(sshconn *c, sshproc *p)
+void ssh_proc_free_locked(sshconn *c, sshproc *p)
 {
     for (sshproc **pp = &c->procs; *pp; pp = &(*pp)->next)
         if (*pp == p) {
@@ -142,102 +126,15 @@ static void proc_free_locked(sshconn *c, sshproc *p)
     free(p->cap);
     free(p->obuf);
     free(p->ebuf);
+    free(p->carry[0]);
+    free(p->carry[1]);
     free(p);
-}
-
-/* ---- the remote command ------------------------------------------------- */
-
-static int valid_env_name(const char *kv, size_t len)
-{
-    if (len == 0 || (kv[0] >= '0' && kv[0] <= '9'))
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = kv[i];
-        if (!(ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-              (ch >= '0' && ch <= '9')))
-            return 0;
-    }
-    return 1;
-}
-
-/* What a string builder holds; this module aborts when memory runs out
- * (as ssh_strdup does). */
-static const char *sb_text(const bc_sb *b)
-{
-    if (bc_sb_failed(b))
-        abort();
-    return bc_sb_str(b);
-}
-
-/* The whole text handed to the login shell: `exec /bin/sh -c '<script>'`. */
-static char *wrap_script(const char *script)
-{
-    char *q = ssh_shquote(script);
-    char *cmd = ssh_asprintf("exec /bin/sh -c %s", q);
-    free(q);
-    return cmd;
-}
-
-static char *stage_command(bc_ctx *ctx, sshconn *c, unsigned id, const bc_exec_request *req)
-{
-    bc_sb b = BC_SB_INIT;
-    bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
-    bc_shell_quote(&b, c->tmpdir);
-    bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
-    for (const char *const *e = req->env; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || !valid_env_name(*e, (size_t)(eq - *e))) {
-            bc_log(ctx, BC_LOG_WARN, "not exporting '%.60s' on host '%s': not a NAME=value "
-                   "with a valid shell variable name", *e, c->alias);
-            continue;
-        }
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - *e < 255 ? eq - *e : 255), *e);
-        bc_sb_append(&b, "export ");
-        bc_sb_append(&b, name);
-        bc_sb_append(&b, "=");
-        bc_shell_quote(&b, eq + 1);
-        bc_sb_append(&b, "\n");
-    }
-    if (req->workdir && *req->workdir) {
-        bc_sb_append(&b, "cd -- ");
-        bc_shell_quote(&b, req->workdir);
-        bc_sb_append(&b, " || exit 1\n");
-    }
-    /* The login shell has read the user's rc; bash's `exec` to this script
-     * left SHLVL at 0, so a stage shell that is bash would take itself for
-     * sshd's first shell and read ~/.bashrc again (SSH_CLIENT is set). */
-    bc_sb_append(&b, "[ \"${SHLVL:-0}\" -ge 1 ] 2>/dev/null || { SHLVL=1; export SHLVL; }\n");
-    char f[64];
-    snprintf(f, sizeof f, "f=\"$BENCHCTL_HOST_TMPDIR/pgid.%u\"\n", id);
-    bc_sb_append(&b, f);
-    /* the stage's shell words and command, quoted */
-    bc_sb argv = BC_SB_INIT;
-    for (const char *const *w = req->shell; w && *w; w++) {
-        bc_shell_quote(&argv, *w);
-        bc_sb_append(&argv, " ");
-    }
-    bc_shell_quote(&argv, req->command ? req->command : "");
-    /* Not a process group leader (a server other than OpenSSH's sshd)?
-     * Then setsid gives the stage its own group. */
-    bc_sb_append(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"
-                     "if [ \"${3:-}\" != \"$$\" ] && command -v setsid >/dev/null 2>&1; then "
-                     "exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
-    bc_sb_append(&b, sb_text(&argv));
-    bc_sb_append(&b, "\nfi\necho $$ > \"$f\"; exec ");
-    bc_sb_append(&b, sb_text(&argv));
-    bc_sb_append(&b, "\n");
-    bc_sb_free(&argv);
-    char *cmd = wrap_script(sb_text(&b));
-    bc_sb_free(&b);
-    return cmd;
 }
 
 /* ---- channels ----------------------------------------------------------- */
 
-/* Lock held: open p's channel and run cmd.  BC_OK or BC_ERR (message set). */
-static int channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty,
-                         int rows, int cols)
+int ssh_channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty, int rows,
+                      int cols, int keep_stdin)
 {
     ssh_channel ch = ssh_channel_new(c->s);
     if (!ch) {
@@ -258,7 +155,7 @@ static int channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, i
         goto fail;
     /* No input: commands reading stdin see end of file (with a terminal,
      * sshd would hang up the terminal instead, so leave it open). */
-    if (!tty)
+    if (!tty && !keep_stdin)
         ssh_channel_send_eof(ch);
     return BC_OK;
 fail:
@@ -299,7 +196,7 @@ static void drain_lingering_locked(sshconn *c, sshproc *self)
         while (ssh_channel_read_nonblocking(p->ch, sink, sizeof sink, 1) > 0)
             ;
         if (ssh_is_connected(c->s) && ssh_channel_is_closed(p->ch))
-            proc_free_locked(c, p);
+            ssh_proc_free_locked(c, p);
     }
 }
 
@@ -459,21 +356,68 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         bc_error(ctx, "no shell configured");
         return BC_ERR;
     }
-    sshproc *p = proc_new(c, ctx, stage ? stage : "command");
+    sshproc *p = ssh_proc_new(c, ctx, stage ? stage : "command");
     conn_lock(c);
     if (c->lost) {
         conn_lost_error(ctx, c);
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
-    proc_link(c, p);
-    char *cmd = stage_command(ctx, c, p->id, req);
+    ssh_proc_link(c, p);
+    conn_unlock(c, NULL);
     int tty = (req->flags & BC_EXEC_TTY) != 0;
-    int rc = channel_start(ctx, c, p, cmd, tty, req->tty_rows, req->tty_cols);
+    bc_sb env = BC_SB_INIT;
+    ssh_env_script(ctx, c, req, &env);
+    const char *bg = ctx->svc->fact(ctx, "stage_background");
+    if (!tty && !(bg && strcmp(bg, "1") == 0)) {
+        /* Through the dispatcher: no channel, no login shell.  (A
+         * background stage would hold it for the case's whole length:
+         * it gets a channel of its own.) */
+        char *script = ssh_stage_command(c, p->id, req, ENV_INLINE, ssh_sb_text(&env), 0);
+        int drc = ssh_dispatch_stage_start(c, p, script);
+        free(script);
+        if (drc == BC_OK) {
+            bc_sb_free(&env);
+            *out = p;
+            return BC_OK;
+        }
+    }
+    int how = ENV_STDIN;
+    if (tty) {
+        /* A terminal echoes what is written to it: a 0600 file instead. */
+        char name[32];
+        snprintf(name, sizeof name, "env.%u", p->id);
+        how = ssh_dispatch_write_file(ctx, c, name, ssh_sb_text(&env), 15000) == BC_OK ||
+                      ssh_put_env_file(ctx, c, name, ssh_sb_text(&env)) == BC_OK
+                  ? ENV_FILE
+                  : ENV_INLINE;
+        ctx->svc->set_error(ctx, "%s", "");
+    }
+    char *cmd = ssh_stage_command(c, p->id, req, how, ssh_sb_text(&env), 1);
+    conn_lock(c);
+    int rc = BC_ERR;
+    if (c->lost)
+        conn_lost_error(ctx, c);
+    else
+        rc = ssh_channel_start(ctx, c, p, cmd, tty, req->tty_rows, req->tty_cols,
+                               how == ENV_STDIN);
+    if (rc == BC_OK && how == ENV_STDIN) {
+        /* The environment, then end of file: the stage's stdin is empty. */
+        const char *e = ssh_sb_text(&env);
+        size_t len = strlen(e);
+        if (ssh_channel_write(p->ch, e, (uint32_t)len) != (int)len) {
+            bc_error(ctx, "cannot send the stage's environment to %s: %s", c->where,
+                     ssh_get_error(c->s));
+            rc = BC_ERR;
+        } else {
+            ssh_channel_send_eof(p->ch);
+        }
+    }
     free(cmd);
+    bc_sb_free(&env);
     if (rc != BC_OK) {
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
@@ -486,7 +430,8 @@ int ssh_op_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
 {
     sshproc *p = pv;
     p->ctx = ctx;
-    int rc = proc_wait(p, timeout_ms, ctx);
+    int rc = p->via_disp ? ssh_dispatch_stage_wait(p, timeout_ms, ctx)
+                         : proc_wait(p, timeout_ms, ctx);
     if (rc == W_LOST) {
         conn_lost_error(ctx, p->c);
         return BC_ERR;
@@ -562,7 +507,10 @@ int ssh_op_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
     if (rc == BC_OK) {
         /* The group is gone: let its channel wind down (last words of the
          * stage, its exit signal), briefly. */
-        proc_wait(p, 300, NULL);
+        if (p->via_disp)
+            ssh_dispatch_stage_wait(p, 3000, NULL);
+        else
+            proc_wait(p, 300, NULL);
     }
     bc_log(ctx, BC_LOG_DEBUG, "stop of '%s' on host '%s': group gone after %lld ms, channel "
            "closed after %lld ms", p->label, c->alias, (long long)(t1 - t0),
@@ -600,6 +548,12 @@ void ssh_op_release(bc_ctx *ctx, void *pv)
     conn_lock(c);
     p->waiting = 0;
     p->ctx = NULL; /* the stage's context ends here */
+    if (p->via_disp) {
+        ssh_dispatch_stage_done_locked(c, p);
+        ssh_proc_free_locked(c, p);
+        conn_unlock(c, NULL);
+        return;
+    }
     if (!c->lost && p->ch && p->finished && !p->stopped && p->exited && !p->eof && !p->closed) {
         /* The command is done but something it started still holds its
          * output (`server &`): keep the channel open (closing it would
@@ -614,7 +568,7 @@ void ssh_op_release(bc_ctx *ctx, void *pv)
         conn_unlock(c, p);
         return;
     }
-    proc_free_locked(c, p);
+    ssh_proc_free_locked(c, p);
     conn_unlock(c, NULL);
 }
 
@@ -626,21 +580,24 @@ int ssh_run_script(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_
     *status = -1;
     if (out)
         *out = NULL;
-    sshproc *p = proc_new(c, NULL, "benchctl");
-    char *cmd = wrap_script(script);
+    int drc = ssh_dispatch_call(ctx, c, script, timeout_ms, status, out);
+    if (drc != BC_UNSUPPORTED)
+        return drc;
+    sshproc *p = ssh_proc_new(c, NULL, "benchctl");
+    char *cmd = ssh_wrap_script(script);
     conn_lock(c);
     if (c->lost) {
         free(cmd);
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         conn_lost_error(ctx, c);
         return BC_ERR;
     }
-    proc_link(c, p);
-    int rc = channel_start(ctx, c, p, cmd, 0, 0, 0);
+    ssh_proc_link(c, p);
+    int rc = ssh_channel_start(ctx, c, p, cmd, 0, 0, 0, 0);
     free(cmd);
     if (rc != BC_OK) {
-        proc_free_locked(c, p);
+        ssh_proc_free_locked(c, p);
         conn_unlock(c, NULL);
         return BC_ERR;
     }
@@ -657,7 +614,7 @@ int ssh_run_script(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_
         }
     }
     conn_lock(c);
-    proc_free_locked(c, p);
+    ssh_proc_free_locked(c, p);
     conn_unlock(c, NULL);
     return rc;
 }
@@ -691,7 +648,7 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
             "kill -TERM $pids 2>/dev/null; i=0; while [ -n \"$(marked)\" ] && [ $i -lt 100 ]; do "
             "i=$((i+1)); nap; done; pids=$(marked); [ -n \"$pids\" ] && kill -KILL $pids 2>/dev/null; fi\n"
             "cd / && rm -rf -- \"$D\"\n",
-            qd, sb_text(&ids));
+            qd, ssh_sb_text(&ids));
         free(qd);
         bc_sb_free(&ids);
         int status = -1;
@@ -727,8 +684,9 @@ void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c)
         bc_log(ctx, BC_LOG_WARN, "connection to host '%s' was lost: processes started there may "
                "still run, and %s was not removed", c->alias, c->tmpdir ? c->tmpdir : "its directory");
     }
+    ssh_dispatch_quit(c);
     conn_lock(c);
     while (c->procs)
-        proc_free_locked(c, c->procs);
+        ssh_proc_free_locked(c, c->procs);
     conn_unlock(c, NULL);
 }

@@ -148,6 +148,11 @@ static const bc_option options[] = {
     {.name = "keepalive", .type = BC_OPT_DURATION, .default_value = "30s", .min = 0,
      .max = 86400000,
      .help = "TCP keepalive idle time: a dead host is detected after about 3x this (0: off)"},
+    {.name = "exec_mode", .type = BC_OPT_ENUM, .default_value = "dispatcher",
+     .choices = "dispatcher|login_shell",
+     .help = "dispatcher: one helper shell per host and run (one login) runs the stages, "
+             "set-up, facts, stops and clean-up, and stops the run's processes if benchctl "
+             "dies; login_shell: a login per stage and per step (as before)"},
     {0},
 };
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -531,6 +532,9 @@ static void conn_free(sshconn *c)
     free(c->alias);
     free(c->where);
     free(c->tmpdir);
+    free(c->dbuf);
+    free(c->sbuf[0]);
+    free(c->sbuf[1]);
     free(c);
 }
 
@@ -565,6 +569,57 @@ static int make_private_dir(bc_ctx *ctx, sshconn *c, int64_t timeout_ms)
     }
     free(o);
     return rc;
+}
+
+/* ssh_connect (TCP, banner, key exchange) without blocking, so that
+ * Ctrl-C and --timeout end a connection attempt to a host that does not
+ * answer at once, not after connect_timeout.  BC_OK or BC_ERR (message
+ * set; "interrupted" when the run was cancelled). */
+static int connect_cancellable(bc_ctx *ctx, sshconn *c, int64_t timeout_ms)
+{
+    ssh_session s = c->s;
+    int cfd = ctx->svc->cancel_fd(ctx);
+    int64_t deadline = bc_mono_ms() + timeout_ms;
+    ssh_set_blocking(s, 0);
+    int r;
+    for (;;) {
+        r = ssh_connect(s);
+        if (r != SSH_AGAIN)
+            break;
+        if (ctx->svc->cancelled(ctx)) {
+            ssh_set_blocking(s, 1);
+            bc_error(ctx, "connecting to %s: interrupted", c->where);
+            return BC_ERR;
+        }
+        int64_t now = bc_mono_ms();
+        if (now >= deadline) {
+            ssh_set_blocking(s, 1);
+            bc_error(ctx, "cannot connect to %s: no answer within %lld ms (connect_timeout)",
+                     c->where, (long long)timeout_ms);
+            return BC_ERR;
+        }
+        int fd = ssh_get_fd(s);
+        struct pollfd fds[2];
+        nfds_t n = 0;
+        if (fd >= 0)
+            fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+        if (cfd >= 0)
+            fds[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+        /* Readable: the server spoke.  A TCP connect still in progress is
+         * not seen by POLLIN (and POLLOUT is always true after it): look
+         * again every 20 ms. */
+        int wait_ms = deadline - now < 20 ? (int)(deadline - now) : 20;
+        if (n)
+            poll(fds, n, wait_ms);
+        else
+            usleep(10000);
+    }
+    ssh_set_blocking(s, 1);
+    if (r != SSH_OK) {
+        bc_error(ctx, "cannot connect to %s: %s", c->where, ssh_get_error(s));
+        return BC_ERR;
+    }
+    return BC_OK;
 }
 
 static int ssh_op_open(bc_ctx *ctx, void **out)
@@ -650,10 +705,9 @@ static int ssh_op_open(bc_ctx *ctx, void **out)
                             host ? host : ip, uport);
 
     int rc = BC_ERR;
-    if (ssh_connect(s) != SSH_OK) {
-        bc_error(ctx, "cannot connect to %s: %s", c->where, ssh_get_error(s));
+    int64_t t0 = bc_mono_ms();
+    if (connect_cancellable(ctx, c, ct) != BC_OK)
         goto fail;
-    }
     if (check_host_key(ctx, c, host ? host : ip, uport) != BC_OK)
         goto fail;
     if (authenticate(ctx, c) != BC_OK)
@@ -661,7 +715,19 @@ static int ssh_op_open(bc_ctx *ctx, void **out)
     c->fd = ssh_get_fd(s);
     set_keepalive(c->fd, ctx->svc->opt_duration_ms(ctx, "keepalive"));
 
-    rc = make_private_dir(ctx, c, ct + 10000);
+    c->connect_ms = bc_mono_ms() - t0;
+    const char *mode = ctx->svc->opt_string(ctx, "exec_mode");
+    if (mode && strcmp(mode, "login_shell") == 0) {
+        rc = make_private_dir(ctx, c, ct + 10000);
+        if (rc == BC_OK) {
+            char *o = ssh_asprintf("BENCHCTL_HOST_TMPDIR=%s\nconnect_ms=%lld\n", c->tmpdir,
+                                   (long long)c->connect_ms);
+            ctx->svc->output(ctx, BC_STREAM_STDOUT, o, strlen(o));
+            free(o);
+        }
+    } else {
+        rc = ssh_dispatch_start(ctx, c, ct + 10000);
+    }
     if (rc != BC_OK)
         goto fail;
     bc_log(ctx, BC_LOG_DEBUG, "connected to %s, private directory %s", c->where, c->tmpdir);

@@ -35,6 +35,19 @@ typedef struct sshconn {
     char lost_why[256];
     unsigned next_id;
     sshproc *procs;         /* started, not yet freed (includes lingering) */
+    /* The dispatcher (dispatch.c): one /bin/sh started once through the
+     * login shell; NULL with exec_mode: login_shell or once it is gone. */
+    sshproc *disp;
+    char *dbuf;             /* what it printed, not yet claimed by a caller */
+    size_t dlen, dsize;
+    unsigned next_tok;
+    int disp_dead;          /* it ended: internal scripts use channels again */
+    sshproc *disp_owner;    /* the stage it runs now (its stdout is that stage's) */
+    int disp_pending;       /* requests sent, not answered */
+    int disp_nostages;      /* its output can no longer be trusted to a stage */
+    char *sbuf[2];          /* the owner's output, not yet taken (stdout, stderr) */
+    size_t slen[2], ssize[2];
+    int64_t connect_ms, setup_ms; /* what opening cost (log in; dispatcher) */
 } sshconn;
 
 struct sshproc {
@@ -56,8 +69,37 @@ struct sshproc {
     int waiting;            /* inside wait: kick wake_fd on news */
     int wake_fd;            /* eventfd */
     char *obuf, *ebuf;      /* read buffers (stdout, stderr) */
+    /* Run by the dispatcher (dispatch.c) rather than on a channel of its
+     * own: its output arrives on the dispatcher's stdout / stderr, each
+     * ended by "<tok>=..." */
+    int via_disp;
+    char tok[48];
+    char *carry[2];         /* per stream: bytes that may begin the end mark */
+    size_t ncarry[2];
+    int ended[2];
     sshproc *next;
 };
+
+/* Shell helpers shared by the stop, clean-up and dispatcher scripts, used in printf
+ * formats (%% is %); D is the run's private directory.
+ *   members G  the live members of process group G (zombies do not count:
+ *              orphaned ones may wait long for a reaper)
+ *   alive G    G has a live member
+ *   owned G    a live member of G carries BENCHCTL_HOST_TMPDIR=$D in its
+ *              environment: G is this run's (a group id recorded long ago
+ *              may have been reused by now)
+ *   nap        a short sleep */
+#define SH_HELPERS                                                                    \
+    "members() { _g=$1; for _s in /proc/[0-9]*/stat; do _l=; "                        \
+    "{ read -r _l < \"$_s\"; } 2>/dev/null || continue; _l=${_l##*) }; set -- $_l; "   \
+    "[ \"$3\" = \"$_g\" ] && [ \"$1\" != Z ] && [ \"$1\" != X ] && "                    \
+    "{ _p=${_s#/proc/}; echo \"${_p%%/stat}\"; }; done; }\n"                             \
+    "alive() { kill -0 -$1 2>/dev/null || return 1; [ -r /proc/self/stat ] || return 0; " \
+    "[ -n \"$(members $1)\" ]; }\n"                                                     \
+    "owned() { [ -r /proc/self/environ ] || return 0; for _m in $(members $1); do "    \
+    "grep -qzxF \"BENCHCTL_HOST_TMPDIR=$D\" \"/proc/$_m/environ\" 2>/dev/null && return 0; " \
+    "done; return 1; }\n"                                                              \
+    "nap() { sleep 0.01 2>/dev/null || sleep 1; }\n"
 
 /* util */
 char *ssh_strdup(const char *s);
@@ -76,7 +118,41 @@ void conn_mark_lost(sshconn *c);
 /* "connection to host 'a' (user@addr:port) lost: why", into ctx. */
 void conn_lost_error(bc_ctx *ctx, sshconn *c);
 
+/* command.c: the text of a remote command */
+/* How a stage's environment reaches the host: never on a command line,
+ * which every user there can read in ps (values may be secrets). */
+enum { ENV_STDIN, ENV_FILE, ENV_INLINE };
+/* What a string builder holds (aborts when memory ran out, as ssh_strdup). */
+const char *ssh_sb_text(const bc_sb *b);
+/* The stage's exports, one `export NAME='value'` line each (values
+ * quoted), then an end line, into b; names that are not shell variable
+ * names are left out with a warning. */
+void ssh_env_script(bc_ctx *ctx, sshconn *c, const bc_exec_request *req, bc_sb *b);
+/* Without the dispatcher: env into $BENCHCTL_HOST_TMPDIR/name (0600) over
+ * SFTP, from a 0600 file here.  BC_OK or BC_ERR. */
+int ssh_put_env_file(bc_ctx *ctx, sshconn *c, const char *name, const char *env);
+/* The /bin/sh script of a stage (malloc'd); its environment goes by how:
+ * ENV_STDIN (the caller writes env, then end of file, to the channel),
+ * ENV_FILE ($BENCHCTL_HOST_TMPDIR/env.<id>, 0600, removed by the script)
+ * or ENV_INLINE (env is in the script: for the dispatcher's 0600 file).
+ * wrap: as the login shell's command (`exec /bin/sh -c '...'`). */
+char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
+                        const char *env, int wrap);
+
 /* exec.c */
+/* A process handle on c (ctx NULL: an internal command whose stdout is
+ * captured); never fails (aborts when out of memory). */
+sshproc *ssh_proc_new(sshconn *c, bc_ctx *ctx, const char *label);
+/* Lock held: give p an id and list it on c (conn_unlock wakes it). */
+void ssh_proc_link(sshconn *c, sshproc *p);
+/* Lock held: unlink p, close its channel, free it. */
+void ssh_proc_free_locked(sshconn *c, sshproc *p);
+/* Lock held: open p's channel and run cmd through the login shell; with
+ * keep_stdin, stdin stays open for ssh_channel_write.  BC_OK or BC_ERR. */
+int ssh_channel_start(bc_ctx *ctx, sshconn *c, sshproc *p, const char *cmd, int tty, int rows,
+                      int cols, int keep_stdin);
+/* `exec /bin/sh -c '<script>'` (malloc'd): what the login shell runs. */
+char *ssh_wrap_script(const char *script);
 int ssh_op_start(bc_ctx *ctx, void *conn, const bc_exec_request *req, void **proc);
 int ssh_op_wait(bc_ctx *ctx, void *proc, int64_t timeout_ms, bc_exec_result *res);
 int ssh_op_stop(bc_ctx *ctx, void *proc, int64_t grace_ms);
@@ -88,6 +164,34 @@ int ssh_run_script(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_
 /* At close: stop every group still running, sweep the run's leftovers,
  * remove the private directory, free every proc. */
 void ssh_exec_shutdown(bc_ctx *ctx, sshconn *c);
+
+/* dispatch.c: the per-host dispatcher */
+/* At open: start it (private directory, machine facts with /bin/sh, the
+ * watchdog that cleans up if the connection drops); sets c->tmpdir and
+ * hands the facts to the core through ctx's output.  BC_OK or BC_ERR. */
+int ssh_dispatch_start(bc_ctx *ctx, sshconn *c, int64_t timeout_ms);
+/* Run an internal sh script through the dispatcher (no new channel, no
+ * login); like ssh_run_script.  BC_UNSUPPORTED when there is none. */
+int ssh_dispatch_call(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeout_ms,
+                      int *status, char **out);
+/* Write data to $BENCHCTL_HOST_TMPDIR/name (mode 0600) through the
+ * dispatcher; name is [A-Za-z0-9._-]+.  BC_OK, BC_UNSUPPORTED or BC_ERR. */
+int ssh_dispatch_write_file(bc_ctx *ctx, sshconn *c, const char *name, const char *data,
+                            int64_t timeout_ms);
+/* At close, after the clean-up: tell it to end (it leaves nothing). */
+void ssh_dispatch_quit(sshconn *c);
+/* Start p (a stage without a terminal) through the dispatcher: script is
+ * the /bin/sh script that runs it (its environment inside; the dispatcher
+ * writes it to a 0600 file, removed when the stage ends).  BC_OK, or
+ * BC_UNSUPPORTED when the dispatcher cannot take it now (no dispatcher,
+ * another stage on it, requests in flight): use a channel. */
+int ssh_dispatch_stage_start(sshconn *c, sshproc *p, const char *script);
+/* Wait for a stage started so: BC_OK (ended: p->exited, exit_status,
+ * term_signal), BC_TIMEOUT, BC_CANCELLED (cancel_ctx given) or -1 when
+ * the connection or the dispatcher was lost.  Output goes to p->ctx. */
+int ssh_dispatch_stage_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx);
+/* Lock held: p no longer owns the dispatcher (released). */
+void ssh_dispatch_stage_done_locked(sshconn *c, sshproc *p);
 
 /* sftp.c */
 int ssh_op_get_file(bc_ctx *ctx, void *conn, const char *remote, const char *local);

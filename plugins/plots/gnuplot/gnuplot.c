@@ -84,7 +84,7 @@ static const bc_option options[] = {
     {0},
 };
 
-static void read_opts(bc_ctx *ctx, gp_opts *o)
+void gp_read_opts(bc_ctx *ctx, gp_opts *o)
 {
     const bc_services *s = ctx->svc;
     o->dpi = s->opt_int(ctx, "dpi");
@@ -270,7 +270,7 @@ static int prepare(job *j)
                  req->source_path && *req->source_path ? "output path" : "source file");
         return BC_ERR;
     }
-    read_opts(ctx, &j->o);
+    gp_read_opts(ctx, &j->o);
     const char *x = req->x && *req->x ? req->x : NULL;
     const char *y = req->y && *req->y ? req->y : NULL;
     const char *g = req->groupby && *req->groupby ? req->groupby : NULL;
@@ -398,9 +398,8 @@ void gp_to_elapsed(gp_series *s, size_t n, gp_plot *pl, double x0)
 }
 
 /* The script beside the plot: <output without extension>.gp. */
-static FILE *open_script(job *j)
+static FILE *open_script(bc_ctx *ctx, const char *name, const char *out)
 {
-    const char *out = j->req->output_path;
     const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
     size_t n = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
     char path[4096];
@@ -409,10 +408,79 @@ static FILE *open_script(job *j)
     snprintf(path, sizeof path, "%.*s.gp", (int)n, out);
     FILE *f = fopen(path, "we");
     if (!f)
-        bc_log(j->ctx, BC_LOG_WARN, "plot '%s': cannot write the script %s: %s", j->name, path,
+        bc_log(ctx, BC_LOG_WARN, "plot '%s': cannot write the script %s: %s", name, path,
                strerror(errno));
     return f;
 }
+
+int gp_run(bc_ctx *ctx, const char *name, const char *output_path, bool keep_script,
+           gp_emit_fn emit, void *ud)
+{
+    /* gnuplot writes a temporary file next to the output, renamed into
+     * place only when it succeeded: a failed plot leaves no half file. */
+    size_t n = strlen(output_path) + 64;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        bc_error(ctx, "out of memory");
+        return BC_ERR;
+    }
+    static unsigned counter;
+    snprintf(tmp, n, "%s.tmp-%ld-%u", output_path, (long)getpid(), ++counter);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        bc_error(ctx, "plot '%s': cannot write %s: %s", name, output_path, strerror(errno));
+        free(tmp);
+        return BC_ERR;
+    }
+    close(fd);
+
+    /* A gnuplot that dies must not kill us with SIGPIPE. */
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigset_t pending_before;
+    sigpending(&pending_before);
+
+    gp_proc proc;
+    char what[600];
+    snprintf(what, sizeof what, "plot '%s'", name);
+    int rc = gp_start(&proc, ctx, ctx->svc->opt_string(ctx, "gnuplot_path"));
+    if (rc == BC_OK) {
+        proc.tee = keep_script ? open_script(ctx, name, output_path) : NULL;
+        emit(&proc, ud, tmp);
+        if (proc.tee)
+            fclose(proc.tee);
+        proc.tee = NULL;
+        rc = gp_finish(&proc, what);
+    }
+
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) && !sigismember(&pending_before, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc == BC_OK) {
+        struct stat st;
+        if (stat(tmp, &st) != 0 || st.st_size == 0) {
+            bc_error(ctx, "gnuplot exited without writing %s (plot '%s')", output_path, name);
+            rc = BC_ERR;
+        } else if (rename(tmp, output_path) != 0) {
+            bc_error(ctx, "plot '%s': cannot rename %s to %s: %s", name, tmp, output_path,
+                     strerror(errno));
+            rc = BC_ERR;
+        }
+    }
+    if (rc != BC_OK)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static void emit_plot(gp_proc *p, void *ud, const char *tmp) { gp_emit(p, ud, tmp); }
 
 int gp_draw(job *j, gp_plot *pl)
 {
@@ -436,70 +504,7 @@ int gp_draw(job *j, gp_plot *pl)
                       "elapsed draws seconds)", j->name);
         return BC_ERR;
     }
-    /* gnuplot writes a temporary file next to the output, renamed into
-     * place only when it succeeded: a failed plot leaves no half file. */
-    size_t n = strlen(req->output_path) + 64;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        bc_error(ctx, "out of memory");
-        return BC_ERR;
-    }
-    static unsigned counter;
-    snprintf(tmp, n, "%s.tmp-%ld-%u", req->output_path, (long)getpid(), ++counter);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        bc_error(ctx, "plot '%s': cannot write %s: %s", j->name, req->output_path,
-                 strerror(errno));
-        free(tmp);
-        return BC_ERR;
-    }
-    close(fd);
-
-    /* A gnuplot that dies must not kill us with SIGPIPE. */
-    sigset_t pipe_set, old;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    sigset_t pending_before;
-    sigpending(&pending_before);
-
-    gp_proc proc;
-    char what[600];
-    snprintf(what, sizeof what, "plot '%s'", j->name);
-    int rc = gp_start(&proc, ctx, ctx->svc->opt_string(ctx, "gnuplot_path"));
-    if (rc == BC_OK) {
-        proc.tee = j->o.keep_script ? open_script(j) : NULL;
-        gp_emit(&proc, pl, tmp);
-        if (proc.tee)
-            fclose(proc.tee);
-        proc.tee = NULL;
-        rc = gp_finish(&proc, what);
-    }
-
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGPIPE) && !sigismember(&pending_before, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        sigtimedwait(&pipe_set, NULL, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-    if (rc == BC_OK) {
-        struct stat st;
-        if (stat(tmp, &st) != 0 || st.st_size == 0) {
-            bc_error(ctx, "gnuplot exited without writing %s (plot '%s')", req->output_path,
-                     j->name);
-            rc = BC_ERR;
-        } else if (rename(tmp, req->output_path) != 0) {
-            bc_error(ctx, "plot '%s': cannot rename %s to %s: %s", j->name, tmp,
-                     req->output_path, strerror(errno));
-            rc = BC_ERR;
-        }
-    }
-    if (rc != BC_OK)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return gp_run(ctx, j->name, req->output_path, j->o.keep_script, emit_plot, pl);
 }
 
 int gp_job_series(job *j, gp_plot *pl)
@@ -566,6 +571,8 @@ static void plot_from_job(job *j, gp_plot *pl)
 
 static int gnuplot_render(bc_ctx *ctx, const bc_plot_request *req)
 {
+    if (req->type && strcmp(req->type, "timeline") == 0)
+        return gp_render_timeline(ctx, req);
     gp_ext ext;
     read_ext(req, &ext);
     if (ext.n_series > 0)

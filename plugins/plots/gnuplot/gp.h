@@ -271,6 +271,21 @@ typedef struct gp_plot {
     size_t nxcat_labels;
 } gp_plot;
 
+/* Writes a script (and its data) to gnuplot for an output file whose
+ * temporary name is tmp_path. */
+typedef void (*gp_emit_fn)(gp_proc *p, void *ud, const char *tmp_path);
+/* Start gnuplot, let emit write the script, wait for it, and rename the
+ * temporary output into output_path (nothing is left on failure; with
+ * keep_script the script is also written beside it as .gp).  BC_OK,
+ * BC_CANCELLED or BC_ERR (error set; messages name the plot `name`). */
+int gp_run(bc_ctx *ctx, const char *name, const char *output_path, bool keep_script,
+           gp_emit_fn emit, void *ud);
+/* The plugin's options into o, with fallbacks where a core did not check. */
+void gp_read_opts(bc_ctx *ctx, gp_opts *o);
+/* type: timeline (ABI 1.5): one panel per request panel, one line per
+ * series (host), spans shaded and labelled (gp_timeline.c). */
+int gp_render_timeline(bc_ctx *ctx, const bc_plot_request *req);
+
 /* Write the whole script (settings, datablocks, plot command) to gnuplot. */
 void gp_emit(gp_proc *p, const gp_plot *pl, const char *tmp_path);
 

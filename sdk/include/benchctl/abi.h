@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 4
+#define BC_ABI_MINOR 5
 
 /*
  * The minor a plugin is built for.  Define it before including any benchctl
@@ -57,8 +57,9 @@ typedef enum bc_kind {
     BC_KIND_COLLECTOR = 3, /* brings result files into the run directory */
     BC_KIND_VALIDATOR = 4, /* checks a collected file against data_schema */
     BC_KIND_PLOT = 5,      /* draws plots[] entries */
-    BC_KIND_PUBLISHER = 6  /* since ABI 1.4: exports a stored run to a result
+    BC_KIND_PUBLISHER = 6, /* since ABI 1.4: exports a stored run to a result
                             * server (publisher.h) */
+    BC_KIND_MONITOR = 7    /* since ABI 1.5: samples a host's resources (monitor.h) */
 } bc_kind;
 
 /* Status codes returned by plugin operations and core services. */

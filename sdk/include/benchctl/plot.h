@@ -22,6 +22,20 @@ typedef struct bc_plot_series {
                               * parameter named by x; NULL otherwise */
 } bc_plot_series;
 
+/* A panel of a `timeline` plot (since ABI 1.5; never grows): its y axis
+ * label and the column it draws, or several joined by '+' (summed). */
+typedef struct bc_plot_panel {
+    const char *label;
+    const char *columns;
+} bc_plot_panel;
+
+/* A span shaded on a `timeline` plot (since ABI 1.5; never grows): a
+ * stage's start and end, seconds since the epoch. */
+typedef struct bc_plot_span {
+    const char *label;
+    double start, end;
+} bc_plot_span;
+
 /* bc_plot_request.flags (since ABI 1.3). */
 #define BC_PLOT_LOG_X 0x1u   /* log_x: logarithmic x axis */
 #define BC_PLOT_LOG_Y 0x2u   /* log_y: logarithmic y axis */
@@ -58,6 +72,14 @@ typedef struct bc_plot_request {
     const bc_plot_series *series; /* across: one per case (n_series >= 1);
                                    * source_path is then series[0]'s */
     size_t n_series;
+    /* ---- since ABI 1.5 (BC_PLOT_REQ_HAS(req, n_spans)) ---- */
+    /* type "timeline" (host monitoring): one panel each, stacked, sharing
+     * the x axis; series (across "hosts") are the lines of every panel,
+     * x their `timestamp` column (seconds since the epoch); spans shaded. */
+    const bc_plot_panel *panels;
+    size_t n_panels;
+    const bc_plot_span *spans;
+    size_t n_spans;
 } bc_plot_request;
 
 typedef struct bc_plot_ops {

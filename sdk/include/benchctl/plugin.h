@@ -17,6 +17,7 @@
 #include "abi.h"
 #include "collector.h"
 #include "host.h"
+#include "monitor.h"
 #include "options.h"
 #include "plot.h"
 #include "probe.h"

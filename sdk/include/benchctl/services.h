@@ -15,6 +15,12 @@
 #include "abi.h"
 
 typedef struct bc_services bc_services;
+struct bc_monitor_sample; /* monitor.h */
+
+/* A line of a streamed command's standard output (host_stream, ABI 1.5),
+ * without its newline; len bytes, not NUL-terminated.  Return 0 to go on,
+ * non-zero to stop the command. */
+typedef int (*bc_line_fn)(void *arg, const char *line, size_t len);
 
 /* The context of one plugin call.  The core owns and allocates it; it is
  * only valid for the duration of the call (or, for a host process, until
@@ -143,6 +149,24 @@ struct bc_services {
      * current host's transport declares; 0 when there is no host or the
      * transport declares none. */
     uint32_t (*host_caps)(bc_ctx *ctx);
+
+    /* ---- ABI 1.5 (check with BC_HAS_SERVICE) ---- */
+
+    /* For monitors (and probes and collectors): run one long-lived command
+     * on the current host through its transport (the run's connection:
+     * one exec, no new login) and call on_line for every line of its
+     * standard output as it arrives (standard error is logged).  Returns
+     * BC_OK when the command ended on its own (*exit_status set; may be
+     * NULL), BC_CANCELLED when the call was stopped (the run ends, the
+     * monitor is stopped, or on_line returned non-zero) -- the command and
+     * everything it started are stopped then -- or BC_ERR (the command
+     * could not start, the connection was lost). */
+    int (*host_stream)(bc_ctx *ctx, const char *command, bc_line_fn on_line, void *arg,
+                       int *exit_status);
+    /* For monitors: one sample of the current host, stamped by the core on
+     * the controller's clock when it is called.  Members that are NaN were
+     * not measured (empty in the CSV). */
+    void (*monitor_sample)(bc_ctx *ctx, const struct bc_monitor_sample *sample);
 };
 
 /* True when ctx has the members plugin_state and instance (a core of ABI
