@@ -53,11 +53,22 @@ foreach(pair ${_completions})
     COMMENT "Generating ${sh} completion" VERBATIM)
   list(APPEND _docs ${_out}/completion/${sh}/${file})
 endforeach()
+# Installed compressed, as Debian ships man pages (gzip -n: no time stamp).
+find_program(BENCHCTL_GZIP gzip)
+foreach(page benchctl.1 benchctl.yaml.5 benchctl-plugins.7)
+  string(REGEX MATCH "[0-9]$" sec "${page}")
+  if(BENCHCTL_GZIP)
+    add_custom_command(OUTPUT ${_out}/man/${page}.gz
+      COMMAND ${BENCHCTL_GZIP} -9nkf ${_out}/man/${page}
+      DEPENDS ${_out}/man/${page} VERBATIM)
+    list(APPEND _docs ${_out}/man/${page}.gz)
+    install(FILES ${_out}/man/${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sec} COMPONENT core)
+  else()
+    install(FILES ${_out}/man/${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sec} COMPONENT core)
+  endif()
+endforeach()
 add_custom_target(benchctl-docs ALL DEPENDS ${_docs})
 
-install(FILES ${_out}/man/benchctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT core)
-install(FILES ${_out}/man/benchctl.yaml.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5 COMPONENT core)
-install(FILES ${_out}/man/benchctl-plugins.7 DESTINATION ${CMAKE_INSTALL_MANDIR}/man7 COMPONENT core)
 install(FILES ${_out}/completion/bash/benchctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions COMPONENT core)
 install(FILES ${_out}/completion/zsh/_benchctl

@@ -21,7 +21,7 @@ install(FILES LICENSE DESTINATION ${BENCHCTL_DOCDIR} RENAME copyright COMPONENT 
 install(DIRECTORY docs/ DESTINATION ${BENCHCTL_DOCDIR}/docs COMPONENT core
         FILES_MATCHING PATTERN "*.md" PATTERN "*.json" PATTERN "man" EXCLUDE)
 install(DIRECTORY examples/ DESTINATION ${BENCHCTL_DOCDIR}/examples COMPONENT core
-        PATTERN "results" EXCLUDE PATTERN "report.md" EXCLUDE PATTERN "plugins" EXCLUDE)
+        USE_SOURCE_PERMISSIONS PATTERN "results" EXCLUDE PATTERN "report.md" EXCLUDE PATTERN "plugins" EXCLUDE)
 # Debian: every package has its copyright file in /usr/share/doc/<package>.
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/benchctl-ssh RENAME copyright
         COMPONENT ssh)
@@ -34,7 +34,7 @@ install(FILES plugins/plots/gnuplot/README.md
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/benchctl-dev RENAME copyright
         COMPONENT dev)
 install(DIRECTORY examples/plugins DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/benchctl-dev/examples
-        COMPONENT dev)
+        USE_SOURCE_PERMISSIONS COMPONENT dev)
 
 # ---- CPack: Debian packages ------------------------------------------------------
 set(BENCHCTL_PACKAGE_MAINTAINER "benchctl maintainers <benchctl@localhost>"
@@ -66,44 +66,45 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)          # Depends: from the ELF files' libraries
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)   # Depends: benchctl (= VERSION)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_STRIP_FILES ON)                       # debug symbols stay in the build tree
 
 set(CPACK_DEBIAN_CORE_PACKAGE_NAME benchctl)
 set(CPACK_DEBIAN_CORE_PACKAGE_RECOMMENDS "benchctl-gnuplot")
 set(CPACK_DEBIAN_CORE_PACKAGE_SUGGESTS "benchctl-ssh, git, rclone")
-set(CPACK_COMPONENT_CORE_DESCRIPTION
+set(CPACK_DEBIAN_CORE_DESCRIPTION
   "benchmark orchestrator
- Declare a benchmark once in YAML - hosts, stages, readiness checks, result
- files, plots - and `benchctl run` does the plumbing and stores every run
- with the parameters and metadata that produced it; `benchctl compare` tests
- runs against each other.
- .
- This package has the benchctl command with its local host transport, health
- probes, collectors and validators. The ssh transport and the gnuplot plot
- emitter are the packages benchctl-ssh and benchctl-gnuplot.")
+Declare a benchmark once in YAML - hosts, stages, readiness checks, result
+files, plots - and `benchctl run` does the plumbing and stores every run
+with the parameters and metadata that produced it; `benchctl compare` tests
+runs against each other.
+
+This package has the benchctl command with its local host transport, health
+probes, collectors and validators. The ssh transport and the gnuplot plot
+emitter are the packages benchctl-ssh and benchctl-gnuplot.")
 
 set(CPACK_DEBIAN_SSH_PACKAGE_NAME benchctl-ssh)
 set(CPACK_COMPONENT_SSH_DEPENDS core)
-set(CPACK_COMPONENT_SSH_DESCRIPTION
+set(CPACK_DEBIAN_SSH_DESCRIPTION
   "benchctl ssh host transport (libssh)
- The benchctl plugin that runs stages on remote hosts over SSH: keys,
- passphrases, passwords, agent, known_hosts checking, SFTP.")
+The benchctl plugin that runs stages on remote hosts over SSH: keys,
+passphrases, passwords, agent, known_hosts checking, SFTP.")
 
 set(CPACK_DEBIAN_GNUPLOT_PACKAGE_NAME benchctl-gnuplot)
 set(CPACK_COMPONENT_GNUPLOT_DEPENDS core)
 set(CPACK_DEBIAN_GNUPLOT_PACKAGE_RECOMMENDS "gnuplot-nox | gnuplot")
-set(CPACK_COMPONENT_GNUPLOT_DESCRIPTION
+set(CPACK_DEBIAN_GNUPLOT_DESCRIPTION
   "benchctl gnuplot plot emitter
- The benchctl plugin that draws a run's plots[] with gnuplot (PNG, SVG,
- PDF), run as a child process.")
+The benchctl plugin that draws a run's plots[] with gnuplot (PNG, SVG,
+PDF), run as a child process.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME benchctl-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION devel)
 set(CPACK_COMPONENT_DEV_DEPENDS core)
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "pkg-config, cmake")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
+set(CPACK_DEBIAN_DEV_DESCRIPTION
   "benchctl plugin SDK
- Headers, the static helper library, the pkg-config file (benchctl.pc) and
- the Benchctl CMake package for building benchctl plugins out of tree
- (plugin ABI ${BENCHCTL_ABI_VERSION}).")
+Headers, the static helper library, the pkg-config file (benchctl.pc) and
+the Benchctl CMake package for building benchctl plugins out of tree
+(plugin ABI ${BENCHCTL_ABI_VERSION}).")
 
 include(CPack)
