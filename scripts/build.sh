@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Configure and build benchctl into build/ (BUILD_DIR overrides).
+# Configure and build benchctl into build/ (BUILD_DIR overrides), with
+# warnings as errors (BENCHCTL_WERROR, off by default for distribution
+# builds; scripts/test.sh and CI build through this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD_DIR:-build}"
