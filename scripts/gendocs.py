@@ -277,9 +277,17 @@ def write(out, lines):
 
 # ---- completion ------------------------------------------------------------------
 
+HELP_OPT = {"letter": "h", "name": "help", "value": None, "help": "show this help"}
+
+
+def all_opts(c):
+    """The command's options, with -h/--help even if its help omits it."""
+    return c["options"] + ([] if any(o["name"] == "help" for o in c["options"]) else [HELP_OPT])
+
+
 def opt_words(c):
     w = []
-    for o in c["options"] + [{"letter": "h", "name": "help", "value": None}]:
+    for o in all_opts(c):
         if o["letter"]:
             w.append("-" + o["letter"])
         w.append("--" + o["name"])
@@ -373,7 +381,7 @@ def completion_zsh(cli):
           "  case $cmd in"]
     for c in cli["commands"]:
         specs = []
-        for o in c["options"] + [{"letter": "h", "name": "help", "value": None, "help": "show this help"}]:
+        for o in all_opts(c):
             h = zq(o.get("help", "").split(" (")[0][:70])
             act = ""
             if o["value"]:
@@ -408,7 +416,7 @@ def completion_fish(cli):
                  % (c["name"], fq(c["summary"])))
     for c in cli["commands"]:
         cond = "-n '__fish_seen_subcommand_from %s'" % c["name"]
-        for o in c["options"] + [{"letter": "h", "name": "help", "value": None, "help": "show this help"}]:
+        for o in all_opts(c):
             line = "complete -c benchctl %s -l %s" % (cond, o["name"])
             if o["letter"]:
                 line += " -s " + o["letter"]
