@@ -38,14 +38,43 @@ install(DIRECTORY examples/plugins DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/benc
 
 # ---- CPack: Debian packages ------------------------------------------------------
 set(BENCHCTL_PACKAGE_MAINTAINER "benchctl maintainers <benchctl@localhost>"
-    CACHE STRING "Maintainer field of the Debian packages")
+    CACHE STRING "Maintainer field of the Debian packages (a distribution sets its own)")
 set(BENCHCTL_PACKAGE_RELEASE 1 CACHE STRING "Debian revision of the packages")
+
+# Debian: a non-native package has /usr/share/doc/<package>/changelog.Debian.gz.
+# One entry, dated by SOURCE_DATE_EPOCH when set (reproducible builds).
+string(TIMESTAMP _bc_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+find_program(BENCHCTL_GZIP gzip)
+if(BENCHCTL_GZIP)
+  set(_bc_changelogs)
+  foreach(pkg benchctl benchctl-ssh benchctl-gnuplot benchctl-dev)
+    set(_f ${CMAKE_BINARY_DIR}/debian/${pkg}/changelog.Debian)
+    file(WRITE ${_f} "${pkg} (${PROJECT_VERSION}-${BENCHCTL_PACKAGE_RELEASE}) unstable; urgency=medium
+
+  * benchctl ${PROJECT_VERSION}, built with CPack (cmake/Packaging.cmake).
+
+ -- ${BENCHCTL_PACKAGE_MAINTAINER}  ${_bc_date}
+")
+    add_custom_command(OUTPUT ${_f}.gz COMMAND ${BENCHCTL_GZIP} -9nkf ${_f} DEPENDS ${_f} VERBATIM)
+    list(APPEND _bc_changelogs ${_f}.gz)
+    if(pkg STREQUAL benchctl)
+      set(_comp core)
+    else()
+      string(REPLACE "benchctl-" "" _comp ${pkg})
+    endif()
+    install(FILES ${_f}.gz DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${pkg} COMPONENT ${_comp})
+  endforeach()
+  add_custom_target(benchctl-changelogs ALL DEPENDS ${_bc_changelogs})
+endif()
 
 set(CPACK_PACKAGE_NAME benchctl)
 set(CPACK_PACKAGE_VENDOR "benchctl")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${BENCHCTL_PACKAGE_MAINTAINER}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "benchmark orchestrator")
+# Each package's own first description line is its synopsis: CPackDeb
+# prepends the summary to every package's description unless it is CPack's
+# default text, so that is what it is set to (no generator here shows it).
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_NAME} built using CMake")
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 find_program(BENCHCTL_DPKG dpkg)
