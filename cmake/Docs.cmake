@@ -21,8 +21,8 @@ endif()
 set(_gen ${PROJECT_SOURCE_DIR}/scripts/gendocs.py)
 set(_out ${CMAKE_BINARY_DIR}/docs)
 file(MAKE_DIRECTORY ${_out}/man ${_out}/completion)
-# A fixed date: the same sources give the same pages (reproducible builds).
-set(_env ${CMAKE_COMMAND} -E env BENCHCTL_DOCS_DATE=${PROJECT_VERSION})
+# (A sanitizer build runs its binary here too: no leak report is wanted from `help`.)
+set(_env ${CMAKE_COMMAND} -E env BENCHCTL_DOCS_VERSION=${PROJECT_VERSION} ASAN_OPTIONS=detect_leaks=0)
 
 add_custom_command(OUTPUT ${_out}/man/benchctl.1
   COMMAND ${_env} ${BENCHCTL_PYTHON} ${_gen} man1 $<TARGET_FILE:benchctl> ${_out}/man/benchctl.1
@@ -47,7 +47,7 @@ foreach(pair ${_completions})
   list(GET pair 1 file)
   add_custom_command(OUTPUT ${_out}/completion/${sh}/${file}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${_out}/completion/${sh}
-    COMMAND ${BENCHCTL_PYTHON} ${_gen} completion ${sh} $<TARGET_FILE:benchctl>
+    COMMAND ${_env} ${BENCHCTL_PYTHON} ${_gen} completion ${sh} $<TARGET_FILE:benchctl>
             ${_out}/completion/${sh}/${file}
     DEPENDS benchctl ${_gen}
     COMMENT "Generating ${sh} completion" VERBATIM)

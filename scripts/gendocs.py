@@ -20,7 +20,9 @@ import re
 import subprocess
 import sys
 
-DATE = os.environ.get("BENCHCTL_DOCS_DATE", "")
+# The version for the page footer (cmake/Docs.cmake sets it); no date, so
+# the same sources always give the same pages.
+VERSION = os.environ.get("BENCHCTL_DOCS_VERSION", "")
 
 
 # ---- the CLI, read from its help -------------------------------------------------
@@ -112,7 +114,7 @@ def inline(s):
 
 
 def header(name, section, title):
-    return ['.TH %s %s "%s" "benchctl" "%s"' % (name.upper(), section, DATE, title)]
+    return ['.TH %s %s "" "benchctl %s" "%s"' % (name.upper(), section, VERSION, title)]
 
 
 def cells(line):
