@@ -19,7 +19,7 @@ run_bc help
 expect_rc 0 "help"
 cmds=$(printf '%s\n' "$OUT" | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on = 0}')
 [ "$(printf '%s\n' "$cmds" | wc -l)" -ge 10 ] || fail "too few commands in benchctl help: $cmds"
-for c in run compare plugins help; do printf '%s\n' "$cmds" | grep -qx "$c" || fail "help lacks $c"; done
+for c in run compare plugins help; do grep -qx "$c" <<<"$cmds" || fail "help lacks $c"; done
 
 # ---- man pages ---------------------------------------------------------------------
 command -v man >/dev/null || fail "this test needs man (man-db; scripts/deps.sh installs it)"
@@ -90,7 +90,7 @@ for c in $cmds; do
   [ "$c" = help ] && continue
   opts=$(complete_bash "$c" -)
   for o in $(sed -n 's/^  \(-., \|    \)--\([a-z][a-z0-9-]*\).*/\2/p' <("$BENCHCTL" "$c" --help) | grep -vx verbose); do
-    printf '%s\n' "$opts" | grep -qx -- "--$o" || fail "bash: 'benchctl $c -<TAB>' lacks --$o"
+    grep -qx -- "--$o" <<<"$opts" || fail "bash: 'benchctl $c -<TAB>' lacks --$o"
   done
 done
 pass "bash completion loads and completes commands, options, option values and files"

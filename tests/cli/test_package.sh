@@ -27,7 +27,12 @@ want="benchctl-dev_${VERSION}-1_$ARCH.deb benchctl-gnuplot_${VERSION}-1_$ARCH.de
 [ "$debs" = "$want" ] || fail "cpack built '$debs', expected '$want'"
 pass "cpack builds benchctl, benchctl-ssh, benchctl-gnuplot, benchctl-dev ($VERSION-1, $ARCH)"
 
-field() { dpkg-deb -f "$1_${VERSION}-1_$ARCH.deb" "$2"; }
+# field PACKAGE FIELD: a control field (the control files are read once).
+for p in benchctl benchctl-ssh benchctl-gnuplot benchctl-dev; do
+  dpkg-deb -f "${p}_${VERSION}-1_$ARCH.deb" >"$T/$p.control"
+done
+field() { awk -v f="$2" 'index($0, f ": ") == 1 {print substr($0, length(f) + 3); on = 1; next}
+                         on && /^ / {print; next} {on = 0}' "$T/$1.control"; }
 files() { dpkg-deb -c "$1_${VERSION}-1_$ARCH.deb" | awk '$1 !~ /^d/ {print $6}' | sed 's|^\./|/|' | sort; }
 for p in benchctl benchctl-ssh benchctl-gnuplot benchctl-dev; do files $p >"$T/$p.files"; done
 
@@ -85,35 +90,59 @@ for deb in ./*.deb; do dpkg -x "$deb" "$T/root"; done
 # deps_closure PACKAGE: the package names PACKAGE's Depends name, and theirs
 # (for the benchctl packages).
 depnames() { field "$1" Depends | tr ',|' '\n\n' | sed 's/(.*//; s/:.*//; s/ //g' | grep -v '^$'; }
-checked=0
+# First every (package, file, soname, library path) the ELF files need...
+: >"$T/needs"
 for p in benchctl benchctl-ssh benchctl-gnuplot; do
-  allowed=$(
-    depnames $p
-    for q in $(depnames $p | grep '^benchctl'); do depnames "$q"; done
-  )
   while IFS= read -r f; do
+    case "$f" in */bin/* | *.so) ;; *) continue ;; esac
     case "$(head -c 4 "$T/root$f" | od -An -c | tr -d ' ')" in 177ELF) ;; *) continue ;; esac
     ldd "$T/root$f" >"$T/ldd.out" 2>&1 || fail "ldd $f: $(cat "$T/ldd.out")"
     for so in $(readelf -d "$T/root$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
       lib=$(awk -v so="$so" '$1 == so && $2 == "=>" {print $3; exit}' "$T/ldd.out")
       [ -n "$lib" ] && [ -e "$lib" ] || fail "$f needs $so, which is not installed here: $(cat "$T/ldd.out")"
-      owner=
-      for cand in "$lib" "$(readlink -f "$lib")" "/usr$lib" "/usr$(readlink -f "$lib")" "${lib#/usr}"; do
-        owner=$(dpkg-query -S "$cand" 2>/dev/null | head -n1 | sed 's/:.*//') && [ -n "$owner" ] && break
-      done
-      [ -n "$owner" ] || fail "no package owns $lib ($so, needed by $f)"
-      printf '%s\n' "$allowed" | grep -qx "$owner" ||
-        fail "$p: $f needs $so from $owner, which its Depends ($(field $p Depends)) do not name"
-      checked=$((checked + 1))
+      echo "$p $f $so $lib" >>"$T/needs"
     done
   done <"$T/$p.files"
 done
+# ...then who owns each library, in one dpkg-query (it reads every file list):
+# the path as ldd gives it, resolved, and with or without /usr (merged /usr).
+declare -A owner=()
+cands=$(awk '{print $4}' "$T/needs" | sort -u | while read -r lib; do
+  r=$(readlink -f "$lib")
+  printf '%s\n' "$lib" "$r" "/usr$lib" "/usr$r" "${lib#/usr}" "${r#/usr}"
+done | sort -u)
+# shellcheck disable=SC2086
+dpkg-query -S $cands 2>/dev/null >"$T/owners" || true
+while IFS= read -r line; do
+  pk=${line%%: *}
+  owner[${line#*: }]=${pk%%:*}
+done <"$T/owners"
+declare -A allowed=()
+for p in benchctl benchctl-ssh benchctl-gnuplot; do
+  allowed[$p]=$(
+    depnames $p
+    for q in $(depnames $p | grep '^benchctl'); do depnames "$q"; done
+  )
+done
+checked=0
+while read -r p f so lib; do
+  r=$(readlink -f "$lib")
+  o=
+  for cand in "$lib" "$r" "/usr$lib" "/usr$r" "${lib#/usr}" "${r#/usr}"; do
+    o=${owner[$cand]:-}
+    [ -n "$o" ] && break
+  done
+  [ -n "$o" ] || fail "no package owns $lib ($so, needed by $f)"
+  grep -qx "$o" <<<"${allowed[$p]}" ||
+    fail "$p: $f needs $so from $o, which its Depends ($(field $p Depends)) do not name"
+  checked=$((checked + 1))
+done <"$T/needs"
 [ $checked -ge 10 ] || fail "only $checked library dependencies checked"
 # And every package named in a Depends is installed here (the archive has it).
 for p in benchctl benchctl-ssh benchctl-gnuplot benchctl-dev; do
   for d in $(depnames $p | grep -v '^benchctl'); do
-    dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" ||
-      apt-cache policy "$d" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
+    [ "$(dpkg-query -W -f='${Status}' "$d" 2>/dev/null)" = "install ok installed" ] ||
+      grep -q 'Candidate: [0-9]' <<<"$(apt-cache policy "$d" 2>/dev/null)" ||
       fail "$p depends on $d, which is neither installed nor in the archive"
   done
 done
@@ -208,7 +237,7 @@ case "$(json "$m" '[p["path"] for p in j["plugins"] if p["name"] == "gnuplot"][0
   /usr/lib/*benchctl/plugins/plot-gnuplot.so) ;;
   *) fail "gnuplot plugin not from the installed directory: $(json "$m" 'j["plugins"]')" ;;
 esac
-ls "$R"/1/plots/*/*.png "$R"/1/plots/*.png >/dev/null 2>&1 || ls -R "$R/1/plots" | grep -q '\.png$' ||
+[ -n "$(find "$R/1/plots" -name '*.png' 2>/dev/null)" ] ||
   fail "the quickstart drew no PNG plot: $(ls -R "$R/1")"
 [ "$(json "$R/1/results.json" 'len(j["cases"])')" = 2 ] || fail "results.json: $(head -c 400 "$R/1/results.json")"
 pass "$(sed -n 's/^installer: //p' "$T/inside.out") ./*.deb into an overlay root; the installed quickstart runs (success, plots, results)"
