@@ -13,6 +13,12 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== publishing 500 results to a real Conbench server: benchctl publish vs a curl loop (needs root)"
+if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
+  /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench
+else echo "skipped: needs root and ../shared/conbench"; fi
+echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to stats ID)"
+python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
 need=()
 for p in python3-numpy python3-scipy hyperfine; do
@@ -23,3 +29,6 @@ if [ ${#need[@]} -gt 0 ]; then
   else echo "skipped: install ${need[*]}"; exit 0; fi
 fi
 /usr/bin/python3 tests/bench/stats_bench.py build-release/core/benchctl build-release/peakrss
+echo "== fan-out: sleep-1 span on 8 hosts x 4 nodes vs 1 node, barrier spread, merge of 32 x N rows vs cat + numpy"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/fanout_bench.py build-release/core/benchctl build-release/peakrss
+else echo "skipped: not root"; fi

@@ -13,9 +13,10 @@ declare -A allowed=(
   [config]="util"
   [store]="util"
   [analysis]="util config store"
+  [report]="util config store analysis"
   [plugin]="util config"
-  [run]="util config plugin store analysis"
-  [cli]="util config plugin store analysis run"
+  [run]="util config plugin store analysis report"
+  [cli]="util config plugin store analysis report run"
 )
 
 status=0

@@ -101,8 +101,36 @@ static void case_series(series *s, const cJSON *cs)
         free(t);
     }
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(cs, "outputs"))
-    output_series(s, row, stages, o);
+    {
+        /* A fanned-out stage: its merged dataset, not each node's files. */
+        if (!cJSON_GetObjectItemCaseSensitive(o, "node"))
+            output_series(s, row, stages, o);
+    }
     cJSON_AddItemToArray(s->rows, row);
+}
+
+/* Total concurrency of a case: its concurrency parameter's value times the
+ * nodes of its (first) fanned-out stage; NAN when it has none. */
+static double total_concurrency(const cJSON *results, const cJSON *cs)
+{
+    const char *cp = jstr(cJSON_GetObjectItemCaseSensitive(results, "run"), "concurrency_param");
+    const cJSON *pv = cp ? cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(cs, "parameters"), cp)
+                         : NULL;
+    double v;
+    if (!cJSON_IsString(pv) || !parse_double(pv->valuestring, &v))
+        return NAN;
+    double nodes = 1;
+    const cJSON *st;
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(cs, "stages"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(st, "nodes");
+        if (cJSON_IsNumber(n) && !cJSON_GetObjectItemCaseSensitive(st, "node")) {
+            nodes = n->valuedouble;
+            break;
+        }
+    }
+    return v * nodes;
 }
 
 static char *cell(const cJSON *row, const char *title, const char *unit)
@@ -135,6 +163,11 @@ void scaling_print(const cJSON *results, FILE *f, bool md, const char *indent)
     sb_puts(&align, "l");
     for (size_t i = 0; i < params.n; i++, sb_puts(&align, "r"))
         sv_push(&heads, params.v[i]);
+    bool conc = jstr(cJSON_GetObjectItemCaseSensitive(results, "run"), "concurrency_param");
+    if (conc) {
+        sv_push(&heads, "total concurrency");
+        sb_puts(&align, "r");
+    }
     for (size_t i = 0; i < s.title.n; i++, sb_puts(&align, "r"))
         sv_push(&heads, s.title.v[i]);
     rtable t;
@@ -148,6 +181,10 @@ void scaling_print(const cJSON *results, FILE *f, bool md, const char *indent)
         for (size_t i = 0; i < params.n; i++) {
             const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, params.v[i]));
             rt_add(&t, v ? xstrdup(v) : NULL);
+        }
+        if (conc) {
+            double tc = total_concurrency(results, cs);
+            rt_add(&t, isfinite(tc) ? xasprintf("%g", tc) : NULL);
         }
         for (size_t i = 0; i < s.title.n; i++)
             rt_add(&t, cell(row, s.title.v[i], s.unit.v[i]));

@@ -14,7 +14,9 @@
 /* Whether a run's results.json has cases with parameters (a matrix). */
 bool scaling_applies(const cJSON *results);
 
-/* Print one row per case: its parameters, then for each output the rows
+/* Print one row per case: its parameters (and, with the run's
+ * concurrency_param, the total concurrency: that parameter times the nodes
+ * of the case's fanned-out stage), then for each output the rows
  * per second and success rate, and p50, p95 and p99 of each metric (the
  * columns compare tests, and repeated stages' wall time).  Aligned
  * columns, each line starting with indent, or a Markdown table. */

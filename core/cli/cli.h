@@ -28,14 +28,18 @@ typedef struct cli_args {
     bool json, markdown;
     strvec metadata, env, skip, only_cases, plugin_paths; /* repeatable */
     int64_t timeout_ms;                                   /* run -t; 0 = none */
+    int64_t max_nodes;                                    /* run --nodes; 0 = all */
     const char *log_level;
     const char *name, *file; /* init */
     bool force;              /* init, plot */
-    const char *out;         /* plot --out DIR */
+    const char *out;         /* plot --out DIR, report --out FILE */
+    bool no_report;          /* run --no-report */
     bool del;                /* tag --delete */
     bool cases, fail_on_regression; /* compare */
     const char *baseline;           /* compare --baseline */
     double alpha, threshold;        /* compare */
+    const char *to;                 /* publish --to */
+    bool dry_run, pending;          /* publish */
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -86,7 +90,9 @@ int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

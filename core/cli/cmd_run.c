@@ -21,8 +21,10 @@ int cmd_run(int argc, char **argv)
         .skip = a.skip,
         .cases = a.only_cases,
         .timeout_ms = a.timeout_ms,
+        .max_nodes = a.max_nodes,
         .plugin_paths = a.plugin_paths,
         .log_level = a.log_level,
+        .no_report = a.no_report,
     };
     code = engine_run(&o);
     cli_args_free(&a);

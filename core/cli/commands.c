@@ -54,6 +54,16 @@ static int take_timeout(const char *cmd, const cli_option *o, const char *v, voi
     return 0;
 }
 
+static int take_nodes(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_int64(v, &n) || n < 1)
+        return cli_usage_error(cmd, "--nodes: '%s' is not a positive number of nodes", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
 static int take_log_level(const char *cmd, const cli_option *o, const char *v, void *field)
 {
     (void)o;
@@ -121,9 +131,13 @@ static const cli_option run_opts[] = {
     {"case", 0, CLI_VALUES, "NAME", "run only this case (repeatable)", AT(only_cases), NULL, 0},
     {"timeout", 't', CLI_VALUE, "DURATION", "stop the whole run after DURATION (e.g. 90s, 5m; 0: none)",
      AT(timeout_ms), take_timeout, 0},
+    {"nodes", 0, CLI_VALUE, "N", "fan-out stages (nodes:) run on their first N nodes only",
+     AT(max_nodes), take_nodes, 0},
     OPT_PLUGIN_PATH,
     {"log-level", 0, CLI_VALUE, "LEVEL", "debug, info, warn or error", AT(log_level),
      take_log_level, 0},
+    {"no-report", 0, CLI_FLAG, NULL, "do not write report.html at the end (as report: false)",
+     AT(no_report), NULL, 0},
     END,
 };
 
@@ -181,6 +195,24 @@ static const cli_option compare_opts[] = {
     END,
 };
 
+static const cli_option report_opts[] = {
+    {"out", 0, CLI_VALUE, "FILE",
+     "write the report to FILE (default: report.html in the run's directory;\n"
+     "several runs: report-ID1-ID2....html in the runs' directory)", AT(out), NULL, 0},
+    {"cases", 0, CLI_FLAG, NULL, "report the cases of one run compared (the first is the baseline)",
+     AT(cases), NULL, 0},
+    {"baseline", 0, CLI_VALUE, "CASE", "with --cases: the baseline case", AT(baseline), NULL, 0},
+    {"alpha", 0, CLI_VALUE, "A", "as compare --alpha (default 0.01)", AT(alpha), take_alpha, 0},
+    {"threshold", 0, CLI_VALUE, "T", "as compare --threshold (default 5%)", AT(threshold),
+     take_threshold, 0},
+    {"fail-on-regression", 0, CLI_FLAG, NULL,
+     "several runs: exit 3 when a metric regressed (the report is written)",
+     AT(fail_on_regression), NULL, 0},
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
 static const cli_option stats_opts[] = {
     OPT_JSON("print results.json as stored"),
     OPT_MARKDOWN("print GitHub Markdown tables"),
@@ -215,6 +247,21 @@ static const cli_option sync_opts[] = {
     END,
 };
 
+static const cli_option publish_opts[] = {
+    OPT_CONFIG("config whose publish: section and output_dir to use (default: benchmark.yaml)"),
+    OPT_OUTPUT_DIR("the runs are in DIR (instead of the config's output_dir)"),
+    {"to", 0, CLI_VALUE, "NAME", "the publisher plugin (default: the config's publish.to)",
+     AT(to), NULL, 0},
+    {"dry-run", 0, CLI_FLAG, NULL, "print the JSON that would be sent; contact no server",
+     AT(dry_run), NULL, 0},
+    {"force", 0, CLI_FLAG, NULL, "send runs already published again (replacing what was sent)",
+     AT(force), NULL, 0},
+    {"pending", 0, CLI_FLAG, NULL, "publish every stored run not yet published there",
+     AT(pending), NULL, 0},
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option plugins_opts[] = {
     OPT_JSON("print a JSON object {search_path, plugins, refused}"),
     OPT_CONFIG("also search the config's benchmark.plugin_paths"),
@@ -231,7 +278,7 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--plugin-path DIR]... [--log-level LEVEL]",
+             "[-t DURATION] [--nodes N] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
@@ -255,6 +302,13 @@ static const cli_command commands[] = {
      .options = compare_opts, .max_args = -1,
      .notes = "  verdicts: improved, regressed, unchanged, inconclusive, different "
               "(docs/statistics.md)\n"},
+    {.name = "report", .fn = cmd_report,
+     .args = "ID [ID2...] | ID --cases [--baseline CASE] [--out FILE] [--alpha A] "
+             "[--threshold T] [--fail-on-regression] [-c FILE | -o DIR]",
+     .summary = "write a run's HTML report, or the differential report of runs or cases",
+     .options = report_opts, .min_args = 1, .max_args = -1, .missing = "missing run ID",
+     .notes = "  one ID: the run's report (summary, what ran, hosts, timeline, outputs, logs);\n"
+              "  several IDs or --cases: the compare results as a page (regressions first)\n"},
     {.name = "stats", .fn = cmd_stats, .args = "ID [--json | --markdown] [-c FILE | -o DIR]",
      .summary = "show the statistics of a run (its results.json)", .options = stats_opts,
      .min_args = 1, .max_args = 1, .missing = "missing run ID"},
@@ -270,6 +324,13 @@ static const cli_command commands[] = {
      .summary = "copy the stored runs to benchmark.sync.remote (rclone copy)",
      .options = sync_opts, .min_args = 1, .max_args = 1,
      .missing = "missing action: benchctl sync push"},
+    {.name = "publish", .fn = cmd_publish,
+     .args = "ID... | --pending [--to NAME] [--dry-run] [--force] [-c FILE | -o DIR] "
+             "[--plugin-path DIR]...",
+     .summary = "send stored runs to a result server (a publisher plugin, e.g. conbench)",
+     .options = publish_opts, .max_args = -1,
+     .notes = "  exit codes: 0 sent (or already published), 1 a run was not accepted (see its\n"
+              "  metadata.json \"publish\"), 2 usage, 4 the server refused the credentials\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},

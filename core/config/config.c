@@ -19,10 +19,12 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 
 static const cfg_key top_keys[] = {OTHER("benchmark"), OTHER("hosts"), OTHER("stages"),
                                    OTHER("plots"), OTHER("cases"), OTHER("matrix"),
-                                   OTHER("cleanup"), END};
+                                   OTHER("cleanup"), OTHER("publish"), END};
 static const cfg_key bench_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(config, name), .flags = KEY_REQUIRED},
     OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"), OTHER("sync"),
+    {.name = "report", .type = KEY_BOOL, .offset = KEY_AT(config, report), .dflt = 1},
+    STR("concurrency_param", config, concurrency_param),
     END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),
@@ -261,6 +263,7 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
     cfg_parse_stage_list(&v, ynode_get(root, "stages"), "stages", false, &c->stages, &c->nstages);
     cfg_parse_stage_list(&v, ynode_get(root, "cleanup"), "cleanup", true, &c->cleanup, &c->ncleanup);
     cfg_parse_plots(&v, ynode_get(root, "plots"));
+    cfg_parse_publish(&v, ynode_get(root, "publish"));
     cfg_check_cross_refs(&v);
     return c;
 }
@@ -271,8 +274,10 @@ static void free_stages(cfg_stage *s, size_t n)
         free(s[i].hosts);
         free(s[i].health);
         for (size_t j = 0; j < s[i].noutputs; j++) {
-            for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++)
+            for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++) {
                 free(s[i].outputs[j].columns[k].success_values);
+                free(s[i].outputs[j].columns[k].thresholds);
+            }
             free(s[i].outputs[j].columns);
         }
         free(s[i].outputs);

@@ -32,6 +32,19 @@ typedef struct cfg_health {
     const struct plugin *plugin;
 } cfg_health;
 
+/* One `thresholds:` entry of a column: "<stat> <op> <number>", e.g.
+ * "p95 < 200" (stat: max, min, mean, median, pNN, rate, success_rate). */
+typedef enum { THR_MAX, THR_MIN, THR_MEAN, THR_MEDIAN, THR_PCT, THR_RATE, THR_SUCCESS } thr_stat;
+typedef enum { THR_LT, THR_LE, THR_GT, THR_GE, THR_EQ, THR_NE } thr_op;
+typedef struct cfg_threshold {
+    const ynode *node;
+    const char *text;  /* as written */
+    thr_stat stat;
+    double pct;        /* THR_PCT: the percentile, 0..100 */
+    thr_op op;
+    double value;
+} cfg_threshold;
+
 typedef struct cfg_column {
     const ynode *node;
     const char *name, *type, *format, *unit;
@@ -40,6 +53,8 @@ typedef struct cfg_column {
     size_t nsuccess;
     bool metric;                 /* `metric:` (compare: a metric or not); see metric_set */
     bool metric_set;             /* `metric:` was given; else decided by better/unit */
+    cfg_threshold *thresholds;   /* `thresholds:`, checked after the stage */
+    size_t nthresholds;
 } cfg_column;
 
 typedef struct cfg_output {
@@ -74,6 +89,11 @@ typedef struct cfg_stage {
     cfg_health *health;
     cfg_output *outputs;
     size_t noutputs;
+    /* Fan-out (`nodes:`): nnodes > 0 runs the command on nnodes nodes at
+     * once, node k on hosts[k % nhosts]; their outputs are collated. */
+    int64_t nnodes;
+    int64_t min_nodes;     /* nodes that must succeed; 0: all of them */
+    const char *prepare;   /* run on each node before the start barrier */
 } cfg_stage;
 
 typedef struct cfg_host {
@@ -110,6 +130,14 @@ typedef struct cfg_plot {
 
 typedef struct cfg_range { size_t start, end; } cfg_range;
 
+/* publish: {to: NAME, on: success|always|never, <the publisher's options>} */
+typedef struct cfg_publish {
+    const ynode *node;        /* the section, or NULL */
+    const char *to;           /* the publisher plugin's name, or NULL */
+    const char *on;           /* "success" (default), "always" or "never" */
+    const struct plugin *plugin; /* bound by bind_plugins */
+} cfg_publish;
+
 typedef struct config {
     char *path;      /* as given on the command line */
     char *abs_path;  /* absolute */
@@ -127,8 +155,11 @@ typedef struct config {
     const char *log_level, *log_path;
     const char *log_time_format; /* logging.time_format: a Go time layout, or NULL */
     const char *sync_remote;     /* benchmark.sync.remote (rclone's), or NULL */
+    const char *concurrency_param; /* benchmark.concurrency_param: the matrix parameter
+                                    * that is each node's concurrency, or NULL */
     strvec sync_args;            /* benchmark.sync.args: more rclone arguments */
     bool git_capture, git_require_clean, git_save_patch;
+    bool report; /* benchmark.report: write report.html at the end of a run */
     strvec plugin_paths; /* absolute */
 
     cfg_host *hosts;
@@ -145,6 +176,8 @@ typedef struct config {
     ytree *plots_tree;  /* config_load_plots: the plots file's tree and text */
     char *plots_text;
     char *plots_dir;    /* its absolute directory (export_path), or NULL */
+
+    cfg_publish publish; /* the publish: section (publish.c) */
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;
@@ -202,5 +235,6 @@ bool config_parse_bool(const char *s, bool *out);
 extern const cfg_key config_health_keys[];
 extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];
+extern const cfg_key config_publish_keys[]; /* the core's keys of publish: */
 
 #endif

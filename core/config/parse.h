@@ -47,5 +47,11 @@ void cfg_check_cross_refs(vctx *v);                           /* stages.c */
 void cfg_parse_cases(vctx *v, const ynode *cs);               /* cases.c */
 void cfg_parse_matrix(vctx *v, const ynode *m);               /* cases.c */
 void cfg_parse_plots(vctx *v, const ynode *ps);               /* plots.c */
+void cfg_parse_publish(vctx *v, const ynode *p);              /* publish.c */
+/* `nodes:`, `min_nodes:` and `prepare:` of stage st (after its hosts and
+ * typed keys are read); sw names it in messages. */
+void cfg_parse_nodes(vctx *v, cfg_stage *st, const ynode *sn, const char *sw); /* nodes.c */
+/* A column's `thresholds:` list (t may be NULL). */
+void cfg_parse_thresholds(vctx *v, cfg_column *col, const ynode *t);          /* nodes.c */
 
 #endif

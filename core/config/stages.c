@@ -33,6 +33,10 @@ static const cfg_key stage_keys[] = {
      .hi = 1000000},
     {.name = "warmup", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, warmup), .lo = 0,
      .hi = 1000000},
+    OTHER("nodes"),
+    {.name = "min_nodes", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, min_nodes), .lo = 1,
+     .hi = 100000},
+    STR("prepare", cfg_stage, prepare),
     END};
 static const cfg_key cleanup_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
@@ -73,7 +77,7 @@ static const cfg_key column_keys[] = {
     {.name = "name", .type = KEY_STR, .offset = KEY_AT(cfg_column, name), .flags = KEY_REQUIRED},
     ENUM("type", cfg_column, type, column_types), STR("unit", cfg_column, unit),
     ENUM("format", cfg_column, format, ts_formats), ENUM("better", cfg_column, better, better_values),
-    BOOL("metric", cfg_column, metric), OTHER("success_values"), END};
+    BOOL("metric", cfg_column, metric), OTHER("success_values"), OTHER("thresholds"), END};
 /* success_values: [ok, 200]: the column is a status column; the share of
  * rows whose value is one of these is the output's success rate. */
 static void parse_success_values(vctx *v, cfg_column *col, const ynode *sv)
@@ -135,6 +139,7 @@ static void parse_columns(vctx *v, cfg_output *o, const ynode *cols, const char 
                 "column '%s': 'better' only applies to integer and float columns (it sets "
                 "which way `benchctl compare` counts as an improvement)", col->name ? col->name : "?");
         parse_success_values(v, col, ynode_get(cn, "success_values"));
+        cfg_parse_thresholds(v, col, ynode_get(cn, "thresholds"));
     }
 }
 
@@ -329,6 +334,8 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
             }
         }
         if (!cleanup)
+            cfg_parse_nodes(v, st, sn, sw);
+        if (!cleanup)
             parse_repeat(v, st, sn, sw);
         else
             st->repeat = 1;
@@ -357,6 +364,11 @@ void cfg_check_cross_refs(vctx *v)
                 ERR(v, ynode_get(o->node, "name"), "duplicate output name '%s' (first at line %d)",
                     o->name, first->node->line);
         }
+    /* benchmark.concurrency_param names a matrix parameter. */
+    if (c->concurrency_param && !(c->matrix && ynode_get(c->matrix, c->concurrency_param)))
+        ERR(v, ynode_get(ynode_get(ytree_root(c->tree), "benchmark"), "concurrency_param"),
+            "benchmark: concurrency_param '%s' is not a parameter of 'matrix'",
+            c->concurrency_param);
     /* execute_only_for names a case. */
     cfg_stage *lists[2] = {c->stages, c->cleanup};
     size_t counts[2] = {c->nstages, c->ncleanup};

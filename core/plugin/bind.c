@@ -60,7 +60,7 @@ static const struct {
     {BC_KIND_HOST, "ssh"},         {BC_KIND_PROBE, "port"},       {BC_KIND_PROBE, "http"},
     {BC_KIND_PROBE, "file"},       {BC_KIND_PROBE, "process"},    {BC_KIND_COLLECTOR, "files"},
     {BC_KIND_VALIDATOR, "csv"},    {BC_KIND_VALIDATOR, "json"},   {BC_KIND_VALIDATOR, "jsonl"},
-    {BC_KIND_PLOT, "gnuplot"},
+    {BC_KIND_PLOT, "gnuplot"},     {BC_KIND_PUBLISHER, "conbench"},
 };
 
 static bool is_shipped(bc_kind k, const char *name)
@@ -160,9 +160,26 @@ void bind_plots(config *c, loader *l, diag *d)
     }
 }
 
+/* publish.to and the publisher's options beside `to` and `on`. */
+static void bind_publisher(config *c, loader *l, diag *d)
+{
+    cfg_publish *pub = &c->publish;
+    if (!pub->node || !pub->to)
+        return;
+    pub->plugin = need(l, d, ynode_get(pub->node, "to"), BC_KIND_PUBLISHER, pub->to,
+                       "publish.to");
+    if (pub->plugin) {
+        char owner[128];
+        snprintf(owner, sizeof owner, "publisher '%s'", pub->to);
+        opts_validate(c, d, pub->plugin->desc.options, pub->node, config_publish_keys, "publish",
+                      owner);
+    }
+}
+
 bool bind_plugins(config *c, loader *l, diag *d)
 {
     size_t before = d->errors;
+    bind_publisher(c, l, d);
     for (size_t i = 0; i < c->nhosts; i++) {
         cfg_host *h = &c->hosts[i];
         const ynode *at = ynode_get(h->node, "transport");

@@ -21,18 +21,24 @@ static const kind_op collector_ops[] = {{"collect", offsetof(bc_collector_ops, c
 static const kind_op validator_ops[] = {{"validate", offsetof(bc_validator_ops, validate)},
                                         {NULL, 0}};
 static const kind_op plot_ops[] = {{"render", offsetof(bc_plot_ops, render)}, {NULL, 0}};
+static const kind_op publisher_ops[] = {{"open", offsetof(bc_publisher_ops, open)},
+                                        {"send", offsetof(bc_publisher_ops, send)},
+                                        {NULL, 0}};
 
 static const plugin_kind kinds[] = {
     {BC_KIND_HOST, "host", host_ops, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
-     END_OF(bc_host_ops, caps)},
+     END_OF(bc_host_ops, caps), 0},
     {BC_KIND_PROBE, "probe", probe_ops, END_OF(bc_probe_ops, check), sizeof(bc_probe_ops),
-     sizeof(bc_probe_ops)},
+     sizeof(bc_probe_ops), 0},
     {BC_KIND_COLLECTOR, "collector", collector_ops, END_OF(bc_collector_ops, collect),
-     sizeof(bc_collector_ops), sizeof(bc_collector_ops)},
+     sizeof(bc_collector_ops), sizeof(bc_collector_ops), 0},
     {BC_KIND_VALIDATOR, "validator", validator_ops, END_OF(bc_validator_ops, validate),
-     sizeof(bc_validator_ops), sizeof(bc_validator_ops)},
+     sizeof(bc_validator_ops), sizeof(bc_validator_ops), 0},
     {BC_KIND_PLOT, "plot", plot_ops, END_OF(bc_plot_ops, render), sizeof(bc_plot_ops),
-     sizeof(bc_plot_ops)},
+     sizeof(bc_plot_ops), 0},
+    /* since ABI 1.4 */
+    {BC_KIND_PUBLISHER, "publisher", publisher_ops, END_OF(bc_publisher_ops, send),
+     sizeof(bc_publisher_ops), sizeof(bc_publisher_ops), 4},
 };
 
 const plugin_kind *plugin_kind_of(uint32_t kind)

@@ -24,7 +24,8 @@ typedef struct plugin_kind {
     const kind_op *required;  /* {NULL}-terminated */
     size_t min_size;          /* the smallest table any minor allows (last required member) */
     size_t size_1_0;          /* the table as ABI 1.0 and 1.1 define it */
-    size_t size_1_2;          /* ... and 1.2 */
+    size_t size_1_2;          /* ... and 1.2 and later */
+    uint32_t since_minor;     /* the first ABI 1.minor with this kind */
 } plugin_kind;
 
 /* The row of kind, or NULL for a kind this core does not know. */

@@ -198,6 +198,11 @@ static char *check_descriptor(const char *path, const bc_plugin *d, const char *
         return why;
     }
     const char *kind = pk->name;
+    if (p->abi_minor < pk->since_minor)
+        return xasprintf("%s: declares a %s plugin, a kind that ABI %u.%u does not have (it "
+                         "exists since ABI %d.%u); rebuild the plugin against SDK %d.%d",
+                         path, kind, p->abi_major, p->abi_minor, BC_ABI_MAJOR, pk->since_minor,
+                         BC_ABI_MAJOR, BC_ABI_MINOR);
     if (!valid_name(d->name))
         return xasprintf("%s: %s plugin has an invalid name '%s' (use lowercase letters, digits "
                          "and '_')", path, kind, d->name ? d->name : "(null)");

@@ -27,6 +27,7 @@ typedef struct plugin {
         bc_collector_ops collector;
         bc_validator_ops validator;
         bc_plot_ops plot;
+        bc_publisher_ops publisher; /* since ABI 1.4 */
     } ops;
     void *handle;       /* lt_dlhandle */
     void *state;        /* from desc.init */

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,24 @@ static bool validate_file(run *r, const cfg_stage *st, const cfg_output *o, host
     return valid;
 }
 
+bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
+                           const cfg_case *cs, out_rec *orec, const char *rel,
+                           const char *samples_rel, char **why)
+{
+    out_file *of = record_add_file(orec, rel);
+    const plugin *vp = o->validator_plugin;
+    outstats *stats = outstats_new(r->dir, o, samples_rel,
+                                   vp->desc.abi.abi_major > 1 || vp->desc.abi.abi_minor >= 1);
+    char *abs = path_join(r->dir, rel);
+    bool valid = validate_file(r, st, o, h, cs, abs, of, stats, NULL, why);
+    of->validity = valid ? FILE_VALID : FILE_INVALID;
+    cJSON_Delete(orec->statistics);
+    orec->statistics = outstats_finish(stats);
+    outstats_free(stats);
+    free(abs);
+    return valid;
+}
+
 /* The context of a collector's call for output o: its plugin initialised,
  * its instance for this output made; BC_ERR with *err (owned) otherwise. */
 static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
@@ -322,7 +341,21 @@ static bool collect_one(run *r, const cfg_stage *st, hostconn *h, const cfg_case
         free(remote);
         return false;
     }
+    if (rec->workdir && remote[0] != '/') {
+        /* A node's relative paths start in its own working directory. */
+        char *abs = path_join(rec->workdir, remote);
+        free(remote);
+        remote = abs;
+    }
     char *base = layout_output_base(name, &t, remote);
+    if (t.node >= 0) {
+        /* <output>/node-<k><ext>: the directory first */
+        char *full = path_join(dest_dir, base);
+        char *dir = dir_name(full);
+        mkdir_p(dir, 0755);
+        free(dir);
+        free(full);
+    }
     strvec files = {0};
     bool ok = fetch_files(r, st, h, cs, background, o, name, remote, dest_dir, base, orec,
                           &files, err);
@@ -374,6 +407,7 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
         rc->pooled = xcalloc(st->noutputs, sizeof *rc->pooled);
     strvec env = {0};
     run_build_env(r, st->name, h->cfg->alias, cs, &env);
+    fanout_node_env(rec, &env);
     bool ok = true;
     target t = rec->where;
     t.rep = rc ? rc->rep : 0;
@@ -381,9 +415,16 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
     char *dest_dir = path_join(r->dir, dest_rel);
     free(dest_rel);
     mkdir_p(dest_dir, 0755);
+    /* The nodes of a fanned-out stage that share a host fetch their files
+     * one at a time: one transfer at a time per connection (the SSH
+     * transport's file transfers do not overlap safely yet). */
+    if (rec->where.node >= 0)
+        pthread_mutex_lock(&h->collect_lock);
     for (size_t i = 0; i < st->noutputs; i++)
         if (!collect_one(r, st, h, cs, background, rec, i, rc, &env, dest_dir, err))
             ok = false;
+    if (rec->where.node >= 0)
+        pthread_mutex_unlock(&h->collect_lock);
     free(dest_dir);
     sv_free(&env);
     return ok;

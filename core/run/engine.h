@@ -19,6 +19,7 @@ enum {
     EXIT_OK = 0,
     EXIT_RUN_FAILED = 1,
     EXIT_USAGE = 2,
+    EXIT_THRESHOLDS = 4, /* the run completed, but a threshold: failed */
     EXIT_INTERRUPTED = 130
 };
 
@@ -29,8 +30,10 @@ typedef struct run_options {
     strvec skip;         /* stage names */
     strvec cases;        /* case names */
     int64_t timeout_ms;  /* 0 = none */
+    int64_t max_nodes;   /* --nodes N: fan-out stages use their first N nodes; 0: all */
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
+    bool no_report;        /* --no-report: no report.html at the end */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */

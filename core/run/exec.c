@@ -130,7 +130,7 @@ static char *upload_script(run *r, const cfg_stage *st, hostconn *h, const strve
 
 /* The transport's private directory on a remote host ($BENCHCTL_HOST_TMPDIR),
  * asked once per connection; NULL (after one warning) when it exports none. */
-static const char *host_tmpdir(hostconn *h)
+const char *hostconn_tmpdir(hostconn *h)
 {
     pthread_mutex_lock(&h->lock);
     bool known = h->tmpdir != NULL;
@@ -162,7 +162,7 @@ static const char *host_tmpdir(hostconn *h)
  * share a file. */
 static char *remote_meta_path(hostconn *h, const char *rel)
 {
-    const char *dir = host_tmpdir(h);
+    const char *dir = hostconn_tmpdir(h);
     if (!dir)
         return NULL;
     char *name = xstrdup(rel);

@@ -14,6 +14,8 @@ target layout_target(const cfg_stage *st, const char *host)
 
 char *layout_tag(const target *t)
 {
+    if (t && t->node >= 0)
+        return xasprintf("/node-%d", t->node);
     if (!t || !t->tagged)
         return xstrdup("");
     return xasprintf("__%s", t->host);

@@ -17,8 +17,9 @@
  *   scripts/<stage>-<script file name>                  uploaded scripts
  *
  * <tag> names the target when the names would collide otherwise: "__<host>"
- * for a stage on several hosts.  A fanned-out stage's node N (fan-out) will
- * add its number here and nowhere else.  <rep> is "rep-<n>" for the files
+ * for a stage on several hosts, "/node-<k>" for node k of a fanned-out
+ * stage (`nodes:`): logs/<stage>/node-<k>.log, <output>/node-<k>.csv,
+ * whose collation is the untagged <output>.csv.  <rep> is "rep-<n>" for the files
  * of repetition n of a repeated stage (`repeat:` with outputs); the samples
  * without it pool every repetition.
  */
@@ -45,7 +46,8 @@ typedef struct target {
 /* The target of stage st on host alias (tagged when st runs on several). */
 target layout_target(const cfg_stage *st, const char *host);
 
-/* "__<host>" for a tagged target, "" otherwise (owned). */
+/* "/node-<k>" for a node, "__<host>" for a tagged target, "" otherwise
+ * (owned). */
 char *layout_tag(const target *t);
 
 /* logs/[<case>/][cleanup-]<stage>[<tag>].log */

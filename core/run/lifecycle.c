@@ -18,8 +18,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/publish.h"
 #include "run/plots.h"
 #include "run/run.h"
+#include "report/report.h"
 #include "store/hostfacts.h"
 #include "store/results.h"
 #include "store/runstore.h"
@@ -201,6 +203,7 @@ static void open_hosts(run *r)
         r->hosts[i].opts = (optview){c->hosts[i].plugin->desc.options, c->hosts[i].node, NULL, 0};
         r->hosts[i].run = r;
         pthread_mutex_init(&r->hosts[i].lock, NULL);
+        pthread_mutex_init(&r->hosts[i].collect_lock, NULL);
     }
 }
 
@@ -378,6 +381,17 @@ static void run_plots(run *r)
         free(why);
 }
 
+/* report.html from the run's stored record (report/): a failure to write
+ * it is a warning, never a failed run. */
+static void run_report(const char *dir)
+{
+    char *path = path_join(dir, REPORT_FILE), *err = NULL;
+    if (!report_write_run(dir, path, &err))
+        log_msg(BC_LOG_WARN, "report: %s", err);
+    free(err);
+    free(path);
+}
+
 /* Final status, metadata.json, results.json and the last lines printed.
  * Returns the exit code. */
 static int run_finish(run *r, bool interrupted, bool timed_out)
@@ -389,8 +403,12 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
                                    (long long)r->o->timeout_ms);
     if (interrupted && !r->first_error)
         r->first_error = xstrdup("interrupted by a signal");
+    if (r->thresholds_failed)
+        cJSON_AddNumberToObject(r->meta, "thresholds_failed", r->thresholds_failed);
     meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
     results_write(r->dir, r->meta);
+    if (r->cfg->report && !r->o->no_report)
+        run_report(r->dir);
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
                 r->dir);
@@ -398,8 +416,14 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
         fprintf(stderr, "benchctl: run %s interrupted; stages stopped, metadata written\n", r->id);
     printf("Results saved to: %s\n", r->dir);
     fflush(stdout);
-    return interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
-                                                                           : EXIT_OK;
+    int code = interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
+                                                                              : EXIT_OK;
+    if (code == EXIT_OK && r->thresholds_failed) {
+        fprintf(stderr, "benchctl: run %s: %d threshold%s failed (see results.json)\n", r->id,
+                r->thresholds_failed, r->thresholds_failed == 1 ? "" : "s");
+        code = EXIT_THRESHOLDS;
+    }
+    return code;
 }
 
 static void run_free(run *r)
@@ -449,6 +473,8 @@ int engine_run(const run_options *o)
     if (r.cfg->nplots && !interrupted)
         run_plots(&r);
     code = run_finish(&r, interrupted, timed_out);
+    if (!interrupted)
+        publish_at_end(r.cfg, r.cfg->output_dir, r.id, code == EXIT_OK);
     cancel_stop(&r.cancel);
     run_free(&r);
     return code;

@@ -359,7 +359,7 @@ static bool plot_across(plot_job *j, const stage_rec *const *recs, size_t n)
         char *yl = config_expand_plot_text(p->ylabel, a.cases, a.ncases);
         plot_in in = {.src_abs = a.n ? a.series[0].source_path : NULL, .series = a.series,
                       .nseries = a.n, .title = title, .xlabel = xl, .ylabel = yl};
-        target none = {0};
+        target none = {.node = -1};
         char *rel = layout_plot(p, &none, NULL, NULL, false);
         ok = draw_plot(j, pj, rel, &in, a.n ? NULL : a.invalid);
         free(rel);

@@ -270,6 +270,18 @@ cJSON *record_json(const stage_rec *rec)
     cJSON_AddStringToObject(o, "kind", rec->is_cleanup ? "cleanup" : "stage");
     cJSON_AddStringToObject(o, "host", rec->where.host);
     add_str_or_null(o, "case", rec->case_name);
+    if (rec->where.node >= 0)
+        cJSON_AddNumberToObject(o, "node", rec->where.node);
+    if (rec->nodes > 0)
+        cJSON_AddNumberToObject(o, "nodes", rec->nodes);
+    if (rec->collated)
+        cJSON_AddBoolToObject(o, "collated", true);
+    if (rec->released_at > 0) {
+        cJSON_AddNumberToObject(o, "released_at", rec->released_at);
+        cJSON_AddNumberToObject(o, "clock_offset_ms", rec->clock_offset_ms);
+    }
+    if (rec->fanout)
+        cJSON_AddItemToObject(o, "fanout", cJSON_Duplicate(rec->fanout, true));
     if (rec->parallel)
         cJSON_AddBoolToObject(o, "parallel", true);
     if (rec->background)
@@ -299,6 +311,8 @@ cJSON *record_json(const stage_rec *rec)
     }
     if (rec->error)
         cJSON_AddStringToObject(o, "error", rec->error);
+    if (rec->thresholds)
+        cJSON_AddItemToObject(o, "thresholds", cJSON_Duplicate(rec->thresholds, true));
     return o;
 }
 
@@ -352,6 +366,9 @@ void record_free(stage_rec *rec)
     free(rec->outputs);
     free(rec->error);
     free(rec->reason);
+    free(rec->workdir);
+    cJSON_Delete(rec->fanout);
+    cJSON_Delete(rec->thresholds);
     free(rec->log);
     free(rec->health.where);
     free(rec->health.last_error);
@@ -443,7 +460,10 @@ stage_rec **record_load(const config *c, const cJSON *stages, size_t *n)
         rec->cs = find_case(c, str(sj, "case"));
         rec->stage_name = rec->owned[0] = xstrdup(name);
         rec->case_name = rec->owned[1] = xstrdup(str(sj, "case"));
-        rec->where = (target){.host = rec->owned[2] = xstrdup(host), .node = -1};
+        const cJSON *nj = cJSON_GetObjectItem(sj, "node");
+        rec->where = (target){.host = rec->owned[2] = xstrdup(host),
+                              .node = cJSON_IsNumber(nj) ? nj->valueint : -1};
+        rec->collated = cJSON_IsTrue(cJSON_GetObjectItem(sj, "collated"));
         stage_status s;
         rec->status = stage_status_from_name(str(sj, "status"), &s) ? s : STAGE_FAILED;
         rec->has_error = cJSON_GetObjectItem(sj, "error") != NULL;
@@ -452,6 +472,6 @@ stage_rec **record_load(const config *c, const cJSON *stages, size_t *n)
         v[(*n)++] = rec;
     }
     for (size_t i = 0; i < *n; i++)
-        v[i]->where.tagged = stored_tagged(v, *n, v[i]);
+        v[i]->where.tagged = !v[i]->collated && stored_tagged(v, *n, v[i]);
     return v;
 }

@@ -146,6 +146,13 @@ typedef struct stage_rec {
     bool ended;             /* output_bytes and log are set */
     int64_t output_bytes;
     char *log;              /* relative to the run directory; NULL: no log */
+    int nodes;              /* fan-out: the stage's node count (0: not fanned out) */
+    char *workdir;          /* a node: its working directory on its host (owned) */
+    double released_at;     /* a node: barrier release, controller clock (unix s); 0: none */
+    double clock_offset_ms; /* a node: its host's clock minus the controller's */
+    bool collated;          /* the record of a fanned-out stage's merged outputs */
+    cJSON *fanout;          /* a collated record: nodes, barrier (owned) */
+    cJSON *thresholds;      /* threshold verdicts of its outputs (owned), or NULL */
     cJSON *json;            /* its serialisation in the stages array (owned by it) */
     char *owned[3];         /* stored records: their own strings */
 } stage_rec;

@@ -32,9 +32,13 @@ typedef struct hostconn {
     bool facts_taken;     /* remote host facts asked for (once per run) */
     char *error;
     pthread_mutex_t lock; /* open/close from parallel stages */
+    pthread_mutex_t collect_lock; /* the nodes of a host collect one at a time */
     strvec uploaded; /* scripts already put in the transport's private dir */
     char *tmpdir;    /* that dir ($BENCHCTL_HOST_TMPDIR), once asked; "" if none */
     unsigned meta_seq; /* metadata files named there so far */
+    bool clock_known;  /* clock_offset_ms measured (fan-out) */
+    double clock_offset_ms; /* the host's clock minus the controller's */
+    double exec_rtt_ms;     /* the slowest of those measuring commands */
     struct run *run;
 } hostconn;
 
@@ -64,6 +68,7 @@ typedef struct run {
     bool tty;
     struct winsize ws;
     cancel cancel;         /* signals and --timeout */
+    int thresholds_failed; /* failed `thresholds:` checks (under lock): exit 4 */
 } run;
 
 /* runmeta.c: metadata.json and stages.jsonl */
@@ -125,6 +130,13 @@ typedef struct rep_collect {
  * stage must fail (*err set, owned). */
 bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                      bool background, stage_rec *rec, rep_collect *rc, char **err);
+/* Validate the file rel (in the run directory) as output o (whose
+ * validator it names), adding it to orec with the statistics of its
+ * values (sample files under samples_rel); false (*why, owned) when it
+ * is invalid. */
+bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
+                           const cfg_case *cs, out_rec *orec, const char *rel,
+                           const char *samples_rel, char **why);
 /* The pooled statistics into the record's outputs; frees rc's. */
 void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc);
 
@@ -148,11 +160,14 @@ typedef struct stage_io {
     char tail[1024];
     size_t tail_len;
     const char *prefix;    /* "[host] " before each terminal line (parallel) */
+    struct fan_node *node; /* a fan-out node: its barrier lines are taken out */
     strbuf line[3];        /* per stream: a partial line awaiting its end */
 } stage_io;
 
 /* The output sink of stage contexts (ctx->sink_data is a stage_io). */
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len);
+/* The same without the fan-out barrier filter: terminal, log, capture. */
+void stage_io_write(stage_io *io, int stream, const void *data, size_t len);
 /* Print what is left of unfinished lines (parallel output). */
 void stage_io_flush(stage_io *io);
 /* The last output lines of a stage, from its tail buffer (owned). */
@@ -168,6 +183,9 @@ typedef struct stage_exec {
 } stage_exec;
 /* The environment of every stage command: BENCHCTL_*, case env, -e. */
 void run_build_env(run *r, const char *stage, const char *host, const cfg_case *cs, strvec *env);
+/* $BENCHCTL_HOST_TMPDIR of h (asked once per connection), or NULL when
+ * its transport names none. */
+const char *hostconn_tmpdir(hostconn *h);
 /* Prepare st's command on h for the target where; false with *err
  * (owned) on failure. */
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
@@ -242,7 +260,37 @@ bool bg_alive(struct bg_proc *bg);
 /* Its exit description ("exit status 3", "signal 9") and last output. */
 char *bg_describe_exit(struct bg_proc *bg);
 
+/* fanout.c: a stage on many nodes at once (`nodes:`), behind a start
+ * barrier, its outputs collated into one dataset. */
+struct fan_node;
+#define EXEC_NODE_STOPPED (-2) /* fanout_exec: stopped because other nodes failed */
+/* Run st's nodes; false when the run must stop. */
+bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs);
+/* A node's command: its environment (BENCHCTL_NODE...), working directory
+ * and barrier around the stage's command; false with *err (owned). */
+bool fanout_wrap(struct fan_node *fn, hostconn *h, stage_exec *ex, char **err);
+/* BENCHCTL_NODE, BENCHCTL_NODES, BENCHCTL_NODE_HOST, BENCHCTL_NODE_DIR of
+ * a node's record into env (nothing for other records). */
+void fanout_node_env(const stage_rec *rec, strvec *env);
+/* exec_run for a node: also stopped when the fan-out gives up
+ * (EXEC_NODE_STOPPED). */
+int fanout_exec(struct fan_node *fn, hostconn *h, core_ctx *ctx, const bc_exec_request *req,
+                int64_t limit_ms, int64_t grace_ms, bc_exec_result *res, int64_t *wall_ns);
+/* Feed a node's stdout: barrier lines are taken, the rest written. */
+void fanout_stdout(stage_io *io, const void *data, size_t len);
+/* Why a node was stopped (a static-lifetime string while the stage runs). */
+const char *fanout_stop_reason(struct fan_node *fn);
+
+/* thresholds.c: check the `thresholds:` of rec's outputs' columns against
+ * their statistics; verdicts into rec->thresholds, failures counted in
+ * r->thresholds_failed (and logged). */
+void thresholds_check(run *r, stage_rec *rec);
+
 /* stage.c: a stage on its hosts */
+/* One run of a stage on one host (a fan-out node when fn is given);
+ * prefix labels its terminal lines (NULL: none).  Returns ST_SUCCESS,
+ * ST_FAILED or ST_INTERRUPTED (stage.c's stage_outcome). */
+int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn);
 /* Run one stage (all its hosts, in order or in parallel); false when the
  * run must stop. */
 bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs);

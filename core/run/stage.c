@@ -14,8 +14,10 @@
 
 #include "util/log.h"
 #include "run/run.h"
+#include "run/fanout.h"
 
 typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
+_Static_assert(ST_SUCCESS == 0 && ST_FAILED == 1 && ST_INTERRUPTED == 2, "fanout.c's outcomes");
 
 /* One run of a stage on one host, while it happens. */
 typedef struct stage_job {
@@ -34,6 +36,7 @@ typedef struct stage_job {
     bool per_rep;           /* a repeat with outputs: collected after each repetition */
     bool started;           /* the command started (else no output can be its) */
     int64_t m0;
+    struct fan_node *fn;    /* a fan-out node, or NULL */
 } stage_job;
 
 /* Run the command: once, or warmup + repeat times (a measured command).
@@ -61,7 +64,9 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         int64_t wall;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
-        rc = exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
+        rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
+                                 &wall)
+                   : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
         if (rc != EXEC_START_FAILED)
             j->started = true;
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
@@ -122,6 +127,9 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
     } else if (rc == BC_CANCELLED) {
         j->status = run_cancel_status(j->r);
         j->out = ST_INTERRUPTED;
+    } else if (rc == EXEC_NODE_STOPPED) {
+        j->err = xasprintf("stage '%s' node %d on host '%s' was stopped: %s", st->name,
+                           j->sr->where.node, alias, fanout_stop_reason(j->fn));
     } else if (rc != BC_OK) {
         j->err = xasprintf("stage '%s' on host '%s': %s", st->name, alias,
                            j->ctx.error[0] ? j->ctx.error : "waiting for the command failed");
@@ -165,6 +173,8 @@ static void after_run(stage_job *j)
 static void finish_job(stage_job *j)
 {
     const cfg_stage *st = j->st;
+    if (j->fn)
+        fanout_stdout_end(&j->io);
     if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && j->started && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict
@@ -180,7 +190,8 @@ static void finish_job(stage_job *j)
     if (j->err) {
         record_set_error(j->sr, j->err);
         log_msg(BC_LOG_ERROR, "%s", j->err);
-        run_fail(j->r, "%s", j->err);
+        if (!j->fn) /* a node's failure is the fan-out's to judge (min_nodes) */
+            run_fail(j->r, "%s", j->err);
         free(j->err);
     } else if (j->out == ST_INTERRUPTED) {
         run_fail(j->r, "stage '%s' on host '%s' was %s", st->name, j->sr->where.host,
@@ -195,11 +206,11 @@ static void finish_job(stage_job *j)
     stage_exec_free(&j->ex);
 }
 
-static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix)
+int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn)
 {
     const cfg_stage *st = sr->st;
-    stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host),
-                   .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix},
+    stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host), .fn = fn,
+                   .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix, .node = fn},
                    .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns(),
                    .per_rep = st->repeat_set && st->noutputs > 0};
     sr->start_ns = wall_ns();
@@ -213,11 +224,17 @@ static stage_outcome run_stage_on_host(run *r, stage_rec *sr, const char *prefix
     if (!hostconn_open(j.h)) {
         j.err = xasprintf("stage '%s': %s", st->name, j.h->error);
     } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
-                                  r->tty && !st->append_metadata, &j.ex, &j.err)) {
+                                  r->tty && !st->append_metadata && !fn, &j.ex, &j.err) &&
+               (!fn || fanout_wrap(fn, j.h, &j.ex, &j.err))) {
         char *dir = dir_name(j.ex.meta_local);
         if (j.ex.meta_remote && strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)
             mkdir_p(dir, 0755);
         free(dir);
+        if (!fn && sr->parallel) {
+            /* `parallel: true`: one node per host */
+            fanout_node_env(sr, &j.ex.env);
+            j.ex.req.env = (const char *const *)j.ex.env.v;
+        }
         hostconn_ctx(j.h, &j.ctx);
         j.ctx.stage = st->name;
         j.ctx.case_name = sr->cs ? sr->cs->name : NULL;
@@ -282,7 +299,7 @@ typedef struct par_job {
 static void *par_thread(void *arg)
 {
     par_job *j = arg;
-    j->out = run_stage_on_host(j->r, j->rec, j->prefix);
+    j->out = stage_run_one(j->r, j->rec, j->prefix, NULL);
     return NULL;
 }
 
@@ -315,6 +332,7 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
         if (jobs[i].threaded)
             pthread_join(jobs[i].thread, NULL);
     for (size_t i = 0; i < st->nhosts; i++) {
+        thresholds_check(r, jobs[i].rec);
         run_stage_done(r, jobs[i].rec);
         if (jobs[i].out == ST_INTERRUPTED || (jobs[i].out == ST_FAILED && !st->continue_on_error))
             go_on = false;
@@ -333,6 +351,8 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
         stage_record_not_run(r, st, cs, STAGE_SKIPPED, st->skip ? "skip: true" : "--skip");
         return true;
     }
+    if (st->nnodes > 0 && !st->background)
+        return fanout_run(r, st, cs);
     if (st->parallel && st->nhosts > 1 && !st->background)
         return run_parallel(r, st, cs);
     for (size_t i = 0; i < st->nhosts; i++) {
@@ -350,7 +370,8 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             }
             continue;
         }
-        stage_outcome o = run_stage_on_host(r, rec, NULL);
+        stage_outcome o = stage_run_one(r, rec, NULL, NULL);
+        thresholds_check(r, rec);
         run_stage_done(r, rec);
         if (o == ST_INTERRUPTED || (o == ST_FAILED && !st->continue_on_error)) {
             record_not_run_from(r, st, cs, i + 1, STAGE_NOT_RUN,

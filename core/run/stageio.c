@@ -20,6 +20,14 @@
 void stage_sink(core_ctx *ctx, int stream, const void *data, size_t len)
 {
     stage_io *io = ctx->sink_data;
+    if (io->node && stream == BC_STREAM_STDOUT)
+        fanout_stdout(io, data, len);
+    else
+        stage_io_write(io, stream, data, len);
+}
+
+void stage_io_write(stage_io *io, int stream, const void *data, size_t len)
+{
     io->bytes += len;
     if (io->capture && stream == BC_STREAM_STDOUT && io->capture->len < STAGE_CAPTURE_LIMIT)
         sb_add(io->capture, data,

@@ -86,6 +86,7 @@ cJSON *hostfacts_collect(void)
     struct sysinfo si;
     if (sysinfo(&si) == 0)
         cJSON_AddNumberToObject(o, "memory_bytes", (double)si.totalram * si.mem_unit);
+    hostfacts_add_cpu(o);
     return o;
 }
 
@@ -201,12 +202,27 @@ const char hostfacts_script[] =
     "sed -n 's/^model name[[:space:]]*: */cpu_model=/p' /proc/cpuinfo 2>/dev/null | head -n 1\n"
     "echo \"cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
     "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n"
+    /* what hostfacts_add_cpu gives for the controller (hostfacts_cpu.c) */
+    "echo \"cpu_thread_count=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
+    "echo \"cpu_core_count=$(for t in /sys/devices/system/cpu/cpu[0-9]*/topology; do "
+    "echo \"$(cat $t/physical_package_id):$(cat $t/core_id)\"; done 2>/dev/null | sort -u | wc -l)\"\n"
+    "echo \"cpu_l1d_cache_bytes=$(getconf LEVEL1_DCACHE_SIZE 2>/dev/null)\"\n"
+    "echo \"cpu_l1i_cache_bytes=$(getconf LEVEL1_ICACHE_SIZE 2>/dev/null)\"\n"
+    "echo \"cpu_l2_cache_bytes=$(getconf LEVEL2_CACHE_SIZE 2>/dev/null)\"\n"
+    "echo \"cpu_l3_cache_bytes=$(getconf LEVEL3_CACHE_SIZE 2>/dev/null)\"\n"
+    "f=$(cat /sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq 2>/dev/null) && "
+    "echo \"cpu_frequency_max_hz=${f}000\"\n"
+    "echo \"gpu_count=$(ls /proc/driver/nvidia/gpus 2>/dev/null | wc -l)\"\n"
     "exit 0\n"; /* a missing tool loses its line, not the others */
 
 cJSON *hostfacts_parse(const char *text)
 {
     static const char *const strings[] = {"hostname", "os", "kernel", "arch", "cpu_model", NULL};
-    static const char *const numbers[] = {"cores", "memory_bytes", NULL};
+    static const char *const numbers[] = {"cores", "memory_bytes", "cpu_thread_count",
+                                          "cpu_core_count", "cpu_l1d_cache_bytes",
+                                          "cpu_l1i_cache_bytes", "cpu_l2_cache_bytes",
+                                          "cpu_l3_cache_bytes", "cpu_frequency_max_hz",
+                                          "gpu_count", NULL};
     cJSON *o = cJSON_CreateObject();
     const char *line = text;
     while (line && *line) {

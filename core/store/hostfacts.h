@@ -8,9 +8,15 @@
 
 /* {hostname, os, kernel, arch, cpu_model, cores, memory_bytes}. */
 cJSON *hostfacts_collect(void);
+/* Add the controller's cpu_thread_count, cpu_core_count (physical),
+ * cpu_l1d/l1i/l2/l3_cache_bytes, cpu_frequency_max_hz (cpufreq's maximum,
+ * else the fastest current clock; 0 unknown) and gpu_count to o
+ * (hostfacts_cpu.c). */
+void hostfacts_add_cpu(cJSON *o);
 
-/* The same facts of a remote host: a POSIX sh script printing KEY=value
- * lines, and the parser of its output (unknown or missing keys left out). */
+/* The same facts of a remote host (with hostfacts_add_cpu's, where the
+ * host has the tools): a POSIX sh script printing KEY=value lines, and the
+ * parser of its output (unknown, missing or zero numbers left out). */
 extern const char hostfacts_script[];
 cJSON *hostfacts_parse(const char *text);
 

@@ -49,6 +49,15 @@ static cJSON *stage_entry(const cJSON *rec)
     copy_key(s, rec, "name", NULL);
     copy_key(s, rec, "kind", NULL);
     copy_key(s, rec, "host", NULL);
+    const cJSON *node = cJSON_GetObjectItem(rec, "node");
+    if (node)
+        cJSON_AddItemToObject(s, "node", cJSON_Duplicate(node, true));
+    const cJSON *nodes = cJSON_GetObjectItem(rec, "nodes");
+    if (nodes)
+        cJSON_AddItemToObject(s, "nodes", cJSON_Duplicate(nodes, true));
+    const cJSON *fan = cJSON_GetObjectItem(rec, "fanout");
+    if (fan)
+        cJSON_AddItemToObject(s, "fanout", cJSON_Duplicate(fan, true));
     cJSON_AddBoolToObject(s, "background", cJSON_IsTrue(cJSON_GetObjectItem(rec, "background")));
     const cJSON *status = cJSON_GetObjectItem(rec, "status");
     cJSON_AddStringToObject(s, "status", cJSON_IsString(status) ? status->valuestring
@@ -85,6 +94,11 @@ static cJSON *output_entry(const cJSON *rec, const cJSON *out)
     copy_key(o, out, "output", NULL);
     copy_key(o, rec, "name", "stage");
     copy_key(o, rec, "host", NULL);
+    const cJSON *node = cJSON_GetObjectItem(rec, "node");
+    if (node)
+        cJSON_AddItemToObject(o, "node", cJSON_Duplicate(node, true));
+    if (cJSON_IsTrue(cJSON_GetObjectItem(rec, "collated")))
+        cJSON_AddTrueToObject(o, "merged");
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     int valid = -1; /* -1: nothing validated */
     const cJSON *f;
@@ -170,6 +184,10 @@ cJSON *results_build(const cJSON *meta)
     copy_key(run, meta, "duration_s", NULL);
     copy_key(run, meta, "git", NULL);
     copy_key(run, meta, "parameters", NULL);
+    const char *cp = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(meta, "config"), "benchmark"), "concurrency_param"));
+    if (cp)
+        cJSON_AddStringToObject(run, "concurrency_param", cp);
     cJSON *cmds = stage_commands(cJSON_GetObjectItem(meta, "config"));
     if (cmds)
         cJSON_AddItemToObject(run, "commands", cmds);
@@ -208,6 +226,7 @@ cJSON *results_build(const cJSON *meta)
         cJSON_AddItemToArray(cases, e);
     }
     bool single = cJSON_GetArraySize(mc) == 0;
+    cJSON *thresholds = cJSON_AddArrayToObject(res, "thresholds");
     const cJSON *rec;
     cJSON_ArrayForEach(rec, cJSON_GetObjectItem(meta, "stages"))
     {
@@ -219,6 +238,14 @@ cJSON *results_build(const cJSON *meta)
         if (!e)
             continue;
         cJSON_AddItemToArray(cJSON_GetObjectItem(e, "stages"), stage_entry(rec));
+        const cJSON *th;
+        cJSON_ArrayForEach(th, cJSON_GetObjectItem(rec, "thresholds"))
+        {
+            cJSON *t = cJSON_Duplicate(th, true);
+            copy_key(t, rec, "name", "stage");
+            copy_key(t, rec, "case", NULL);
+            cJSON_AddItemToArray(thresholds, t);
+        }
         const cJSON *out;
         cJSON_ArrayForEach(out, cJSON_GetObjectItem(rec, "outputs"))
         if (cJSON_GetObjectItem(out, "statistics"))

@@ -42,9 +42,9 @@ def sh(*argv, **kw):
     return subprocess.run(argv, check=True, **kw)
 
 
-def free_port():
+def free_port(addr="127.0.0.1"):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     p = s.getsockname()[1]
     s.close()
     return p
@@ -71,17 +71,18 @@ def descendants(pid):
 
 
 class Sshd:
-    def __init__(self, root, name, authorized_keys):
+    def __init__(self, root, name, authorized_keys, addr="127.0.0.1"):
+        self.addr = addr
         self.dir = os.path.join(root, f"sshd-{name}")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
         key = os.path.join(self.dir, "host_ed25519")
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
         for _ in range(5):
-            self.port = free_port()
+            self.port = free_port(addr)
             cfg = os.path.join(self.dir, "sshd_config")
             with open(cfg, "w") as f:
-                f.write(f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {key}\n"
+                f.write(f"Port {self.port}\nListenAddress {addr}\nHostKey {key}\n"
                         f"PidFile {self.dir}/sshd.pid\nAuthorizedKeysFile {authorized_keys}\n"
                         "UsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\n"
                         "KbdInteractiveAuthentication no\nUseDNS no\nMaxSessions 50\n"
@@ -92,7 +93,7 @@ class Sshd:
                 if self.proc.poll() is not None:
                     break
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                    socket.create_connection((addr, self.port), 0.2).close()
                     break
                 except OSError:
                     time.sleep(0.02)
@@ -105,7 +106,7 @@ class Sshd:
             sys.exit(f"sshd {name} did not start")
         self.known_hosts = os.path.join(self.dir, "known_hosts")
         with open(self.known_hosts, "w") as f:
-            sh("ssh-keyscan", "-p", str(self.port), "-t", "ed25519", "127.0.0.1", stdout=f,
+            sh("ssh-keyscan", "-p", str(self.port), "-t", "ed25519", addr, stdout=f,
                stderr=subprocess.DEVNULL)
 
     def stop(self):
@@ -135,7 +136,7 @@ def timed(argv, cwd=None, env=None):
 
 
 def host_yaml(s, user, key):
-    return (f"{{ip: 127.0.0.1, port: {s.port}, username: {user}, key_file: {key}, "
+    return (f"{{ip: {s.addr}, port: {s.port}, username: {user}, key_file: {key}, "
             f"known_hosts: {s.known_hosts}, ssh_config: false}}")
 
 

@@ -9,7 +9,9 @@
 #                                 (passphrase $SSHD_KEY_PASS), authorized_keys
 #   sshd_start NAME [LINE...]     start a server in $T/sshd-NAME (extra
 #                                 sshd_config lines); sets SSHD_PORT, and
-#                                 writes $T/sshd-NAME/{port,pid,known_hosts};
+#                                 writes $T/sshd-NAME/{port,pid,known_hosts,addr};
+#                                 it listens on $SSHD_ADDR (default
+#                                 127.0.0.1; any 127.0.0.x is loopback);
 #                                 in its own mount namespace, where the
 #                                 login user's ~/.bashrc (and profile) read
 #                                 $SSHD_RC (empty unless set; SSHD_REAL_RC=1
@@ -51,10 +53,11 @@ sshd_keys() {
 }
 
 _free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "${1:-127.0.0.1}"
 }
 
 sshd_port() { cat "$T/sshd-$1/port"; }
+sshd_addr() { cat "$T/sshd-$1/addr" 2>/dev/null || echo 127.0.0.1; }
 sshd_pid() { cat "$T/sshd-$1/pid"; }
 
 sshd_start() {
@@ -63,14 +66,14 @@ sshd_start() {
   mkdir -p "$d"
   chmod 755 "$T" "$d"   # sshd (as the user) reads authorized_keys under $T
   [ -e "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "host-$name" -f "$d/host_ed25519"
-  local try port pid
+  local try port pid addr=${SSHD_ADDR:-127.0.0.1}
   for try in 1 2 3 4 5; do
-    port=$(_free_port)
+    port=$(_free_port "$addr")
     {
       # sshd keeps the first value of a keyword: the caller's lines first
       for line in "$@"; do echo "$line"; done
       echo "Port $port"
-      echo "ListenAddress 127.0.0.1"
+      echo "ListenAddress $addr"
       echo "HostKey $d/host_ed25519"
       echo "PidFile $d/sshd.pid"
       echo "AuthorizedKeysFile $T/keys/authorized_keys"
@@ -115,11 +118,12 @@ sshd_start() {
     local i
     for i in $(seq 100); do
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      if (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; then
         echo "$port" >"$d/port"
         echo "$pid" >"$d/pid"
+        echo "$addr" >"$d/addr"
         cleanup_hooks+=("sshd_stop $name")
-        ssh-keyscan -p "$port" -t ed25519 127.0.0.1 2>/dev/null >"$d/known_hosts"
+        ssh-keyscan -p "$port" -t ed25519 "$addr" 2>/dev/null >"$d/known_hosts"
         [ -s "$d/known_hosts" ] || fail "ssh-keyscan got no key from sshd $name"
         SSHD_PORT=$port
         return 0
@@ -175,7 +179,7 @@ sshd_add_user() {
 ssh_host_yaml() {
   local name=$1; shift
   local keys=(ip port username key_file known_hosts ssh_config)
-  local -A v=([ip]=127.0.0.1 [port]=$(sshd_port "$name") [username]=root
+  local -A v=([ip]=$(sshd_addr "$name") [port]=$(sshd_port "$name") [username]=root
               [key_file]=$T/keys/id_plain [known_hosts]=$T/sshd-$name/known_hosts
               [ssh_config]=false)
   local kv k

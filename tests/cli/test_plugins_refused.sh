@@ -39,7 +39,7 @@ add_case truncated_descriptor probe-truncdesc.so \
 add_case truncated_ops host-truncops.so \
   "host plugin 'truncops' has a truncated operations table: $HOST_OPS_SHORT bytes, but ABI $MAJ.$MIN needs at least $HOST_OPS_MIN"
 add_case unknown_kind probe-kind99.so \
-  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5)"
+  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5, publisher=6)"
 add_case name_mismatch probe-alpha.so \
   "declares probe plugin 'beta', so it must be installed as probe-beta.so"
 add_case reserved_prefix probe-reserved.so \

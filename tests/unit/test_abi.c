@@ -223,6 +223,8 @@ OPS_START_WITH_SIZE(bc_probe_ops);
 OPS_START_WITH_SIZE(bc_collector_ops);
 OPS_START_WITH_SIZE(bc_validator_ops);
 OPS_START_WITH_SIZE(bc_plot_ops);
+OPS_START_WITH_SIZE(bc_publisher_ops);
+OPS_START_WITH_SIZE(bc_publish_request);
 /* The request/result structs and the services table are versioned the same way. */
 OPS_START_WITH_SIZE(bc_exec_request);
 OPS_START_WITH_SIZE(bc_exec_result);
@@ -230,6 +232,22 @@ OPS_START_WITH_SIZE(bc_collect_request);
 OPS_START_WITH_SIZE(bc_validate_request);
 OPS_START_WITH_SIZE(bc_plot_request);
 OPS_START_WITH_SIZE(bc_services);
+
+/* ---- publisher (1.4): layout and flag values never change -------------- */
+_Static_assert(BC_PUBLISH_DRY_RUN == 0x1u && BC_PUBLISH_FORCE == 0x2u, "publish flags");
+#if defined(__x86_64__) && defined(__LP64__)
+PIN(bc_publisher_ops, open, 8);
+PIN(bc_publisher_ops, send, 16);
+PIN(bc_publisher_ops, close, 24);
+PIN_SIZE(bc_publisher_ops, 32);
+PIN(bc_publish_request, flags, 4);
+PIN(bc_publish_request, run_id, 8);
+PIN(bc_publish_request, run_dir, 16);
+PIN(bc_publish_request, previous, 24);
+PIN(bc_publish_request, record_path, 32);
+PIN(bc_publish_request, out_fd, 40);
+PIN_SIZE(bc_publish_request, 48);
+#endif
 
 /* ---- plot request flags (1.3): values never change ----------------------- */
 _Static_assert(BC_PLOT_LOG_X == 0x1u && BC_PLOT_LOG_Y == 0x2u && BC_PLOT_XLO == 0x4u &&
@@ -252,8 +270,9 @@ _Static_assert(BC_KIND_PROBE == 2, "kind probe = 2");
 _Static_assert(BC_KIND_COLLECTOR == 3, "kind collector = 3");
 _Static_assert(BC_KIND_VALIDATOR == 4, "kind validator = 4");
 _Static_assert(BC_KIND_PLOT == 5, "kind plot = 5");
+_Static_assert(BC_KIND_PUBLISHER == 6, "kind publisher = 6 (1.4)");
 _Static_assert(BC_OK == 0 && BC_ERR == 1 && BC_NOT_READY == 2 && BC_TIMEOUT == 3 &&
-                   BC_CANCELLED == 4 && BC_UNSUPPORTED == 5,
+                   BC_CANCELLED == 4 && BC_UNSUPPORTED == 5 && BC_DENIED == 6,
                "status codes");
 _Static_assert(BC_ABI_MAJOR >= 1 && BC_ABI_MAJOR <= 0xffff && BC_ABI_MINOR >= 0 &&
                    BC_ABI_MINOR <= 0xffff,

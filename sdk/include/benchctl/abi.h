@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 3
+#define BC_ABI_MINOR 4
 
 /*
  * The minor a plugin is built for.  Define it before including any benchctl
@@ -50,13 +50,15 @@
 #define BC_PRINTF(fmt, args)
 #endif
 
-/* Plugin kinds.  Numbers are stable; 6 is reserved for publishers. */
+/* Plugin kinds.  Numbers are stable. */
 typedef enum bc_kind {
     BC_KIND_HOST = 1,      /* host transport: runs commands, moves files */
     BC_KIND_PROBE = 2,     /* health-check probe: one readiness attempt */
     BC_KIND_COLLECTOR = 3, /* brings result files into the run directory */
     BC_KIND_VALIDATOR = 4, /* checks a collected file against data_schema */
-    BC_KIND_PLOT = 5       /* draws plots[] entries */
+    BC_KIND_PLOT = 5,      /* draws plots[] entries */
+    BC_KIND_PUBLISHER = 6  /* since ABI 1.4: exports a stored run to a result
+                            * server (publisher.h) */
 } bc_kind;
 
 /* Status codes returned by plugin operations and core services. */
@@ -66,7 +68,9 @@ typedef enum bc_status {
     BC_NOT_READY = 2,   /* probe: target not ready yet (a result, not an error) */
     BC_TIMEOUT = 3,     /* the operation's time limit passed */
     BC_CANCELLED = 4,   /* the run is being stopped (Ctrl-C, --timeout) */
-    BC_UNSUPPORTED = 5  /* this plugin cannot do the requested thing */
+    BC_UNSUPPORTED = 5, /* this plugin cannot do the requested thing */
+    BC_DENIED = 6       /* since ABI 1.4: a server refused the credentials
+                         * (publisher open) */
 } bc_status;
 
 /*

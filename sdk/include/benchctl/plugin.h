@@ -20,6 +20,7 @@
 #include "options.h"
 #include "plot.h"
 #include "probe.h"
+#include "publisher.h"
 #include "services.h"
 #include "validator.h"
 

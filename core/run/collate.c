@@ -1,0 +1,294 @@
+/*
+ * Collation of a fanned-out stage (fanout.h): the nodes' files of each
+ * output with a data_schema, <output>/node-<k><ext>, merged in node order
+ * into one dataset <output><ext> with two columns added, `node` and
+ * `host`, then validated as one file against the schema plus those two
+ * columns; its statistics (exact: every value of every node) are the
+ * stage's.  CSV (libcsv: the first file's header, then every file's rows)
+ * and JSON Lines (cJSON: each object gets the two keys).  Streaming: the
+ * memory does not depend on the files' sizes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+#include <cjson/cJSON.h>
+
+#include "util/log.h"
+#include "run/run.h"
+#include "run/fanout.h"
+
+#define CHUNK (256 * 1024)
+
+/* One CSV field as written: quoted only when it must be. */
+static void put_field(strbuf *sb, const char *s, size_t len)
+{
+    bool quote = len == 0 ? false : memchr(s, ',', len) || memchr(s, '"', len) ||
+                                        memchr(s, '\n', len) || memchr(s, '\r', len);
+    if (!quote) {
+        sb_add(sb, s, len);
+        return;
+    }
+    sb_add(sb, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            sb_add(sb, "\"", 1);
+        sb_add(sb, s + i, 1);
+    }
+    sb_add(sb, "\"", 1);
+}
+
+typedef struct csv_merge {
+    FILE *out;
+    strbuf row;       /* the current record, encoded */
+    size_t fields;    /* in the current record */
+    bool in_header;   /* the current file's first record */
+    strbuf header;    /* the first file's header, encoded */
+    strbuf suffix;    /* ",<node>,<host>\n" */
+    char *error;      /* the first problem (owned) */
+    const char *path; /* the file being read (relative) */
+    uint64_t rows;
+} csv_merge;
+
+static void csv_field(void *s, size_t len, void *data)
+{
+    csv_merge *m = data;
+    if (m->fields++)
+        sb_add(&m->row, ",", 1);
+    put_field(&m->row, s ? s : "", s ? len : 0);
+}
+
+static void csv_record(int c, void *data)
+{
+    csv_merge *m = data;
+    (void)c;
+    if (m->in_header) {
+        m->in_header = false;
+        if (!m->header.buf) {
+            sb_add(&m->header, m->row.buf ? m->row.buf : "", m->row.len);
+            fwrite(m->row.buf, 1, m->row.len, m->out);
+            fputs(",node,host\n", m->out);
+        } else if (m->header.len != m->row.len ||
+                   memcmp(m->header.buf, m->row.buf, m->row.len) != 0) {
+            if (!m->error)
+                m->error = xasprintf("%s: its header differs from the first node's (%.200s)",
+                                     m->path, m->header.buf);
+        }
+    } else {
+        sb_add(&m->row, m->suffix.buf, m->suffix.len);
+        fwrite(m->row.buf, 1, m->row.len, m->out);
+        m->rows++;
+    }
+    m->row.len = 0;
+    m->fields = 0;
+}
+
+/* Append node k's CSV file abs to m->out. */
+static bool merge_csv_file(csv_merge *m, const char *abs, int k, const char *host)
+{
+    FILE *in = fopen(abs, "rb");
+    if (!in) {
+        m->error = xasprintf("cannot read %s: %s", m->path, strerror(errno));
+        return false;
+    }
+    struct csv_parser p;
+    csv_init(&p, 0);
+    m->in_header = true;
+    m->suffix.len = 0;
+    sb_printf(&m->suffix, ",%d,", k);
+    put_field(&m->suffix, host, strlen(host));
+    sb_add(&m->suffix, "\n", 1);
+    char *buf = xmalloc(CHUNK);
+    size_t n;
+    bool ok = true;
+    while ((n = fread(buf, 1, CHUNK, in)) > 0 && ok)
+        if (csv_parse(&p, buf, n, csv_field, csv_record, m) != n) {
+            m->error = xasprintf("%s: %s", m->path, csv_strerror(csv_error(&p)));
+            ok = false;
+        }
+    if (ok)
+        csv_fini(&p, csv_field, csv_record, m);
+    csv_free(&p);
+    free(buf);
+    fclose(in);
+    return ok && !m->error;
+}
+
+/* Append node k's JSON Lines file abs to out. */
+static bool merge_jsonl_file(FILE *out, const char *abs, const char *rel, int k,
+                             const char *host, uint64_t *rows, char **err)
+{
+    FILE *in = fopen(abs, "rb");
+    if (!in) {
+        *err = xasprintf("cannot read %s: %s", rel, strerror(errno));
+        return false;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t lineno = 0;
+    bool ok = true;
+    while (ok && (n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
+        if (!o) {
+            bool blank = strspn(line, " \t\r\n") == (size_t)n;
+            if (!blank) {
+                *err = xasprintf("%s:%llu: not a JSON object", rel, (unsigned long long)lineno);
+                ok = false;
+            }
+            continue;
+        }
+        if (!cJSON_IsObject(o)) {
+            *err = xasprintf("%s:%llu: not a JSON object", rel, (unsigned long long)lineno);
+            ok = false;
+        } else {
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "node");
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "host");
+            cJSON_AddNumberToObject(o, "node", k);
+            cJSON_AddStringToObject(o, "host", host);
+            char *text = cJSON_PrintUnformatted(o);
+            fputs(text, out);
+            fputc('\n', out);
+            free(text);
+            (*rows)++;
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(in);
+    return ok;
+}
+
+/* The extension of path's last component ("" when none). */
+static const char *ext_of(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    return dot && dot != b ? dot : "";
+}
+
+/* Merge output oi of the nodes into all's record. */
+static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_rec *all,
+                        stage_rec *const *nodes, size_t n, size_t oi)
+{
+    const cfg_output *o = &st->outputs[oi];
+    bool csv = strcmp(o->schema_format, "csv") == 0;
+    bool jsonl = strcmp(o->schema_format, "jsonl") == 0;
+    if (!csv && !jsonl) {
+        log_msg(BC_LOG_WARN, "stage '%s': output '%s': only csv and jsonl outputs are merged "
+                "(%s is kept per node)", st->name, o->name, o->schema_format);
+        return;
+    }
+    /* The nodes' files, in node order (one file each: globs are not merged). */
+    const char *name = NULL;
+    const out_file **files = xcalloc(n + 1, sizeof *files);
+    const stage_rec **owners = xcalloc(n + 1, sizeof *owners);
+    size_t nf = 0;
+    for (size_t k = 0; k < n; k++) {
+        out_rec *orec = record_find_output(nodes[k], o->name);
+        if (!orec || orec->nfiles != 1)
+            continue;
+        if (!name)
+            name = orec->name;
+        else if (strcmp(name, orec->name) != 0)
+            continue; /* a name of its own (${BENCHCTL_NODE}): not the same dataset */
+        files[nf] = &orec->files[0];
+        owners[nf++] = nodes[k];
+    }
+    if (!nf) {
+        free(files);
+        free(owners);
+        return;
+    }
+    out_rec *orec = record_add_output(all, o->name, name);
+    all->collected = true;
+    target t = {.host = "*", .node = -1};
+    char *dir = layout_output_dir(cs, &t);
+    char *base = xasprintf("%s%s", name, ext_of(files[0]->path));
+    char *rel = *dir ? xasprintf("%s/%s", dir, base) : xstrdup(base);
+    char *abs = path_join(r->dir, rel);
+    char *err = NULL;
+    FILE *out = fopen(abs, "wb");
+    uint64_t rows = 0;
+    int64_t t0 = mono_ns();
+    if (!out)
+        err = xasprintf("cannot write %s: %s", rel, strerror(errno));
+    csv_merge m = {.out = out};
+    for (size_t i = 0; out && !err && i < nf; i++) {
+        char *in = path_join(r->dir, files[i]->path);
+        int k = owners[i]->where.node;
+        if (csv) {
+            m.path = files[i]->path;
+            merge_csv_file(&m, in, k, owners[i]->where.host);
+            if (m.error) {
+                err = m.error;
+                m.error = NULL;
+            }
+        } else {
+            merge_jsonl_file(out, in, files[i]->path, k, owners[i]->where.host, &rows, &err);
+        }
+        free(in);
+    }
+    rows += m.rows;
+    sb_free(&m.row);
+    sb_free(&m.header);
+    sb_free(&m.suffix);
+    if (out && fclose(out) != 0 && !err)
+        err = xasprintf("cannot write %s: %s", rel, strerror(errno));
+    if (err) {
+        char *e = xasprintf("stage '%s': merging output '%s': %s", st->name, name, err);
+        orec->error = xstrdup(e);
+        record_set_error(all, e);
+        log_msg(BC_LOG_ERROR, "%s", e);
+        free(e);
+        free(err);
+    } else {
+        log_msg(BC_LOG_INFO, "stage '%s': %s: %llu rows of %zu node%s merged in %.3f s", st->name,
+                rel, (unsigned long long)rows, nf, nf == 1 ? "" : "s",
+                (double)(mono_ns() - t0) / 1e9);
+        /* Validated as one: the schema's columns, node and host. */
+        cfg_output mo = *o;
+        mo.columns = xcalloc(o->ncolumns + 2, sizeof *mo.columns);
+        memcpy(mo.columns, o->columns, o->ncolumns * sizeof *o->columns);
+        mo.columns[o->ncolumns] = (cfg_column){.name = "node", .type = "integer",
+                                               .metric_set = true};
+        mo.columns[o->ncolumns + 1] = (cfg_column){.name = "host", .type = "string",
+                                                   .metric_set = true};
+        mo.ncolumns = o->ncolumns + 2;
+        char *sdir = layout_samples_dir(name, &t, cs);
+        char *why = NULL;
+        hostconn *h = run_host(r, owners[0]->where.host);
+        if (!collect_validate_file(r, st, &mo, h, cs, orec, rel, sdir, &why)) {
+            char *e = xasprintf("stage '%s': the merged %s", st->name, why);
+            if (strcmp(o->on_invalid, "warn") == 0) {
+                log_msg(BC_LOG_WARN, "%s (on_invalid: warn)", e);
+            } else {
+                record_set_error(all, e);
+                log_msg(BC_LOG_ERROR, "%s", e);
+            }
+            free(e);
+        }
+        free(why);
+        free(sdir);
+        free(mo.columns);
+    }
+    free(abs);
+    free(rel);
+    free(base);
+    free(dir);
+    free(files);
+    free(owners);
+}
+
+void collate_outputs(run *r, const cfg_stage *st, const cfg_case *cs, stage_rec *all,
+                     stage_rec *const *nodes, size_t n)
+{
+    for (size_t i = 0; i < st->noutputs; i++)
+        if (st->outputs[i].ncolumns && st->outputs[i].validator_plugin)
+            collate_one(r, st, cs, all, nodes, n, i);
+}
