@@ -3,7 +3,7 @@
 # under share/doc, the LICENSE; and the CPack setup that splits an install
 # into Debian packages the way distributions ship plugin engines:
 #
-#   benchctl         the core: bin/benchctl, the local host, the probes,
+#   benchctl         the core: bin/benchctl, the local host, the probes, publishers,
 #                    collectors and validators, man pages, completion, docs
 #   benchctl-ssh     the ssh host transport (Depends: libssh, from shlibdeps)
 #   benchctl-gnuplot the gnuplot plot emitter (Recommends: gnuplot)

@@ -80,8 +80,30 @@ mk good '  - {name: s, command: "true", timeout: 1m30s, repeat: 5, warmup: 1,
      health_check: {type: http, target: "http://localhost:1/", status: 200, timeout: 500ms}}
 matrix: {n: [1, 2]}
 plots: [{name: p, source: o, xlim: [0, null], options: {dpi: 120}}]'
-check "$T"/{typo,both,neither,enum,dur,repeat,plot,top,good}.yaml >"$T/m.out"
-for m in typo both neither enum dur repeat plot top; do
+cat >"$T/fanout.yaml" <<'YEOF'
+benchmark: {name: b, output_dir: ./r, report: false, concurrency_param: users}
+hosts: {a: {}, b: {}}
+matrix: {users: [1, 2]}
+publish: {to: conbench, on: always, url: "http://localhost:1"}
+stages:
+  - name: load
+    nodes: {hosts: [a, b], per_host: 2}
+    min_nodes: 3
+    prepare: "true"
+    command: "true"
+    outputs:
+      - name: o
+        remote_path: o.csv
+        data_schema:
+          columns: [{name: lat, type: float, thresholds: ["p95 < 200", "mean <= 5"]}]
+  - {name: n2, command: "true", nodes: 4}
+YEOF
+run_bc validate -c "$T/fanout.yaml"
+expect_rc 0 "validate fanout.yaml"
+sed 's/"p95 < 200"/"p95 about 200"/' "$T/fanout.yaml" >"$T/threshold.yaml"
+check "$T"/{typo,both,neither,enum,dur,repeat,plot,top,threshold,good,fanout}.yaml >"$T/m.out"
+grep -qx "ok $T/fanout.yaml" "$T/m.out" || fail "the schema rejects fan-out, thresholds, publish: $(grep fanout "$T/m.out")"
+for m in typo both neither enum dur repeat plot top threshold; do
   grep -q "^bad $T/$m.yaml" "$T/m.out" || fail "the schema accepts the mistake in $m.yaml: $(cat "$T/$m.yaml")"
 done
 grep -qx "ok $T/good.yaml" "$T/m.out" || fail "the schema rejects a good config: $(grep good "$T/m.out")"
