@@ -1,13 +1,15 @@
-# benchctl_add_plugin(<kind> <name> SOURCES <file>... [LIBRARIES <lib>...])
+# benchctl_add_plugin(<kind> <name> SOURCES <file>... [LIBRARIES <lib>...]
+#                     [COMPONENT <install component>])
 #
 # Builds a benchctl plugin as <kind>-<name>.so against the SDK (target
 # benchctl::sdk) with the helper library (benchctl::helpers, linked into
 # the plugin; see <benchctl/helpers.h>), with hidden symbols except the entry point and
 # -Wl,--no-undefined (plugins never link against benchctl), and installs it
-# into BENCHCTL_PLUGIN_INSTALL_DIR.  Used by the plugins in benchctl's own
+# into BENCHCTL_PLUGIN_INSTALL_DIR (as COMPONENT, when given: benchctl's
+# own packages put each plugin in a Debian package by it).  Used by the plugins in benchctl's own
 # tree and, through find_package(Benchctl), by out-of-tree plugins.
 function(benchctl_add_plugin kind name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "COMPONENT" "SOURCES;LIBRARIES" ${ARGN})
   set(_kinds host probe collector validator plot publisher monitor)
   if(NOT kind IN_LIST _kinds)
     message(FATAL_ERROR "benchctl_add_plugin: unknown kind '${kind}' (one of: ${_kinds})")
@@ -27,6 +29,11 @@ function(benchctl_add_plugin kind name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${BENCHCTL_BUILD_PLUGIN_DIR}")
   endif()
   if(DEFINED BENCHCTL_PLUGIN_INSTALL_DIR)
-    install(TARGETS ${target} LIBRARY DESTINATION "${BENCHCTL_PLUGIN_INSTALL_DIR}")
+    if(ARG_COMPONENT)
+      install(TARGETS ${target} LIBRARY DESTINATION "${BENCHCTL_PLUGIN_INSTALL_DIR}"
+              COMPONENT ${ARG_COMPONENT})
+    else()
+      install(TARGETS ${target} LIBRARY DESTINATION "${BENCHCTL_PLUGIN_INSTALL_DIR}")
+    endif()
   endif()
 endfunction()
