@@ -102,6 +102,16 @@ static int stream_cancel_fd(core_ctx *ctx)
     return s->caller->env->cancel_fd(s->caller);
 }
 
+/* A streamed command lives as long as the run: to a transport it is like a
+ * background stage (the ssh transport gives it a channel of its own rather
+ * than holding its per-host dispatcher for the whole run). */
+static const char *stream_fact(core_ctx *ctx, const char *key)
+{
+    if (strcmp(key, "stage_background") == 0)
+        return "1";
+    return run_ctx_env.run_fact(ctx, key);
+}
+
 static ctx_env stream_env;
 static pthread_once_t stream_env_once = PTHREAD_ONCE_INIT;
 static void stream_env_init(void)
@@ -109,6 +119,7 @@ static void stream_env_init(void)
     stream_env = run_ctx_env;
     stream_env.cancelled = stream_cancelled;
     stream_env.cancel_fd = stream_cancel_fd;
+    stream_env.run_fact = stream_fact;
 }
 
 static void stream_sink(core_ctx *ctx, int which, const void *data, size_t len)
