@@ -130,6 +130,44 @@ int run_capture(const char *const *argv, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The URL of the remote the current branch tracks (else "origin"), with
+ * any "user:password@" taken out: a token in a clone URL must not reach
+ * metadata.json.  NULL when there is none. */
+static char *git_remote_url(const char *dir)
+{
+    const char *up[] = {"git", "-C", dir, "rev-parse", "--abbrev-ref", "--symbolic-full-name",
+                        "@{upstream}", NULL};
+    char *out = NULL, *remote = NULL;
+    if (run_capture(up, &out) == 0 && out) {
+        char *slash = strchr(out, '/');
+        if (slash) {
+            *slash = '\0';
+            remote = xstrdup(out);
+        }
+    }
+    free(out);
+    out = NULL;
+    const char *get[] = {"git", "-C", dir, "remote", "get-url", remote ? remote : "origin", NULL};
+    int rc = run_capture(get, &out);
+    free(remote);
+    if (rc != 0 || !out) {
+        free(out);
+        return NULL;
+    }
+    out[strcspn(out, "\r\n")] = '\0';
+    char *scheme = strstr(out, "://");
+    char *host = scheme ? scheme + 3 : NULL;
+    char *at = host ? strchr(host, '@') : NULL;
+    char *path = host ? strchr(host, '/') : NULL;
+    if (at && (!path || at < path)) /* https://user:token@host/... */
+        memmove(host, at + 1, strlen(at + 1) + 1);
+    if (!*out) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 void git_inspect(const char *dir, git_state *g)
 {
     memset(g, 0, sizeof *g);
@@ -156,6 +194,7 @@ void git_inspect(const char *dir, git_state *g)
         }
     }
     free(out);
+    g->remote_url = git_remote_url(dir);
 }
 
 char *git_diff(const char *dir)
@@ -173,6 +212,7 @@ void git_state_free(git_state *g)
 {
     free(g->commit);
     free(g->branch);
+    free(g->remote_url);
     memset(g, 0, sizeof *g);
 }
 
@@ -190,6 +230,8 @@ cJSON *git_to_json(const git_state *g)
     else
         cJSON_AddNullToObject(o, "branch");
     cJSON_AddBoolToObject(o, "dirty", g->dirty);
+    if (g->remote_url)
+        cJSON_AddStringToObject(o, "remote_url", g->remote_url);
     return o;
 }
 

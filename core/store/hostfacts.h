@@ -23,6 +23,8 @@ cJSON *hostfacts_parse(const char *text);
 typedef struct git_state {
     bool is_repo;
     char *commit, *branch; /* owned; NULL when unknown */
+    char *remote_url;      /* owned: the upstream's (or origin's) URL without any
+                            * user or password in it; NULL when there is none */
     bool dirty;
 } git_state;
 

@@ -181,6 +181,30 @@ cmp -s meta1.before runs/1/metadata.json && cmp -s pub1.before runs/1/published.
   fail "a dry run records nothing"
 pass "--dry-run prints the JSON (checked with python's json), contacts no server"
 
+# ---- 3b. the repository from the run's git remote (without its token) ----------
+mkdir -p gitproj
+git -C gitproj init -q
+git -C gitproj remote add origin "https://ci-bot:tok3n-$$@github.com/remote-org/remote-repo.git"
+write_config gitproj/b.yaml <<'YAML'
+benchmark: {name: gitpub, output_dir: ./runs}
+publish: {to: conbench, on: never}
+stages:
+  - name: spin
+    command: "true"
+    repeat: 2
+YAML
+run_bc run -c gitproj/b.yaml
+expect_rc 0 "run in a git work tree"
+! grep -rq "tok3n" gitproj/runs || fail "the remote's token reached the run store"
+[ "$(json gitproj/runs/1/metadata.json 'j["git"]["remote_url"]')" = "https://github.com/remote-org/remote-repo.git" ] ||
+  fail "git.remote_url: $(json gitproj/runs/1/metadata.json 'j["git"]')"
+(unset CONBENCH_PROJECT_REPOSITORY
+ CONBENCH_URL=http://127.0.0.1:9 CONBENCH_PASSWORD= run_bc publish 1 -c gitproj/b.yaml --dry-run
+ expect_rc 0 "publish --dry-run with the repository from git"
+ [ "$(jsons '{r["github"]["repository"] for r in j}' <<<"$OUT")" = "{'https://github.com/remote-org/remote-repo'}" ] ||
+   fail "github.repository not derived from the git remote: $OUT")
+pass "github.repository defaults to the run's GitHub remote; no token in the store"
+
 # ---- 4. wrong password: exit 4, run untouched; at the end of a run: a warning -----
 CONBENCH_PASSWORD=wrong-pass-123 run_bc publish 1 -c bench.yaml --force
 expect_rc 4 "publish with a wrong password"

@@ -125,14 +125,40 @@ static cJSON *machine_info(const cb_conf *conf, const cJSON *facts)
 
 /* github: repository (required by Conbench), commit, and a PR number or a
  * branch ("org:branch"). */
+/* https://github.com/ORG/REPO from a clone URL of a GitHub repository
+ * ("git@github.com:ORG/REPO.git", "https://github.com/ORG/REPO.git",
+ * "ssh://git@github.com/ORG/REPO"), written to buf; NULL for any other. */
+static const char *github_url(const char *remote, char *buf, size_t bn)
+{
+    if (!remote)
+        return NULL;
+    const char *p = strstr(remote, "github.com");
+    if (!p || (p[10] != ':' && p[10] != '/'))
+        return NULL;
+    p += 11;
+    size_t n = strlen(p);
+    if (n > 4 && strcmp(p + n - 4, ".git") == 0)
+        n -= 4;
+    while (n > 0 && p[n - 1] == '/')
+        n--;
+    const char *slash = memchr(p, '/', n);
+    if (!slash || slash == p || slash + 1 == p + n || memchr(slash + 1, '/', (size_t)(p + n - slash - 1)))
+        return NULL; /* not ORG/REPO */
+    int w = snprintf(buf, bn, "https://github.com/%.*s", (int)n, p);
+    return w > 0 && (size_t)w < bn ? buf : NULL;
+}
+
 static cJSON *github(const cb_conf *conf, const cJSON *meta, char *err, size_t en)
 {
     const cJSON *git = cJSON_GetObjectItemCaseSensitive(meta, "git");
     const char *repo = conf->repository;
+    char derived[512];
+    if (!repo || !*repo) /* else the run's own git remote, when it is on GitHub */
+        repo = github_url(jstr(git, "remote_url"), derived, sizeof derived);
     if (!repo || !*repo) {
         snprintf(err, en, "Conbench needs the project's GitHub repository: set "
                           "CONBENCH_PROJECT_REPOSITORY (or publish.repository) to "
-                          "https://github.com/ORG/REPO");
+                          "https://github.com/ORG/REPO (the run's git remote is not on GitHub)");
         return NULL;
     }
     cJSON *g = cJSON_CreateObject();
