@@ -27,7 +27,7 @@ static const char *const known_keys[] = {
     "run_id", "benchmark_name", "start_time", "end_time", "config", "config_path",
     "config_copy", "hosts", "custom", "git", "environment", "parameters", "benchctl",
     "machine", "plugins", "stages", "cases", "plots", "status", "error", "duration_s",
-    "only_cases", "skipped", "format", "version", "run_mark", NULL};
+    "only_cases", "skipped", "format", "version", "run_mark", "monitor", NULL};
 
 char *rr_link(const report_run_in *in, const char *rel)
 {
@@ -479,6 +479,8 @@ static void toc(strbuf *sb, const cJSON *meta, const cJSON *results)
 {
     sb_puts(sb, "<nav class=toc><a href=\"#summary\">Summary</a><a href=\"#what\">What ran</a>"
                 "<a href=\"#hosts\">Hosts</a><a href=\"#timeline\">Timeline</a>");
+    if (rr_has_monitor(meta))
+        sb_puts(sb, "<a href=\"#monitor\">Monitoring</a>");
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meta, "cases")) > 0)
         sb_puts(sb, "<a href=\"#cases\">Cases</a>");
     if (results && scaling_applies(results))
@@ -503,6 +505,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     h_section_open(&sb, "timeline", "Stage timeline");
     h_timeline_svg(&sb, meta);
     h_section_close(&sb);
+    rr_section_monitor(&sb, in);
     section_cases(&sb, meta);
     rr_section_sweep(&sb, in->results);
     rr_section_outputs(&sb, in);

@@ -26,4 +26,11 @@ void rr_section_repeats(strbuf *sb, const cJSON *meta);
  * otherwise. */
 void rr_section_sweep(strbuf *sb, const cJSON *results);
 
+/* Host monitoring (html_monitor.c): the monitoring figure, each host's
+ * series summarised and each stage's cost to its hosts, from metadata.json
+ * "monitor"; nothing when the run was not monitored. */
+void rr_section_monitor(strbuf *sb, const report_run_in *in);
+/* Whether metadata.json has monitoring data (for the table of contents). */
+bool rr_has_monitor(const cJSON *meta);
+
 #endif

@@ -132,6 +132,33 @@ check results/1/report.html --sections summary,nodes,other,timeline --text "hell
 cd ..
 pass "no outputs; benchmark.report: false and --no-report write none; report ID still does; nodes and unknown data get sections only when present"
 
+# ---- a monitored run: the monitoring section below the timeline ------------------------------
+grep -q 'id="monitor"' plain/results/3/report.html && fail "a monitoring section without monitoring"
+mkdir mon && cd mon
+write_config benchmark.yaml <<'YAML'
+benchmark: {name: monrep, output_dir: ./results, monitor: {interval: 250ms}}
+stages:
+  - name: busy
+    command: "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"
+  - name: rest
+    command: sleep 1
+YAML
+run_bc run -c benchmark.yaml
+expect_rc 0 "monitored run"
+check results/1/report.html --sections summary,timeline,monitor --text "Per host" --text "What each stage cost its hosts"
+/usr/bin/python3 - results/1/report.html <<'PY' || fail "the monitoring section lacks its figure or its rows"
+import re, sys
+html = open(sys.argv[1]).read()
+sec = re.search(r'<section id="?monitor"?>(.*?)</section>', html, re.S).group(1)
+assert "data:image/" in sec, "no embedded monitoring figure"
+assert sec.count("<tr>") >= 3 + 2, sec.count("<tr>")   # mean/p95/max of local, and both stages
+assert ">busy<" in sec and ">rest<" in sec
+assert html.index('id="timeline"') < html.index('id="monitor"')
+assert 'id="other"' not in html, "monitoring listed as unknown data"
+PY
+cd ..
+pass "a monitored run's report shows the monitoring figure, per-host series and per-stage cost below the timeline"
+
 # ---- a sweep: cases from a matrix ------------------------------------------------------------
 mkdir sweep && cd sweep
 write_config benchmark.yaml <<'YAML'
