@@ -162,7 +162,7 @@ static const char css[] =
     "tr.regressed td{background:rgba(198,40,40,.12)}tr.improved td{background:rgba(31,138,76,.1)}\n"
     ".badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;"
     "font-weight:600;border:1px solid currentColor}\n"
-    ".st-success,.st-improved,.st-ready{color:var(--ok)}\n"
+    ".st-success,.st-improved,.st-ready,.st-passed{color:var(--ok)}\n"
     ".st-failed,.st-regressed,.st-timeout,.st-crashed,.st-error{color:var(--bad)}\n"
     ".st-interrupted,.st-inconclusive,.st-different,.st-notxrun,.st-skipped{color:var(--warn)}\n"
     ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:.7rem;"

@@ -143,7 +143,60 @@ static void summary_alerts(strbuf *sb, const cJSON *meta)
     }
 }
 
-static void section_summary(strbuf *sb, const cJSON *meta)
+/* results.json "thresholds": each failed one an alert, then every check in
+ * a table (nothing when the run declared none). */
+static void summary_thresholds(strbuf *sb, const cJSON *results)
+{
+    const cJSON *ths = cJSON_GetObjectItemCaseSensitive(results, "thresholds"), *t;
+    if (cJSON_GetArraySize(ths) <= 0)
+        return;
+    int failed = 0;
+    cJSON_ArrayForEach(t, ths)
+    {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "passed")))
+            continue;
+        failed++;
+        sb_puts(sb, "<div class=alert><b>Threshold failed</b>: ");
+        h_esc(sb, jstr(t, "output") ? jstr(t, "output") : "?");
+        sb_puts(sb, ".");
+        h_esc(sb, jstr(t, "column") ? jstr(t, "column") : "?");
+        sb_puts(sb, " <code>");
+        h_esc(sb, jstr(t, "threshold") ? jstr(t, "threshold") : "?");
+        sb_puts(sb, "</code> (");
+        h_esc(sb, jstr(t, "stage") ? jstr(t, "stage") : "?");
+        if (jstr(t, "case")) {
+            sb_puts(sb, ", case ");
+            h_esc(sb, jstr(t, "case"));
+        }
+        sb_puts(sb, "): the value is ");
+        h_num(sb, jnum(t, "value"));
+        sb_puts(sb, "</div>\n");
+    }
+    sb_printf(sb, "<details%s><summary>Thresholds: %d of %d passed</summary>\n"
+                  "<table class=sortable><thead><tr><th>stage</th><th>case</th><th>output</th>"
+                  "<th>column</th><th>threshold</th><th>value</th><th>verdict</th></tr></thead>"
+                  "<tbody>\n",
+              failed ? " open" : "", cJSON_GetArraySize(ths) - failed, cJSON_GetArraySize(ths));
+    cJSON_ArrayForEach(t, ths)
+    {
+        static const char *const keys[] = {"stage", "case", "output", "column", "threshold"};
+        sb_puts(sb, "<tr>");
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            sb_puts(sb, "<td>");
+            h_esc(sb, jstr(t, keys[k]) ? jstr(t, keys[k]) : "");
+            sb_puts(sb, "</td>");
+        }
+        sb_puts(sb, "<td class=num>");
+        h_num(sb, jnum(t, "value"));
+        sb_puts(sb, "</td><td>");
+        h_badge(sb, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "passed")) ? "passed"
+                                                                                : "failed");
+        sb_puts(sb, "</td></tr>\n");
+    }
+    sb_puts(sb, "</tbody></table></details>\n");
+}
+
+static void section_summary(strbuf *sb, const cJSON *meta, const cJSON *results)
 {
     h_section_open(sb, "summary", "Summary");
     strbuf v = {0};
@@ -177,6 +230,7 @@ static void section_summary(strbuf *sb, const cJSON *meta)
     sb_puts(sb, "</div>\n");
     sb_free(&v);
     summary_alerts(sb, meta);
+    summary_thresholds(sb, results);
     h_section_close(sb);
 }
 
@@ -498,7 +552,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     char *sub = xasprintf("benchctl run report · %s", in->run_dir);
     h_page_open(&sb, title, sub);
     toc(&sb, meta, in->results);
-    section_summary(&sb, meta);
+    section_summary(&sb, meta, in->results);
     section_what_ran(&sb, in);
     section_hosts(&sb, meta);
     section_nodes(&sb, meta);

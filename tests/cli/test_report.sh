@@ -159,6 +159,31 @@ PY
 cd ..
 pass "a monitored run's report shows the monitoring figure, per-host series and per-stage cost below the timeline"
 
+# ---- thresholds: a failed one at the top, every check in the summary's table -------------------
+mkdir thr && cd thr
+write_config benchmark.yaml <<'YAML'
+benchmark: {name: thr, output_dir: ./results}
+stages:
+  - name: one
+    command: printf 'x\n1\n2\n3\n' > x.csv
+    outputs:
+      - name: x
+        remote_path: x.csv
+        data_schema: {columns: [{name: x, type: integer, thresholds: ["max <= 3", "mean > 2"]}]}
+YAML
+run_bc run -c benchmark.yaml
+expect_rc 4 "a failed threshold"
+check results/1/report.html --sections summary --text "Threshold failed" --text "Thresholds: 1 of 2 passed"
+/usr/bin/python3 - results/1/report.html <<'PY' || fail "thresholds not in the summary"
+import re, sys
+html = open(sys.argv[1]).read()
+sec = re.search(r'<section id="?summary"?>(.*?)</section>', html, re.S).group(1)
+assert "mean &gt; 2" in sec and "max &lt;= 3" in sec, "both checks listed, escaped"
+assert sec.count("badge st-failed") == 1 and sec.count("badge st-passed") == 1
+PY
+cd ..
+pass "thresholds: the failed one is an alert at the top, both checks in the summary"
+
 # ---- a sweep: cases from a matrix ------------------------------------------------------------
 mkdir sweep && cd sweep
 write_config benchmark.yaml <<'YAML'
