@@ -65,16 +65,17 @@ jsons() { python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.ar
 
 # expect_hc_timeout META TIMEOUT_MS [STAGE_INDEX]: the stage's health check
 # ended by its own configured timeout: the error names it and the check
-# lasted at least that long; a short timeout (under 3 s) also ended far
-# sooner than the 30 s default would (before half of it).  No bound that a
-# slow machine could break.
+# lasted at least that long.  No upper bound: a slow machine may take any
+# time.
 expect_hc_timeout() {
   local m=$1 ms=$2 i=${3:-0} hc
   hc="j['stages'][$i]['health_check']"
   expect_in "$(json "$m" 'j["error"]')" "timed out after" "error"
   expect_in "$(json "$m" 'j["error"]')" "(timeout $ms ms," "error"
-  [ "$(json "$m" "$hc['elapsed_ms'] >= $ms and ($ms >= 3000 or $hc['elapsed_ms'] < 15000)")" = True ] ||
-    fail "health check with timeout $ms ms lasted $(json "$m" "$hc['elapsed_ms']") ms"
+  # it waited its whole timeout (a lower bound: which timeout ended it is in
+  # the error above; no upper bound, a loaded machine may take any time)
+  [ "$(json "$m" "$hc['elapsed_ms'] >= $ms")" = True ] ||
+    fail "health check with timeout $ms ms gave up after $(json "$m" "$hc['elapsed_ms']") ms"
 }
 
 # write_config FILE: stdin to FILE.

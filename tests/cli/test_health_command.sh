@@ -76,10 +76,10 @@ expect_in "$err" "last result: exit status 1" "error (the last completed attempt
 [ "$(json "$m" 'j["stages"][0]["health_check"]["ready"]')" = False ] || fail "never ready: ready not false"
 [ "$(json "$m" 'j["stages"][0]["status"]')" = failed ] || fail "never ready: stage status not failed"
 expect_in "$ERR" "timed out" "stderr"
-# the configured timeout ended it: waited at least 500 ms, and far less than
-# the default 30 s (half of it is the bound)
+# the configured timeout ended it (the error names it, not the default 30 s),
+# after waiting all of it
 expect_in "$err" "(timeout 500 ms," "error"
-[ "$(json "$m" '500 <= j["stages"][0]["health_check"]["elapsed_ms"] < 15000')" = True ] ||
+[ "$(json "$m" '500 <= j["stages"][0]["health_check"]["elapsed_ms"]')" = True ] ||
   fail "never ready: with timeout 500ms the check lasted $(json "$m" 'j["stages"][0]["health_check"]["elapsed_ms"]') ms"
 pass "a never-ready target fails after the timeout ($((t1 - t0)) ms) and says why"
 
