@@ -107,6 +107,25 @@ expect_full config
 rm -f fs/filler
 pass "the config copy filling the disk: run failed, exit 1, metadata.json valid and says why"
 
+# 4b. The disk fills while the host monitor appends to its CSV (the stage
+#     fills it from outside the run directory and waits): that failed
+#     write stops the run like any other.
+cat >mon.yaml <<YAML
+benchmark:
+  name: full-monitor
+  output_dir: ./fs/mon
+  monitor: {interval: 10ms, plot: none}
+stages:
+  - name: fill
+    command: "head -c 3000000 /dev/zero >$T/fs/filler 2>/dev/null || true; sleep 5; echo late"
+YAML
+run_bc run -c mon.yaml
+dir=$(ls -d fs/mon/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "monitor/local.csv" "monitor: error"
+rm -f fs/filler
+expect_full mon
+pass "a monitor CSV filling the disk: run failed, exit 1, metadata.json valid and says why"
+
 # 5. A disk already full: no room for a run; nothing is left behind.
 head -c 2097152 /dev/zero >fs/filler 2>/dev/null || true
 cat >pre.yaml <<'YAML'
