@@ -96,6 +96,26 @@ valid=$((valid + 1))
 rm -rf fs/collect
 pass "a collected output filling the disk: run failed, exit 1, metadata.json valid and says why"
 
+# 3b. Merging fan-out nodes' outputs fills the disk (each node's file fits,
+#     the merged one does not): the run stops and names the merged file.
+python3 -c 'print("s"); print("\n".join("x" * 100 for _ in range(7000)))' >rows.csv
+cat >merge.yaml <<YAML
+benchmark: {name: full-merge, output_dir: ./fs/merge}
+stages:
+  - name: load
+    nodes: 2
+    command: "true"
+    outputs:
+      - name: rows
+        remote_path: $T/rows.csv
+        data_schema: {format: csv, columns: [{name: s, type: string}]}
+YAML
+run_bc run -c merge.yaml
+dir=$(ls -d fs/merge/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "rows.csv" "merge: error"
+expect_full merge
+pass "merging the nodes' outputs filling the disk: run failed, exit 1, metadata.json valid and says why"
+
 # 4. The config copy fills the disk (a config with a big comment, and a
 #    disk already nearly full).
 head -c 1700000 /dev/zero >fs/filler
