@@ -520,6 +520,8 @@ static void summarise(monitor_set *set)
         if (rec->case_name)
             cJSON_AddStringToObject(sj, "case", rec->case_name);
         cJSON_AddStringToObject(sj, "host", rec->where.host ? rec->where.host : "");
+        if (rec->where.node >= 0) /* fan-out: one entry per node */
+            cJSON_AddNumberToObject(sj, "node", rec->where.node);
         add_timestamp(sj, "start_time", t0);
         add_timestamp(sj, "end_time", t1);
         cJSON *rh = cJSON_AddObjectToObject(sj, "resources");
