@@ -142,7 +142,9 @@ expect_in "$ERR" 'threshold "p95 < 1" failed'
   fail "thresholds in results.json"
 [ "$(json runs/3/metadata.json 'j["status"]')" = success ] || fail "metadata status"
 [ -s runs/3/lat.csv ] || fail "merged data not saved"
-pass "failed threshold: exit 4, results.json says which"
+grep -q 'thresholds</span><b><span class=st-failed>1 failed' runs/3/report.html ||
+  fail "report.html's summary does not say a threshold failed"
+pass "failed threshold: exit 4, results.json says which, so does report.html's summary"
 
 # Thresholds without fan-out.
 write_config t1.yaml <<YAML
