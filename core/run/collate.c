@@ -175,6 +175,25 @@ static const char *ext_of(const char *path)
     return dot && dot != b ? dot : "";
 }
 
+/* Close the merged file; a failed write (a full disk) replaces *err and
+ * is a failed write into the run directory (util/wfail.h). */
+static void close_merged(FILE *out, const char *abs, const char *rel, char **err)
+{
+    /* A write that failed mid-way sets the error flag even when the last
+     * flush succeeds. */
+    bool bad = ferror(out) != 0;
+    int e = bad ? (errno ? errno : EIO) : 0;
+    if (fclose(out) != 0) {
+        bad = true;
+        e = errno;
+    }
+    if (bad) {
+        free(*err);
+        *err = xasprintf("cannot write %s: %s", rel, strerror(e));
+        wfail_note(abs, e);
+    }
+}
+
 /* Merge output oi of the nodes into all's record. */
 static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_rec *all,
                         stage_rec *const *nodes, size_t n, size_t oi)
@@ -248,21 +267,8 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
     sb_free(&m.row);
     sb_free(&m.header);
     sb_free(&m.suffix);
-    if (out) {
-        /* A write that failed mid-way (a full disk) sets the error flag
-         * even when the last flush succeeds. */
-        bool bad = ferror(out) != 0;
-        int e = bad ? (errno ? errno : EIO) : 0;
-        if (fclose(out) != 0) {
-            bad = true;
-            e = errno;
-        }
-        if (bad) {
-            free(err);
-            err = xasprintf("cannot write %s: %s", rel, strerror(e));
-            wfail_note(abs, e); /* a failed write into the run directory */
-        }
-    }
+    if (out)
+        close_merged(out, abs, rel, &err);
     if (err) {
         char *e = xasprintf("stage '%s': merging output '%s': %s", st->name, name, err);
         orec->error = xstrdup(e);
