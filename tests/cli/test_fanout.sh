@@ -215,3 +215,32 @@ set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "Ctrl-C: exit $rc: $(cat err)"
 [ -z "$(pgrep -f "$marker" || true)" ] || fail "Ctrl-C left nodes: $(pgrep -af "$marker")"
 pass "Ctrl-C mid-fan-out stops every node"
+
+# Publishing a fanned-out stage (conbench --dry-run: no server): each node's
+# results carry their node, the merged dataset's none; no two share tags.
+write_config pub.yaml <<YAML
+benchmark: {name: fanpub, output_dir: ./runs-pub}
+stages:
+  - name: load
+    nodes: 2
+    command: python3 "$T/gen.py" "\$BENCHCTL_NODE" > lat.csv
+    outputs:
+      - name: lat
+        remote_path: lat.csv
+        data_schema: {columns: [{name: latency, type: float, unit: ms}, {name: status, type: string}]}
+YAML
+run_bc run -c pub.yaml
+expect_rc 0 "fan-out to publish"
+CONBENCH_URL=http://127.0.0.1:9 CONBENCH_PROJECT_REPOSITORY=https://github.com/example-org/r \
+  CONBENCH_PROJECT_COMMIT=0123456789abcdef0123456789abcdef01234567 \
+  run_bc publish 1 -c pub.yaml --to conbench --dry-run
+expect_rc 0 "publish --dry-run of a fan-out"
+python3 -c '
+import json, sys
+rs = json.loads(sys.stdin.read())
+tags = [json.dumps(r["tags"], sort_keys=True) for r in rs]
+assert len(tags) == len(set(tags)), tags
+assert sorted(set(r["tags"].get("node", "-") for r in rs)) == ["-", "0", "1"], tags
+' <<<"$OUT" || fail "fan-out results published with the same tags: $OUT"
+[[ "$ERR" != *"lat.node"* ]] || fail "the merge's node column was offered to Conbench: $ERR"
+pass "publishing a fan-out: every node's results and the merged ones have tags of their own"
