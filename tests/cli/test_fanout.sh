@@ -171,6 +171,25 @@ expect_in "$ERR" "t2.yaml:8:"
 expect_in "$ERR" "threshold 'mean >> 2' does not read"
 pass "bad threshold: FILE:LINE:COL"
 
+# Thresholds on a fanned-out output that is not merged (json) would never be
+# checked: a config error, not a silent pass.
+write_config tj.yaml <<'YAML'
+benchmark: {name: thrj, output_dir: ./runs-thrj}
+stages:
+  - name: load
+    nodes: 2
+    command: "true"
+    outputs:
+      - name: o
+        remote_path: o.json
+        data_schema: {format: json, columns: [{name: v, type: integer, thresholds: ["max < 0"]}]}
+YAML
+run_bc validate -c tj.yaml
+expect_rc 2 "thresholds on an unmerged fan-out output"
+expect_in "$ERR" "tj.yaml:9:31:"
+expect_in "$ERR" "thresholds on a fanned-out stage need a csv or jsonl output"
+pass "thresholds on a fanned-out json output: a config error"
+
 # Load cycles: a matrix over the per-node concurrency; stats shows the
 # total (nodes x value) beside each cycle's merged figures.
 write_config lc.yaml <<YAML
