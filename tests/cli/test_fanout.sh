@@ -190,6 +190,26 @@ expect_in "$ERR" "tj.yaml:9:31:"
 expect_in "$ERR" "thresholds on a fanned-out stage need a csv or jsonl output"
 pass "thresholds on a fanned-out json output: a config error"
 
+# Files that are not merged (a glob: two files a node) leave the thresholds
+# unchecked: a failed check (exit 4), not a silent pass.
+write_config tg.yaml <<'YAML'
+benchmark: {name: thrg, output_dir: ./runs-thrg}
+stages:
+  - name: load
+    nodes: 2
+    command: printf 'v\n1\n' > o1.csv; printf 'v\n2\n' > o2.csv
+    outputs:
+      - name: o
+        remote_path: o*.csv
+        data_schema: {columns: [{name: v, type: integer, thresholds: ["max < 0"]}]}
+YAML
+run_bc run -c tg.yaml
+expect_rc 4 "thresholds over unmerged files"
+expect_in "$ERR" 'threshold "max < 0" not checked'
+[ "$(json runs-thrg/1/results.json '[(t["value"], t["passed"]) for t in j["thresholds"]]')" = "[(None, False)]" ] ||
+  fail "unchecked threshold in results.json: $(json runs-thrg/1/results.json 'j.get("thresholds")')"
+pass "thresholds over a fan-out's unmerged files: not checked, so failed (exit 4)"
+
 # Load cycles: a matrix over the per-node concurrency; stats shows the
 # total (nodes x value) beside each cycle's merged figures.
 write_config lc.yaml <<YAML
