@@ -195,6 +195,28 @@ static void parse_outputs(vctx *v, cfg_stage *st, const ynode *outs)
     }
 }
 
+/* A fanned-out stage's thresholds are checked over the merged data, and
+ * only csv and jsonl outputs are merged (run/collate.c): thresholds on any
+ * other would never be checked. */
+static void check_fanout_thresholds(vctx *v, const cfg_stage *st, const char *sw)
+{
+    if (st->nnodes <= 0)
+        return;
+    for (size_t i = 0; i < st->noutputs; i++) {
+        const cfg_output *o = &st->outputs[i];
+        bool thr = false;
+        for (size_t c = 0; c < o->ncolumns; c++)
+            thr = thr || o->columns[c].nthresholds > 0;
+        if (!thr || !o->schema_format || strcmp(o->schema_format, "csv") == 0 ||
+            strcmp(o->schema_format, "jsonl") == 0)
+            continue;
+        const ynode *f = ynode_get(o->schema, "format");
+        ERR(v, f ? f : o->node, "%s: output '%s': thresholds on a fanned-out stage need a csv "
+            "or jsonl output (only those are merged across nodes), not %s", sw,
+            o->name ? o->name : "?", o->schema_format);
+    }
+}
+
 static void parse_health(vctx *v, cfg_stage *st, const ynode *hc)
 {
     if (!hc || hc->is_null)
@@ -358,6 +380,7 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
         if (!cleanup) {
             parse_health(v, st, ynode_get(sn, "health_check"));
             parse_outputs(v, st, ynode_get(sn, "outputs"));
+            check_fanout_thresholds(v, st, sw);
             cfg_parse_stage_monitor(v, st, ynode_get(sn, "monitor"));
         }
     }

@@ -27,7 +27,8 @@ static const char *const known_keys[] = {
     "run_id", "benchmark_name", "start_time", "end_time", "config", "config_path",
     "config_copy", "hosts", "custom", "git", "environment", "parameters", "benchctl",
     "machine", "plugins", "stages", "cases", "plots", "status", "error", "duration_s",
-    "only_cases", "skipped", "format", "version", "run_mark", "monitor", NULL};
+    "only_cases", "skipped", "format", "version", "run_mark", "monitor", "thresholds_failed",
+    NULL};
 
 char *rr_link(const report_run_in *in, const char *rel)
 {
@@ -215,6 +216,13 @@ static void section_summary(strbuf *sb, const cJSON *meta, const cJSON *results)
     if (not_run)
         sb_printf(&v, ", %d not run", not_run);
     card(sb, "stages", v.buf);
+    /* status success with failed thresholds: the run exited 4 */
+    double thr = jnum(meta, "thresholds_failed");
+    if (thr >= 1 && thr < 1e9) {
+        v.len = 0;
+        sb_printf(&v, "<span class=st-failed>%d failed</span> (results.json)", (int)thr);
+        card(sb, "thresholds", v.buf);
+    }
     int ncases = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meta, "cases"));
     v.len = 0;
     sb_printf(&v, "%d", ncases ? ncases : 1);

@@ -10,14 +10,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <csv.h>
 #include <cjson/cJSON.h>
 
 #include "util/log.h"
+#include "util/wfail.h"
 #include "run/run.h"
 #include "run/fanout.h"
 
@@ -172,6 +175,25 @@ static const char *ext_of(const char *path)
     return dot && dot != b ? dot : "";
 }
 
+/* Close the merged file; a failed write (a full disk) replaces *err and
+ * is a failed write into the run directory (util/wfail.h). */
+static void close_merged(FILE *out, const char *abs, const char *rel, char **err)
+{
+    /* A write that failed mid-way sets the error flag even when the last
+     * flush succeeds. */
+    bool bad = ferror(out) != 0;
+    int e = bad ? (errno ? errno : EIO) : 0;
+    if (fclose(out) != 0) {
+        bad = true;
+        e = errno;
+    }
+    if (bad) {
+        free(*err);
+        *err = xasprintf("cannot write %s: %s", rel, strerror(e));
+        wfail_note(abs, e);
+    }
+}
+
 /* Merge output oi of the nodes into all's record. */
 static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_rec *all,
                         stage_rec *const *nodes, size_t n, size_t oi)
@@ -213,11 +235,18 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
     char *rel = *dir ? xasprintf("%s/%s", dir, base) : xstrdup(base);
     char *abs = path_join(r->dir, rel);
     char *err = NULL;
-    FILE *out = fopen(abs, "wb");
+    /* Never through a link planted in the run directory. */
+    int ofd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    FILE *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
     uint64_t rows = 0;
     int64_t t0 = mono_ns();
-    if (!out)
-        err = xasprintf("cannot write %s: %s", rel, strerror(errno));
+    if (!out) {
+        int e = errno;
+        if (ofd >= 0)
+            close(ofd);
+        err = xasprintf("cannot write %s: %s", rel, strerror(e));
+        wfail_note(abs, e); /* a failed write into the run directory */
+    }
     csv_merge m = {.out = out};
     for (size_t i = 0; out && !err && i < nf; i++) {
         char *in = path_join(r->dir, files[i]->path);
@@ -238,8 +267,8 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
     sb_free(&m.row);
     sb_free(&m.header);
     sb_free(&m.suffix);
-    if (out && fclose(out) != 0 && !err)
-        err = xasprintf("cannot write %s: %s", rel, strerror(errno));
+    if (out)
+        close_merged(out, abs, rel, &err);
     if (err) {
         char *e = xasprintf("stage '%s': merging output '%s': %s", st->name, name, err);
         orec->error = xstrdup(e);

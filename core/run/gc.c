@@ -11,6 +11,7 @@
  * run's metadata.json ("gc"); a host it cannot reach is reported and the
  * run is tried again next time. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,8 +224,11 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
         cJSON_DeleteItemFromObjectCaseSensitive(meta, "gc");
         cJSON_AddItemToObject(meta, "gc", gc);
         char *dir = xasprintf("%s/%s", out, id);
-        if (!runstore_write(dir, meta, true))
-            fprintf(stderr, "benchctl gc: cannot update %s/metadata.json\n", dir);
+        if (!runstore_write(dir, meta, true)) { /* exit 1, as for a failed write (README) */
+            fprintf(stderr, "benchctl gc: cannot update %s/metadata.json: %s\n", dir,
+                    strerror(errno));
+            complete = false;
+        }
         free(dir);
     }
     cJSON_Delete(removed);

@@ -6,7 +6,9 @@
  * clock and appended at once to monitor/<host>.csv.  At the end the
  * samples are summarised per host and, over each stage's span, per stage
  * (metadata "monitor", copied into results.json).  A sampler that fails
- * only warns: monitoring never fails the run or loses a measurement.
+ * only warns: monitoring never fails the run or loses a measurement.  A
+ * failed write of a CSV (a full disk) is a failed write into the run
+ * directory like any other: it stops the run (util/wfail.h).
  *
  * Also the host_stream service: a long-lived command on a host whose
  * output lines are handed to the caller as they arrive.
@@ -25,6 +27,7 @@
 
 #include "plugin/bind.h"
 #include "util/log.h"
+#include "util/wfail.h"
 #include "run/run.h"
 
 /* The CSV columns after `timestamp`, in bc_monitor_sample's order. */
@@ -199,6 +202,20 @@ int hostconn_stream(core_ctx *caller, const char *command, bc_line_fn on_line, v
 
 /* ---- samples ------------------------------------------------------------ */
 
+
+/* A failed write into monitor/<host>.csv is a failed write into the run
+ * directory (util/wfail.h: it stops the run); the samples stay in memory
+ * for the summaries, the file is not written again.  m->lock held. */
+static void mon_write_failed(mon_host *m)
+{
+    int e = errno;
+    char *path = path_join(m->set->r->dir, m->rel_path);
+    log_msg(BC_LOG_ERROR, "monitor: cannot write %s: %s", path, strerror(e));
+    wfail_note(path, e);
+    free(path);
+    close(m->fd);
+    m->fd = -1;
+}
 static void on_sample(core_ctx *ctx, const bc_monitor_sample *smp)
 {
     mon_host *m = ctx->hook_data;
@@ -222,8 +239,8 @@ static void on_sample(core_ctx *ctx, const bc_monitor_sample *smp)
     }
     sb_puts(&sb, "\n");
     pthread_mutex_lock(&m->lock);
-    if (m->fd >= 0 && write(m->fd, sb.buf, sb.len) != (ssize_t)sb.len)
-        log_msg(BC_LOG_WARN, "monitor: cannot append to %s: %s", m->rel_path, strerror(errno));
+    if (m->fd >= 0 && !write_full(m->fd, sb.buf, sb.len))
+        mon_write_failed(m);
     if (m->nrows == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 256;
         m->rows = xrealloc(m->rows, m->cap * (1 + NCOLS) * sizeof *m->rows);
@@ -354,17 +371,21 @@ void monitor_start(run *r)
         m->rel_path = xasprintf("monitor/%s.csv", base);
         free(base);
         char *path = path_join(r->dir, m->rel_path);
-        m->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0644);
-        if (m->fd < 0)
-            log_msg(BC_LOG_WARN, "monitor: cannot create %s: %s", path, strerror(errno));
+        m->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                     0644);
+        if (m->fd < 0) {
+            int e = errno;
+            log_msg(BC_LOG_ERROR, "monitor: cannot create %s: %s", path, strerror(e));
+            wfail_note(path, e);
+        }
         free(path);
         strbuf hdr = {0};
         sb_puts(&hdr, "timestamp");
         for (size_t k = 0; k < NCOLS; k++)
             sb_printf(&hdr, ",%s", col_names[k]);
         sb_puts(&hdr, "\n");
-        if (m->fd >= 0 && write(m->fd, hdr.buf, hdr.len) != (ssize_t)hdr.len)
-            log_msg(BC_LOG_WARN, "monitor: cannot write %s: %s", m->rel_path, strerror(errno));
+        if (m->fd >= 0 && !write_full(m->fd, hdr.buf, hdr.len))
+            mon_write_failed(m);
         sb_free(&hdr);
         if (pipe2(m->stop_pipe, O_CLOEXEC) != 0) {
             m->stop_pipe[0] = m->stop_pipe[1] = -1;
@@ -499,6 +520,8 @@ static void summarise(monitor_set *set)
         if (rec->case_name)
             cJSON_AddStringToObject(sj, "case", rec->case_name);
         cJSON_AddStringToObject(sj, "host", rec->where.host ? rec->where.host : "");
+        if (rec->where.node >= 0) /* fan-out: one entry per node */
+            cJSON_AddNumberToObject(sj, "node", rec->where.node);
         add_timestamp(sj, "start_time", t0);
         add_timestamp(sj, "end_time", t1);
         cJSON *rh = cJSON_AddObjectToObject(sj, "resources");

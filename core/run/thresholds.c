@@ -112,11 +112,42 @@ static bool holds(double v, const cfg_threshold *t)
     return false;
 }
 
+/* A fanned-out stage's output whose nodes' files were not merged (a glob,
+ * a merge that failed): its thresholds cannot be checked, which is a
+ * failed check, never a silent pass. */
+static void unchecked(run *r, stage_rec *rec, const cfg_output *o)
+{
+    for (size_t i = 0; i < rec->noutputs; i++)
+        if (strcmp(rec->outputs[i].output, o->name) == 0 && rec->outputs[i].statistics)
+            return;
+    for (size_t c = 0; c < o->ncolumns; c++)
+        for (size_t t = 0; t < o->columns[c].nthresholds; t++) {
+            if (!rec->thresholds)
+                rec->thresholds = cJSON_CreateArray();
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "output", o->name);
+            cJSON_AddStringToObject(e, "column", o->columns[c].name);
+            cJSON_AddStringToObject(e, "threshold", o->columns[c].thresholds[t].text);
+            cJSON_AddNullToObject(e, "value");
+            cJSON_AddBoolToObject(e, "passed", false);
+            cJSON_AddItemToArray(rec->thresholds, e);
+            log_msg(BC_LOG_ERROR, "stage '%s': output '%s', column '%s': threshold \"%s\" not "
+                    "checked: the nodes' files were not merged", rec->st->name, o->name,
+                    o->columns[c].name, o->columns[c].thresholds[t].text);
+            pthread_mutex_lock(&r->lock);
+            r->thresholds_failed++;
+            pthread_mutex_unlock(&r->lock);
+        }
+}
+
 void thresholds_check(run *r, stage_rec *rec)
 {
     const cfg_stage *st = rec->st;
     if (!st || rec->where.node >= 0)
         return; /* a node's values are judged merged with the others' */
+    /* (a merge that failed, Ctrl-C: the run fails for that already) */
+    for (size_t k = 0; rec->collated && !rec->error && !run_cancelled(r) && k < st->noutputs; k++)
+        unchecked(r, rec, &st->outputs[k]);
     for (size_t i = 0; i < rec->noutputs; i++) {
         const out_rec *orec = &rec->outputs[i];
         const cfg_output *o = NULL;

@@ -101,9 +101,27 @@ YEOF
 run_bc validate -c "$T/fanout.yaml"
 expect_rc 0 "validate fanout.yaml"
 sed 's/"p95 < 200"/"p95 about 200"/' "$T/fanout.yaml" >"$T/threshold.yaml"
-check "$T"/{typo,both,neither,enum,dur,repeat,plot,top,threshold,good,fanout}.yaml >"$T/m.out"
+# Host monitoring and the fault limits (keys of branches merged apart from the schema's).
+cat >"$T/limits.yaml" <<'YEOF'
+benchmark:
+  name: b
+  output_dir: ./r
+  logging: {max_stage_log: 100K}
+  monitor: {interval: 500ms, hosts: all, metrics: [cpu, memory], plot: svg, via: stream}
+stages:
+  - name: s
+    command: "true"
+    monitor: {hosts: [local], metrics: [cpu]}
+    outputs: [{name: o, remote_path: o.bin, max_size: 1GiB}]
+  - {name: t, command: "true", monitor: false}
+YEOF
+run_bc validate -c "$T/limits.yaml"
+expect_rc 0 "validate limits.yaml"
+sed 's/max_size: 1GiB/max_size: 1 gigabyte/' "$T/limits.yaml" >"$T/size.yaml"
+check "$T"/{typo,both,neither,enum,dur,repeat,plot,top,threshold,size,good,fanout,limits}.yaml >"$T/m.out"
 grep -qx "ok $T/fanout.yaml" "$T/m.out" || fail "the schema rejects fan-out, thresholds, publish: $(grep fanout "$T/m.out")"
-for m in typo both neither enum dur repeat plot top threshold; do
+grep -qx "ok $T/limits.yaml" "$T/m.out" || fail "the schema rejects monitor, max_stage_log, max_size: $(grep limits "$T/m.out")"
+for m in typo both neither enum dur repeat plot top threshold size; do
   grep -q "^bad $T/$m.yaml" "$T/m.out" || fail "the schema accepts the mistake in $m.yaml: $(cat "$T/$m.yaml")"
 done
 grep -qx "ok $T/good.yaml" "$T/m.out" || fail "the schema rejects a good config: $(grep good "$T/m.out")"

@@ -96,6 +96,26 @@ valid=$((valid + 1))
 rm -rf fs/collect
 pass "a collected output filling the disk: run failed, exit 1, metadata.json valid and says why"
 
+# 3b. Merging fan-out nodes' outputs fills the disk (each node's file fits,
+#     the merged one does not): the run stops and names the merged file.
+python3 -c 'print("s"); print("\n".join("x" * 100 for _ in range(7000)))' >rows.csv
+cat >merge.yaml <<YAML
+benchmark: {name: full-merge, output_dir: ./fs/merge}
+stages:
+  - name: load
+    nodes: 2
+    command: "true"
+    outputs:
+      - name: rows
+        remote_path: $T/rows.csv
+        data_schema: {format: csv, columns: [{name: s, type: string}]}
+YAML
+run_bc run -c merge.yaml
+dir=$(ls -d fs/merge/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "rows.csv" "merge: error"
+expect_full merge
+pass "merging the nodes' outputs filling the disk: run failed, exit 1, metadata.json valid and says why"
+
 # 4. The config copy fills the disk (a config with a big comment, and a
 #    disk already nearly full).
 head -c 1700000 /dev/zero >fs/filler
@@ -106,6 +126,25 @@ run_bc run -c config.yaml
 expect_full config
 rm -f fs/filler
 pass "the config copy filling the disk: run failed, exit 1, metadata.json valid and says why"
+
+# 4b. The disk fills while the host monitor appends to its CSV (the stage
+#     fills it from outside the run directory and waits): that failed
+#     write stops the run like any other.
+cat >mon.yaml <<YAML
+benchmark:
+  name: full-monitor
+  output_dir: ./fs/mon
+  monitor: {interval: 10ms, plot: none}
+stages:
+  - name: fill
+    command: "head -c 3000000 /dev/zero >$T/fs/filler 2>/dev/null || true; sleep 5; echo late"
+YAML
+run_bc run -c mon.yaml
+dir=$(ls -d fs/mon/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "monitor/local.csv" "monitor: error"
+rm -f fs/filler
+expect_full mon
+pass "a monitor CSV filling the disk: run failed, exit 1, metadata.json valid and says why"
 
 # 5. A disk already full: no room for a run; nothing is left behind.
 head -c 2097152 /dev/zero >fs/filler 2>/dev/null || true

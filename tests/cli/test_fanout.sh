@@ -142,7 +142,9 @@ expect_in "$ERR" 'threshold "p95 < 1" failed'
   fail "thresholds in results.json"
 [ "$(json runs/3/metadata.json 'j["status"]')" = success ] || fail "metadata status"
 [ -s runs/3/lat.csv ] || fail "merged data not saved"
-pass "failed threshold: exit 4, results.json says which"
+grep -q 'thresholds</span><b><span class=st-failed>1 failed' runs/3/report.html ||
+  fail "report.html's summary does not say a threshold failed"
+pass "failed threshold: exit 4, results.json says which, so does report.html's summary"
 
 # Thresholds without fan-out.
 write_config t1.yaml <<YAML
@@ -168,6 +170,45 @@ expect_rc 2 "bad threshold"
 expect_in "$ERR" "t2.yaml:8:"
 expect_in "$ERR" "threshold 'mean >> 2' does not read"
 pass "bad threshold: FILE:LINE:COL"
+
+# Thresholds on a fanned-out output that is not merged (json) would never be
+# checked: a config error, not a silent pass.
+write_config tj.yaml <<'YAML'
+benchmark: {name: thrj, output_dir: ./runs-thrj}
+stages:
+  - name: load
+    nodes: 2
+    command: "true"
+    outputs:
+      - name: o
+        remote_path: o.json
+        data_schema: {format: json, columns: [{name: v, type: integer, thresholds: ["max < 0"]}]}
+YAML
+run_bc validate -c tj.yaml
+expect_rc 2 "thresholds on an unmerged fan-out output"
+expect_in "$ERR" "tj.yaml:9:31:"
+expect_in "$ERR" "thresholds on a fanned-out stage need a csv or jsonl output"
+pass "thresholds on a fanned-out json output: a config error"
+
+# Files that are not merged (a glob: two files a node) leave the thresholds
+# unchecked: a failed check (exit 4), not a silent pass.
+write_config tg.yaml <<'YAML'
+benchmark: {name: thrg, output_dir: ./runs-thrg}
+stages:
+  - name: load
+    nodes: 2
+    command: printf 'v\n1\n' > o1.csv; printf 'v\n2\n' > o2.csv
+    outputs:
+      - name: o
+        remote_path: o*.csv
+        data_schema: {columns: [{name: v, type: integer, thresholds: ["max < 0"]}]}
+YAML
+run_bc run -c tg.yaml
+expect_rc 4 "thresholds over unmerged files"
+expect_in "$ERR" 'threshold "max < 0" not checked'
+[ "$(json runs-thrg/1/results.json '[(t["value"], t["passed"]) for t in j["thresholds"]]')" = "[(None, False)]" ] ||
+  fail "unchecked threshold in results.json: $(json runs-thrg/1/results.json 'j.get("thresholds")')"
+pass "thresholds over a fan-out's unmerged files: not checked, so failed (exit 4)"
 
 # Load cycles: a matrix over the per-node concurrency; stats shows the
 # total (nodes x value) beside each cycle's merged figures.
@@ -213,3 +254,32 @@ set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "Ctrl-C: exit $rc: $(cat err)"
 [ -z "$(pgrep -f "$marker" || true)" ] || fail "Ctrl-C left nodes: $(pgrep -af "$marker")"
 pass "Ctrl-C mid-fan-out stops every node"
+
+# Publishing a fanned-out stage (conbench --dry-run: no server): each node's
+# results carry their node, the merged dataset's none; no two share tags.
+write_config pub.yaml <<YAML
+benchmark: {name: fanpub, output_dir: ./runs-pub}
+stages:
+  - name: load
+    nodes: 2
+    command: python3 "$T/gen.py" "\$BENCHCTL_NODE" > lat.csv
+    outputs:
+      - name: lat
+        remote_path: lat.csv
+        data_schema: {columns: [{name: latency, type: float, unit: ms}, {name: status, type: string}]}
+YAML
+run_bc run -c pub.yaml
+expect_rc 0 "fan-out to publish"
+CONBENCH_URL=http://127.0.0.1:9 CONBENCH_PROJECT_REPOSITORY=https://github.com/example-org/r \
+  CONBENCH_PROJECT_COMMIT=0123456789abcdef0123456789abcdef01234567 \
+  run_bc publish 1 -c pub.yaml --to conbench --dry-run
+expect_rc 0 "publish --dry-run of a fan-out"
+python3 -c '
+import json, sys
+rs = json.loads(sys.stdin.read())
+tags = [json.dumps(r["tags"], sort_keys=True) for r in rs]
+assert len(tags) == len(set(tags)), tags
+assert sorted(set(r["tags"].get("node", "-") for r in rs)) == ["-", "0", "1"], tags
+' <<<"$OUT" || fail "fan-out results published with the same tags: $OUT"
+[[ "$ERR" != *"lat.node"* ]] || fail "the merge's node column was offered to Conbench: $ERR"
+pass "publishing a fan-out: every node's results and the merged ones have tags of their own"

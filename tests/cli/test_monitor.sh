@@ -128,6 +128,24 @@ assert "cpu_busy_pct" in st["all"]["local"]
 PY
 pass "stage monitor: false leaves a stage out; monitor: {hosts, metrics} narrows its summary"
 
+# --- a fanned-out stage: one summary per node, each naming its node
+write_config fan.yaml <<'YAML'
+benchmark: {name: fanmon, output_dir: ./runs-fan, monitor: {interval: 100ms, plot: none}}
+stages:
+  - name: fan
+    nodes: 2
+    command: sleep 0.3
+YAML
+run_bc run -c fan.yaml
+expect_rc 0 "monitored fan-out"
+python3 - runs-fan/1/results.json <<'PY' || fail "fan-out summaries: $(json runs-fan/1/results.json 'j["monitor"]["stages"]')"
+import json, sys
+st = [s for s in json.load(open(sys.argv[1]))["monitor"]["stages"] if "node" in s]
+assert sorted(s["node"] for s in st) == [0, 1], st
+PY
+check_schema "$SRC_DIR/docs/schema/results.schema.json" runs-fan/1/results.json
+pass "monitor + fan-out: each node's stage summary names its node"
+
 # --- the streamed loop on this machine; Ctrl-C leaves nothing behind
 write_config int.yaml <<YAML
 benchmark: {name: monint, output_dir: ./runs-int, monitor: {interval: 100ms, via: stream}}

@@ -221,7 +221,7 @@ static const cJSON *case_of(const cJSON *meta, const char *name)
 static int reserved_tag(const char *k)
 {
     static const char *const r[] = {"name", "benchmark", "stage", "case", "metric", "output",
-                                    "column", "statistic", "host", NULL};
+                                    "column", "statistic", "host", "node", NULL};
     for (size_t i = 0; r[i]; i++)
         if (strcmp(r[i], k) == 0)
             return 1;
@@ -248,6 +248,14 @@ static cJSON *result_base(const shared *sh, const cJSON *stage, const char *name
     cJSON_AddStringToObject(tags, "metric", metric);
     if (cs)
         cJSON_AddStringToObject(tags, "case", cs);
+    /* A fanned-out stage's node: its results are not the merged ones (the
+     * record without "node") nor another node's. */
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(stage, "node");
+    if (cJSON_IsNumber(node)) {
+        char nb[32];
+        snprintf(nb, sizeof nb, "%d", node->valueint);
+        cJSON_AddStringToObject(tags, "node", nb);
+    }
     const cJSON *p;
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(case_of(sh->meta, cs), "parameters")) {
         char key[160];
@@ -343,7 +351,11 @@ static void columns(const shared *sh, const cJSON *stage, const cJSON *output, c
     const char *oname = jname(output, "name");
     const cJSON *stats = cJSON_GetObjectItemCaseSensitive(output, "statistics");
     const cJSON *col;
+    const char *host = jstr(stage, "host");
+    bool merged = host && strcmp(host, "*") == 0; /* the nodes' outputs merged */
     cJSON_ArrayForEach(col, cJSON_GetObjectItemCaseSensitive(stats, "columns")) {
+        if (merged && (strcmp(col->string, "node") == 0 || strcmp(col->string, "host") == 0))
+            continue; /* the columns the merge added: which node, not a measurement */
         const char *unit = jstr(col, "unit");
         double factor = 1;
         const char *cu = convert_unit(unit, &factor);
