@@ -15,7 +15,8 @@ stages:
     hosts: [a, b, c]
     parallel: true
     command: |
-      date +%s%N > "par-$BENCHCTL_HOST.start"; echo "hello from $BENCHCTL_HOST"
+      date +%s%N > "par-$BENCHCTL_HOST.tmp"; mv "par-$BENCHCTL_HOST.tmp" "par-$BENCHCTL_HOST.start"
+      echo "hello from $BENCHCTL_HOST"
       for i in $(seq 1200); do [ -e par-a.start ] && [ -e par-b.start ] && [ -e par-c.start ] && break; sleep 0.05; done
       date +%s%N > "par-$BENCHCTL_HOST.end"; test "$BENCHCTL_HOST" != c
     continue_on_error: true
@@ -29,7 +30,8 @@ expect_rc 1 "c fails in the parallel stage"
 # sequential: each starts after the previous ended
 [ "$(cat seq-b.start)" -ge "$(cat seq-a.end)" ] && [ "$(cat seq-c.start)" -ge "$(cat seq-b.end)" ] || fail "hosts: ran out of order"
 # parallel: all started before any ended (each waits, up to 60 s, until all
-# three have started: run one after the other, the first would end first)
+# three have started: run one after the other, the first would end first; a
+# start file appears only once its time is in it)
 maxstart=$(cat par-*.start | sort -n | tail -1)
 minend=$(cat par-*.end | sort -n | head -1)
 [ "$maxstart" -lt "$minend" ] || fail "parallel: stages did not overlap"

@@ -417,16 +417,29 @@ static int group_alive(pid_t pgid)
     return find_member(pgid, NULL);
 }
 
-/* SIGTERM the group, wait up to grace_ms for it to go, then SIGKILL. */
+/* SIGTERM the stage's shell (the group's leader) first, so that a TERM trap
+ * runs after the command it is waiting for ends instead of that command
+ * being killed under it (a `$(date)` cut short writes a line without its
+ * timestamp); once the leader is gone, or after half the grace, SIGTERM
+ * the whole group; SIGKILL what is left grace_ms after that. */
 static int stop_group(proc *p, int64_t grace_ms)
 {
-    kill(-p->pid, SIGTERM);
-    kill(-p->pid, SIGCONT);
-    int64_t deadline = bc_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
-    int killed = 0;
+    if (!p->exited) {
+        kill(p->pid, SIGTERM);
+        kill(p->pid, SIGCONT);
+    }
+    int64_t now = bc_mono_ms(), g = grace_ms > 0 ? grace_ms : 0;
+    int64_t deadline = now + g, group_at = now + g / 2;
+    int termed = 0, killed = 0;
     for (;;) {
         try_reap(p, WNOHANG);
         drain_all(p);
+        if (!termed && (p->exited || bc_mono_ms() >= group_at)) {
+            kill(-p->pid, SIGTERM);
+            kill(-p->pid, SIGCONT);
+            termed = 1;
+            deadline = bc_mono_ms() + g; /* the group's own grace */
+        }
         if (!group_alive(p->pid))
             break;
         if (!killed && bc_mono_ms() >= deadline) {

@@ -452,7 +452,8 @@ int ssh_op_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
     return BC_OK;
 }
 
-/* The stop script for one process group: SIGTERM, grace, SIGKILL; exit 0
+/* The stop script for one process group: SIGTERM to its leader, then (the
+ * leader gone, or half the grace up) to the group, grace, SIGKILL; exit 0
  * once the group is gone, 2 if it survived SIGKILL. */
 static char *stop_script(const char *dir, unsigned id, int64_t grace_ms, int exited)
 {
@@ -468,6 +469,16 @@ static char *stop_script(const char *dir, unsigned id, int64_t grace_ms, int exi
         "read -r p < \"$f\"; case $p in ''|*[!0-9]*|0|1) exit 0;; esac\n"
         "alive $p || exit 0\n"
         "%s"
+        /* the leader (the stage's shell) first: a TERM trap runs after the
+         * command it waits for, instead of that command being killed under
+         * it; the group once the leader is gone or half the grace is up */
+        "lead() { [ -r /proc/$1/stat ] || { kill -0 $1 2>/dev/null; return; }; "
+        "_l=; { read -r _l < /proc/$1/stat; } 2>/dev/null || return 1; _l=${_l##*) }; "
+        "set -- $_l; [ \"$1\" != Z ] && [ \"$1\" != X ]; }\n"
+        "kill -TERM $p 2>/dev/null; kill -CONT $p 2>/dev/null\n"
+        "sleep %lld.%03lld >/dev/null 2>&1 </dev/null & h=$!\n"
+        "while lead $p && kill -0 $h 2>/dev/null; do nap; done\n"
+        "kill $h 2>/dev/null\n"
         "kill -TERM -$p 2>/dev/null; kill -CONT -$p 2>/dev/null\n"
         "sleep %lld.%03lld >/dev/null 2>&1 </dev/null & t=$!\n"
         "while alive $p && kill -0 $t 2>/dev/null; do nap; done\n"
@@ -477,6 +488,7 @@ static char *stop_script(const char *dir, unsigned id, int64_t grace_ms, int exi
         "i=0; while alive $p; do i=$((i+1)); [ $i -gt 500 ] && exit 2; nap; done\n"
         "exit 0\n",
         qd, id, exited ? 0 : 200, exited ? "owned $p || exit 0\n" : "",
+        (long long)(grace_ms / 2 / 1000), (long long)(grace_ms / 2 % 1000),
         (long long)(grace_ms / 1000), (long long)(grace_ms % 1000));
     free(qd);
     return s;
