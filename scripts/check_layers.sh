@@ -16,7 +16,8 @@ declare -A allowed=(
   [report]="util config store analysis"
   [plugin]="util config"
   [run]="util config plugin store analysis report"
-  [cli]="util config plugin store analysis report run"
+  [daemon]="util"
+  [cli]="util config plugin store analysis report run daemon"
 )
 
 status=0

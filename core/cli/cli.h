@@ -41,6 +41,10 @@ typedef struct cli_args {
     double alpha, threshold;        /* compare */
     const char *to;                 /* publish --to */
     bool dry_run, pending;          /* publish */
+    /* daemon, submit, queue, cancel (the queue; checked by the commands) */
+    const char *socket, *state_dir, *cpus, *memory, *walltime, *priority, *group;
+    const char *grace, *socket_group;
+    bool foreground, no_pin, wait, follow;
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -95,6 +99,10 @@ int cmd_stats(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

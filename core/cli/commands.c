@@ -279,6 +279,74 @@ static const cli_option gc_opts[] = {
     END,
 };
 
+#define OPT_SOCKET                                                                               \
+    {"socket", 0, CLI_VALUE, "PATH",                                                             \
+     "the daemon's socket (default: $BENCHCTL_SOCKET, else /run/benchctl/daemon.sock\n"         \
+     "as root, else $XDG_RUNTIME_DIR/benchctl/daemon.sock)", AT(socket), NULL, 0}
+
+static const cli_option daemon_opts[] = {
+    OPT_SOCKET,
+    {"cpus", 0, CLI_VALUE, "LIST", "the CPUs tasks run on, e.g. 2-7 or 0,2,4-5 (required)",
+     AT(cpus), NULL, 0},
+    {"memory", 0, CLI_VALUE, "SIZE", "the memory budget tasks reserve from, e.g. 16G (required)",
+     AT(memory), NULL, 0},
+    {"state", 0, CLI_VALUE, "DIR",
+     "journal, task logs and generated configs (default: /var/lib/benchctl/queue\n"
+     "as root, else $XDG_STATE_HOME/benchctl/queue)", AT(state_dir), NULL, 0},
+    {"foreground", 0, CLI_FLAG, NULL, "stay attached, log to stderr (systemd; else detach once "
+     "listening)", AT(foreground), NULL, 0},
+    {"no-pin", 0, CLI_FLAG, NULL, "allocate CPUs without pinning tasks to them",
+     AT(no_pin), NULL, 0},
+    {"grace", 0, CLI_VALUE, "DURATION",
+     "a stopped task's run gets this long to clean up before SIGKILL (default 30s)", AT(grace),
+     NULL, 0},
+    {"socket-group", 0, CLI_VALUE, "GROUP", "give the socket to GROUP (its members may submit)",
+     AT(socket_group), NULL, 0},
+    END,
+};
+
+static const cli_option submit_opts[] = {
+    OPT_SOCKET,
+    OPT_CONFIG("a config task: `benchctl run -c FILE` with the run options below"),
+    {"metadata", 'm', CLI_VALUES, "K=V", "run option (repeatable)", AT(metadata), take_metadata, 0},
+    {"environment", 'e', CLI_VALUES, "K=V", "run option (repeatable)", AT(env), take_env, 0},
+    {"skip", 0, CLI_VALUES, "STAGE", "run option (repeatable)", AT(skip), NULL, 0},
+    {"case", 0, CLI_VALUES, "NAME", "run option (repeatable)", AT(only_cases), NULL, 0},
+    {"timeout", 't', CLI_VALUE, "DURATION", "run option", AT(timeout_ms), take_timeout, 0},
+    {"nodes", 0, CLI_VALUE, "N", "run option", AT(max_nodes), take_nodes, 0},
+    {"monitor", 0, CLI_FLAG, NULL, "run option", AT(monitor), NULL, 0},
+    OPT_PLUGIN_PATH,
+    {"log-level", 0, CLI_VALUE, "LEVEL", "run option", AT(log_level), take_log_level, 0},
+    {"no-report", 0, CLI_FLAG, NULL, "run option", AT(no_report), NULL, 0},
+    OPT_OUTPUT_DIR("a command task's run store (default: ./runs)"),
+    {"priority", 0, CLI_VALUE, "N", "higher runs first within its group (default 0)",
+     AT(priority), NULL, 0},
+    {"group", 0, CLI_VALUE, "N", "priority group: a higher group runs first (default 0)",
+     AT(group), NULL, 0},
+    {"cpus", 0, CLI_VALUE, "K", "CPUs to reserve (default 1)", AT(cpus), NULL, 0},
+    {"memory", 0, CLI_VALUE, "SIZE", "memory to reserve, e.g. 2G (default 0: none)", AT(memory),
+     NULL, 0},
+    {"walltime", 0, CLI_VALUE, "DURATION",
+     "stop the task after DURATION (e.g. 10m); lets it backfill\n(default: none)", AT(walltime),
+     NULL, 0},
+    {"name", 0, CLI_VALUE, "NAME", "a name shown in the queue", AT(name), NULL, 0},
+    {"wait", 0, CLI_FLAG, NULL, "follow the task and exit with its result", AT(wait), NULL, 0},
+    END,
+};
+
+static const cli_option queue_opts[] = {
+    OPT_JSON("print a JSON object {cpus, memory, running, pending, finished}"),
+    {"follow", 'f', CLI_FLAG, NULL, "then print a line (a JSON object with --json) every time "
+     "the queue changes", AT(follow), NULL, 0},
+    OPT_SOCKET,
+    END,
+};
+
+static const cli_option cancel_opts[] = {
+    OPT_SOCKET,
+    END,
+};
+
 static const cli_option no_opts[] = {END};
 
 /* ---- the commands ----------------------------------------------------------------- */
@@ -348,6 +416,27 @@ static const cli_command commands[] = {
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},
+    {.name = "daemon", .fn = cmd_daemon,
+     .args = "--cpus LIST --memory SIZE [--socket PATH] [--state DIR] [--foreground] [--no-pin] "
+             "[--grace DURATION] [--socket-group GROUP]",
+     .summary = "run the benchmark queue: tasks on a set of CPUs and a memory budget",
+     .options = daemon_opts,
+     .notes = "  exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start, 2 usage\n"},
+    {.name = "submit", .fn = cmd_submit,
+     .args = "(-c FILE [RUN OPTIONS] | [-o DIR] -- COMMAND...) [--priority N] [--group N] "
+             "[--cpus K] [--memory SIZE] [--walltime T] [--name NAME] [--wait] [--socket PATH]",
+     .summary = "queue a benchmark run (or a command, as a one-stage run); prints its task ID",
+     .options = submit_opts, .max_args = -1,
+     .notes = "  exit codes: 0 queued; with --wait the run's (0, 1, 4; 130 cancelled or\n"
+              "  interrupted; 1 walltime); 1 no daemon or the connection was lost, 2 usage or\n"
+              "  refused by the daemon\n"},
+    {.name = "queue", .fn = cmd_queue, .args = "[--json] [--follow] [--socket PATH]",
+     .summary = "show the queue: running and pending tasks, recently finished ones",
+     .options = queue_opts},
+    {.name = "cancel", .fn = cmd_cancel, .args = "ID... [--socket PATH]",
+     .summary = "remove pending tasks, stop running ones (as Ctrl-C: their cleanup runs)",
+     .options = cancel_opts, .min_args = 1, .max_args = -1, .missing = "missing task ID",
+     .notes = "  exit codes: 0 every task cancelled, 1 one could not be (reason printed)\n"},
     {.name = "help", .fn = cmd_help, .args = "[COMMAND]", .summary = "show help for a command (alias: h)",
      .options = no_opts, .max_args = 1},
     {.name = "version", .fn = cmd_version, .args = "", .summary = "show the version",

@@ -1,0 +1,106 @@
+/* The queue's scheduler (sched.h). */
+#include "daemon/sched.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "util/util.h"
+
+static int cmp_task(const void *pa, const void *pb)
+{
+    const sched_task *a = pa, *b = pb;
+    if (a->group != b->group)
+        return a->group > b->group ? -1 : 1;
+    if (a->priority != b->priority)
+        return a->priority > b->priority ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+void sched_sort(sched_task *pending, size_t n)
+{
+    if (n > 1)
+        qsort(pending, n, sizeof *pending, cmp_task);
+}
+
+static int cmp_end(const void *pa, const void *pb)
+{
+    const sched_running *a = pa, *b = pb;
+    return (a->ends_ms > b->ends_ms) - (a->ends_ms < b->ends_ms);
+}
+
+/* The head's reservation: walk the holders by end time, releasing what
+ * each holds, until the head fits. */
+static void reserve(const sched_task *head, sched_running *holders, size_t nh, int free_cpus,
+                    int64_t free_memory, sched_reservation *r)
+{
+    qsort(holders, nh, sizeof *holders, cmp_end);
+    int cpus = free_cpus;
+    int64_t mem = free_memory;
+    r->shadow_ms = SCHED_NEVER;
+    for (size_t i = 0; i < nh && (cpus < head->cpus || mem < head->memory); i++) {
+        cpus += holders[i].cpus;
+        mem += holders[i].memory;
+        r->shadow_ms = holders[i].ends_ms;
+    }
+    if (cpus < head->cpus || mem < head->memory) { /* larger than the machine */
+        r->shadow_ms = SCHED_NEVER;
+        r->extra_cpus = 0;
+        r->extra_memory = 0;
+        return;
+    }
+    r->extra_cpus = cpus - head->cpus;
+    r->extra_memory = mem - head->memory;
+}
+
+size_t sched_pick(const sched_task *pending, size_t n, const sched_running *running, size_t nr,
+                  int free_cpus, int64_t free_memory, int64_t now_ms, size_t *start,
+                  sched_reservation *res)
+{
+    size_t count = 0;
+    sched_reservation r = {.head = n};
+    /* The running tasks and those started here, for the reservation. */
+    sched_running *holders = NULL;
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sched_task *t = &pending[i];
+        bool fits = t->cpus <= free_cpus && t->memory <= free_memory;
+        int64_t ends = t->walltime_ms > 0 ? now_ms + t->walltime_ms : SCHED_NEVER;
+        if (r.head == n) {
+            if (fits) {
+                start[count++] = i;
+                free_cpus -= t->cpus;
+                free_memory -= t->memory;
+                if (!holders)
+                    holders = xmalloc((nr + n) * sizeof *holders);
+                holders[nh++] = (sched_running){t->cpus, t->memory, ends};
+                continue;
+            }
+            if (!holders)
+                holders = xmalloc((nr + n) * sizeof *holders);
+            for (size_t k = 0; k < nr; k++)
+                holders[nh++] = running[k];
+            r.head = i;
+            reserve(t, holders, nh, free_cpus, free_memory, &r);
+            continue;
+        }
+        if (!fits)
+            continue;
+        bool in_time = r.shadow_ms != SCHED_NEVER && ends <= r.shadow_ms;
+        bool in_extra = t->cpus <= r.extra_cpus && t->memory <= r.extra_memory;
+        if (!in_time && !in_extra)
+            continue;
+        if (!in_time) { /* it still holds its share at the shadow time */
+            r.extra_cpus -= t->cpus;
+            r.extra_memory -= t->memory;
+        }
+        start[count++] = i;
+        free_cpus -= t->cpus;
+        free_memory -= t->memory;
+        if (free_cpus <= 0)
+            break;
+    }
+    free(holders);
+    if (res)
+        *res = r;
+    return count;
+}
