@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/util.h"
 
@@ -29,8 +30,9 @@ static int cmp_end(const void *pa, const void *pb)
 }
 
 /* The head's reservation: walk the holders by end time, releasing what
- * each holds, until the head fits. */
-static void reserve(const sched_task *head, sched_running *holders, size_t nh, int free_cpus,
+ * each holds, until the head fits.  false when it never fits (larger than
+ * everything there is). */
+static bool reserve(const sched_task *head, sched_running *holders, size_t nh, int free_cpus,
                     int64_t free_memory, sched_reservation *r)
 {
     qsort(holders, nh, sizeof *holders, cmp_end);
@@ -42,14 +44,11 @@ static void reserve(const sched_task *head, sched_running *holders, size_t nh, i
         mem += holders[i].memory;
         r->shadow_ms = holders[i].ends_ms;
     }
-    if (cpus < head->cpus || mem < head->memory) { /* larger than the machine */
-        r->shadow_ms = SCHED_NEVER;
-        r->extra_cpus = 0;
-        r->extra_memory = 0;
-        return;
-    }
+    if (cpus < head->cpus || mem < head->memory)
+        return false;
     r->extra_cpus = cpus - head->cpus;
     r->extra_memory = mem - head->memory;
+    return true;
 }
 
 size_t sched_pick(const sched_task *pending, size_t n, const sched_running *running, size_t nr,
@@ -58,29 +57,32 @@ size_t sched_pick(const sched_task *pending, size_t n, const sched_running *runn
 {
     size_t count = 0;
     sched_reservation r = {.head = n};
-    /* The running tasks and those started here, for the reservation. */
-    sched_running *holders = NULL;
+    /* What holds resources: the running tasks, then those started here
+     * (from index nr); a scratch copy is sorted for a reservation. */
+    sched_running *held = NULL, *scratch = NULL;
     size_t nh = 0;
     for (size_t i = 0; i < n; i++) {
         const sched_task *t = &pending[i];
         bool fits = t->cpus <= free_cpus && t->memory <= free_memory;
         int64_t ends = t->walltime_ms > 0 ? now_ms + t->walltime_ms : SCHED_NEVER;
         if (r.head == n) {
+            if (!held) {
+                held = xmalloc((nr + n) * sizeof *held);
+                scratch = xmalloc((nr + n) * sizeof *scratch);
+                for (size_t k = 0; k < nr; k++)
+                    held[nh++] = running[k];
+            }
             if (fits) {
                 start[count++] = i;
                 free_cpus -= t->cpus;
                 free_memory -= t->memory;
-                if (!holders)
-                    holders = xmalloc((nr + n) * sizeof *holders);
-                holders[nh++] = (sched_running){t->cpus, t->memory, ends};
+                held[nh++] = (sched_running){t->cpus, t->memory, ends};
                 continue;
             }
-            if (!holders)
-                holders = xmalloc((nr + n) * sizeof *holders);
-            for (size_t k = 0; k < nr; k++)
-                holders[nh++] = running[k];
-            r.head = i;
-            reserve(t, holders, nh, free_cpus, free_memory, &r);
+            memcpy(scratch, held, nh * sizeof *held);
+            if (reserve(t, scratch, nh, free_cpus, free_memory, &r))
+                r.head = i;
+            /* else: larger than everything; it cannot hold up the others */
             continue;
         }
         if (!fits)
@@ -99,7 +101,8 @@ size_t sched_pick(const sched_task *pending, size_t n, const sched_running *runn
         if (free_cpus <= 0)
             break;
     }
-    free(holders);
+    free(held);
+    free(scratch);
     if (res)
         *res = r;
     return count;

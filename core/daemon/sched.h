@@ -10,7 +10,9 @@
  * walltimes (the shadow time).  A later task starts ahead of it (backfill)
  * only if it fits now and either ends, by its walltime, no later than the
  * shadow time, or uses only what the head leaves over at the shadow time.
- * So the head never waits longer because of a task behind it.
+ * So the head never waits longer because of a task behind it.  A task
+ * larger than all CPUs and memory there are (running and free) gets no
+ * reservation and never starts; the daemon refuses such tasks.
  */
 #ifndef BENCHCTL_DAEMON_SCHED_H
 #define BENCHCTL_DAEMON_SCHED_H
