@@ -31,6 +31,7 @@ static bool conn_open(conn *c, const char *command, const char *socket)
     char *path = proto_socket_path(socket), *err = NULL;
     c->command = command;
     memset(&c->in, 0, sizeof c->in);
+    c->in.max = PROTO_MAX_REPLY;
     c->fd = proto_connect(path, &err);
     free(path);
     if (c->fd < 0) {
@@ -65,8 +66,11 @@ static cJSON *conn_next(conn *c)
                     c->command);
             return NULL;
         }
-        if (r == PROTO_TOO_LONG)
-            continue;
+        if (r == PROTO_TOO_LONG) {
+            fprintf(stderr, "benchctl %s: the daemon's reply is longer than %u bytes\n",
+                    c->command, PROTO_MAX_REPLY);
+            return NULL;
+        }
         if (r == PROTO_ERROR && errno == EINTR)
             continue;
         fprintf(stderr, "benchctl %s: the connection to the daemon was lost\n", c->command);

@@ -39,16 +39,17 @@ static char *take_line(proto_reader *r)
 
 proto_read_result proto_read_line(proto_reader *r, int fd, char **line)
 {
+    size_t max = r->max ? r->max : PROTO_MAX_LINE;
     for (;;) {
         if (r->skip == 0 && (*line = take_line(r)) != NULL) {
-            if (strlen(*line) > PROTO_MAX_LINE) {
+            if (strlen(*line) > max) {
                 free(*line);
                 *line = NULL;
                 return PROTO_TOO_LONG;
             }
             return PROTO_LINE;
         }
-        if (r->skip == 0 && r->buf.len > PROTO_MAX_LINE) {
+        if (r->skip == 0 && r->buf.len > max) {
             /* Drop what there is; skip the rest of the line when it comes. */
             r->buf.len = 0;
             r->skip = 1;

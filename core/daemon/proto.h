@@ -19,6 +19,7 @@
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE 65536
+#define PROTO_MAX_REPLY (256u << 20) /* a queue listing of many tasks */
 
 /* The socket to use: path if given, else $BENCHCTL_SOCKET, else
  * /run/benchctl/daemon.sock as root, else
@@ -28,6 +29,8 @@ char *proto_socket_path(const char *path);
 
 /* A line reader over a blocking or non-blocking fd. */
 typedef struct proto_reader {
+    size_t max;   /* longest line taken; 0: PROTO_MAX_LINE (requests).
+                     Clients read replies with PROTO_MAX_REPLY. */
     strbuf buf;   /* bytes read and not yet returned */
     size_t skip;  /* oversized line: bytes still to drop up to its newline */
     bool eof;
@@ -36,7 +39,7 @@ typedef struct proto_reader {
 typedef enum proto_read_result {
     PROTO_LINE,     /* *line set (owned, without the newline) */
     PROTO_AGAIN,    /* no whole line yet (non-blocking fd) */
-    PROTO_TOO_LONG, /* a line over PROTO_MAX_LINE: dropped (up to its newline) */
+    PROTO_TOO_LONG, /* a line over the reader's max: dropped (up to its newline) */
     PROTO_EOF,      /* the peer closed (a last partial line is dropped) */
     PROTO_ERROR,    /* read failed: errno */
 } proto_read_result;
