@@ -50,3 +50,6 @@ wait_until() {
 
 # queue_idle: nothing running or pending.
 queue_idle() { [ "$(qjson 'len(q["running"]) + len(q["pending"])')" = 0 ]; }
+
+# state_is ID STATE (for wait_until: evaluated on every try).
+state_is() { [ "$(task_state "$1")" = "$2" ]; }

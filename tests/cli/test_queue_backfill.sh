@@ -12,7 +12,7 @@ trace="$T/trace"
 # R (2 CPUs) runs until B has run: B must run beside it.
 R=$("$BENCHCTL" submit --name R --cpus 2 --walltime 10m -- sh -c \
   "echo start R >> '$trace'; for i in \$(seq 1200); do [ -e '$T/b-done' ] && break; sleep 0.05; done; echo end R >> '$trace'")
-wait_until "R to start" test "$(task_state "$R")" = running
+wait_until "R to start" state_is "$R" running
 # H (4 CPUs) is the head: it must wait for R.
 H=$("$BENCHCTL" submit --name H --cpus 4 --walltime 10m -- sh -c "echo start H >> '$trace'; echo end H >> '$trace'")
 # S (1 CPU, 2 h) would end after H could start: it must not start before H.

@@ -42,7 +42,7 @@ rm -rf "$T/state"
 start_daemon --cpus 0 --memory 1G
 gate="$T/gate"
 blocker=$("$BENCHCTL" submit --name blocker -- sh -c "for i in \$(seq 1200); do [ -e '$gate' ] && exit 0; sleep 0.05; done; exit 1")
-wait_until "the blocker to start" test "$(task_state "$blocker")" = running
+wait_until "the blocker to start" state_is "$blocker" running
 sub() { "$BENCHCTL" submit --name "$1" "${@:2}" -- sh -c "echo $1 >> '$T/order'" >/dev/null; }
 sub a
 sub b --priority 5
