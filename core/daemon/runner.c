@@ -229,8 +229,13 @@ static bool write_command_config(qdaemon *d, const task *t, char **path)
     cJSON *stages = cJSON_AddArrayToObject(cfg, "stages");
     cJSON *st = cJSON_CreateObject();
     cJSON_AddStringToObject(st, "name", "command");
-    char *line = task_command_line(t);
-    cJSON_AddStringToObject(st, "command", line);
+    /* Stages run in their config's directory: this one in the
+     * submitter's. */
+    char *line = task_command_line(t), *dir = shell_quote(t->cwd);
+    char *cmd = xasprintf("cd %s && %s", dir, line);
+    cJSON_AddStringToObject(st, "command", cmd);
+    free(cmd);
+    free(dir);
     free(line);
     cJSON_AddItemToArray(stages, st);
     char *text = cJSON_Print(cfg);
