@@ -326,8 +326,8 @@ static const cli_option submit_opts[] = {
     {"cpus", 0, CLI_VALUE, "K", "CPUs to reserve (default 1)", AT(cpus), NULL, 0},
     {"memory", 0, CLI_VALUE, "SIZE", "memory to reserve, e.g. 2G (default 0: none)", AT(memory),
      NULL, 0},
-    {"walltime", 0, CLI_VALUE, "DURATION",
-     "stop the task after DURATION (e.g. 10m); lets it backfill\n(default: none)", AT(walltime),
+    {"walltime", 0, CLI_VALUE, "T",
+     "stop the task after T (e.g. 10m); lets it backfill (default: none)", AT(walltime),
      NULL, 0},
     {"name", 0, CLI_VALUE, "NAME", "a name shown in the queue", AT(name), NULL, 0},
     {"wait", 0, CLI_FLAG, NULL, "follow the task and exit with its result", AT(wait), NULL, 0},
@@ -423,8 +423,10 @@ static const cli_command commands[] = {
      .options = daemon_opts,
      .notes = "  exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start, 2 usage\n"},
     {.name = "submit", .fn = cmd_submit,
-     .args = "(-c FILE [RUN OPTIONS] | [-o DIR] -- COMMAND...) [--priority N] [--group N] "
-             "[--cpus K] [--memory SIZE] [--walltime T] [--name NAME] [--wait] [--socket PATH]",
+     .args = "(-c FILE [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... [-t DURATION] "
+             "[--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report] | "
+             "[-o DIR] -- COMMAND...) [--priority N] [--group N] [--cpus K] [--memory SIZE] "
+             "[--walltime T] [--name NAME] [--wait] [--socket PATH]",
      .summary = "queue a benchmark run (or a command, as a one-stage run); prints its task ID",
      .options = submit_opts, .max_args = -1,
      .notes = "  exit codes: 0 queued; with --wait the run's (0, 1, 4; 130 cancelled or\n"
