@@ -63,6 +63,47 @@ s.sendall(b'{"v":1,"op":')
 s.close()
 print("garbage: %d cases answered" % len(cases))
 PY
+# Every message follows the published schema: requests, replies (also the
+# errors above), the events of a followed task.
+/usr/bin/python3 - "$SOCK" "$SRC_DIR/docs/schema/queue-protocol.schema.json" "$T" <<'PY' || fail "protocol schema"
+import json, socket, sys
+import jsonschema
+path, schema, tdir = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
+v = jsonschema.Draft202012Validator(schema)
+def check(m):
+    errs = list(v.iter_errors(m))
+    assert not errs, (m, [e.message for e in errs[:3]])
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(120)
+    s.connect(path)
+    return s, s.makefile("rb")
+def send(s, m):
+    check(m)
+    s.sendall(json.dumps(m).encode() + b"\n")
+f, fr = connect()
+send(f, {"v": 1, "op": "follow"})
+check(json.loads(fr.readline()))
+c, cr = connect()
+for m in ({"v": 1, "op": "ping"}, {"v": 1, "op": "queue"}, {"v": 1, "op": "cancel", "ids": [999]},
+          {"v": 1, "op": "nope"}):
+    c.sendall(json.dumps(m).encode() + b"\n")
+    check(json.loads(cr.readline()))
+send(c, {"v": 1, "op": "submit", "task": {"kind": "command", "argv": ["true"], "cwd": tdir,
+                                         "output_dir": tdir + "/runs", "name": "schema"}})
+reply = json.loads(cr.readline())
+check(reply)
+events = []
+while True:
+    e = json.loads(fr.readline())
+    check(e)
+    events.append(e["event"])
+    if e["event"] == "finished" and e["task"]["id"] == reply["id"]:
+        assert e["task"]["state"] == "succeeded", e
+        break
+assert events[:2] == ["submitted", "started"], events
+print("schema: requests, replies and events %s match" % events)
+PY
 run_bc queue
 expect_rc 0 "the daemon after garbage"
 run_bc submit --wait -- true
