@@ -179,8 +179,29 @@ bool journal_compact(journal *j, const tasklist *tasks, int64_t next_id)
         free(text);
         cJSON_Delete(rec);
     }
-    bool ok = write_file_atomic(j->path, sb.buf, sb.len, true);
+    /* A temporary file of mode 0600 (the journal holds environments),
+     * synced, renamed over the journal. */
+    char *tmp = xasprintf("%s.tmp", j->path);
+    unlink(tmp);
+    int tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    bool ok = tfd >= 0;
+    for (size_t off = 0; ok && off < sb.len;) {
+        ssize_t w = write(tfd, sb.buf + off, sb.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += ok ? (size_t)w : 0;
+    }
+    ok = ok && fsync(tfd) == 0;
     int saved = errno;
+    if (tfd >= 0)
+        close(tfd);
+    ok = ok && rename(tmp, j->path) == 0;
+    if (!ok) {
+        saved = errno;
+        unlink(tmp);
+    }
+    free(tmp);
     sb_free(&sb);
     if (!ok) {
         errno = saved;

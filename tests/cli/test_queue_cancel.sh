@@ -63,6 +63,8 @@ run_status_is() { [ "$(json "runs/$1/metadata.json" 'j["status"]')" = "$2" ]; }
 wait_until "the victim's metadata" run_status_is "$rid" interrupted
 [ ! -e "$T/after" ] || fail "a pending task ran while the daemon was dead"
 start_daemon --cpus 0 --no-pin --memory 1G
+# compacted at the start, still private (it holds the submitters' environments)
+[ "$(stat -c %a "$T/state/journal.jsonl")" = 600 ] || fail "journal mode $(stat -c %a "$T/state/journal.jsonl")"
 wait_until "the pending tasks to run" queue_idle
 [ "$(tr '\n' ' ' <"$T/after")" = "p2 p1 " ] || fail "after the restart: $(cat "$T/after")"
 [ "$(task_state "$R")" = interrupted ] || fail "the running task is $(task_state "$R"), not interrupted"
