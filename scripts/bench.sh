@@ -7,6 +7,9 @@ BUILD_TYPE=Release BUILD_DIR=build-release scripts/build.sh -DBENCHCTL_BUILD_TES
 cc -O2 -o build-release/peakrss tests/bench/peakrss.c
 echo "== orchestration overhead, peak RSS, startup"
 /usr/bin/python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
+echo "== queue daemon: submit-to-start latency (vs fork+exec), scheduling 10,000 queued tasks (vs qsort)"
+cc -O2 -Icore -o build-release/sched_bench tests/bench/sched_bench.c core/daemon/sched.c core/util/util.c -lm
+/usr/bin/python3 tests/bench/queue_bench.py build-release/core/benchctl build-release/sched_bench
 echo "== stopping: SIGINT with background stages"
 python3 tests/bench/stop_latency.py build-release/core/benchctl
 echo "== readiness latency (port and file probes)"
