@@ -280,7 +280,9 @@ static int detach(const char *log_path)
         }
         if (!up && total <= 0)
             fprintf(stderr, "benchctl daemon: failed to start\n");
-        exit(up ? 0 : 1);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(up ? 0 : 1); /* the daemon's state is the child's to free */
     }
     close(p[0]);
     setsid();

@@ -480,6 +480,17 @@ void runner_recover(qdaemon *d)
 {
     for (size_t i = 0; i < d->tasks.n; i++) {
         task *t = d->tasks.v[i];
+        if (t->state == TASK_PENDING &&
+            ((size_t)t->cpus > d->o->ncpus || t->memory > d->o->memory)) {
+            /* queued on a daemon with more (restarted with fewer): it
+             * would never start */
+            char *why = xasprintf("it needs %d CPUs and %lld bytes; the daemon now has %zu and "
+                                  "%lld", t->cpus, (long long)t->memory, d->o->ncpus,
+                                  (long long)d->o->memory);
+            runner_end(d, t, TASK_FAILED, -1, why);
+            free(why);
+            continue;
+        }
         if (t->state != TASK_RUNNING)
             continue;
         /* Its run got SIGTERM when the daemon died (the parent death

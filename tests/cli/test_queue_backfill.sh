@@ -8,6 +8,12 @@ source "$SRC_DIR/tests/cli/queue_lib.sh"
 # Four CPU slots on a machine that may have only two: unpinned here (the
 # pinning is checked below on a CPU this machine has).
 start_daemon --cpus 0-3 --no-pin --memory 1G
+# a follower: a line every time the queue changes
+"$BENCHCTL" queue --follow >"$T/follow.txt" 2>&1 &
+FOLLOWER=$!
+cleanup_hooks+=("kill $FOLLOWER 2>/dev/null")
+follower_ready() { grep -q '^ID ' "$T/follow.txt"; }
+wait_until "the follower" follower_ready
 trace="$T/trace"
 # R (2 CPUs) runs until B has run: B must run beside it.
 R=$("$BENCHCTL" submit --name R --cpus 2 --walltime 10m -- sh -c \
@@ -28,6 +34,15 @@ got=$(tr '\n' ',' <"$trace")
 [ "$(qjson "[(x['cpus'], x['state']) for x in q['finished'] if x['id'] in ($R, $B, $H, $S)]")" = "[(2, 'succeeded'), (4, 'succeeded'), (1, 'succeeded'), (1, 'succeeded')]" ] ||
   fail "sizes and states"
 pass "a 1-CPU task backfilled beside a 2-CPU one; the 4-CPU head was not starved by a long task"
+follow=$(cat "$T/follow.txt")
+expect_in "$follow" "CPUs 0,1,2,3: 4 of 4 free" "queue --follow"
+for ev in "submitted task $H (H) (pending); running 1, pending 1" "started task $B (B) (running) on CPUs" \
+          "finished task $S (S) (succeeded); running 0, pending 0"; do
+  expect_in "$follow" "$ev" "queue --follow"
+done
+[ "$(grep -c ' started task ' "$T/follow.txt")" = 4 ] || fail "queue --follow: $(cat "$T/follow.txt")"
+kill "$FOLLOWER"
+pass "queue --follow prints a line every time the queue changes"
 
 # ---- pinning and the walltime ------------------------------------------------
 stop_daemons; DAEMON_PIDS=()

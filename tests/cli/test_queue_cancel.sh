@@ -62,7 +62,10 @@ rid=$(sed -n 's/^Run ID: //p' "$T/state/logs/$R.log")
 run_status_is() { [ "$(json "runs/$1/metadata.json" 'j["status"]')" = "$2" ]; }
 wait_until "the victim's metadata" run_status_is "$rid" interrupted
 [ ! -e "$T/after" ] || fail "a pending task ran while the daemon was dead"
+# a write the SIGKILL cut short: skipped with a warning
+printf '{"j":"task","task":{"id":' >>"$T/state/journal.jsonl"
 start_daemon --cpus 0 --no-pin --memory 1G
+expect_in "$(cat "$T/daemon.log")" "skipped a record that does not parse" "daemon log"
 # compacted at the start, still private (it holds the submitters' environments)
 [ "$(stat -c %a "$T/state/journal.jsonl")" = 600 ] || fail "journal mode $(stat -c %a "$T/state/journal.jsonl")"
 wait_until "the pending tasks to run" queue_idle
@@ -75,14 +78,18 @@ expect_in "$(qjson "[t['reason'] for t in q['finished'] if t['id']==$R][0]")" "t
 pass "SIGKILLed daemon: the run stopped cleanly, pending tasks kept (in order), running marked interrupted"
 
 # ---- a daemon stopped with SIGTERM: running task interrupted, pending kept --------
+# (and a pending task larger than the daemon it is restarted as fails, with the reason)
 R2=$("$BENCHCTL" submit -c long.yaml --name r2)
 wait_until "r2's stage" running_marker
 P3=$("$BENCHCTL" submit --name p3 -- true)
+BIG=$("$BENCHCTL" submit --name big --memory 900M -- true)
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 [ -z "$(leftovers)" ] || fail "SIGTERM to the daemon left processes"
 [ -e "cleanup-ran-$R2" ] || fail "cleanup after SIGTERM"
-start_daemon --cpus 0 --no-pin --memory 1G
+start_daemon --cpus 0 --no-pin --memory 512M
+[ "$(task_state "$BIG")" = failed ] || fail "a task larger than the daemon is $(task_state "$BIG")"
+expect_in "$(qjson "[t['reason'] for t in q['finished'] if t['id']==$BIG][0]")" "the daemon now has 1 and 536870912"
 wait_until "p3 to run" state_is "$P3" succeeded
 [ "$(task_state "$R2")" = interrupted ] || fail "r2 is $(task_state "$R2")"
 pass "SIGTERM to the daemon: running task stopped and interrupted, pending kept"
