@@ -21,7 +21,7 @@
     "f() { [ -r \"$2\" ] && p \"$1\" \"$(head -n 1 \"$2\" 2>/dev/null)\"; }\n"                     \
     "f cpus_online \"$C/online\"\n"                                                                \
     "g=$(cat \"$C\"/cpu[0-9]*/cpufreq/scaling_governor 2>/dev/null | sort | uniq -c | "            \
-    "awk '{printf \"%s%s:%s\", NR > 1 ? \" \" : \"\", $2, $1}')\n"                                 \
+    "awk '{printf \"%s%s:%s\", (NR > 1 ? \" \" : \"\"), $2, $1}')\n"                                 \
     "[ -n \"$g\" ] && p governors \"$g\"\n"                                                        \
     "f cpufreq_driver \"$C/cpu0/cpufreq/scaling_driver\"\n"                                        \
     "f no_turbo \"$C/intel_pstate/no_turbo\"\n"                                                    \
