@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     expect("v1", v, "turbo", "unknown", NULL);
     expect("v1", v, "smt", "n/a", "no SMT");
     expect("v1", v, "nohz_full", "unknown", "CONFIG_NO_HZ_FULL");
-    expect("v1", v, "cgroup", "ok", "cgroup v1 writable (cpu cpuset memory pids freezer)");
+    expect("v1", v, "cgroup", "ok", "cgroup v1 writable (cpuset memory pids freezer cpu)");
     expect("v1", v, "load", "ok", NULL);
     cJSON_Delete(v);
 
