@@ -390,7 +390,8 @@ void cli_print_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `benchctl COMMAND --help` for a command's options.\n"
                  "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
-                 "3 compare found a regression (--fail-on-regression), 130 interrupted.\n");
+                 "3 compare found a regression (--fail-on-regression) or a check warned,\n"
+                 "130 interrupted.\n");
 }
 
 /* "  -c, --config FILE       text": the names in 24 columns, the text's
