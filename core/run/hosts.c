@@ -219,9 +219,11 @@ static void take_facts(hostconn *h)
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
     int status = -1;
-    char out[4096];
-    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, sizeof out);
+    enum { OUT_SIZE = 16384 }; /* the facts and the noise lines: about 2 KiB */
+    char *out = xcalloc(1, OUT_SIZE);
+    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, OUT_SIZE);
     cJSON *facts = rc == BC_OK ? hostfacts_parse(out) : NULL;
+    free(out);
     if (!facts || !facts->child) {
         log_msg(BC_LOG_WARN, "host '%s': its machine facts (OS, kernel, CPU, memory) could not "
                 "be read (%s); the run goes on without them", h->cfg->alias,
@@ -259,7 +261,7 @@ static bool hostconn_open_locked(hostconn *h)
         h->error = err;
         return false;
     }
-    char opened_out[8192] = "";
+    char opened_out[16384] = "";
     capture cap = {opened_out, sizeof opened_out, 0};
     ctx.sink = capture_sink;
     ctx.sink_data = &cap;
