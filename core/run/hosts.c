@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/beneath.h"
 #include "store/hostfacts.h"
 #include "util/log.h"
 #include "run/run.h"
@@ -168,7 +169,7 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         char *txt = cJSON_PrintUnformatted(line);
         cJSON_Delete(line);
         char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
-        int fd = txt ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
+        int fd = txt ? open_beneath(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
         if (fd >= 0) {
             char *l = xasprintf("%s\n", txt);
             write_all(fd, l, strlen(l));

@@ -25,6 +25,7 @@
 #include "report/report.h"
 #include "store/hostfacts.h"
 #include "store/reserve.h"
+#include "util/beneath.h"
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/log.h"
@@ -271,6 +272,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
         r->dir = r->id = NULL;
         goto fail;
     }
+    /* From now on nothing benchctl writes in there follows a link a stage
+     * planted (util/beneath.h). */
+    beneath_set_root(r->dir);
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
     /* Held for the run's life: without it a reader knows the run crashed. */
     r->owner_fd = runstore_own_run(r->dir);

@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/beneath.h"
 #include "paths.h"
 #include "run/run.h"
 #include "store/hostfacts.h"
@@ -313,7 +314,7 @@ void meta_begin(run *r, const git_state *git)
         r->cases_json = cJSON_AddArrayToObject(r->meta, "cases");
     run_save_meta(r, true);
     char *jpath = path_join(r->dir, LAYOUT_JOURNAL);
-    r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    r->journal_fd = open_beneath(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     free(jpath);
 }
 

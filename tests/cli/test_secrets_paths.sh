@@ -81,6 +81,34 @@ expect_rc 1 "a planted log link"
 expect_in "$(json lruns/1/metadata.json 'j["error"]')" "next.log"
 pass "a link planted at a stage log is not followed: the run stops and says so, the target is untouched"
 
+# Links planted in place of a directory of the run (logs/, samples/):
+# nothing benchctl writes goes through them (every component below the run
+# directory is opened with O_NOFOLLOW); the run stops and names the path.
+mkdir -p outside
+printf 'v\n1\n2\n3\n' >data.csv
+for sub in logs samples; do
+  write_config d-$sub.yaml <<YAML
+benchmark: {name: dirlinks, output_dir: ./d-$sub}
+stages:
+  - name: plant
+    command: |
+      rm -rf "\$BENCHCTL_RUN_DIR/$sub"
+      ln -s $T/outside "\$BENCHCTL_RUN_DIR/$sub"
+  - name: next
+    command: echo through-the-link; echo more >&2
+    outputs:
+      - name: data
+        remote_path: $T/data.csv
+        data_schema: {format: csv, columns: [{name: v, type: integer}]}
+YAML
+  run_bc run -c d-$sub.yaml
+  [ -z "$(ls -A outside)" ] || fail "$sub: a write went through the planted link: $(ls -lR outside)"
+  expect_rc 1 "a planted $sub/ link"
+  expect_in "$(json d-$sub/1/metadata.json 'j["error"]')" "/1/$sub/" "$sub: error"
+  expect_in "$(json d-$sub/1/metadata.json 'j["error"]')" "symbolic link" "$sub: error"
+done
+pass "links planted in place of logs/ and samples/ are not followed: the run stops, nothing written outside"
+
 # Run IDs: derived from the directory too, and never past the largest.
 write_config i.yaml <<'YAML'
 benchmark: {name: ids, output_dir: ./iruns}
