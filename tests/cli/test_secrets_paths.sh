@@ -63,6 +63,24 @@ else
   echo "skip: the core-dump check runs as root with setpriv and a 'nobody' user"
 fi
 
+# No core dump of benchctl itself (RLIMIT_CORE 0), unless BENCHCTL_CORE_DUMPS=1;
+# its stages keep the limit benchctl was started with.
+write_config core.yaml <<'YAML'
+benchmark: {name: core, output_dir: ./cruns}
+stages:
+  - name: show
+    command: 'echo "stage=$(ulimit -c) benchctl=$(awk "/^Max core file size/ {print \$5}" /proc/$PPID/limits)"'
+YAML
+(ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; run_bc run -c core.yaml; expect_rc 0 "core limit"
+ want=$(ulimit -c)
+ [ "$want" != 0 ] || { echo "skip: the hard core limit is 0 here"; exit 0; }
+ expect_in "$OUT" "stage=$want benchctl=0" "core limit: benchctl's and the stage's"
+ BENCHCTL_CORE_DUMPS=1 run_bc run -c core.yaml; expect_rc 0 "core limit, opted in"
+ expect_in "$OUT" "stage=$want benchctl=$want" "core limit opted in")
+(ulimit -c 0; run_bc run -c core.yaml; expect_rc 0 "core limit 0"
+ expect_in "$OUT" "stage=0 benchctl=0" "core limit already 0")
+pass "benchctl runs with RLIMIT_CORE 0 (BENCHCTL_CORE_DUMPS=1 keeps it); its stages keep the limit it was given"
+
 # Links planted in the run directory by a stage are not followed.
 echo victim >victim.txt
 write_config l.yaml <<YAML
