@@ -110,8 +110,8 @@ int main(int argc, char **argv)
         cli_print_usage(stderr);
         return EXIT_USAGE;
     }
-    if (argc == 4 && strcmp(argv[1], "__watchdog") == 0)
-        return engine_watchdog(argv[2], argv[3]); /* a run's, not a user's */
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "__watchdog") == 0) /* a run's */
+        return engine_watchdog(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
     command_first(argc, argv);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

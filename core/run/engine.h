@@ -79,9 +79,11 @@ config *engine_load(const char *config_path, loader *ld, const strvec *plugin_pa
 config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
                        const strvec *plugin_paths, bool print_warnings);
 
-/* `benchctl __watchdog FD MARKER` (internal, started by a run): wait for
- * the run's end on FD; if benchctl died instead, stop every process with
- * MARKER in its environment (leftovers.c).  Returns the exit code. */
-int engine_watchdog(const char *fd_text, const char *marker);
+/* `benchctl __watchdog FD MARKER [RUN_DIR]` (internal, started by a run):
+ * wait for the run's end on FD; if benchctl died instead, stop every
+ * process with MARKER in its environment and remove the private
+ * directories on this machine that RUN_DIR recorded (leftovers.c).
+ * Returns the exit code. */
+int engine_watchdog(const char *fd_text, const char *marker, const char *run_dir);
 
 #endif

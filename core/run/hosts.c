@@ -166,6 +166,8 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         cJSON *line = cJSON_CreateObject();
         cJSON_AddStringToObject(line, "host", h->cfg->alias);
         cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
+        if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER) /* the watchdog removes these */
+            cJSON_AddTrueToObject(line, "controller");
         char *txt = cJSON_PrintUnformatted(line);
         cJSON_Delete(line);
         char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
