@@ -40,6 +40,8 @@ int cmd_check(int argc, char **argv)
     if (code >= 0)
         return code;
     cJSON *report = engine_check(o.config, &o.plugin_paths, &code);
+    if (!report && code == EXIT_INTERRUPTED)
+        fprintf(stderr, "benchctl check: interrupted\n");
     if (report && o.json) {
         char *text = cJSON_Print(report);
         printf("%s\n", text);
