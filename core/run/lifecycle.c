@@ -251,6 +251,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
     r->cfg = c;
     r->ld = ld;
     r->o = o;
+    /* The machine's facts (and its noise script) before the run directory
+     * exists: a kill in between leaves no directory without metadata. */
+    r->machine = hostfacts_collect();
     if (run_cancelled(r)) { /* Ctrl-C while loading: no run directory */
         fprintf(stderr, "benchctl: interrupted before the run started; nothing was run\n");
         code = EXIT_INTERRUPTED;
@@ -293,6 +296,8 @@ static int run_open(run *r, const run_options *o, loader *ld)
     return EXIT_OK;
 fail:
     git_state_free(&git);
+    cJSON_Delete(r->machine);
+    r->machine = NULL;
     config_free(c);
     loader_shutdown(ld);
     return code;

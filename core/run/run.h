@@ -52,6 +52,8 @@ typedef struct run {
     hostconn *hosts;
     size_t nhosts;
     cJSON *meta, *stages_json, *cases_json, *custom;
+    cJSON *machine;        /* hostfacts_collect, taken before the run directory; meta_begin
+                            * moves it into meta ("machine") */
     cJSON *custom_written; /* custom as last written (to see `benchctl edit`s) */
     stage_rec **recs;      /* every stage run so far, in order (the typed model) */
     size_t nrecs;

@@ -307,7 +307,8 @@ void meta_begin(run *r, const git_state *git)
     cJSON *bj = cJSON_AddObjectToObject(r->meta, "benchctl");
     cJSON_AddStringToObject(bj, "version", BENCHCTL_VERSION);
     cJSON_AddStringToObject(bj, "abi", BENCHCTL_ABI_STRING);
-    cJSON_AddItemToObject(r->meta, "machine", hostfacts_collect());
+    cJSON_AddItemToObject(r->meta, "machine", r->machine ? r->machine : hostfacts_collect());
+    r->machine = NULL;
     cJSON_AddItemToObject(r->meta, "plugins", plugins_json(r->ld));
     r->stages_json = cJSON_AddArrayToObject(r->meta, "stages");
     if (c->ncases)
