@@ -275,7 +275,7 @@ static int sacct_step(sl_proc *p, bc_exec_result *res, bc_sb *sb)
 }
 
 /* Accounting from the wrapper's .acct file: elapsed, and the CPU time of
- * the command's processes (`times`, second line: children). */
+ * the command's processes (`times`: the shell's own, then its children's). */
 static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
 {
     bc_sb path = BC_SB_INIT;
@@ -287,6 +287,7 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
         return;
     char line[256];
     int n = 0;
+    double u = 0, s = 0;
     while (fgets(line, sizeof line, f)) {
         double a, b;
         long m1, m2;
@@ -296,12 +297,16 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
                 *q = '.'; /* a locale's decimal comma */
         if (sscanf(line, "elapsed %lf %lf", &a, &b) == 2 && b >= a) {
             bc_sb_printf(sb, ",\"elapsed_s\":%.6f", b - a);
-        } else if (sscanf(line, "%ldm%lfs %ldm%lfs", &m1, &s1, &m2, &s2) == 4 && ++n == 2) {
-            double u = (double)m1 * 60 + s1, s = (double)m2 * 60 + s2;
-            res->user_us = (int64_t)(u * 1e6);
-            res->sys_us = (int64_t)(s * 1e6);
-            bc_sb_printf(sb, ",\"cpu_s\":%.3f", u + s);
+        } else if (sscanf(line, "%ldm%lfs %ldm%lfs", &m1, &s1, &m2, &s2) == 4 && n < 2) {
+            u += (double)m1 * 60 + s1;
+            s += (double)m2 * 60 + s2;
+            n++;
         }
+    }
+    if (n == 2) {
+        res->user_us = (int64_t)(u * 1e6);
+        res->sys_us = (int64_t)(s * 1e6);
+        bc_sb_printf(sb, ",\"cpu_s\":%.3f", u + s);
     }
     fclose(f);
 }
@@ -456,10 +461,22 @@ static int scancel_step(sl_proc *p, const char *sig)
     return rc == BC_OK && status == 0 ? BC_OK : BC_ERR;
 }
 
+/* Stop the step; the record gets its ids (and what the wrapper wrote). */
+static int stop_step(sl_proc *p, int64_t grace_ms);
+
 int sl_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
 {
     sl_proc *p = pv;
     p->ctx = ctx;
+    int rc = stop_step(p, grace_ms);
+    bc_exec_result ignored = {.size = sizeof ignored};
+    account(p, &ignored, NULL);
+    return rc;
+}
+
+static int stop_step(sl_proc *p, int64_t grace_ms)
+{
+    bc_ctx *ctx = p->ctx;
     if (!srun_alive(p, 0))
         return BC_OK;
     /* The step's id: written by the wrapper as the step starts; a step
