@@ -102,18 +102,6 @@ int sl_job_state(bc_ctx *ctx, const char *job, char *state, size_t state_size, c
            strcmp(state, "CONFIGURING") == 0;
 }
 
-/* "2026-12-07T18:51:29" as seconds since the epoch (UTC is not implied:
- * both times compared come from the same clock and zone). */
-static double sctl_time(const char *s)
-{
-    struct tm tm = {0};
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end || *end)
-        return -1;
-    tm.tm_isdst = -1;
-    return (double)mktime(&tm);
-}
-
 /* ---- the allocation ---------------------------------------------------- */
 
 static void conn_free(sl_conn *c)
@@ -212,7 +200,7 @@ static long job_in_line(const char *line)
  * (BC_ERR), the queue wait exceeds queue_timeout (BC_TIMEOUT) or the run
  * is cancelled (BC_CANCELLED).  A pending job is cancelled in the last
  * two cases. */
-static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a)
+static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const char *request)
 {
     int64_t qt = ctx->svc->opt_duration_ms(ctx, "queue_timeout");
     int64_t t0 = bc_mono_ms();
@@ -283,45 +271,39 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a)
         if (*p == '\n')
             *p = ' ';
     if (rc == BC_TIMEOUT) {
-        bc_error(ctx, "host '%s': no allocation after queue_timeout (%.0f s in the queue); the "
-                 "pending job was cancelled. Last from salloc: %s", alias, c->queue_wait_s, last);
+        bc_error(ctx, "no allocation after queue_timeout (%.0f s in the queue); the pending job "
+                 "was cancelled. Last from salloc: %s", c->queue_wait_s, last);
         return BC_TIMEOUT;
     }
     if (rc == BC_CANCELLED) {
-        bc_error(ctx, "host '%s': interrupted while waiting for an allocation", alias);
+        bc_error(ctx, "interrupted while waiting for an allocation");
         return BC_CANCELLED;
     }
     if (!granted || !c->job[0]) {
-        bc_error(ctx, "host '%s': Slurm refused the allocation (salloc exit %d): %s", alias,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : -1, last[0] ? last : "no message");
+        bc_error(ctx, "Slurm refused the allocation: %s (salloc exit %d; the request: %s)",
+                 last[0] ? last : "no message", WIFEXITED(st) ? WEXITSTATUS(st) : -1, request);
         c->job[0] = '\0';
         return BC_ERR;
     }
     return BC_OK;
 }
 
-/* The allocation's nodes (scontrol show hostnames) and times. */
-static int job_details(bc_ctx *ctx, sl_conn *c, const char *alias, double *pending_s)
+/* The allocation's nodes (scontrol show job, then show hostnames). */
+static int job_nodes(bc_ctx *ctx, sl_conn *c)
 {
-    char out[8192], list[4096], sub[64], start[64];
+    char out[8192], list[4096];
     int status = -1;
     char *show[] = {"scontrol", "-o", "show", "job", c->job, NULL};
     if (sl_capture(ctx, show, SCTL_MS, 1, &status, out, sizeof out, NULL, 0) != BC_OK ||
         status != 0 || !sctl_field(out, "NodeList", list, sizeof list)) {
-        bc_error(ctx, "host '%s': cannot read job %s's node list (scontrol show job)", alias,
-                 c->job);
+        bc_error(ctx, "cannot read job %s's node list (scontrol show job)", c->job);
         return BC_ERR;
     }
-    *pending_s = -1;
-    if (sctl_field(out, "SubmitTime", sub, sizeof sub) &&
-        sctl_field(out, "StartTime", start, sizeof start) && sctl_time(sub) >= 0 &&
-        sctl_time(start) >= 0)
-        *pending_s = sctl_time(start) - sctl_time(sub);
     char *names[] = {"scontrol", "show", "hostnames", list, NULL};
     char hosts[16384];
     if (sl_capture(ctx, names, SCTL_MS, 1, &status, hosts, sizeof hosts, NULL, 0) != BC_OK ||
         status != 0) {
-        bc_error(ctx, "host '%s': cannot expand job %s's node list %s", alias, c->job, list);
+        bc_error(ctx, "cannot expand job %s's node list %s", c->job, list);
         return BC_ERR;
     }
     for (char *save = NULL, *t = strtok_r(hosts, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
@@ -335,7 +317,7 @@ static int job_details(bc_ctx *ctx, sl_conn *c, const char *alias, double *pendi
         c->nnodes++;
     }
     if (c->nnodes == 0) {
-        bc_error(ctx, "host '%s': job %s has no nodes", alias, c->job);
+        bc_error(ctx, "job %s has no nodes", c->job);
         return BC_ERR;
     }
     return BC_OK;
@@ -390,8 +372,8 @@ static int sl_open(bc_ctx *ctx, void **out)
     bc_sb_printf(&sb, "%s/.benchctl-slurm.XXXXXX", base);
     c->tmpdir = bc_sb_steal(&sb);
     if (!c->tmpdir || !mkdtemp(c->tmpdir)) {
-        bc_error(ctx, "host '%s': cannot create a private directory in %s (shared_dir): %s",
-                 alias, base, strerror(errno));
+        bc_error(ctx, "cannot create a private directory in %s (shared_dir): %s", base,
+                 strerror(errno));
         free(run_dir);
         conn_free(c);
         return BC_ERR;
@@ -401,7 +383,7 @@ static int sl_open(bc_ctx *ctx, void **out)
     c->tmpdir_env = bc_sb_steal(&sb);
     char *steps = bc_path_join_alloc(c->tmpdir, "steps");
     if (!c->tmpdir_env || !steps || mkdir(steps, 0700) != 0) {
-        bc_error(ctx, "host '%s': cannot prepare %s: %s", alias, c->tmpdir, strerror(errno));
+        bc_error(ctx, "cannot prepare %s: %s", c->tmpdir, strerror(errno));
         free(steps);
         goto fail;
     }
@@ -411,30 +393,21 @@ static int sl_open(bc_ctx *ctx, void **out)
     salloc_args(ctx, &a, alias);
     if (a.failed) {
         arg_free(&a);
-        bc_error(ctx, "host '%s': too many salloc arguments (extra_args)", alias);
+        bc_error(ctx, "too many salloc arguments (extra_args)");
         goto fail;
     }
     bc_sb cmd = BC_SB_INIT;
     for (size_t i = 0; i < a.n; i++)
         bc_sb_printf(&cmd, "%s%s", i ? " " : "", a.v[i]);
     bc_log(ctx, BC_LOG_INFO, "host '%s': allocating: %s", alias, bc_sb_str(&cmd));
-    int rc = allocate(ctx, c, alias, &a);
+    int rc = allocate(ctx, c, alias, &a, bc_sb_str(&cmd));
     arg_free(&a);
     if (rc != BC_OK) {
-        if (rc == BC_ERR) {
-            /* name the command in the message: the user's keys made it */
-            bc_sb msg = BC_SB_INIT;
-            bc_sb_printf(&msg, "(%s)", bc_sb_str(&cmd));
-            bc_log(ctx, BC_LOG_INFO, "host '%s': the refused request was %s", alias,
-                   bc_sb_str(&msg));
-            bc_sb_free(&msg);
-        }
         bc_sb_free(&cmd);
         goto fail_rc;
     }
     bc_sb_free(&cmd);
-    double pending_s = -1;
-    if (job_details(ctx, c, alias, &pending_s) != BC_OK)
+    if (job_nodes(ctx, c) != BC_OK)
         goto fail;
     c->sacct = accounting_configured(ctx);
     bc_log(ctx, BC_LOG_INFO, "host '%s': job %s allocated %zu node%s after %.1f s in the queue",
@@ -446,7 +419,6 @@ static int sl_open(bc_ctx *ctx, void **out)
     if (!bc_sb_failed(&sb))
         ctx->svc->output(ctx, BC_STREAM_STDOUT, bc_sb_str(&sb), sb.len);
     bc_sb_free(&sb);
-    (void)pending_s;
     *out = c;
     return BC_OK;
 fail:

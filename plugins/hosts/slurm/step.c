@@ -428,8 +428,7 @@ int sl_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
                            : NULL;
     account(p, res, term);
     if (term) {
-        const char *host = ctx->svc->fact(ctx, "host");
-        bc_error(ctx, "host '%s': %s (termination reason %s)", host ? host : "?", why, term);
+        bc_error(ctx, "%s (termination reason %s)", why, term);
         return BC_ERR;
     }
     return BC_OK;
