@@ -115,6 +115,16 @@ for _ in $(seq 50); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1;
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "Ctrl-C left the step's process: $(pgrep -af "${marker}-long")"
 pass "Ctrl-C: exit 130, the step stopped, nothing left in the queue"
 
+# ---- --timeout: the same clean stop (wherever it strikes: allocation or step) ----
+rm -f "$S/long.started"
+run_bc run -c int.yaml --no-report -t 4s
+expect_rc 1 "--timeout"
+[ "$(json runs-int/2/metadata.json 'j["status"]')" = timeout ] || fail "status after --timeout: $ERR"
+[ -z "$(squeue -h -o %i)" ] || fail "--timeout left jobs in the queue: $(squeue)"
+for _ in $(seq 50); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1; done
+[ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "--timeout left the step's process"
+pass "--timeout: status timeout, nothing left in the queue"
+
 # ---- a partition that does not exist ----
 write_config nopart.yaml <<YAML
 benchmark: {name: slurm-nopart, output_dir: ./runs-np}
@@ -127,7 +137,7 @@ stages:
 YAML
 run_bc run -c nopart.yaml --no-report
 expect_rc 1 "an unknown partition"
-expect_in "$ERR" "host 'cluster': Slurm refused the allocation"
+expect_in "$ERR" "host 'cluster' (transport slurm): Slurm refused the allocation: salloc: error: invalid partition specified: nosuchpart"
 expect_in "$ERR" "nosuchpart"
 [ -z "$(squeue -h -o %i)" ] || fail "jobs left: $(squeue)"
 pass "an unknown partition: the allocation is refused with Slurm's reason"
@@ -144,7 +154,7 @@ stages:
 YAML
 run_bc run -c queue.yaml --no-report
 expect_rc 1 "queue_timeout"
-expect_in "$ERR" "host 'cluster': no allocation after queue_timeout"
+expect_in "$ERR" "host 'cluster' (transport slurm): no allocation after queue_timeout"
 [ ! -e "$S/queued.ran" ] || fail "the stage ran without an allocation"
 slurm_wait_empty
 pass "queue_timeout: the pending job is cancelled and the run fails"
