@@ -34,6 +34,9 @@ stages:
   - name: spin
     host: cluster
     command: i=0; while [ \$i -lt 20000 ]; do i=\$((i+1)); done; echo spun
+  - name: scripted
+    host: cluster
+    script: job.sh
   - name: fan
     host: cluster
     nodes: 4
@@ -44,22 +47,25 @@ stages:
     host: cluster
     command: echo about-to-fail; exit 3
 YAML
+printf '#!/bin/sh\necho "script in step $SLURM_STEP_ID"\n' > job.sh
+chmod +x job.sh
 run_bc run -c run.yaml --no-report
 expect_rc 1 "a run with a failing step"
 m=runs/1/metadata.json
 expect_in "$ERR" "stage 'broken' on host 'cluster' failed with exit status 3"
 [ "$(json $m '[s["name"] + ":" + s["status"] for s in j["stages"]]')" = \
-  "['watcher:success', 'first:success', 'spin:success', 'fan:success', 'fan:success', 'fan:success', 'fan:success', 'fan:success', 'broken:failed']" ] ||
+  "['watcher:success', 'first:success', 'spin:success', 'scripted:success', 'fan:success', 'fan:success', 'fan:success', 'fan:success', 'fan:success', 'broken:failed']" ] ||
   fail "stage statuses: $(json $m '[(s["name"], s["status"]) for s in j["stages"]]')"
 # one allocation for the whole run: every step in the same job, each its own step
 [ "$(json $m 'len({s["accounting"]["job_id"] for s in j["stages"] if "accounting" in s})')" = 1 ] ||
   fail "stages ran in several jobs: $(json $m '[s.get("accounting") for s in j["stages"]]')"
-[ "$(json $m 'len([s for s in j["stages"] if "accounting" in s])')" = 8 ] ||
+[ "$(json $m 'len([s for s in j["stages"] if "accounting" in s])')" = 9 ] ||
   fail "every command's record has accounting: $(json $m '[(s["name"], s.get("accounting")) for s in j["stages"]]')"
-[ "$(json $m 'len({s["accounting"]["step_id"] for s in j["stages"] if "accounting" in s})')" = 8 ] ||
+[ "$(json $m 'len({s["accounting"]["step_id"] for s in j["stages"] if "accounting" in s})')" = 9 ] ||
   fail "each stage is a step of its own: $(json $m '[s["accounting"].get("step_id") for s in j["stages"] if "accounting" in s]')"
 job=$(json $m '[s["accounting"]["job_id"] for s in j["stages"] if "accounting" in s][0]')
 expect_in "$(cat runs/1/logs/first.log)" "job $job"
+expect_in "$(cat runs/1/logs/scripted.log)" "script in step $(json $m '[s["accounting"]["step_id"] for s in j["stages"] if s["name"] == "scripted"][0]')"
 # accounting fields: ids, node, queue wait (apart from run time), elapsed, CPU
 acc='[s for s in j["stages"] if s["name"] == "spin"][0]["accounting"]'
 [ "$(json $m "sorted($acc)")" = "['cpu_s', 'elapsed_s', 'job_id', 'node', 'queue_wait_s', 'source', 'step_id']" ] ||
@@ -86,7 +92,7 @@ done
   fail "background step ids: $(json $m '[s.get("accounting") for s in j["stages"] if s["name"] == "watcher"]') vs $(cat "$S/watcher.step")"
 slurm_wait_empty
 [ -z "$(ls -A runs | grep slurm || true)" ] || fail "the private directory was left: $(ls -A runs)"
-pass "stages, fan-out over 4 nodes, outputs, a failing and a background step in one allocation; accounting recorded; job released"
+pass "stages (a script too), fan-out over 4 nodes, outputs, a failing and a background step in one allocation; accounting recorded; job released"
 
 # ---- Ctrl-C during a step: exit 130, the step's processes gone, no job left ----
 write_config int.yaml <<YAML

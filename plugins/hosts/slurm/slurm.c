@@ -211,12 +211,13 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const
     char err[4096] = "";
     size_t elen = 0, scanned = 0;
     int granted = 0, rc = BC_OK;
+    int64_t granted_ms = 0;
     long job = 0;
     int cfd = ctx->svc->cancel_fd(ctx);
     while (efd >= 0) {
         struct pollfd fds[2] = {{.fd = efd, .events = POLLIN}, {.fd = cfd, .events = POLLIN}};
         int wait_ms = 200;
-        poll(fds, cfd >= 0 ? 2 : 1, wait_ms);
+        poll(fds, cfd >= 0 && !granted ? 2 : 1, wait_ms);
         sl_pump(NULL, &efd, BC_STREAM_STDERR, err, sizeof err, &elen);
         /* whole lines not yet looked at */
         if (scanned > elen)
@@ -232,8 +233,17 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const
             *nl = '\n';
             scanned = (size_t)(nl - err) + 1;
         }
-        if (granted)
-            break;
+        if (granted) {
+            /* read salloc's last words until it exits (bounded): closing
+             * the pipe under it could kill it with SIGPIPE */
+            if (!granted_ms) {
+                granted_ms = bc_mono_ms();
+                c->queue_wait_s = (double)(granted_ms - t0) / 1e3;
+            }
+            if (bc_mono_ms() - granted_ms > 10000)
+                break;
+            continue;
+        }
         if (ctx->svc->cancelled(ctx)) {
             rc = BC_CANCELLED;
             break;
@@ -243,7 +253,8 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const
             break;
         }
     }
-    c->queue_wait_s = (double)(bc_mono_ms() - t0) / 1e3;
+    if (!granted)
+        c->queue_wait_s = (double)(bc_mono_ms() - t0) / 1e3;
     if (job > 0)
         snprintf(c->job, sizeof c->job, "%ld", job);
     if (rc != BC_OK) {

@@ -40,6 +40,7 @@ typedef struct sl_proc {
     int out_fd, err_fd;     /* srun's stdout and stderr */
     int pidfd;              /* -1 without pidfd_open */
     int exited, status;
+    int accounted;          /* the accounting was handed to the core */
     char *base;             /* <tmpdir>/steps/<n>: the step's files (.id, .acct) */
     char step[64];          /* "<job>.<step>" once known, else "" */
     char node[64];          /* the node it was pinned to, or "" */

@@ -315,6 +315,7 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
 static void account(sl_proc *p, bc_exec_result *res, const char *termination)
 {
     bc_sb sb = BC_SB_INIT;
+    p->accounted = 1;
     read_step_id(p);
     const char *dot = strchr(p->step, '.');
     bc_sb_printf(&sb, "{\"job_id\":\"%s\"", p->c->job);
@@ -339,29 +340,34 @@ static void account(sl_proc *p, bc_exec_result *res, const char *termination)
  * when it ended by itself. */
 static const char *ended_by_slurm(sl_proc *p, char *why, size_t size)
 {
+    /* what slurmstepd told srun: "*** STEP 1.1 ON n1 CANCELLED AT ... DUE
+     * TO TIME LIMIT ***", "... DUE TO NODE FAILURE ..." */
+    int walltime = strstr(p->errtail, "DUE TO TIME LIMIT") != NULL;
+    int nodefail = strstr(p->errtail, "DUE TO NODE FAILURE") != NULL ||
+                   strstr(p->errtail, "Node failure") != NULL;
     char state[64], reason[128];
     int live = sl_job_state(p->ctx, p->c->job, state, sizeof state, reason, sizeof reason);
     if (live == 0) {
-        if (strcmp(state, "TIMEOUT") == 0 || strcmp(state, "DEADLINE") == 0) {
-            snprintf(why, size, "the allocation (job %s) hit its time limit", p->c->job);
-            return "walltime";
-        }
-        if (strcmp(state, "NODE_FAIL") == 0) {
-            snprintf(why, size, "a node of the allocation (job %s) failed", p->c->job);
-            return "node_fail";
-        }
+        /* ended: TIMEOUT (or COMPLETING with Reason=TimeLimit), NODE_FAIL, ... */
+        walltime = walltime || strcmp(state, "TIMEOUT") == 0 ||
+                   strcmp(state, "DEADLINE") == 0 || strcmp(reason, "TimeLimit") == 0;
+        nodefail = nodefail || strcmp(state, "NODE_FAIL") == 0 ||
+                   strcmp(reason, "NodeDown") == 0 || strcmp(reason, "NodeFail") == 0;
+    }
+    if (walltime) {
+        snprintf(why, size, "the allocation (job %s) hit its time limit", p->c->job);
+        return "walltime";
+    }
+    if (nodefail) {
+        snprintf(why, size, "node %s of the allocation (job %s) failed",
+                 p->node[0] ? p->node : "?", p->c->job);
+        return "node_fail";
+    }
+    if (live == 0) {
         snprintf(why, size, "the allocation (job %s) ended: %s%s%s", p->c->job, state,
                  reason[0] && strcmp(reason, "None") ? ", " : "",
                  reason[0] && strcmp(reason, "None") ? reason : "");
         return "allocation_ended";
-    }
-    if (strstr(p->errtail, "Node failure") || strstr(p->errtail, "NODE_FAIL")) {
-        snprintf(why, size, "node %s failed under the step", p->node[0] ? p->node : "?");
-        return "node_fail";
-    }
-    if (strstr(p->errtail, "DUE TO TIME LIMIT")) {
-        snprintf(why, size, "the step hit its time limit");
-        return "walltime";
     }
     return NULL;
 }
@@ -469,7 +475,8 @@ int sl_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
     p->ctx = ctx;
     int rc = stop_step(p, grace_ms);
     bc_exec_result ignored = {.size = sizeof ignored};
-    account(p, &ignored, NULL);
+    if (!p->accounted) /* wait may have recorded it (with a termination reason) */
+        account(p, &ignored, NULL);
     return rc;
 }
 
