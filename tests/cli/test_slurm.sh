@@ -164,3 +164,28 @@ expect_in "$ERR" "host 'cluster' (transport slurm): no allocation after queue_ti
 [ ! -e "$S/queued.ran" ] || fail "the stage ran without an allocation"
 slurm_wait_empty
 pass "queue_timeout: the pending job is cancelled and the run fails"
+
+# ---- the allocation's time limit (termination reason walltime) ----
+# Slurm's limits are whole minutes and checked every 30 s: this takes 60 to
+# 100 s, too long for every run of the suite.  BENCHCTL_TEST_SLURM_WALLTIME=1
+# runs it.
+if [ "${BENCHCTL_TEST_SLURM_WALLTIME:-0}" = 1 ]; then
+  write_config wall.yaml <<YAML
+benchmark: {name: slurm-wall, output_dir: ./runs-w}
+hosts:
+  cluster: {transport: slurm, nodes: 1, overcommit: true, time: 1m}
+stages:
+  - name: long
+    host: cluster
+    command: exec -a ${marker}-wall sleep 300
+YAML
+  run_bc run -c wall.yaml --no-report
+  expect_rc 1 "the allocation's time limit"
+  expect_in "$ERR" "hit its time limit (termination reason walltime)"
+  [ "$(json runs-w/1/metadata.json 'j["stages"][0]["accounting"]["termination"]')" = walltime ] ||
+    fail "accounting: $(json runs-w/1/metadata.json 'j["stages"][0]')"
+  slurm_wait_empty
+  pass "the allocation's time limit: termination reason walltime"
+else
+  echo "skipped: the time-limit case (BENCHCTL_TEST_SLURM_WALLTIME=1 runs it, 60-100 s)"
+fi
