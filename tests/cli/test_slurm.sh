@@ -25,6 +25,7 @@ stages:
     host: cluster
     background: true
     command: trap 'echo got-term > $S/watcher.term; exit 0' TERM; echo \$SLURM_JOB_ID.\$SLURM_STEP_ID > $S/watcher.step; while :; do sleep 0.2; done
+    health_check: {type: file, target: $S/watcher.step, timeout: 120s}
   - name: first
     host: cluster
     command: echo "first on \$SLURMD_NODENAME job \$SLURM_JOB_ID"; printf 'a,b\n1,2\n' > $S/first.csv; echo rel > "\$BENCHCTL_HOST_TMPDIR/rel.txt"
@@ -86,7 +87,10 @@ done
 # outputs: an absolute path on the shared directory and one relative to the private directory
 [ "$(cat runs/1/table.csv)" = "$(printf 'a,b\n1,2')" ] || fail "output table: $(ls runs/1)"
 [ "$(cat runs/1/rel.txt)" = rel ] || fail "output rel: $(ls runs/1)"
-# the background stage: a step stopped with scancel --signal=TERM (its trap ran)
+# the background stage: ready by a probe run inside the allocation, then a step
+# stopped with scancel --signal=TERM (its trap ran)
+[ "$(json $m '[s["health_check"]["ready"] for s in j["stages"] if s["name"] == "watcher"][0]')" = True ] ||
+  fail "health check: $(json $m '[s.get("health_check") for s in j["stages"] if s["name"] == "watcher"]')"
 [ "$(cat "$S/watcher.term" 2>/dev/null)" = got-term ] || fail "the background step did not get SIGTERM"
 [ "$(json $m '[s["accounting"]["job_id"] + "." + s["accounting"]["step_id"] for s in j["stages"] if s["name"] == "watcher"][0]')" = "$(cat "$S/watcher.step")" ] ||
   fail "background step ids: $(json $m '[s.get("accounting") for s in j["stages"] if s["name"] == "watcher"]') vs $(cat "$S/watcher.step")"
