@@ -6,7 +6,7 @@ four fake slurmd nodes on this machine, private ports, key and state; needs
 root and slurm-wlm + munge) and measures, in alternating rounds (medians):
 
   A. `benchctl run` of 50 stages running `true` on a slurm host: one
-     allocation (salloc --no-shell), 50 steps (srun --overlap), released
+     allocation (salloc), 50 steps (srun --overlap), released
      at the end -- the whole run, allocation and release included;
   B. 50 `srun --nodes=1 --ntasks=1 true`, one after another, each making
      (and releasing) its own allocation -- what a script without benchctl

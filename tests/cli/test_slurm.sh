@@ -135,6 +135,22 @@ for _ in $(seq 50); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1;
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "--timeout left the step's process"
 pass "--timeout: status timeout, nothing left in the queue"
 
+# ---- benchctl killed (SIGKILL): the allocation is given back all the same ----
+# (salloc holds it while `cat` reads a pipe from benchctl: the kernel closes
+# the pipe when benchctl dies)
+rm -f "$S/long.started"
+"$BENCHCTL" run -c int.yaml --no-report >kill.out 2>kill.err &
+pid=$!
+for _ in $(seq 300); do [ -e "$S/long.started" ] && pgrep -f "${marker}-long" >/dev/null && break; sleep 0.1; done
+[ -e "$S/long.started" ] || { kill -KILL $pid; fail "the long step did not start: $(cat kill.err)"; }
+[ -n "$(squeue -h -o %i)" ] || fail "no job while the step runs"
+kill -KILL $pid
+wait $pid 2>/dev/null || true
+slurm_wait_empty
+for _ in $(seq 100); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1; done
+[ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "the step's process outlived the job: $(pgrep -af "${marker}-long")"
+pass "benchctl killed with SIGKILL: the job leaves the queue and its step ends"
+
 # ---- a partition that does not exist ----
 write_config nopart.yaml <<YAML
 benchmark: {name: slurm-nopart, output_dir: ./runs-np}

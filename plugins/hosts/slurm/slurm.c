@@ -2,10 +2,14 @@
  * Host transport "slurm": stages run as job steps of one Slurm allocation
  * per host and run.
  *
- * open allocates (`salloc --no-shell` with the host's keys; a job pending
- * longer than queue_timeout is cancelled), every stage command is a step
- * in it (`srun --jobid J --overlap`, step.c), and close releases it
- * (`scancel J`, then waits until the job has left the queue).  The
+ * open allocates: salloc with the host's keys, holding the allocation
+ * while its command -- `cat`, reading a pipe from benchctl -- runs (a job
+ * pending longer than queue_timeout is cancelled).  Every stage command is
+ * a step in it (`srun --jobid J --overlap`, step.c).  close closes the
+ * pipe: `cat` ends and salloc gives the allocation back; and if benchctl
+ * dies, however, the kernel closes the pipe and the same happens, so no
+ * job outlives the run.  close then waits until the job has left the
+ * queue (scancel if salloc did not release it).  The
  * private per-run directory is made on a directory the controller and the
  * nodes share (shared_dir), so files are copied locally.
  */
@@ -123,18 +127,26 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
-/* Cancel job (if any) and wait, bounded, until it has left the queue. */
-static void release_job(bc_ctx *ctx, const char *alias, const char *job)
+static void scancel_job(bc_ctx *ctx, const char *alias, const char *job)
 {
-    if (!job[0])
-        return;
     char *cancel[] = {"scancel", "--quiet", (char *)job, NULL};
     int status = -1;
     char err[512];
     if (sl_capture(ctx, cancel, SCTL_MS, 0, &status, NULL, 0, err, sizeof err) != BC_OK ||
         status != 0)
         bc_log(ctx, BC_LOG_WARN, "host '%s': scancel %s failed: %s", alias, job, err);
-    int64_t until = bc_mono_ms() + 20000;
+}
+
+/* Wait, bounded, until job (if any) has left the queue: cancelled at once
+ * when cancel is set, else after 5 s of waiting for it to go by itself. */
+static void release_job(bc_ctx *ctx, const char *alias, const char *job, int cancel)
+{
+    if (!job[0])
+        return;
+    if (cancel)
+        scancel_job(ctx, alias, job);
+    int status = -1;
+    int64_t t0 = bc_mono_ms(), until = t0 + 20000;
     for (;;) {
         char out[256];
         char *q[] = {"squeue", "-h", "-j", (char *)job, "-o", "%T", NULL};
@@ -149,9 +161,54 @@ static void release_job(bc_ctx *ctx, const char *alias, const char *job)
                    alias, job, out);
             return;
         }
+        if (!cancel && bc_mono_ms() - t0 >= 5000) {
+            scancel_job(ctx, alias, job);
+            cancel = 1;
+        }
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Give the allocation back: close the holder's stdin (salloc then
+ * relinquishes the job and exits), read salloc's last words, reap it
+ * (bounded: 10 s, then it is stopped), and wait until the job has left
+ * the queue (scancel if it lingers). */
+static void give_back(bc_ctx *ctx, const char *alias, sl_conn *c)
+{
+    if (c->hold_fd >= 0)
+        close(c->hold_fd);
+    c->hold_fd = -1;
+    if (c->salloc > 0) {
+        char tail[1024] = "";
+        size_t tl = 0;
+        int64_t until = bc_mono_ms() + 10000;
+        while (c->salloc_err >= 0 && bc_mono_ms() < until) {
+            struct pollfd pfd = {.fd = c->salloc_err, .events = POLLIN};
+            poll(&pfd, 1, 200);
+            sl_pump(NULL, &c->salloc_err, BC_STREAM_STDERR, tail, sizeof tail, &tl);
+        }
+        int st = 0, sig = 0;
+        while (waitpid(c->salloc, &st, WNOHANG) == 0) {
+            if (bc_mono_ms() >= until) {
+                /* SIGTERM: salloc gives the job back; SIGKILL 5 s later */
+                bc_log(ctx, BC_LOG_WARN, "host '%s': salloc (pid %d) did not end; stopping it",
+                       alias, (int)c->salloc);
+                kill(-c->salloc, sig ? SIGKILL : SIGTERM);
+                sig++;
+                until = bc_mono_ms() + 5000;
+                if (sig > 2)
+                    break;
+            }
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        c->salloc = 0;
+    }
+    if (c->salloc_err >= 0)
+        close(c->salloc_err);
+    c->salloc_err = -1;
+    release_job(ctx, alias, c->job, 0);
 }
 
 /* salloc's arguments from the host's keys. */
@@ -160,7 +217,6 @@ static void salloc_args(bc_ctx *ctx, argv_t *a, const char *alias)
     const bc_services *s = ctx->svc;
     const char *run_id = s->fact(ctx, "run_id");
     arg_add(a, "salloc");
-    arg_add(a, "--no-shell");
     arg_add(a, "--job-name=benchctl-%s-%s", run_id ? run_id : "run", alias);
     static const char *const str_keys[][2] = {
         {"partition", "--partition"}, {"account", "--account"}, {"constraint", "--constraint"},
@@ -185,6 +241,7 @@ static void salloc_args(bc_ctx *ctx, argv_t *a, const char *alias)
     size_t n = s->opt_list(ctx, "extra_args", &extra);
     for (size_t i = 0; i < n; i++)
         arg_add(a, "%s", extra[i]);
+    arg_add(a, "cat"); /* the holder: runs (here) until benchctl closes its stdin */
 }
 
 /* The job id in a line of salloc's ("... job allocation 42"), or 0. */
@@ -196,22 +253,21 @@ static long job_in_line(const char *line)
     return strtol(p + strlen("job allocation "), NULL, 10);
 }
 
-/* Run salloc until it has an allocation (BC_OK, c->job set), gives up
- * (BC_ERR), the queue wait exceeds queue_timeout (BC_TIMEOUT) or the run
- * is cancelled (BC_CANCELLED).  A pending job is cancelled in the last
- * two cases. */
+/* Run salloc until it has an allocation (BC_OK, c->job set, salloc left
+ * running: c->salloc, c->hold_fd, c->salloc_err), gives up (BC_ERR), the
+ * queue wait exceeds queue_timeout (BC_TIMEOUT) or the run is cancelled
+ * (BC_CANCELLED).  A pending job is cancelled in the last two cases. */
 static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const char *request)
 {
     int64_t qt = ctx->svc->opt_duration_ms(ctx, "queue_timeout");
     int64_t t0 = bc_mono_ms();
     pid_t pid;
-    int efd = -1;
-    if (sl_spawn(ctx, a->v, NULL, NULL, &pid, NULL, &efd) != BC_OK)
+    int efd = -1, hold = -1;
+    if (sl_spawn(ctx, a->v, NULL, NULL, &pid, &hold, NULL, &efd) != BC_OK)
         return BC_ERR;
     char err[4096] = "";
     size_t elen = 0, scanned = 0;
     int granted = 0, rc = BC_OK;
-    int64_t granted_ms = 0;
     long job = 0;
     int cfd = ctx->svc->cancel_fd(ctx);
     while (efd >= 0) {
@@ -233,17 +289,8 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const
             *nl = '\n';
             scanned = (size_t)(nl - err) + 1;
         }
-        if (granted) {
-            /* read salloc's last words until it exits (bounded): closing
-             * the pipe under it could kill it with SIGPIPE */
-            if (!granted_ms) {
-                granted_ms = bc_mono_ms();
-                c->queue_wait_s = (double)(granted_ms - t0) / 1e3;
-            }
-            if (bc_mono_ms() - granted_ms > 10000)
-                break;
-            continue;
-        }
+        if (granted)
+            break;
         if (ctx->svc->cancelled(ctx)) {
             rc = BC_CANCELLED;
             break;
@@ -253,16 +300,22 @@ static int allocate(bc_ctx *ctx, sl_conn *c, const char *alias, argv_t *a, const
             break;
         }
     }
-    if (!granted)
-        c->queue_wait_s = (double)(bc_mono_ms() - t0) / 1e3;
+    c->queue_wait_s = (double)(bc_mono_ms() - t0) / 1e3;
     if (job > 0)
         snprintf(c->job, sizeof c->job, "%ld", job);
+    if (granted && rc == BC_OK && c->job[0] && efd >= 0) {
+        c->salloc = pid;
+        c->hold_fd = hold;
+        c->salloc_err = efd;
+        return BC_OK;
+    }
     if (rc != BC_OK) {
         /* no allocation wanted any more: the pending job goes, then salloc */
-        release_job(ctx, alias, c->job);
+        release_job(ctx, alias, c->job, 1);
         c->job[0] = '\0';
         kill(-pid, SIGTERM);
     }
+    close(hold);
     if (efd >= 0)
         close(efd);
     int st = 0;
@@ -367,6 +420,7 @@ static int sl_open(bc_ctx *ctx, void **out)
         return BC_ERR;
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->hold_fd = c->salloc_err = -1;
     c->overcommit = ctx->svc->opt_bool(ctx, "overcommit");
     int64_t t0 = bc_mono_ms();
 
@@ -435,7 +489,7 @@ static int sl_open(bc_ctx *ctx, void **out)
 fail:
     rc = BC_ERR;
 fail_rc:
-    release_job(ctx, alias, c->job);
+    give_back(ctx, alias, c);
     nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     conn_free(c);
     return rc == BC_TIMEOUT || rc == BC_CANCELLED ? rc : BC_ERR;
@@ -445,7 +499,7 @@ static void sl_close(bc_ctx *ctx, void *cv)
 {
     sl_conn *c = cv;
     const char *alias = ctx->svc->fact(ctx, "host");
-    release_job(ctx, alias ? alias : "?", c->job);
+    give_back(ctx, alias ? alias : "?", c);
     nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     conn_free(c);
 }

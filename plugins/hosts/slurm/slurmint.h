@@ -21,6 +21,9 @@
 /* One host: one allocation (a job), shared by every stage of the run. */
 typedef struct sl_conn {
     char job[32];            /* the allocation's job id */
+    pid_t salloc;            /* salloc, holding the allocation while its command runs */
+    int hold_fd;             /* that command's stdin: closing it releases the job */
+    int salloc_err;          /* salloc's stderr (read at the end, so it never blocks) */
     char **nodes;            /* its nodes, in Slurm's order (owned) */
     size_t nnodes;
     char *tmpdir;            /* private per-run directory, on the shared directory */
@@ -52,12 +55,13 @@ typedef struct sl_proc {
 /* ---- spawn.c ---- */
 
 /* Starts argv (argv[0] looked up in PATH) in a session of its own with
- * stdin from /dev/null, stdout and stderr on two non-blocking pipes
- * (*out_fd, *err_fd; either may be NULL to inherit /dev/null), envp as
+ * stdin from a pipe whose writing end is *in_fd (NULL: /dev/null), stdout
+ * and stderr on two non-blocking pipes (*out_fd, *err_fd; either may be
+ * NULL for /dev/null); all three ends are close-on-exec.  envp as
  * its environment (NULL: ours) and workdir as its directory (NULL: ours).
  * Returns BC_OK with *pid set, or BC_ERR with the error set on ctx. */
 int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *workdir,
-             pid_t *pid, int *out_fd, int *err_fd);
+             pid_t *pid, int *in_fd, int *out_fd, int *err_fd);
 
 /* Runs argv to its end and captures its stdout into out and its stderr
  * into err (either may be NULL; both NUL-terminated and cut to their

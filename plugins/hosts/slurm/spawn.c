@@ -56,19 +56,23 @@ static void set_nonblock(int fd)
 }
 
 int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *workdir,
-             pid_t *pid, int *out_fd, int *err_fd)
+             pid_t *pid, int *in_fd, int *out_fd, int *err_fd)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
     int rc = BC_ERR;
-    if ((out_fd && pipe2(outp, O_CLOEXEC) != 0) || (err_fd && pipe2(errp, O_CLOEXEC) != 0)) {
+    if ((in_fd && pipe2(inp, O_CLOEXEC) != 0) || (out_fd && pipe2(outp, O_CLOEXEC) != 0) ||
+        (err_fd && pipe2(errp, O_CLOEXEC) != 0)) {
         bc_error(ctx, "cannot create pipes: %s", strerror(errno));
         goto out;
     }
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (in_fd)
+        posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     if (out_fd)
         posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     else
@@ -96,6 +100,10 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
                  strerror(err));
         goto out;
     }
+    if (in_fd) {
+        *in_fd = inp[1]; /* close-on-exec: no other child holds it */
+        inp[1] = -1;
+    }
     if (out_fd) {
         *out_fd = outp[0];
         outp[0] = -1;
@@ -109,6 +117,8 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
     rc = BC_OK;
 out:
     for (int i = 0; i < 2; i++) {
+        if (inp[i] >= 0)
+            close(inp[i]);
         if (outp[i] >= 0)
             close(outp[i]);
         if (errp[i] >= 0)
@@ -178,7 +188,7 @@ int sl_capture(bc_ctx *ctx, char *const argv[], int64_t timeout_ms, int cancella
     size_t olen = 0, elen = 0;
     pid_t pid;
     int ofd = -1, efd = -1;
-    if (sl_spawn(ctx, argv, NULL, NULL, &pid, &ofd, &efd) != BC_OK)
+    if (sl_spawn(ctx, argv, NULL, NULL, &pid, NULL, &ofd, &efd) != BC_OK)
         return BC_ERR;
     /* Output beyond out_size is read and dropped (first bytes kept). */
     int64_t deadline = timeout_ms >= 0 ? bc_mono_ms() + timeout_ms : -1;

@@ -128,7 +128,7 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
     if (!cmd || !envp)
         bc_error(ctx, "out of memory");
     else
-        rc = sl_spawn(ctx, args, envp, NULL, &p->pid, &p->out_fd, &p->err_fd);
+        rc = sl_spawn(ctx, args, envp, NULL, &p->pid, NULL, &p->out_fd, &p->err_fd);
     free(envp);
     free(cmd);
     if (rc != BC_OK) {
