@@ -8,7 +8,7 @@ cc -O2 -o build-release/peakrss tests/bench/peakrss.c
 echo "== orchestration overhead, peak RSS, startup"
 /usr/bin/python3 tests/bench/overhead.py build-release/core/benchctl build-release/peakrss "$@"
 echo "== queue daemon: submit-to-start latency (vs fork+exec), scheduling 10,000 queued tasks (vs qsort)"
-cc -O2 -Icore -o build-release/sched_bench tests/bench/sched_bench.c core/daemon/sched.c core/util/util.c -lm
+cc -O2 -Icore -o build-release/sched_bench tests/bench/sched_bench.c core/daemon/sched.c core/util/util.c core/util/beneath.c -lm
 /usr/bin/python3 tests/bench/queue_bench.py build-release/core/benchctl build-release/sched_bench
 echo "== stopping: SIGINT with background stages"
 python3 tests/bench/stop_latency.py build-release/core/benchctl
@@ -18,6 +18,11 @@ echo "== host monitoring: sampler CPU (1 s, 100 ms) vs vmstat / a naive loop; st
 /usr/bin/python3 tests/bench/monitor_bench.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== kill -9 of benchctl at 100 random moments (local and SSH stages): leftovers, crashed runs, gc (needs root)"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/crash_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== slurm transport: 50 stages in one allocation vs 50 srun allocations vs local (needs root, slurm-wlm)"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/slurm_bench.py build-release/core/benchctl
+else echo "skipped: not root"; fi
 echo "== publishing 500 results to a real Conbench server: benchctl publish vs a curl loop (needs root)"
 if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
   /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench
