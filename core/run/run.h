@@ -21,6 +21,7 @@
 #include "run/cancel.h"
 #include "run/layout.h"
 #include "run/record.h"
+#include "run/isolate.h"
 
 /* One host of the run: its transport and, once opened, its connection. */
 typedef struct hostconn {
@@ -39,6 +40,7 @@ typedef struct hostconn {
     bool clock_known;  /* clock_offset_ms measured (fan-out) */
     double clock_offset_ms; /* the host's clock minus the controller's */
     double exec_rtt_ms;     /* the slowest of those measuring commands */
+    struct iso_host *iso;   /* what isolation it offers (isolate.c), once probed */
     struct run *run;
 } hostconn;
 
@@ -203,6 +205,14 @@ const char *hostconn_tmpdir(hostconn *h);
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                         const target *where, bool tty, stage_exec *ex, char **err);
 void stage_exec_free(stage_exec *ex);
+/* The stage's `cleanup:` command, after it ran on h (however it ended):
+ * in its working directory, with its environment plus
+ * BENCHCTL_STAGE_STATUS and BENCHCTL_STAGE_TERMINATION, its output into
+ * io (the stage's log); the result goes to rec->cleanup.  A failing
+ * cleanup is a warning. */
+void stage_cleanup_command(run *r, const cfg_stage *st, hostconn *h, stage_rec *rec,
+                           const stage_exec *ex, stage_io *io);
+#define CLEANUP_LIMIT_MS (10 * 60 * 1000) /* a stage's cleanup: command */
 /* Merge what a finished stage reported for custom metadata: captured
  * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
 void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,

@@ -37,6 +37,7 @@ typedef struct stage_job {
     bool started;           /* the command started (else no output can be its) */
     int64_t m0;
     struct fan_node *fn;    /* a fan-out node, or NULL */
+    iso_run iso;            /* its limits (isolate.h) */
 } stage_job;
 
 /* Run the command: once, or warmup + repeat times (a measured command).
@@ -46,7 +47,7 @@ typedef struct stage_job {
 static int run_measured(stage_job *j, bc_exec_result *res)
 {
     const cfg_stage *st = j->st;
-    int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
+    int64_t limit = isolate_limit_ms(&j->iso, st->timeout_ms);
     int64_t total = st->warmup + st->repeat;
     repeat_rec rep = {0};
     rep_collect coll = {0};
@@ -119,6 +120,18 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
     if (rc == EXEC_START_FAILED) {
         j->err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
                            j->ctx.error[0] ? j->ctx.error : "unknown error");
+    } else if (rc == BC_TIMEOUT && j->sr->termination &&
+               strcmp(j->sr->termination, "walltime") == 0 && st->limits.walltime_ms > 0 &&
+               (st->timeout_ms <= 0 || st->limits.walltime_ms <= st->timeout_ms)) {
+        j->err = xasprintf("stage '%s' on host '%s' hit its walltime limit (%lld ms) and was "
+                           "stopped (termination: walltime)", st->name, alias,
+                           (long long)st->limits.walltime_ms);
+        j->status = STAGE_TIMEOUT;
+    } else if (rc == BC_OK && isolate_limit_hit(j->sr->termination)) {
+        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit and was stopped (%s; "
+                           "termination: %s)", st->name, alias, j->sr->termination,
+                           res->term_signal ? strsignal(res->term_signal) : "it failed",
+                           j->sr->termination);
     } else if (rc == BC_TIMEOUT) {
         j->err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
                            st->name, alias, (long long)st->timeout_ms,
@@ -186,6 +199,8 @@ static void finish_job(stage_job *j)
     }
     record_set_end(j->sr, j->m0);
     record_set_status(j->sr, j->status, NULL);
+    if (st->cleanup_cmd && j->h->opened && j->started)
+        stage_cleanup_command(j->r, st, j->h, j->sr, &j->ex, &j->io);
     stage_io_record(&j->io, j->sr, j->log_rel);
     if (j->err) {
         record_set_error(j->sr, j->err);
@@ -245,10 +260,14 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         j.ctx.case_name = sr->cs ? sr->cs->name : NULL;
         j.ctx.sink = stage_sink;
         j.ctx.sink_data = &j.io;
-        bc_exec_result res;
-        int rc = run_measured(&j, &res);
-        if (judge_run(&j, rc, &res) && !j.err)
-            after_run(&j);
+        bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1,
+                              .max_rss_kb = -1};
+        if (isolate_wrap(r, j.h, &st->limits, st->name, &j.ex, &j.iso, &j.err)) {
+            int rc = run_measured(&j, &res);
+            isolate_finish(r, j.h, &j.iso, rc, &res, sr);
+            if (judge_run(&j, rc, &res) && !j.err)
+                after_run(&j);
+        }
     }
     finish_job(&j);
     return j.out;
