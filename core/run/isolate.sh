@@ -231,7 +231,7 @@ run() {
     trap 'stopped=1; kill -TERM $pid 2>/dev/null' TERM INT HUP
     i=0
     while :; do
-        wait $pid
+        wait $pid 2>/dev/null
         st=$?
         i=$((i + 1))
         if [ $st -gt 128 ] && [ $i -lt 1000 ] && kill -0 $pid 2>/dev/null; then continue; fi
