@@ -13,17 +13,22 @@ SYS=${BC_LIM_SYSROOT:-/sys}
 PCG=${BC_LIM_PROCCG:-/proc/self/cgroup}
 V1CTLS="cpuset memory pids freezer cpuacct"
 
-# The cgroup path of this shell for v1 controller $1, or for v2 when $1 is "".
+# OWN: the cgroup path of this shell for v1 controller $1, or for v2 when
+# $1 is "" (builtins only: the wrapper runs before every limited stage).
 own() {
+    OWN=
     [ -r "$PCG" ] || return 0
     while IFS=: read -r oid octl opath; do
         if [ -z "$1" ]; then
-            if [ "$oid" = 0 ] && [ -z "$octl" ]; then echo "$opath"; return 0; fi
+            if [ "$oid" = 0 ] && [ -z "$octl" ]; then OWN=$opath; return 0; fi
         else
-            case ",$octl," in *",$1,"*) echo "$opath"; return 0 ;; esac
+            case ",$octl," in *",$1,"*) OWN=$opath; return 0 ;; esac
         fi
     done <"$PCG"
 }
+
+# RD: the first line of file $1 ("" when unreadable).
+rd() { RD=; read -r RD <"$1" 2>/dev/null || :; }
 
 has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 
@@ -33,8 +38,8 @@ has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 find_cg() {
     V2= CTL= UNI= V1_cpuset= V1_memory= V1_pids= V1_freezer= V1_cpuacct=
     if [ -f "$R/cgroup.controllers" ]; then
-        p=$(own "")
-        p=${p%/}
+        own ""
+        p=${OWN%/}
         if [ -n "${BC_LIM_CGPARENT:-}" ]; then
             cands=$BC_LIM_CGPARENT
         elif [ -z "$p" ]; then
@@ -53,14 +58,17 @@ find_cg() {
         fi
         for c in $cands; do
             [ -w "$c" ] && [ -w "$c/cgroup.subtree_control" ] || continue
-            avail=$(cat "$c/cgroup.controllers" 2>/dev/null)
-            CTL=$(cat "$c/cgroup.subtree_control" 2>/dev/null)
+            rd "$c/cgroup.controllers"
+            avail=$RD
+            rd "$c/cgroup.subtree_control"
+            CTL=$RD
             for x in cpuset memory pids; do
                 if has_word "$avail" $x && ! has_word "$CTL" $x; then
                     echo "+$x" >"$c/cgroup.subtree_control" 2>/dev/null
+                    rd "$c/cgroup.subtree_control"
+                    CTL=$RD
                 fi
             done
-            CTL=$(cat "$c/cgroup.subtree_control" 2>/dev/null)
             V2=$c
             break
         done
@@ -68,13 +76,13 @@ find_cg() {
     fi
     for x in $V1CTLS; do
         [ -d "$R/$x" ] || continue
-        p=$(own $x)
-        d="$R/$x${p%/}"
+        own $x
+        d="$R/$x${OWN%/}"
         if [ -w "$d" ] && [ -f "$d/cgroup.procs" ]; then eval "V1_$x=\$d"; fi
     done
     if [ -f "$R/unified/cgroup.procs" ]; then
-        p=$(own "")
-        d="$R/unified${p%/}"
+        own ""
+        d="$R/unified${OWN%/}"
         [ -w "$d" ] && UNI=$d
     fi
 }
@@ -99,15 +107,32 @@ probe() {
         unshare -m --propagation private true 2>/dev/null; then
         echo "unshare=1"
     fi
-    echo "online=$(cat "$SYS/devices/system/cpu/online" 2>/dev/null)"
+    rd "$SYS/devices/system/cpu/online"
+    echo "online=$RD"
     for d in "$SYS"/devices/system/cpu/cpu[0-9]*; do
         [ -d "$d" ] || continue
         n=${d##*/cpu}
         t=$d/topology
-        echo "cpu=$n $(cat "$t/core_id" 2>/dev/null || echo -1)" \
-            "$(cat "$t/physical_package_id" 2>/dev/null || echo -1)" \
-            "$(cat "$t/thread_siblings_list" 2>/dev/null || echo "$n")"
+        rd "$t/core_id"
+        core=${RD:--1}
+        rd "$t/physical_package_id"
+        pkg=${RD:--1}
+        rd "$t/thread_siblings_list"
+        echo "cpu=$n $core $pkg ${RD:-$n}"
     done
+}
+
+# ALIVE: how many processes listed in $1/cgroup.procs still exist.
+alive() {
+    ALIVE=0
+    [ -r "$1/cgroup.procs" ] || return 0
+    while read -r k; do kill -0 "$k" 2>/dev/null && ALIVE=$((ALIVE + 1)); done <"$1/cgroup.procs"
+}
+
+# SIGKILL to every process listed in $1/cgroup.procs.
+kill_listed() {
+    [ -r "$1/cgroup.procs" ] || return 0
+    while read -r k; do kill -9 "$k" 2>/dev/null; done <"$1/cgroup.procs"
 }
 
 # Kill everything in cgroup $1 (v2 cgroup.kill, else SIGKILL by pid with
@@ -118,19 +143,27 @@ kill_cg() {
         echo 1 >"$1/cgroup.kill" 2>/dev/null
     else
         [ -n "$2" ] && echo FROZEN >"$2/freezer.state" 2>/dev/null
-        for k in $(cat "$1/cgroup.procs" 2>/dev/null); do kill -9 "$k" 2>/dev/null; done
+        kill_listed "$1"
         [ -n "$2" ] && echo THAWED >"$2/freezer.state" 2>/dev/null
     fi
     i=0
-    while [ -s "$1/cgroup.procs" ] && [ $i -lt 100 ]; do
-        [ -f "$1/cgroup.kill" ] || for k in $(cat "$1/cgroup.procs" 2>/dev/null); do kill -9 "$k" 2>/dev/null; done
+    alive "$1"
+    while [ "$ALIVE" -gt 0 ] && [ $i -lt 100 ]; do
+        [ -f "$1/cgroup.kill" ] || kill_listed "$1"
         sleep 0.05 2>/dev/null || sleep 1
         i=$((i + 1))
+        alive "$1"
     done
 }
 
-# The value after key $2 in a "key value" file $1 (memory.events, cpu.stat).
-kv() { [ -r "$1" ] && sed -n "s/^$2 //p" "$1" 2>/dev/null | head -n 1; }
+# KV: the value after key $2 in a "key value" file $1 (memory.events, cpu.stat).
+kv() {
+    KV=
+    [ -r "$1" ] || return 0
+    while read -r kk vv; do
+        if [ "$kk" = "$2" ]; then KV=$vv; return 0; fi
+    done <"$1"
+}
 
 rmdirs() {
     for d in $1; do
@@ -169,7 +202,8 @@ run() {
         if [ -n "$V1_freezer" ] && mk "$V1_freezer/$N"; then frz=$V1_freezer/$N; killg=$frz; fi
         if [ -n "$V1_cpuacct" ] && mk "$V1_cpuacct/$N"; then cpuf=$V1_cpuacct/$N; fi
         if [ -n "${BC_LIM_CPUS:-}" ] && [ -n "$V1_cpuset" ] && mk "$V1_cpuset/$N"; then
-            cat "$V1_cpuset/cpuset.mems" >"$V1_cpuset/$N/cpuset.mems" 2>/dev/null
+            rd "$V1_cpuset/cpuset.mems"
+            echo "$RD" >"$V1_cpuset/$N/cpuset.mems" 2>/dev/null
             echo "$BC_LIM_CPUS" >"$V1_cpuset/$N/cpuset.cpus" 2>/dev/null &&
                 enf="$enf cpus=cgroup1"
         fi
@@ -241,22 +275,25 @@ run() {
     peak= oom= pmax= cpu= left=0
     if [ -n "$memg" ]; then
         if [ -f "$memg/memory.peak" ]; then
-            peak=$(cat "$memg/memory.peak" 2>/dev/null)
-            oom=$(kv "$memg/memory.events" oom_kill)
+            rd "$memg/memory.peak"
+            kv "$memg/memory.events" oom_kill
         else
-            peak=$(cat "$memg/memory.max_usage_in_bytes" 2>/dev/null)
-            oom=$(kv "$memg/memory.oom_control" oom_kill)
+            rd "$memg/memory.max_usage_in_bytes"
+            kv "$memg/memory.oom_control" oom_kill
         fi
+        peak=$RD oom=$KV
     fi
-    [ -n "$pidg" ] && pmax=$(kv "$pidg/pids.events" max)
+    if [ -n "$pidg" ]; then kv "$pidg/pids.events" max; pmax=$KV; fi
     if [ -n "$cpuf" ]; then
-        cpu=$(cat "$cpuf/cpuacct.usage" 2>/dev/null)
-        [ -n "$cpu" ] && cpu=$((cpu / 1000))
+        rd "$cpuf/cpuacct.usage"
+        [ -n "$RD" ] && cpu=$((RD / 1000))
     elif [ -n "$cpug" ]; then
-        cpu=$(kv "$cpug/cpu.stat" usage_usec)
+        kv "$cpug/cpu.stat" usage_usec
+        cpu=$KV
     fi
     if [ -n "$killg" ]; then
-        left=$(wc -l <"$killg/cgroup.procs" 2>/dev/null | tr -d ' ')
+        alive "$killg"
+        left=$ALIVE
         kill_cg "$killg" "$frz"
     fi
     for d in $made; do [ "$d" = "$killg" ] || kill_cg "$d" "$frz"; done
