@@ -75,7 +75,8 @@ static void parse_probe(iso_host *ih, char *out)
 {
     cpuset_t online = {{0}};
     /* online= comes before the cpu= lines */
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
         if (!eq)
             continue;

@@ -49,7 +49,7 @@ stages:
     command: grep Cpus_allowed_list /proc/self/status; grep -E '^[0-9]+ +' /proc/self/stat >/dev/null
     limits: {cpus: 1}
   - name: hog
-    command: python3 -c "x = bytearray(400 << 20); print(len(x))"
+    command: python3 -c "x = bytearray(200 << 20); print(len(x))"
     limits: {memory: 64M}
     continue_on_error: true
     cleanup: echo "\$BENCHCTL_STAGE_TERMINATION \$BENCHCTL_STAGE_STATUS" > hog.cleanup

@@ -25,7 +25,7 @@ stages:
     limits: {cpus: 1}
   - name: hog
     host: a
-    command: sleep $tag & python3 -c "x = bytearray(400 << 20); print(len(x))"
+    command: sleep $tag & python3 -c "x = bytearray(200 << 20); print(len(x))"
     limits: {memory: 64M}
     continue_on_error: true
     cleanup: echo "\$BENCHCTL_STAGE_TERMINATION" > "$T/hog.cleanup"

@@ -56,7 +56,8 @@ static void load(cpu_topo *t, const char *tree)
     free(env);
     memset(t, 0, sizeof *t);
     cpuset_t online = {{0}};
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "online=", 7) == 0)
             CHECK(cpuset_parse(line + 7, &online));
         else if (strncmp(line, "cpu=", 4) == 0)
