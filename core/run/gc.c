@@ -208,6 +208,17 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
             cJSON_AddItemToArray(removed, cJSON_CreateString(what));
             free(what);
         }
+        /* The cgroups of its limited stages (isolate.c) */
+        run *r = mark && *mark ? gc_run_for(&g, out, id, meta, plugin_paths) : NULL;
+        hostconn *h = r ? run_host(r, dj->string) : NULL;
+        int n = h ? isolate_reap(h, mark) : 0;
+        if (n > 0) {
+            what = xasprintf("removed %d cgroup%s of limited stages on host '%s'", n,
+                             n == 1 ? "" : "s", dj->string);
+            printf("run %s: %s\n", id, what);
+            cJSON_AddItemToArray(removed, cJSON_CreateString(what));
+            free(what);
+        }
     }
     gc_hosts_free(&g);
     cJSON_Delete(dirs);

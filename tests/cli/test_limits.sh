@@ -120,6 +120,48 @@ if $writable_cgroup; then
   left=$(find $cg_root -maxdepth 4 -name "benchctl-${mark:0:16}-*" 2>/dev/null | head -3)
   [ -z "$left" ] || fail "cgroups left behind: $left"
   pass "cgroup ($cg): memory, cpus, pids, walltime, cputime enforced; tree killed; cgroups removed"
+
+  # A crash (benchctl, its watchdog and the wrapper killed with -9) leaves
+  # the cgroup; `benchctl gc` removes it.
+  write_config crash.yaml <<YAML
+benchmark: {name: crash, output_dir: ./runs-crash}
+stages:
+  - name: long
+    command: sleep $tag
+    limits: {memory: 64M}
+YAML
+  "$BENCHCTL" run -c crash.yaml >crash.out 2>&1 &
+  bp=$!
+  cleanup_hooks+=("kill -9 $bp 2>/dev/null")
+  sp=
+  for _ in $(seq 400); do
+    sp=$(pgrep -f "^sleep $tag" | head -1 || true)
+    [ -n "$sp" ] && break
+    sleep 0.05
+  done
+  [ -n "$sp" ] || fail "the limited stage never started: $(cat crash.out)"
+  is_wrapper() { case "$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" in *"BC_LIM_MODE is one of"*) ;; *) return 1 ;; esac; }
+  wp=$sp
+  for _ in 1 2 3 4 5; do # up to the wrapper (isolate.sh)
+    wp=$(ps -o ppid= -p "$wp" | tr -d ' ')
+    is_wrapper "$wp" && break
+  done
+  is_wrapper "$wp" || fail "no wrapper above $sp"
+  w=$(pgrep -P $bp -x benchctl-watch || true)
+  [ -n "$w" ] && kill -9 $w
+  kill -9 $bp
+  wait $bp 2>/dev/null || true
+  kill -9 "$wp"
+  mark=$(json runs-crash/1/metadata.json "j['run_mark']")
+  [ -n "$(find $cg_root -maxdepth 4 -name "benchctl-${mark:0:16}-*" | head -1)" ] ||
+    fail "the crash should have left the stage's cgroup"
+  run_bc gc -c crash.yaml
+  expect_rc 0 "gc after a crash"
+  expect_in "$OUT" "cgroups of limited stages on host 'local'"
+  left=$(find $cg_root -maxdepth 4 -name "benchctl-${mark:0:16}-*" 2>/dev/null | head -3)
+  [ -z "$left" ] || fail "gc left cgroups: $left"
+  not_ours_left "gc"
+  pass "benchctl gc removes the cgroups a crashed run left"
 else
   echo "skip: no writable cgroup here (not root?)"
 fi
