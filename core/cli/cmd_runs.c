@@ -37,6 +37,45 @@ static void print_duration(FILE *f, double s)
         fprintf(f, "%dm%04.1fs", (int)(s / 60), s - 60 * (int)(s / 60));
 }
 
+/* The stages that had `limits:`: how each ended, its CPUs, what held and
+ * what was only measured, and the whole tree's peak memory and CPU time. */
+static void print_limits(const cJSON *stages)
+{
+    const cJSON *s, *it;
+    bool any = false;
+    cJSON_ArrayForEach(s, stages)
+    {
+        const cJSON *l = cJSON_GetObjectItem(s, "limits");
+        if (!cJSON_IsObject(l))
+            continue;
+        if (!any)
+            printf("  limits\n");
+        any = true;
+        printf("    %-24s %-12s termination %s, cgroup %s", jstr(s, "name", "?"),
+               jstr(s, "host", "?"), jstr(s, "termination", "-"), jstr(l, "cgroup", "-"));
+        if (jstr(l, "cpus", NULL))
+            printf(", cpus %s", jstr(l, "cpus", ""));
+        const char *sep = "; enforced ";
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "enforced"))
+        {
+            printf("%s%s (%s)", sep, it->string,
+                   cJSON_IsString(it) ? it->valuestring : "?");
+            sep = ", ";
+        }
+        sep = "; only measured ";
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "measured"))
+        {
+            printf("%s%s", sep, cJSON_IsString(it) ? it->valuestring : "?");
+            sep = ", ";
+        }
+        if (cJSON_IsNumber(cJSON_GetObjectItem(l, "peak_memory_bytes")))
+            printf("; peak %.1fM", jnum(l, "peak_memory_bytes", 0) / (1024.0 * 1024.0));
+        if (cJSON_IsNumber(cJSON_GetObjectItem(l, "cpu_time_s")))
+            printf("; cpu %.3fs", jnum(l, "cpu_time_s", 0));
+        printf("\n");
+    }
+}
+
 static void inspect_text(const cJSON *m, const char *dir)
 {
     printf("Run %s: %s\n", jstr(m, "run_id", "?"), jstr(m, "benchmark_name", "?"));
@@ -101,6 +140,7 @@ static void inspect_text(const cJSON *m, const char *dir)
                    jstr(s, "host", "?"), jstr(s, "case", "-"), jstr(s, "status", "?"), exit_s, wall,
                    cpu, rss);
         }
+        print_limits(stages);
     }
     printf("  directory  %s\n", dir);
     char *res = path_join(dir, "results.json");

@@ -116,6 +116,12 @@ if $writable_cgroup; then
   [ "$(stage $m spin "['termination']")" = cputime ] || fail "spin: $(stage $m spin '')"
   [ "$(stage $m spin "['limits']['cpu_time_s'] >= 0.5")" = True ] || fail "spin cpu time"
   not_ours_left "cgroup run"
+  # inspect and the HTML report show them
+  run_bc inspect -c lim.yaml 1
+  expect_rc 0 "inspect"
+  expect_in "$OUT" "termination memory, cgroup $cg; enforced memory (cgroup${cg#v})"
+  expect_in "$OUT" "termination pids"
+  expect_in "$(cat runs/1/report.html)" "<h2>Limits</h2>"
   mark=$(json $m "j['run_mark']")
   left=$(find $cg_root -maxdepth 4 -name "benchctl-${mark:0:16}-*" 2>/dev/null | head -3)
   [ -z "$left" ] || fail "cgroups left behind: $left"
