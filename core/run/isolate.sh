@@ -167,6 +167,7 @@ kv() {
 
 rmdirs() {
     for d in $1; do
+        [ -d "$d" ] || continue
         i=0
         while [ -d "$d" ] && ! rmdir "$d" 2>/dev/null && [ $i -lt 20 ]; do
             sleep 0.05 2>/dev/null || sleep 1
@@ -179,7 +180,24 @@ run() {
     find_cg
     N="$BC_LIM_NAME-$$"
     made= enf= killg= frz= memg= pidg= cpug= cpuf=
-    mk() { mkdir "$1" 2>/dev/null && made="$1 $made"; }
+    # The cgroups this stage gets, made with one mkdir (each exec counts:
+    # the wrapper runs before every limited stage).  On a hybrid setup the
+    # v2 tree kills and counts CPU time in place of the freezer and
+    # cpuacct; a cpuset or pids cgroup is made only for its limit.
+    want=
+    if [ -n "$V2" ]; then
+        want=$V2/$N
+    else
+        [ -z "$UNI" ] && [ -n "$V1_freezer" ] && want="$want $V1_freezer/$N"
+        [ -z "$UNI" ] && [ -n "$V1_cpuacct" ] && want="$want $V1_cpuacct/$N"
+        [ -n "${BC_LIM_CPUS:-}" ] && [ -n "$V1_cpuset" ] && want="$want $V1_cpuset/$N"
+        [ -n "$V1_memory" ] && want="$want $V1_memory/$N"
+        [ -n "${BC_LIM_PIDS:-}" ] && [ -n "$V1_pids" ] && want="$want $V1_pids/$N"
+        [ -n "$UNI" ] && want="$want $UNI/$N"
+    fi
+    [ -n "$want" ] && mkdir $want 2>/dev/null
+    for d in $want; do [ -d "$d" ] && made="$d $made"; done
+    mk() { has_word "$made" "$1"; }
     if [ -n "$V2" ]; then
         G=$V2/$N
         if mk "$G"; then
@@ -199,8 +217,14 @@ run() {
                 echo "$BC_LIM_PIDS" >"$G/pids.max" 2>/dev/null; then enf="$enf pids=cgroup2"; fi
         fi
     else
-        if [ -n "$V1_freezer" ] && mk "$V1_freezer/$N"; then frz=$V1_freezer/$N; killg=$frz; fi
-        if [ -n "$V1_cpuacct" ] && mk "$V1_cpuacct/$N"; then cpuf=$V1_cpuacct/$N; fi
+        # Each cgroup costs a mkdir and an rmdir: the hybrid v2 tree, when
+        # there is one, kills and counts CPU time in place of the freezer
+        # and cpuacct; a pids cgroup is made only for a pids limit.
+        if [ -z "$UNI" ] && [ -n "$V1_freezer" ] && mk "$V1_freezer/$N"; then
+            frz=$V1_freezer/$N
+            killg=$frz
+        fi
+        if [ -z "$UNI" ] && [ -n "$V1_cpuacct" ] && mk "$V1_cpuacct/$N"; then cpuf=$V1_cpuacct/$N; fi
         if [ -n "${BC_LIM_CPUS:-}" ] && [ -n "$V1_cpuset" ] && mk "$V1_cpuset/$N"; then
             rd "$V1_cpuset/cpuset.mems"
             echo "$RD" >"$V1_cpuset/$N/cpuset.mems" 2>/dev/null
@@ -215,7 +239,7 @@ run() {
                 enf="$enf memory=cgroup1"
             fi
         fi
-        if [ -n "$V1_pids" ] && mk "$V1_pids/$N"; then
+        if [ -n "${BC_LIM_PIDS:-}" ] && [ -n "$V1_pids" ] && mk "$V1_pids/$N"; then
             pidg=$V1_pids/$N
             if [ -n "${BC_LIM_PIDS:-}" ] && echo "$BC_LIM_PIDS" >"$pidg/pids.max" 2>/dev/null; then
                 enf="$enf pids=cgroup1"
@@ -297,6 +321,7 @@ run() {
         kill_cg "$killg" "$frz"
     fi
     for d in $made; do [ "$d" = "$killg" ] || kill_cg "$d" "$frz"; done
+    [ -n "$made" ] && rmdir $made 2>/dev/null
     rmdirs "$made"
     {
         echo "status=$st"
@@ -308,7 +333,7 @@ run() {
         echo "left=${left:-0}"
         echo "stopped=$stopped"
         echo "done=1"
-    } >"$OUT.tmp" && mv -f "$OUT.tmp" "$OUT"
+    } >"$OUT" # benchctl reads it only when its last line made it
     if [ $st -gt 128 ] && [ $st -lt 160 ]; then
         trap - TERM INT HUP
         kill -$((st - 128)) $$ 2>/dev/null
