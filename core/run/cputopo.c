@@ -132,9 +132,5 @@ bool cputopo_alloc(const cpu_topo *t, const unsigned *use, size_t n, cpuset_t *o
         take(g, ng, g[best].pkg, false, use, &left, out);
     take(g, ng, 0, true, use, &left, out);
     free(g);
-    if (shared && !*shared && use)
-        for (unsigned c = 0; c < CPUSET_MAX; c++)
-            if (cpuset_has(out, c) && use[c])
-                *shared = true;
     return left == 0;
 }

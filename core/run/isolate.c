@@ -145,9 +145,9 @@ static iso_host *host_state(hostconn *h, char **err)
 }
 
 /* Say once per host and limit why a limit is weaker there than asked. */
-static void say_once(iso_host *ih, hostconn *h, int which, int level, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void say_once(iso_host *ih, hostconn *h, int which, int level, const char *fmt, ...)
+static void say_once(iso_host *ih, int which, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void say_once(iso_host *ih, int which, int level, const char *fmt, ...)
 {
     pthread_mutex_lock(&ih->lock);
     bool said = ih->said & (1u << which);
@@ -161,39 +161,37 @@ static void say_once(iso_host *ih, hostconn *h, int which, int level, const char
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     log_msg(level, "%s", text);
-    (void)h;
 }
 
 /* The weaknesses of lim on this host, said once each. */
 static void explain(iso_host *ih, hostconn *h, const cfg_limits *lim)
 {
     const char *a = h->cfg->alias;
-    bool v2 = strcmp(ih->cgroup, "v2") == 0, none = strcmp(ih->cgroup, "none") == 0;
+    bool none = strcmp(ih->cgroup, "none") == 0;
     const char *fix = "run as root or delegate a cgroup (BENCHCTL_CGROUP_PARENT)";
     if (lim->cpus > 0 && !has_word(ih->ctl, "cpuset")) {
         if (ih->taskset)
-            say_once(ih, h, L_CPUS, BC_LOG_INFO, "cpus limit on host %s: pinned by CPU affinity "
+            say_once(ih, L_CPUS, BC_LOG_INFO, "cpus limit on host %s: pinned by CPU affinity "
                      "(taskset) only, no writable cpuset cgroup; %s", a, fix);
         else
-            say_once(ih, h, L_CPUS, BC_LOG_WARN, "cpus limit not enforced on host %s: no "
+            say_once(ih, L_CPUS, BC_LOG_WARN, "cpus limit not enforced on host %s: no "
                      "writable cpuset cgroup and no taskset; %s", a, fix);
     }
     if (lim->memory > 0 && !has_word(ih->ctl, "memory"))
-        say_once(ih, h, L_MEMORY, BC_LOG_WARN, "memory limit not enforced on host %s: no "
+        say_once(ih, L_MEMORY, BC_LOG_WARN, "memory limit not enforced on host %s: no "
                  "writable %scgroup; %s (each process's address space is limited instead)", a,
                  none ? "" : "memory ", fix);
     if (lim->pids > 0 && !has_word(ih->ctl, "pids"))
-        say_once(ih, h, L_PIDS, BC_LOG_WARN, "pids limit not enforced on host %s: no writable "
+        say_once(ih, L_PIDS, BC_LOG_WARN, "pids limit not enforced on host %s: no writable "
                  "%scgroup; %s (the stage's processes are only counted when there is one)", a,
                  none ? "" : "pids ", fix);
     if (lim->cputime_ms > 0)
-        say_once(ih, h, L_CPUTIME, BC_LOG_INFO, "cputime limit on host %s: enforced per process "
+        say_once(ih, L_CPUTIME, BC_LOG_INFO, "cputime limit on host %s: enforced per process "
                  "(RLIMIT_CPU); the whole tree's CPU time is measured%s", a,
                  none ? " only by the transport" : " from the cgroup");
     if (lim->private_tmp && !ih->unshare)
-        say_once(ih, h, L_PRIVATE_TMP, BC_LOG_WARN, "private_tmp not enforced on host %s: it "
+        say_once(ih, L_PRIVATE_TMP, BC_LOG_WARN, "private_tmp not enforced on host %s: it "
                  "needs root and unshare(1) (util-linux); the stage shares /tmp", a);
-    (void)v2;
 }
 
 bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
@@ -399,8 +397,11 @@ void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_resu
     }
     const cfg_limits *lim = ir->lim;
     char *text = rc == EXEC_START_FAILED ? NULL : read_result(h, ir);
-    if (!text && rc != EXEC_START_FAILED)
-        reap_prefix(h, ir->name); /* a killed wrapper's cgroups */
+    if (!text && rc != EXEC_START_FAILED) {
+        char prefix[80];
+        snprintf(prefix, sizeof prefix, "%s-", ir->name); /* -<pid> follows */
+        reap_prefix(h, prefix); /* a killed wrapper's cgroups */
+    }
     cJSON *o = cJSON_CreateObject();
     iso_host *ih = h->iso;
     cJSON_AddStringToObject(o, "cgroup", ih ? ih->cgroup : "none");

@@ -128,10 +128,17 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
                            (long long)st->limits.walltime_ms);
         j->status = STAGE_TIMEOUT;
     } else if (rc == BC_OK && isolate_limit_hit(j->sr->termination)) {
-        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit and was stopped (%s; "
-                           "termination: %s)", st->name, alias, j->sr->termination,
-                           res->term_signal ? strsignal(res->term_signal) : "it failed",
-                           j->sr->termination);
+        const char *t = j->sr->termination;
+        char lim[64] = "";
+        if (strcmp(t, "memory") == 0)
+            snprintf(lim, sizeof lim, " (%.1f MiB)", (double)st->limits.memory / 1048576.0);
+        else if (strcmp(t, "pids") == 0)
+            snprintf(lim, sizeof lim, " (%lld processes)", (long long)st->limits.pids);
+        else if (strcmp(t, "cputime") == 0)
+            snprintf(lim, sizeof lim, " (%lld ms of CPU)", (long long)st->limits.cputime_ms);
+        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
+                           "termination: %s)", st->name, alias, t, lim,
+                           res->term_signal ? strsignal(res->term_signal) : "it failed", t);
     } else if (rc == BC_TIMEOUT) {
         j->err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
                            st->name, alias, (long long)st->timeout_ms,

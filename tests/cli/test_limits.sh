@@ -226,4 +226,23 @@ YAML
   [ "$(json runs-pair/1/metadata.json "j['stages'][0]['termination']")" = killed ] ||
     fail "a stopped background stage's termination"
   pass "a background and a foreground stage on disjoint CPUs ($a, $b)"
+
+  # fan-out nodes on one host: each node its own CPU
+  write_config nodes.yaml <<'YAML'
+benchmark: {name: nodes, output_dir: ./runs-nodes}
+stages:
+  - name: fan
+    nodes: 2
+    command: grep Cpus_allowed_list /proc/self/status; sleep 0.3
+    limits: {cpus: 1}
+YAML
+  run_bc run -c nodes.yaml
+  expect_rc 0 "nodes"
+  got=$(json runs-nodes/1/metadata.json "sorted(s['limits']['cpus'] for s in j['stages'] if 'limits' in s)")
+  [ "$(jsons "len(set(j)) == 2" <<<"${got//\'/\"}")" = True ] || fail "two nodes should get two CPUs: $got"
+  for n in 0 1; do # each saw the CPU its record names
+    c=$(json runs-nodes/1/metadata.json "[s for s in j['stages'] if s.get('node') == $n][0]['limits']['cpus']")
+    expect_in "$(cat runs-nodes/1/logs/fan/node-$n.log)" "Cpus_allowed_list:	$c"
+  done
+  pass "fan-out nodes on one host get disjoint CPUs"
 fi
