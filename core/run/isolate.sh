@@ -28,7 +28,7 @@ own() {
 }
 
 # RD: the first line of file $1 ("" when unreadable).
-rd() { RD=; read -r RD <"$1" 2>/dev/null || :; }
+rd() { RD=; read -r RD 2>/dev/null <"$1" || :; }
 
 has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 

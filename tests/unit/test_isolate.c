@@ -163,6 +163,7 @@ static void test_cgroup2(void)
     char *want = xasprintf("v2=%s/cg/user.slice/user-1000.slice/user@1000.service/app.slice\n",
                            dir);
     CHECK(strstr(out, want) != NULL); /* the parent of its own cgroup */
+    free(want);
     CHECK(strstr(out, "ctl=cpuset cpu memory pids\n") != NULL);
     CHECK(strstr(out, "kill=1\n") != NULL);
     free(out);
