@@ -219,6 +219,7 @@ bool bg_stop_all(run *r)
         bg_proc *b = r->bgs[i];
         exec_release(b->h, &b->ctx, b->proc);
         stage_rec *sr = b->rec;
+        record_set_accounting(sr, b->ctx.accounting);
         isolate_finish(r, b->h, &b->iso,
                        b->stopped_by_us ? BC_CANCELLED : b->wait_rc ? b->wait_rc : BC_OK,
                        &b->res, sr);

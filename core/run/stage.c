@@ -271,6 +271,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
                               .max_rss_kb = -1};
         if (isolate_wrap(r, j.h, &st->limits, st->name, &j.ex, &j.iso, &j.err)) {
             int rc = run_measured(&j, &res);
+            record_set_accounting(sr, j.ctx.accounting);
             isolate_finish(r, j.h, &j.iso, rc, &res, sr);
             if (judge_run(&j, rc, &res) && !j.err)
                 after_run(&j);
