@@ -16,6 +16,8 @@
  *                                      "<tok>= <status>"
  *   W <tok> <name>\n<lines>\n<tok>\n   write the lines to $D/<name> (0600);
  *                                      "<tok>= <status>"
+ *   T <tok>\n<tok>\n                   the host's clock now: "<tok> <s.ns>",
+ *                                      "<tok>= 0" (clock offset samples)
  *   Q                                  end (the run cleaned up)
  *
  * Internal scripts (stopping a command, the clean-up at the end) so cost
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sshint.h"
@@ -95,6 +98,8 @@ static const char disp_format[] =
     "'R '*) set -- ${l#R }; t=$1; n=$2; : > \"$D/r.$n\"; "
     "while IFS= read -r x && [ \"$x\" != \"$t\" ]; do printf '%%s\\n' \"$x\"; done >> \"$D/r.$n\"; "
     "stage \"$t\" \"$n\" </dev/null & ;;\n"
+    "'T '*) t=${l#T }; while IFS= read -r x && [ \"$x\" != \"$t\" ]; do :; done; "
+    "printf '%%s %%s\\n%%s= 0\\n' \"$t\" \"${EPOCHREALTIME:-$(date +%%s.%%N)}\" \"$t\" ;;\n"
     "Q) exit 0 ;;\n"
     "esac; done\n"
     "exec >/dev/null 2>&1\n"
@@ -505,6 +510,66 @@ int ssh_dispatch_stage_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx)
     }
 }
 
+/* ---- the host's clock ----------------------------------------------------- */
+
+#define CLOCK_SAMPLES 5
+
+static double wall_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The host's clock against ours, NTP-style over the dispatcher's channel
+ * (no exec request, no login): CLOCK_SAMPLES round trips of "T", each our
+ * time t0, the host's time, our time t1; the one with the shortest round
+ * trip wins: offset = host - (t0 + t1) / 2, uncertainty = rtt / 2.
+ * Appends clock_offset_ms=, clock_uncertainty_ms=, clock_rtt_ms= and
+ * clock_samples= to o; nothing when no sample could be read (the core
+ * then measures with commands, or records the offset as unknown). */
+static void clock_offset(bc_ctx *ctx, sshconn *c, bc_sb *o)
+{
+    double best_rtt = -1, best_off = 0;
+    int got = 0;
+    for (int i = 0; i < CLOCK_SAMPLES; i++) {
+        char *tok = new_token(c);
+        char *head = ssh_asprintf("T %s", tok);
+        char *out = NULL;
+        int status = -1;
+        double t0 = wall_now_s();
+        int rc = request(ctx, c, head, tok, "", 5000, 0, &status, &out);
+        double t1 = wall_now_s();
+        free(head);
+        free(tok);
+        if (rc != BC_OK || status != 0 || !out) {
+            free(out);
+            break;
+        }
+        for (char *p = out; *p; p++)
+            if (*p == ',') /* a locale's decimal comma */
+                *p = '.';
+        char *end;
+        double remote = strtod(out, &end);
+        int ok = end != out && (*end == '\0' || *end == '\n') && remote > 0;
+        free(out);
+        if (!ok)
+            continue; /* no sub-second clock there (date without %N)? */
+        got++;
+        double rtt = t1 - t0;
+        if (best_rtt < 0 || rtt < best_rtt) {
+            best_rtt = rtt;
+            best_off = remote - (t0 + t1) / 2;
+        }
+    }
+    if (got == 0) {
+        bc_log(ctx, BC_LOG_DEBUG, "%s: its clock could not be read; offset unknown", c->where);
+        return;
+    }
+    bc_sb_printf(o, "clock_offset_ms=%.3f\nclock_uncertainty_ms=%.3f\nclock_rtt_ms=%.3f\n"
+                 "clock_samples=%d\n", best_off * 1e3, best_rtt * 1e3 / 2, best_rtt * 1e3, got);
+}
+
 /* ---- start --------------------------------------------------------------- */
 
 /* The value of the line "key..." in text (at a line start), up to the end
@@ -601,8 +666,9 @@ int ssh_dispatch_start(bc_ctx *ctx, sshconn *c, int64_t timeout_ms)
     memmove(c->dbuf, c->dbuf + used, c->dlen - used);
     c->dlen -= used;
     c->dbuf[c->dlen] = '\0';
-    c->setup_ms = bc_mono_ms() - t0;
     conn_unlock(c, NULL);
+    clock_offset(ctx, c, &o);
+    c->setup_ms = bc_mono_ms() - t0;
     bc_sb_printf(&o, "connect_ms=%lld\nsetup_ms=%lld\n", (long long)c->connect_ms,
                  (long long)c->setup_ms);
     if (!bc_sb_failed(&o))
