@@ -5,8 +5,9 @@
 # helper commands with exec_mode: login_shell) is 30 s within its
 # uncertainty, recorded per host in metadata.json and results.json (0 +/- 0
 # for the controller), and applied: the host's monitor samples and its
-# fan-out nodes' release times land on the controller's clock, and the
-# barrier's spread is computed from the corrected times.
+# fan-out nodes' release times land on the controller's clock, the
+# barrier's spread is computed from the corrected times, and the merged
+# dataset's timestamp columns are moved onto the controller's clock.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/sshd_lib.sh"
 sshd_require
@@ -39,7 +40,17 @@ stages:
     command: 'echo "there \$(date +%s)"; sleep 1'
   - name: go
     nodes: {hosts: [a, b, local], per_host: 2}
-    command: echo "node \$BENCHCTL_NODE"
+    command: |
+      echo "node \$BENCHCTL_NODE"
+      printf 'ts,ms,v\n%s,%s,1\n' "\$(date +%s.%N)" "\$(date +%s%3N)" > t.csv
+    outputs:
+      - name: t
+        remote_path: t.csv
+        data_schema:
+          columns:
+            - {name: ts, type: timestamp, format: unix}
+            - {name: ms, type: timestamp, format: unix_ms}
+            - {name: v, type: integer}
 YAML
 run_bc run -c c.yaml
 expect_rc 0 "a run on a host whose clock is 30 s ahead"
@@ -86,6 +97,17 @@ for s in nodes:
     assert epoch(s["start_time"]) - 1 <= s["released_at"] <= epoch(s["end_time"]) + 1, s
 b = [s for s in meta["stages"] if s["name"] == "go" and s.get("fanout")][0]["fanout"]["barrier"]
 assert b["released"] == 6 and b["spread_ms"] < 2000, b
+# Collation: each node's file keeps its host's clock; the merged dataset's
+# timestamp columns are on the controller's clock (whole ms stay whole).
+merged = list(csv.DictReader(open(d + "/t.csv")))
+assert len(merged) == 6, merged
+for r in merged:
+    raw = list(csv.DictReader(open(f"{d}/t/node-{r['node']}.csv")))[0]
+    ahead = 30 if r["host"] in ("a", "b") else 0
+    assert abs(float(raw["ts"]) - ahead - float(r["ts"])) < 1, (raw, r)
+    assert t0 - 1 <= float(r["ts"]) <= t1 + 1, (r, t0, t1)
+    assert r["ms"].isdigit() and t0 - 1 <= int(r["ms"]) / 1e3 <= t1 + 1, (r, t0, t1)
+    assert len(r["ts"].split(".")[1]) == len(raw["ts"].split(".")[1]), (raw, r)
 print("offsets a %.3f +/- %.3f ms, b %.3f +/- %.3f ms; barrier spread %.3f ms" % (
     meta["hosts"]["a"]["clock"]["offset_ms"], meta["hosts"]["a"]["clock"]["uncertainty_ms"],
     meta["hosts"]["b"]["clock"]["offset_ms"], meta["hosts"]["b"]["clock"]["uncertainty_ms"],
