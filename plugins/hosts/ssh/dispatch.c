@@ -68,23 +68,30 @@ static const char disp_format[] =
     /* A stage: its output through FIFOs to our stdout and stderr, then the
      * end marks.  After it exits, output still open (something it started
      * holds it) is given up once idle 100 ms - 2 s when its group is gone,
-     * a daemon that left it - and drained from then on. */
+     * a daemon that left it - and drained from then on.  The FIFO pair is
+     * kept for the next stage (named in $D/fifo) unless it was given up
+     * ($D/stale.<k>): no mkfifo or rm per stage; the stage's script file is
+     * emptied, not removed (all go with $D). */
     "rch() { _r=; while read -r _k _v; do [ \"$_k\" = rchar: ] && _r=$_v; done < /proc/$1/io; "
     "echo \"$_r\"; } 2>/dev/null\n"
-    "stage() { t=$1; n=$2; o=\"$D/o.$n\"; e=\"$D/e.$n\"\n"
-    "if mkfifo -m 600 \"$o\" \"$e\" 2>/dev/null; then\n"
+    "stage() { t=$1; n=$2; k=; { read -r k < \"$D/fifo\"; } 2>/dev/null\n"
+    "if [ -z \"$k\" ] || [ -e \"$D/stale.$k\" ]; then k=$n; "
+    "mkfifo -m 600 \"$D/o.$k\" \"$D/e.$k\" 2>/dev/null && echo $k > \"$D/fifo\" || k=; fi\n"
+    "o=\"$D/o.$k\"; e=\"$D/e.$k\"\n"
+    "if [ -n \"$k\" ]; then\n"
     "cat \"$o\" & fo=$!; cat \"$e\" >&2 & fe=$!\n"
-    "if command -v setsid >/dev/null 2>&1; then setsid /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; "
-    "else /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; fi; s=$?\n"
-    "g=; [ -s \"$D/pgid.$n\" ] && read -r g < \"$D/pgid.$n\"\n"
-    /* the forwarders end at end of file, normally at once; a watcher
-     * gives up output held open by processes the stage left */
+    "( . \"$D/r.$n\" ) </dev/null >\"$o\" 2>\"$e\"; s=$?\n"
+    ": > \"$D/r.$n\"; g=; [ -s \"$D/pgid.$n\" ] && read -r g < \"$D/pgid.$n\"\n"
+    /* the forwarders end at end of file, normally at once; while one is
+     * still there a watcher gives up output held open by processes the
+     * stage left */
+    "lw=; if kill -0 $fo 2>/dev/null || kill -0 $fe 2>/dev/null; then\n"
     "( nap; last=; idle=0; while :; do cur=\"$(rch $fo).$(rch $fe)\"\n"
     "if [ \"$cur\" = \"$last\" ]; then idle=$((idle+1)); else idle=0; last=$cur; fi\n"
     "lim=200; [ -n \"$g\" ] && alive $g && lim=10\n"
-    "if [ $idle -ge $lim ]; then cat \"$o\" >/dev/null 2>&1 & cat \"$e\" >/dev/null 2>&1 & "
-    "kill $fo $fe 2>/dev/null; exit 0; fi; nap; done ) & lw=$!\n"
-    "wait $fo; wait $fe; kill $lw 2>/dev/null; rm -f \"$o\" \"$e\" \"$D/r.$n\"\n"
+    "if [ $idle -ge $lim ]; then : > \"$D/stale.$k\"; cat \"$o\" >/dev/null 2>&1 & "
+    "cat \"$e\" >/dev/null 2>&1 & kill $fo $fe 2>/dev/null; exit 0; fi; nap; done ) & lw=$!; fi\n"
+    "wait $fo; wait $fe; [ -n \"$lw\" ] && kill $lw 2>/dev/null\n"
     "else s=126; echo 'benchctl: cannot make FIFOs in the private directory' >&2; fi\n"
     "printf '%%s= %%s\\n' \"$t\" \"$s\"; printf '%%s=\\n' \"$t\" >&2; }\n"
     "while IFS= read -r l; do case $l in\n"
