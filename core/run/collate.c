@@ -160,6 +160,7 @@ typedef struct csv_merge {
     const cfg_column **ts; /* per field of the first header: its timestamp column */
     size_t nts;
     double off_s;         /* the current file's host's clock offset */
+    bool warned;          /* text timestamps not moved: said once */
     strbuf row;       /* the current record, encoded */
     size_t fields;    /* in the current record */
     bool in_header;   /* the current file's first record */
@@ -392,21 +393,19 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
         wfail_note(abs, e); /* a failed write into the run directory */
     }
     csv_merge m = {.out = out, .o = o};
-    bool warned = false;
     for (size_t i = 0; out && !err && i < nf; i++) {
         char *in = path_join(r->dir, files[i]->path);
         int k = owners[i]->where.node;
-        double off_s = node_offset_s(st, o, run_host(r, owners[i]->where.host), &warned);
+        m.off_s = node_offset_s(st, o, run_host(r, owners[i]->where.host), &m.warned);
         if (csv) {
             m.path = files[i]->path;
-            m.off_s = off_s;
             merge_csv_file(&m, in, k, owners[i]->where.host);
             if (m.error) {
                 err = m.error;
                 m.error = NULL;
             }
         } else {
-            merge_jsonl_file(out, o, off_s, in, files[i]->path, k, owners[i]->where.host, &rows,
+            merge_jsonl_file(out, o, m.off_s, in, files[i]->path, k, owners[i]->where.host, &rows,
                              &err);
         }
         free(in);

@@ -96,7 +96,7 @@ for s in nodes:
     assert abs(s["clock_offset_ms"] - off) < 0.01, (s, off)
     assert epoch(s["start_time"]) - 1 <= s["released_at"] <= epoch(s["end_time"]) + 1, s
 b = [s for s in meta["stages"] if s["name"] == "go" and s.get("fanout")][0]["fanout"]["barrier"]
-assert b["released"] == 6 and b["spread_ms"] < 2000, b
+assert b["released"] == 6 and b["spread_ms"] < 15000, b  # 30 s apart uncorrected
 # Collation: each node's file keeps its host's clock; the merged dataset's
 # timestamp columns are on the controller's clock (whole ms stay whole).
 merged = list(csv.DictReader(open(d + "/t.csv")))
