@@ -18,6 +18,8 @@ if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/clock_bench.py build-re
 else echo "skipped: not root"; fi
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== kill -9 of benchctl at 100 random moments (local and SSH stages): leftovers, crashed runs, gc (needs root)"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/crash_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
 echo "== publishing 500 results to a real Conbench server: benchctl publish vs a curl loop (needs root)"
 if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
   /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench
