@@ -123,6 +123,8 @@ static int take_threshold(const char *cmd, const cli_option *o, const char *v, v
 
 static const cli_option run_opts[] = {
     OPT_CONFIG("config file (default: benchmark.yaml)"),
+    OPT_JSON("print the run's summary as one JSON document on stdout (the rest\n"
+             "goes to stderr; docs/schema/summary.schema.json)"),
     {"metadata", 'm', CLI_VALUES, "K=V", "add custom metadata to the run (repeatable)",
      AT(metadata), take_metadata, 0},
     {"environment", 'e', CLI_VALUES, "K=V",
@@ -288,7 +290,8 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
+             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report] "
+             "[--json]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
@@ -406,6 +409,8 @@ void cli_print_help(const char *name)
         print_option(o->letter, o->name, o->value, o->help);
     print_option('h', "help", NULL, "show this help");
     print_option('v', "verbose", NULL, "debug messages (as --log-level debug)");
+    print_option(0, "color", "WHEN", "auto, always or never (default auto: on a terminal, unless\n"
+                                     "NO_COLOR is set)");
     if (c->notes)
         fputs(c->notes, stdout);
 }

@@ -51,7 +51,7 @@ int cmd_version(int argc, char **argv)
 static int global_option(int argc, char **argv, int i)
 {
     static const char *const with_value[] = {"-c", "--config", "-o", "--output-dir",
-                                             "--log-level", "--plugin-path", NULL};
+                                             "--log-level", "--plugin-path", "--color", NULL};
     const char *a = argv[i];
     if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
         return 1;

@@ -15,12 +15,15 @@
 
 #include "cli/cli.h"
 #include "util/log.h"
+#include "util/term.h"
 #include "config/config.h"
 #include "run/engine.h"
 #include "store/runstore.h"
 
 /* getopt_long's value of an option without a letter: OPT_BASE + its row. */
 #define OPT_BASE 256
+/* getopt_long's value of --color (every command has it; below OPT_BASE). */
+#define OPT_COLOR 200
 
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
@@ -123,7 +126,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
     size_t n = 0;
     while (c->options && c->options[n].name)
         n++;
-    struct option *lo = xcalloc(n + 3, sizeof *lo);
+    struct option *lo = xcalloc(n + 4, sizeof *lo);
     char *shorts = xcalloc(2 * n + 5, 1), *sp = shorts;
     bool *given = xcalloc(n + 1, sizeof *given);
     *sp++ = ':'; /* a missing value is ':', not '?' */
@@ -139,6 +142,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
     }
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
     lo[n + 1] = (struct option){"verbose", no_argument, NULL, 'v'};
+    lo[n + 2] = (struct option){"color", required_argument, NULL, OPT_COLOR};
     *sp++ = 'h';
     *sp = 'v';
     int code = -1, ch;
@@ -149,6 +153,13 @@ int cli_parse(int argc, char **argv, cli_args *a)
         if (ch == 'v') { /* every command: the Go tool's -v, debug messages */
             a->log_level = "debug";
             log_set_level(BC_LOG_DEBUG);
+        } else if (ch == OPT_COLOR) { /* every command: --color=auto|always|never */
+            term_color_mode m;
+            if (term_color_parse(optarg, &m))
+                term_set_color(m);
+            else
+                code = cli_usage_error(c->name, "--color: '%s' is not one of auto, always, never",
+                                       optarg);
         } else if (ch == 'h') {
             cli_print_help(c->name);
             code = EXIT_OK;

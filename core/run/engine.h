@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "config/config.h"
 #include "plugin/loader.h"
 #include "plugin/coresvc.h"
@@ -35,6 +37,9 @@ typedef struct run_options {
     const char *log_level; /* NULL: config or info */
     bool no_report;        /* --no-report: no report.html at the end */
     bool monitor;          /* --monitor: benchmark.monitor on (its defaults if absent) */
+    cJSON **summary;       /* not NULL: receives the run's summary document (owned by
+                              the caller; report/summary.h), else NULL when no run
+                              directory was made */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */
