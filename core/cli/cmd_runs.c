@@ -130,6 +130,9 @@ int cmd_inspect(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (o.json) {
+        int64_t num; /* runs stored before run_number existed get it here */
+        if (!cJSON_GetObjectItemCaseSensitive(m, "run_number") && parse_int64(id, &num))
+            cJSON_AddNumberToObject(m, "run_number", (double)num);
         char *text = cJSON_Print(m);
         printf("%s\n", text);
         free(text);
@@ -179,6 +182,9 @@ int cmd_list(int argc, char **argv)
         if (o.json) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "run_id", ids.v[i]);
+            int64_t num;
+            if (parse_int64(ids.v[i], &num))
+                cJSON_AddNumberToObject(e, "run_number", (double)num);
             cJSON_AddStringToObject(e, "benchmark_name", jstr(m, "benchmark_name", ""));
             cJSON_AddStringToObject(e, "status", jstr(m, "status", "unknown"));
             cJSON_AddStringToObject(e, "start_time", jstr(m, "start_time", ""));
