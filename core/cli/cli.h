@@ -100,6 +100,8 @@ int cmd_version(int argc, char **argv);
 
 /* The command named name, or NULL. */
 const cli_command *cli_find(const char *name);
+/* The command nearest to a misspelt name (did you mean), or NULL. */
+const char *cli_suggest_command(const char *name);
 /* Print the list of commands (benchctl --help) to out. */
 void cli_print_usage(FILE *out);
 /* Print the help of a command to stdout (nothing for an unknown name). */

@@ -369,6 +369,15 @@ const cli_command *cli_find(const char *name)
     return NULL;
 }
 
+const char *cli_suggest_command(const char *name)
+{
+    const char *names[NCOMMANDS + 1];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    names[NCOMMANDS] = NULL;
+    return suggest_name(name, names);
+}
+
 void cli_print_usage(FILE *out)
 {
     fprintf(out, "usage: benchctl COMMAND [OPTIONS]\n\n"

@@ -28,7 +28,9 @@ int cmd_help(int argc, char **argv)
         return EXIT_OK;
     }
     if (!cli_find(argv[optind])) {
-        fprintf(stderr, "benchctl: unknown command '%s'\n", argv[optind]);
+        const char *near = cli_suggest_command(argv[optind]);
+        fprintf(stderr, "benchctl: unknown command '%s'%s%s%s\n", argv[optind],
+                near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return EXIT_USAGE;
     }
     cli_print_help(argv[optind]);
@@ -106,6 +108,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!c) {
+        const char *near = cli_suggest_command(cmd);
+        if (near) {
+            fprintf(stderr, "benchctl: unknown command '%s'; did you mean '%s'?\n"
+                            "Run `benchctl --help` for the list of commands.\n", cmd, near);
+            return EXIT_USAGE;
+        }
         fprintf(stderr, "benchctl: unknown command '%s'\n\n", cmd);
         cli_print_usage(stderr);
         return EXIT_USAGE;

@@ -82,7 +82,21 @@ static int bad_option(const cli_command *c, char **argv)
         return cli_usage_error(c->name, "option --%s does not take a value", o ? o->name : "help");
     if (optopt && optopt != '?' && optopt < OPT_BASE)
         return cli_usage_error(c->name, "unknown option '-%c'", optopt);
-    return cli_usage_error(c->name, "unknown option '%s'", argv[optind - 1]);
+    /* --jsno: did you mean --json? */
+    const char *bad = argv[optind - 1], *names[64];
+    size_t k = 0;
+    for (size_t i = 0; c->options && c->options[i].name && k + 4 < 64; i++)
+        names[k++] = c->options[i].name;
+    names[k++] = "help";
+    names[k++] = "verbose";
+    names[k++] = "color";
+    names[k] = NULL;
+    char *word = xstrndup(bad + strspn(bad, "-"), strcspn(bad + strspn(bad, "-"), "="));
+    const char *near = strncmp(bad, "--", 2) == 0 ? suggest_name(word, names) : NULL;
+    free(word);
+    if (near)
+        return cli_usage_error(c->name, "unknown option '%s'; did you mean '--%s'?", bad, near);
+    return cli_usage_error(c->name, "unknown option '%s'", bad);
 }
 
 static int take(const cli_command *c, const cli_option *o, const char *value, cli_args *a)
