@@ -257,9 +257,14 @@ ytree *ytree_parse(const char *text, size_t len, diag *d)
             const yaml_mark_t *m = parser.problem_mark.line || parser.problem_mark.column
                                        ? &parser.problem_mark
                                        : &parser.context_mark;
-            diag_error(d, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
-                       parser.problem ? parser.problem : "syntax error",
-                       parser.context ? " " : "", parser.context ? parser.context : "");
+            if (m->index < len && text[m->index] == '\t')
+                diag_error(d, (int)m->line + 1, (int)m->column + 1,
+                           "invalid YAML: a tab where YAML expects spaces: YAML indents with "
+                           "spaces only; replace the tab with spaces");
+            else
+                diag_error(d, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
+                           parser.problem ? parser.problem : "syntax error",
+                           parser.context ? " " : "", parser.context ? parser.context : "");
             ok = false;
             break;
         }
