@@ -130,6 +130,42 @@ static bool is_failure(const char *status)
            strcmp(status, "running") != 0 && strcmp(status, "not_run") != 0;
 }
 
+/* The name of an output of rec whose file failed validation, or NULL. */
+static const char *invalid_output(const cJSON *rec)
+{
+    const cJSON *o, *f;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(rec, "outputs"))
+    {
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(o, "files"))
+        {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "validation");
+            if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "valid")))
+                return jstr(o, "output") ? jstr(o, "output") : jstr(o, "name");
+        }
+    }
+    return NULL;
+}
+
+/* The likely next step after a failed stage (owned), from its record. */
+static char *next_step(const cJSON *rec, const char *log)
+{
+    const char *err = jstr(rec, "error") ? jstr(rec, "error") : "";
+    const char *name = jstr(rec, "name") ? jstr(rec, "name") : "?";
+    const char *out = invalid_output(rec);
+    if (strstr(err, "(stage timeout"))
+        return xasprintf("stage '%s' ran out of time: raise its `timeout:` in the config", name);
+    if (strstr(err, "health check") && strstr(err, "timed out"))
+        return xasprintf("stage '%s' never became ready: check its log%s%s, or raise "
+                         "`health_check.timeout`", name, log ? " " : "", log ? log : "");
+    if (out)
+        return xasprintf("output '%s' of stage '%s' does not match its data_schema: fix the "
+                         "data or the schema, or set `on_invalid: warn` on it to keep such "
+                         "files and go on", out, name);
+    if (log)
+        return xasprintf("see what stage '%s' printed: %s", name, log);
+    return NULL;
+}
+
 /* Stages that failed (timed out, were interrupted): where to look next. */
 static void add_failed_stages(cJSON *doc, const char *run_dir, const cJSON *meta)
 {
@@ -150,6 +186,9 @@ static void add_failed_stages(cJSON *doc, const char *run_dir, const cJSON *meta
         add_str_or_null(e, "error", jstr(rec, "error"));
         char *log = jstr(rec, "log") ? path_join(run_dir, jstr(rec, "log")) : NULL;
         add_str_or_null(e, "log", log);
+        char *next = next_step(rec, log);
+        add_str_or_null(e, "next_step", next);
+        free(next);
         free(log);
         cJSON_AddItemToArray(arr, e);
     }
@@ -347,6 +386,8 @@ static void print_header(const cJSON *doc, FILE *out, int fd)
     free(dur);
     if (jstr(doc, "error"))
         fprintf(out, "  error: %s\n", jstr(doc, "error"));
+    if (jstr(doc, "error") && strstr(jstr(doc, "error"), "exceeded --timeout"))
+        fprintf(out, "    next: give the run more time (-t/--timeout) or none (-t 0)\n");
 }
 
 /* Failed stages (with their logs), thresholds and plots that failed. */
@@ -359,8 +400,13 @@ static void print_failures(const cJSON *doc, FILE *out, int fd)
                 jstr(e, "stage") ? jstr(e, "stage") : "?", jstr(e, "host") ? jstr(e, "host") : "?",
                 jstr(e, "case") ? " [case " : "", jstr(e, "case") ? jstr(e, "case") : "",
                 jstr(e, "case") ? "]" : "", jstr(e, "status") ? jstr(e, "status") : "?");
+        const char *run_err = jstr(doc, "error");
+        if (jstr(e, "error") && !(run_err && strcmp(run_err, jstr(e, "error")) == 0))
+            fprintf(out, "    %s\n", jstr(e, "error"));
         if (jstr(e, "log"))
             fprintf(out, "    log: %s\n", jstr(e, "log"));
+        if (jstr(e, "next_step"))
+            fprintf(out, "    next: %s\n", jstr(e, "next_step"));
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "thresholds_failed"))
     {

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/term.h"
 #include "run/run.h"
 #include "run/fanout.h"
 
@@ -496,9 +497,9 @@ bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs)
     size_t nh = st->nhosts < f.n ? st->nhosts : f.n;
     char line[512];
     int len = snprintf(line, sizeof line, "%s==> %s on %zu node%s over %zu host%s%s%s%s%s\n",
-                       r->tty ? "\033[1;36m" : "", st->name, f.n, f.n == 1 ? "" : "s", nh,
+                       term_sgr(STDOUT_FILENO, "1;36"), st->name, f.n, f.n == 1 ? "" : "s", nh,
                        nh == 1 ? "" : "s", cs ? " [case " : "", cs ? cs->name : "",
-                       cs ? "]" : "", r->tty ? "\033[0m" : "");
+                       cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (len > 0)
         write_all(STDOUT_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
     run_nodes(&f);

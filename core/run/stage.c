@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/term.h"
 #include "run/run.h"
 #include "run/fanout.h"
 
@@ -282,10 +283,10 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
 static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     char line[512];
-    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", r->tty ? "\033[1;36m" : "",
+    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", term_sgr(STDOUT_FILENO, "1;36"),
                      st->is_cleanup ? "cleanup " : st->background ? "background " : "", st->name,
                      host, cs ? " [case " : "",
-                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+                     cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
         write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
@@ -315,9 +316,9 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
     par_job *jobs = xcalloc(st->nhosts, sizeof *jobs);
     char line[512];
     int n = snprintf(line, sizeof line, "%s==> %s%s on %zu hosts in parallel%s%s%s%s\n",
-                     r->tty ? "\033[1;36m" : "", st->is_cleanup ? "cleanup " : "", st->name,
+                     term_sgr(STDOUT_FILENO, "1;36"), st->is_cleanup ? "cleanup " : "", st->name,
                      st->nhosts, cs ? " [case " : "",
-                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+                     cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
         write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     for (size_t i = 0; i < st->nhosts; i++) {
