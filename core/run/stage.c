@@ -280,7 +280,7 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
     record_not_run_from(r, st, cs, 0, status, reason);
 }
 
-static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
+static void print_header(const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     char line[512];
     int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", term_sgr(STDOUT_FILENO, "1;36"),
@@ -367,7 +367,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             return false;
         }
         stage_rec *rec = run_new_record(r, st, st->hosts[i], cs);
-        print_header(r, st, st->hosts[i], cs);
+        print_header(st, st->hosts[i], cs);
         if (st->background) {
             /* Its record is finished (and journaled) when it stops. */
             if (!bg_start(r, st, run_host(r, st->hosts[i]), cs, rec)) {
