@@ -164,20 +164,23 @@ static char *fit(const char *s, size_t w)
     return xasprintf("%.*s…", (int)i, s);
 }
 
-/* Narrow the widest columns until the table fits in max columns (each
- * keeps at least 6 and its header). */
+/* Narrow the widest text (left-aligned) columns until the table fits in
+ * max columns; each keeps at least its header and 20 columns.  Numbers are
+ * never cut: a table of numbers wider than the terminal wraps. */
 static void shrink(const rtable *t, size_t *w, size_t indent, size_t max)
 {
     for (;;) {
-        size_t total = indent + 2 * (t->ncols - 1), widest = 0;
+        size_t total = indent + 2 * (t->ncols - 1), widest = t->ncols;
         for (size_t c = 0; c < t->ncols; c++) {
             total += w[c];
-            if (w[c] > w[widest])
+            bool text = !t->align || t->align[c] != 'r';
+            size_t floor_w = width(t->cells.v[c]) > 20 ? width(t->cells.v[c]) : 20;
+            if (text && w[c] > floor_w && (widest == t->ncols || w[c] > w[widest]))
                 widest = c;
         }
-        size_t floor_w = width(t->cells.v[widest]) > 6 ? width(t->cells.v[widest]) : 6;
-        if (total <= max || w[widest] <= floor_w)
+        if (total <= max || widest == t->ncols)
             return;
+        size_t floor_w = width(t->cells.v[widest]) > 20 ? width(t->cells.v[widest]) : 20;
         size_t cut = total - max, room = w[widest] - floor_w;
         w[widest] -= cut < room ? cut : room;
     }

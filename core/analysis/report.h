@@ -33,8 +33,9 @@ size_t rt_rows(const rtable *t); /* data rows (header not counted) */
 /* Aligned columns (each line starts with indent), or a Markdown table. */
 void rt_print(const rtable *t, FILE *f, bool markdown, const char *indent);
 /* Aligned columns sized to their content and to max_width terminal
- * columns (0: no limit): the widest columns are narrowed, their cells cut
- * with an ellipsis, until the table fits. */
+ * columns (0: no limit): the widest text (left-aligned) columns are
+ * narrowed, their cells cut with an ellipsis, until the table fits;
+ * numbers (right-aligned) are never cut, text keeps 20 columns. */
 void rt_print_width(const rtable *t, FILE *f, const char *indent, int max_width);
 void rt_free(rtable *t);
 
