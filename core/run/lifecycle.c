@@ -22,6 +22,7 @@
 #include "run/publish.h"
 #include "run/plots.h"
 #include "run/run.h"
+#include "run/live.h"
 #include "report/report.h"
 #include "report/summary.h"
 #include "store/hostfacts.h"
@@ -525,7 +526,9 @@ int engine_run(const run_options *o)
         return code;
     }
     monitor_start(&r);
+    live_start(&r);
     size_t started = run_cases(&r);
+    live_stop(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
      * from here on a new signal means "stop what is left". */
     bool timed_out = cancel_by_timeout(&r.cancel);

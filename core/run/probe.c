@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/term.h"
 #include "run/run.h"
 
 static bool probe_wait_interval(run *r, int64_t ms)
@@ -25,9 +26,11 @@ static bool probe_wait_interval(run *r, int64_t ms)
 static void show_progress(const cfg_health *hc, const hostconn *h, long attempts, int64_t left_ns,
                           const char *detail)
 {
-    fprintf(stderr, "\r\033[K  waiting for %s '%.60s' on %s: attempt %ld, %.1f s left%s%.60s",
-            hc->type, hc->target, h->cfg->alias, attempts, (double)left_ns / 1e9,
-            detail[0] ? " - " : "", detail);
+    char *line = xasprintf("  waiting for %s '%.60s' on %s: attempt %ld, %.1f s left%s%.60s",
+                           hc->type, hc->target, h->cfg->alias, attempts, (double)left_ns / 1e9,
+                           detail[0] ? " - " : "", detail);
+    term_status(line);
+    free(line);
 }
 
 /* The error of a health check that never became ready (owned). */
@@ -170,7 +173,7 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
     if (cut_short && prev[0])
         memcpy(detail, prev, sizeof detail);
     if (shown_at)
-        fputs("\r\033[K", stderr);
+        term_status(NULL);
     if (p->ops.probe.end)
         p->ops.probe.end(&ctx.pub, state);
     opts_free(&v);

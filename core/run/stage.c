@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/term.h"
 #include "run/run.h"
+#include "run/live.h"
 #include "run/fanout.h"
 
 typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
@@ -61,8 +62,12 @@ static int run_measured(stage_job *j, bc_exec_result *res)
     }
     bc_exec_result all = {.size = sizeof all, .user_us = 0, .sys_us = 0, .max_rss_kb = -1};
     int rc = BC_OK;
+    int64_t loop0 = mono_ns();
+    bool live = st->repeat_set && !j->fn;
     for (int64_t i = 0; i < total && rc == BC_OK; i++) {
         int64_t wall;
+        if (live)
+            repeat_progress(&rep, st, j->sr->where.host, i, loop0);
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
@@ -98,6 +103,8 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         if (i + 1 < total && run_cancelled(j->r))
             rc = BC_CANCELLED;
     }
+    if (live)
+        repeat_progress(&rep, st, j->sr->where.host, total, loop0);
     collect_pooled_finish(st, j->sr, &coll);
     if (st->repeat_set) {
         j->sr->repeat = repeat_finish(&rep, st, j->sr->where.host);
@@ -211,7 +218,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
 {
     const cfg_stage *st = sr->st;
     stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host), .fn = fn,
-                   .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix, .node = fn},
+                   .io = {.log_fd = -1, .to_terminal = !st->quiet, .prefix = prefix, .node = fn},
                    .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns(),
                    .per_rep = st->repeat_set && st->noutputs > 0};
     sr->start_ns = wall_ns();
@@ -288,7 +295,7 @@ static void print_header(const cfg_stage *st, const char *host, const cfg_case *
                      host, cs ? " [case " : "",
                      cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
-        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        term_write(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 typedef struct par_job {
@@ -320,7 +327,7 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
                      st->nhosts, cs ? " [case " : "",
                      cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
-        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        term_write(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     for (size_t i = 0; i < st->nhosts; i++) {
         par_job *j = &jobs[i];
         *j = (par_job){.r = r, .st = st, .cs = cs, .out = ST_FAILED};
@@ -376,7 +383,9 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             }
             continue;
         }
+        live_stage_begin(r, st->name, st->hosts[i], cs ? cs->name : NULL, 0);
         stage_outcome o = stage_run_one(r, rec, NULL, NULL);
+        live_stage_end(r);
         thresholds_check(r, rec);
         run_stage_done(r, rec);
         if (o == ST_INTERRUPTED || (o == ST_FAILED && !st->continue_on_error)) {

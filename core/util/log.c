@@ -161,9 +161,12 @@ void log_msg(int level, const char *fmt, ...)
     bool tty = term_color(STDERR_FILENO);
     char when[128];
     time_prefix(when, sizeof when);
+    term_status_clear(); /* the live line, drawn again below the message */
     fprintf(stderr, "%s%sbenchctl: %s%s%s%s\n", when, tty ? colours[level] : "",
             level == BC_LOG_INFO ? "" : tags[level], level == BC_LOG_INFO ? "" : ": ", msg,
             tty && *colours[level] ? "\033[0m" : "");
+    fflush(stderr);
+    term_status_restore();
     if (logfile) {
         fprintf(logfile, "%s%s: %s\n", when, tags[level], msg);
         fflush(logfile);

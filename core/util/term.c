@@ -71,8 +71,11 @@ int term_width(int fd)
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *status_text;   /* the line shown (or hidden by a clear) */
+static char *owner_text;    /* term_status's line: goes before the ticker's */
+static char *tick_text;     /* term_tick's line */
 static bool status_shown;   /* drawn on the terminal now */
 static int live = -1;       /* -1: not decided yet */
+static bool mid_line;       /* the terminal's last output left a line unfinished */
 
 bool term_live(void)
 {
@@ -110,16 +113,39 @@ static void erase(void)
     }
 }
 
+/* status_text from the owner's line, else the ticker's; under the lock. */
+static void choose(void)
+{
+    free(status_text);
+    status_text = xstrdup(owner_text ? owner_text : tick_text);
+}
+
+void term_tick(const char *text)
+{
+    if (!term_live())
+        return;
+    pthread_mutex_lock(&status_lock);
+    free(tick_text);
+    tick_text = xstrdup(text);
+    choose();
+    if (status_text && !mid_line)
+        draw();
+    else if (!status_text)
+        erase();
+    pthread_mutex_unlock(&status_lock);
+}
+
 void term_status(const char *text)
 {
     if (!term_live())
         return;
     pthread_mutex_lock(&status_lock);
-    free(status_text);
-    status_text = text ? xstrdup(text) : NULL;
-    if (status_text)
+    free(owner_text);
+    owner_text = xstrdup(text);
+    choose();
+    if (status_text && !mid_line)
         draw();
-    else
+    else if (!status_text)
         erase();
     pthread_mutex_unlock(&status_lock);
 }
@@ -138,7 +164,26 @@ void term_status_restore(void)
     if (!term_live())
         return;
     pthread_mutex_lock(&status_lock);
-    if (status_text && !status_shown)
+    if (status_text && !status_shown && !mid_line)
+        draw();
+    pthread_mutex_unlock(&status_lock);
+}
+
+void term_write(int fd, const void *data, size_t len)
+{
+    if (!term_live()) {
+        write_all(fd, data, len);
+        return;
+    }
+    pthread_mutex_lock(&status_lock);
+    erase();
+    write_all(fd, data, len);
+    static int fd_tty[3] = {-1, -1, -1}; /* fd 1 and 2: a terminal? (asked once) */
+    bool tty = fd > 0 && fd < 3 ? (fd_tty[fd] < 0 ? (fd_tty[fd] = isatty(fd)) : fd_tty[fd])
+                                : isatty(fd);
+    if (len && tty)
+        mid_line = ((const char *)data)[len - 1] != '\n';
+    if (status_text && !mid_line)
         draw();
     pthread_mutex_unlock(&status_lock);
 }

@@ -37,6 +37,9 @@ bool term_live(void);
  * replacing the previous one; NULL removes it.  Nothing when stderr is
  * not a terminal.  Thread-safe. */
 void term_status(const char *text);
+/* The ticker's line (a long stage, a fan-out): shown while no
+ * term_status line is set; NULL removes it.  Thread-safe. */
+void term_tick(const char *text);
 /* Before writing other output to the terminal: erase the live line (it is
  * remembered).  Call term_status_restore after the write.  Thread-safe;
  * the two bracket a critical section (hold no other lock between them
@@ -44,5 +47,9 @@ void term_status(const char *text);
 void term_status_clear(void);
 /* Draw the remembered live line again after other output. */
 void term_status_restore(void);
+/* Write output meant for the terminal (stage output, headers) to fd: the
+ * live line is erased first and drawn again after, unless the output
+ * left a line unfinished (the live line waits for its newline). */
+void term_write(int fd, const void *data, size_t len);
 
 #endif
