@@ -99,7 +99,7 @@ void diag_print(const diag *d, FILE *out)
         const char *kind = it->is_warning ? "warning: " : "";
         if (it->line > 0) {
             fprintf(out, "%s:%d:%d: %s%s\n", d->file, it->line, it->col, kind, it->msg);
-            if (d->source)
+            if (d->source && !it->is_warning) /* warnings stay one line */
                 print_source_line(d, it->line, it->col, out);
         } else
             fprintf(out, "%s: %s%s\n", d->file, kind, it->msg);

@@ -29,8 +29,8 @@ void diag_warn(diag *d, int line, int col, const char *fmt, ...)
  * positioned item's source line with a caret under its column. */
 void diag_set_source(diag *d, const char *text, size_t len);
 /* Print all items, sorted by position, as FILE:LINE:COL: [warning: ]msg,
- * each followed (with a source) by its line of the file and a caret
- * under the column. */
+ * each error followed (with a source) by its line of the file and a
+ * caret under the column. */
 void diag_print(const diag *d, FILE *out);
 void diag_free(diag *d);
 
