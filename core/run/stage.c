@@ -41,6 +41,28 @@ typedef struct stage_job {
     struct fan_node *fn;    /* a fan-out node, or NULL */
 } stage_job;
 
+/* A repeated stage's `prepare:` before one of its runs, unmeasured (its
+ * output goes where the stage's does).  BC_OK, or an error with j->err
+ * set (a failing prepare fails the stage). */
+static int run_prepare(stage_job *j, int64_t limit)
+{
+    bc_exec_request req = j->ex.req;
+    req.command = j->st->prepare;
+    bc_exec_result res = {.size = sizeof res};
+    int64_t wall;
+    int rc = exec_run(j->h, &j->ctx, &req, limit, GRACE_STAGE_MS, &res, &wall);
+    if (rc == BC_OK && !res.term_signal && res.exit_status == 0)
+        return BC_OK;
+    if (rc == BC_CANCELLED)
+        return rc;
+    if (!j->err)
+        j->err = xasprintf("stage '%s' on host '%s': prepare '%s' failed (%s %d)", j->st->name,
+                           j->sr->where.host, j->st->prepare,
+                           res.term_signal ? "signal" : "exit status",
+                           res.term_signal ? res.term_signal : res.exit_status);
+    return BC_ERR;
+}
+
 /* Run the command: once, or warmup + repeat times (a measured command).
  * Records the result (for a repeated stage: the CPU time of all runs and
  * the largest peak RSS, each run's own figures in its "repeat" object).
@@ -68,6 +90,8 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         int64_t wall;
         if (live)
             repeat_progress(&rep, st, j->sr->where.host, i, loop0);
+        if (st->prepare && !j->fn && (rc = run_prepare(j, limit)) != BC_OK)
+            break;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
@@ -124,6 +148,8 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
 {
     const cfg_stage *st = j->st;
     const char *alias = j->sr->where.host;
+    if (rc == BC_ERR && j->err)
+        return false; /* a failed prepare: said already */
     if (rc == EXEC_START_FAILED) {
         j->err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
                            j->ctx.error[0] ? j->ctx.error : "unknown error");
