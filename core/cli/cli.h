@@ -41,6 +41,9 @@ typedef struct cli_args {
     double alpha, threshold;        /* compare */
     const char *to;                 /* publish --to */
     bool dry_run, pending;          /* publish */
+    int64_t runs, warmup;           /* exec --runs, --warmup */
+    const char *prepare;            /* exec --prepare */
+    const char *export_markdown, *export_json, *export_csv; /* exec --export-* */
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -87,6 +90,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gc(int argc, char **argv);

@@ -228,7 +228,7 @@ void run_open_hosts(run *r)
  * metadata.  EXIT_OK, or the exit code (everything released). */
 static int run_open(run *r, const run_options *o, loader *ld)
 {
-    config *c = engine_load(o->config_path, ld, &o->plugin_paths, false);
+    config *c = engine_load_in(o->config_path, o->base_dir, ld, &o->plugin_paths, false);
     if (!c) {
         loader_shutdown(ld); /* engine_load always starts the loader */
         return EXIT_USAGE;
