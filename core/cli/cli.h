@@ -32,6 +32,7 @@ typedef struct cli_args {
     bool monitor;                                         /* run --monitor */
     const char *log_level;
     const char *name, *file; /* init */
+    const char *template_name; /* init --template */
     bool force;              /* init, plot */
     const char *out;         /* plot --out DIR, report --out FILE */
     bool no_report;          /* run --no-report */
@@ -101,6 +102,16 @@ int cmd_tag(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+
+/* A starter config of `benchctl init --template NAME` (templates.c). */
+typedef struct cli_template {
+    const char *name, *description;
+    const char *text; /* a printf format: "%s" the benchmark's name */
+} cli_template;
+/* The templates, ending with a row whose name is NULL. */
+const cli_template *cli_templates(void);
+/* The template named name, or NULL. */
+const cli_template *cli_template_find(const char *name);
 
 /* The command named name, or NULL. */
 const cli_command *cli_find(const char *name);

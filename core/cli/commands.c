@@ -178,6 +178,8 @@ static const cli_option init_opts[] = {
     {"file", 'f', CLI_VALUE, "FILE", "where to write it (default: benchmark.yaml)", AT(file), NULL,
      0},
     {"force", 0, CLI_FLAG, NULL, "overwrite an existing file", AT(force), NULL, 0},
+    {"template", 't', CLI_VALUE, "NAME",
+     "starter (default), command, http or ssh; `list` lists them", AT(template_name), NULL, 0},
     END,
 };
 
@@ -335,7 +337,7 @@ static const cli_command commands[] = {
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
      .options = validate_opts, .max_args = 1},
-    {.name = "init", .fn = cmd_init, .args = "[--name NAME] [--file FILE] [--force]",
+    {.name = "init", .fn = cmd_init, .args = "[--template NAME] [--name NAME] [--file FILE] [--force]",
      .summary = "write a starter config file", .options = init_opts},
     {.name = "inspect", .fn = cmd_inspect, .args = "ID [--json] [-c FILE | -o DIR]",
      .summary = "show one stored run", .options = inspect_opts, .min_args = 1, .max_args = 1,
