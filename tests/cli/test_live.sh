@@ -37,6 +37,9 @@ stages:
     repeat: 4
   - name: long
     command: sleep 4; echo long-done
+  - name: fan
+    nodes: 3
+    command: if [ "$BENCHCTL_NODE" = 0 ]; then sleep 0.1; else sleep 4; fi
 EOF2
 
 in_tty tty.out -- run -c live.yaml
@@ -58,6 +61,8 @@ for m in re.finditer(r"tick-\d+", t):
 need(re.search(r"tick-\d+\r?\n\r\x1b\[K  waiting for command", t), "countdown not redrawn after output")
 need(re.search(r"rep on local: run 2/4, median [0-9.]+ [mµn]?s, ETA ", t), "no repeat progress line")
 need("long on local: running " in t, "no long-stage line")
+need(re.search(r"  fan: 3 nodes, [01] done, [23] running \(", t), "no fan-out line (nodes done/running)")
+need(re.search(r"  fan: 3 nodes, 1 done, 2 running \(", t), "the fan-out line never showed node 0 done")
 need("secret-chatter" not in t, "a quiet stage's output reached the terminal")
 need("Summary of run 1" in t and "\x1b[1mSummary of run" in t, "no (bold) summary on the terminal")
 need(re.search(r"\n  rep +4 ", t.replace("\r", "")), "no repeated-stage row in the summary")
