@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/human.h"
 #include "util/term.h"
 #include "run/run.h"
 
@@ -26,9 +27,11 @@ static bool probe_wait_interval(run *r, int64_t ms)
 static void show_progress(const cfg_health *hc, const hostconn *h, long attempts, int64_t left_ns,
                           const char *detail)
 {
-    char *line = xasprintf("  waiting for %s '%.60s' on %s: attempt %ld, %.1f s left%s%.60s",
-                           hc->type, hc->target, h->cfg->alias, attempts, (double)left_ns / 1e9,
+    char *left = human_duration((double)left_ns / 1e9);
+    char *line = xasprintf("  waiting for %s '%.60s' on %s: attempt %ld, %s left%s%.60s",
+                           hc->type, hc->target, h->cfg->alias, attempts, left,
                            detail[0] ? " - " : "", detail);
+    free(left);
     term_status(line);
     free(line);
 }

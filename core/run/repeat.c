@@ -198,9 +198,15 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     cJSON_ArrayForEach(it, notes)
         log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %s", st->name, host, it->valuestring);
     cJSON_AddItemToObject(q, "notes", notes);
-    if (have)
-        log_msg(BC_LOG_INFO, "stage '%s' on host '%s': %zu runs, wall %.4g s ± %.2g (median %.4g s)",
-                st->name, host, n, sm.mean, n >= 2 ? sm.stddev : 0.0, sm.median);
+    if (have) {
+        char *mean = human_duration(sm.mean), *sd = human_duration(n >= 2 ? sm.stddev : 0.0);
+        char *med = human_duration(sm.median);
+        log_msg(BC_LOG_INFO, "stage '%s' on host '%s': %zu runs, wall %s ± %s (median %s)",
+                st->name, host, n, mean, sd, med);
+        free(mean);
+        free(sd);
+        free(med);
+    }
     free(wall);
     free(user);
     free(sys);
