@@ -269,6 +269,7 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
         config_free(c);
         return NULL;
     }
+    diag_set_source(d, c->text, c->len);
     c->tree = ytree_parse(c->text, c->len, d);
     if (!c->tree) {
         config_free(c);

@@ -106,6 +106,7 @@ typedef struct cfg_stage {
     const char *command, *script;
     const char *shell;  /* NULL: benchmark.shell */
     bool background, append_metadata, skip, continue_on_error, is_cleanup;
+    bool quiet; /* output to the log only, not the terminal */
     bool parallel;        /* several hosts at once instead of in order */
     const char *execute_only_for;
     int64_t timeout_ms; /* 0 = none */

@@ -24,7 +24,7 @@ static const cfg_key stage_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
     STR("script", cfg_stage, script), STR("shell", cfg_stage, shell),
     BOOL("background", cfg_stage, background), BOOL("append_metadata", cfg_stage, append_metadata),
-    BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
+    BOOL("quiet", cfg_stage, quiet), BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
     OTHER("health_check"), OTHER("outputs"), DURATION("timeout", cfg_stage, timeout_ms),
     BOOL("continue_on_error", cfg_stage, continue_on_error),
     {.name = "stop_grace", .type = KEY_DURATION, .offset = KEY_AT(cfg_stage, stop_grace_ms),

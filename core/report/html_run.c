@@ -27,8 +27,8 @@ static const char *const known_keys[] = {
     "run_id", "benchmark_name", "start_time", "end_time", "config", "config_path",
     "config_copy", "hosts", "custom", "git", "environment", "parameters", "benchctl",
     "machine", "plugins", "stages", "cases", "plots", "status", "error", "duration_s",
-    "only_cases", "skipped", "format", "version", "run_mark", "monitor", "thresholds_failed",
-    NULL};
+    "only_cases", "skipped", "format", "version", "run_mark", "run_number", "monitor",
+    "thresholds_failed", NULL};
 
 char *rr_link(const report_run_in *in, const char *rel)
 {

@@ -116,7 +116,7 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
     b->rec = sr;
     b->m0 = mono_ns();
     b->io.log_fd = -1;
-    b->io.to_terminal = true;
+    b->io.to_terminal = !st->quiet;
     b->log_rel = layout_log(st, &sr->where, cs);
     b->log_path = path_join(r->dir, b->log_rel);
     b->io.log_path = b->log_path;

@@ -80,6 +80,7 @@ typedef struct run {
     cancel cancel;         /* signals and --timeout */
     int thresholds_failed; /* failed `thresholds:` checks (under lock): exit 4 */
     struct monitor_set *monitor; /* host monitoring (monitor.c), or NULL */
+    struct run_live *live;       /* the live line's ticker (live.c), or NULL */
 } run;
 
 /* runmeta.c: metadata.json and stages.jsonl */
@@ -277,6 +278,12 @@ bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, re
 void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
 void repeat_free(repeat_rec *rep);
+/* The live line of a repeated stage on a terminal (nothing elsewhere):
+ * "NAME on HOST: run 7/15, median 117 ms, ETA 2.3 s", before run number
+ * done (0-based, warm-ups first) of a loop that began at t0 (mono_ns);
+ * done == warmup + repeat removes the line. */
+void repeat_progress(const repeat_rec *rep, const cfg_stage *st, const char *host, int64_t done,
+                     int64_t t0);
 
 /* probe.c: run the health check of st on h; BC_OK, BC_ERR (*err set) or
  * BC_CANCELLED.  When bg is given, the probe fails at once if that
