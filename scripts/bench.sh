@@ -16,6 +16,9 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== host monitoring: sampler CPU (1 s, 100 ms) vs vmstat / a naive loop; stage wall time"
 /usr/bin/python3 tests/bench/monitor_bench.py build-release/core/benchctl
+echo "== host clock offsets: estimated vs injected (libfaketime on sshd sessions), monitor sample alignment"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/clock_bench.py build-release/core/benchctl
+else echo "skipped: not root"; fi
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
 echo "== kill -9 of benchctl at 100 random moments (local and SSH stages): leftovers, crashed runs, gc (needs root)"
@@ -31,6 +34,8 @@ echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to 
 python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== config loading: 10,000 to 80,000 stages (linear, not quadratic)"
 python3 tests/bench/config_load.py build-release/core/benchctl ${BENCHCTL_REFERENCE:+"$BENCHCTL_REFERENCE"}
+echo "== isolation: 100 stages of true with and without limits:, CV of 30 repetitions with a CPU hog, pinned away vs not"
+/usr/bin/python3 tests/bench/limits_bench.py build-release/core/benchctl
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
 need=()
 for p in python3-numpy python3-scipy hyperfine; do

@@ -256,9 +256,13 @@ expect_in "$ERR" "abc.yaml:10:14: health_check: 'count' must be a whole number f
 good_config many.yaml "count: abc" "colour: red"
 run_bc validate -c many.yaml "${GOOD[@]}"
 expect_rc 2 "several option errors"
-expect_in "$ERR" "many.yaml:8:7: health_check: missing required key 'needle' (probe 'good')
-many.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'
-many.yaml:11:7: unknown key 'colour' in health_check" "several errors"
+# in file order (each error is followed by its source line and a caret)
+[ "$(grep '^many.yaml:' <<<"$ERR" | cut -d' ' -f1-4)" = "many.yaml:8:7: health_check: missing required
+many.yaml:10:14: health_check: 'count' must
+many.yaml:11:7: unknown key 'colour'" ] || fail "several errors, in file order: $ERR"
+expect_in "$ERR" "many.yaml:8:7: health_check: missing required key 'needle' (probe 'good')" "several errors"
+expect_in "$ERR" "many.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'" "several errors"
+expect_in "$ERR" "many.yaml:11:7: unknown key 'colour' in health_check" "several errors"
 expect_in "$ERR" "benchctl: 3 errors in many.yaml" "several errors"
 pass "the good probe's option schema: unknown key, required key, range and type errors at FILE:LINE:COL"
 
@@ -377,3 +381,27 @@ expect_rc 0 "run with the 1.4 probe beside the monitor built for this core (1.6)
 [ "$(json abi14/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] in ("abi14", "proc")]')" = "['1.4', '1.6']" ] ||
   fail "the run should record the 1.4 probe and the 1.6 monitor: $(json abi14/results/1/metadata.json 'j["plugins"]')"
 pass "a plugin built for ABI 1.4 loads and works in the 1.6 core"
+
+# ---- a monitor built for ABI 1.5 (samples end before host_time_s, 1.6) -----
+mkdir -p mon15
+cat > mon15/benchmark.yaml <<'EOF'
+benchmark: {name: mon15, output_dir: ./results, monitor: {sampler: mon15, interval: 100ms, metrics: [load]}}
+stages:
+  - name: s
+    command: sleep 0.5
+EOF
+run_bc run -c mon15/benchmark.yaml --plugin-path "$FP/mon15"
+expect_rc 0 "run with the 1.5 monitor"
+[ "$(json mon15/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] == "mon15"]')" = "['1.5']" ] ||
+  fail "the run should record the 1.5 monitor: $(json mon15/results/1/metadata.json 'j["plugins"]')"
+python3 - mon15/results/1 <<'PY' || fail "the 1.5 monitor's samples: $(cat mon15/results/1/monitor/local.csv)"
+import csv, datetime, json, sys
+d = sys.argv[1]
+meta = json.load(open(d + "/metadata.json"))
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+rows = list(csv.DictReader(open(d + "/monitor/local.csv")))
+assert len(rows) >= 2 and all(float(r["load1"]) == 1.5 for r in rows), rows
+# stamped when they arrived: inside the run, on the controller's clock
+assert all(t(meta["start_time"]) <= float(r["timestamp"]) <= t(meta["end_time"]) for r in rows), rows
+PY
+pass "a monitor built for ABI 1.5 loads; its samples (no host_time_s) are stamped on arrival"
