@@ -39,6 +39,8 @@ typedef struct hostconn {
     bool clock_known;  /* clock_offset_ms measured (fan-out) */
     double clock_offset_ms; /* the host's clock minus the controller's */
     double exec_rtt_ms;     /* the slowest of those measuring commands */
+    const void *prof_plugin; /* the profiler last checked here (profile.c), under lock */
+    int prof_state;          /* its verdict: 1 can profile, 2 cannot */
     struct run *run;
 } hostconn;
 
@@ -292,6 +294,27 @@ int fanout_exec(struct fan_node *fn, hostconn *h, core_ctx *ctx, const bc_exec_r
 void fanout_stdout(stage_io *io, const void *data, size_t len);
 /* Why a node was stopped (a static-lifetime string while the stage runs). */
 const char *fanout_stop_reason(struct fan_node *fn);
+
+/* profile.c: a stage's measured runs under its `profile:` profiler.  The
+ * run path calls these four and nothing else of it. */
+struct prof_job;
+/* After stage_exec_prepare and before any other wrapper (fanout_wrap):
+ * NULL when rec's stage has no profile: or its host cannot be profiled
+ * (said once per host, and in rec's "profile").  Otherwise ex->cmd now
+ * runs the first measured run under the profiler. */
+struct prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex);
+/* Before run i (0-based, warm-ups first) of a repeated stage: warm-ups run
+ * the plain command, each measured run its own profiled one.  Nothing for
+ * a stage run once (pj NULL too). */
+void profile_select(struct prof_job *pj, stage_exec *ex, int64_t i);
+/* After the stage's runs, whatever their outcome (started: the command
+ * started at all): fold and fetch every profiled run's files, write the
+ * stage's folded stacks and flame graph, its top functions into rec's
+ * "profile".  Frees pj (NULL: nothing). */
+void profile_end(struct prof_job *pj, bool started);
+/* A fanned-out stage: its nodes' folded stacks merged into all's profile
+ * (profiles/[<case>/]<stage>.folded and .svg). */
+void profile_merge_nodes(run *r, stage_rec *all, stage_rec *const *nodes, size_t n);
 
 /* thresholds.c: check the `thresholds:` of rec's outputs' columns against
  * their statistics; verdicts into rec->thresholds, failures counted in

@@ -37,6 +37,7 @@ typedef struct stage_job {
     bool started;           /* the command started (else no output can be its) */
     int64_t m0;
     struct fan_node *fn;    /* a fan-out node, or NULL */
+    struct prof_job *prof;  /* `profile:` (profile.c), or NULL */
 } stage_job;
 
 /* Run the command: once, or warmup + repeat times (a measured command).
@@ -64,6 +65,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         int64_t wall;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
+        profile_select(j->prof, &j->ex, i);
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
@@ -175,6 +177,7 @@ static void finish_job(stage_job *j)
     const cfg_stage *st = j->st;
     if (j->fn)
         fanout_stdout_end(&j->io);
+    profile_end(j->prof, j->started && j->h->opened);
     if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && j->started && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict
@@ -230,6 +233,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         j.err = xasprintf("stage '%s': %s", st->name, j.h->error);
     } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
                                   r->tty && !st->append_metadata && !fn, &j.ex, &j.err) &&
+               ((j.prof = profile_begin(r, sr, j.h, &j.ex)), true) &&
                (!fn || fanout_wrap(fn, j.h, &j.ex, &j.err))) {
         char *dir = dir_name(j.ex.meta_local);
         if (j.ex.meta_remote && strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)

@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 5
+#define BC_ABI_MINOR 6
 
 /*
  * The minor a plugin is built for.  Define it before including any benchctl
@@ -59,7 +59,8 @@ typedef enum bc_kind {
     BC_KIND_PLOT = 5,      /* draws plots[] entries */
     BC_KIND_PUBLISHER = 6, /* since ABI 1.4: exports a stored run to a result
                             * server (publisher.h) */
-    BC_KIND_MONITOR = 7    /* since ABI 1.5: samples a host's resources (monitor.h) */
+    BC_KIND_MONITOR = 7,   /* since ABI 1.5: samples a host's resources (monitor.h) */
+    BC_KIND_PROFILER = 8   /* since ABI 1.6: runs a stage under a profiler (profiler.h) */
 } bc_kind;
 
 /* Status codes returned by plugin operations and core services. */
