@@ -41,6 +41,8 @@ typedef struct cli_args {
     double alpha, threshold;        /* compare */
     const char *to;                 /* publish --to */
     bool dry_run, pending;          /* publish */
+    const char *stage;              /* profile --stage */
+    int64_t top;                    /* profile --top (0: the default) */
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -95,6 +97,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
