@@ -48,6 +48,37 @@ stages:
     nodes: 2
     profile: {frequency: 199}
 YAML
+$PY - "$SRC_DIR/docs/schema/config.schema.json" b.yaml <<'PY' || fail "b.yaml does not validate against the config schema"
+import json, sys, yaml, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(yaml.safe_load(open(sys.argv[2])))
+PY
+
+# Bad profile: keys are errors at their place.
+write_config bad.yaml <<YAML
+benchmark: {name: bad, output_dir: ./bad}
+stages:
+  - name: a
+    command: "true"
+    profile: {with: perf, frequency: 0}
+  - name: b
+    command: "true"
+    profile: {with: nosuch}
+  - name: c
+    command: "sleep 1"
+    background: true
+    profile: {}
+YAML
+run_bc validate -c bad.yaml
+expect_rc 2 "validate bad profile keys"
+expect_in "$ERR" "bad.yaml:5:"
+expect_in "$ERR" "frequency"
+expect_in "$ERR" "bad.yaml:8:"
+expect_in "$ERR" "profile.with 'nosuch'"
+expect_in "$ERR" "installed profiler plugins: perf"
+expect_in "$ERR" "bad.yaml:12:"
+expect_in "$ERR" "'profile' does not apply to background stages"
+pass "bad profile keys are reported at FILE:LINE:COL"
+
 run_bc run -c b.yaml
 expect_rc 0 "profiled run"
 R=results/1
