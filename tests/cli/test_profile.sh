@@ -134,6 +134,8 @@ titles = [t.text for t in root.iter(ns + "title")]
 assert any(t.startswith("heavy ") for t in titles), titles[:10]
 assert root.find(ns + "script") is not None
 PY
+grep -q 'href="profiles/hot.svg"' $R/report.html || fail "report.html does not link the flame graph"
+grep -q 'id="profiles"\|id=profiles' $R/report.html || fail "report.html has no Profiles section"
 pass "the flame graph parses as XML and names heavy"
 
 # benchctl profile: the table, --json, --stage, --top
@@ -173,6 +175,35 @@ run_bc profile 1 2 -c b.yaml --stage hot
 expect_rc 0 "profile 1 2 (text)"
 expect_in "$OUT" "light"
 pass "differential profile: light grew, heavy shrank; differential flame graph"
+
+# compare: a profiled repeated stage that regressed names the profile command.
+write_config cmp.yaml <<YAML
+benchmark: {name: cmp, output_dir: ./cmp}
+stages:
+  - name: work
+    command: "$T/hot \$M"
+    repeat: 6
+    profile: {frequency: 99}
+YAML
+run_bc run -c cmp.yaml -e M=5000000
+expect_rc 0 "compare baseline"
+run_bc run -c cmp.yaml -e M=400000000
+expect_rc 0 "compare candidate (80 times the work)"
+run_bc compare 1 2 -c cmp.yaml --json
+expect_rc 0 "compare"
+echo "$OUT" > c.json
+[ "$(jsons '[(p["stage"], p["before"], p["after"], p["command"]) for p in j["profiles"]]' <<<"$OUT")" = \
+  "[('work', '1', '2', 'benchctl profile 1 2 --stage work')]" ] ||
+  fail "compare should link the profile of the regressed stage: $(jsons 'j.get("profiles"), j["notes"]' <<<"$OUT")"
+if $PY -c 'import jsonschema' 2>/dev/null; then
+  $PY - "$SRC_DIR/docs/schema/compare.schema.json" c.json <<'PY' || fail "compare --json does not match its schema"
+import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+PY
+fi
+run_bc compare 1 2 -c cmp.yaml
+expect_in "$OUT" "benchctl profile 1 2 --stage work"
+pass "compare names 'benchctl profile' for a profiled stage that regressed"
 
 # A host without perf: the stage runs, the run says why once.
 mkdir -p "$T/noperf"

@@ -98,6 +98,9 @@ static int perf_wrap(bc_ctx *ctx, const bc_profile_request *req, char *buf, size
     bc_shell_quote(&sb, ctx->svc->opt_string(ctx, "perf"));
     bc_sb_append(&sb, " record -o ");
     bc_shell_quote(&sb, req->data_path);
+    /* no side-band thread for BPF events: it costs each run most of a
+     * second when the command ends */
+    bc_sb_append(&sb, " --no-bpf-event");
     record_options(ctx, &sb);
     bc_sb_append(&sb, " --");
     for (size_t i = 0; req->shell && req->shell[i]; i++) {
