@@ -21,8 +21,13 @@ static uint32_t hash_str(const char *s, size_t n)
 
 static uint32_t hash_pair(uint32_t parent, uint32_t name)
 {
-    uint64_t x = ((uint64_t)parent << 32 | name) * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(x >> 32);
+    uint64_t x = (uint64_t)parent << 32 | name; /* a 64-bit finaliser (splitmix64) */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (uint32_t)x;
 }
 
 void folded_init(folded *f)
@@ -77,12 +82,12 @@ static uint32_t intern(folded *f, const char *s, size_t n, bool add)
     return f->nnames++;
 }
 
-static void child_hash_put(uint32_t *t, uint32_t cap, const fnode *nodes, uint32_t idx)
+static void child_hash_put(fslot *t, uint32_t cap, uint32_t parent, uint32_t name, uint32_t idx)
 {
-    uint32_t k = hash_pair(nodes[idx].parent, nodes[idx].name) & (cap - 1);
-    while (t[k])
+    uint32_t k = hash_pair(parent, name) & (cap - 1);
+    while (t[k].idx)
         k = (k + 1) & (cap - 1);
-    t[k] = idx + 1;
+    t[k] = (fslot){parent, name, idx + 1};
 }
 
 /* The child of parent named name, or UINT32_MAX when add is false and
@@ -96,18 +101,18 @@ static uint32_t child_of(folded *f, uint32_t parent, uint32_t name, bool add)
     }
     if (f->nnodes * 2 >= f->child_hash_cap) {
         uint32_t cap = f->child_hash_cap ? f->child_hash_cap * 2 : 2048;
-        uint32_t *t = xcalloc(cap, sizeof *t);
+        fslot *t = xcalloc(cap, sizeof *t);
         for (uint32_t i = 1; i < f->nnodes; i++)
-            child_hash_put(t, cap, f->nodes, i);
+            child_hash_put(t, cap, f->nodes[i].parent, f->nodes[i].name, i);
         free(f->child_hash);
         f->child_hash = t;
         f->child_hash_cap = cap;
     }
     uint32_t k = hash_pair(parent, name) & (f->child_hash_cap - 1);
-    while (f->child_hash[k]) {
-        const fnode *c = &f->nodes[f->child_hash[k] - 1];
+    while (f->child_hash[k].idx) {
+        const fslot *c = &f->child_hash[k];
         if (c->parent == parent && c->name == name)
-            return f->child_hash[k] - 1;
+            return c->idx - 1;
         k = (k + 1) & (f->child_hash_cap - 1);
     }
     if (!add)
@@ -121,7 +126,7 @@ static uint32_t child_of(folded *f, uint32_t parent, uint32_t name, bool add)
     f->nodes[idx] = (fnode){.name = name, .parent = parent, .next = p->child,
                             .depth = p->depth + 1};
     p->child = idx;
-    f->child_hash[k] = idx + 1;
+    f->child_hash[k] = (fslot){parent, name, idx + 1};
     if (f->nodes[idx].depth > f->max_depth)
         f->max_depth = f->nodes[idx].depth;
     return idx;

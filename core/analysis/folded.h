@@ -25,6 +25,11 @@ typedef struct fnode {
     double base;           /* differential: this path's share in the baseline (0..1) */
 } fnode;
 
+/* A slot of the (parent, name) -> child table (idx: node index + 1; 0: empty). */
+typedef struct fslot {
+    uint32_t parent, name, idx;
+} fslot;
+
 typedef struct folded {
     char **names;          /* interned function names */
     uint32_t nnames, names_cap;
@@ -32,7 +37,7 @@ typedef struct folded {
     uint32_t name_hash_cap;
     fnode *nodes;
     uint32_t nnodes, nodes_cap;
-    uint32_t *child_hash;  /* (parent, name) -> node index + 1 */
+    fslot *child_hash;     /* (parent, name) -> node */
     uint32_t child_hash_cap;
     uint64_t samples;      /* the root's total */
     uint64_t bad_lines;    /* lines that were not "stack COUNT" */
