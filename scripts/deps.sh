@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential clang cmake pkg-config libyaml-dev libcjson-dev libltdl-dev
           libssh-dev libcsv-dev libcurl4-openssl-dev gnuplot-nox openssh-server
           python3 python3-jsonschema python3-yaml python3-numpy bsdutils procps gzip git openssl
-          rclone chromium dpkg-dev man-db groff-base zsh fish)
+          rclone chromium dpkg-dev man-db groff-base zsh fish linux-perf)
 
 missing=()
 for p in "${packages[@]}"; do
