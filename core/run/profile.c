@@ -6,9 +6,11 @@
  * through the transport), sums the repetitions, and writes the top
  * functions into the stage's record and a flame graph beside them.
  *
- * Other wrappers (a fan-out node's barrier, resource limits) go around
- * the profiled command: profile_begin runs first, right after the command
- * is prepared, so the profile covers the stage's own command only.
+ * The command is wrapped once, before any other wrapper (a fan-out node's
+ * start barrier, resource limits) goes around it, and every run of the
+ * stage runs that same command: a warm-up's profile is discarded after it,
+ * each measured run's is folded and fetched right after it, before the
+ * next run writes the next one.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -25,11 +27,6 @@
 #define PROF_TOP 20 /* functions in each of the record's top lists */
 #define PROF_CMD_MAX (1u << 20)
 
-typedef struct prof_run {
-    char *data_rel, *folded_rel; /* in the run directory */
-    char *data_host, *folded_host; /* on the host */
-} prof_run;
-
 typedef struct prof_job {
     run *r;
     stage_rec *rec;
@@ -37,9 +34,12 @@ typedef struct prof_job {
     const plugin *p;
     optview opts;
     strvec shell;
-    char *plain;             /* the stage's own command (warm-ups) */
-    prof_run *runs;          /* one per profiled run so far */
-    size_t nruns;
+    char *plain;             /* the stage's own command */
+    char *data_host;         /* where every run writes its raw profile on the host */
+    char *folded_host;       /* ... and where its stacks are folded (not shared) */
+    strvec data_rels, folded_rels; /* measured runs' files kept, in the run directory */
+    size_t nruns;            /* measured runs profiled */
+    char *why;               /* the first reason a run's profile was lost */
     int64_t warmup;
     bool repeated;
     bool shared;             /* the host writes the run directory itself */
@@ -99,35 +99,33 @@ static bool host_ok(prof_job *pj, char **why)
     return false;
 }
 
-/* The command of the next profiled run into ex (false: wrap refused). */
-static bool next_run(prof_job *pj, stage_exec *ex)
+static void prof_free(prof_job *pj)
 {
-    const cfg_stage *st = pj->rec->st;
-    int rep = pj->repeated ? (int)pj->nruns + 1 : 0;
-    prof_run pr = {.data_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ".perf.data"),
-                   .folded_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep,
-                                                ".folded")};
-    char *data_local = path_join(pj->r->dir, pr.data_rel);
-    char *dir = dir_name(data_local);
-    mkdir_p(dir, 0755);
-    free(dir);
-    if (pj->shared) {
-        pr.data_host = data_local;
-        pr.folded_host = path_join(pj->r->dir, pr.folded_rel);
-    } else {
-        free(data_local);
-        const char *tmp = hostconn_tmpdir(pj->h);
-        pthread_mutex_lock(&pj->h->lock);
-        unsigned seq = ++pj->h->meta_seq;
-        pthread_mutex_unlock(&pj->h->lock);
-        pr.data_host = xasprintf("%s/profile-%u.perf.data", tmp ? tmp : "/tmp", seq);
-        pr.folded_host = xasprintf("%s/profile-%u.folded", tmp ? tmp : "/tmp", seq);
-    }
-    bc_profile_request req = {.size = sizeof req,
-                              .shell = (const char *const *)pj->shell.v,
-                              .command = pj->plain,
-                              .data_path = pr.data_host,
-                              .folded_path = pr.folded_host};
+    free(pj->plain);
+    free(pj->data_host);
+    free(pj->folded_host);
+    free(pj->why);
+    sv_free(&pj->data_rels);
+    sv_free(&pj->folded_rels);
+    sv_free(&pj->shell);
+    opts_free(&pj->opts);
+    free(pj);
+}
+
+static bc_profile_request prof_request(const prof_job *pj, const char *data, const char *folded_path)
+{
+    return (bc_profile_request){.size = sizeof(bc_profile_request),
+                                .shell = (const char *const *)pj->shell.v,
+                                .command = pj->plain,
+                                .data_path = data,
+                                .folded_path = folded_path};
+}
+
+/* Wrap ex->cmd (the stage's command) with the profiler; false when it
+ * refused (*why, owned). */
+static bool wrap_command(prof_job *pj, stage_exec *ex, char **why)
+{
+    bc_profile_request req = prof_request(pj, pj->data_host, pj->folded_host);
     size_t cap = strlen(pj->plain) * 2 + 65536;
     if (cap > PROF_CMD_MAX)
         cap = PROF_CMD_MAX;
@@ -135,36 +133,14 @@ static bool next_run(prof_job *pj, stage_exec *ex)
     core_ctx ctx;
     prof_ctx(pj, &ctx);
     if (pj->p->ops.profiler.wrap(&ctx.pub, &req, buf, cap) != BC_OK) {
-        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': runs without a profile: %s", st->name,
-                pj->h->cfg->alias, ctx.error[0] ? ctx.error : "the profiler refused the command");
+        *why = xstrdup(ctx.error[0] ? ctx.error : "the profiler refused the command");
         free(buf);
-        free(pr.data_rel);
-        free(pr.folded_rel);
-        free(pr.data_host);
-        free(pr.folded_host);
         return false;
     }
-    pj->runs = xrealloc(pj->runs, (pj->nruns + 1) * sizeof *pj->runs);
-    pj->runs[pj->nruns++] = pr;
     free(ex->cmd);
     ex->cmd = buf;
     ex->req.command = ex->cmd;
     return true;
-}
-
-static void prof_free(prof_job *pj)
-{
-    for (size_t i = 0; i < pj->nruns; i++) {
-        free(pj->runs[i].data_rel);
-        free(pj->runs[i].folded_rel);
-        free(pj->runs[i].data_host);
-        free(pj->runs[i].folded_host);
-    }
-    free(pj->runs);
-    free(pj->plain);
-    sv_free(&pj->shell);
-    opts_free(&pj->opts);
-    free(pj);
 }
 
 prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
@@ -181,83 +157,115 @@ prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
         sv_push(&pj->shell, ex->req.shell[i]);
     pj->plain = xstrdup(ex->cmd);
     char *why = NULL;
-    if (!host_ok(pj, &why)) {
-        rec->profile = prof_error_json(pj, why);
-        free(why);
-        prof_free(pj);
-        return NULL;
+    if (!host_ok(pj, &why))
+        goto refused;
+    if (pj->shared) {
+        /* straight into the run directory: <stem>.perf.data, renamed per
+         * repetition after it */
+        char *rel = layout_profile(st, &rec->where, rec->cs, 0, ".perf.data");
+        pj->data_host = path_join(r->dir, rel);
+        free(rel);
+        char *dir = dir_name(pj->data_host);
+        mkdir_p(dir, 0755);
+        free(dir);
+    } else {
+        const char *tmp = hostconn_tmpdir(h);
+        pthread_mutex_lock(&h->lock);
+        unsigned seq = ++h->meta_seq;
+        pthread_mutex_unlock(&h->lock);
+        pj->data_host = xasprintf("%s/profile-%u.perf.data", tmp ? tmp : "/tmp", seq);
+        pj->folded_host = xasprintf("%s/profile-%u.folded", tmp ? tmp : "/tmp", seq);
     }
-    if (pj->warmup > 0)
-        return pj; /* the first run is a warm-up: profile_select wraps later */
-    if (!next_run(pj, ex)) {
-        rec->profile = prof_error_json(pj, "the profiler refused the command");
-        prof_free(pj);
-        return NULL;
-    }
-    return pj;
+    if (wrap_command(pj, ex, &why))
+        return pj;
+    log_msg(BC_LOG_WARN, "stage '%s' on host '%s': runs without a profile: %s", st->name,
+            h->cfg->alias, why);
+refused:
+    rec->profile = prof_error_json(pj, why);
+    free(why);
+    prof_free(pj);
+    return NULL;
 }
 
-void profile_select(prof_job *pj, stage_exec *ex, int64_t i)
+/* Remove files on the host (not shared). */
+static void host_rm(prof_job *pj, const char *a, const char *b)
 {
-    if (!pj || !pj->repeated)
-        return;
-    if (i < pj->warmup) {
-        free(ex->cmd);
-        ex->cmd = xstrdup(pj->plain);
-        ex->req.command = ex->cmd;
-        return;
-    }
-    if ((size_t)(i - pj->warmup) < pj->nruns)
-        return; /* this run's command is ready (the first, from profile_begin) */
-    if (!next_run(pj, ex)) {
-        free(ex->cmd);
-        ex->cmd = xstrdup(pj->plain);
-        ex->req.command = ex->cmd;
-    }
-}
-
-/* Bring one profiled run's files into the run directory: fold on the
- * host, then fetch (and remove there) unless the host wrote here. */
-static bool fetch_run(prof_job *pj, const prof_run *pr, char **why)
-{
-    core_ctx ctx;
-    prof_ctx(pj, &ctx);
-    bc_profile_request req = {.size = sizeof req,
-                              .shell = (const char *const *)pj->shell.v,
-                              .command = pj->plain,
-                              .data_path = pr->data_host,
-                              .folded_path = pr->folded_host};
-    bool ok_fold = pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
-    if (!ok_fold)
-        *why = xstrdup(ctx.error[0] ? ctx.error : "the stacks could not be folded");
-    if (pj->shared)
-        return ok_fold;
     core_ctx hc;
     hostconn_ctx(pj->h, &hc);
-    const char *rels[2] = {pr->data_rel, pr->folded_rel};
-    const char *hosts[2] = {pr->data_host, pr->folded_host};
-    strbuf rm = {0};
-    sb_puts(&rm, "rm -f");
-    for (int k = 0; k < 2; k++) {
-        char *q = shell_quote(hosts[k]);
-        sb_printf(&rm, " %s", q);
-        free(q);
-        if (k == 1 && !ok_fold)
-            continue;
-        char *local = path_join(pj->r->dir, rels[k]);
-        if (!pj->h->p->ops.host.get_file ||
-            pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, hosts[k], local) != BC_OK) {
-            if (!*why)
-                *why = xasprintf("cannot fetch %s from host '%s': %s", hosts[k],
-                                 pj->h->cfg->alias, hc.error[0] ? hc.error : "no get_file");
-            ok_fold = false;
-        }
-        free(local);
-    }
+    char *qa = shell_quote(a), *qb = shell_quote(b);
+    char *cmd = xasprintf("rm -f %s %s %s.old", qa, qb, qa);
     int status;
-    hostconn_exec_capture(pj->h, &hc, rm.buf, HELPER_LIMIT_MS, &status, NULL, 0);
-    sb_free(&rm);
-    return ok_fold;
+    hostconn_exec_capture(pj->h, &hc, cmd, HELPER_LIMIT_MS, &status, NULL, 0);
+    free(cmd);
+    free(qa);
+    free(qb);
+}
+
+/* Keep measured run rep's profile (rep 0: the stage's only run): fold it,
+ * bring both files into the run directory.  false with *why (owned). */
+static bool keep_run(prof_job *pj, int rep, char **why)
+{
+    const cfg_stage *st = pj->rec->st;
+    char *data_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ".perf.data");
+    char *folded_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ".folded");
+    char *data_local = path_join(pj->r->dir, data_rel);
+    char *folded_local = path_join(pj->r->dir, folded_rel);
+    char *dir = dir_name(data_local);
+    mkdir_p(dir, 0755);
+    free(dir);
+    core_ctx ctx;
+    prof_ctx(pj, &ctx);
+    bool data_kept, kept_folded = false;
+    if (pj->shared) {
+        data_kept = strcmp(data_local, pj->data_host) == 0 || rename(pj->data_host, data_local) == 0;
+        bc_profile_request req = prof_request(pj, data_local, folded_local);
+        kept_folded = data_kept && pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
+    } else {
+        bc_profile_request req = prof_request(pj, pj->data_host, pj->folded_host);
+        bool on_host = pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
+        core_ctx hc;
+        hostconn_ctx(pj->h, &hc);
+        data_kept = pj->h->p->ops.host.get_file &&
+                    pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->data_host,
+                                                data_local) == BC_OK;
+        kept_folded = on_host && data_kept &&
+                      pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->folded_host,
+                                                  folded_local) == BC_OK;
+        if (!data_kept && !ctx.error[0])
+            snprintf(ctx.error, sizeof ctx.error, "cannot fetch the raw profile from host '%s': "
+                     "%.600s", pj->h->cfg->alias, hc.error[0] ? hc.error : "no get_file");
+        host_rm(pj, pj->data_host, pj->folded_host);
+    }
+    if (data_kept)
+        sv_push(&pj->data_rels, data_rel);
+    if (kept_folded)
+        sv_push(&pj->folded_rels, folded_rel);
+    else
+        *why = xstrdup(ctx.error[0] ? ctx.error : "the raw profile is missing");
+    free(data_rel);
+    free(folded_rel);
+    free(data_local);
+    free(folded_local);
+    return kept_folded;
+}
+
+void profile_after_run(prof_job *pj, int64_t i, bool started)
+{
+    if (!pj || !started)
+        return;
+    if (i < pj->warmup) {
+        /* a warm-up: not part of the profile */
+        if (pj->shared)
+            unlink(pj->data_host);
+        else
+            host_rm(pj, pj->data_host, pj->folded_host);
+        return;
+    }
+    pj->nruns++;
+    char *why = NULL;
+    if (!keep_run(pj, pj->repeated ? (int)(i - pj->warmup + 1) : 0, &why) && !pj->why)
+        pj->why = why, why = NULL;
+    free(why);
 }
 
 /* Title of a flame graph: stage, case, target. */
@@ -367,55 +375,42 @@ static cJSON *summarise(run *r, const char *profiler, const stage_rec *rec, char
     return p;
 }
 
-void profile_end(prof_job *pj, bool started)
+void profile_end(prof_job *pj)
 {
     if (!pj)
         return;
     stage_rec *rec = pj->rec;
     const cfg_stage *st = rec->st;
-    size_t nrun = started ? pj->nruns : 0;
-    char **folded_rels = xcalloc(nrun + 1, sizeof *folded_rels);
-    size_t nf = 0;
-    cJSON *data = cJSON_CreateArray();
-    char *why = NULL;
-    for (size_t i = 0; i < nrun; i++) {
-        const prof_run *pr = &pj->runs[i];
-        char *err = NULL;
-        bool ok = fetch_run(pj, pr, &err);
-        struct stat sb;
-        char *local = path_join(pj->r->dir, pr->data_rel);
-        if (stat(local, &sb) == 0)
-            cJSON_AddItemToArray(data, cJSON_CreateString(pr->data_rel));
-        free(local);
-        if (ok)
-            folded_rels[nf++] = pr->folded_rel;
-        else if (!why)
-            why = err, err = NULL;
-        free(err);
-    }
     char *merged = layout_profile(st, &rec->where, rec->cs, 0, ".folded");
-    if (nf > 0 && pj->repeated && !concat_files(pj->r->dir, folded_rels, nf, merged))
+    size_t nf = pj->folded_rels.n;
+    if (nf > 0 && pj->repeated && !concat_files(pj->r->dir, pj->folded_rels.v, nf, merged))
         log_msg(BC_LOG_WARN, "stage '%s': cannot write %s", st->name, merged);
     cJSON *p = NULL;
+    char *why = pj->why;
+    pj->why = NULL;
     if (nf > 0) {
         /* the merged file when there are repetitions, else the run's own */
         char *one[1] = {merged};
-        p = summarise(pj->r, pj->p->desc.name, rec, pj->repeated ? one : folded_rels,
+        p = summarise(pj->r, pj->p->desc.name, rec, pj->repeated ? one : pj->folded_rels.v,
                       pj->repeated ? 1 : nf, merged, &why);
     }
     if (!p) {
-        p = prof_error_json(pj, why ? why : started ? "no profiled run" : "the command did not start");
-        if (started && why)
+        p = prof_error_json(pj, why ? why : pj->nruns ? "no folded stacks" : "no profiled run");
+        if (pj->nruns)
             log_msg(BC_LOG_WARN, "stage '%s' on host '%s': no profile: %s", st->name,
-                    pj->h->cfg->alias, why);
+                    pj->h->cfg->alias, why ? why : "no folded stacks");
+    } else if (why) {
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': a run's profile was lost: %s", st->name,
+                pj->h->cfg->alias, why);
     }
-    cJSON_AddNumberToObject(p, "runs", (double)nrun);
-    cJSON_AddItemToObject(p, "data", data);
+    cJSON_AddNumberToObject(p, "runs", (double)pj->nruns);
+    cJSON *data = cJSON_AddArrayToObject(p, "data");
+    for (size_t i = 0; i < pj->data_rels.n; i++)
+        cJSON_AddItemToArray(data, cJSON_CreateString(pj->data_rels.v[i]));
     cJSON_Delete(rec->profile);
     rec->profile = p;
     free(why);
     free(merged);
-    free(folded_rels);
     prof_free(pj);
 }
 

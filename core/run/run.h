@@ -301,17 +301,16 @@ struct prof_job;
 /* After stage_exec_prepare and before any other wrapper (fanout_wrap):
  * NULL when rec's stage has no profile: or its host cannot be profiled
  * (said once per host, and in rec's "profile").  Otherwise ex->cmd now
- * runs the first measured run under the profiler. */
+ * runs the stage's command under the profiler (every run of it). */
 struct prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex);
-/* Before run i (0-based, warm-ups first) of a repeated stage: warm-ups run
- * the plain command, each measured run its own profiled one.  Nothing for
- * a stage run once (pj NULL too). */
-void profile_select(struct prof_job *pj, stage_exec *ex, int64_t i);
-/* After the stage's runs, whatever their outcome (started: the command
- * started at all): fold and fetch every profiled run's files, write the
- * stage's folded stacks and flame graph, its top functions into rec's
- * "profile".  Frees pj (NULL: nothing). */
-void profile_end(struct prof_job *pj, bool started);
+/* After run i (0-based, warm-ups first) of the stage, whatever its outcome
+ * (started: the command started): a warm-up's profile is discarded, a
+ * measured run's folded and fetched into profiles/.  pj NULL: nothing. */
+void profile_after_run(struct prof_job *pj, int64_t i, bool started);
+/* After the stage's runs: the stage's folded stacks (all repetitions),
+ * flame graph and top functions into rec's "profile".  Frees pj (NULL:
+ * nothing). */
+void profile_end(struct prof_job *pj);
 /* A fanned-out stage: its nodes' folded stacks merged into all's profile
  * (profiles/[<case>/]<stage>.folded and .svg). */
 void profile_merge_nodes(run *r, stage_rec *all, stage_rec *const *nodes, size_t n);

@@ -65,10 +65,10 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         int64_t wall;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
-        profile_select(j->prof, &j->ex, i);
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
+        profile_after_run(j->prof, i, rc != EXEC_START_FAILED);
         if (rc != EXEC_START_FAILED)
             j->started = true;
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
@@ -177,7 +177,7 @@ static void finish_job(stage_job *j)
     const cfg_stage *st = j->st;
     if (j->fn)
         fanout_stdout_end(&j->io);
-    profile_end(j->prof, j->started && j->h->opened);
+    profile_end(j->prof);
     if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && j->started && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict

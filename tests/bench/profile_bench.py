@@ -54,12 +54,12 @@ def peak(peakrss, cmd, cwd):
     return float(ms) / 1000, int(kb)
 
 
-def medians(run_dir):
+def medians(run_dir, key=lambda r: r["wall_s"]):
     meta = json.load(open(os.path.join(run_dir, "metadata.json")))
     out = {}
     for s in meta["stages"]:
         runs = s["repeat"]["runs"]
-        out[s["name"]] = statistics.median(r["wall_s"] for r in runs)
+        out[s["name"]] = statistics.median(key(r) for r in runs)
     return out
 
 
@@ -95,6 +95,11 @@ def overhead(a, d):
     print(f"    median wall without profile: {plain:.4f} s  ({m['plain_a']:.4f}, {m['plain_b']:.4f})")
     print(f"    median wall with perf 99 Hz: {profd:.4f} s  ({m['profiled_a']:.4f}, {m['profiled_b']:.4f})")
     print(f"    difference: {100 * (profd / plain - 1):+.2f} %  (ratio {profd / plain:.4f})")
+    c = medians(os.path.join(d, "runs", "1"), lambda r: r["user_cpu_s"] + r["system_cpu_s"])
+    cp = statistics.mean([c["plain_a"], c["plain_b"]])
+    cq = statistics.mean([c["profiled_a"], c["profiled_b"]])
+    print(f"    median CPU time (user + system, perf's included): {cp:.4f} s without, "
+          f"{cq:.4f} s with: {100 * (cq / cp - 1):+.2f} %")
     print(f"    perf's fixed start-up and write-out per run (perf record -- true, minus sh): {fx:.4f} s")
     print(f"    difference without that fixed cost (the sampling): "
           f"{100 * ((profd - fx) / plain - 1):+.2f} %")

@@ -123,6 +123,7 @@ rep_runs=$(json $R/metadata.json '[s["profile"]["runs"] for s in j["stages"] if 
 [ "$rep_runs" = "[2]" ] || fail "rep: 2 profiled runs expected, got $rep_runs"
 fan_nodes=$(json $R/metadata.json '[s["profile"].get("nodes") for s in j["stages"] if s["name"] == "fan" and s["host"] == "*"]')
 [ "$fan_nodes" = "[2]" ] || fail "fan: the merged profile should cover 2 nodes, got $fan_nodes"
+check_schema "$SRC_DIR/docs/schema/results.schema.json" $R/results.json
 pass "results.json: top functions by self and total samples per stage and host"
 
 # The flame graph is XML and names the hot function.
@@ -232,6 +233,7 @@ expect_in "$ERR" "apt-get install linux-perf"
 err=$(json np/1/metadata.json '[s["profile"]["error"] for s in j["stages"]]')
 expect_in "$err" "not found in PATH"
 [ ! -d np/1/profiles ] || fail "no profile should be kept without perf"
+check_schema "$SRC_DIR/docs/schema/results.schema.json" np/1/results.json
 pass "without perf: a normal run, the reason said once and recorded"
 
 # Over SSH: the profile is taken on the host and fetched through the transport.

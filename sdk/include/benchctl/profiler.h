@@ -4,11 +4,12 @@
  * folded stacks.  Selected with a stage's `profile: {with: NAME, ...}`;
  * the other keys of that mapping are the plugin's options.
  *
- * The core calls, per profiled run of a stage on a host (each measured
- * repetition of a `repeat:`, never its warm-ups; each fan-out node):
+ * The core calls, for a stage run on a host (each fan-out node too):
  *   check  once per host and profiler in a run: can this host be profiled?
- *   wrap   the command to run instead of the stage's command;
- *   fold   after the command ended (whatever its status): folded stacks
+ *   wrap   once: the command to run instead of the stage's command, for
+ *          every run of it (a `repeat:`'s warm-ups too; their profiles are
+ *          removed unread);
+ *   fold   after each measured run (whatever its status): folded stacks
  *          from the raw profile, both left on the host at the request's
  *          paths.
  * The core fetches both files through the transport, keeps them under
@@ -44,8 +45,8 @@ typedef struct bc_profiler_ops {
     int (*check)(bc_ctx *ctx);
     /* Required.  Write into buf (size bytes, NUL-terminated) one shell
      * command that runs req->shell + req->command under the profiler, with
-     * its whole process tree, writing the raw profile to req->data_path,
-     * and exits with the command's exit status.  BC_ERR when it does not
+     * its whole process tree, writing the raw profile to req->data_path
+     * (replacing a file there), and exits with the command's exit status.  BC_ERR when it does not
      * fit or the options cannot be honoured (set_error). */
     int (*wrap)(bc_ctx *ctx, const bc_profile_request *req, char *buf, size_t size);
     /* Required.  The wrapped command has ended: write the folded stacks of
