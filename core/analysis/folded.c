@@ -46,12 +46,13 @@ void folded_free(folded *f)
     memset(f, 0, sizeof *f);
 }
 
-/* The index of name s[0..n), or UINT32_MAX when add is false and it is new. */
+/* The index of name s[0..n), or UINT32_MAX when add is false and it is new
+ * (a lookup changes nothing: it is safe on a shared profile). */
 static uint32_t intern(folded *f, const char *s, size_t n, bool add)
 {
-    if (f->nnames * 2 >= f->name_hash_cap) {
-        if (!add && f->name_hash_cap == 0)
-            return UINT32_MAX;
+    if (!add && f->name_hash_cap == 0)
+        return UINT32_MAX;
+    if (add && f->nnames * 2 >= f->name_hash_cap) {
         uint32_t cap = f->name_hash_cap ? f->name_hash_cap * 2 : 1024;
         uint32_t *t = xcalloc(cap, sizeof *t);
         for (uint32_t i = 0; i < f->nnames; i++) {
@@ -94,12 +95,14 @@ static void child_hash_put(fslot *t, uint32_t cap, uint32_t parent, uint32_t nam
  * there is none. */
 static uint32_t child_of(folded *f, uint32_t parent, uint32_t name, bool add)
 {
+    if (!add && f->child_hash_cap == 0)
+        return UINT32_MAX;
     if (f->nnodes == 0) {
         f->nodes_cap = 1024;
         f->nodes = xcalloc(f->nodes_cap, sizeof *f->nodes);
         f->nnodes = 1; /* the root */
     }
-    if (f->nnodes * 2 >= f->child_hash_cap) {
+    if (add && f->nnodes * 2 >= f->child_hash_cap) {
         uint32_t cap = f->child_hash_cap ? f->child_hash_cap * 2 : 2048;
         fslot *t = xcalloc(cap, sizeof *t);
         for (uint32_t i = 1; i < f->nnodes; i++)
