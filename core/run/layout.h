@@ -10,8 +10,9 @@
  *   samples/[<case>/][<rep>/]<output>[<tag>]/<n>-<column>.f64   every value of
  *                                                       a column
  *   plots/[<case>/][<rep>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
- *   profiles/[<case>/]<stage>[<tag>][.rep-<n>].perf.data   a profiled run's raw
- *                                                       profile (`profile:`)
+ *   profiles/[<case>/]<stage>[<tag>][.rep-<n>].<profiler>.data   a profiled
+ *                                                       run's raw profile (`profile:`;
+ *                                                       .perf.data for perf)
  *   profiles/[<case>/]<stage>[<tag>].folded, .svg       its folded stacks (all
  *                                                       repetitions) and flame graph
  *   config.yaml, git.patch, stages.jsonl                the run's inputs and journal

@@ -162,7 +162,9 @@ prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
     if (pj->shared) {
         /* straight into the run directory: <stem>.perf.data, renamed per
          * repetition after it */
-        char *rel = layout_profile(st, &rec->where, rec->cs, 0, ".perf.data");
+        char *ext = xasprintf(".%s.data", pj->p->desc.name); /* .perf.data */
+        char *rel = layout_profile(st, &rec->where, rec->cs, 0, ext);
+        free(ext);
         pj->data_host = path_join(r->dir, rel);
         free(rel);
         char *dir = dir_name(pj->data_host);
@@ -173,7 +175,8 @@ prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
         pthread_mutex_lock(&h->lock);
         unsigned seq = ++h->meta_seq;
         pthread_mutex_unlock(&h->lock);
-        pj->data_host = xasprintf("%s/profile-%u.perf.data", tmp ? tmp : "/tmp", seq);
+        pj->data_host = xasprintf("%s/profile-%u.%s.data", tmp ? tmp : "/tmp", seq,
+                                  pj->p->desc.name);
         pj->folded_host = xasprintf("%s/profile-%u.folded", tmp ? tmp : "/tmp", seq);
     }
     if (wrap_command(pj, ex, &why))
@@ -206,7 +209,9 @@ static void host_rm(prof_job *pj, const char *a, const char *b)
 static bool keep_run(prof_job *pj, int rep, char **why)
 {
     const cfg_stage *st = pj->rec->st;
-    char *data_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ".perf.data");
+    char *ext = xasprintf(".%s.data", pj->p->desc.name); /* .perf.data */
+    char *data_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ext);
+    free(ext);
     char *folded_rel = layout_profile(st, &pj->rec->where, pj->rec->cs, rep, ".folded");
     char *data_local = path_join(pj->r->dir, data_rel);
     char *folded_local = path_join(pj->r->dir, folded_rel);
