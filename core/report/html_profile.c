@@ -40,9 +40,9 @@ static void top_rows(strbuf *sb, const cJSON *list, const char *what)
             sb_puts(sb, what);
         sb_puts(sb, "</td><td><code>");
         h_esc(sb, jstr(e, "function"));
-        sb_puts(sb, "</code></td><td class=num>");
+        sb_puts(sb, "</code></td><td class=n>");
         h_num(sb, jnum(e, "samples"));
-        sb_puts(sb, "</td><td class=num>");
+        sb_puts(sb, "</td><td class=n>");
         h_num(sb, jnum(e, "share") * 100);
         sb_puts(sb, " %</td></tr>\n");
     }
