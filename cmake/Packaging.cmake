@@ -3,7 +3,7 @@
 # under share/doc, the LICENSE; and the CPack setup that splits an install
 # into Debian packages the way distributions ship plugin engines:
 #
-#   benchctl         the core: bin/benchctl, the local host, the probes, publishers,
+#   benchctl         the core: bin/benchctl, the local and slurm hosts, the probes, publishers,
 #                    collectors, validators, the proc monitor and the perf profiler
 #                    (Suggests: linux-perf), man pages, completion, docs
 #   benchctl-ssh     the ssh host transport (Depends: libssh, from shlibdeps)
@@ -23,6 +23,10 @@ install(DIRECTORY docs/ DESTINATION ${BENCHCTL_DOCDIR}/docs COMPONENT core
         FILES_MATCHING PATTERN "*.md" PATTERN "*.json" PATTERN "man" EXCLUDE)
 install(DIRECTORY examples/ DESTINATION ${BENCHCTL_DOCDIR}/examples COMPONENT core
         USE_SOURCE_PERMISSIONS PATTERN "results" EXCLUDE PATTERN "report.md" EXCLUDE PATTERN "plugins" EXCLUDE)
+# The slurm transport is in the core package (it needs only libc; the cluster
+# provides Slurm's commands), its README beside the docs.
+install(FILES plugins/hosts/slurm/README.md DESTINATION ${BENCHCTL_DOCDIR}
+        RENAME README.slurm.md COMPONENT core)
 # Debian: every package has its copyright file in /usr/share/doc/<package>.
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/benchctl-ssh RENAME copyright
         COMPONENT ssh)
@@ -100,7 +104,7 @@ set(CPACK_STRIP_FILES ON)                       # debug symbols stay in the buil
 
 set(CPACK_DEBIAN_CORE_PACKAGE_NAME benchctl)
 set(CPACK_DEBIAN_CORE_PACKAGE_RECOMMENDS "benchctl-gnuplot")
-set(CPACK_DEBIAN_CORE_PACKAGE_SUGGESTS "benchctl-ssh, git, rclone, linux-perf")
+set(CPACK_DEBIAN_CORE_PACKAGE_SUGGESTS "benchctl-ssh, git, rclone, slurm-client, linux-perf")
 set(CPACK_DEBIAN_CORE_DESCRIPTION
   "benchmark orchestrator
 Declare a benchmark once in YAML - hosts, stages, readiness checks, result
@@ -108,8 +112,8 @@ files, plots - and `benchctl run` does the plumbing and stores every run
 with the parameters and metadata that produced it; `benchctl compare` tests
 runs against each other.
 
-This package has the benchctl command with its local host transport, health
-probes, collectors and validators. The ssh transport and the gnuplot plot
+This package has the benchctl command with its local and slurm host
+transports, health probes, collectors and validators. The ssh transport and the gnuplot plot
 emitter are the packages benchctl-ssh and benchctl-gnuplot.")
 
 set(CPACK_DEBIAN_SSH_PACKAGE_NAME benchctl-ssh)

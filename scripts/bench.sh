@@ -15,6 +15,11 @@ echo "== host monitoring: sampler CPU (1 s, 100 ms) vs vmstat / a naive loop; st
 /usr/bin/python3 tests/bench/monitor_bench.py build-release/core/benchctl
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== kill -9 of benchctl at 100 random moments (local and SSH stages): leftovers, crashed runs, gc (needs root)"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/crash_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
+echo "== slurm transport: 50 stages in one allocation vs 50 srun allocations vs local (needs root, slurm-wlm)"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/slurm_bench.py build-release/core/benchctl
+else echo "skipped: not root"; fi
 echo "== publishing 500 results to a real Conbench server: benchctl publish vs a curl loop (needs root)"
 if [ "$(id -u)" = 0 ] && [ -f ../shared/conbench/start.sh ]; then
   /usr/bin/python3 tests/bench/publish_bench.py build-release/core/benchctl ../shared/conbench

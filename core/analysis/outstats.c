@@ -20,6 +20,7 @@
 
 #include <benchctl/services.h>
 
+#include "util/beneath.h"
 #include "util/jsonget.h"
 #include "util/log.h"
 #include "util/wfail.h"
@@ -76,7 +77,7 @@ static bool is_type(const cfg_column *c, const char *t)
 /* fopen(path, "wb") that never follows a link planted at path. */
 static FILE *create_nofollow(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int fd = open_beneath(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (fd >= 0 && !f)
         close(fd);
@@ -141,7 +142,9 @@ outstats *outstats_new(const char *run_dir, const cfg_output *o, const char *sam
             continue; /* an ABI 1.0 validator: no values, no sample files */
         if (dir_state == 0) {
             dir_state = mkdir_p(dir, 0755) ? 1 : -1;
-            if (dir_state < 0)
+            if (dir_state < 0 && errno == ELOOP) /* a link planted there: stop */
+                wfail_note(dir, errno);
+            else if (dir_state < 0)
                 log_msg(BC_LOG_WARN, "cannot create %s: %s (no percentiles for output '%s')",
                         dir, strerror(errno), o->name);
         }

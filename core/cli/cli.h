@@ -92,6 +92,7 @@ int cmd_edit(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -37,6 +37,22 @@ static void print_duration(FILE *f, double s)
         fprintf(f, "%dm%04.1fs", (int)(s / 60), s - 60 * (int)(s / 60));
 }
 
+/* One line of the timing-noise verdicts of a host (its facts' "noise",
+ * as `benchctl check` gives them): the checks that warned, or ok. */
+static void print_noise(const char *label, const cJSON *noise, bool *first)
+{
+    if (!cJSON_IsObject(noise))
+        return;
+    printf("  %-10s %s: ", *first ? "noise" : "", label);
+    *first = false;
+    int n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(noise, "checks"))
+        if (strcmp(jstr(c, "verdict", ""), "warn") == 0)
+            printf("%s%s", n++ ? ", " : "warn ", jstr(c, "name", "?"));
+    printf("%s\n", n ? "" : "ok");
+}
+
 static void inspect_text(const cJSON *m, const char *dir)
 {
     printf("Run %s: %s\n", jstr(m, "run_id", "?"), jstr(m, "benchmark_name", "?"));
@@ -63,6 +79,17 @@ static void inspect_text(const cJSON *m, const char *dir)
         printf("  machine    %s, %s %s, %s, %.0f cores, %.1f GiB\n", jstr(mach, "hostname", "?"),
                jstr(mach, "os", "?"), jstr(mach, "arch", "?"), jstr(mach, "cpu_model", "?"),
                jnum(mach, "cores", 0), jnum(mach, "memory_bytes", 0) / (1024.0 * 1024 * 1024));
+    bool first = true;
+    print_noise("this machine", cJSON_GetObjectItem(mach, "noise"), &first);
+    const cJSON *hj;
+    cJSON_ArrayForEach(hj, cJSON_GetObjectItem(m, "hosts"))
+    {
+        char *label = xasprintf("host %s", hj->string ? hj->string : "?");
+        print_noise(label, cJSON_GetObjectItem(cJSON_GetObjectItem(hj, "facts"), "noise"), &first);
+        free(label);
+    }
+    if (!first)
+        printf("  %-10s (the details and fixes: metadata.json, or `benchctl check` now)\n", "");
     const cJSON *bc = cJSON_GetObjectItem(m, "benchctl");
     if (cJSON_IsObject(bc))
         printf("  benchctl   %s (plugin ABI %s)\n", jstr(bc, "version", "?"), jstr(bc, "abi", "?"));

@@ -301,6 +301,14 @@ static const cli_option gc_opts[] = {
     END,
 };
 
+static const cli_option check_opts[] = {
+    OPT_CONFIG("check every host of FILE through its transport (default: this\n"
+               "machine only)"),
+    OPT_JSON("print a JSON object {verdict, warnings, unreachable, hosts}"),
+    OPT_PLUGIN_PATH,
+    END,
+};
+
 static const cli_option no_opts[] = {END};
 
 /* ---- the commands ----------------------------------------------------------------- */
@@ -376,6 +384,13 @@ static const cli_command commands[] = {
      .summary = "remove what crashed runs left behind (processes, private directories on every host)",
      .options = gc_opts,
      .notes = "  exit status 1 when a host could not be cleaned up (tried again next time)\n"},
+    {.name = "check", .fn = cmd_check, .args = "[-c FILE] [--json] [--plugin-path DIR]...",
+     .summary = "say what makes timings noisy on each host, with the fix of each warning",
+     .options = check_opts,
+     .notes = "  checks: governor, turbo, smt, aslr, load, busy_processes, swap, swappiness, thp,\n"
+              "  isolated_cpus, nohz_full, cgroup; verdicts: ok, warn, unknown, n/a\n"
+              "  exit codes: 0 no warning, 3 a check warned, 1 a host could not be reached or\n"
+              "  checked (the others are still reported), 2 usage or configuration error\n"},
     {.name = "plugins", .fn = cmd_plugins, .args = "[--json] [-c FILE] [--plugin-path DIR]...",
      .summary = "list the plugins found on the search path, and files refused",
      .options = plugins_opts},
@@ -406,7 +421,8 @@ void cli_print_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `benchctl COMMAND --help` for a command's options.\n"
                  "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
-                 "3 compare found a regression (--fail-on-regression), 130 interrupted.\n");
+                 "3 compare found a regression (--fail-on-regression) or a check warned,\n"
+                 "130 interrupted.\n");
 }
 
 /* "  -c, --config FILE       text": the names in 24 columns, the text's

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
@@ -79,16 +80,38 @@ static void command_first(int argc, char **argv)
     argv[1] = cmd;
 }
 
+/* No core dump of benchctl itself: its memory may hold secrets (passwords,
+ * key passphrases, -e values).  The soft RLIMIT_CORE goes to 0 unless
+ * BENCHCTL_CORE_DUMPS=1; the value it had is handed to the stages (the
+ * local transport gives it back to each one, BENCHCTL_STAGE_RLIMIT_CORE),
+ * so a benchmark that dumps core still does. */
+static void limit_core_dumps(void)
+{
+    const char *opt = getenv("BENCHCTL_CORE_DUMPS");
+    struct rlimit rl;
+    if ((opt && strcmp(opt, "1") == 0) || getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur == 0)
+        return;
+    char v[32];
+    if (rl.rlim_cur == RLIM_INFINITY)
+        snprintf(v, sizeof v, "unlimited");
+    else
+        snprintf(v, sizeof v, "%llu", (unsigned long long)rl.rlim_cur);
+    rl.rlim_cur = 0;
+    if (setrlimit(RLIMIT_CORE, &rl) == 0)
+        setenv("BENCHCTL_STAGE_RLIMIT_CORE", v, 1);
+}
+
 int main(int argc, char **argv)
 {
     /* A closed terminal or pipe must not kill a run half-way. */
     signal(SIGPIPE, SIG_IGN);
+    limit_core_dumps();
     if (argc < 2) {
         cli_print_usage(stderr);
         return EXIT_USAGE;
     }
-    if (argc == 4 && strcmp(argv[1], "__watchdog") == 0)
-        return engine_watchdog(argv[2], argv[3]); /* a run's, not a user's */
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "__watchdog") == 0) /* a run's */
+        return engine_watchdog(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
     command_first(argc, argv);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -234,6 +234,20 @@ static void svc_monitor_sample(bc_ctx *ctx, const bc_monitor_sample *s)
         c->on_sample(c, s);
 }
 
+static void svc_host_accounting(bc_ctx *ctx, const char *json_object)
+{
+    core_ctx *c = C(ctx);
+    if (!json_object)
+        return;
+    if (strlen(json_object) >= sizeof c->accounting) {
+        log_msg(BC_LOG_WARN, "[host:%s] its accounting record (%zu bytes) is longer than %zu "
+                "bytes and was dropped", c->plugin ? c->plugin->desc.name : "?",
+                strlen(json_object), sizeof c->accounting - 1);
+        return;
+    }
+    snprintf(c->accounting, sizeof c->accounting, "%s", json_object);
+}
+
 const bc_services core_services = {
     .size = sizeof(bc_services),
     .abi_major = BC_ABI_MAJOR,
@@ -264,6 +278,7 @@ const bc_services core_services = {
     .host_caps = svc_host_caps,
     .host_stream = svc_host_stream,
     .monitor_sample = svc_monitor_sample,
+    .host_accounting = svc_host_accounting,
 };
 
 void ctx_init(core_ctx *ctx, const plugin *p, optview *opts, const ctx_env *env,

@@ -67,6 +67,7 @@ typedef struct core_ctx {
     int64_t max_bytes;        /* host_get_file: the copy's limit (fact max_file_bytes); 0: none */
     char error[1024];         /* filled by svc->set_error */
     char factbuf[32];         /* computed facts (time_left_ms, before ABI 1.2) */
+    char accounting[2048];    /* svc->host_accounting's last JSON text ("": none) */
 } core_ctx;
 
 /* The one services table of this core. */

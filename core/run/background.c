@@ -216,6 +216,7 @@ bool bg_stop_all(run *r)
         bg_proc *b = r->bgs[i];
         exec_release(b->h, &b->ctx, b->proc);
         stage_rec *sr = b->rec;
+        record_set_accounting(sr, b->ctx.accounting);
         record_set_end(sr, b->m0);
         if (b->stopped_by_us) {
             sr->stopped_by = b->killed ? "SIGKILL" : "SIGTERM";

@@ -19,6 +19,7 @@
 #include <csv.h>
 #include <cjson/cJSON.h>
 
+#include "util/beneath.h"
 #include "util/log.h"
 #include "util/wfail.h"
 #include "run/run.h"
@@ -236,7 +237,7 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
     char *abs = path_join(r->dir, rel);
     char *err = NULL;
     /* Never through a link planted in the run directory. */
-    int ofd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int ofd = open_beneath(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     FILE *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
     uint64_t rows = 0;
     int64_t t0 = mono_ns();

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "config/config.h"
 #include "plugin/loader.h"
 #include "plugin/coresvc.h"
@@ -19,6 +21,7 @@ enum {
     EXIT_OK = 0,
     EXIT_RUN_FAILED = 1,
     EXIT_USAGE = 2,
+    EXIT_CHECK_WARN = 3, /* check: every host reached, some check warned */
     EXIT_THRESHOLDS = 4, /* the run completed, but a threshold: failed */
     EXIT_INTERRUPTED = 130
 };
@@ -58,6 +61,16 @@ int engine_plot(const char *id, const char *output_dir, const char *plots_config
  * not be cleaned (that run is tried again next time). */
 int engine_gc(const char *output_dir, const strvec *plugin_paths);
 
+/* `benchctl check`: what makes timings noisy on every host of the config
+ * at config_path, reached through its transport (NULL: this machine
+ * only).  Returns the report (owned): {verdict: ok | warn | error,
+ * warnings, unreachable, hosts: [{host, transport, controller, reachable,
+ * and error, or noise_assess's verdict, warnings, checks}]}, and *code:
+ * EXIT_OK, EXIT_CHECK_WARN, EXIT_RUN_FAILED (a host not reached or not
+ * checked).  NULL with *code EXIT_USAGE after printing a config's errors,
+ * or EXIT_INTERRUPTED (Ctrl-C). */
+cJSON *engine_check(const char *config_path, const strvec *plugin_paths, int *code);
+
 /* Load config + bind its plugins, printing every diagnostic.  Returns the
  * config, or NULL (with exit code 2 semantics) on any error. */
 config *engine_load(const char *config_path, loader *ld, const strvec *plugin_paths,
@@ -66,9 +79,11 @@ config *engine_load(const char *config_path, loader *ld, const strvec *plugin_pa
 config *engine_load_in(const char *config_path, const char *base_dir, loader *ld,
                        const strvec *plugin_paths, bool print_warnings);
 
-/* `benchctl __watchdog FD MARKER` (internal, started by a run): wait for
- * the run's end on FD; if benchctl died instead, stop every process with
- * MARKER in its environment (leftovers.c).  Returns the exit code. */
-int engine_watchdog(const char *fd_text, const char *marker);
+/* `benchctl __watchdog FD MARKER [RUN_DIR]` (internal, started by a run):
+ * wait for the run's end on FD; if benchctl died instead, stop every
+ * process with MARKER in its environment and remove the private
+ * directories on this machine that RUN_DIR recorded (leftovers.c).
+ * Returns the exit code. */
+int engine_watchdog(const char *fd_text, const char *marker, const char *run_dir);
 
 #endif

@@ -23,9 +23,7 @@
 #include "store/runstore.h"
 #include "util/log.h"
 
-/* Is s one of our private directory names (/tmp/benchctl.XXXX, nothing
- * a shell would interpret)? */
-static bool private_dir_name(const char *s)
+bool run_private_dir_name(const char *s)
 {
     if (strncmp(s, "/tmp/benchctl.", 14) != 0 || !s[14])
         return false;
@@ -41,6 +39,11 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     (void)flag;
     (void)ftw;
     return remove(path) == 0 ? 0 : -1;
+}
+
+bool run_remove_tree(const char *dir)
+{
+    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
 }
 
 /* The remote clean-up: stop what carries the directory, remove it. */
@@ -161,7 +164,7 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
     {
         const char *dir = dj->valuestring;
         hj = cJSON_GetObjectItem(hosts, dj->string);
-        if (!dir || !private_dir_name(dir))
+        if (!dir || !run_private_dir_name(dir))
             continue;
         bool local = false;
         const cJSON *cap;
@@ -171,7 +174,7 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
         if (local) {
             struct stat sb;
             if (lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+                if (run_remove_tree(dir))
                     what = xasprintf("removed %s on host '%s'", dir, dj->string);
             }
         } else {

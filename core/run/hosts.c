@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/beneath.h"
 #include "store/hostfacts.h"
 #include "util/log.h"
 #include "run/run.h"
@@ -165,10 +166,12 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         cJSON *line = cJSON_CreateObject();
         cJSON_AddStringToObject(line, "host", h->cfg->alias);
         cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
+        if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER) /* the watchdog removes these */
+            cJSON_AddTrueToObject(line, "controller");
         char *txt = cJSON_PrintUnformatted(line);
         cJSON_Delete(line);
         char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
-        int fd = txt ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
+        int fd = txt ? open_beneath(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
         if (fd >= 0) {
             char *l = xasprintf("%s\n", txt);
             write_all(fd, l, strlen(l));
@@ -219,9 +222,11 @@ static void take_facts(hostconn *h)
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
     int status = -1;
-    char out[4096];
-    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, sizeof out);
+    enum { OUT_SIZE = 16384 }; /* the facts and the noise lines: about 2 KiB */
+    char *out = xcalloc(1, OUT_SIZE);
+    int rc = hostconn_exec_capture(h, &ctx, hostfacts_script, 15000, &status, out, OUT_SIZE);
     cJSON *facts = rc == BC_OK ? hostfacts_parse(out) : NULL;
+    free(out);
     if (!facts || !facts->child) {
         log_msg(BC_LOG_WARN, "host '%s': its machine facts (OS, kernel, CPU, memory) could not "
                 "be read (%s); the run goes on without them", h->cfg->alias,
@@ -259,7 +264,7 @@ static bool hostconn_open_locked(hostconn *h)
         h->error = err;
         return false;
     }
-    char opened_out[8192] = "";
+    char opened_out[16384] = "";
     capture cap = {opened_out, sizeof opened_out, 0};
     ctx.sink = capture_sink;
     ctx.sink_data = &cap;

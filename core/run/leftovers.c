@@ -5,7 +5,8 @@
  * (`setsid`, double forks).  At the end of a run they are stopped here; and
  * a watchdog process (`benchctl __watchdog`, named benchctl-watch), started
  * with the run, stops them when benchctl itself dies (kill -9, OOM) and can
- * no longer do it.  Watchdogs are never stopped by marker: a nested run's
+ * no longer do it, and removes the run's private directories on this
+ * machine.  Watchdogs are never stopped by marker: a nested run's
  * watchdog, which inherited the outer run's marker, cleans up after its
  * own run.
  */
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,7 +114,30 @@ static char *marker_of(const run *r)
     return xasprintf("BENCHCTL_RUN_MARK=%s", r->mark);
 }
 
-int engine_watchdog(const char *fd_text, const char *marker)
+/* The private directories of the run's hosts on this machine (the
+ * controller's, recorded in run_dir's LAYOUT_PRIVATE_DIRS as they opened):
+ * removed when benchctl died, as the SSH dispatcher does on its host. */
+static void remove_local_private_dirs(const char *run_dir)
+{
+    char *path = path_join(run_dir, LAYOUT_PRIVATE_DIRS);
+    char *text = read_file(path, NULL);
+    free(path);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        cJSON *l = cJSON_Parse(line);
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(l, "private_dir"));
+        struct stat st;
+        if (d && cJSON_IsTrue(cJSON_GetObjectItem(l, "controller")) && run_private_dir_name(d) &&
+            lstat(d, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+            run_remove_tree(d);
+        cJSON_Delete(l);
+    }
+    free(text);
+}
+
+int engine_watchdog(const char *fd_text, const char *marker, const char *run_dir)
 {
     /* Until benchctl closes its end (or dies), nothing.  A signal to the
      * terminal's process group is benchctl's to handle. */
@@ -127,8 +152,11 @@ int engine_watchdog(const char *fd_text, const char *marker)
     ssize_t got;
     while ((got = read((int)fd, &c, 1)) < 0 && errno == EINTR)
         ;
-    if (got == 0) /* EOF without the word: benchctl died */
+    if (got == 0) { /* EOF without the word: benchctl died */
         stop_marked(marker, -1, 2000);
+        if (run_dir)
+            remove_local_private_dirs(run_dir);
+    }
     return 0;
 }
 
@@ -147,7 +175,7 @@ void leftovers_watch(run *r)
         int fd = fcntl(p[0], F_DUPFD, 3);
         char fd_text[16];
         snprintf(fd_text, sizeof fd_text, "%d", fd);
-        execl(r->bin, "benchctl-watch", "__watchdog", fd_text, marker, (char *)NULL);
+        execl(r->bin, "benchctl-watch", "__watchdog", fd_text, marker, r->dir, (char *)NULL);
         _exit(127);
     }
     free(marker);

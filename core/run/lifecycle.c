@@ -25,6 +25,7 @@
 #include "report/report.h"
 #include "store/hostfacts.h"
 #include "store/reserve.h"
+#include "util/beneath.h"
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/log.h"
@@ -250,6 +251,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
     r->cfg = c;
     r->ld = ld;
     r->o = o;
+    /* The machine's facts (and its noise script) before the run directory
+     * exists: a kill in between leaves no directory without metadata. */
+    r->machine = hostfacts_collect();
     if (run_cancelled(r)) { /* Ctrl-C while loading: no run directory */
         fprintf(stderr, "benchctl: interrupted before the run started; nothing was run\n");
         code = EXIT_INTERRUPTED;
@@ -271,6 +275,9 @@ static int run_open(run *r, const run_options *o, loader *ld)
         r->dir = r->id = NULL;
         goto fail;
     }
+    /* From now on nothing benchctl writes in there follows a link a stage
+     * planted (util/beneath.h). */
+    beneath_set_root(r->dir);
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
     /* Held for the run's life: without it a reader knows the run crashed. */
     r->owner_fd = runstore_own_run(r->dir);
@@ -289,6 +296,8 @@ static int run_open(run *r, const run_options *o, loader *ld)
     return EXIT_OK;
 fail:
     git_state_free(&git);
+    cJSON_Delete(r->machine);
+    r->machine = NULL;
     config_free(c);
     loader_shutdown(ld);
     return code;

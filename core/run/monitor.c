@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/beneath.h"
 #include "plugin/bind.h"
 #include "util/log.h"
 #include "util/wfail.h"
@@ -371,7 +372,7 @@ void monitor_start(run *r)
         m->rel_path = xasprintf("monitor/%s.csv", base);
         free(base);
         char *path = path_join(r->dir, m->rel_path);
-        m->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+        m->fd = open_beneath(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
                      0644);
         if (m->fd < 0) {
             int e = errno;

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <benchctl/services.h>
+
+#include "util/log.h"
 #include "util/util.h"
 
 static const char *const status_names[] = {
@@ -61,6 +64,21 @@ void record_set_error(stage_rec *rec, const char *error)
         return;
     rec->has_error = true;
     rec->error = xstrdup(error);
+}
+
+void record_set_accounting(stage_rec *rec, const char *json_text)
+{
+    if (!json_text || !json_text[0])
+        return;
+    cJSON *j = cJSON_Parse(json_text);
+    if (!cJSON_IsObject(j)) {
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': the transport's accounting is not a JSON "
+                "object; not recorded", rec->stage_name, rec->where.host);
+        cJSON_Delete(j);
+        return;
+    }
+    cJSON_Delete(rec->accounting);
+    rec->accounting = j;
 }
 
 void record_set_result(stage_rec *rec, const exec_rec *res)
@@ -296,6 +314,8 @@ cJSON *record_json(const stage_rec *rec)
         cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(rec->profile, true));
     if (rec->result.present)
         add_result(o, &rec->result);
+    if (rec->accounting)
+        cJSON_AddItemToObject(o, "accounting", cJSON_Duplicate(rec->accounting, true));
     if (rec->health.present)
         cJSON_AddItemToObject(o, "health_check", health_json(&rec->health));
     if (rec->collected)
@@ -375,6 +395,7 @@ void record_free(stage_rec *rec)
     free(rec->workdir);
     cJSON_Delete(rec->fanout);
     cJSON_Delete(rec->thresholds);
+    cJSON_Delete(rec->accounting);
     free(rec->log);
     free(rec->health.where);
     free(rec->health.last_error);

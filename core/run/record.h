@@ -156,6 +156,7 @@ typedef struct stage_rec {
     bool collated;          /* the record of a fanned-out stage's merged outputs */
     cJSON *fanout;          /* a collated record: nodes, barrier (owned) */
     cJSON *thresholds;      /* threshold verdicts of its outputs (owned), or NULL */
+    cJSON *accounting;      /* what the host's transport accounted (ABI 1.6; owned), or NULL */
     cJSON *json;            /* its serialisation in the stages array (owned by it) */
     char *owned[3];         /* stored records: their own strings */
 } stage_rec;
@@ -166,6 +167,10 @@ stage_rec *record_new(const cfg_stage *st, const char *host, const cfg_case *cs,
                       cJSON *stages_json);
 /* Set the status; reason (may be NULL) is copied. */
 void record_set_status(stage_rec *rec, stage_status s, const char *reason);
+/* Keep a transport's accounting (svc->host_accounting's JSON text; "" is
+ * nothing) as the record's "accounting" object; text that is not a JSON
+ * object is dropped with a warning naming the stage. */
+void record_set_accounting(stage_rec *rec, const char *json_text);
 /* Record the error that failed the stage (the first one wins). */
 void record_set_error(stage_rec *rec, const char *error);
 /* Add an output entry (returns it; name is copied). */

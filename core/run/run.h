@@ -54,6 +54,8 @@ typedef struct run {
     hostconn *hosts;
     size_t nhosts;
     cJSON *meta, *stages_json, *cases_json, *custom;
+    cJSON *machine;        /* hostfacts_collect, taken before the run directory; meta_begin
+                            * moves it into meta ("machine") */
     cJSON *custom_written; /* custom as last written (to see `benchctl edit`s) */
     stage_rec **recs;      /* every stage run so far, in order (the typed model) */
     size_t nrecs;
@@ -103,6 +105,11 @@ stage_status run_cancel_status(run *r);
 int run_cancelled(run *r);
 /* r->hosts from r->cfg's hosts, none opened yet. */
 void run_open_hosts(run *r);
+/* Is s one of the private directory names transports make
+ * (/tmp/benchctl.XXXX, nothing a shell would interpret)?  (gc.c) */
+bool run_private_dir_name(const char *s);
+/* rm -r of dir, never following a link.  false when something stayed. */
+bool run_remove_tree(const char *dir);
 int run_cancel_fd(run *r);
 const char *run_fact(run *r, const char *key);
 

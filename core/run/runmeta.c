@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/beneath.h"
 #include "paths.h"
 #include "run/run.h"
 #include "store/hostfacts.h"
@@ -306,14 +307,15 @@ void meta_begin(run *r, const git_state *git)
     cJSON *bj = cJSON_AddObjectToObject(r->meta, "benchctl");
     cJSON_AddStringToObject(bj, "version", BENCHCTL_VERSION);
     cJSON_AddStringToObject(bj, "abi", BENCHCTL_ABI_STRING);
-    cJSON_AddItemToObject(r->meta, "machine", hostfacts_collect());
+    cJSON_AddItemToObject(r->meta, "machine", r->machine ? r->machine : hostfacts_collect());
+    r->machine = NULL;
     cJSON_AddItemToObject(r->meta, "plugins", plugins_json(r->ld));
     r->stages_json = cJSON_AddArrayToObject(r->meta, "stages");
     if (c->ncases)
         r->cases_json = cJSON_AddArrayToObject(r->meta, "cases");
     run_save_meta(r, true);
     char *jpath = path_join(r->dir, LAYOUT_JOURNAL);
-    r->journal_fd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    r->journal_fd = open_beneath(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     free(jpath);
 }
 

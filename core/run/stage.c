@@ -251,6 +251,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         j.ctx.sink_data = &j.io;
         bc_exec_result res;
         int rc = run_measured(&j, &res);
+        record_set_accounting(sr, j.ctx.accounting);
         if (judge_run(&j, rc, &res) && !j.err)
             after_run(&j);
     }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/beneath.h"
 #include "util/log.h"
 #include "util/wfail.h"
 #include "run/run.h"
@@ -30,7 +31,7 @@ static void log_write(stage_io *io, const void *data, size_t len)
             mkdir_p(dir, 0755);
         free(dir);
         io->log_fd =
-            open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+            open_beneath(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (io->log_fd < 0) {
             io->log_failed = true;
             int e = errno;

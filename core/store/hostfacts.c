@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/noise.h"
 #include "util/util.h"
 
 extern char **environ;
@@ -87,6 +88,7 @@ cJSON *hostfacts_collect(void)
     if (sysinfo(&si) == 0)
         cJSON_AddNumberToObject(o, "memory_bytes", (double)si.totalram * si.mem_unit);
     hostfacts_add_cpu(o);
+    cJSON_AddItemToObject(o, "noise", noise_local());
     return o;
 }
 
@@ -255,6 +257,7 @@ const char hostfacts_script[] =
     "f=$(cat /sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq 2>/dev/null) && "
     "echo \"cpu_frequency_max_hz=${f}000\"\n"
     "echo \"gpu_count=$(ls /proc/driver/nvidia/gpus 2>/dev/null | wc -l)\"\n"
+    NOISE_SCRIPT /* what makes timings noisy there: noise.h */
     "exit 0\n"; /* a missing tool loses its line, not the others */
 
 cJSON *hostfacts_parse(const char *text)
@@ -287,5 +290,9 @@ cJSON *hostfacts_parse(const char *text)
         }
         line = end ? end + 1 : NULL;
     }
+    cJSON *noise = noise_parse(text);
+    if (noise) /* verdicts as `benchctl check` gives them */
+        cJSON_AddItemToObject(o, "noise", noise_assess(noise));
+    cJSON_Delete(noise);
     return o;
 }

@@ -6,7 +6,9 @@
 
 #include <cjson/cJSON.h>
 
-/* {hostname, os, kernel, arch, cpu_model, cores, memory_bytes}. */
+/* {hostname, os, kernel, arch, cpu_model, cores, memory_bytes}, the CPU
+ * facts below, and "noise": this machine's timing-noise verdicts
+ * (noise_local, store/noise.h). */
 cJSON *hostfacts_collect(void);
 /* Add the controller's cpu_thread_count, cpu_core_count (physical),
  * cpu_l1d/l1i/l2/l3_cache_bytes, cpu_frequency_max_hz (cpufreq's maximum,
@@ -15,8 +17,9 @@ cJSON *hostfacts_collect(void);
 void hostfacts_add_cpu(cJSON *o);
 
 /* The same facts of a remote host (with hostfacts_add_cpu's, where the
- * host has the tools): a POSIX sh script printing KEY=value lines, and the
- * parser of its output (unknown, missing or zero numbers left out). */
+ * host has the tools, and NOISE_SCRIPT's): a POSIX sh script printing
+ * KEY=value lines, and the parser of its output (unknown, missing or zero
+ * numbers left out; "noise": noise_assess of the noise.* lines). */
 extern const char hostfacts_script[];
 cJSON *hostfacts_parse(const char *text);
 

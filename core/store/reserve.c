@@ -1,6 +1,7 @@
 /* Room kept for a run's last writes (reserve.h). */
 #define _GNU_SOURCE
 #include "store/reserve.h"
+#include "util/beneath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@ static bool fill_zeros(int fd, off_t from, off_t to)
 bool reserve_ensure(const char *run_dir, size_t bytes)
 {
     char *path = path_join(run_dir, RESERVE_FILE);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open_beneath(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     free(path);
     if (fd < 0)
         return false;

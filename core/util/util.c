@@ -1,6 +1,7 @@
 /* Small helpers shared by the core: memory, strings, time, files. */
 #define _GNU_SOURCE
 #include "util/util.h"
+#include "util/beneath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -305,6 +306,8 @@ void format_rfc3339(int64_t wall, char *buf, size_t size)
 
 bool mkdir_p(const char *path, int mode)
 {
+    if (beneath_root_has(path) && strcmp(path, beneath_root()) != 0)
+        return mkdir_beneath(path); /* inside the run directory: no links */
     char *p = xstrdup(path);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/')
@@ -421,16 +424,18 @@ char *read_regular_file(const char *path, size_t max, size_t *len_out, char **wh
 
 bool write_file_atomic(const char *path, const void *data, size_t len, bool do_fsync)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    /* Never through a link planted at the temporary name (a stage can
-     * write into the run directory); the rename replaces a link at path
-     * itself instead of following it. */
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(tmp);
+    /* Never through a link planted at the temporary name or in a directory
+     * below the run directory (a stage can write there: beneath.h); the
+     * rename replaces a link at path itself instead of following it. */
+    const char *last;
+    int dfd = open_parent_beneath(path, false, &last);
+    if (dfd < 0)
         return false;
-    }
+    char *tmp = xasprintf("%s.tmp.%ld", last, (long)getpid());
+    unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto fail;
     const char *p = data;
     size_t left = len;
     while (left) {
@@ -450,16 +455,18 @@ bool write_file_atomic(const char *path, const void *data, size_t len, bool do_f
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, path) != 0)
+    if (renameat(dfd, tmp, dfd, last) != 0)
         goto fail;
     free(tmp);
+    close(dfd);
     return true;
 fail: {
     int e = errno;
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    unlinkat(dfd, tmp, 0);
     free(tmp);
+    close(dfd);
     errno = e;
     return false;
 }

@@ -31,8 +31,10 @@ void wfail_note(const char *path, int err)
     void *arg = NULL;
     pthread_mutex_lock(&lock);
     if (!first) {
-        const char *why = err == ENOSPC || err == EDQUOT
-                              ? "the file system is full (" : "";
+        const char *why = err == ENOSPC || err == EDQUOT ? "the file system is full ("
+                          : err == ELOOP ? "a symbolic link is in its path inside the run "
+                                           "directory, not followed ("
+                                         : "";
         first = xasprintf("cannot write %s: %s%s%s", path, why, strerror(err), *why ? ")" : "");
         fn = hook;
         arg = hook_arg;

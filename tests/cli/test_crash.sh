@@ -32,7 +32,12 @@ wait $pid 2>/dev/null || true
 # The watchdog stops them (SIGTERM, then SIGKILL after 2 s).
 for _ in $(seq 300); do alive || break; sleep 0.1; done
 if alive; then fail "left behind after kill -9: $(pgrep -fa "$marker")"; fi
-pass "kill -9: the stage and a setsid daemon it started are stopped by the watchdog"
+# ... and removes the run's private directory on this machine
+pdir=$(python3 -c 'import json,sys; print([j["private_dir"] for j in map(json.loads, open(sys.argv[1])) if j.get("controller")][0])' runs/1/.benchctl-private-dirs.jsonl) ||
+  fail "the local private directory is not recorded: $(cat runs/1/.benchctl-private-dirs.jsonl 2>&1)"
+for _ in $(seq 100); do [ -d "$pdir" ] || break; sleep 0.1; done
+[ ! -d "$pdir" ] || fail "the run's private directory $pdir is left after kill -9"
+pass "kill -9: the stage and a setsid daemon it started are stopped by the watchdog, the private directory removed"
 
 [ "$(json runs/1/metadata.json 'j["status"]')" = running ] || fail "metadata.json says running until read"
 run_bc list -c c.yaml

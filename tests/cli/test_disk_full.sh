@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A full disk under the run directory: a small tmpfs (in a private mount
 # namespace, so nothing leaks) filled by a stage's log, by an output's
-# sample files, by a collected output, by the config copy, and full before
+# sample files, by a collected output, by the config copy, by the stage
+# record appended to stages.jsonl, by metadata.json's refresh, and full before
 # the run starts.  Each run fails with a clear message and exit 1, and its
 # metadata.json is valid JSON that says why (the space for it was kept
 # from the start); a run that cannot start leaves no run directory.
@@ -145,6 +146,58 @@ expect_in "$(json "$dir/metadata.json" 'j["error"]')" "monitor/local.csv" "monit
 rm -f fs/filler
 expect_full mon
 pass "a monitor CSV filling the disk: run failed, exit 1, metadata.json valid and says why"
+
+# 4c. The disk fills between two stages (a stage fills it from outside the
+#     run directory), so the first write that fails is the stage record's
+#     append to stages.jsonl: the run stops there, and the record is not
+#     lost - it is in metadata.json.
+cat >journal.yaml <<YAML
+benchmark: {name: full-journal, output_dir: ./fs/journal}
+stages:
+  - name: fill
+    command: "head -c 3000000 /dev/zero >$T/fs/filler 2>/dev/null || true"
+  - name: next
+    command: echo never
+YAML
+run_bc run -c journal.yaml
+dir=$(ls -d fs/journal/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "stages.jsonl" "journal: error"
+[ "$(json "$dir/metadata.json" '[(s["name"], s["status"]) for s in j["stages"]]')" = "[('fill', 'success'), ('next', 'not_run')]" ] ||
+  fail "journal: the stage records in metadata.json: $(json "$dir/metadata.json" 'j["stages"]')"
+expect_not_in "$OUT" "never" "journal: the stage after the failed write"
+rm -f fs/filler
+expect_full journal
+pass "stages.jsonl filling the disk: run failed, exit 1, the stage's record kept in metadata.json"
+
+# 4d. The disk fills during a stage that outlives metadata.json's refresh
+#     interval (1 s): the records fit in stages.jsonl's existing block, the
+#     refresh of metadata.json is the first write that fails.  The run
+#     stops, and the final metadata.json (written in the room kept for it)
+#     holds every stage record.
+cat >meta.yaml <<YAML
+benchmark: {name: full-meta, output_dir: ./fs/meta}
+stages:
+  - name: first
+    command: "true"
+  - name: fill
+    command: "head -c 3000000 /dev/zero >$T/fs/filler 2>/dev/null || true; sleep 1.5"
+  - name: next
+    command: echo never
+YAML
+run_bc run -c meta.yaml
+dir=$(ls -d fs/meta/[0-9]* | tail -1)
+expect_in "$(json "$dir/metadata.json" 'j["error"]')" "metadata.json" "meta: error"
+expect_not_in "$(json "$dir/metadata.json" 'j["error"]')" "stages.jsonl" "meta: error"
+[ "$(json "$dir/metadata.json" '[(s["name"], s["status"]) for s in j["stages"]]')" = \
+  "[('first', 'success'), ('fill', 'success'), ('next', 'not_run')]" ] ||
+  fail "meta: the stage records in metadata.json: $(json "$dir/metadata.json" 'j["stages"]')"
+# stages.jsonl holds whole records only (what fitted), never a torn line
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$dir/stages.jsonl" ||
+  fail "meta: a torn line in stages.jsonl: $(cat "$dir/stages.jsonl")"
+expect_not_in "$OUT" "never" "meta: the stage after the failed write"
+rm -f fs/filler
+expect_full meta
+pass "metadata.json's refresh filling the disk: run failed, exit 1, every record kept"
 
 # 5. A disk already full: no room for a run; nothing is left behind.
 head -c 2097152 /dev/zero >fs/filler 2>/dev/null || true

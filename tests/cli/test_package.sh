@@ -47,7 +47,7 @@ hasnt() {
   for re in "$@"; do ! grep -Eq "$re" "$T/$p.files" || fail "$p unexpectedly has $(grep -E "$re" "$T/$p.files")"; done
 }
 PD='^/usr/lib/([a-z0-9_-]+/)?benchctl/plugins'
-has benchctl '^/usr/bin/benchctl$' "$PD/host-local\.so$" "$PD/probe-command\.so$" "$PD/probe-http\.so$" \
+has benchctl '^/usr/bin/benchctl$' "$PD/host-local\.so$" "$PD/host-slurm\.so$" "$PD/probe-command\.so$" "$PD/probe-http\.so$" \
   "$PD/collector-files\.so$" "$PD/validator-csv\.so$" '^/usr/share/man/man1/benchctl\.1\.gz$' \
   '^/usr/share/man/man5/benchctl\.yaml\.5\.gz$' '^/usr/share/man/man7/benchctl-plugins\.7\.gz$' \
   '^/usr/share/bash-completion/completions/benchctl$' '^/usr/share/zsh/vendor-completions/_benchctl$' \
@@ -157,7 +157,7 @@ printf '%s' "$OUT" >"$T/plugins.json"
 PLUGDIR=$(json "$T/plugins.json" 'j["search_path"][0]')
 case "$PLUGDIR" in "$T"/root/usr/lib/*benchctl/plugins) ;; *) fail "extracted binary searches $PLUGDIR" ;; esac
 [ "$(json "$T/plugins.json" 'sorted(p["kind"] + "-" + p["name"] for p in j["plugins"] if p["kind"] in ("host", "plot"))')" = \
-  "['host-local', 'host-ssh', 'plot-gnuplot']" ] || fail "extracted plugins: $OUT"
+  "['host-local', 'host-slurm', 'host-ssh', 'plot-gnuplot']" ] || fail "extracted plugins: $OUT"
 [ "$(json "$T/plugins.json" 'j["refused"]')" = "[]" ] || fail "plugins refused: $OUT"
 cp -r "$T/root/usr/share/doc/benchctl/examples/quickstart" "$T/qs"
 run_bc validate -c "$T/qs/benchmark.yaml"

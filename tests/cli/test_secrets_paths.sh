@@ -63,6 +63,24 @@ else
   echo "skip: the core-dump check runs as root with setpriv and a 'nobody' user"
 fi
 
+# No core dump of benchctl itself (RLIMIT_CORE 0), unless BENCHCTL_CORE_DUMPS=1;
+# its stages keep the limit benchctl was started with.
+write_config core.yaml <<'YAML'
+benchmark: {name: core, output_dir: ./cruns}
+stages:
+  - name: show
+    command: 'echo "stage=$(ulimit -c) benchctl=$(awk "/^Max core file size/ {print \$5}" /proc/$PPID/limits)"'
+YAML
+(ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"; run_bc run -c core.yaml; expect_rc 0 "core limit"
+ want=$(ulimit -c)
+ [ "$want" != 0 ] || { echo "skip: the hard core limit is 0 here"; exit 0; }
+ expect_in "$OUT" "stage=$want benchctl=0" "core limit: benchctl's and the stage's"
+ BENCHCTL_CORE_DUMPS=1 run_bc run -c core.yaml; expect_rc 0 "core limit, opted in"
+ expect_in "$OUT" "stage=$want benchctl=$want" "core limit opted in")
+(ulimit -c 0; run_bc run -c core.yaml; expect_rc 0 "core limit 0"
+ expect_in "$OUT" "stage=0 benchctl=0" "core limit already 0")
+pass "benchctl runs with RLIMIT_CORE 0 (BENCHCTL_CORE_DUMPS=1 keeps it); its stages keep the limit it was given"
+
 # Links planted in the run directory by a stage are not followed.
 echo victim >victim.txt
 write_config l.yaml <<YAML
@@ -80,6 +98,34 @@ run_bc run -c l.yaml
 expect_rc 1 "a planted log link"
 expect_in "$(json lruns/1/metadata.json 'j["error"]')" "next.log"
 pass "a link planted at a stage log is not followed: the run stops and says so, the target is untouched"
+
+# Links planted in place of a directory of the run (logs/, samples/):
+# nothing benchctl writes goes through them (every component below the run
+# directory is opened with O_NOFOLLOW); the run stops and names the path.
+mkdir -p outside
+printf 'v\n1\n2\n3\n' >data.csv
+for sub in logs samples; do
+  write_config d-$sub.yaml <<YAML
+benchmark: {name: dirlinks, output_dir: ./d-$sub}
+stages:
+  - name: plant
+    command: |
+      rm -rf "\$BENCHCTL_RUN_DIR/$sub"
+      ln -s $T/outside "\$BENCHCTL_RUN_DIR/$sub"
+  - name: next
+    command: echo through-the-link; echo more >&2
+    outputs:
+      - name: data
+        remote_path: $T/data.csv
+        data_schema: {format: csv, columns: [{name: v, type: integer}]}
+YAML
+  run_bc run -c d-$sub.yaml
+  [ -z "$(ls -A outside)" ] || fail "$sub: a write went through the planted link: $(ls -lR outside)"
+  expect_rc 1 "a planted $sub/ link"
+  expect_in "$(json d-$sub/1/metadata.json 'j["error"]')" "/1/$sub/" "$sub: error"
+  expect_in "$(json d-$sub/1/metadata.json 'j["error"]')" "symbolic link" "$sub: error"
+done
+pass "links planted in place of logs/ and samples/ are not followed: the run stops, nothing written outside"
 
 # Run IDs: derived from the directory too, and never past the largest.
 write_config i.yaml <<'YAML'

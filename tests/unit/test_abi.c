@@ -82,7 +82,8 @@ PIN(bc_services, time_left_ms, 184);            /* 1.2 */
 PIN(bc_services, host_caps, 192);               /* 1.2 */
 PIN(bc_services, host_stream, 200);             /* 1.5 */
 PIN(bc_services, monitor_sample, 208);          /* 1.5 */
-PIN_SIZE(bc_services, 216);
+PIN(bc_services, host_accounting, 216);         /* 1.6 */
+PIN_SIZE(bc_services, 224);
 
 PIN(bc_monitor_ops, size, 0);                   /* 1.5 */
 PIN(bc_monitor_ops, run, 8);

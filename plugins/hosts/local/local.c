@@ -126,6 +126,29 @@ static void set_nonblock(int fd)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* benchctl runs with no core dumps of its own (its memory may hold
+ * secrets); the limit it had, BENCHCTL_STAGE_RLIMIT_CORE ("unlimited" or
+ * bytes), goes back to each stage it starts: a crashing benchmark still
+ * dumps core as it would outside benchctl. */
+static void restore_core_limit(pid_t pid)
+{
+    const char *v = getenv("BENCHCTL_STAGE_RLIMIT_CORE");
+    struct rlimit rl;
+    if (!v || !*v || getrlimit(RLIMIT_CORE, &rl) != 0)
+        return;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (strcmp(v, "unlimited") == 0)
+        rl.rlim_cur = RLIM_INFINITY;
+    else if (*end == '\0' && end != v)
+        rl.rlim_cur = (rlim_t)n;
+    else
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    prlimit(pid, RLIMIT_CORE, &rl, NULL);
+}
+
 static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
 {
     size_t nshell = 0;
@@ -203,6 +226,7 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
                  workdir ? workdir : "", strerror(err));
         goto out;
     }
+    restore_core_limit(pid);
     p->ctx = ctx;
     p->owner = cv;
     p->pid = pid;

@@ -171,17 +171,22 @@ static char *remote_command(const char *target, int use_regex)
         bc_sb_append(&cmd, which == 0 ? "E=${E%x}; " : "F=${F%x}; ");
     }
     free(ere);
+    /* Without pgrep: every command line is read by one grep (file name
+     * prefixed, NULs made spaces by one tr) into a variable, so the scan is
+     * a fixed number of processes however many the host runs, and it is
+     * over before the matching grep (whose argv holds the pattern) starts. */
     bc_sb_append(&cmd, "n=0; "
                        "if command -v pgrep >/dev/null 2>&1; then "
                        "for p in $(pgrep -f -- \"$E\"); do [ \"$p\" = \"$$\" ] || n=$((n+1)); done; "
                        "elif [ -r /proc/self/cmdline ]; then "
-                       "for d in /proc/[0-9]*; do p=${d#/proc/}; [ \"$p\" = \"$$\" ] && continue; "
-                       "c=$(tr '\\000' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; "
-                       "[ -n \"$c\" ] || continue; ");
+                       "S=$$; L=$(grep -a -H -s '' /proc/[0-9]*/cmdline | tr '\\000' ' '); "
+                       "n=$(printf '%s\\n' \"$L\" | while IFS= read -r l; do "
+                       "p=${l#/proc/}; p=${p%%/*}; [ \"$p\" = \"$S\" ] && continue; "
+                       "c=${l#*/cmdline:}; c=${c% }; [ -n \"$c\" ] || continue; ");
     bc_sb_append(&cmd, use_regex
-                           ? "printf '%s\\n' \"${c% }\" | grep -qE -e \"$E\" && n=$((n+1)); "
-                           : "case \"${c% }\" in *\"$F\"*) n=$((n+1));; esac; ");
-    bc_sb_append(&cmd, "done; "
+                           ? "printf '%s\\n' \"$c\"; done | grep -c -E -e \"$E\"); "
+                           : "case \"$c\" in *\"$F\"*) echo;; esac; done | grep -c ''); ");
+    bc_sb_append(&cmd, "n=$((n+0)); "
                        "else echo " MARK "unsupported; exit 3; fi; "
                        "echo " MARK "count=$n");
     return bc_sb_steal(&cmd); /* NULL when out of memory */

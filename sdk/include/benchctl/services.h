@@ -167,6 +167,17 @@ struct bc_services {
      * the controller's clock when it is called.  Members that are NaN were
      * not measured (empty in the CSV). */
     void (*monitor_sample)(bc_ctx *ctx, const struct bc_monitor_sample *sample);
+
+    /* ---- ABI 1.6 (check with BC_HAS_SERVICE) ---- */
+
+    /* For host transports, from wait or stop of a stage's command: what
+     * the system that ran it accounted for it, as the text of one JSON
+     * object (e.g. a batch scheduler's job and step ids, queue wait,
+     * elapsed and CPU time; flat keys, numbers in seconds or KiB).  The
+     * core keeps it as the stage record's "accounting" object (the last
+     * call for a command wins; text that is not a JSON object is dropped
+     * with a warning).  Calls for helper commands are ignored. */
+    void (*host_accounting)(bc_ctx *ctx, const char *json_object);
 };
 
 /* True when ctx has the members plugin_state and instance (a core of ABI

@@ -1,0 +1,42 @@
+/*
+ * Writing under the run directory without following a symbolic link
+ * planted there (a stage can write into it too): every component of a
+ * path below the root is opened with openat(O_NOFOLLOW), so a link in
+ * place of logs/, samples/, plots/, monitor/ or a file name cannot send a
+ * write outside.  A link found there fails with ELOOP.  Paths not below
+ * the root (or no root set) are opened as given, with O_NOFOLLOW on the
+ * last component only.
+ */
+#ifndef BENCHCTL_UTIL_BENEATH_H
+#define BENCHCTL_UTIL_BENEATH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The directory whose inside is protected (a copy is kept; NULL: none).
+ * Set once before threads start (the run's directory); read without
+ * locks afterwards. */
+void beneath_set_root(const char *dir);
+
+/* open(2) of path with flags | O_NOFOLLOW | O_CLOEXEC, every directory
+ * component below the root opened without following links (and made,
+ * with 0755, when flags has O_CREAT).  The file descriptor, or -1 with
+ * errno (ELOOP: a symbolic link below the root). */
+int open_beneath(const char *path, int flags, mode_t mode);
+
+/* The directory that holds path, opened (O_PATH) as open_beneath does
+ * (made when create), and the last component of path in *last (a pointer
+ * into path).  The descriptor, or -1 with errno. */
+int open_parent_beneath(const char *path, bool create, const char **last);
+
+/* mkdir -p of a directory strictly below the root, never through a link
+ * (mkdir_p calls it for such paths).  False with errno (ELOOP: a link). */
+bool mkdir_beneath(const char *path);
+
+/* The root (NULL: none). */
+const char *beneath_root(void);
+
+/* Is path the root or below it (lexically)?  False without a root. */
+bool beneath_root_has(const char *path);
+
+#endif
