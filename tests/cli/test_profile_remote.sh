@@ -11,7 +11,7 @@ perf record -q -o "$T/probe.data" -F 99 -g -- true 2>/dev/null ||
   { echo "SKIP: perf cannot record on this machine"; exit 77; }
 PY=/usr/bin/python3
 
-# heavy() does 3 units of work per light() unit; LIGHT scales light().
+# heavy() does 3 units of work per light() unit; LIGHT_FACTOR scales light().
 build() { # build OUT LIGHT_FACTOR
   cat > "$T/hot.c" <<C
 #include <stdlib.h>
@@ -20,7 +20,8 @@ __attribute__((noinline)) void heavy(unsigned long n) { for (unsigned long i = 0
 __attribute__((noinline)) void light(unsigned long n) { for (unsigned long i = 0; i < $2 * n; i++) sink += i * 7; }
 int main(int argc, char **argv) {
   unsigned long n = argc > 1 ? strtoul(argv[1], 0, 10) : 1000000;
-  heavy(n); light(n);
+  /* interleaved in 100 slices: a burst of load elsewhere slows both alike */
+  for (int k = 0; k < 100; k++) { heavy(n / 100); light(n / 100); }
   return 0;
 }
 C
