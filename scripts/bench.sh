@@ -13,6 +13,9 @@ echo "== readiness latency (port and file probes)"
 python3 tests/bench/readiness.py build-release/core/benchctl
 echo "== host monitoring: sampler CPU (1 s, 100 ms) vs vmstat / a naive loop; stage wall time"
 /usr/bin/python3 tests/bench/monitor_bench.py build-release/core/benchctl
+echo "== host clock offsets: estimated vs injected (libfaketime on sshd sessions), monitor sample alignment"
+if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/clock_bench.py build-release/core/benchctl
+else echo "skipped: not root"; fi
 echo "== SSH transport (needs root: starts a throwaway sshd and user)"
 if [ "$(id -u)" = 0 ]; then python3 tests/bench/ssh_bench.py build-release/core/benchctl; else echo "skipped: not root"; fi
 echo "== kill -9 of benchctl at 100 random moments (local and SSH stages): leftovers, crashed runs, gc (needs root)"

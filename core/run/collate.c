@@ -7,10 +7,19 @@
  * stage's.  CSV (libcsv: the first file's header, then every file's rows)
  * and JSON Lines (cJSON: each object gets the two keys).  Streaming: the
  * memory does not depend on the files' sizes.
+ *
+ * Timestamps are put on the controller's clock: in the columns the schema
+ * declares `type: timestamp` with a numeric format (unix, unix_ms, unix_us,
+ * unix_ns, or none: the unit by magnitude, as the validators detect it),
+ * each node's values are moved by its host's clock offset (hosts.c),
+ * rounded to the value's own precision (the digits it has after the
+ * point; whole numbers stay whole).  Text timestamps (rfc3339, iso8601)
+ * are kept as written, with a warning when their host's offset is not 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +54,114 @@ static void put_field(strbuf *sb, const char *s, size_t len)
     sb_add(sb, "\"", 1);
 }
 
+/* ---- timestamps onto the controller's clock ------------------------------ */
+
+/* Seconds per unit of a numeric timestamp column's format (by the
+ * magnitude of v when it declares none); 0: a text format. */
+static double ts_unit(const char *format, double v)
+{
+    if (!format) {
+        v = fabs(v);
+        return v < 1e11 ? 1 : v < 1e14 ? 1e-3 : v < 1e17 ? 1e-6 : 1e-9;
+    }
+    static const struct { const char *name; double unit; } units[] = {
+        {"unix", 1}, {"unix_ms", 1e-3}, {"unix_us", 1e-6}, {"unix_ns", 1e-9}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(format, units[i].name) == 0)
+            return units[i].unit;
+    return 0;
+}
+
+static bool ts_text_format(const cfg_column *c)
+{
+    return c->format && ts_unit(c->format, 0) == 0;
+}
+
+/* The CSV field s[0..len) of timestamp column c moved back by off_s
+ * seconds into out; false (out untouched) when it is not a plain number:
+ * the field is then written as it is (the validator judges it). */
+static bool ts_shift_text(const cfg_column *c, const char *s, size_t len, double off_s,
+                          strbuf *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    size_t i = buf[0] == '-' || buf[0] == '+';
+    size_t digits = 0, decimals = 0;
+    bool dot = false;
+    for (; i < len; i++) {
+        if (buf[i] >= '0' && buf[i] <= '9')
+            digits++, decimals += dot;
+        else if (buf[i] == '.' && !dot)
+            dot = true;
+        else
+            return false;
+    }
+    if (!digits)
+        return false;
+    char *end;
+    double v = strtod(buf, &end);
+    double unit = ts_unit(c->format, v);
+    if (end != buf + len || unit == 0)
+        return false;
+    double shift = off_s / unit;
+    if (!dot) {
+        errno = 0;
+        long long iv = strtoll(buf, &end, 10);
+        if (errno || end != buf + len)
+            return false;
+        sb_printf(out, "%lld", iv - llround(shift));
+    } else {
+        sb_printf(out, "%.*f", (int)decimals, v - shift);
+    }
+    return true;
+}
+
+/* The JSON value of timestamp column c moved back by off_s seconds (a
+ * number only: text is kept). */
+static void ts_shift_json(const cfg_column *c, cJSON *v, double off_s)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return;
+    double x = v->valuedouble, unit = ts_unit(c->format, x);
+    if (unit == 0)
+        return;
+    double shift = off_s / unit;
+    if (x == floor(x) && fabs(x) < 9007199254740992.0)
+        cJSON_SetNumberValue(v, x - (double)llround(shift));
+    else
+        cJSON_SetNumberValue(v, x - shift);
+}
+
+/* The offset (seconds) to take off the timestamps of node files from h:
+ * 0 on the controller or when unknown.  Warns once per output and host
+ * when a text timestamp column cannot be moved. */
+static double node_offset_s(const cfg_stage *st, const cfg_output *o, hostconn *h, bool *warned)
+{
+    double off_ms = hostconn_clock(h);
+    if (off_ms == 0)
+        return 0;
+    for (size_t c = 0; c < o->ncolumns && !*warned; c++)
+        if (o->columns[c].type && strcmp(o->columns[c].type, "timestamp") == 0 &&
+            ts_text_format(&o->columns[c])) {
+            *warned = true;
+            log_msg(BC_LOG_WARN, "stage '%s': output '%s': column '%s' (%s) is kept as written: "
+                    "only numeric timestamps are moved onto the controller's clock (host '%s' "
+                    "is %.3f ms off)", st->name, o->name, o->columns[c].name,
+                    o->columns[c].format, h->cfg->alias, off_ms);
+        }
+    return off_ms / 1e3;
+}
+
 typedef struct csv_merge {
     FILE *out;
+    const cfg_output *o;
+    const cfg_column **ts; /* per field of the first header: its timestamp column */
+    size_t nts;
+    double off_s;         /* the current file's host's clock offset */
+    bool warned;          /* text timestamps not moved: said once */
     strbuf row;       /* the current record, encoded */
     size_t fields;    /* in the current record */
     bool in_header;   /* the current file's first record */
@@ -60,8 +175,34 @@ typedef struct csv_merge {
 static void csv_field(void *s, size_t len, void *data)
 {
     csv_merge *m = data;
-    if (m->fields++)
+    size_t idx = m->fields++;
+    if (idx)
         sb_add(&m->row, ",", 1);
+    if (m->in_header && !m->header.buf && s) {
+        /* the first header: which fields are timestamp columns */
+        const cfg_column *tc = NULL;
+        for (size_t c = 0; c < m->o->ncolumns; c++) {
+            const cfg_column *col = &m->o->columns[c];
+            if (col->type && strcmp(col->type, "timestamp") == 0 && strlen(col->name) == len &&
+                memcmp(col->name, s, len) == 0 && !ts_text_format(col))
+                tc = col;
+        }
+        if (tc) {
+            m->ts = xrealloc(m->ts, (idx + 1) * sizeof *m->ts);
+            for (size_t k = m->nts; k < idx; k++)
+                m->ts[k] = NULL;
+            m->ts[idx] = tc;
+            m->nts = idx + 1;
+        }
+    } else if (!m->in_header && m->off_s != 0 && idx < m->nts && m->ts[idx] && s) {
+        strbuf v = {0};
+        bool moved = ts_shift_text(m->ts[idx], s, len, m->off_s, &v);
+        if (moved)
+            put_field(&m->row, v.buf, v.len);
+        sb_free(&v);
+        if (moved)
+            return;
+    }
     put_field(&m->row, s ? s : "", s ? len : 0);
 }
 
@@ -122,8 +263,8 @@ static bool merge_csv_file(csv_merge *m, const char *abs, int k, const char *hos
 }
 
 /* Append node k's JSON Lines file abs to out. */
-static bool merge_jsonl_file(FILE *out, const char *abs, const char *rel, int k,
-                             const char *host, uint64_t *rows, char **err)
+static bool merge_jsonl_file(FILE *out, const cfg_output *o, double off_s, const char *abs,
+                             const char *rel, int k, const char *host, uint64_t *rows, char **err)
 {
     FILE *in = fopen(abs, "rb");
     if (!in) {
@@ -137,8 +278,8 @@ static bool merge_jsonl_file(FILE *out, const char *abs, const char *rel, int k,
     bool ok = true;
     while (ok && (n = getline(&line, &cap, in)) >= 0) {
         lineno++;
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
-        if (!o) {
+        cJSON *obj = cJSON_ParseWithLength(line, (size_t)n);
+        if (!obj) {
             bool blank = strspn(line, " \t\r\n") == (size_t)n;
             if (!blank) {
                 *err = xasprintf("%s:%llu: not a JSON object", rel, (unsigned long long)lineno);
@@ -146,21 +287,25 @@ static bool merge_jsonl_file(FILE *out, const char *abs, const char *rel, int k,
             }
             continue;
         }
-        if (!cJSON_IsObject(o)) {
+        if (!cJSON_IsObject(obj)) {
             *err = xasprintf("%s:%llu: not a JSON object", rel, (unsigned long long)lineno);
             ok = false;
         } else {
-            cJSON_DeleteItemFromObjectCaseSensitive(o, "node");
-            cJSON_DeleteItemFromObjectCaseSensitive(o, "host");
-            cJSON_AddNumberToObject(o, "node", k);
-            cJSON_AddStringToObject(o, "host", host);
-            char *text = cJSON_PrintUnformatted(o);
+            for (size_t c = 0; off_s != 0 && c < o->ncolumns; c++)
+                if (o->columns[c].type && strcmp(o->columns[c].type, "timestamp") == 0)
+                    ts_shift_json(&o->columns[c],
+                                  cJSON_GetObjectItemCaseSensitive(obj, o->columns[c].name), off_s);
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "node");
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "host");
+            cJSON_AddNumberToObject(obj, "node", k);
+            cJSON_AddStringToObject(obj, "host", host);
+            char *text = cJSON_PrintUnformatted(obj);
             fputs(text, out);
             fputc('\n', out);
             free(text);
             (*rows)++;
         }
-        cJSON_Delete(o);
+        cJSON_Delete(obj);
     }
     free(line);
     fclose(in);
@@ -248,10 +393,11 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
         err = xasprintf("cannot write %s: %s", rel, strerror(e));
         wfail_note(abs, e); /* a failed write into the run directory */
     }
-    csv_merge m = {.out = out};
+    csv_merge m = {.out = out, .o = o};
     for (size_t i = 0; out && !err && i < nf; i++) {
         char *in = path_join(r->dir, files[i]->path);
         int k = owners[i]->where.node;
+        m.off_s = node_offset_s(st, o, run_host(r, owners[i]->where.host), &m.warned);
         if (csv) {
             m.path = files[i]->path;
             merge_csv_file(&m, in, k, owners[i]->where.host);
@@ -260,7 +406,8 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
                 m.error = NULL;
             }
         } else {
-            merge_jsonl_file(out, in, files[i]->path, k, owners[i]->where.host, &rows, &err);
+            merge_jsonl_file(out, o, m.off_s, in, files[i]->path, k, owners[i]->where.host, &rows,
+                             &err);
         }
         free(in);
     }
@@ -268,6 +415,7 @@ static void collate_one(run *r, const cfg_stage *st, const cfg_case *cs, stage_r
     sb_free(&m.row);
     sb_free(&m.header);
     sb_free(&m.suffix);
+    free(m.ts);
     if (out)
         close_merged(out, abs, rel, &err);
     if (err) {

@@ -2,6 +2,7 @@
  * every stage, probe and transfer, closed at the end of the run. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,11 +121,48 @@ static void capture_sink(core_ctx *ctx, int stream, const void *data, size_t len
 static bool hostconn_open_locked(hostconn *h);
 
 static void take_facts(hostconn *h);
+static void clock_record(hostconn *h);
 
 /* The facts object of h in metadata.json's hosts (or NULL); run lock held. */
 static cJSON *host_json(hostconn *h)
 {
     return cJSON_GetObjectItem(cJSON_GetObjectItem(h->run->meta, "hosts"), h->cfg->alias);
+}
+
+/* The value of "key=NUMBER" at a line start of text, into *v. */
+static bool open_number(const char *text, const char *key, double *v)
+{
+    for (const char *k = strstr(text, key); k; k = strstr(k + 1, key)) {
+        if (k != text && k[-1] != '\n')
+            continue;
+        char *num = xstrndup(k + strlen(key), strcspn(k + strlen(key), "\r\n"));
+        bool ok = parse_double(num, v);
+        free(num);
+        return ok;
+    }
+    return false;
+}
+
+/* The clock offset a transport measured while it opened (clock_offset_ms=
+ * and clock_uncertainty_ms= lines), or 0 +/- 0 on the controller itself.
+ * Host lock held (the clock lock is taken inside). */
+static void open_clock(hostconn *h, const char *text)
+{
+    double off, unc;
+    pthread_mutex_lock(&h->clock_lock);
+    if (!h->clock_known && (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER)) {
+        h->clock_known = true;
+        h->clock_method = "controller";
+        h->exec_rtt_ms = 10; /* a command here costs about this much */
+    } else if (!h->clock_known && open_number(text, "clock_offset_ms=", &off) &&
+               open_number(text, "clock_uncertainty_ms=", &unc) && isfinite(off) &&
+               isfinite(unc) && unc >= 0) {
+        h->clock_known = true;
+        h->clock_method = "transport";
+        h->clock_offset_ms = off;
+        h->clock_unc_ms = unc;
+    }
+    pthread_mutex_unlock(&h->clock_lock);
 }
 
 /* What a transport printed while it opened (the ssh transport: its private
@@ -143,6 +181,7 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         else
             free(d);
     }
+    open_clock(h, text);
     /* the controller's facts are metadata.json's "machine" */
     cJSON *facts = hostconn_caps(h) & BC_HOST_CAP_CONTROLLER ? NULL : hostfacts_parse(text);
     cJSON *conn = cJSON_CreateObject();
@@ -204,6 +243,7 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
 bool hostconn_open(hostconn *h)
 {
     pthread_mutex_lock(&h->lock); /* parallel stages may share a host */
+    bool was_open = h->opened;
     bool ok = hostconn_open_locked(h);
     bool facts = ok && !h->facts_taken && !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER);
     if (facts)
@@ -211,7 +251,101 @@ bool hostconn_open(hostconn *h)
     pthread_mutex_unlock(&h->lock);
     if (facts)
         take_facts(h);
+    if (ok && !was_open)
+        clock_record(h);
     return ok;
+}
+
+/* h's clock into metadata.json's hosts.<alias>.clock (once known; a
+ * later call replaces it). */
+static void clock_record(hostconn *h)
+{
+    pthread_mutex_lock(&h->clock_lock);
+    bool known = h->clock_known;
+    cJSON *c = known ? cJSON_CreateObject() : NULL;
+    if (c && strcmp(h->clock_method, "unknown") == 0) {
+        cJSON_AddNullToObject(c, "offset_ms");
+        cJSON_AddNullToObject(c, "uncertainty_ms");
+    } else if (c) {
+        cJSON_AddNumberToObject(c, "offset_ms", round(h->clock_offset_ms * 1e3) / 1e3);
+        cJSON_AddNumberToObject(c, "uncertainty_ms", round(h->clock_unc_ms * 1e3) / 1e3);
+    }
+    if (c)
+        cJSON_AddStringToObject(c, "method", h->clock_method);
+    pthread_mutex_unlock(&h->clock_lock);
+    if (!c)
+        return;
+    pthread_mutex_lock(&h->run->lock);
+    cJSON *hj = host_json(h);
+    if (hj) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hj, "clock");
+        cJSON_AddItemToObject(hj, "clock", c);
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->run->lock);
+    cJSON_Delete(c);
+}
+
+/* Three helper commands that print the host's time, for a transport that
+ * measured nothing while it opened (exec_mode: login_shell, another
+ * transport); the one with the shortest round trip wins. */
+static void clock_by_commands(hostconn *h)
+{
+    double best_rtt = INFINITY, off = 0;
+    for (int i = 0; i < 3; i++) {
+        core_ctx ctx;
+        hostconn_ctx(h, &ctx);
+        char out[128];
+        int status = -1;
+        int64_t t0 = wall_ns();
+        int rc = hostconn_exec_capture(h, &ctx, "printf '%s\\n' \"${EPOCHREALTIME:-$(date "
+                                       "+%s.%N)}\"", HELPER_LIMIT_MS, &status, out, sizeof out);
+        int64_t t1 = wall_ns();
+        out[strcspn(out, "\r\n")] = '\0';
+        for (char *p = out; *p; p++)
+            if (*p == ',')
+                *p = '.';
+        double remote;
+        if (rc != BC_OK || status != 0 || !parse_double(out, &remote))
+            break;
+        double rtt = (double)(t1 - t0) / 1e6;
+        if (rtt > h->exec_rtt_ms)
+            h->exec_rtt_ms = rtt;
+        if (rtt < best_rtt) {
+            best_rtt = rtt;
+            off = remote * 1e3 - ((double)t0 + (double)(t1 - t0) / 2) / 1e6;
+        }
+    }
+    h->clock_known = true;
+    if (isfinite(best_rtt)) {
+        h->clock_method = "commands";
+        h->clock_offset_ms = off;
+        h->clock_unc_ms = best_rtt / 2;
+    } else {
+        h->clock_method = "unknown";
+        log_msg(BC_LOG_WARN, "host '%s': its clock could not be read; its times are taken as "
+                "the controller's (offset unknown)", h->cfg->alias);
+    }
+}
+
+double hostconn_clock(hostconn *h)
+{
+    if (!hostconn_open(h))
+        return 0;
+    pthread_mutex_lock(&h->clock_lock);
+    bool measure = !h->clock_known;
+    if (measure)
+        clock_by_commands(h);
+    double off = h->clock_offset_ms;
+    pthread_mutex_unlock(&h->clock_lock);
+    if (measure)
+        clock_record(h);
+    return off;
+}
+
+double hostconn_to_controller(hostconn *h, double t)
+{
+    return t - hostconn_clock(h) / 1e3;
 }
 
 /* A remote host's machine facts (like metadata.json's "machine" for the

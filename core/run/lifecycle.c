@@ -219,6 +219,7 @@ void run_open_hosts(run *r)
         r->hosts[i].run = r;
         pthread_mutex_init(&r->hosts[i].lock, NULL);
         pthread_mutex_init(&r->hosts[i].collect_lock, NULL);
+        pthread_mutex_init(&r->hosts[i].clock_lock, NULL);
     }
 }
 

@@ -217,11 +217,25 @@ static void mon_write_failed(mon_host *m)
     close(m->fd);
     m->fd = -1;
 }
+/* When smp was taken, on the controller's clock: its host_time_s (ABI
+ * 1.6) corrected by the host's clock offset, never later than now (a
+ * sample cannot arrive before it is taken: a clock that moved since the
+ * offset was measured); now when the monitor did not say. */
+static double sample_time(mon_host *m, const bc_monitor_sample *smp)
+{
+    double now = wall_s();
+    if (smp->size < offsetof(bc_monitor_sample, host_time_s) + sizeof(double) ||
+        !isfinite(smp->host_time_s) || smp->host_time_s <= 0)
+        return now;
+    double t = hostconn_to_controller(m->h, smp->host_time_s);
+    return t < now ? t : now;
+}
+
 static void on_sample(core_ctx *ctx, const bc_monitor_sample *smp)
 {
     mon_host *m = ctx->hook_data;
     double row[1 + NCOLS];
-    row[0] = wall_s();
+    row[0] = sample_time(m, smp);
     const double *vals = &smp->cpu_user_pct;
     for (size_t i = 0; i < NCOLS; i++) {
         size_t end = offsetof(bc_monitor_sample, cpu_user_pct) + (i + 1) * sizeof(double);
@@ -266,7 +280,10 @@ static void *mon_thread(void *arg)
     ctx.on_sample = on_sample;
     char *err = NULL;
     int rc = BC_ERR;
-    if (!hostconn_open(m->h)) {
+    bool opened = hostconn_open(m->h);
+    if (opened)
+        hostconn_clock(m->h); /* before the first sample: it is stamped with it */
+    if (!opened) {
         err = xstrdup(m->h->error);
     } else if (ctx_instance(&ctx, cm, &err) == BC_OK) {
         bc_monitor_request req = {.size = sizeof req,

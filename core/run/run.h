@@ -36,9 +36,14 @@ typedef struct hostconn {
     strvec uploaded; /* scripts already put in the transport's private dir */
     char *tmpdir;    /* that dir ($BENCHCTL_HOST_TMPDIR), once asked; "" if none */
     unsigned meta_seq; /* metadata files named there so far */
-    bool clock_known;  /* clock_offset_ms measured (fan-out) */
+    /* The host's clock against the controller's (hosts.c: hostconn_clock),
+     * under clock_lock; read only once clock_known. */
+    pthread_mutex_t clock_lock;
+    bool clock_known;       /* measured (or tried: clock_method "unknown") */
     double clock_offset_ms; /* the host's clock minus the controller's */
-    double exec_rtt_ms;     /* the slowest of those measuring commands */
+    double clock_unc_ms;    /* its uncertainty: half the best round trip */
+    const char *clock_method; /* "controller", "transport", "commands", "unknown" */
+    double exec_rtt_ms;     /* the slowest helper command seen (fan-out's margin) */
     const void *prof_plugin; /* the profiler last checked here (profile.c), under lock */
     int prof_state;          /* its verdict: 1 can profile, 2 cannot */
     struct run *run;
@@ -130,6 +135,13 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
 /* A context for a call into h's transport. */
 void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
+/* h's clock offset, measured once per run (opened first): what the
+ * transport measured while it opened, 0 +/- 0 on the controller, else the
+ * best of three helper commands; recorded in metadata.json's
+ * hosts.<alias>.clock.  Returns h->clock_offset_ms (0 when unknown). */
+double hostconn_clock(hostconn *h);
+/* t (seconds since the epoch on h's clock) on the controller's clock. */
+double hostconn_to_controller(hostconn *h, double t);
 void hostconn_close(hostconn *h);
 
 /* collect.c: the outputs of a repeated stage, collected after each

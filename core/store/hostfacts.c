@@ -239,24 +239,39 @@ cJSON *git_to_json(const git_state *g)
 
 /* Facts of a remote host, from its own tools; each line is optional. */
 const char hostfacts_script[] =
-    "echo \"hostname=$(uname -n)\"\n"
-    "echo \"kernel=$(uname -r)\"\n"
-    "echo \"arch=$(uname -m)\"\n"
+    /* Few processes (it runs once per host as the connection opens, so
+     * its cost is every run's): one uname, one getconf -a (each value
+     * asked separately where -a is missing), the rest read by the shell. */
+    "set -- $(uname -nrm 2>/dev/null)\n"
+    "echo \"hostname=$1\"; echo \"kernel=$2\"; echo \"arch=$3\"\n"
     "( . /etc/os-release 2>/dev/null && echo \"os=$PRETTY_NAME\" ) || echo \"os=$(uname -s)\"\n"
-    "sed -n 's/^model name[[:space:]]*: */cpu_model=/p' /proc/cpuinfo 2>/dev/null | head -n 1\n"
-    "echo \"cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
-    "awk '/^MemTotal:/ { printf \"memory_bytes=%.0f\\n\", $2 * 1024 }' /proc/meminfo 2>/dev/null\n"
+    "while IFS= read -r l; do case $l in 'model name'*) echo \"cpu_model=${l#*: }\"; break;; esac; "
+    "done < /proc/cpuinfo 2>/dev/null\n"
+    "while read -r k v u; do [ \"$k\" = MemTotal: ] && { echo \"memory_bytes=$((v * 1024))\"; "
+    "break; }; done < /proc/meminfo 2>/dev/null\n"
+    "n=; l1d=; l1i=; l2=; l3=\n"
+    "for w in $(getconf -a 2>/dev/null | while read -r k v; do case $k in "
+    "_NPROCESSORS_ONLN|LEVEL1_DCACHE_SIZE|LEVEL1_ICACHE_SIZE|LEVEL2_CACHE_SIZE|LEVEL3_CACHE_SIZE) "
+    "echo \"$k=$v\";; esac; done); do case $w in _NPROCESSORS_ONLN=*) n=${w#*=};; "
+    "LEVEL1_DCACHE_SIZE=*) l1d=${w#*=};; LEVEL1_ICACHE_SIZE=*) l1i=${w#*=};; "
+    "LEVEL2_CACHE_SIZE=*) l2=${w#*=};; LEVEL3_CACHE_SIZE=*) l3=${w#*=};; esac; done\n"
+    "[ -n \"$n\" ] || n=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\n"
+    "[ -n \"$l1d$l1i$l2$l3\" ] || { l1d=$(getconf LEVEL1_DCACHE_SIZE 2>/dev/null); "
+    "l1i=$(getconf LEVEL1_ICACHE_SIZE 2>/dev/null); l2=$(getconf LEVEL2_CACHE_SIZE 2>/dev/null); "
+    "l3=$(getconf LEVEL3_CACHE_SIZE 2>/dev/null); }\n"
+    "echo \"cores=$n\"\n"
     /* what hostfacts_add_cpu gives for the controller (hostfacts_cpu.c) */
-    "echo \"cpu_thread_count=$(getconf _NPROCESSORS_ONLN 2>/dev/null)\"\n"
-    "echo \"cpu_core_count=$(for t in /sys/devices/system/cpu/cpu[0-9]*/topology; do "
-    "echo \"$(cat $t/physical_package_id):$(cat $t/core_id)\"; done 2>/dev/null | sort -u | wc -l)\"\n"
-    "echo \"cpu_l1d_cache_bytes=$(getconf LEVEL1_DCACHE_SIZE 2>/dev/null)\"\n"
-    "echo \"cpu_l1i_cache_bytes=$(getconf LEVEL1_ICACHE_SIZE 2>/dev/null)\"\n"
-    "echo \"cpu_l2_cache_bytes=$(getconf LEVEL2_CACHE_SIZE 2>/dev/null)\"\n"
-    "echo \"cpu_l3_cache_bytes=$(getconf LEVEL3_CACHE_SIZE 2>/dev/null)\"\n"
-    "f=$(cat /sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq 2>/dev/null) && "
-    "echo \"cpu_frequency_max_hz=${f}000\"\n"
-    "echo \"gpu_count=$(ls /proc/driver/nvidia/gpus 2>/dev/null | wc -l)\"\n"
+    "echo \"cpu_thread_count=$n\"\n"
+    "seen=' '; c=0; for t in /sys/devices/system/cpu/cpu[0-9]*/topology; do "
+    "p=; i=; { read -r p < $t/physical_package_id; read -r i < $t/core_id; } 2>/dev/null || continue; "
+    "case $seen in *\" $p:$i \"*) ;; *) seen=\"$seen$p:$i \"; c=$((c + 1));; esac; done\n"
+    "echo \"cpu_core_count=$c\"\n"
+    "echo \"cpu_l1d_cache_bytes=$l1d\"; echo \"cpu_l1i_cache_bytes=$l1i\"\n"
+    "echo \"cpu_l2_cache_bytes=$l2\"; echo \"cpu_l3_cache_bytes=$l3\"\n"
+    "f=; { read -r f < /sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq; } 2>/dev/null && "
+    "[ -n \"$f\" ] && echo \"cpu_frequency_max_hz=${f}000\"\n"
+    "g=0; for d in /proc/driver/nvidia/gpus/*; do [ -e \"$d\" ] && g=$((g + 1)); done\n"
+    "echo \"gpu_count=$g\"\n"
     NOISE_SCRIPT /* what makes timings noisy there: noise.h */
     "exit 0\n"; /* a missing tool loses its line, not the others */
 

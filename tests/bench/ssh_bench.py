@@ -78,7 +78,7 @@ def descendants(pid):
 
 
 class Sshd:
-    def __init__(self, root, name, authorized_keys, addr="127.0.0.1", log_level="ERROR"):
+    def __init__(self, root, name, authorized_keys, addr="127.0.0.1", log_level="ERROR", extra=""):
         self.addr = addr
         self.dir = os.path.join(root, f"sshd-{name}")
         os.makedirs(self.dir)
@@ -89,7 +89,7 @@ class Sshd:
             self.port = free_port(addr)
             cfg = os.path.join(self.dir, "sshd_config")
             with open(cfg, "w") as f:
-                f.write(f"Port {self.port}\nListenAddress {addr}\nHostKey {key}\n"
+                f.write(f"{extra}Port {self.port}\nListenAddress {addr}\nHostKey {key}\n"
                         f"PidFile {self.dir}/sshd.pid\nAuthorizedKeysFile {authorized_keys}\n"
                         "UsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\n"
                         "KbdInteractiveAuthentication no\nUseDNS no\nMaxSessions 50\n"

@@ -404,3 +404,27 @@ want="$FP/prof15/profiler-prof15.so: declares a profiler plugin, a kind that ABI
 [ "$(jsons '[r["reason"] for r in j["refused"]]' <<<"$OUT")" = "['$want']" ] ||
   fail "a 1.5 profiler is refused: $OUT"
 pass "a profiler stamped 1.5 is refused with the kind and both versions"
+
+# ---- a monitor built for ABI 1.5 (samples end before host_time_s, 1.6) -----
+mkdir -p mon15
+cat > mon15/benchmark.yaml <<'EOF'
+benchmark: {name: mon15, output_dir: ./results, monitor: {sampler: mon15, interval: 100ms, metrics: [load]}}
+stages:
+  - name: s
+    command: sleep 0.5
+EOF
+run_bc run -c mon15/benchmark.yaml --plugin-path "$FP/mon15"
+expect_rc 0 "run with the 1.5 monitor"
+[ "$(json mon15/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] == "mon15"]')" = "['1.5']" ] ||
+  fail "the run should record the 1.5 monitor: $(json mon15/results/1/metadata.json 'j["plugins"]')"
+python3 - mon15/results/1 <<'PY' || fail "the 1.5 monitor's samples: $(cat mon15/results/1/monitor/local.csv)"
+import csv, datetime, json, sys
+d = sys.argv[1]
+meta = json.load(open(d + "/metadata.json"))
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+rows = list(csv.DictReader(open(d + "/monitor/local.csv")))
+assert len(rows) >= 2 and all(float(r["load1"]) == 1.5 for r in rows), rows
+# stamped when they arrived: inside the run, on the controller's clock
+assert all(t(meta["start_time"]) <= float(r["timestamp"]) <= t(meta["end_time"]) for r in rows), rows
+PY
+pass "a monitor built for ABI 1.5 loads; its samples (no host_time_s) are stamped on arrival"

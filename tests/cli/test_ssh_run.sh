@@ -174,17 +174,17 @@ else
   expect_not_in "$(json "$R" "$Q['quality']['notes']")" "start-up dominates"
 fi
 pass "repeat over ssh: one connection, the round trip taken off, CPU null; a note when start-up dominates; host facts"
-# A host missing a tool (no awk on PATH) loses that fact only.  (-e
+# A host missing a tool (no getconf on PATH) loses its facts only.  (-e
 # reaches the facts command only with exec_mode: login_shell, where the core
 # runs it as a command; the dispatcher runs it with the login PATH.)
-mkdir -p noawk
-for t in sh bash uname sed head getconf sleep true; do ln -sf "$(command -v $t)" noawk/$t; done
+mkdir -p notool
+for t in sh bash uname sed head awk sleep true; do ln -sf "$(command -v $t)" notool/$t; done
 sed "s|^  a: .*|  a: $(ssh_host_yaml a "exec_mode: login_shell")|" rep.yaml >rep-ls.yaml
-run_bc run -c rep-ls.yaml -e PATH="$T/noawk" --skip quick
-expect_rc 0 "repeat over ssh without awk"
-[ "$(json runs-rep/2/results.json "(j['hosts']['a']['facts']['kernel'], 'memory_bytes' in j['hosts']['a']['facts'])")" = "('$(uname -r)', False)" ] ||
-  fail "facts without awk: $(json runs-rep/2/results.json "j['hosts']['a']")"
-pass "host facts: a host without awk loses only memory_bytes"
+run_bc run -c rep-ls.yaml -e PATH="$T/notool" --skip quick
+expect_rc 0 "repeat over ssh without getconf"
+[ "$(json runs-rep/2/results.json "(j['hosts']['a']['facts']['kernel'], 'cores' in j['hosts']['a']['facts'], j['hosts']['a']['facts']['memory_bytes'] > 0)")" = "('$(uname -r)', False, True)" ] ||
+  fail "facts without getconf: $(json runs-rep/2/results.json "j['hosts']['a']")"
+pass "host facts: a host without getconf loses only the facts getconf gives"
 
 # --- stage timeout stops the whole remote process tree
 write_config to.yaml <<YAML

@@ -98,7 +98,8 @@ PIN(bc_monitor_sample, size, 0);                /* 1.5 */
 PIN(bc_monitor_sample, reserved, 4);
 PIN(bc_monitor_sample, cpu_user_pct, 8);
 PIN(bc_monitor_sample, sampler_cpu_pct, 128);
-PIN_SIZE(bc_monitor_sample, 136);
+PIN(bc_monitor_sample, host_time_s, 136);        /* 1.6 */
+PIN_SIZE(bc_monitor_sample, 144);
 
 PIN(bc_profiler_ops, size, 0);                  /* 1.6 */
 PIN(bc_profiler_ops, check, 8);

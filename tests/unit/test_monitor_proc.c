@@ -101,6 +101,17 @@ int main(void)
     feed(&a, "/proc/uptime", "5.00 1.00");
     proc_sample(NULL, &a, &s);
     CHECK(isnan(s.mem_used_bytes) && isnan(s.load1));
+    CHECK(isnan(s.host_time_s)); /* no "time" line: the core stamps it */
+
+    /* the host's clock when the snapshot was taken (ABI 1.6): the ticker's
+     * "time" line, a decimal comma too; garbage is no time */
+    feed(&a, "time", "1796669824,154409");
+    proc_sample(NULL, &a, &s);
+    CHECK(near(s.host_time_s, 1796669824.154409));
+    proc_snap_reset(&a);
+    feed(&a, "time", "1796669824.%N");
+    proc_sample(NULL, &a, &s);
+    CHECK(isnan(s.host_time_s));
 
     if (failures)
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -91,7 +91,7 @@ char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int
     bc_sb_append(&b, "BENCHCTL_HOST_TMPDIR=");
     bc_shell_quote(&b, c->tmpdir);
     bc_sb_append(&b, "; export BENCHCTL_HOST_TMPDIR\n");
-    if (how == ENV_INLINE) {
+    if (how == ENV_INLINE || how == ENV_SOURCED) {
         bc_sb_append(&b, env);
     } else {
         if (how == ENV_STDIN)
@@ -122,6 +122,22 @@ char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int
         bc_sb_append(&argv, " ");
     }
     bc_shell_quote(&argv, req->command ? req->command : "");
+    if (how == ENV_SOURCED) {
+        /* A subshell of the dispatcher ($$ is the dispatcher's): its own
+         * pid from /proc/self, and setsid(1) makes it a session and group
+         * of its own without forking (it leads no group). */
+        bc_sb_append(&b, "g=; { read -r g < /proc/self/stat; } 2>/dev/null; set -- $g\n"
+                         "if [ -n \"${1:-}\" ] && command -v setsid >/dev/null 2>&1; then "
+                         "echo \"$1\" > \"$f\"; exec setsid ");
+        bc_sb_append(&b, ssh_sb_text(&argv));
+        bc_sb_append(&b, "\nfi\nexec /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
+        bc_sb_append(&b, ssh_sb_text(&argv));
+        bc_sb_append(&b, "\n");
+        bc_sb_free(&argv);
+        char *cmd = ssh_strdup(ssh_sb_text(&b));
+        bc_sb_free(&b);
+        return cmd;
+    }
     /* Not a process group leader (a server other than OpenSSH's sshd)?
      * Then setsid gives the stage its own group. */
     bc_sb_append(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"

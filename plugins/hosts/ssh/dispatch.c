@@ -16,6 +16,8 @@
  *                                      "<tok>= <status>"
  *   W <tok> <name>\n<lines>\n<tok>\n   write the lines to $D/<name> (0600);
  *                                      "<tok>= <status>"
+ *   T <tok>\n<tok>\n                   the host's clock now: "<tok> <s.ns>",
+ *                                      "<tok>= 0" (clock offset samples)
  *   Q                                  end (the run cleaned up)
  *
  * Internal scripts (stopping a command, the clean-up at the end) so cost
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sshint.h"
@@ -65,23 +68,30 @@ static const char disp_format[] =
     /* A stage: its output through FIFOs to our stdout and stderr, then the
      * end marks.  After it exits, output still open (something it started
      * holds it) is given up once idle 100 ms - 2 s when its group is gone,
-     * a daemon that left it - and drained from then on. */
+     * a daemon that left it - and drained from then on.  The FIFO pair is
+     * kept for the next stage (named in $D/fifo) unless it was given up
+     * ($D/stale.<k>): no mkfifo or rm per stage; the stage's script file is
+     * emptied, not removed (all go with $D). */
     "rch() { _r=; while read -r _k _v; do [ \"$_k\" = rchar: ] && _r=$_v; done < /proc/$1/io; "
     "echo \"$_r\"; } 2>/dev/null\n"
-    "stage() { t=$1; n=$2; o=\"$D/o.$n\"; e=\"$D/e.$n\"\n"
-    "if mkfifo -m 600 \"$o\" \"$e\" 2>/dev/null; then\n"
+    "stage() { t=$1; n=$2; k=; { read -r k < \"$D/fifo\"; } 2>/dev/null\n"
+    "if [ -z \"$k\" ] || [ -e \"$D/stale.$k\" ]; then k=$n; "
+    "mkfifo -m 600 \"$D/o.$k\" \"$D/e.$k\" 2>/dev/null && echo $k > \"$D/fifo\" || k=; fi\n"
+    "o=\"$D/o.$k\"; e=\"$D/e.$k\"\n"
+    "if [ -n \"$k\" ]; then\n"
     "cat \"$o\" & fo=$!; cat \"$e\" >&2 & fe=$!\n"
-    "if command -v setsid >/dev/null 2>&1; then setsid /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; "
-    "else /bin/sh \"$D/r.$n\" </dev/null >\"$o\" 2>\"$e\"; fi; s=$?\n"
-    "g=; [ -s \"$D/pgid.$n\" ] && read -r g < \"$D/pgid.$n\"\n"
-    /* the forwarders end at end of file, normally at once; a watcher
-     * gives up output held open by processes the stage left */
+    "( . \"$D/r.$n\" ) </dev/null >\"$o\" 2>\"$e\"; s=$?\n"
+    ": > \"$D/r.$n\"; g=; [ -s \"$D/pgid.$n\" ] && read -r g < \"$D/pgid.$n\"\n"
+    /* the forwarders end at end of file, normally at once; while one is
+     * still there a watcher gives up output held open by processes the
+     * stage left */
+    "lw=; if kill -0 $fo 2>/dev/null || kill -0 $fe 2>/dev/null; then\n"
     "( nap; last=; idle=0; while :; do cur=\"$(rch $fo).$(rch $fe)\"\n"
     "if [ \"$cur\" = \"$last\" ]; then idle=$((idle+1)); else idle=0; last=$cur; fi\n"
     "lim=200; [ -n \"$g\" ] && alive $g && lim=10\n"
-    "if [ $idle -ge $lim ]; then cat \"$o\" >/dev/null 2>&1 & cat \"$e\" >/dev/null 2>&1 & "
-    "kill $fo $fe 2>/dev/null; exit 0; fi; nap; done ) & lw=$!\n"
-    "wait $fo; wait $fe; kill $lw 2>/dev/null; rm -f \"$o\" \"$e\" \"$D/r.$n\"\n"
+    "if [ $idle -ge $lim ]; then : > \"$D/stale.$k\"; cat \"$o\" >/dev/null 2>&1 & "
+    "cat \"$e\" >/dev/null 2>&1 & kill $fo $fe 2>/dev/null; exit 0; fi; nap; done ) & lw=$!; fi\n"
+    "wait $fo; wait $fe; [ -n \"$lw\" ] && kill $lw 2>/dev/null\n"
     "else s=126; echo 'benchctl: cannot make FIFOs in the private directory' >&2; fi\n"
     "printf '%%s= %%s\\n' \"$t\" \"$s\"; printf '%%s=\\n' \"$t\" >&2; }\n"
     "while IFS= read -r l; do case $l in\n"
@@ -95,6 +105,8 @@ static const char disp_format[] =
     "'R '*) set -- ${l#R }; t=$1; n=$2; : > \"$D/r.$n\"; "
     "while IFS= read -r x && [ \"$x\" != \"$t\" ]; do printf '%%s\\n' \"$x\"; done >> \"$D/r.$n\"; "
     "stage \"$t\" \"$n\" </dev/null & ;;\n"
+    "'T '*) t=${l#T }; while IFS= read -r x && [ \"$x\" != \"$t\" ]; do :; done; "
+    "printf '%%s %%s\\n%%s= 0\\n' \"$t\" \"${EPOCHREALTIME:-$(date +%%s.%%N)}\" \"$t\" ;;\n"
     "Q) exit 0 ;;\n"
     "esac; done\n"
     "exec >/dev/null 2>&1\n"
@@ -505,6 +517,66 @@ int ssh_dispatch_stage_wait(sshproc *p, int64_t timeout_ms, bc_ctx *cancel_ctx)
     }
 }
 
+/* ---- the host's clock ----------------------------------------------------- */
+
+#define CLOCK_SAMPLES 5
+
+static double wall_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The host's clock against ours, NTP-style over the dispatcher's channel
+ * (no exec request, no login): CLOCK_SAMPLES round trips of "T", each our
+ * time t0, the host's time, our time t1; the one with the shortest round
+ * trip wins: offset = host - (t0 + t1) / 2, uncertainty = rtt / 2.
+ * Appends clock_offset_ms=, clock_uncertainty_ms=, clock_rtt_ms= and
+ * clock_samples= to o; nothing when no sample could be read (the core
+ * then measures with commands, or records the offset as unknown). */
+static void clock_offset(bc_ctx *ctx, sshconn *c, bc_sb *o)
+{
+    double best_rtt = -1, best_off = 0;
+    int got = 0;
+    for (int i = 0; i < CLOCK_SAMPLES; i++) {
+        char *tok = new_token(c);
+        char *head = ssh_asprintf("T %s", tok);
+        char *out = NULL;
+        int status = -1;
+        double t0 = wall_now_s();
+        int rc = request(ctx, c, head, tok, "", 5000, 0, &status, &out);
+        double t1 = wall_now_s();
+        free(head);
+        free(tok);
+        if (rc != BC_OK || status != 0 || !out) {
+            free(out);
+            break;
+        }
+        for (char *p = out; *p; p++)
+            if (*p == ',') /* a locale's decimal comma */
+                *p = '.';
+        char *end;
+        double remote = strtod(out, &end);
+        int ok = end != out && (*end == '\0' || *end == '\n') && remote > 0;
+        free(out);
+        if (!ok)
+            continue; /* no sub-second clock there (date without %N)? */
+        got++;
+        double rtt = t1 - t0;
+        if (best_rtt < 0 || rtt < best_rtt) {
+            best_rtt = rtt;
+            best_off = remote - (t0 + t1) / 2;
+        }
+    }
+    if (got == 0) {
+        bc_log(ctx, BC_LOG_DEBUG, "%s: its clock could not be read; offset unknown", c->where);
+        return;
+    }
+    bc_sb_printf(o, "clock_offset_ms=%.3f\nclock_uncertainty_ms=%.3f\nclock_rtt_ms=%.3f\n"
+                 "clock_samples=%d\n", best_off * 1e3, best_rtt * 1e3 / 2, best_rtt * 1e3, got);
+}
+
 /* ---- start --------------------------------------------------------------- */
 
 /* The value of the line "key..." in text (at a line start), up to the end
@@ -601,8 +673,9 @@ int ssh_dispatch_start(bc_ctx *ctx, sshconn *c, int64_t timeout_ms)
     memmove(c->dbuf, c->dbuf + used, c->dlen - used);
     c->dlen -= used;
     c->dbuf[c->dlen] = '\0';
-    c->setup_ms = bc_mono_ms() - t0;
     conn_unlock(c, NULL);
+    clock_offset(ctx, c, &o);
+    c->setup_ms = bc_mono_ms() - t0;
     bc_sb_printf(&o, "connect_ms=%lld\nsetup_ms=%lld\n", (long long)c->connect_ms,
                  (long long)c->setup_ms);
     if (!bc_sb_failed(&o))

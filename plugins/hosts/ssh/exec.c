@@ -374,7 +374,7 @@ int ssh_op_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         /* Through the dispatcher: no channel, no login shell.  (A
          * background stage would hold it for the case's whole length:
          * it gets a channel of its own.) */
-        char *script = ssh_stage_command(c, p->id, req, ENV_INLINE, ssh_sb_text(&env), 0);
+        char *script = ssh_stage_command(c, p->id, req, ENV_SOURCED, ssh_sb_text(&env), 0);
         int drc = ssh_dispatch_stage_start(c, p, script);
         free(script);
         if (drc == BC_OK) {

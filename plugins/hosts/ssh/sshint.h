@@ -121,7 +121,7 @@ void conn_lost_error(bc_ctx *ctx, sshconn *c);
 /* command.c: the text of a remote command */
 /* How a stage's environment reaches the host: never on a command line,
  * which every user there can read in ps (values may be secrets). */
-enum { ENV_STDIN, ENV_FILE, ENV_INLINE };
+enum { ENV_STDIN, ENV_FILE, ENV_INLINE, ENV_SOURCED };
 /* What a string builder holds (aborts when memory ran out, as ssh_strdup). */
 const char *ssh_sb_text(const bc_sb *b);
 /* The stage's exports, one `export NAME='value'` line each (values
@@ -134,7 +134,10 @@ int ssh_put_env_file(bc_ctx *ctx, sshconn *c, const char *name, const char *env)
 /* The /bin/sh script of a stage (malloc'd); its environment goes by how:
  * ENV_STDIN (the caller writes env, then end of file, to the channel),
  * ENV_FILE ($BENCHCTL_HOST_TMPDIR/env.<id>, 0600, removed by the script)
- * or ENV_INLINE (env is in the script: for the dispatcher's 0600 file).
+ * ENV_INLINE (env is in the script) or ENV_SOURCED (env in the script,
+ * which the dispatcher sources in a subshell of its own from its 0600
+ * file: no /bin/sh started for it; the subshell becomes the stage's
+ * session with `exec setsid`).
  * wrap: as the login shell's command (`exec /bin/sh -c '...'`). */
 char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int how,
                         const char *env, int wrap);

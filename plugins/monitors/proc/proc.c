@@ -85,6 +85,9 @@ static int run_local(bc_ctx *ctx, const bc_monitor_request *req)
     int64_t next = bc_mono_ms();
     while (!ctx->svc->cancelled(ctx)) {
         proc_snap_reset(&cur);
+        struct timespec now_ts;
+        if (clock_gettime(CLOCK_REALTIME, &now_ts) == 0)
+            cur.host_time = (double)now_ts.tv_sec + (double)now_ts.tv_nsec / 1e9;
         char *list = strdup(bc_sb_str(&files)), *save = NULL;
         for (char *p = list ? strtok_r(list, " ", &save) : NULL; p; p = strtok_r(NULL, " ", &save))
             read_file_into(&cur, p);
@@ -185,11 +188,11 @@ static char *remote_script(const bc_monitor_request *req)
     long long sec = (long long)(req->interval_ms / 1000), ms = (long long)(req->interval_ms % 1000);
     bc_sb_printf(&sb,
                  "posix='read -r me rest </proc/self/stat\n"
-                 "while :; do echo \"$me\" || exit 0; sleep %lld.%03lld || exit 0; done'\n"
+                 "while :; do echo \"$me $(date +%%s.%%N)\" || exit 0; sleep %lld.%03lld || exit 0; done'\n"
                  "fast='read -r me rest </proc/self/stat\n"
                  "exec 3<> <(:) || exit 9\n"
                  "iv=%lld; t=${EPOCHREALTIME//[!0-9]/}\n"
-                 "while :; do echo \"$me\" || exit 0\n"
+                 "while :; do echo \"$me $EPOCHREALTIME\" || exit 0\n"
                  "  w=$iv\n"
                  "  if [ -n \"$t\" ]; then t=$((t + iv)); n=${EPOCHREALTIME//[!0-9]/}; "
                  "w=$((t - n)); [ $w -ge 0 ] || { t=$n; w=0; }; fi\n"
@@ -215,7 +218,8 @@ static char *remote_script(const bc_monitor_request *req)
                  "  }\n"
                  "  close(fn)\n"
                  "}\n"
-                 "{ for (i = 1; i <= n; i++) emit(F[i], F[i])\n"
+                 "{ if ($2 != \"\") print \"time\", $2\n"
+                 "  for (i = 1; i <= n; i++) emit(F[i], F[i])\n"
                  "  emit(\"/proc/\" $1 \"/stat\", \"tick\")\n"
                  "  emit(\"/proc/self/stat\", \"self\")\n"
                  "  print \".\"; fflush() }'\n");

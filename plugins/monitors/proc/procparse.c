@@ -72,6 +72,17 @@ static void parse_self(proc_snap *s, const char *line, size_t len, long hz)
 void proc_snap_line(proc_snap *s, const char *file, const char *line, size_t len, long hz)
 {
     char buf[1024], *f[24];
+    if (strcmp(file, "time") == 0) {
+        size_t n = split(line, len, buf, sizeof buf, f, 24);
+        for (char *p = n ? f[0] : NULL; p && *p; p++)
+            if (*p == ',') /* a locale's decimal comma */
+                *p = '.';
+        char *end;
+        double t = n ? strtod(f[0], &end) : 0;
+        if (n && end != f[0] && *end == '\0' && t > 0)
+            s->host_time = t;
+        return;
+    }
     if (strcmp(file, "self") == 0 || strcmp(file, "tick") == 0) {
         parse_self(s, line, len, hz);
         return;
@@ -172,6 +183,8 @@ void proc_sample(const proc_snap *prev, const proc_snap *cur, bc_monitor_sample 
         o->swap_used_bytes = (cur->swap_total - cur->swap_free) * 1024.0;
     if (cur->load1 >= 0)
         o->load1 = cur->load1;
+    if (cur->host_time > 0)
+        o->host_time_s = cur->host_time;
     if (!prev || prev->uptime < 0 || cur->uptime <= prev->uptime)
         return;
     double dt = cur->uptime - prev->uptime;

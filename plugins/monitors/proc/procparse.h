@@ -28,13 +28,15 @@ typedef struct proc_snap {
     double load1;           /* <0: none */
     double psi[3];          /* total stall, us: cpu, memory, io; <0: none */
     double self_cpu_s;      /* the sampler's CPU time, seconds; <0: none */
+    double host_time;       /* when taken, on the host's clock (epoch s); 0: unknown */
 } proc_snap;
 
 /* An empty snapshot (everything "none"). */
 void proc_snap_reset(proc_snap *s);
 /* One line of file `file` (e.g. "/proc/stat"; "self" or "tick" for the
  * /proc/<pid>/stat of a sampler process, read with ticks per second hz:
- * their CPU times add up) into s. */
+ * their CPU times add up; "time" for the host's clock when the snapshot
+ * was taken, seconds since the epoch) into s. */
 void proc_snap_line(proc_snap *s, const char *file, const char *line, size_t len, long hz);
 /* The sample from prev to cur (prev NULL: rates and percentages NaN). */
 void proc_sample(const proc_snap *prev, const proc_snap *cur, bc_monitor_sample *out);

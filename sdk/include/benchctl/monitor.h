@@ -7,7 +7,8 @@
  * --timeout or on a failure).
  *
  * A monitor hands each sample to the core with svc->monitor_sample; the
- * core stamps it on the controller's clock and appends it at once to
+ * core puts it on the controller's clock (its host_time_s corrected by the
+ * host's clock offset, since 1.6; else when it arrives) and appends it at once to
  * monitor/<host>.csv (so nothing is lost if the run dies), and computes the
  * statistics in results.json.  On a host whose transport declares
  * BC_HOST_CAP_CONTROLLER a monitor may read the machine directly; on other
@@ -60,6 +61,15 @@ typedef struct bc_monitor_sample {
     double psi_memory_pct;
     double psi_io_pct;
     double sampler_cpu_pct;    /* the sampler's own CPU use, % of one core */
+#if BC_TARGET_MINOR >= 6
+    /* ---- since ABI 1.6 ---- */
+    /* When the sample was taken, on the host's own clock (seconds since
+     * the epoch).  The core moves it onto the controller's clock with the
+     * host's clock offset (measured when the connection opened).  NaN (or
+     * a sample from a 1.5 plugin, which ends before it): the core stamps
+     * the sample when it arrives. */
+    double host_time_s;
+#endif
 } bc_monitor_sample;
 
 typedef struct bc_monitor_ops {
