@@ -31,6 +31,8 @@ echo "== HTML report: 1M-row output, 100 stages, 10 plots (time, size; ratio to 
 python3 tests/bench/report_bench.py build-release/core/benchctl
 echo "== config loading: 10,000 to 80,000 stages (linear, not quadratic)"
 python3 tests/bench/config_load.py build-release/core/benchctl ${BENCHCTL_REFERENCE:+"$BENCHCTL_REFERENCE"}
+echo "== isolation: 100 stages of true with and without limits:, CV of 30 repetitions with a CPU hog, pinned away vs not"
+/usr/bin/python3 tests/bench/limits_bench.py build-release/core/benchctl
 echo "== statistics: 10M-row summary vs numpy, compare of 20 x 1M samples, repeat vs hyperfine"
 need=()
 for p in python3-numpy python3-scipy hyperfine; do

@@ -509,6 +509,11 @@ static cJSON *variants_json(const cs_variant *v, size_t n)
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "label", v[i].label);
         cJSON_AddStringToObject(e, "run", v[i].run_id);
+        int64_t num;
+        if (parse_int64(v[i].run_id, &num))
+            cJSON_AddNumberToObject(e, "run_number", (double)num);
+        else
+            cJSON_AddNullToObject(e, "run_number");
         add_str(e, "case", v[i].case_name);
         cJSON_AddBoolToObject(e, "baseline", i == 0);
         cJSON_AddBoolToObject(e, "statistics", v[i].results != NULL);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/human.h"
+
 char *rep_num(double v)
 {
     if (!isfinite(v))
@@ -28,39 +30,9 @@ char *rep_num_unit(double v, const char *unit)
     return s;
 }
 
-/* v / scale with 4 significant digits and a unit suffix. */
-static char *scaled(double v, double scale, const char *unit)
-{
-    return xasprintf("%.4g %s", v / scale, unit);
-}
+char *rep_seconds(double s) { return human_duration(s); }
 
-char *rep_seconds(double s)
-{
-    if (!isfinite(s))
-        return rep_num(s);
-    double a = fabs(s);
-    if (a == 0)
-        return xstrdup("0 s");
-    if (a < 1e-6)
-        return scaled(s, 1e-9, "ns");
-    if (a < 1e-3)
-        return scaled(s, 1e-6, "µs");
-    if (a < 1)
-        return scaled(s, 1e-3, "ms");
-    return scaled(s, 1, "s");
-}
-
-char *rep_kib(double kib)
-{
-    if (!isfinite(kib))
-        return rep_num(kib);
-    double a = fabs(kib);
-    if (a < 1024)
-        return scaled(kib, 1, "KiB");
-    if (a < 1024.0 * 1024)
-        return scaled(kib, 1024, "MiB");
-    return scaled(kib, 1024.0 * 1024, "GiB");
-}
+char *rep_kib(double kib) { return human_size(kib * 1024); }
 
 char *rep_pct(double fraction, bool sign)
 {
@@ -176,14 +148,58 @@ static void print_markdown(const rtable *t, FILE *f)
     }
 }
 
+/* s cut to w terminal columns, the last one an ellipsis when cut; owned. */
+static char *fit(const char *s, size_t w)
+{
+    if (width(s) <= w)
+        return xstrdup(s);
+    size_t cols = 0, i = 0;
+    for (; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xC0) == 0x80)
+            continue;
+        if (cols + 1 == w)
+            break;
+        cols++;
+    }
+    return xasprintf("%.*s…", (int)i, s);
+}
+
+/* Narrow the widest text (left-aligned) columns until the table fits in
+ * max columns; each keeps at least its header and 20 columns.  Numbers are
+ * never cut: a table of numbers wider than the terminal wraps. */
+static void shrink(const rtable *t, size_t *w, size_t indent, size_t max)
+{
+    for (;;) {
+        size_t total = indent + 2 * (t->ncols - 1), widest = t->ncols;
+        for (size_t c = 0; c < t->ncols; c++) {
+            total += w[c];
+            bool text = !t->align || t->align[c] != 'r';
+            size_t floor_w = width(t->cells.v[c]) > 20 ? width(t->cells.v[c]) : 20;
+            if (text && w[c] > floor_w && (widest == t->ncols || w[c] > w[widest]))
+                widest = c;
+        }
+        if (total <= max || widest == t->ncols)
+            return;
+        size_t floor_w = width(t->cells.v[widest]) > 20 ? width(t->cells.v[widest]) : 20;
+        size_t cut = total - max, room = w[widest] - floor_w;
+        w[widest] -= cut < room ? cut : room;
+    }
+}
+
 void rt_print(const rtable *t, FILE *f, bool markdown, const char *indent)
 {
     if (!t->ncols)
         return;
-    if (markdown) {
+    if (markdown)
         print_markdown(t, f);
+    else
+        rt_print_width(t, f, indent, 0);
+}
+
+void rt_print_width(const rtable *t, FILE *f, const char *indent, int max_width)
+{
+    if (!t->ncols)
         return;
-    }
     size_t *w = xcalloc(t->ncols, sizeof *w);
     size_t rows = t->cells.n / t->ncols;
     for (size_t i = 0; i < t->cells.n; i++) {
@@ -191,11 +207,15 @@ void rt_print(const rtable *t, FILE *f, bool markdown, const char *indent)
         if (cw > w[i % t->ncols])
             w[i % t->ncols] = cw;
     }
+    if (max_width > 0)
+        shrink(t, w, indent ? width(indent) : 0, (size_t)max_width);
     for (size_t r = 0; r < rows; r++) {
         fputs(indent ? indent : "", f);
         for (size_t c = 0; c < t->ncols; c++) {
             char align = t->align && t->align[c] ? t->align[c] : 'l';
-            print_padded(f, t->cells.v[r * t->ncols + c], w[c], align, c + 1 == t->ncols);
+            char *cell = fit(t->cells.v[r * t->ncols + c], w[c]);
+            print_padded(f, cell, w[c], align, c + 1 == t->ncols);
+            free(cell);
             if (c + 1 < t->ncols)
                 fputs("  ", f);
         }

@@ -32,6 +32,7 @@ typedef struct cli_args {
     bool monitor;                                         /* run --monitor */
     const char *log_level;
     const char *name, *file; /* init */
+    const char *template_name; /* init --template */
     bool force;              /* init, plot */
     const char *out;         /* plot --out DIR, report --out FILE */
     bool no_report;          /* run --no-report */
@@ -41,6 +42,9 @@ typedef struct cli_args {
     double alpha, threshold;        /* compare */
     const char *to;                 /* publish --to */
     bool dry_run, pending;          /* publish */
+    int64_t runs, warmup;           /* exec --runs, --warmup */
+    const char *prepare;            /* exec --prepare */
+    const char *export_markdown, *export_json, *export_csv; /* exec --export-* */
     const char *stage;              /* profile --stage */
     int64_t top;                    /* profile --top (0: the default) */
 } cli_args;
@@ -89,6 +93,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
@@ -102,8 +107,20 @@ int cmd_profile(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
+/* A starter config of `benchctl init --template NAME` (templates.c). */
+typedef struct cli_template {
+    const char *name, *description;
+    const char *text; /* a printf format: "%s" the benchmark's name */
+} cli_template;
+/* The templates, ending with a row whose name is NULL. */
+const cli_template *cli_templates(void);
+/* The template named name, or NULL. */
+const cli_template *cli_template_find(const char *name);
+
 /* The command named name, or NULL. */
 const cli_command *cli_find(const char *name);
+/* The command nearest to a misspelt name (did you mean), or NULL. */
+const char *cli_suggest_command(const char *name);
 /* Print the list of commands (benchctl --help) to out. */
 void cli_print_usage(FILE *out);
 /* Print the help of a command to stdout (nothing for an unknown name). */

@@ -173,8 +173,13 @@ static void metadata_section(cJSON **metas, const char *const *ids, const char *
     meta_row r;
     if (json) {
         cJSON *runs = cJSON_AddArrayToObject(json, "runs");
-        for (size_t i = 0; i < n; i++)
+        cJSON *nums = cJSON_AddArrayToObject(json, "run_numbers"); /* the same, as integers */
+        for (size_t i = 0; i < n; i++) {
+            int64_t num = 0;
             cJSON_AddItemToArray(runs, cJSON_CreateString(ids[i]));
+            cJSON_AddItemToArray(nums, parse_int64(ids[i], &num) ? cJSON_CreateNumber((double)num)
+                                                                 : cJSON_CreateNull());
+        }
     } else if (!md) {
         printf("metadata\n  %-30s", "");
         for (size_t i = 0; i < n; i++)

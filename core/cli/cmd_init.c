@@ -1,4 +1,4 @@
-/* `benchctl init`: write a starter config. */
+/* `benchctl init [--template NAME]`: write a starter config (templates.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,30 +11,6 @@
 #include "run/engine.h"
 #include "util/util.h"
 
-static const char starter[] =
-    "# benchctl config: see docs/config.md for every key.\n"
-    "benchmark:\n"
-    "  name: %s\n"
-    "  output_dir: ./results   # each run goes to results/<id>/\n"
-    "\n"
-    "hosts:\n"
-    "  local: {}               # stages without a host run here\n"
-    "\n"
-    "stages:\n"
-    "  - name: prepare\n"
-    "    command: echo \"preparing run $BENCHCTL_RUN_ID in $BENCHCTL_RUN_DIR\"\n"
-    "\n"
-    "  - name: benchmark\n"
-    "    command: |\n"
-    "      for i in 1 2 3; do\n"
-    "        start=$(date +%%s%%N); sleep 0.1; end=$(date +%%s%%N)\n"
-    "        echo \"iteration $i: $(( (end - start) / 1000000 )) ms\"\n"
-    "      done\n"
-    "    health_check:\n"
-    "      type: command\n"
-    "      target: test -d \"$BENCHCTL_RUN_DIR\"\n"
-    "      timeout: 10s\n";
-
 int cmd_init(int argc, char **argv)
 {
     cli_args a = {0};
@@ -43,7 +19,17 @@ int cmd_init(int argc, char **argv)
         return code;
     const char *name = a.name ? a.name : "my-benchmark", *file = a.file ? a.file : "benchmark.yaml";
     bool force = a.force;
+    const char *tname = a.template_name ? a.template_name : "starter";
     cli_args_free(&a);
+    const cli_template *tpl = cli_template_find(tname);
+    if (!tpl || strcmp(tname, "list") == 0) {
+        if (strcmp(tname, "list") != 0)
+            fprintf(stderr, "benchctl init: no template '%s'; the templates:\n", tname);
+        FILE *f = strcmp(tname, "list") == 0 ? stdout : stderr;
+        for (const cli_template *t = cli_templates(); t->name; t++)
+            fprintf(f, "  %-8s %s\n", t->name, t->description);
+        return strcmp(tname, "list") == 0 ? EXIT_OK : EXIT_USAGE;
+    }
     for (const char *p = name; *p; p++)
         if (*p == '\n' || *p == ':' || *p == '#' || *p == '"')
             return cli_usage_error("init", "--name must not contain newlines, ':', '#' or '\"'");
@@ -57,7 +43,7 @@ int cmd_init(int argc, char **argv)
             fprintf(stderr, "benchctl init: cannot write %s: %s\n", file, strerror(errno));
         return EXIT_USAGE;
     }
-    char *text = xasprintf(starter, name);
+    char *text = xasprintf(tpl->text, name);
     size_t len = strlen(text);
     bool ok = write(fd, text, len) == (ssize_t)len;
     ok = close(fd) == 0 && ok;

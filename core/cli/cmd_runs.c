@@ -14,6 +14,9 @@
 #include "config/config.h"
 #include "run/engine.h"
 #include "store/runstore.h"
+#include "analysis/report.h"
+#include "util/human.h"
+#include "util/term.h"
 
 static const char *jstr(const cJSON *o, const char *key, const char *dflt)
 {
@@ -27,14 +30,55 @@ static double jnum(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(n) ? n->valuedouble : dflt;
 }
 
-static void print_duration(FILE *f, double s)
+/* A duration from metadata (-1: none) through the one formatter. */
+static char *duration_text(double s)
 {
-    if (s < 0)
-        fprintf(f, "-");
-    else if (s < 60)
-        fprintf(f, "%.2fs", s);
-    else
-        fprintf(f, "%dm%04.1fs", (int)(s / 60), s - 60 * (int)(s / 60));
+    return s < 0 ? xstrdup("-") : human_duration(s);
+}
+
+/* The stages that had `limits:`: how each ended, its CPUs, what held and
+ * what was only measured, and the whole tree's peak memory and CPU time. */
+static void print_limits(const cJSON *stages)
+{
+    const cJSON *s, *it;
+    bool any = false;
+    cJSON_ArrayForEach(s, stages)
+    {
+        const cJSON *l = cJSON_GetObjectItem(s, "limits");
+        if (!cJSON_IsObject(l))
+            continue;
+        if (!any)
+            printf("  limits\n");
+        any = true;
+        printf("    %-24s %-12s termination %s, cgroup %s", jstr(s, "name", "?"),
+               jstr(s, "host", "?"), jstr(s, "termination", "-"), jstr(l, "cgroup", "-"));
+        if (jstr(l, "cpus", NULL))
+            printf(", cpus %s", jstr(l, "cpus", ""));
+        const char *sep = "; enforced ";
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "enforced"))
+        {
+            printf("%s%s (%s)", sep, it->string,
+                   cJSON_IsString(it) ? it->valuestring : "?");
+            sep = ", ";
+        }
+        sep = "; only measured ";
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "measured"))
+        {
+            printf("%s%s", sep, cJSON_IsString(it) ? it->valuestring : "?");
+            sep = ", ";
+        }
+        if (cJSON_IsNumber(cJSON_GetObjectItem(l, "peak_memory_bytes"))) {
+            char *v = human_size(jnum(l, "peak_memory_bytes", 0));
+            printf("; peak %s", v);
+            free(v);
+        }
+        if (cJSON_IsNumber(cJSON_GetObjectItem(l, "cpu_time_s"))) {
+            char *v = human_duration(jnum(l, "cpu_time_s", 0));
+            printf("; cpu %s", v);
+            free(v);
+        }
+        printf("\n");
+    }
 }
 
 /* One line of the timing-noise verdicts of a host (its facts' "noise",
@@ -64,9 +108,9 @@ static void inspect_text(const cJSON *m, const char *dir)
     printf("  ended      %s", jstr(m, "end_time", "-"));
     double dur = jnum(m, "duration_s", -1);
     if (dur >= 0) {
-        printf(" (");
-        print_duration(stdout, dur);
-        printf(")");
+        char *d = duration_text(dur);
+        printf(" (%s)", d);
+        free(d);
     }
     printf("\n  config     %s\n", jstr(m, "config_path", "-"));
     const cJSON *git = cJSON_GetObjectItem(m, "git");
@@ -109,25 +153,30 @@ static void inspect_text(const cJSON *m, const char *dir)
     }
     const cJSON *stages = cJSON_GetObjectItem(m, "stages");
     if (cJSON_IsArray(stages) && cJSON_GetArraySize(stages)) {
-        printf("  stages\n    %-24s %-12s %-12s %-11s %5s %9s %9s %9s\n", "NAME", "HOST", "CASE",
-               "STATUS", "EXIT", "WALL", "CPU", "RSS");
+        printf("  stages\n");
+        rtable t;
+        rt_init(&t, "llllrrrr", "NAME", "HOST", "CASE", "STATUS", "EXIT", "WALL", "CPU", "RSS",
+                NULL);
         const cJSON *s;
         cJSON_ArrayForEach(s, stages)
         {
-            char exit_s[16] = "-", cpu[32] = "-", rss[32] = "-", wall[32] = "-";
-            if (cJSON_IsNumber(cJSON_GetObjectItem(s, "exit_status")))
-                snprintf(exit_s, sizeof exit_s, "%d", (int)jnum(s, "exit_status", 0));
-            if (cJSON_IsNumber(cJSON_GetObjectItem(s, "user_cpu_s")))
-                snprintf(cpu, sizeof cpu, "%.3fs",
-                         jnum(s, "user_cpu_s", 0) + jnum(s, "system_cpu_s", 0));
-            if (cJSON_IsNumber(cJSON_GetObjectItem(s, "max_rss_kb")))
-                snprintf(rss, sizeof rss, "%.1fM", jnum(s, "max_rss_kb", 0) / 1024);
-            if (cJSON_IsNumber(cJSON_GetObjectItem(s, "duration_s")))
-                snprintf(wall, sizeof wall, "%.3fs", jnum(s, "duration_s", 0));
-            printf("    %-24s %-12s %-12s %-11s %5s %9s %9s %9s\n", jstr(s, "name", "?"),
-                   jstr(s, "host", "?"), jstr(s, "case", "-"), jstr(s, "status", "?"), exit_s, wall,
-                   cpu, rss);
+            rt_add(&t, xstrdup(jstr(s, "name", "?")));
+            rt_add(&t, xstrdup(jstr(s, "host", "?")));
+            rt_add(&t, xstrdup(jstr(s, "case", "-")));
+            rt_add(&t, xstrdup(jstr(s, "status", "?")));
+            const cJSON *ex = cJSON_GetObjectItem(s, "exit_status");
+            rt_add(&t, cJSON_IsNumber(ex) ? xasprintf("%d", ex->valueint) : NULL);
+            rt_add(&t, cJSON_IsNumber(cJSON_GetObjectItem(s, "duration_s"))
+                           ? human_duration(jnum(s, "duration_s", 0)) : NULL);
+            rt_add(&t, cJSON_IsNumber(cJSON_GetObjectItem(s, "user_cpu_s"))
+                           ? human_duration(jnum(s, "user_cpu_s", 0) + jnum(s, "system_cpu_s", 0))
+                           : NULL);
+            rt_add(&t, cJSON_IsNumber(cJSON_GetObjectItem(s, "max_rss_kb"))
+                           ? human_size(jnum(s, "max_rss_kb", 0) * 1024) : NULL);
         }
+        rt_print_width(&t, stdout, "    ", term_width(STDOUT_FILENO));
+        rt_free(&t);
+        print_limits(stages);
     }
     printf("  directory  %s\n", dir);
     char *res = path_join(dir, "results.json");
@@ -157,6 +206,9 @@ int cmd_inspect(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (o.json) {
+        int64_t num; /* runs stored before run_number existed get it here */
+        if (!cJSON_GetObjectItemCaseSensitive(m, "run_number") && parse_int64(id, &num))
+            cJSON_AddNumberToObject(m, "run_number", (double)num);
         char *text = cJSON_Print(m);
         printf("%s\n", text);
         free(text);
@@ -192,9 +244,8 @@ int cmd_list(int argc, char **argv)
     char *terr = NULL;
     cJSON *tags = runstore_tags_read(out, &terr); /* a broken tags file: no tags shown */
     free(terr);
-    if (!o.json && ids.n)
-        printf("%-6s %-28s %-12s %-32s %-10s %s\n", "ID", "NAME", "STATUS", "START", "DURATION",
-               "TAGS");
+    rtable t;
+    rt_init(&t, "llllll", "ID", "NAME", "STATUS", "START", "DURATION", "TAGS", NULL);
     for (size_t i = 0; i < ids.n; i++) {
         char *err = NULL;
         cJSON *m = runstore_read(out, ids.v[i], &err);
@@ -206,6 +257,9 @@ int cmd_list(int argc, char **argv)
         if (o.json) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "run_id", ids.v[i]);
+            int64_t num;
+            if (parse_int64(ids.v[i], &num))
+                cJSON_AddNumberToObject(e, "run_number", (double)num);
             cJSON_AddStringToObject(e, "benchmark_name", jstr(m, "benchmark_name", ""));
             cJSON_AddStringToObject(e, "status", jstr(m, "status", "unknown"));
             cJSON_AddStringToObject(e, "start_time", jstr(m, "start_time", ""));
@@ -222,26 +276,26 @@ int cmd_list(int argc, char **argv)
             sv_free(&names);
             cJSON_AddItemToArray(arr, e);
         } else {
-            printf("%-6s %-28s %-12s %-32s ", ids.v[i], jstr(m, "benchmark_name", "?"),
-                   jstr(m, "status", "?"), jstr(m, "start_time", "-"));
-            char dur[32];
-            FILE *df = fmemopen(dur, sizeof dur, "w");
-            if (df) {
-                print_duration(df, jnum(m, "duration_s", -1));
-                fclose(df);
-            } else {
-                snprintf(dur, sizeof dur, "-");
-            }
+            rt_add(&t, xstrdup(ids.v[i]));
+            rt_add(&t, xstrdup(jstr(m, "benchmark_name", "?")));
+            rt_add(&t, xstrdup(jstr(m, "status", "?")));
+            rt_add(&t, xstrdup(jstr(m, "start_time", "-")));
+            rt_add(&t, duration_text(jnum(m, "duration_s", -1)));
             strvec names = {0};
             runstore_tags_naming(tags, ids.v[i], &names);
-            printf(names.n ? "%-10s " : "%s", dur);
+            strbuf tl = {0};
+            sb_puts(&tl, "");
             for (size_t k = 0; k < names.n; k++)
-                printf("%s%s", k ? "," : "", names.v[k]);
-            printf("\n");
+                sb_printf(&tl, "%s%s", k ? "," : "", names.v[k]);
+            rt_add(&t, sb_steal(&tl));
             sv_free(&names);
         }
         cJSON_Delete(m);
     }
+    if (!o.json && rt_rows(&t)) {
+        rt_print_width(&t, stdout, NULL, term_width(STDOUT_FILENO));
+    }
+    rt_free(&t);
     if (o.json) {
         char *text = cJSON_Print(arr);
         printf("%s\n", text);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -20,6 +21,7 @@
 #include "analysis/report.h"
 #include "analysis/scaling.h"
 #include "store/runstore.h"
+#include "util/term.h"
 
 static void heading(bool md, int level, const char *indent, const char *text)
 {
@@ -31,7 +33,10 @@ static void heading(bool md, int level, const char *indent, const char *text)
 
 static void print_table(rtable *t, bool md, const char *indent)
 {
-    rt_print(t, stdout, md, indent);
+    if (md)
+        rt_print(t, stdout, true, indent);
+    else
+        rt_print_width(t, stdout, indent, term_width(STDOUT_FILENO));
     rt_free(t);
 }
 
@@ -110,8 +115,9 @@ static char *join_notes(const cJSON *notes)
 static void print_repeated_stages(const cJSON *stages, bool md, const char *indent)
 {
     rtable t;
-    rt_init(&t, "llrrrrrrrl", "STAGE", "HOST", "N", "MEAN ± SD", "MEDIAN", "MIN – MAX", "P95", "CV",
-            "OUTLIERS", "NOTES", NULL);
+    rt_init(&t, "llrrrrrrr", "STAGE", "HOST", "N", "MEAN ± SD", "MEDIAN", "MIN – MAX", "P95", "CV",
+            "OUTLIERS", NULL);
+    strvec notes = {0}; /* long: printed under the table, not in a cell */
     const cJSON *s;
     cJSON_ArrayForEach(s, stages)
     {
@@ -140,14 +146,23 @@ static void print_repeated_stages(const cJSON *stages, bool md, const char *inde
         rt_add(&t, rep_seconds(jnum(w, "p95")));
         rt_add(&t, rep_pct(jnum(q, "cv"), false));
         rt_add(&t, rep_num(jnum(q, "outliers")));
-        rt_add(&t, join_notes(cJSON_GetObjectItemCaseSensitive(q, "notes")));
+        const cJSON *nj = cJSON_GetObjectItemCaseSensitive(q, "notes");
+        if (cJSON_GetArraySize(nj)) {
+            char *joined = join_notes(nj);
+            sv_push_owned(&notes, xasprintf("%s on %s: %s", jstr(s, "name") ? jstr(s, "name") : "?",
+                                            jstr(s, "host") ? jstr(s, "host") : "?", joined));
+            free(joined);
+        }
     }
     if (rt_rows(&t)) {
         heading(md, 4, indent, "repeated stages (measured wall time)");
         print_table(&t, md, md ? NULL : "    ");
+        for (size_t i = 0; i < notes.n; i++)
+            printf("%snote: %s\n", md ? "\n- " : "    ", notes.v[i]);
     } else {
         rt_free(&t);
     }
+    sv_free(&notes);
 }
 
 static void print_rates(const cJSON *out, bool md, const char *indent)

@@ -64,6 +64,27 @@ static int take_nodes(const char *cmd, const cli_option *o, const char *v, void 
     return 0;
 }
 
+/* exec --runs N: at least 2 (a spread, and a test between commands) */
+static int take_runs(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_int64(v, &n) || n < 2 || n > 1000000)
+        return cli_usage_error(cmd, "--runs: '%s' is not a number of runs from 2 to 1000000", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
+static int take_warmup(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_int64(v, &n) || n < 0 || n > 1000000)
+        return cli_usage_error(cmd, "--warmup: '%s' is not a number of runs from 0 to 1000000", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
 static int take_log_level(const char *cmd, const cli_option *o, const char *v, void *field)
 {
     (void)o;
@@ -123,6 +144,8 @@ static int take_threshold(const char *cmd, const cli_option *o, const char *v, v
 
 static const cli_option run_opts[] = {
     OPT_CONFIG("config file (default: benchmark.yaml)"),
+    OPT_JSON("print the run's summary as one JSON document on stdout (the rest\n"
+             "goes to stderr; docs/schema/summary.schema.json)"),
     {"metadata", 'm', CLI_VALUES, "K=V", "add custom metadata to the run (repeatable)",
      AT(metadata), take_metadata, 0},
     {"environment", 'e', CLI_VALUES, "K=V",
@@ -155,6 +178,26 @@ static const cli_option init_opts[] = {
     {"file", 'f', CLI_VALUE, "FILE", "where to write it (default: benchmark.yaml)", AT(file), NULL,
      0},
     {"force", 0, CLI_FLAG, NULL, "overwrite an existing file", AT(force), NULL, 0},
+    {"template", 't', CLI_VALUE, "NAME",
+     "starter (default), command, http or ssh; `list` lists them", AT(template_name), NULL, 0},
+    END,
+};
+
+static const cli_option exec_opts[] = {
+    {"runs", 'r', CLI_VALUE, "N", "measured runs of each command (default 10, at least 2)",
+     AT(runs), take_runs, 0},
+    {"warmup", 'w', CLI_VALUE, "K", "unmeasured runs of each command first (default 0)",
+     AT(warmup), take_warmup, 0},
+    {"prepare", 'p', CLI_VALUE, "CMD", "run CMD before every run of every command, unmeasured",
+     AT(prepare), NULL, 0},
+    {"export-markdown", 0, CLI_VALUE, "FILE", "write a Markdown table of the results to FILE",
+     AT(export_markdown), NULL, 0},
+    {"export-json", 0, CLI_VALUE, "FILE", "write the results (every run's time) as JSON to FILE",
+     AT(export_json), NULL, 0},
+    {"export-csv", 0, CLI_VALUE, "FILE", "write one CSV row per command to FILE", AT(export_csv),
+     NULL, 0},
+    OPT_JSON("print the run's summary (with the comparison) as JSON on stdout"),
+    OPT_OUTPUT_DIR("store the run in DIR (default: ./results)"),
     END,
 };
 
@@ -318,12 +361,13 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report]",
+             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report] "
+             "[--json]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
      .options = validate_opts, .max_args = 1},
-    {.name = "init", .fn = cmd_init, .args = "[--name NAME] [--file FILE] [--force]",
+    {.name = "init", .fn = cmd_init, .args = "[--template NAME] [--name NAME] [--file FILE] [--force]",
      .summary = "write a starter config file", .options = init_opts},
     {.name = "inspect", .fn = cmd_inspect, .args = "ID [--json] [-c FILE | -o DIR]",
      .summary = "show one stored run", .options = inspect_opts, .min_args = 1, .max_args = 1,
@@ -335,6 +379,13 @@ static const cli_command commands[] = {
      .options = edit_opts, .min_args = 1, .max_args = 1, .missing = "missing run ID"},
     {.name = "annotate", .fn = cmd_edit, .args = EDIT_ARGS, .summary = "same as edit",
      .options = edit_opts, .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "exec", .fn = cmd_exec,
+     .args = "[--runs N] [--warmup K] [--prepare CMD] [--export-markdown FILE] "
+             "[--export-json FILE] [--export-csv FILE] [--json] [-o DIR] 'CMD' ['CMD'...]",
+     .summary = "time commands without a config (a stored run; the fastest compared with the rest)",
+     .options = exec_opts, .min_args = 1, .max_args = -1, .missing = "missing command to time",
+     .notes = "  each command runs under bash -e -o pipefail -c in the current directory;\n"
+              "  the run is stored like any other (inspect, stats, compare --cases, report)\n"},
     {.name = "compare", .fn = cmd_compare,
      .args = "ID1 ID2 [ID3...] | ID --cases [--baseline CASE] [--json | --markdown] [--alpha A] "
              "[--threshold T] [--fail-on-regression] [-c FILE | -o DIR]",
@@ -412,6 +463,15 @@ const cli_command *cli_find(const char *name)
     return NULL;
 }
 
+const char *cli_suggest_command(const char *name)
+{
+    const char *names[NCOMMANDS + 1];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    names[NCOMMANDS] = NULL;
+    return suggest_name(name, names);
+}
+
 void cli_print_usage(FILE *out)
 {
     fprintf(out, "usage: benchctl COMMAND [OPTIONS]\n\n"
@@ -453,6 +513,8 @@ void cli_print_help(const char *name)
         print_option(o->letter, o->name, o->value, o->help);
     print_option('h', "help", NULL, "show this help");
     print_option('v', "verbose", NULL, "debug messages (as --log-level debug)");
+    print_option(0, "color", "WHEN", "auto, always or never (default auto: on a terminal, unless\n"
+                                     "NO_COLOR is set)");
     if (c->notes)
         fputs(c->notes, stdout);
 }

@@ -29,7 +29,9 @@ int cmd_help(int argc, char **argv)
         return EXIT_OK;
     }
     if (!cli_find(argv[optind])) {
-        fprintf(stderr, "benchctl: unknown command '%s'\n", argv[optind]);
+        const char *near = cli_suggest_command(argv[optind]);
+        fprintf(stderr, "benchctl: unknown command '%s'%s%s%s\n", argv[optind],
+                near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return EXIT_USAGE;
     }
     cli_print_help(argv[optind]);
@@ -52,7 +54,7 @@ int cmd_version(int argc, char **argv)
 static int global_option(int argc, char **argv, int i)
 {
     static const char *const with_value[] = {"-c", "--config", "-o", "--output-dir",
-                                             "--log-level", "--plugin-path", NULL};
+                                             "--log-level", "--plugin-path", "--color", NULL};
     const char *a = argv[i];
     if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
         return 1;
@@ -129,6 +131,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!c) {
+        const char *near = cli_suggest_command(cmd);
+        if (near) {
+            fprintf(stderr, "benchctl: unknown command '%s'; did you mean '%s'?\n"
+                            "Run `benchctl --help` for the list of commands.\n", cmd, near);
+            return EXIT_USAGE;
+        }
         fprintf(stderr, "benchctl: unknown command '%s'\n\n", cmd);
         cli_print_usage(stderr);
         return EXIT_USAGE;

@@ -15,12 +15,15 @@
 
 #include "cli/cli.h"
 #include "util/log.h"
+#include "util/term.h"
 #include "config/config.h"
 #include "run/engine.h"
 #include "store/runstore.h"
 
 /* getopt_long's value of an option without a letter: OPT_BASE + its row. */
 #define OPT_BASE 256
+/* getopt_long's value of --color (every command has it; below OPT_BASE). */
+#define OPT_COLOR 200
 
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
@@ -79,7 +82,21 @@ static int bad_option(const cli_command *c, char **argv)
         return cli_usage_error(c->name, "option --%s does not take a value", o ? o->name : "help");
     if (optopt && optopt != '?' && optopt < OPT_BASE)
         return cli_usage_error(c->name, "unknown option '-%c'", optopt);
-    return cli_usage_error(c->name, "unknown option '%s'", argv[optind - 1]);
+    /* --jsno: did you mean --json? */
+    const char *bad = argv[optind - 1], *names[64];
+    size_t k = 0;
+    for (size_t i = 0; c->options && c->options[i].name && k + 4 < 64; i++)
+        names[k++] = c->options[i].name;
+    names[k++] = "help";
+    names[k++] = "verbose";
+    names[k++] = "color";
+    names[k] = NULL;
+    char *word = xstrndup(bad + strspn(bad, "-"), strcspn(bad + strspn(bad, "-"), "="));
+    const char *near = strncmp(bad, "--", 2) == 0 ? suggest_name(word, names) : NULL;
+    free(word);
+    if (near)
+        return cli_usage_error(c->name, "unknown option '%s'; did you mean '--%s'?", bad, near);
+    return cli_usage_error(c->name, "unknown option '%s'", bad);
 }
 
 static int take(const cli_command *c, const cli_option *o, const char *value, cli_args *a)
@@ -123,7 +140,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
     size_t n = 0;
     while (c->options && c->options[n].name)
         n++;
-    struct option *lo = xcalloc(n + 3, sizeof *lo);
+    struct option *lo = xcalloc(n + 4, sizeof *lo);
     char *shorts = xcalloc(2 * n + 5, 1), *sp = shorts;
     bool *given = xcalloc(n + 1, sizeof *given);
     *sp++ = ':'; /* a missing value is ':', not '?' */
@@ -139,6 +156,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
     }
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
     lo[n + 1] = (struct option){"verbose", no_argument, NULL, 'v'};
+    lo[n + 2] = (struct option){"color", required_argument, NULL, OPT_COLOR};
     *sp++ = 'h';
     *sp = 'v';
     int code = -1, ch;
@@ -149,6 +167,13 @@ int cli_parse(int argc, char **argv, cli_args *a)
         if (ch == 'v') { /* every command: the Go tool's -v, debug messages */
             a->log_level = "debug";
             log_set_level(BC_LOG_DEBUG);
+        } else if (ch == OPT_COLOR) { /* every command: --color=auto|always|never */
+            term_color_mode m;
+            if (term_color_parse(optarg, &m))
+                term_set_color(m);
+            else
+                code = cli_usage_error(c->name, "--color: '%s' is not one of auto, always, never",
+                                       optarg);
         } else if (ch == 'h') {
             cli_print_help(c->name);
             code = EXIT_OK;

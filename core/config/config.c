@@ -25,7 +25,7 @@ static const cfg_key bench_keys[] = {
     OTHER("output_dir"), OTHER("shell"), OTHER("logging"), OTHER("git"), OTHER("plugin_paths"), OTHER("sync"),
     {.name = "report", .type = KEY_BOOL, .offset = KEY_AT(config, report), .dflt = 1},
     STR("concurrency_param", config, concurrency_param),
-    OTHER("monitor"), END};
+    OTHER("monitor"), OTHER("limits"), END};
 static const cfg_key logging_keys[] = {ENUM("level", config, log_level, log_levels),
                                        STR("path", config, log_path),
                                        STR("time_format", config, log_time_format),
@@ -180,6 +180,7 @@ static void parse_benchmark(vctx *v, const ynode *b)
     keys_bind(v->d, g, git_keys, c, "benchmark.git"); /* defaults without the section */
     parse_sync(v, b);
     cfg_parse_monitor(v, b);
+    cfg_parse_limits(v, ynode_get(b, "limits"), NULL, &c->limits, "benchmark");
     const ynode *pp = ynode_get(b, "plugin_paths");
     if (pp && !pp->is_null) {
         if (pp->type == Y_SCALAR) {
@@ -268,6 +269,7 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
         config_free(c);
         return NULL;
     }
+    diag_set_source(d, c->text, c->len);
     c->tree = ytree_parse(c->text, c->len, d);
     if (!c->tree) {
         config_free(c);
@@ -285,6 +287,7 @@ config *config_load_in(const char *path, const char *base_dir, diag *d)
         return NULL;
     }
     cfg_check_keys(&v, root, top_keys, "the top level");
+    cfg_parse_limits(&v, NULL, NULL, &c->limits, "benchmark"); /* none, unless given */
     parse_benchmark(&v, ynode_get(root, "benchmark"));
     parse_hosts(&v, ynode_get(root, "hosts"));
     cfg_check_monitor_hosts(&v);
@@ -339,6 +342,7 @@ void config_free(config *c)
     sv_free(&c->helper_shell);
     sv_free(&c->sync_args);
     sv_free(&c->plugin_paths);
+    sv_free(&c->owned_strs);
     ytree_free(c->tree);
     free(c->output_dir);
     free(c->text);

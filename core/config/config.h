@@ -81,6 +81,23 @@ typedef struct cfg_output {
     const struct plugin *collector_plugin, *validator_plugin;
 } cfg_output;
 
+/* `limits:` of a stage (benchmark.limits merged in as defaults; limits.c).
+ * Unset values: 0 (cpus, pids), -1 (memory, walltime_ms, cputime_ms),
+ * LIMITS_NICE_UNSET (nice). */
+#define LIMITS_NICE_UNSET 100
+#define LIMITS_MAX_CPUS 1024
+typedef struct cfg_limits {
+    const ynode *node;       /* the stage's mapping, else the benchmark's, or NULL */
+    int64_t cpus;            /* a count of CPUs to allocate (0: none) */
+    const char *cpu_list;    /* explicit CPUs, normalised ("2-3,6"), or NULL */
+    int64_t memory;          /* bytes */
+    int64_t walltime_ms, cputime_ms;
+    int64_t pids;
+    bool private_tmp;
+    int64_t nice;
+    bool any;                /* one of the above is set */
+} cfg_limits;
+
 typedef struct cfg_stage {
     const ynode *node;
     const char *name;
@@ -89,6 +106,7 @@ typedef struct cfg_stage {
     const char *command, *script;
     const char *shell;  /* NULL: benchmark.shell */
     bool background, append_metadata, skip, continue_on_error, is_cleanup;
+    bool quiet; /* output to the log only, not the terminal */
     bool parallel;        /* several hosts at once instead of in order */
     const char *execute_only_for;
     int64_t timeout_ms; /* 0 = none */
@@ -110,6 +128,8 @@ typedef struct cfg_stage {
     const char **monitor_hosts;  /* only these hosts; NULL: every monitored one */
     size_t nmonitor_hosts;
     uint32_t monitor_metrics;    /* only these BC_MON_* groups; 0: the benchmark's */
+    cfg_limits limits;           /* `limits:` (with benchmark.limits as defaults) */
+    const char *cleanup_cmd;     /* `cleanup:` run after the stage, even when it failed */
     struct cfg_profile *profile; /* `profile:` (profile.c), or NULL */
 } cfg_stage;
 
@@ -218,6 +238,8 @@ typedef struct config {
 
     cfg_publish publish; /* the publish: section (publish.c) */
     cfg_monitor monitor;
+    cfg_limits limits;   /* benchmark.limits: every stage's defaults */
+    strvec owned_strs;   /* strings the sections made (limits.c: cpu lists) */
 
     cfg_range *secrets; /* byte ranges of secret values, for redaction */
     size_t nsecrets;

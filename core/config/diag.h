@@ -16,6 +16,8 @@ typedef struct diag {
     diag_item *items;
     size_t n, cap;
     size_t errors;
+    char *source;      /* owned copy of the file's text (diag_set_source), or NULL */
+    size_t source_len;
 } diag;
 
 /* Record an error / warning at line:col (0:0 for the file as a whole). */
@@ -23,7 +25,12 @@ void diag_error(diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void diag_warn(diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Print all items, sorted by position, as FILE:LINE:COL: [warning: ]msg. */
+/* Keep a copy of the file's text, so that diag_print can show each
+ * positioned item's source line with a caret under its column. */
+void diag_set_source(diag *d, const char *text, size_t len);
+/* Print all items, sorted by position, as FILE:LINE:COL: [warning: ]msg,
+ * each error followed (with a source) by its line of the file and a
+ * caret under the column. */
 void diag_print(const diag *d, FILE *out);
 void diag_free(diag *d);
 

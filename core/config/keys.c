@@ -61,32 +61,6 @@ static const cfg_key *find_key(const cfg_key *table, const char *name)
     return NULL;
 }
 
-/* The edit distance of a and b, counted up to 3 (names are short). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 3;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag_prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag_prev + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag_prev = up;
-        }
-    }
-    return row[lb] < 3 ? row[lb] : 3;
-}
-
 /* "unknown key 'K' in WHAT (OWNER); valid keys: ...; did you mean 'N'?" */
 static void unknown_key(diag *d, const ynode *k, const cfg_key *table, const char *what)
 {
@@ -95,7 +69,7 @@ static void unknown_key(diag *d, const ynode *k, const cfg_key *table, const cha
     for (const cfg_key *t = table; t->name; t++) {
         if (!owner && t->owner)
             owner = t->owner;
-        size_t dist = distance(k->str, t->name);
+        size_t dist = edit_distance(k->str, t->name, 3);
         if (dist < best && dist < strlen(t->name)) {
             best = dist;
             near = t->name;

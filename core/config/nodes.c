@@ -56,9 +56,9 @@ void cfg_parse_nodes(vctx *v, cfg_stage *st, const ynode *sn, const char *sw)
     if (!nd || nd->is_null) {
         if (mk)
             ERR(v, mk, "%s: 'min_nodes' needs 'nodes' (a fanned-out stage)", sw);
-        if (pk)
+        if (pk && !ynode_get(sn, "repeat"))
             ERR(v, pk, "%s: 'prepare' needs 'nodes' (it runs on each node before the start "
-                       "barrier)", sw);
+                       "barrier) or 'repeat' (it runs before each repetition, unmeasured)", sw);
         return;
     }
     if (nd->type == Y_SCALAR) {

@@ -58,4 +58,11 @@ void cfg_check_monitor_hosts(vctx *v);                        /* monitor.c */
 void cfg_parse_stage_monitor(vctx *v, cfg_stage *st, const ynode *mn); /* monitor.c */
 void cfg_parse_stage_profile(vctx *v, cfg_stage *st, const ynode *pn, const char *sw); /* profile.c */
 
+/* `limits:` mapping n (may be NULL) over the defaults dflt (NULL: none)
+ * into *out; what names the section ("stage 'x'", "benchmark"). */
+void cfg_parse_limits(vctx *v, const ynode *n, const cfg_limits *dflt, cfg_limits *out,
+                      const char *what);                      /* limits.c */
+/* Set l->any from its values. */
+void cfg_limits_settle(cfg_limits *l);                        /* limits.c */
+
 #endif

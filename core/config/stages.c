@@ -24,7 +24,7 @@ static const cfg_key stage_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
     STR("script", cfg_stage, script), STR("shell", cfg_stage, shell),
     BOOL("background", cfg_stage, background), BOOL("append_metadata", cfg_stage, append_metadata),
-    BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
+    BOOL("quiet", cfg_stage, quiet), BOOL("skip", cfg_stage, skip), STR("execute_only_for", cfg_stage, execute_only_for),
     OTHER("health_check"), OTHER("outputs"), DURATION("timeout", cfg_stage, timeout_ms),
     BOOL("continue_on_error", cfg_stage, continue_on_error),
     {.name = "stop_grace", .type = KEY_DURATION, .offset = KEY_AT(cfg_stage, stop_grace_ms),
@@ -38,7 +38,7 @@ static const cfg_key stage_keys[] = {
     {.name = "min_nodes", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, min_nodes), .lo = 1,
      .hi = 100000},
     STR("prepare", cfg_stage, prepare),
-    OTHER("monitor"), OTHER("profile"),
+    OTHER("monitor"), OTHER("profile"), OTHER("limits"), STR("cleanup", cfg_stage, cleanup_cmd),
     END};
 static const cfg_key cleanup_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
@@ -282,6 +282,27 @@ static void parse_hostref(vctx *v, cfg_stage *st, const ynode *sn, const char *w
     free(refs);
 }
 
+/* The stage's `limits:` over benchmark.limits, and its `cleanup:`. */
+static void parse_stage_limits(vctx *v, cfg_stage *st, const ynode *sn, const char *sw)
+{
+    const ynode *ln = ynode_get(sn, "limits");
+    cfg_parse_limits(v, ln, &v->c->limits, &st->limits, sw);
+    if (st->background) {
+        /* A background stage runs until the foreground stages end. */
+        const ynode *k = ln && ln->type == Y_MAP ? ynode_key(ln, "walltime") : NULL;
+        if (k)
+            ERR(v, k, "%s: limits: 'walltime' does not apply to background stages (they run "
+                      "until the foreground stages end)", sw);
+        st->limits.walltime_ms = -1;
+    }
+    const ynode *cn = ynode_get(sn, "cleanup");
+    if (cn && cn->type == Y_SCALAR && (cn->is_null || !*cn->str)) {
+        ERR(v, cn, "%s: 'cleanup' is empty; give a command to run after the stage", sw);
+        st->cleanup_cmd = NULL;
+    }
+    cfg_limits_settle(&st->limits);
+}
+
 void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool cleanup,
                              cfg_stage **out, size_t *nout)
 {
@@ -383,6 +404,9 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
             check_fanout_thresholds(v, st, sw);
             cfg_parse_stage_monitor(v, st, ynode_get(sn, "monitor"));
             cfg_parse_stage_profile(v, st, ynode_get(sn, "profile"), sw);
+            parse_stage_limits(v, st, sn, sw);
+        } else {
+            cfg_parse_limits(v, NULL, NULL, &st->limits, sw);
         }
     }
     strmap_free(&names);

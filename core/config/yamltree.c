@@ -237,6 +237,23 @@ static ynode *new_node(ytree *t, ytype type, const yaml_event_t *ev)
     return n;
 }
 
+/* libyaml's syntax error at its position; a tab where indentation was
+ * expected is named in plain words. */
+static void syntax_error(const yaml_parser_t *parser, const char *text, size_t len, diag *d)
+{
+    const yaml_mark_t *m = parser->problem_mark.line || parser->problem_mark.column
+                               ? &parser->problem_mark
+                               : &parser->context_mark;
+    if (m->index < len && text[m->index] == '\t')
+        diag_error(d, (int)m->line + 1, (int)m->column + 1,
+                   "invalid YAML: a tab where YAML expects spaces: YAML indents with spaces "
+                   "only; replace the tab with spaces");
+    else
+        diag_error(d, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
+                   parser->problem ? parser->problem : "syntax error",
+                   parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
 ytree *ytree_parse(const char *text, size_t len, diag *d)
 {
     yaml_parser_t parser;
@@ -254,12 +271,7 @@ ytree *ytree_parse(const char *text, size_t len, diag *d)
     while (!done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
-            const yaml_mark_t *m = parser.problem_mark.line || parser.problem_mark.column
-                                       ? &parser.problem_mark
-                                       : &parser.context_mark;
-            diag_error(d, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s%s",
-                       parser.problem ? parser.problem : "syntax error",
-                       parser.context ? " " : "", parser.context ? parser.context : "");
+            syntax_error(&parser, text, len, d);
             ok = false;
             break;
         }

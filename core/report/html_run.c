@@ -27,8 +27,8 @@ static const char *const known_keys[] = {
     "run_id", "benchmark_name", "start_time", "end_time", "config", "config_path",
     "config_copy", "hosts", "custom", "git", "environment", "parameters", "benchctl",
     "machine", "plugins", "stages", "cases", "plots", "status", "error", "duration_s",
-    "only_cases", "skipped", "format", "version", "run_mark", "monitor", "thresholds_failed",
-    NULL};
+    "only_cases", "skipped", "format", "version", "run_mark", "run_number", "monitor",
+    "thresholds_failed", NULL};
 
 char *rr_link(const report_run_in *in, const char *rel)
 {
@@ -492,6 +492,68 @@ static void section_nodes(strbuf *sb, const cJSON *meta)
     cJSON_Delete(rows);
 }
 
+/* Stages with `limits:`: how each ended, its CPUs, what held, what the
+ * cgroup measured (only when some stage had limits). */
+static void section_limits(strbuf *sb, const cJSON *meta)
+{
+    const cJSON *s, *it;
+    bool any = false;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(meta, "stages"))
+    {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(s, "limits");
+        if (!cJSON_IsObject(l))
+            continue;
+        if (!any) {
+            h_section_open(sb, "limits", "Limits");
+            sb_puts(sb, "<div class=scroll><table class=sortable><thead><tr><th>stage</th>"
+                        "<th>host</th><th>termination</th><th>cgroup</th><th>cpus</th>"
+                        "<th>enforced</th><th>only measured</th><th class=n>peak memory (MiB)"
+                        "</th><th class=n>CPU (s)</th></tr></thead><tbody>\n");
+            any = true;
+        }
+        char *label = rr_stage_label(s);
+        sb_puts(sb, "<tr><td>");
+        h_esc(sb, label);
+        free(label);
+        sb_puts(sb, "</td><td>");
+        h_esc(sb, jstr(s, "host") ? jstr(s, "host") : "?");
+        sb_puts(sb, "</td><td>");
+        h_esc(sb, jstr(s, "termination") ? jstr(s, "termination") : "-");
+        sb_puts(sb, "</td><td>");
+        h_esc(sb, jstr(l, "cgroup") ? jstr(l, "cgroup") : "-");
+        sb_puts(sb, "</td><td>");
+        h_esc(sb, jstr(l, "cpus") ? jstr(l, "cpus") : "-");
+        sb_puts(sb, "</td><td>");
+        bool first = true;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "enforced"))
+        {
+            sb_puts(sb, first ? "" : ", ");
+            h_esc(sb, it->string);
+            sb_puts(sb, " (");
+            h_esc(sb, cJSON_GetStringValue(it) ? cJSON_GetStringValue(it) : "?");
+            sb_puts(sb, ")");
+            first = false;
+        }
+        sb_puts(sb, "</td><td>");
+        first = true;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "measured"))
+        {
+            sb_puts(sb, first ? "" : ", ");
+            h_esc(sb, cJSON_GetStringValue(it) ? cJSON_GetStringValue(it) : "?");
+            first = false;
+        }
+        sb_puts(sb, "</td><td class=n>");
+        h_num(sb, jnum(l, "peak_memory_bytes") / (1024.0 * 1024.0));
+        sb_puts(sb, "</td><td class=n>");
+        h_num(sb, jnum(l, "cpu_time_s"));
+        sb_puts(sb, "</td></tr>\n");
+    }
+    if (any) {
+        sb_puts(sb, "</tbody></table></div>\n");
+        h_section_close(sb);
+    }
+}
+
 /* Data of features this page does not know by name: one collapsed JSON
  * block per key, so nothing recorded is hidden. */
 static void section_other(strbuf *sb, const cJSON *meta)
@@ -566,6 +628,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     section_what_ran(&sb, in);
     section_hosts(&sb, meta);
     section_nodes(&sb, meta);
+    section_limits(&sb, meta);
     h_section_open(&sb, "timeline", "Stage timeline");
     h_timeline_svg(&sb, meta);
     h_section_close(&sb);

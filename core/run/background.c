@@ -43,6 +43,7 @@ typedef struct bg_proc {
     int wait_rc;
     bool stopped_by_us, killed, reported;
     bc_exec_result res;
+    iso_run iso;               /* its limits (isolate.h) */
 } bg_proc;
 
 static void *bg_thread(void *arg)
@@ -115,7 +116,7 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
     b->rec = sr;
     b->m0 = mono_ns();
     b->io.log_fd = -1;
-    b->io.to_terminal = true;
+    b->io.to_terminal = !st->quiet;
     b->log_rel = layout_log(st, &sr->where, cs);
     b->log_path = path_join(r->dir, b->log_rel);
     b->io.log_path = b->log_path;
@@ -134,8 +135,9 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
         b->ctx.case_name = cs ? cs->name : NULL;
         b->ctx.sink = stage_sink;
         b->ctx.sink_data = &b->io;
-        rc = exec_start(h, &b->ctx, &b->ex.req, &b->proc);
-        if (rc != BC_OK)
+        if (!isolate_wrap(r, h, &st->limits, st->name, &b->ex, &b->iso, &err))
+            rc = BC_ERR;
+        else if ((rc = exec_start(h, &b->ctx, &b->ex.req, &b->proc)) != BC_OK)
             err = xasprintf("background stage '%s' on host '%s': cannot start: %s", st->name,
                             h->cfg->alias, b->ctx.error[0] ? b->ctx.error : "unknown error");
     }
@@ -146,6 +148,7 @@ bool bg_start(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, stag
         rc = BC_ERR;
     }
     if (rc != BC_OK) {
+        isolate_finish(r, h, &b->iso, EXEC_START_FAILED, &b->res, sr); /* its CPUs back */
         record_set_end(sr, b->m0);
         record_set_status(sr, STAGE_FAILED, NULL);
         record_set_error(sr, err);
@@ -217,6 +220,9 @@ bool bg_stop_all(run *r)
         exec_release(b->h, &b->ctx, b->proc);
         stage_rec *sr = b->rec;
         record_set_accounting(sr, b->ctx.accounting);
+        isolate_finish(r, b->h, &b->iso,
+                       b->stopped_by_us ? BC_CANCELLED : b->wait_rc ? b->wait_rc : BC_OK,
+                       &b->res, sr);
         record_set_end(sr, b->m0);
         if (b->stopped_by_us) {
             sr->stopped_by = b->killed ? "SIGKILL" : "SIGTERM";
@@ -239,6 +245,8 @@ bool bg_stop_all(run *r)
         }
         free(err);
         record_set_status(sr, failed ? STAGE_FAILED : STAGE_SUCCESS, NULL);
+        if (b->st->cleanup_cmd && b->h->opened)
+            stage_cleanup_command(r, b->st, b->h, sr, &b->ex, &b->io);
         stage_io_record(&b->io, sr, b->log_rel);
         run_stage_done(r, sr);
         if (failed)

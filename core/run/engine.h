@@ -38,6 +38,11 @@ typedef struct run_options {
     const char *log_level; /* NULL: config or info */
     bool no_report;        /* --no-report: no report.html at the end */
     bool monitor;          /* --monitor: benchmark.monitor on (its defaults if absent) */
+    const char *base_dir;  /* not NULL: the config's relative paths and local stages'
+                              directory (instead of the config file's directory) */
+    cJSON **summary;       /* not NULL: receives the run's summary document (owned by
+                              the caller; report/summary.h), else NULL when no run
+                              directory was made */
 } run_options;
 
 /* `benchctl run`; returns the process exit code. */

@@ -220,6 +220,61 @@ bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case
     return true;
 }
 
+void stage_cleanup_command(run *r, const cfg_stage *st, hostconn *h, stage_rec *sr,
+                           const stage_exec *ex, stage_io *io)
+{
+    strvec env = {0}, shell = {0};
+    run_build_env(r, st->name, h->cfg->alias, sr->cs, &env);
+    fanout_node_env(sr, &env);
+    sv_push_owned(&env, xasprintf("BENCHCTL_STAGE_STATUS=%s", stage_status_name(sr->status)));
+    sv_push_owned(&env, xasprintf("BENCHCTL_STAGE_TERMINATION=%s",
+                                  sr->termination ? sr->termination : ""));
+    if (st->shell)
+        config_split_words(st->shell, &shell);
+    const strvec *sh = shell.n ? &shell : &r->cfg->shell;
+    /* A node ran in its own directory: its cleanup does too. */
+    char *cmd = NULL;
+    if (sr->workdir) {
+        char *q = shell_quote(sr->workdir);
+        cmd = xasprintf("cd %s || exit 125\n%s", q, st->cleanup_cmd);
+        free(q);
+    }
+    bc_exec_request req = {.size = sizeof req,
+                           .shell = (const char *const *)sh->v,
+                           .command = cmd ? cmd : st->cleanup_cmd,
+                           .env = (const char *const *)env.v,
+                           .workdir = ex->req.workdir};
+    core_ctx ctx;
+    hostconn_ctx(h, &ctx);
+    ctx.stage = st->name;
+    ctx.case_name = sr->cs ? sr->cs->name : NULL;
+    ctx.sink = stage_sink;
+    ctx.sink_data = io;
+    bc_exec_result res;
+    int rc = exec_run(h, &ctx, &req, CLEANUP_LIMIT_MS, GRACE_STAGE_MS, &res, NULL);
+    const char *term = isolate_termination(rc, &res);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "command", st->cleanup_cmd);
+    if (rc == BC_OK)
+        cJSON_AddNumberToObject(o, "exit_status", res.exit_status);
+    if (rc == BC_OK && res.term_signal)
+        cJSON_AddNumberToObject(o, "signal", res.term_signal);
+    cJSON_AddStringToObject(o, "termination", term ? term : "not_started");
+    cJSON_Delete(sr->cleanup);
+    sr->cleanup = o;
+    if (!term || strcmp(term, "success") != 0)
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': its cleanup command %s", st->name,
+                sr->where.host,
+                rc == EXEC_START_FAILED ? "could not start"
+                : rc == BC_TIMEOUT      ? "timed out"
+                : rc != BC_OK           ? "was stopped"
+                : res.term_signal       ? "was killed by a signal"
+                                        : "failed");
+    free(cmd);
+    sv_free(&shell);
+    sv_free(&env);
+}
+
 void stage_exec_free(stage_exec *ex)
 {
     sv_free(&ex->shell);

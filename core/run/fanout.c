@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/term.h"
 #include "run/run.h"
+#include "run/live.h"
 #include "run/fanout.h"
 
 #define MARK "\036benchctl-node "
@@ -257,7 +259,9 @@ static void *node_thread(void *arg)
 {
     fan_node *fn = arg;
     fanout *f = fn->fan;
+    live_node_started(f->r);
     fn->out = stage_run_one(f->r, fn->rec, fn->prefix, fn);
+    live_node_done(f->r);
     pthread_mutex_lock(&f->mu);
     fn->ended = true;
     f->nended++;
@@ -472,12 +476,14 @@ bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs)
     size_t nh = st->nhosts < f.n ? st->nhosts : f.n;
     char line[512];
     int len = snprintf(line, sizeof line, "%s==> %s on %zu node%s over %zu host%s%s%s%s%s\n",
-                       r->tty ? "\033[1;36m" : "", st->name, f.n, f.n == 1 ? "" : "s", nh,
+                       term_sgr(STDOUT_FILENO, "1;36"), st->name, f.n, f.n == 1 ? "" : "s", nh,
                        nh == 1 ? "" : "s", cs ? " [case " : "", cs ? cs->name : "",
-                       cs ? "]" : "", r->tty ? "\033[0m" : "");
+                       cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (len > 0)
-        write_all(STDOUT_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+        term_write(STDOUT_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+    live_stage_begin(r, st->name, NULL, cs ? cs->name : NULL, f.n);
     run_nodes(&f);
+    live_stage_end(r);
 
     size_t ok = 0;
     bool interrupted = false;

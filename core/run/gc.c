@@ -115,6 +115,24 @@ static void gc_hosts_free(gc_hosts *g)
     loader_shutdown(&g->ld);
 }
 
+/* The cgroups of the run's limited stages on host alias (isolate.c), reached
+ * through the run's saved config; what was removed goes to removed. */
+static void gc_cgroups(gc_hosts *g, const char *out, const char *id, const cJSON *meta,
+                       const strvec *plugin_paths, const char *alias, cJSON *removed)
+{
+    const char *mark = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "run_mark"));
+    run *r = mark && *mark ? gc_run_for(g, out, id, meta, plugin_paths) : NULL;
+    hostconn *h = r ? run_host(r, alias) : NULL;
+    int n = h ? isolate_reap(h, mark) : 0;
+    if (n <= 0)
+        return;
+    char *what = xasprintf("removed %d cgroup%s of limited stages on host '%s'", n,
+                           n == 1 ? "" : "s", alias);
+    printf("run %s: %s\n", id, what);
+    cJSON_AddItemToArray(removed, cJSON_CreateString(what));
+    free(what);
+}
+
 /* Collect one crashed run; prints what it did.  false when a host could
  * not be reached (the run stays to be collected). */
 static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *plugin_paths)
@@ -211,6 +229,7 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
             cJSON_AddItemToArray(removed, cJSON_CreateString(what));
             free(what);
         }
+        gc_cgroups(&g, out, id, meta, plugin_paths, dj->string, removed);
     }
     gc_hosts_free(&g);
     cJSON_Delete(dirs);

@@ -426,6 +426,7 @@ void hostconn_close(hostconn *h)
         h->opened = false;
     }
     opts_free(&h->opts);
+    isolate_host_free(h);
     sv_free(&h->uploaded);
     free(h->tmpdir);
     free(h->error);

@@ -22,13 +22,16 @@
 #include "run/publish.h"
 #include "run/plots.h"
 #include "run/run.h"
+#include "run/live.h"
 #include "report/report.h"
+#include "report/summary.h"
 #include "store/hostfacts.h"
 #include "store/reserve.h"
 #include "util/beneath.h"
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/log.h"
+#include "util/term.h"
 #include "util/wfail.h"
 
 /* ---- what plugins and stages ask of the run ---------------------------- */
@@ -227,7 +230,7 @@ void run_open_hosts(run *r)
  * metadata.  EXIT_OK, or the exit code (everything released). */
 static int run_open(run *r, const run_options *o, loader *ld)
 {
-    config *c = engine_load(o->config_path, ld, &o->plugin_paths, false);
+    config *c = engine_load_in(o->config_path, o->base_dir, ld, &o->plugin_paths, false);
     if (!c) {
         loader_shutdown(ld); /* engine_load always starts the loader */
         return EXIT_USAGE;
@@ -450,7 +453,8 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
     if (r->thresholds_failed)
         cJSON_AddNumberToObject(r->meta, "thresholds_failed", r->thresholds_failed);
     bool saved = meta_end(r, status, (double)(mono_ns() - r->m0) / 1e9);
-    if (saved && !results_write(r->dir, r->meta)) {
+    cJSON *results = saved ? results_build(r->meta) : NULL;
+    if (saved && !results_write_doc(r->dir, results)) {
         fprintf(stderr, "benchctl: cannot write %s/results.json: %s\n", r->dir, strerror(errno));
         saved = false;
     }
@@ -459,24 +463,33 @@ static int run_finish(run *r, bool interrupted, bool timed_out)
                         "(see above)\n", r->id, status);
         printf("Results saved to: %s\n", r->dir);
         fflush(stdout);
+        cJSON_Delete(results);
         return interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
     }
     if (r->cfg->report && !r->o->no_report)
         run_report(r->dir);
+    int code = interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
+                                                                              : EXIT_OK;
+    if (code == EXIT_OK && r->thresholds_failed)
+        code = EXIT_THRESHOLDS;
+    cJSON *summary = summary_build(r->dir, r->meta, results, code);
+    cJSON_Delete(results);
+    term_status(NULL);
+    summary_print(summary, stdout, STDOUT_FILENO, term_width(STDOUT_FILENO));
+    if (r->o->summary)
+        *r->o->summary = summary;
+    else
+        cJSON_Delete(summary);
     if (r->first_error && !interrupted)
         fprintf(stderr, "benchctl: run %s %s (details in %s/metadata.json)\n", r->id, status,
                 r->dir);
     else if (interrupted)
         fprintf(stderr, "benchctl: run %s interrupted; stages stopped, metadata written\n", r->id);
-    printf("Results saved to: %s\n", r->dir);
-    fflush(stdout);
-    int code = interrupted ? EXIT_INTERRUPTED : (timed_out || r->first_error) ? EXIT_RUN_FAILED
-                                                                              : EXIT_OK;
-    if (code == EXIT_OK && r->thresholds_failed) {
+    if (code == EXIT_THRESHOLDS)
         fprintf(stderr, "benchctl: run %s: %d threshold%s failed (see results.json)\n", r->id,
                 r->thresholds_failed, r->thresholds_failed == 1 ? "" : "s");
-        code = EXIT_THRESHOLDS;
-    }
+    printf("Results saved to: %s\n", r->dir);
+    fflush(stdout);
     return code;
 }
 
@@ -523,7 +536,9 @@ int engine_run(const run_options *o)
         return code;
     }
     monitor_start(&r);
+    live_start(&r);
     size_t started = run_cases(&r);
+    live_stop(&r);
     /* Why did we stop?  Decided before cleanup can be interrupted again;
      * from here on a new signal means "stop what is left". */
     bool timed_out = cancel_by_timeout(&r.cancel);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/human.h"
+#include "util/term.h"
 #include "run/run.h"
 
 static bool probe_wait_interval(run *r, int64_t ms)
@@ -25,9 +27,13 @@ static bool probe_wait_interval(run *r, int64_t ms)
 static void show_progress(const cfg_health *hc, const hostconn *h, long attempts, int64_t left_ns,
                           const char *detail)
 {
-    fprintf(stderr, "\r\033[K  waiting for %s '%.60s' on %s: attempt %ld, %.1f s left%s%.60s",
-            hc->type, hc->target, h->cfg->alias, attempts, (double)left_ns / 1e9,
-            detail[0] ? " - " : "", detail);
+    char *left = human_duration((double)left_ns / 1e9);
+    char *line = xasprintf("  waiting for %s '%.60s' on %s: attempt %ld, %s left%s%.60s",
+                           hc->type, hc->target, h->cfg->alias, attempts, left,
+                           detail[0] ? " - " : "", detail);
+    free(left);
+    term_status(line);
+    free(line);
 }
 
 /* The error of a health check that never became ready (owned). */
@@ -170,7 +176,7 @@ int stage_probe(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs, st
     if (cut_short && prev[0])
         memcpy(detail, prev, sizeof detail);
     if (shown_at)
-        fputs("\r\033[K", stderr);
+        term_status(NULL);
     if (p->ops.probe.end)
         p->ops.probe.end(&ctx.pub, state);
     opts_free(&v);

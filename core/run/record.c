@@ -327,6 +327,12 @@ cJSON *record_json(const stage_rec *rec)
     if (rec->stopped_by)
         cJSON_AddStringToObject(o, "stopped_by", rec->stopped_by);
     cJSON_AddStringToObject(o, "status", stage_status_name(rec->status));
+    if (rec->termination)
+        cJSON_AddStringToObject(o, "termination", rec->termination);
+    if (rec->isolation)
+        cJSON_AddItemToObject(o, "limits", cJSON_Duplicate(rec->isolation, true));
+    if (rec->cleanup)
+        cJSON_AddItemToObject(o, "cleanup_command", cJSON_Duplicate(rec->cleanup, true));
     if (rec->reason)
         cJSON_AddStringToObject(o, "reason", rec->reason);
     if (rec->ended) {
@@ -395,6 +401,8 @@ void record_free(stage_rec *rec)
     free(rec->workdir);
     cJSON_Delete(rec->fanout);
     cJSON_Delete(rec->thresholds);
+    cJSON_Delete(rec->isolation);
+    cJSON_Delete(rec->cleanup);
     cJSON_Delete(rec->accounting);
     free(rec->log);
     free(rec->health.where);

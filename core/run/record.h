@@ -156,6 +156,11 @@ typedef struct stage_rec {
     bool collated;          /* the record of a fanned-out stage's merged outputs */
     cJSON *fanout;          /* a collated record: nodes, barrier (owned) */
     cJSON *thresholds;      /* threshold verdicts of its outputs (owned), or NULL */
+    const char *termination; /* how the command ended (BenchExec's words: success,
+                             * failed, signal, killed, memory, walltime, cputime,
+                             * pids), or NULL: it never ran */
+    cJSON *isolation;       /* limits: enforced and measured (run/isolate.c, owned) */
+    cJSON *cleanup;         /* the stage's cleanup: command's result (owned) */
     cJSON *accounting;      /* what the host's transport accounted (ABI 1.6; owned), or NULL */
     cJSON *json;            /* its serialisation in the stages array (owned by it) */
     char *owned[3];         /* stored records: their own strings */

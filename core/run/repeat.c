@@ -20,6 +20,8 @@
 
 #include "util/jsonget.h"
 #include "util/log.h"
+#include "util/human.h"
+#include "util/term.h"
 #include "analysis/outstats.h"
 #include "run/run.h"
 #include "analysis/stats/stats.h"
@@ -196,9 +198,15 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     cJSON_ArrayForEach(it, notes)
         log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %s", st->name, host, it->valuestring);
     cJSON_AddItemToObject(q, "notes", notes);
-    if (have)
-        log_msg(BC_LOG_INFO, "stage '%s' on host '%s': %zu runs, wall %.4g s ± %.2g (median %.4g s)",
-                st->name, host, n, sm.mean, n >= 2 ? sm.stddev : 0.0, sm.median);
+    if (have) {
+        char *mean = human_duration(sm.mean), *sd = human_duration(n >= 2 ? sm.stddev : 0.0);
+        char *med = human_duration(sm.median);
+        log_msg(BC_LOG_INFO, "stage '%s' on host '%s': %zu runs, wall %s ± %s (median %s)",
+                st->name, host, n, mean, sd, med);
+        free(mean);
+        free(sd);
+        free(med);
+    }
     free(wall);
     free(user);
     free(sys);
@@ -213,4 +221,37 @@ void repeat_free(repeat_rec *rep)
     free(rep->sys);
     free(rep->rss);
     memset(rep, 0, sizeof *rep);
+}
+
+void repeat_progress(const repeat_rec *rep, const cfg_stage *st, const char *host, int64_t done,
+                     int64_t t0)
+{
+    if (!term_live())
+        return;
+    int64_t total = st->warmup + st->repeat;
+    if (done >= total) {
+        term_status(NULL);
+        return;
+    }
+    strbuf sb = {0};
+    sb_printf(&sb, "  %s on %s: ", st->name, host);
+    if (done < st->warmup)
+        sb_printf(&sb, "warm-up %lld/%lld", (long long)done + 1, (long long)st->warmup);
+    else
+        sb_printf(&sb, "run %lld/%lld", (long long)(done - st->warmup + 1),
+                  (long long)st->repeat);
+    if (rep->n) {
+        double m = median_of(rep->wall, rep->n) - (rep->have_overhead ? rep->ovh_wall : 0);
+        char *med = human_duration(m > 0 ? m : 0);
+        sb_printf(&sb, ", median %s", med);
+        free(med);
+    }
+    if (done > 0) {
+        double per = (double)(mono_ns() - t0) / 1e9 / (double)done;
+        char *eta = human_duration(per * (double)(total - done));
+        sb_printf(&sb, ", ETA %s", eta);
+        free(eta);
+    }
+    term_status(sb.buf);
+    sb_free(&sb);
 }

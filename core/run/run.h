@@ -21,6 +21,7 @@
 #include "run/cancel.h"
 #include "run/layout.h"
 #include "run/record.h"
+#include "run/isolate.h"
 
 /* One host of the run: its transport and, once opened, its connection. */
 typedef struct hostconn {
@@ -44,6 +45,7 @@ typedef struct hostconn {
     double clock_unc_ms;    /* its uncertainty: half the best round trip */
     const char *clock_method; /* "controller", "transport", "commands", "unknown" */
     double exec_rtt_ms;     /* the slowest helper command seen (fan-out's margin) */
+    struct iso_host *iso;   /* what isolation it offers (isolate.c), once probed */
     const void *prof_plugin; /* the profiler last checked here (profile.c), under lock */
     int prof_state;          /* its verdict: 1 can profile, 2 cannot */
     struct run *run;
@@ -80,6 +82,7 @@ typedef struct run {
     cancel cancel;         /* signals and --timeout */
     int thresholds_failed; /* failed `thresholds:` checks (under lock): exit 4 */
     struct monitor_set *monitor; /* host monitoring (monitor.c), or NULL */
+    struct run_live *live;       /* the live line's ticker (live.c), or NULL */
 } run;
 
 /* runmeta.c: metadata.json and stages.jsonl */
@@ -224,6 +227,14 @@ const char *hostconn_tmpdir(hostconn *h);
 bool stage_exec_prepare(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,
                         const target *where, bool tty, stage_exec *ex, char **err);
 void stage_exec_free(stage_exec *ex);
+/* The stage's `cleanup:` command, after it ran on h (however it ended):
+ * in its working directory, with its environment plus
+ * BENCHCTL_STAGE_STATUS and BENCHCTL_STAGE_TERMINATION, its output into
+ * io (the stage's log); the result goes to rec->cleanup.  A failing
+ * cleanup is a warning. */
+void stage_cleanup_command(run *r, const cfg_stage *st, hostconn *h, stage_rec *rec,
+                           const stage_exec *ex, stage_io *io);
+#define CLEANUP_LIMIT_MS (10 * 60 * 1000) /* a stage's cleanup: command */
 /* Merge what a finished stage reported for custom metadata: captured
  * stdout (append_metadata) and $BENCHCTL_METADATA_FILE. */
 void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *ex,
@@ -269,6 +280,12 @@ bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, re
 void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
 void repeat_free(repeat_rec *rep);
+/* The live line of a repeated stage on a terminal (nothing elsewhere):
+ * "NAME on HOST: run 7/15, median 117 ms, ETA 2.3 s", before run number
+ * done (0-based, warm-ups first) of a loop that began at t0 (mono_ns);
+ * done == warmup + repeat removes the line. */
+void repeat_progress(const repeat_rec *rep, const cfg_stage *st, const char *host, int64_t done,
+                     int64_t t0);
 
 /* probe.c: run the health check of st on h; BC_OK, BC_ERR (*err set) or
  * BC_CANCELLED.  When bg is given, the probe fails at once if that

@@ -288,6 +288,9 @@ void meta_begin(run *r, const git_state *git)
     const config *c = r->cfg;
     r->meta = cJSON_CreateObject();
     cJSON_AddStringToObject(r->meta, "run_id", r->id);
+    int64_t num; /* run_id as a JSON integer (run_id stays a string: the Go tool's) */
+    if (parse_int64(r->id, &num))
+        cJSON_AddNumberToObject(r->meta, "run_number", (double)num);
     cJSON_AddStringToObject(r->meta, "benchmark_name", c->name);
     json_add_time(r->meta, "start_time", wall_ns());
     cJSON_AddNullToObject(r->meta, "end_time");

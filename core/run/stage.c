@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/term.h"
 #include "run/run.h"
+#include "run/live.h"
 #include "run/fanout.h"
 
 typedef enum { ST_SUCCESS, ST_FAILED, ST_INTERRUPTED } stage_outcome;
@@ -37,8 +39,31 @@ typedef struct stage_job {
     bool started;           /* the command started (else no output can be its) */
     int64_t m0;
     struct fan_node *fn;    /* a fan-out node, or NULL */
+    iso_run iso;            /* its limits (isolate.h) */
     struct prof_job *prof;  /* `profile:` (profile.c), or NULL */
 } stage_job;
+
+/* A repeated stage's `prepare:` before one of its runs, unmeasured (its
+ * output goes where the stage's does).  BC_OK, or an error with j->err
+ * set (a failing prepare fails the stage). */
+static int run_prepare(stage_job *j, int64_t limit)
+{
+    bc_exec_request req = j->ex.req;
+    req.command = j->st->prepare;
+    bc_exec_result res = {.size = sizeof res};
+    int64_t wall;
+    int rc = exec_run(j->h, &j->ctx, &req, limit, GRACE_STAGE_MS, &res, &wall);
+    if (rc == BC_OK && !res.term_signal && res.exit_status == 0)
+        return BC_OK;
+    if (rc == BC_CANCELLED)
+        return rc;
+    if (!j->err)
+        j->err = xasprintf("stage '%s' on host '%s': prepare '%s' failed (%s %d)", j->st->name,
+                           j->sr->where.host, j->st->prepare,
+                           res.term_signal ? "signal" : "exit status",
+                           res.term_signal ? res.term_signal : res.exit_status);
+    return BC_ERR;
+}
 
 /* Run the command: once, or warmup + repeat times (a measured command).
  * Records the result (for a repeated stage: the CPU time of all runs and
@@ -47,7 +72,7 @@ typedef struct stage_job {
 static int run_measured(stage_job *j, bc_exec_result *res)
 {
     const cfg_stage *st = j->st;
-    int64_t limit = st->timeout_ms > 0 ? st->timeout_ms : -1;
+    int64_t limit = isolate_limit_ms(&j->iso, st->timeout_ms);
     int64_t total = st->warmup + st->repeat;
     repeat_rec rep = {0};
     rep_collect coll = {0};
@@ -61,8 +86,14 @@ static int run_measured(stage_job *j, bc_exec_result *res)
     }
     bc_exec_result all = {.size = sizeof all, .user_us = 0, .sys_us = 0, .max_rss_kb = -1};
     int rc = BC_OK;
+    int64_t loop0 = mono_ns();
+    bool live = st->repeat_set && !j->fn;
     for (int64_t i = 0; i < total && rc == BC_OK; i++) {
         int64_t wall;
+        if (live)
+            repeat_progress(&rep, st, j->sr->where.host, i, loop0);
+        if (st->prepare && !j->fn && (rc = run_prepare(j, limit)) != BC_OK)
+            break;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
@@ -99,6 +130,8 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         if (i + 1 < total && run_cancelled(j->r))
             rc = BC_CANCELLED;
     }
+    if (live)
+        repeat_progress(&rep, st, j->sr->where.host, total, loop0);
     collect_pooled_finish(st, j->sr, &coll);
     if (st->repeat_set) {
         j->sr->repeat = repeat_finish(&rep, st, j->sr->where.host);
@@ -118,9 +151,30 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
 {
     const cfg_stage *st = j->st;
     const char *alias = j->sr->where.host;
+    if (rc == BC_ERR && j->err)
+        return false; /* a failed prepare: said already */
     if (rc == EXEC_START_FAILED) {
         j->err = xasprintf("stage '%s' on host '%s': cannot start: %s", st->name, alias,
                            j->ctx.error[0] ? j->ctx.error : "unknown error");
+    } else if (rc == BC_TIMEOUT && j->sr->termination &&
+               strcmp(j->sr->termination, "walltime") == 0 && st->limits.walltime_ms > 0 &&
+               (st->timeout_ms <= 0 || st->limits.walltime_ms <= st->timeout_ms)) {
+        j->err = xasprintf("stage '%s' on host '%s' hit its walltime limit (%lld ms) and was "
+                           "stopped (termination: walltime)", st->name, alias,
+                           (long long)st->limits.walltime_ms);
+        j->status = STAGE_TIMEOUT;
+    } else if (rc == BC_OK && isolate_limit_hit(j->sr->termination)) {
+        const char *t = j->sr->termination;
+        char lim[64] = "";
+        if (strcmp(t, "memory") == 0)
+            snprintf(lim, sizeof lim, " (%.1f MiB)", (double)st->limits.memory / 1048576.0);
+        else if (strcmp(t, "pids") == 0)
+            snprintf(lim, sizeof lim, " (%lld processes)", (long long)st->limits.pids);
+        else if (strcmp(t, "cputime") == 0)
+            snprintf(lim, sizeof lim, " (%lld ms of CPU)", (long long)st->limits.cputime_ms);
+        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
+                           "termination: %s)", st->name, alias, t, lim,
+                           res->term_signal ? strsignal(res->term_signal) : "it failed", t);
     } else if (rc == BC_TIMEOUT) {
         j->err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
                            st->name, alias, (long long)st->timeout_ms,
@@ -189,6 +243,8 @@ static void finish_job(stage_job *j)
     }
     record_set_end(j->sr, j->m0);
     record_set_status(j->sr, j->status, NULL);
+    if (st->cleanup_cmd && j->h->opened && j->started)
+        stage_cleanup_command(j->r, st, j->h, j->sr, &j->ex, &j->io);
     stage_io_record(&j->io, j->sr, j->log_rel);
     if (j->err) {
         record_set_error(j->sr, j->err);
@@ -213,7 +269,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
 {
     const cfg_stage *st = sr->st;
     stage_job j = {.r = r, .sr = sr, .st = st, .h = run_host(r, sr->where.host), .fn = fn,
-                   .io = {.log_fd = -1, .to_terminal = true, .prefix = prefix, .node = fn},
+                   .io = {.log_fd = -1, .to_terminal = !st->quiet, .prefix = prefix, .node = fn},
                    .status = STAGE_FAILED, .out = ST_FAILED, .m0 = mono_ns(),
                    .per_rep = st->repeat_set && st->noutputs > 0};
     sr->start_ns = wall_ns();
@@ -249,11 +305,15 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         j.ctx.case_name = sr->cs ? sr->cs->name : NULL;
         j.ctx.sink = stage_sink;
         j.ctx.sink_data = &j.io;
-        bc_exec_result res;
-        int rc = run_measured(&j, &res);
-        record_set_accounting(sr, j.ctx.accounting);
-        if (judge_run(&j, rc, &res) && !j.err)
-            after_run(&j);
+        bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1,
+                              .max_rss_kb = -1};
+        if (isolate_wrap(r, j.h, &st->limits, st->name, &j.ex, &j.iso, &j.err)) {
+            int rc = run_measured(&j, &res);
+            record_set_accounting(sr, j.ctx.accounting);
+            isolate_finish(r, j.h, &j.iso, rc, &res, sr);
+            if (judge_run(&j, rc, &res) && !j.err)
+                after_run(&j);
+        }
     }
     finish_job(&j);
     return j.out;
@@ -284,15 +344,15 @@ void stage_record_not_run(run *r, const cfg_stage *st, const cfg_case *cs, stage
     record_not_run_from(r, st, cs, 0, status, reason);
 }
 
-static void print_header(run *r, const cfg_stage *st, const char *host, const cfg_case *cs)
+static void print_header(const cfg_stage *st, const char *host, const cfg_case *cs)
 {
     char line[512];
-    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", r->tty ? "\033[1;36m" : "",
+    int n = snprintf(line, sizeof line, "%s==> %s%s on %s%s%s%s%s\n", term_sgr(STDOUT_FILENO, "1;36"),
                      st->is_cleanup ? "cleanup " : st->background ? "background " : "", st->name,
                      host, cs ? " [case " : "",
-                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+                     cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
-        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        term_write(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 typedef struct par_job {
@@ -320,11 +380,11 @@ static bool run_parallel(run *r, const cfg_stage *st, const cfg_case *cs)
     par_job *jobs = xcalloc(st->nhosts, sizeof *jobs);
     char line[512];
     int n = snprintf(line, sizeof line, "%s==> %s%s on %zu hosts in parallel%s%s%s%s\n",
-                     r->tty ? "\033[1;36m" : "", st->is_cleanup ? "cleanup " : "", st->name,
+                     term_sgr(STDOUT_FILENO, "1;36"), st->is_cleanup ? "cleanup " : "", st->name,
                      st->nhosts, cs ? " [case " : "",
-                     cs ? cs->name : "", cs ? "]" : "", r->tty ? "\033[0m" : "");
+                     cs ? cs->name : "", cs ? "]" : "", term_reset(STDOUT_FILENO));
     if (n > 0)
-        write_all(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        term_write(STDOUT_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     for (size_t i = 0; i < st->nhosts; i++) {
         par_job *j = &jobs[i];
         *j = (par_job){.r = r, .st = st, .cs = cs, .out = ST_FAILED};
@@ -371,7 +431,7 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             return false;
         }
         stage_rec *rec = run_new_record(r, st, st->hosts[i], cs);
-        print_header(r, st, st->hosts[i], cs);
+        print_header(st, st->hosts[i], cs);
         if (st->background) {
             /* Its record is finished (and journaled) when it stops. */
             if (!bg_start(r, st, run_host(r, st->hosts[i]), cs, rec)) {
@@ -380,7 +440,9 @@ bool stage_run(run *r, const cfg_stage *st, const cfg_case *cs)
             }
             continue;
         }
+        live_stage_begin(r, st->name, st->hosts[i], cs ? cs->name : NULL, 0);
         stage_outcome o = stage_run_one(r, rec, NULL, NULL);
+        live_stage_end(r);
         thresholds_check(r, rec);
         run_stage_done(r, rec);
         if (o == ST_INTERRUPTED || (o == ST_FAILED && !st->continue_on_error)) {

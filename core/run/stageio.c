@@ -14,6 +14,7 @@
 
 #include "util/beneath.h"
 #include "util/log.h"
+#include "util/term.h"
 #include "util/wfail.h"
 #include "run/run.h"
 
@@ -103,7 +104,7 @@ void stage_io_write(stage_io *io, int stream, const void *data, size_t len)
         return;
     int fd = stream == BC_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
     if (!io->prefix) {
-        write_all(fd, data, len);
+        term_write(fd, data, len);
         return;
     }
     /* Parallel hosts: whole lines, each labelled with its host. */
@@ -116,7 +117,7 @@ void stage_io_write(stage_io *io, int stream, const void *data, size_t len)
         strbuf out = {0};
         sb_puts(&out, io->prefix);
         sb_add(&out, lb->buf + start, i + 1 - start);
-        write_all(fd, out.buf, out.len);
+        term_write(fd, out.buf, out.len);
         sb_free(&out);
         start = i + 1;
     }
@@ -132,7 +133,7 @@ void stage_io_flush(stage_io *io)
         if (io->line[s].len && io->to_terminal) {
             strbuf out = {0};
             sb_printf(&out, "%s%s\n", io->prefix ? io->prefix : "", io->line[s].buf);
-            write_all(s == 2 ? STDERR_FILENO : STDOUT_FILENO, out.buf, out.len);
+            term_write(s == 2 ? STDERR_FILENO : STDOUT_FILENO, out.buf, out.len);
             sb_free(&out);
         }
         sb_free(&io->line[s]);

@@ -179,6 +179,10 @@ cJSON *results_build(const cJSON *meta)
     cJSON_AddNumberToObject(res, "version", 1);
     cJSON *run = cJSON_AddObjectToObject(res, "run");
     copy_key(run, meta, "run_id", "id");
+    int64_t num; /* the ID as a JSON integer beside the string */
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(meta, "run_id"));
+    if (id && parse_int64(id, &num))
+        cJSON_AddNumberToObject(run, "run_number", (double)num);
     copy_key(run, meta, "benchmark_name", "benchmark");
     copy_key(run, meta, "status", NULL);
     copy_key(run, meta, "error", NULL);
@@ -263,11 +267,17 @@ cJSON *results_build(const cJSON *meta)
 bool results_write(const char *run_dir, const cJSON *meta)
 {
     cJSON *res = results_build(meta);
+    bool ok = results_write_doc(run_dir, res);
+    cJSON_Delete(res);
+    return ok;
+}
+
+bool results_write_doc(const char *run_dir, cJSON *results)
+{
     char *path = path_join(run_dir, "results.json");
-    bool ok = runstore_write_json(path, res, true);
+    bool ok = runstore_write_json(path, results, true);
     if (!ok)
         log_msg(BC_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
-    cJSON_Delete(res);
     free(path);
     return ok;
 }

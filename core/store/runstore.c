@@ -302,6 +302,8 @@ void runstore_list(const char *output_dir, strvec *ids)
 #define TAGS_FILE ".benchctl-tags.json"
 #define TAG_MAX 64
 
+static long latest_offset(const char *ref);
+
 bool runstore_tag_name_ok(const char *name, char **err)
 {
     size_t len = strlen(name);
@@ -324,6 +326,11 @@ bool runstore_tag_name_ok(const char *name, char **err)
     if (digits_only) {
         *err = xasprintf("'%s' is not a valid tag: a tag cannot be all digits (that would look "
                          "like a run ID)", name);
+        return false;
+    }
+    if (latest_offset(name) != -1) {
+        *err = xasprintf("'%s' is not a valid tag: latest and latest~N always name the newest "
+                         "runs", name);
         return false;
     }
     return true;
@@ -411,6 +418,46 @@ void runstore_tags_of(const char *output_dir, const char *id, strvec *names)
     cJSON_Delete(tags);
 }
 
+/* "latest" (0) or "latest~N" (N): how far back from the newest run;
+ * -1 when ref is neither, -2 when it is "latest~" with a bad N. */
+static long latest_offset(const char *ref)
+{
+    if (strncmp(ref, "latest", 6) != 0)
+        return -1;
+    if (!ref[6])
+        return 0;
+    if (ref[6] != '~')
+        return -1;
+    int64_t n;
+    return parse_int64(ref + 7, &n) && n >= 0 && n < 1000000000 && isdigit((unsigned char)ref[7])
+               ? (long)n
+               : -2;
+}
+
+/* latest, latest~N: the newest stored run, or the Nth before it (among the
+ * runs that exist: a deleted run is not counted). */
+static bool resolve_latest(const char *output_dir, const char *ref, long back, char **id,
+                           char **err)
+{
+    if (back == -2) {
+        *err = xasprintf("'%s': write latest~N with N a whole number (latest~1 is the run "
+                         "before the newest)", ref);
+        return false;
+    }
+    strvec ids = {0};
+    runstore_list(output_dir, &ids);
+    if ((size_t)back < ids.n)
+        *id = xstrdup(ids.v[ids.n - 1 - (size_t)back]);
+    else if (!ids.n)
+        *err = xasprintf("'%s': there are no runs in %s yet", ref, output_dir);
+    else
+        *err = xasprintf("'%s': there %s only %zu run%s in %s (latest~%zu is the oldest)", ref,
+                         ids.n == 1 ? "is" : "are", ids.n, ids.n == 1 ? "" : "s", output_dir,
+                         ids.n - 1);
+    sv_free(&ids);
+    return *id != NULL;
+}
+
 bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err)
 {
     *id = *err = NULL;
@@ -418,6 +465,9 @@ bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, 
         *id = xstrdup(id_or_tag);
         return true;
     }
+    long back = latest_offset(id_or_tag);
+    if (back != -1)
+        return resolve_latest(output_dir, id_or_tag, back, id, err);
     char *why = NULL;
     if (!runstore_tag_name_ok(id_or_tag, &why)) {
         free(why);

@@ -67,8 +67,10 @@ void runstore_tags_naming(const cJSON *tags, const char *id, strvec *names);
 /* The tags naming run id, sorted, appended to names (nothing on error). */
 void runstore_tags_of(const char *output_dir, const char *id, strvec *names);
 /* Turn what a user typed for a run into a run ID: a run ID stays as it is
- * (whether the run exists is checked when it is read), a tag becomes the ID
- * it names.  true with *id (owned); false with *err (owned) for a string
+ * (whether the run exists is checked when it is read), `latest` becomes
+ * the newest stored run's ID and `latest~N` the Nth before it (counting
+ * the runs that exist), a tag becomes the ID it names.  The one resolver
+ * of every command that takes a run.  true with *id (owned); false with *err (owned) for a string
  * that is neither an ID nor a known tag. */
 bool runstore_resolve(const char *output_dir, const char *id_or_tag, char **id, char **err);
 

@@ -1,6 +1,7 @@
 /* benchctl's own messages on stderr (and the optional log file). */
 #define _GNU_SOURCE
 #include "util/log.h"
+#include "util/term.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,12 +158,15 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    bool tty = isatty(STDERR_FILENO);
+    bool tty = term_color(STDERR_FILENO);
     char when[128];
     time_prefix(when, sizeof when);
+    term_status_clear(); /* the live line, drawn again below the message */
     fprintf(stderr, "%s%sbenchctl: %s%s%s%s\n", when, tty ? colours[level] : "",
             level == BC_LOG_INFO ? "" : tags[level], level == BC_LOG_INFO ? "" : ": ", msg,
             tty && *colours[level] ? "\033[0m" : "");
+    fflush(stderr);
+    term_status_restore();
     if (logfile) {
         fprintf(logfile, "%s%s: %s\n", when, tags[level], msg);
         fflush(logfile);

@@ -644,3 +644,44 @@ void random_token(char *buf, size_t size)
     }
     buf[o] = '\0';
 }
+
+size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+    /* Optimal string alignment: a swap of two neighbours ("lsit") is one
+     * edit, as people make them. */
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return cap;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] < cap ? d[la][lb] : cap;
+}
+
+const char *suggest_name(const char *word, const char *const *names)
+{
+    const char *near = NULL;
+    size_t best = 3;
+    for (; *names; names++) {
+        size_t d = edit_distance(word, *names, 3);
+        if (d < best && d < strlen(*names)) {
+            best = d;
+            near = *names;
+        }
+    }
+    return near;
+}

@@ -57,6 +57,13 @@ bool parse_int64(const char *s, int64_t *out);
  * pid when that fails). */
 void random_token(char *buf, size_t size);
 bool parse_double(const char *s, double *out);
+/* The edit distance (insertions, deletions, substitutions) of a and b,
+ * counted up to cap (cap when larger, or when either is over 64 bytes). */
+size_t edit_distance(const char *a, const char *b, size_t cap);
+/* The name of names (NULL-terminated) closest to word within 2 edits, and
+ * closer than the name's own length: the "did you mean" of a misspelt
+ * command, option or key; NULL when none is near. */
+const char *suggest_name(const char *word, const char *const *names);
 
 /* Monotonic and wall clocks in nanoseconds. */
 int64_t mono_ns(void);

@@ -66,7 +66,7 @@ for c in "${commands[@]}"; do
         not_refused "$c -$letter"
       fi
     fi
-    if [ "$name" != help ] && [ "$name" != verbose ]; then  # every command has these two
+    if [ "$name" != help ] && [ "$name" != verbose ] && [ "$name" != color ]; then  # every command has these three
       case "$usage" in
         *"--$name"*) ;;
         *) [ -n "$letter" ] && [[ $usage == *"-$letter "* ]] ||

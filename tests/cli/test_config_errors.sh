@@ -64,7 +64,7 @@ plots:
     type: pie
 YAML
 check_bad many.yaml \
-  "many.yaml:4:3: unknown key 'shel' in benchmark; valid keys: name, output_dir, shell, logging, git, plugin_paths, sync, report, concurrency_param, monitor; did you mean 'shell'?" \
+  "many.yaml:4:3: unknown key 'shel' in benchmark; valid keys: name, output_dir, shell, logging, git, plugin_paths, sync, report, concurrency_param, monitor, limits; did you mean 'shell'?" \
   "many.yaml:8:11: hosts.web: 'port' must be a whole number from 1 to 65535, not 'http'" \
   "many.yaml:11:11: stage 'a': unknown host 'nowhere'; defined hosts: web, local" \
   "many.yaml:13:11: duplicate stage name 'a' (first at line 10)" \

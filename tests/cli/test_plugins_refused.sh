@@ -256,9 +256,13 @@ expect_in "$ERR" "abc.yaml:10:14: health_check: 'count' must be a whole number f
 good_config many.yaml "count: abc" "colour: red"
 run_bc validate -c many.yaml "${GOOD[@]}"
 expect_rc 2 "several option errors"
-expect_in "$ERR" "many.yaml:8:7: health_check: missing required key 'needle' (probe 'good')
-many.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'
-many.yaml:11:7: unknown key 'colour' in health_check" "several errors"
+# in file order (each error is followed by its source line and a caret)
+[ "$(grep '^many.yaml:' <<<"$ERR" | cut -d' ' -f1-4)" = "many.yaml:8:7: health_check: missing required
+many.yaml:10:14: health_check: 'count' must
+many.yaml:11:7: unknown key 'colour'" ] || fail "several errors, in file order: $ERR"
+expect_in "$ERR" "many.yaml:8:7: health_check: missing required key 'needle' (probe 'good')" "several errors"
+expect_in "$ERR" "many.yaml:10:14: health_check: 'count' must be a whole number from 1 to 10, not 'abc'" "several errors"
+expect_in "$ERR" "many.yaml:11:7: unknown key 'colour' in health_check" "several errors"
 expect_in "$ERR" "benchctl: 3 errors in many.yaml" "several errors"
 pass "the good probe's option schema: unknown key, required key, range and type errors at FILE:LINE:COL"
 
