@@ -10,7 +10,7 @@
 # tree and, through find_package(Benchctl), by out-of-tree plugins.
 function(benchctl_add_plugin kind name)
   cmake_parse_arguments(ARG "" "COMPONENT" "SOURCES;LIBRARIES" ${ARGN})
-  set(_kinds host probe collector validator plot publisher monitor)
+  set(_kinds host probe collector validator plot publisher monitor profiler)
   if(NOT kind IN_LIST _kinds)
     message(FATAL_ERROR "benchctl_add_plugin: unknown kind '${kind}' (one of: ${_kinds})")
   endif()

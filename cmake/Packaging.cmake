@@ -4,7 +4,8 @@
 # into Debian packages the way distributions ship plugin engines:
 #
 #   benchctl         the core: bin/benchctl, the local and slurm hosts, the probes, publishers,
-#                    collectors and validators, man pages, completion, docs
+#                    collectors, validators, the proc monitor and the perf profiler
+#                    (Suggests: linux-perf), man pages, completion, docs
 #   benchctl-ssh     the ssh host transport (Depends: libssh, from shlibdeps)
 #   benchctl-gnuplot the gnuplot plot emitter (Recommends: gnuplot)
 #   benchctl-dev     the SDK: headers, helper library, benchctl.pc, the
@@ -103,7 +104,7 @@ set(CPACK_STRIP_FILES ON)                       # debug symbols stay in the buil
 
 set(CPACK_DEBIAN_CORE_PACKAGE_NAME benchctl)
 set(CPACK_DEBIAN_CORE_PACKAGE_RECOMMENDS "benchctl-gnuplot")
-set(CPACK_DEBIAN_CORE_PACKAGE_SUGGESTS "benchctl-ssh, git, rclone, slurm-client")
+set(CPACK_DEBIAN_CORE_PACKAGE_SUGGESTS "benchctl-ssh, git, rclone, slurm-client, linux-perf")
 set(CPACK_DEBIAN_CORE_DESCRIPTION
   "benchmark orchestrator
 Declare a benchmark once in YAML - hosts, stages, readiness checks, result

@@ -49,3 +49,6 @@ fi
 echo "== fan-out: sleep-1 span on 8 hosts x 4 nodes vs 1 node, barrier spread, merge of 32 x N rows vs cat + numpy"
 if [ "$(id -u)" = 0 ]; then /usr/bin/python3 tests/bench/fanout_bench.py build-release/core/benchctl build-release/peakrss
 else echo "skipped: not root"; fi
+echo "== profiling: repeat-20 CPU-bound stage with and without perf at 99 Hz; folding and drawing 1M samples"
+if command -v perf >/dev/null; then /usr/bin/python3 tests/bench/profile_bench.py build-release/core/benchctl build-release/peakrss
+else echo "skipped: perf is not installed (apt-get install linux-perf)"; fi

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential clang cmake pkg-config libyaml-dev libcjson-dev libltdl-dev
           libssh-dev libcsv-dev libcurl4-openssl-dev gnuplot-nox openssh-server
           python3 python3-jsonschema python3-yaml python3-numpy bsdutils procps gzip git openssl
-          rclone chromium dpkg-dev man-db groff-base zsh fish faketime
+          rclone chromium dpkg-dev man-db groff-base zsh fish faketime linux-perf
           slurm-wlm munge)  # slurm-wlm, munge: tests/cli/test_slurm.sh runs a throwaway cluster; faketime: test_clock_ssh
 
 missing=()

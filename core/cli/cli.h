@@ -49,6 +49,8 @@ typedef struct cli_args {
     const char *socket, *state_dir, *cpus, *memory, *walltime, *priority, *group;
     const char *grace, *socket_group;
     bool foreground, no_pin, wait, follow;
+    const char *stage;              /* profile --stage */
+    int64_t top;                    /* profile --top (0: the default) */
 } cli_args;
 
 typedef enum cli_arg_kind {
@@ -109,6 +111,7 @@ int cmd_daemon(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

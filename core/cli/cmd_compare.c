@@ -289,6 +289,80 @@ static void print_json(cJSON *meta, cJSON *stats)
     cJSON_Delete(root);
 }
 
+/* Was stage profiled (with folded stacks) in the run meta? */
+static bool stage_profiled(const cJSON *meta, const char *stage)
+{
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(meta, "stages"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "name"));
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(rec, "profile");
+        if (name && strcmp(name, stage) == 0 &&
+            cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "folded")))
+            return true;
+    }
+    return false;
+}
+
+/* A stage whose wall time regressed and that was profiled in both runs:
+ * a note naming `benchctl profile BASE RUN --stage S`, and a "profiles"
+ * entry (docs/schema/compare.schema.json). */
+static void profile_links(cJSON *stats, cJSON **metas, char **ids, size_t n)
+{
+    const cJSON *variants = cJSON_GetObjectItemCaseSensitive(stats, "variants");
+    cJSON *links = NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(stats, "metrics"))
+    {
+        const char *metric = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "metric"));
+        size_t ml = metric ? strlen(metric) : 0;
+        if (ml < 14 || strncmp(metric, "stage:", 6) != 0 || strcmp(metric + ml - 7, ".wall_s") != 0)
+            continue;
+        char *stage = xstrndup(metric + 6, ml - 13);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "comparisons"))
+        {
+            const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
+            const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "variant"));
+            if (!verdict || strcmp(verdict, "regressed") != 0 || !label)
+                continue;
+            size_t k = n;
+            const cJSON *v;
+            int i = 0;
+            cJSON_ArrayForEach(v, variants)
+            {
+                const char *vl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "label"));
+                if (vl && strcmp(vl, label) == 0 && (size_t)i < n)
+                    k = (size_t)i;
+                i++;
+            }
+            if (k == n || k == 0 || !stage_profiled(metas[0], stage) ||
+                !stage_profiled(metas[k], stage))
+                continue;
+            char *cmd = xasprintf("benchctl profile %s %s --stage %s", ids[0], ids[k], stage);
+            char *note = xasprintf("stage '%s' regressed in run %s and was profiled in both runs: "
+                                   "'%s' shows which functions grew", stage, ids[k], cmd);
+            cJSON *notes = cJSON_GetObjectItemCaseSensitive(stats, "notes");
+            if (cJSON_IsArray(notes))
+                cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+            if (!links)
+                links = cJSON_AddArrayToObject(stats, "profiles");
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "stage", stage);
+            const cJSON *cs = cJSON_GetObjectItemCaseSensitive(m, "case");
+            if (cJSON_IsString(cs))
+                cJSON_AddStringToObject(e, "case", cs->valuestring);
+            cJSON_AddStringToObject(e, "before", ids[0]);
+            cJSON_AddStringToObject(e, "after", ids[k]);
+            cJSON_AddStringToObject(e, "command", cmd);
+            cJSON_AddItemToArray(links, e);
+            free(note);
+            free(cmd);
+        }
+        free(stage);
+    }
+}
+
 static int finish(cJSON *stats, const cmp_opts *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(stats, "regressions");
@@ -349,6 +423,7 @@ static int compare_runs(const char *out, char **ids, char **labels, size_t n, co
                             .results = results[i],
                             .note = notes[i]};
     cJSON *stats = cs_compare(v, n, false, &o->stats);
+    profile_links(stats, metas, ids, n);
     code = finish(stats, o);
     if (o->json) {
         cJSON *meta = cJSON_CreateObject();

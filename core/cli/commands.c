@@ -267,6 +267,28 @@ static const cli_option stats_opts[] = {
     END,
 };
 
+static int take_top(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_int64(v, &n) || n < 1 || n > 100000)
+        return cli_usage_error(cmd, "--top: '%s' is not a number of functions (1 to 100000)", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
+static const cli_option profile_opts[] = {
+    {"stage", 0, CLI_VALUE, "NAME", "only the stage NAME", AT(stage), NULL, 0},
+    {"top", 0, CLI_VALUE, "N", "the N hottest functions (default 10)", AT(top), take_top, 0},
+    {"out", 0, CLI_VALUE, "DIR",
+     "two runs: write the differential flame graphs to DIR\n(default: the second run's "
+     "profiles/diff-ID1/)", AT(out), NULL, 0},
+    OPT_JSON("print a JSON object"),
+    OPT_STORE_CONFIG,
+    OPT_OUTPUT_DIR("the runs are in DIR"),
+    END,
+};
+
 static const cli_option tag_opts[] = {
     {"delete", 'd', CLI_FLAG, NULL, "remove the tag NAME", AT(del), NULL, 0},
     OPT_JSON("list the tags as a JSON object {NAME: ID}"),
@@ -449,6 +471,15 @@ static const cli_command commands[] = {
     {.name = "stats", .fn = cmd_stats, .args = "ID [--json | --markdown] [-c FILE | -o DIR]",
      .summary = "show the statistics of a run (its results.json)", .options = stats_opts,
      .min_args = 1, .max_args = 1, .missing = "missing run ID"},
+    {.name = "profile", .fn = cmd_profile,
+     .args = "ID [ID2] [--stage NAME] [--top N] [--json] [--out DIR] [-c FILE | -o DIR]",
+     .summary = "the hottest functions of a run's profiled stages, or the differential profile "
+                "of two runs",
+     .options = profile_opts, .min_args = 1, .max_args = 2, .missing = "missing run ID",
+     .notes = "  one ID: top functions by self and total samples per profiled stage and host;\n"
+              "  ID1 ID2: per function the change in share of samples from ID1 to ID2, and a\n"
+              "  differential flame graph per stage (red: grown, blue: shrunk)\n"
+              "  exit codes: 0 shown, 1 no profile to show, 2 usage or unknown run\n"},
     {.name = "tag", .fn = cmd_tag, .args = "[ID NAME | --delete NAME] [--json] [-c FILE | -o DIR]",
      .summary = "name a run (then use the name wherever a run ID goes), or list the tags",
      .options = tag_opts, .max_args = -1,

@@ -306,6 +306,7 @@ static void free_stages(cfg_stage *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(s[i].hosts);
         free(s[i].monitor_hosts);
+        free(s[i].profile);
         free(s[i].health);
         for (size_t j = 0; j < s[i].noutputs; j++) {
             for (size_t k = 0; k < s[i].outputs[j].ncolumns; k++) {

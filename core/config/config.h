@@ -130,7 +130,16 @@ typedef struct cfg_stage {
     uint32_t monitor_metrics;    /* only these BC_MON_* groups; 0: the benchmark's */
     cfg_limits limits;           /* `limits:` (with benchmark.limits as defaults) */
     const char *cleanup_cmd;     /* `cleanup:` run after the stage, even when it failed */
+    struct cfg_profile *profile; /* `profile:` (profile.c), or NULL */
 } cfg_stage;
+
+/* A stage's `profile: {with: NAME, <the profiler's options>}`: its measured
+ * runs go under that profiler plugin (run/profile.c). */
+typedef struct cfg_profile {
+    const ynode *node;        /* the mapping */
+    const char *with;         /* profiler plugin name, default "perf" */
+    const struct plugin *plugin;
+} cfg_profile;
 
 typedef struct cfg_host {
     const char *alias;
@@ -290,6 +299,7 @@ extern const cfg_key config_output_keys[];
 extern const cfg_key config_schema_keys[];
 extern const cfg_key config_publish_keys[]; /* the core's keys of publish: */
 extern const cfg_key config_monitor_keys[]; /* benchmark.monitor (monitor.c) */
+extern const cfg_key config_profile_keys[]; /* the core's keys of a stage's profile: */
 
 /* Turn monitoring on with its defaults when the config has no
  * benchmark.monitor (`benchctl run --monitor`); keeps a configured one. */

@@ -56,6 +56,7 @@ void cfg_parse_thresholds(vctx *v, cfg_column *col, const ynode *t);          /*
 void cfg_parse_monitor(vctx *v, const ynode *b);              /* monitor.c */
 void cfg_check_monitor_hosts(vctx *v);                        /* monitor.c */
 void cfg_parse_stage_monitor(vctx *v, cfg_stage *st, const ynode *mn); /* monitor.c */
+void cfg_parse_stage_profile(vctx *v, cfg_stage *st, const ynode *pn, const char *sw); /* profile.c */
 
 /* `limits:` mapping n (may be NULL) over the defaults dflt (NULL: none)
  * into *out; what names the section ("stage 'x'", "benchmark"). */

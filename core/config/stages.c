@@ -38,7 +38,7 @@ static const cfg_key stage_keys[] = {
     {.name = "min_nodes", .type = KEY_COUNT, .offset = KEY_AT(cfg_stage, min_nodes), .lo = 1,
      .hi = 100000},
     STR("prepare", cfg_stage, prepare),
-    OTHER("monitor"), OTHER("limits"), STR("cleanup", cfg_stage, cleanup_cmd),
+    OTHER("monitor"), OTHER("profile"), OTHER("limits"), STR("cleanup", cfg_stage, cleanup_cmd),
     END};
 static const cfg_key cleanup_keys[] = {
     OTHER("name"), OTHER("host"), OTHER("hosts"), STR("command", cfg_stage, command),
@@ -403,6 +403,7 @@ void cfg_parse_stage_list(vctx *v, const ynode *list, const char *section, bool 
             parse_outputs(v, st, ynode_get(sn, "outputs"));
             check_fanout_thresholds(v, st, sw);
             cfg_parse_stage_monitor(v, st, ynode_get(sn, "monitor"));
+            cfg_parse_stage_profile(v, st, ynode_get(sn, "profile"), sw);
             parse_stage_limits(v, st, sn, sw);
         } else {
             cfg_parse_limits(v, NULL, NULL, &st->limits, sw);

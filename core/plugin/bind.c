@@ -61,6 +61,7 @@ static const struct {
     {BC_KIND_PROBE, "file"},       {BC_KIND_PROBE, "process"},    {BC_KIND_COLLECTOR, "files"},
     {BC_KIND_VALIDATOR, "csv"},    {BC_KIND_VALIDATOR, "json"},   {BC_KIND_VALIDATOR, "jsonl"},
     {BC_KIND_PLOT, "gnuplot"},     {BC_KIND_PUBLISHER, "conbench"}, {BC_KIND_MONITOR, "proc"},
+    {BC_KIND_PROFILER, "perf"},
 };
 
 static bool is_shipped(bc_kind k, const char *name)
@@ -229,6 +230,18 @@ bool bind_plugins(config *c, loader *l, diag *d)
                         probe_target(hc->plugin, &v, d, ynode_get(hc->node, "target"), hc->target);
                         opts_free(&v);
                     }
+                }
+            }
+            if (st->profile) {
+                cfg_profile *pr = st->profile;
+                const ynode *wn = ynode_get(pr->node, "with");
+                pr->plugin = need(l, d, wn ? wn : pr->node, BC_KIND_PROFILER, pr->with,
+                                  "profile.with");
+                if (pr->plugin) {
+                    char owner[128];
+                    snprintf(owner, sizeof owner, "profiler '%s'", pr->with);
+                    opts_validate(c, d, pr->plugin->desc.options, pr->node, config_profile_keys,
+                                  "profile", owner);
                 }
             }
             for (size_t j = 0; j < st->noutputs; j++) {

@@ -25,6 +25,10 @@ static const kind_op publisher_ops[] = {{"open", offsetof(bc_publisher_ops, open
                                         {"send", offsetof(bc_publisher_ops, send)},
                                         {NULL, 0}};
 static const kind_op monitor_ops[] = {{"run", offsetof(bc_monitor_ops, run)}, {NULL, 0}};
+static const kind_op profiler_ops[] = {{"check", offsetof(bc_profiler_ops, check)},
+                                       {"wrap", offsetof(bc_profiler_ops, wrap)},
+                                       {"fold", offsetof(bc_profiler_ops, fold)},
+                                       {NULL, 0}};
 
 static const plugin_kind kinds[] = {
     {BC_KIND_HOST, "host", host_ops, END_OF(bc_host_ops, release), END_OF(bc_host_ops, put_file),
@@ -43,6 +47,9 @@ static const plugin_kind kinds[] = {
     /* since ABI 1.5 */
     {BC_KIND_MONITOR, "monitor", monitor_ops, END_OF(bc_monitor_ops, run),
      sizeof(bc_monitor_ops), sizeof(bc_monitor_ops), 5},
+    /* since ABI 1.6 */
+    {BC_KIND_PROFILER, "profiler", profiler_ops, END_OF(bc_profiler_ops, fold),
+     sizeof(bc_profiler_ops), sizeof(bc_profiler_ops), 6},
 };
 
 const plugin_kind *plugin_kind_of(uint32_t kind)

@@ -29,6 +29,7 @@ typedef struct plugin {
         bc_plot_ops plot;
         bc_publisher_ops publisher; /* since ABI 1.4 */
         bc_monitor_ops monitor;
+        bc_profiler_ops profiler;
     } ops;
     void *handle;       /* lt_dlhandle */
     void *state;        /* from desc.init */

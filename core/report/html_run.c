@@ -605,6 +605,8 @@ static void toc(strbuf *sb, const cJSON *meta, const cJSON *results)
                 "<a href=\"#hosts\">Hosts</a><a href=\"#timeline\">Timeline</a>");
     if (rr_has_monitor(meta))
         sb_puts(sb, "<a href=\"#monitor\">Monitoring</a>");
+    if (rr_has_profiles(meta))
+        sb_puts(sb, "<a href=\"#profiles\">Profiles</a>");
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(meta, "cases")) > 0)
         sb_puts(sb, "<a href=\"#cases\">Cases</a>");
     if (results && scaling_applies(results))
@@ -635,6 +637,7 @@ char *report_run_html(const report_run_in *in, size_t *len)
     rr_section_sweep(&sb, in->results);
     rr_section_outputs(&sb, in);
     rr_section_repeats(&sb, meta);
+    rr_section_profiles(&sb, in);
     section_logs(&sb, in);
     section_other(&sb, meta);
     h_page_close(&sb);

@@ -32,5 +32,9 @@ void rr_section_sweep(strbuf *sb, const cJSON *results);
 void rr_section_monitor(strbuf *sb, const report_run_in *in);
 /* Whether metadata.json has monitoring data (for the table of contents). */
 bool rr_has_monitor(const cJSON *meta);
+/* The profiled stages: flame graph links and hottest functions (html_profile.c). */
+void rr_section_profiles(strbuf *sb, const report_run_in *in);
+/* Has any stage record a profile? */
+bool rr_has_profiles(const cJSON *meta);
 
 #endif

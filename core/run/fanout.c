@@ -522,6 +522,7 @@ bool fanout_run(run *r, const cfg_stage *st, const cfg_case *cs)
     bool stage_ok = !interrupted && (int64_t)ok >= f.need;
     if (!interrupted)
         collate_outputs(r, st, cs, all, recs, f.n);
+    profile_merge_nodes(r, all, recs, f.n);
     thresholds_check(r, all);
     if (interrupted) {
         record_set_status(all, run_cancel_status(r), NULL);

@@ -47,6 +47,16 @@ char *layout_metadata(const cfg_stage *st, const target *t, const cfg_case *cs)
     return p;
 }
 
+char *layout_profile(const cfg_stage *st, const target *t, const cfg_case *cs, int rep,
+                     const char *ext)
+{
+    char *stem = stage_stem(st, t, cs);
+    char *p = rep > 0 ? xasprintf("profiles/%s.rep-%d%s", stem, rep, ext)
+                      : xasprintf("profiles/%s%s", stem, ext);
+    free(stem);
+    return p;
+}
+
 /* "rep-<n>/" for a repetition's files, "" otherwise. */
 static char *rep_dir(const target *t)
 {

@@ -10,6 +10,11 @@
  *   samples/[<case>/][<rep>/]<output>[<tag>]/<n>-<column>.f64   every value of
  *                                                       a column
  *   plots/[<case>/][<rep>/]<plot>[<tag>][__<file stem>].<fmt>   drawn plots
+ *   profiles/[<case>/]<stage>[<tag>][.rep-<n>].<profiler>.data   a profiled
+ *                                                       run's raw profile (`profile:`;
+ *                                                       .perf.data for perf)
+ *   profiles/[<case>/]<stage>[<tag>].folded, .svg       its folded stacks (all
+ *                                                       repetitions) and flame graph
  *   config.yaml, git.patch, stages.jsonl                the run's inputs and journal
  *   (metadata.json and results.json are the store's: store/runstore.h)
  *
@@ -68,6 +73,10 @@ char *layout_samples_dir(const char *output, const target *t, const cfg_case *cs
  * only when the output has several files (one plot each). */
 char *layout_plot(const cfg_plot *p, const target *t, const char *case_name, const char *source,
                   bool several_files);
+
+/* profiles/[<case>/]<stage>[<tag>][.rep-<n>]<ext> (rep 0: no ".rep-<n>"). */
+char *layout_profile(const cfg_stage *st, const target *t, const cfg_case *cs, int rep,
+                     const char *ext);
 
 /* scripts/<stage>-<base name of script>: where a script stage's file goes
  * on a host without the controller's filesystem (relative to the

@@ -310,6 +310,8 @@ cJSON *record_json(const stage_rec *rec)
         add_time(o, "start_time", rec->start_ns);
     if (rec->repeat)
         cJSON_AddItemToObject(o, "repeat", cJSON_Duplicate(rec->repeat, true));
+    if (rec->profile)
+        cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(rec->profile, true));
     if (rec->result.present)
         add_result(o, &rec->result);
     if (rec->accounting)
@@ -406,6 +408,7 @@ void record_free(stage_rec *rec)
     free(rec->health.where);
     free(rec->health.last_error);
     cJSON_Delete(rec->repeat);
+    cJSON_Delete(rec->profile);
     for (size_t i = 0; i < ARRAY_LEN(rec->owned); i++)
         free(rec->owned[i]);
     free(rec);

@@ -140,6 +140,7 @@ typedef struct stage_rec {
     exec_rec result;
     health_rec health;
     cJSON *repeat;          /* a repeated stage's summary (analysis), or NULL */
+    cJSON *profile;         /* `profile:`: files, samples, top functions (profile.c), or NULL */
     out_rec *outputs;
     size_t noutputs;
     bool collected;         /* outputs were collected (the list may be empty) */

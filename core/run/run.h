@@ -46,6 +46,8 @@ typedef struct hostconn {
     const char *clock_method; /* "controller", "transport", "commands", "unknown" */
     double exec_rtt_ms;     /* the slowest helper command seen (fan-out's margin) */
     struct iso_host *iso;   /* what isolation it offers (isolate.c), once probed */
+    const void *prof_plugin; /* the profiler last checked here (profile.c), under lock */
+    int prof_state;          /* its verdict: 1 can profile, 2 cannot */
     struct run *run;
 } hostconn;
 
@@ -328,6 +330,26 @@ int fanout_exec(struct fan_node *fn, hostconn *h, core_ctx *ctx, const bc_exec_r
 void fanout_stdout(stage_io *io, const void *data, size_t len);
 /* Why a node was stopped (a static-lifetime string while the stage runs). */
 const char *fanout_stop_reason(struct fan_node *fn);
+
+/* profile.c: a stage's measured runs under its `profile:` profiler.  The
+ * run path calls these four and nothing else of it. */
+struct prof_job;
+/* After stage_exec_prepare and before any other wrapper (fanout_wrap):
+ * NULL when rec's stage has no profile: or its host cannot be profiled
+ * (said once per host, and in rec's "profile").  Otherwise ex->cmd now
+ * runs the stage's command under the profiler (every run of it). */
+struct prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex);
+/* After run i (0-based, warm-ups first) of the stage, whatever its outcome
+ * (started: the command started): a warm-up's profile is discarded, a
+ * measured run's folded and fetched into profiles/.  pj NULL: nothing. */
+void profile_after_run(struct prof_job *pj, int64_t i, bool started);
+/* After the stage's runs: the stage's folded stacks (all repetitions),
+ * flame graph and top functions into rec's "profile".  Frees pj (NULL:
+ * nothing). */
+void profile_end(struct prof_job *pj);
+/* A fanned-out stage: its nodes' folded stacks merged into all's profile
+ * (profiles/[<case>/]<stage>.folded and .svg). */
+void profile_merge_nodes(run *r, stage_rec *all, stage_rec *const *nodes, size_t n);
 
 /* thresholds.c: check the `thresholds:` of rec's outputs' columns against
  * their statistics; verdicts into rec->thresholds, failures counted in

@@ -40,6 +40,7 @@ typedef struct stage_job {
     int64_t m0;
     struct fan_node *fn;    /* a fan-out node, or NULL */
     iso_run iso;            /* its limits (isolate.h) */
+    struct prof_job *prof;  /* `profile:` (profile.c), or NULL */
 } stage_job;
 
 /* A repeated stage's `prepare:` before one of its runs, unmeasured (its
@@ -98,6 +99,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
+        profile_after_run(j->prof, i, rc != EXEC_START_FAILED);
         if (rc != EXEC_START_FAILED)
             j->started = true;
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
@@ -229,6 +231,7 @@ static void finish_job(stage_job *j)
     const cfg_stage *st = j->st;
     if (j->fn)
         fanout_stdout_end(&j->io);
+    profile_end(j->prof);
     if (j->out != ST_SUCCESS && st->noutputs && j->h->opened && j->started && !j->sr->noutputs) {
         /* Whatever a failed or stopped stage already wrote is kept: collect
          * it leniently (missing files are warnings, no validation verdict
@@ -286,6 +289,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         j.err = xasprintf("stage '%s': %s", st->name, j.h->error);
     } else if (stage_exec_prepare(r, st, j.h, sr->cs, &sr->where,
                                   r->tty && !st->append_metadata && !fn, &j.ex, &j.err) &&
+               ((j.prof = profile_begin(r, sr, j.h, &j.ex)), true) &&
                (!fn || fanout_wrap(fn, j.h, &j.ex, &j.err))) {
         char *dir = dir_name(j.ex.meta_local);
         if (j.ex.meta_remote && strcmp(j.ex.meta_local, j.ex.meta_remote) == 0)

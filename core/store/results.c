@@ -71,6 +71,9 @@ static cJSON *stage_entry(const cJSON *rec)
     const cJSON *rep = cJSON_GetObjectItem(rec, "repeat");
     if (rep)
         cJSON_AddItemToObject(s, "repeat", cJSON_Duplicate(rep, true));
+    const cJSON *prof = cJSON_GetObjectItem(rec, "profile");
+    if (prof)
+        cJSON_AddItemToObject(s, "profile", cJSON_Duplicate(prof, true));
     return s;
 }
 

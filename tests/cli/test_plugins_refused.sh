@@ -39,7 +39,7 @@ add_case truncated_descriptor probe-truncdesc.so \
 add_case truncated_ops host-truncops.so \
   "host plugin 'truncops' has a truncated operations table: $HOST_OPS_SHORT bytes, but ABI $MAJ.$MIN needs at least $HOST_OPS_MIN"
 add_case unknown_kind probe-kind99.so \
-  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5, publisher=6, monitor=7)"
+  "unknown plugin kind 99 (this benchctl, ABI $MAJ.$MIN, knows host=1, probe=2, collector=3, validator=4, plot=5, publisher=6, monitor=7, profiler=8)"
 add_case name_mismatch probe-alpha.so \
   "declares probe plugin 'beta', so it must be installed as probe-beta.so"
 add_case reserved_prefix probe-reserved.so \
@@ -377,10 +377,37 @@ stages:
     health_check: {type: abi14, target: ready, timeout: 20s}
 EOF
 run_bc run -c abi14/benchmark.yaml --plugin-path "$FP/abi14"
-expect_rc 0 "run with the 1.4 probe beside the monitor built for this core (1.6)"
+expect_rc 0 "run with the 1.4 probe beside the current monitor"
 [ "$(json abi14/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] in ("abi14", "proc")]')" = "['1.4', '1.6']" ] ||
   fail "the run should record the 1.4 probe and the 1.6 monitor: $(json abi14/results/1/metadata.json 'j["plugins"]')"
 pass "a plugin built for ABI 1.4 loads and works in the 1.6 core"
+
+# ---- a plugin built for ABI 1.5 (before the profiler kind, ABI 1.6) ---------
+run_bc plugins --json --plugin-path "$FP/abi15"
+expect_rc 0 "plugins with the 1.5 probe"
+[ "$(jsons '[p["abi"] for p in j["plugins"] if p["name"] == "abi15"]' <<<"$OUT")" = "['1.5']" ] ||
+  fail "abi15 is not listed as an ABI 1.5 plugin: $OUT"
+[ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 0 ] || fail "abi15 refused: $OUT"
+mkdir -p abi15
+cat > abi15/benchmark.yaml <<'EOF'
+benchmark: {name: abi15, output_dir: ./results}
+stages:
+  - name: probed
+    command: sleep 0.3
+    health_check: {type: abi15, target: ready, timeout: 20s}
+EOF
+run_bc run -c abi15/benchmark.yaml --plugin-path "$FP/abi15"
+expect_rc 0 "run with the 1.5 probe in the 1.6 core"
+[ "$(json abi15/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] == "abi15"]')" = "['1.5']" ] ||
+  fail "the run should record the 1.5 probe: $(json abi15/results/1/metadata.json 'j["plugins"]')"
+pass "a plugin built for ABI 1.5 loads and works in the 1.6 core"
+
+# ---- a profiler stamped 1.5: the kind exists since 1.6 ----------------------
+run_bc plugins --json --plugin-path "$FP/prof15"
+want="$FP/prof15/profiler-prof15.so: declares a profiler plugin, a kind that ABI 1.5 does not have (it exists since ABI 1.6); rebuild the plugin against SDK 1.6"
+[ "$(jsons '[r["reason"] for r in j["refused"]]' <<<"$OUT")" = "['$want']" ] ||
+  fail "a 1.5 profiler is refused: $OUT"
+pass "a profiler stamped 1.5 is refused with the kind and both versions"
 
 # ---- a monitor built for ABI 1.5 (samples end before host_time_s, 1.6) -----
 mkdir -p mon15

@@ -101,6 +101,20 @@ PIN(bc_monitor_sample, sampler_cpu_pct, 128);
 PIN(bc_monitor_sample, host_time_s, 136);        /* 1.6 */
 PIN_SIZE(bc_monitor_sample, 144);
 
+PIN(bc_profiler_ops, size, 0);                  /* 1.6 */
+PIN(bc_profiler_ops, check, 8);
+PIN(bc_profiler_ops, wrap, 16);
+PIN(bc_profiler_ops, fold, 24);
+PIN_SIZE(bc_profiler_ops, 32);
+
+PIN(bc_profile_request, size, 0);               /* 1.6 */
+PIN(bc_profile_request, reserved, 4);
+PIN(bc_profile_request, shell, 8);
+PIN(bc_profile_request, command, 16);
+PIN(bc_profile_request, data_path, 24);
+PIN(bc_profile_request, folded_path, 32);
+PIN_SIZE(bc_profile_request, 40);
+
 PIN(bc_host_ops, size, 0);
 PIN(bc_host_ops, open, 8);
 PIN(bc_host_ops, close, 16);

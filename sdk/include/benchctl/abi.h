@@ -59,7 +59,8 @@ typedef enum bc_kind {
     BC_KIND_PLOT = 5,      /* draws plots[] entries */
     BC_KIND_PUBLISHER = 6, /* since ABI 1.4: exports a stored run to a result
                             * server (publisher.h) */
-    BC_KIND_MONITOR = 7    /* since ABI 1.5: samples a host's resources (monitor.h) */
+    BC_KIND_MONITOR = 7,   /* since ABI 1.5: samples a host's resources (monitor.h) */
+    BC_KIND_PROFILER = 8   /* since ABI 1.6: runs a stage under a profiler (profiler.h) */
 } bc_kind;
 
 /* Status codes returned by plugin operations and core services. */

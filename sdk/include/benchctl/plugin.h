@@ -21,6 +21,7 @@
 #include "options.h"
 #include "plot.h"
 #include "probe.h"
+#include "profiler.h"
 #include "publisher.h"
 #include "services.h"
 #include "validator.h"
