@@ -308,7 +308,8 @@ static void add_stats(cJSON *r, const double *v, size_t n, const char *unit)
 static void not_sent(const shared *sh, const char *what, const char *why)
 {
     char line[512];
-    snprintf(line, sizeof line, "%s: %s", what, why);
+    if (snprintf(line, sizeof line, "%s: %s", what, why) < 0) /* a long name is cut */
+        return;
     const cJSON *e;
     cJSON_ArrayForEach(e, sh->not_sent) {
         if (cJSON_IsString(e) && strcmp(e->valuestring, line) == 0)
