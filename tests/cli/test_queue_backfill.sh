@@ -23,8 +23,9 @@ wait_until "R to start" state_is "$R" running
 H=$("$BENCHCTL" submit --name H --cpus 4 --walltime 10m -- sh -c "echo start H >> '$trace'; echo end H >> '$trace'")
 # S (1 CPU, 2 h) would end after H could start: it must not start before H.
 S=$("$BENCHCTL" submit --name S --walltime 2h -- sh -c "echo start S >> '$trace'")
-# B (1 CPU, 5 m) ends before R's walltime: it backfills.
-B=$("$BENCHCTL" submit --name B --walltime 5m -- sh -c "echo start B >> '$trace'; touch '$T/b-done'; echo end B >> '$trace'")
+# B (1 CPU, 5 m) ends before R's walltime: it backfills (its end is traced
+# before R may see b-done, so the two lines cannot race).
+B=$("$BENCHCTL" submit --name B --walltime 5m -- sh -c "echo start B >> '$trace'; echo end B >> '$trace'; touch '$T/b-done'")
 wait_until "the queue to drain" queue_idle
 got=$(tr '\n' ',' <"$trace")
 [ "$got" = "start R,start B,end B,end R,start H,end H,start S," ] || fail "trace: $got"
