@@ -173,7 +173,8 @@ static int task_exit(const cJSON *t)
         return EXIT_OK;
     if (strcmp(state, "cancelled") == 0 || strcmp(state, "interrupted") == 0)
         return EXIT_INTERRUPTED;
-    if (strcmp(state, "failed") == 0 && code >= 1 && code <= 255)
+    /* the run's own code; 126/127 are the task's child failing to start */
+    if (strcmp(state, "failed") == 0 && code >= 1 && code <= 255 && code != 126 && code != 127)
         return (int)code;
     return EXIT_RUN_FAILED;
 }

@@ -66,6 +66,16 @@ static bool open_state(qdaemon *d)
                 d->state_dir, strerror(errno));
         return false;
     }
+    /* As root, a state directory someone else can write to could plant
+     * tasks (run as their recorded user) or links: refused. */
+    struct stat sd;
+    if (geteuid() == 0 && (lstat(d->state_dir, &sd) != 0 || !S_ISDIR(sd.st_mode) ||
+                           sd.st_uid != 0 || (sd.st_mode & 022) != 0)) {
+        fprintf(stderr, "benchctl daemon: the state directory %s must be a directory owned by "
+                        "root and writable by no one else (chown root and chmod go-w it, or "
+                        "choose another --state DIR)\n", d->state_dir);
+        return false;
+    }
     char *lock = path_join(d->state_dir, "daemon.lock");
     d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {

@@ -97,7 +97,11 @@ bool journal_open(journal *j, const char *dir, tasklist *tasks, int64_t *next_id
     j->lines = 0;
     j->path = path_join(dir, "journal.jsonl");
     *next_id = 1;
-    FILE *f = fopen(j->path, "re");
+    /* Never through a link: a root daemon would read or append to its target. */
+    int rfd = open(j->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = rfd >= 0 ? fdopen(rfd, "r") : NULL;
+    if (rfd >= 0 && !f)
+        close(rfd);
     if (!f && errno != ENOENT) {
         *err = xasprintf("cannot read %s: %s", j->path, strerror(errno));
         return false;
@@ -124,7 +128,7 @@ bool journal_open(journal *j, const char *dir, tasklist *tasks, int64_t *next_id
         free(line);
         fclose(f);
     }
-    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         *err = xasprintf("cannot open %s: %s", j->path, strerror(errno));
         return false;
@@ -140,6 +144,7 @@ bool journal_append(journal *j, cJSON *rec)
     text[len] = '\n'; /* replaces the NUL: written with its length */
     size_t off = 0;
     bool ok = true;
+    off_t start = lseek(j->fd, 0, SEEK_END); /* a torn line is cut back to here */
     while (off < len + 1) {
         ssize_t w = write(j->fd, text + off, len + 1 - off);
         if (w < 0 && errno == EINTR)
@@ -152,6 +157,9 @@ bool journal_append(journal *j, cJSON *rec)
     }
     int saved = errno;
     free(text);
+    /* A line written in part (disk full) would swallow the next one. */
+    if (!ok && off > 0 && start >= 0 && ftruncate(j->fd, start) != 0)
+        saved = errno; /* the next start skips the torn line with a warning */
     if (ok && fdatasync(j->fd) != 0)
         ok = false;
     else
@@ -207,7 +215,7 @@ bool journal_compact(journal *j, const tasklist *tasks, int64_t next_id)
         errno = saved;
         return false;
     }
-    int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    int fd = open(j->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return false;
     close(j->fd);

@@ -390,6 +390,12 @@ void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_resu
 {
     (void)r;
     const char *term = isolate_termination(rc, res);
+    /* A transport that ended the command itself (Slurm's time limit, a
+     * failed node) said so in its accounting: that is the reason. */
+    const cJSON *acct = rec->accounting ? cJSON_GetObjectItem(rec->accounting, "termination")
+                                        : NULL;
+    if (cJSON_IsString(acct))
+        term = strcmp(acct->valuestring, "walltime") == 0 ? "walltime" : "killed";
     if (!ir->active) {
         if (!rec->termination)
             rec->termination = term;

@@ -22,11 +22,13 @@ sshd_keys
 sshd_start a "SetEnv LD_PRELOAD=$FT FAKETIME=+30s FAKETIME_DONT_FAKE_MONOTONIC=1"
 
 # The injected offset is real: a command there reads a clock 30 s ahead.
+before=$(date +%s)
 there=$(ssh -o BatchMode=yes -o UserKnownHostsFile="$T/sshd-a/known_hosts" -i "$T/keys/id_plain" \
   -p "$(sshd_port a)" root@127.0.0.1 'date +%s' </dev/null)
-here=$(date +%s)
-[ $((there - here)) -ge 28 ] && [ $((there - here)) -le 32 ] ||
-  fail "the faked sshd's date is not 30 s ahead: there $there, here $here"
+after=$(date +%s)
+# bracketed by the controller's clock before and after (however slow ssh is)
+[ "$there" -ge $((before + 29)) ] && [ "$there" -le $((after + 31)) ] ||
+  fail "the faked sshd's date is not 30 s ahead: there $there, here $before..$after"
 
 write_config c.yaml <<YAML
 benchmark: {name: clock, output_dir: ./runs, monitor: {interval: 200ms, hosts: [a, b]}}

@@ -36,10 +36,10 @@ stages:
     command: sleep 0.2
     repeat: 4
   - name: long
-    command: sleep 4; echo long-done
+    command: sleep 10; echo long-done
   - name: fan
     nodes: 3
-    command: if [ "$BENCHCTL_NODE" = 0 ]; then sleep 0.1; else sleep 4; fi
+    command: if [ "$BENCHCTL_NODE" = 0 ]; then sleep 0.1; else sleep 10; fi
 EOF2
 
 in_tty tty.out -- run -c live.yaml

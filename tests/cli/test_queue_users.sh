@@ -150,3 +150,17 @@ run_bc cancel "$C"
 expect_rc 0 "root cancels a user's task"
 wait_until "the user's long task to stop" state_is "$C" cancelled
 pass "a second user's task runs as that user; they cannot cancel root's task, root can cancel theirs"
+
+# As root, a state directory others can write to is refused (a planted
+# journal would run tasks as the users it names; a link would be followed).
+mkdir -p "$T/open-state" && chmod 0777 "$T/open-state"
+run_bc daemon --foreground --socket "$T/open.sock" --state "$T/open-state" --cpus 0 --memory 64M
+expect_rc 1 "a root daemon with a world-writable state directory"
+expect_in "$ERR" "must be a directory owned by root and writable by no one else" "open state directory"
+[ ! -e "$T/open.sock" ] || fail "the refused daemon left a socket"
+chmod 0755 "$T/open-state"
+ln -s /etc/hostname "$T/open-state/journal.jsonl"
+run_bc daemon --foreground --socket "$T/open.sock" --state "$T/open-state" --cpus 0 --memory 64M
+expect_rc 1 "a journal that is a link"
+expect_in "$ERR" "journal.jsonl" "a journal that is a link"
+pass "a root daemon refuses a state directory others can write to, and a journal that is a link"
