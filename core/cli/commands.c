@@ -573,6 +573,7 @@ void cli_print_usage(FILE *out)
     fprintf(out, "\nRun `benchctl COMMAND --help` for a command's options.\n"
                  "Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
                  "3 compare found a regression (--fail-on-regression) or a check warned,\n"
+                 "4 a threshold failed (run) or the server refused the credentials (publish),\n"
                  "130 interrupted.\n");
 }
 
