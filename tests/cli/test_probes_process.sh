@@ -50,7 +50,7 @@ scenarios() {
   expect_rc 0 "$where: delayed process"
   [ "$(hc ready)" = True ] || fail "$where: delayed: not ready"
   [ "$(hc attempts)" -gt 1 ] || fail "$where: delayed: expected more than one attempt"
-  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 400')" = True ] ||
+  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 200')" = True ] ||
     fail "$where: delayed: ready before the process started ($(hc elapsed_ms) ms)"
   pass "$where: a process that starts after $delay s: ready after $(hc attempts) attempts, $(hc elapsed_ms) ms"
 
@@ -58,7 +58,7 @@ scenarios() {
   hc_config regex.yaml "$(start svc7 0.3)" "^$M-svc[0-9] 30\$" "regex: true" "timeout: 10s"
   run_bc run -c regex.yaml
   expect_rc 0 "$where: regex"
-  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 200')" = True ] ||
+  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 100')" = True ] ||
     fail "$where: regex: ready too early ($(hc elapsed_ms) ms)"
   # the same text as a fixed string matches nothing ('^', '[', '$' are literal)
   hc_config fixed.yaml "$(start svc7 0)" "^$M-svc[0-9] 30\$" "retries: 1" "timeout: 100s"
@@ -72,7 +72,7 @@ scenarios() {
   hc_config three.yaml "$(start w1 0.2) $(start w2 0.4) $(start w3 0.6)" "$M-w" "min_count: 3" "timeout: 10s"
   run_bc run -c three.yaml
   expect_rc 0 "$where: min_count 3"
-  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 500')" = True ] ||
+  [ "$(json "$(meta)" 'j["stages"][0]["health_check"]["elapsed_ms"] >= 400')" = True ] ||
     fail "$where: min_count 3: ready before the third worker ($(hc elapsed_ms) ms)"
   hc_config five.yaml "$(start w1 0) $(start w2 0) $(start w3 0)" "$M-w" "min_count: 5" \
     "retries: 3" "interval: 1s" "timeout: 300s"
