@@ -129,25 +129,29 @@ static void set_nonblock(int fd)
 /* benchctl runs with no core dumps of its own (its memory may hold
  * secrets); the limit it had, BENCHCTL_STAGE_RLIMIT_CORE ("unlimited" or
  * bytes), goes back to each stage it starts: a crashing benchmark still
- * dumps core as it would outside benchctl. */
-static void restore_core_limit(pid_t pid)
+ * dumps core as it would outside benchctl.  false: nothing to give back. */
+static bool stage_core_limit(struct rlimit *rl)
 {
     const char *v = getenv("BENCHCTL_STAGE_RLIMIT_CORE");
-    struct rlimit rl;
-    if (!v || !*v || getrlimit(RLIMIT_CORE, &rl) != 0)
-        return;
+    if (!v || !*v || getrlimit(RLIMIT_CORE, rl) != 0)
+        return false;
     char *end;
     unsigned long long n = strtoull(v, &end, 10);
     if (strcmp(v, "unlimited") == 0)
-        rl.rlim_cur = RLIM_INFINITY;
+        rl->rlim_cur = RLIM_INFINITY;
     else if (*end == '\0' && end != v)
-        rl.rlim_cur = (rlim_t)n;
+        rl->rlim_cur = (rlim_t)n;
     else
-        return;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-        rl.rlim_cur = rl.rlim_max;
-    prlimit(pid, RLIMIT_CORE, &rl, NULL);
+        return false;
+    if (rl->rlim_max != RLIM_INFINITY && rl->rlim_cur > rl->rlim_max)
+        rl->rlim_cur = rl->rlim_max;
+    return true;
 }
+
+/* The child inherits the limit from the moment it exists (posix_spawn runs
+ * no code of ours in it): benchctl's own is the stage's for the spawn only,
+ * one spawn at a time.  benchctl is not dumpable meanwhile (PR_SET_DUMPABLE). */
+static pthread_mutex_t core_limit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
 {
@@ -220,13 +224,22 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
                                         POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
+    struct rlimit stage_core, own_core;
+    bool swap_core = stage_core_limit(&stage_core) && getrlimit(RLIMIT_CORE, &own_core) == 0;
+    if (swap_core) {
+        pthread_mutex_lock(&core_limit_lock);
+        setrlimit(RLIMIT_CORE, &stage_core);
+    }
     int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
+    if (swap_core) {
+        setrlimit(RLIMIT_CORE, &own_core);
+        pthread_mutex_unlock(&core_limit_lock);
+    }
     if (err != 0) {
         bc_error(ctx, "cannot run '%s'%s%s: %s", argv[0], workdir ? " in " : "",
                  workdir ? workdir : "", strerror(err));
         goto out;
     }
-    restore_core_limit(pid);
     p->ctx = ctx;
     p->owner = cv;
     p->pid = pid;
