@@ -1,13 +1,11 @@
-/*
- * Host transport "local": runs stages on this machine.
+/* Host transport "local": runs stages on this machine.
  *
  * Each command runs in its own session (so its whole process group can be
  * signalled), through a PTY when benchctl's stdout is a terminal (colours
  * survive) and through two pipes otherwise.  Output is handed to the core
  * as it arrives.  Process exit is watched with a pidfd, so a command's
  * leftover children holding the pipes open never delay the stage; those
- * leftovers are stopped when the host is closed at the end of the run.
- */
+ * leftovers are stopped when the host is closed at the end of the run. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <ftw.h>
@@ -126,32 +124,34 @@ static void set_nonblock(int fd)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* benchctl runs with no core dumps of its own (its memory may hold
- * secrets); the limit it had, BENCHCTL_STAGE_RLIMIT_CORE ("unlimited" or
- * bytes), goes back to each stage it starts: a crashing benchmark still
- * dumps core as it would outside benchctl.  false: nothing to give back. */
-static bool stage_core_limit(struct rlimit *rl)
+/* posix_spawnp, the stage getting the core limit benchctl was started with
+ * (BENCHCTL_STAGE_RLIMIT_CORE: "unlimited" or bytes; benchctl's own is 0) from its
+ * first instruction: benchctl's soft limit is the stage's for the spawn only. */
+static int spawn_stage(pid_t *pid, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char **argv, char **envp)
 {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* one spawn at a time */
     const char *v = getenv("BENCHCTL_STAGE_RLIMIT_CORE");
-    if (!v || !*v || getrlimit(RLIMIT_CORE, rl) != 0)
-        return false;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (strcmp(v, "unlimited") == 0)
-        rl->rlim_cur = RLIM_INFINITY;
-    else if (*end == '\0' && end != v)
-        rl->rlim_cur = (rlim_t)n;
-    else
-        return false;
-    if (rl->rlim_max != RLIM_INFINITY && rl->rlim_cur > rl->rlim_max)
-        rl->rlim_cur = rl->rlim_max;
-    return true;
+    struct rlimit own, rl;
+    char *end = NULL;
+    unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+    bool unlimited = v && strcmp(v, "unlimited") == 0;
+    bool swap = v && (unlimited || (end != v && *end == '\0')) && getrlimit(RLIMIT_CORE, &own) == 0;
+    if (swap) {
+        rl = own;
+        rl.rlim_cur = unlimited ? RLIM_INFINITY : (rlim_t)n;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+            rl.rlim_cur = rl.rlim_max;
+        pthread_mutex_lock(&lock);
+        setrlimit(RLIMIT_CORE, &rl);
+    }
+    int err = posix_spawnp(pid, argv[0], fa, attr, argv, envp);
+    if (swap) {
+        setrlimit(RLIMIT_CORE, &own);
+        pthread_mutex_unlock(&lock);
+    }
+    return err;
 }
-
-/* The child inherits the limit from the moment it exists (posix_spawn runs
- * no code of ours in it): benchctl's own is the stage's for the spawn only,
- * one spawn at a time.  benchctl is not dumpable meanwhile (PR_SET_DUMPABLE). */
-static pthread_mutex_t core_limit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
 {
@@ -224,17 +224,7 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
                                         POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    struct rlimit stage_core, own_core;
-    bool swap_core = stage_core_limit(&stage_core) && getrlimit(RLIMIT_CORE, &own_core) == 0;
-    if (swap_core) {
-        pthread_mutex_lock(&core_limit_lock);
-        setrlimit(RLIMIT_CORE, &stage_core);
-    }
-    int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
-    if (swap_core) {
-        setrlimit(RLIMIT_CORE, &own_core);
-        pthread_mutex_unlock(&core_limit_lock);
-    }
+    int err = spawn_stage(&pid, &fa, &attr, argv, envp);
     if (err != 0) {
         bc_error(ctx, "cannot run '%s'%s%s: %s", argv[0], workdir ? " in " : "",
                  workdir ? workdir : "", strerror(err));
