@@ -10,7 +10,10 @@
  * start barrier, resource limits) goes around it, and every run of the
  * stage runs that same command: a warm-up's profile is discarded after it,
  * each measured run's is folded and fetched right after it, before the
- * next run writes the next one.
+ * next run writes the next one.  A profiler may also stamp when the
+ * command itself started and ended under it (the request's span_path,
+ * since ABI 1.7): a repeated stage's runs are then timed by that span, so
+ * the profiler's start-up and write-out are not part of the measurement.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -37,6 +40,7 @@ typedef struct prof_job {
     char *plain;             /* the stage's own command */
     char *data_host;         /* where every run writes its raw profile on the host */
     char *folded_host;       /* ... and where its stacks are folded (not shared) */
+    char *span_host;         /* ... and where the profiler stamps the command's span */
     strvec data_rels, folded_rels; /* measured runs' files kept, in the run directory */
     size_t nruns;            /* measured runs profiled */
     char *why;               /* the first reason a run's profile was lost */
@@ -104,6 +108,7 @@ static void prof_free(prof_job *pj)
     free(pj->plain);
     free(pj->data_host);
     free(pj->folded_host);
+    free(pj->span_host);
     free(pj->why);
     sv_free(&pj->data_rels);
     sv_free(&pj->folded_rels);
@@ -118,7 +123,8 @@ static bc_profile_request prof_request(const prof_job *pj, const char *data, con
                                 .shell = (const char *const *)pj->shell.v,
                                 .command = pj->plain,
                                 .data_path = data,
-                                .folded_path = folded_path};
+                                .folded_path = folded_path,
+                                .span_path = pj->span_host};
 }
 
 /* Wrap ex->cmd (the stage's command) with the profiler; false when it
@@ -170,6 +176,7 @@ prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
         char *dir = dir_name(pj->data_host);
         mkdir_p(dir, 0755);
         free(dir);
+        pj->span_host = xasprintf("%s.span", pj->data_host);
     } else {
         const char *tmp = hostconn_tmpdir(h);
         pthread_mutex_lock(&h->lock);
@@ -178,6 +185,7 @@ prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex)
         pj->data_host = xasprintf("%s/profile-%u.%s.data", tmp ? tmp : "/tmp", seq,
                                   pj->p->desc.name);
         pj->folded_host = xasprintf("%s/profile-%u.folded", tmp ? tmp : "/tmp", seq);
+        pj->span_host = xasprintf("%s/profile-%u.span", tmp ? tmp : "/tmp", seq);
     }
     if (wrap_command(pj, ex, &why))
         return pj;
@@ -254,23 +262,84 @@ static bool keep_run(prof_job *pj, int rep, char **why)
     return kept_folded;
 }
 
-void profile_after_run(prof_job *pj, int64_t i, bool started)
+/* The span file's lines "NAME NANOSECONDS" into *sp; true when it has
+ * both start and end (end not before start). */
+static bool parse_span(const char *text, prof_span *sp)
+{
+    *sp = (prof_span){.start_ns = -1, .end_ns = -1, .shell_ns = -1};
+    int64_t shell_start = -1;
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        char line[80];
+        snprintf(line, sizeof line, "%.*s", (int)(n < 79 ? n : 79), p);
+        p += n;
+        p += *p == '\n';
+        char *blank = strchr(line, ' '), *end = NULL;
+        if (!blank)
+            continue;
+        *blank = '\0';
+        long long v = strtoll(blank + 1, &end, 10);
+        if (end == blank + 1 || *end != '\0' || v <= 0)
+            continue;
+        if (strcmp(line, "shell_start") == 0)
+            shell_start = v;
+        else if (strcmp(line, "start") == 0)
+            sp->start_ns = v;
+        else if (strcmp(line, "end") == 0)
+            sp->end_ns = v;
+    }
+    if (sp->start_ns < 0 || sp->end_ns < sp->start_ns)
+        return false;
+    if (shell_start > 0 && shell_start <= sp->start_ns)
+        sp->shell_ns = sp->start_ns - shell_start;
+    return true;
+}
+
+/* Read and remove the span file of the run that just ended. */
+static bool take_span(prof_job *pj, prof_span *sp)
+{
+    char *text = NULL;
+    if (pj->shared) {
+        size_t len;
+        text = read_file(pj->span_host, &len);
+        unlink(pj->span_host);
+    } else {
+        core_ctx hc;
+        hostconn_ctx(pj->h, &hc);
+        char *q = shell_quote(pj->span_host);
+        char *cmd = xasprintf("cat %s 2>/dev/null; rm -f %s", q, q);
+        char out[1024] = "";
+        int status;
+        if (hostconn_exec_capture(pj->h, &hc, cmd, HELPER_LIMIT_MS, &status, out, sizeof out) ==
+            BC_OK)
+            text = xstrdup(out);
+        free(cmd);
+        free(q);
+    }
+    bool ok = text && parse_span(text, sp);
+    free(text);
+    return ok;
+}
+
+bool profile_after_run(prof_job *pj, int64_t i, bool started, prof_span *span)
 {
     if (!pj || !started)
-        return;
+        return false;
+    bool spanned = take_span(pj, span);
     if (i < pj->warmup) {
         /* a warm-up: not part of the profile */
         if (pj->shared)
             unlink(pj->data_host);
         else
             host_rm(pj, pj->data_host, pj->folded_host);
-        return;
+        return false;
     }
     pj->nruns++;
     char *why = NULL;
     if (!keep_run(pj, pj->repeated ? (int)(i - pj->warmup + 1) : 0, &why) && !pj->why)
         pj->why = why, why = NULL;
     free(why);
+    return spanned;
 }
 
 /* Title of a flame graph: stage, case, target. */
@@ -414,6 +483,8 @@ void profile_end(prof_job *pj)
         cJSON_AddItemToArray(data, cJSON_CreateString(pj->data_rels.v[i]));
     cJSON_Delete(rec->profile);
     rec->profile = p;
+    if (pj->shared)
+        unlink(pj->span_host); /* a stopped run's */
     free(why);
     free(merged);
     prof_free(pj);

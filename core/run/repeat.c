@@ -78,7 +78,39 @@ bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, re
     return true;
 }
 
-void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res)
+/* The median of the shell start-ups measured under the profiler (0 when
+ * it measured none). */
+static double span_overhead(const repeat_rec *rep)
+{
+    double *v = xcalloc(rep->n + 1, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < rep->n; i++)
+        if (!isnan(rep->shell[i]))
+            v[k++] = rep->shell[i];
+    double m = k ? median_of(v, k) : 0;
+    free(v);
+    return m;
+}
+
+/* What a run's wall_s covers (the record's wall_covers). */
+static const char *covers(const repeat_rec *rep)
+{
+    if (rep->nspans == 0)
+        return "the command started through the host's transport, less the shell's start-up "
+               "(overhead_s)";
+    if (rep->nspans == rep->n)
+        return "the command alone under its profiler: from when it started (the profiler "
+               "recording) to when it ended (before the profiler wrote its profile), on its "
+               "host's clock, less the shell's start-up timed there the same way "
+               "(span_overhead_s); the profiler's own start-up and write-out are each run's "
+               "profiler_s";
+    return "mixed: runs with a span are the command alone under its profiler (less "
+           "span_overhead_s), the others the command started through the host's transport "
+           "(less overhead_s), profiler included";
+}
+
+void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res,
+                const prof_span *span)
 {
     if (rep->n == rep->cap) {
         rep->cap = rep->cap ? 2 * rep->cap : 16;
@@ -86,8 +118,21 @@ void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res)
         rep->user = xrealloc(rep->user, rep->cap * sizeof *rep->user);
         rep->sys = xrealloc(rep->sys, rep->cap * sizeof *rep->sys);
         rep->rss = xrealloc(rep->rss, rep->cap * sizeof *rep->rss);
+        rep->span_start = xrealloc(rep->span_start, rep->cap * sizeof *rep->span_start);
+        rep->span_end = xrealloc(rep->span_end, rep->cap * sizeof *rep->span_end);
+        rep->outer = xrealloc(rep->outer, rep->cap * sizeof *rep->outer);
+        rep->shell = xrealloc(rep->shell, rep->cap * sizeof *rep->shell);
     }
-    rep->wall[rep->n] = (double)wall_ns / 1e9;
+    size_t k = rep->n;
+    rep->outer[k] = (double)wall_ns / 1e9;
+    rep->span_start[k] = span ? (double)span->start_ns / 1e9 : NAN;
+    rep->span_end[k] = span ? (double)span->end_ns / 1e9 : NAN;
+    rep->shell[k] = span && span->shell_ns >= 0 ? (double)span->shell_ns / 1e9 : NAN;
+    rep->nspans += span != NULL;
+    /* a span's length in exact nanoseconds (epoch seconds in a double
+     * keep a quarter of a microsecond) */
+    rep->wall[rep->n] = span ? (double)(span->end_ns - span->start_ns) / 1e9
+                             : (double)wall_ns / 1e9;
     rep->user[rep->n] = res->user_us >= 0 ? (double)res->user_us / 1e6 : -1;
     rep->sys[rep->n] = res->sys_us >= 0 ? (double)res->sys_us / 1e6 : -1;
     rep->rss[rep->n] = res->max_rss_kb >= 0 ? (double)res->max_rss_kb : -1;
@@ -115,12 +160,26 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     cJSON_AddNumberToObject(o, "requested", (double)st->repeat);
     cJSON_AddNumberToObject(o, "count", (double)n);
     jadd_num(o, "overhead_s", rep->have_overhead ? rep->ovh_wall : NAN);
+    /* Runs timed by a profiler's span: the shell's start-up measured
+     * inside the profiler is taken off them instead. */
+    double span_ovh = span_overhead(rep);
+    if (rep->nspans)
+        cJSON_AddNumberToObject(o, "span_overhead_s", span_ovh);
+    cJSON_AddStringToObject(o, "wall_covers", covers(rep));
+    if (rep->nspans && rep->nspans < n)
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %zu of %zu profiled runs were timed whole "
+                "(their profiler stamped no span): their times include the profiler's start-up",
+                st->name, host, n - rep->nspans, n);
 
     /* The command's own times: the shell's start-up taken off. */
     double *wall = xcalloc(n + 1, sizeof *wall), *user = xcalloc(n + 1, sizeof *user),
            *sys = xcalloc(n + 1, sizeof *sys);
     for (size_t i = 0; i < n; i++) {
-        wall[i] = rep->have_overhead ? fmax(rep->wall[i] - rep->ovh_wall, 0) : rep->wall[i];
+        bool spanned = !isnan(rep->span_start[i]);
+        if (spanned)
+            wall[i] = fmax(rep->wall[i] - span_ovh, 0);
+        else
+            wall[i] = rep->have_overhead ? fmax(rep->wall[i] - rep->ovh_wall, 0) : rep->wall[i];
         user[i] = rep->user[i] < 0 ? -1
                   : rep->have_overhead ? fmax(rep->user[i] - rep->ovh_user, 0) : rep->user[i];
         sys[i] = rep->sys[i] < 0 ? -1
@@ -134,6 +193,13 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
         cJSON *rj = cJSON_CreateObject();
         cJSON_AddNumberToObject(rj, "wall_s", wall[i]);
         cJSON_AddNumberToObject(rj, "raw_wall_s", rep->wall[i]);
+        if (!isnan(rep->span_start[i])) {
+            cJSON *sp = cJSON_AddObjectToObject(rj, "span");
+            cJSON_AddNumberToObject(sp, "start_s", rep->span_start[i]);
+            cJSON_AddNumberToObject(sp, "end_s", rep->span_end[i]);
+            jadd_num(sp, "shell_s", rep->shell[i]);
+            cJSON_AddNumberToObject(rj, "profiler_s", fmax(rep->outer[i] - rep->wall[i], 0));
+        }
         jadd_num(rj, "user_cpu_s", user[i] < 0 ? NAN : user[i]);
         jadd_num(rj, "system_cpu_s", sys[i] < 0 ? NAN : sys[i]);
         jadd_num(rj, "max_rss_kb", rep->rss[i] < 0 ? NAN : rep->rss[i]);
@@ -180,13 +246,15 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }
     double raw_median = n && rep->have_overhead ? median_of(rep->wall, n) : NAN;
-    if (isfinite(raw_median) && rep->ovh_wall > 0.5 * raw_median) {
+    double ovh = rep->nspans == n && n ? span_ovh : rep->ovh_wall;
+    if (isfinite(raw_median) && ovh > 0.5 * raw_median) {
         snprintf(note, sizeof note,
                  "start-up dominates: starting the shell%s takes %.3g s of the %.3g s median "
                  "run, and varies; the command's own time is too small next to it to be "
                  "measured reliably this way: repeat a longer command, or loop inside it",
-                 rep->remote_exec ? " on the host (login and round trip)" : "",
-                 rep->ovh_wall, raw_median);
+                 rep->remote_exec && ovh == rep->ovh_wall ? " on the host (login and round trip)"
+                                                          : "",
+                 ovh, raw_median);
         cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     }
     if (n < (size_t)st->repeat) {
@@ -220,6 +288,10 @@ void repeat_free(repeat_rec *rep)
     free(rep->user);
     free(rep->sys);
     free(rep->rss);
+    free(rep->span_start);
+    free(rep->span_end);
+    free(rep->outer);
+    free(rep->shell);
     memset(rep, 0, sizeof *rep);
 }
 

@@ -268,6 +268,12 @@ void exec_release(hostconn *h, core_ctx *ctx, void *proc);
  * outliers, measurement-quality notes). */
 typedef struct repeat_rec {
     double *wall, *user, *sys, *rss; /* per measured run; -1: unknown */
+    /* a profiled run timed by its profiler's span (profile_after_run):
+     * span_start/end on the host's clock (epoch s), outer = the run's time
+     * through the transport, shell = the shell's start-up under the
+     * profiler; NAN when unknown (a run timed whole) */
+    double *span_start, *span_end, *outer, *shell;
+    size_t nspans;
     size_t n, cap;
     bool have_overhead;
     bool remote_exec;  /* starting a command costs a round trip (no CHEAP_EXEC) */
@@ -277,7 +283,12 @@ typedef struct repeat_rec {
  * every measured run, as command-line timing tools do).  false when it
  * cannot be measured. */
 bool repeat_calibrate(hostconn *h, core_ctx *ctx, const bc_exec_request *req, repeat_rec *rep);
-void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res);
+struct prof_span;
+/* Add a measured run: its time through the transport (wall_ns) and its
+ * result; span (NULL: none) is the command's own span under a profiler,
+ * which then is the run's time. */
+void repeat_add(repeat_rec *rep, int64_t wall_ns, const bc_exec_result *res,
+                const struct prof_span *span);
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host);
 void repeat_free(repeat_rec *rep);
 /* The live line of a repeated stage on a terminal (nothing elsewhere):
@@ -339,10 +350,18 @@ struct prof_job;
  * (said once per host, and in rec's "profile").  Otherwise ex->cmd now
  * runs the stage's command under the profiler (every run of it). */
 struct prof_job *profile_begin(run *r, stage_rec *rec, hostconn *h, stage_exec *ex);
+/* What a profiler reported of a run: when the command itself ran (its
+ * host's clock), without the profiler's start-up and write-out. */
+typedef struct prof_span {
+    int64_t start_ns, end_ns; /* the command started, ended */
+    int64_t shell_ns;         /* the stage's shell start-up measured there; -1: not */
+} prof_span;
 /* After run i (0-based, warm-ups first) of the stage, whatever its outcome
  * (started: the command started): a warm-up's profile is discarded, a
- * measured run's folded and fetched into profiles/.  pj NULL: nothing. */
-void profile_after_run(struct prof_job *pj, int64_t i, bool started);
+ * measured run's folded and fetched into profiles/.  True with *span when
+ * the profiler stamped the command's own span (the run's time then);
+ * false: time the run whole.  pj NULL: nothing (false). */
+bool profile_after_run(struct prof_job *pj, int64_t i, bool started, prof_span *span);
 /* After the stage's runs: the stage's folded stacks (all repetitions),
  * flame graph and top functions into rec's "profile".  Frees pj (NULL:
  * nothing). */

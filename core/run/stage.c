@@ -99,7 +99,8 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
-        profile_after_run(j->prof, i, rc != EXEC_START_FAILED);
+        prof_span span;
+        bool spanned = profile_after_run(j->prof, i, rc != EXEC_START_FAILED, &span);
         if (rc != EXEC_START_FAILED)
             j->started = true;
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
@@ -120,7 +121,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
         if (res->term_signal || res->exit_status != 0)
             break; /* a failed run is not a measurement */
         if (i >= st->warmup && st->repeat_set)
-            repeat_add(&rep, wall, res);
+            repeat_add(&rep, wall, res, spanned ? &span : NULL);
         if (i >= st->warmup && j->per_rep) {
             /* Each repetition's files, before the next one overwrites them. */
             coll.rep = (int)(i - st->warmup + 1);

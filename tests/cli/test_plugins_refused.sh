@@ -378,9 +378,9 @@ stages:
 EOF
 run_bc run -c abi14/benchmark.yaml --plugin-path "$FP/abi14"
 expect_rc 0 "run with the 1.4 probe beside the current monitor"
-[ "$(json abi14/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] in ("abi14", "proc")]')" = "['1.4', '1.6']" ] ||
-  fail "the run should record the 1.4 probe and the 1.6 monitor: $(json abi14/results/1/metadata.json 'j["plugins"]')"
-pass "a plugin built for ABI 1.4 loads and works in the 1.6 core"
+[ "$(json abi14/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] in ("abi14", "proc")]')" = "['1.4', '1.7']" ] ||
+  fail "the run should record the 1.4 probe and the 1.7 monitor: $(json abi14/results/1/metadata.json 'j["plugins"]')"
+pass "a plugin built for ABI 1.4 loads and works in the 1.7 core"
 
 # ---- a plugin built for ABI 1.5 (before the profiler kind, ABI 1.6) ---------
 run_bc plugins --json --plugin-path "$FP/abi15"
@@ -397,17 +397,45 @@ stages:
     health_check: {type: abi15, target: ready, timeout: 20s}
 EOF
 run_bc run -c abi15/benchmark.yaml --plugin-path "$FP/abi15"
-expect_rc 0 "run with the 1.5 probe in the 1.6 core"
+expect_rc 0 "run with the 1.5 probe in the 1.7 core"
 [ "$(json abi15/results/1/metadata.json '[p["abi"] for p in j["plugins"] if p["name"] == "abi15"]')" = "['1.5']" ] ||
   fail "the run should record the 1.5 probe: $(json abi15/results/1/metadata.json 'j["plugins"]')"
-pass "a plugin built for ABI 1.5 loads and works in the 1.6 core"
+pass "a plugin built for ABI 1.5 loads and works in the 1.7 core"
 
 # ---- a profiler stamped 1.5: the kind exists since 1.6 ----------------------
 run_bc plugins --json --plugin-path "$FP/prof15"
-want="$FP/prof15/profiler-prof15.so: declares a profiler plugin, a kind that ABI 1.5 does not have (it exists since ABI 1.6); rebuild the plugin against SDK 1.6"
+want="$FP/prof15/profiler-prof15.so: declares a profiler plugin, a kind that ABI 1.5 does not have (it exists since ABI 1.6); rebuild the plugin against SDK 1.7"
 [ "$(jsons '[r["reason"] for r in j["refused"]]' <<<"$OUT")" = "['$want']" ] ||
   fail "a 1.5 profiler is refused: $OUT"
 pass "a profiler stamped 1.5 is refused with the kind and both versions"
+
+# ---- a profiler built for ABI 1.6 (before span_path, 1.7) -------------------
+mkdir -p prof16
+cat > prof16/benchmark.yaml <<EOF
+benchmark: {name: prof16, output_dir: ./results}
+stages:
+  - name: s
+    command: "echo ran >> $T/prof16.runs"
+    repeat: 2
+    warmup: 1
+    profile: {with: prof16}
+EOF
+run_bc run -c prof16/benchmark.yaml --plugin-path "$FP/prof16"
+expect_rc 0 "run with the 1.6 profiler in the 1.7 core"
+[ "$(wc -l < "$T/prof16.runs")" = 3 ] || fail "the stage should have run 3 times: $(cat "$T/prof16.runs")"
+python3 - prof16/results/1 <<'PY' || fail "the 1.6 profiler's run: $(cat prof16/results/1/metadata.json)"
+import json, sys
+meta = json.load(open(sys.argv[1] + "/metadata.json"))
+assert [p["abi"] for p in meta["plugins"] if p["name"] == "prof16"] == ["1.6"], meta["plugins"]
+s = [s for s in meta["stages"] if s["name"] == "s"][0]
+assert s["profile"]["profiler"] == "prof16" and s["profile"]["runs"] == 2, s["profile"]
+assert s["profile"]["top_self"][0]["function"] == "work", s["profile"]
+rep = s["repeat"]
+# no span from a 1.6 profiler: its runs are timed whole, and the record says so
+assert rep["wall_covers"].startswith("the command started through the host's transport"), rep
+assert "span_overhead_s" not in rep and all("span" not in r for r in rep["runs"]), rep
+PY
+pass "a profiler built for ABI 1.6 loads and profiles; its runs are timed whole (wall_covers)"
 
 # ---- a monitor built for ABI 1.5 (samples end before host_time_s, 1.6) -----
 mkdir -p mon15

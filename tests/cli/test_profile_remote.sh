@@ -72,6 +72,11 @@ stages:
     host: a
     command: "$T/hot 100000000"
     profile: {with: perf, frequency: 499}
+  - name: remote_rep
+    host: a
+    command: "$T/hot 10000000"
+    repeat: 2
+    profile: {with: perf, frequency: 99}
 YAML
   run_bc run -c s.yaml
   expect_rc 0 "profiled stage over ssh"
@@ -81,7 +86,12 @@ YAML
   [ "$first" = heavy ] || fail "over ssh: heavy should be the hottest, got $first"
   data=$(json ssh/1/metadata.json '[s["profile"]["data"] for s in j["stages"]][0]')
   [ "$data" = "['profiles/remote.perf.data']" ] || fail "over ssh: raw profiles recorded: $data"
-  pass "a profiled stage over SSH"
+  reps=$(json ssh/1/metadata.json '[(r["profiler_s"] > 0, r["span"]["start_s"] < r["span"]["end_s"]) for s in j["stages"] if s["name"] == "remote_rep" for r in s["repeat"]["runs"]]')
+  [ "$reps" = "[(True, True), (True, True)]" ] ||
+    fail "over ssh: repeated runs should be timed by their span under perf: $reps"
+  cov=$(json ssh/1/metadata.json '[s["repeat"]["wall_covers"] for s in j["stages"] if s["name"] == "remote_rep"][0]')
+  expect_in "$cov" "the command alone under its profiler"
+  pass "a profiled stage over SSH; repeated runs there timed by their span on the host"
 else
   echo "skip: no sshd for the SSH case"
 fi

@@ -14,7 +14,7 @@ expect_rc 0 "plugins with the 1.3 probe"
   "[('probe', '1.3')]" ] || fail "abi13 is listed as an ABI 1.3 probe: $OUT"
 [ "$(jsons 'len(j["refused"])' <<<"$OUT")" = 0 ] || fail "nothing refused: $OUT"
 [ "$(jsons '[(p["kind"], p["abi"]) for p in j["plugins"] if p["name"] == "conbench"]' <<<"$OUT")" = \
-  "[('publisher', '1.6')]" ] || fail "conbench is a publisher built for the current ABI (1.6): $OUT"
+  "[('publisher', '1.7')]" ] || fail "conbench is a publisher built for the current ABI (1.7): $OUT"
 pass "a 1.3 plugin loads next to 1.4 ones; conbench is listed as a publisher"
 
 write_config old.yaml <<'YAML'
@@ -38,7 +38,7 @@ expect_rc 0 "a run whose health check is the 1.3 probe"
 pass "the 1.3 probe works in a 1.4 run"
 
 run_bc plugins --json --plugin-path "$FP/pub13"
-want="$FP/pub13/publisher-pub13.so: declares a publisher plugin, a kind that ABI 1.3 does not have (it exists since ABI 1.4); rebuild the plugin against SDK 1.6"
+want="$FP/pub13/publisher-pub13.so: declares a publisher plugin, a kind that ABI 1.3 does not have (it exists since ABI 1.4); rebuild the plugin against SDK 1.7"
 [ "$(jsons '[r["reason"] for r in j["refused"]]' <<<"$OUT")" = "['$want']" ] ||
   fail "a 1.3 publisher is refused: $OUT"
 run_bc publish 1 -o runs --to pub13 --plugin-path "$FP/pub13"

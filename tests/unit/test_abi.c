@@ -113,7 +113,8 @@ PIN(bc_profile_request, shell, 8);
 PIN(bc_profile_request, command, 16);
 PIN(bc_profile_request, data_path, 24);
 PIN(bc_profile_request, folded_path, 32);
-PIN_SIZE(bc_profile_request, 40);
+PIN(bc_profile_request, span_path, 40);         /* 1.7 */
+PIN_SIZE(bc_profile_request, 48);
 
 PIN(bc_host_ops, size, 0);
 PIN(bc_host_ops, open, 8);

@@ -7,6 +7,7 @@
  * the transport (host_exec): the same on the local host, over SSH and on
  * each fan-out node.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,24 @@ static int perf_check(bc_ctx *ctx)
     return BC_UNSUPPORTED;
 }
 
+/* Does req carry span_path (a core of 1.7 or newer)? */
+static const char *span_path(const bc_profile_request *req)
+{
+    size_t end = offsetof(bc_profile_request, span_path) + sizeof req->span_path;
+    return req->size >= end ? req->span_path : NULL;
+}
+
+/* The stage's shell words and `arg`, quoted, after a space. */
+static void shell_words(bc_sb *sb, const bc_profile_request *req, const char *arg)
+{
+    for (size_t i = 0; req->shell && req->shell[i]; i++) {
+        bc_sb_append(sb, " ");
+        bc_shell_quote(sb, req->shell[i]);
+    }
+    bc_sb_append(sb, " ");
+    bc_shell_quote(sb, arg);
+}
+
 static int perf_wrap(bc_ctx *ctx, const bc_profile_request *req, char *buf, size_t size)
 {
     bc_sb sb;
@@ -103,14 +122,32 @@ static int perf_wrap(bc_ctx *ctx, const bc_profile_request *req, char *buf, size
     bc_sb_append(&sb, " --no-bpf-event");
     record_options(ctx, &sb);
     bc_sb_append(&sb, " --");
-    for (size_t i = 0; req->shell && req->shell[i]; i++) {
-        bc_sb_append(&sb, " ");
-        bc_shell_quote(&sb, req->shell[i]);
+    const char *span = span_path(req);
+    bool oom = false;
+    if (span) {
+        /* perf forks /bin/sh and releases it once its events are set up:
+         * that shell stamps the span file around the stage's command (and
+         * around an empty run of the stage's shell, the start-up the core
+         * takes off), so perf's own start-up and write-out stay outside */
+        bc_sb inner;
+        bc_sb_init(&inner);
+        bc_sb_append(&inner, "f=");
+        bc_shell_quote(&inner, span);
+        bc_sb_append(&inner, "\nt() { echo \"$1 $(date +%s%N)\" >>\"$f\"; }\n: >\"$f\"\n"
+                             "t shell_start\n");
+        shell_words(&inner, req, "");
+        bc_sb_append(&inner, "\nt start\n");
+        shell_words(&inner, req, req->command);
+        bc_sb_append(&inner, "\nrc=$?\nt end\nexit $rc\n");
+        bc_sb_append(&sb, " /bin/sh -c ");
+        oom = bc_sb_failed(&inner);
+        bc_shell_quote(&sb, bc_sb_str(&inner));
+        bc_sb_free(&inner);
+    } else {
+        shell_words(&sb, req, req->command);
     }
-    bc_sb_append(&sb, " ");
-    bc_shell_quote(&sb, req->command);
     int rc = BC_OK;
-    if (bc_sb_failed(&sb) || strlen(bc_sb_str(&sb)) >= size) {
+    if (bc_sb_failed(&sb) || oom || strlen(bc_sb_str(&sb)) >= size) {
         bc_error(ctx, "the profiled command does not fit in %zu bytes", size);
         rc = BC_ERR;
     } else {

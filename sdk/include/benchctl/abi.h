@@ -17,7 +17,7 @@
 /* A plugin built against MAJOR.MINOR loads into a core with the same MAJOR
  * and a MINOR that is equal or newer. */
 #define BC_ABI_MAJOR 1
-#define BC_ABI_MINOR 6
+#define BC_ABI_MINOR 7
 
 /*
  * The minor a plugin is built for.  Define it before including any benchctl

@@ -8,7 +8,9 @@
  *   check  once per host and profiler in a run: can this host be profiled?
  *   wrap   once: the command to run instead of the stage's command, for
  *          every run of it (a `repeat:`'s warm-ups too; their profiles are
- *          removed unread);
+ *          removed unread); since 1.7 it may also stamp when the command
+ *          itself starts and ends (req->span_path), which is then what a
+ *          `repeat:` measures;
  *   fold   after each measured run (whatever its status): folded stacks
  *          from the raw profile, both left on the host at the request's
  *          paths.
@@ -34,6 +36,20 @@ typedef struct bc_profile_request {
     const char *command;        /* the stage's command, as that shell runs it */
     const char *data_path;      /* the raw profile on the host (absolute) */
     const char *folded_path;    /* fold: the folded stacks on the host (absolute) */
+#if BC_TARGET_MINOR >= 7
+    /* Since 1.7 (read it only when size covers it; NULL: not wanted).
+     * wrap: the wrapped command also writes this file on the host
+     * (replacing it), so the core times the command alone rather than the
+     * profiler's start-up and write-out: lines "NAME NANOSECONDS" (one
+     * clock of the host, e.g. date +%s%N), NAME being
+     *   shell_start  just before an empty run of req->shell (optional:
+     *                start - shell_start is the shell's own start-up,
+     *                measured the same way and taken off)
+     *   start        the profiler records; req->command starts now
+     *   end          req->command has ended (the profiler not yet written)
+     * A run whose file lacks start or end is timed whole. */
+    const char *span_path;
+#endif
 } bc_profile_request;
 
 typedef struct bc_profiler_ops {
