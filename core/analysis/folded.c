@@ -43,6 +43,10 @@ void folded_free(folded *f)
     free(f->name_hash);
     free(f->nodes);
     free(f->child_hash);
+    free(f->last_text);
+    free(f->last_off);
+    free(f->last_len);
+    free(f->last_node);
     memset(f, 0, sizeof *f);
 }
 
@@ -135,23 +139,93 @@ static uint32_t child_of(folded *f, uint32_t parent, uint32_t name, bool add)
     return idx;
 }
 
-void folded_add_stack(folded *f, const char *const *frames, const size_t *lens, size_t n,
-                      uint64_t count)
+/* Remember frames[0..n) and their nodes path[0..n) as the last stack. */
+static void remember(folded *f, const char *const *frames, const size_t *lens, size_t n,
+                     const uint32_t *path)
+{
+    size_t text = 0;
+    for (size_t i = 0; i < n; i++)
+        text += lens[i];
+    if (text > f->last_text_cap) {
+        f->last_text_cap = text * 2;
+        f->last_text = xrealloc(f->last_text, f->last_text_cap);
+    }
+    if (n > f->last_cap) {
+        f->last_cap = n * 2;
+        f->last_off = xrealloc(f->last_off, f->last_cap * sizeof *f->last_off);
+        f->last_len = xrealloc(f->last_len, f->last_cap * sizeof *f->last_len);
+        f->last_node = xrealloc(f->last_node, f->last_cap * sizeof *f->last_node);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i])
+            memcpy(f->last_text + at, frames[i], lens[i]);
+        f->last_off[i] = (uint32_t)at;
+        f->last_len[i] = (uint32_t)lens[i];
+        f->last_node[i] = path[i];
+        at += lens[i];
+    }
+    f->last_n = n;
+}
+
+/* Add count samples of frames[0..n).  eager:
+ * add them to every node's total on the path now; otherwise only to the
+ * leaf's self (the caller then sums the totals once, sum_totals: a random
+ * write per frame saved). */
+static void add_path(folded *f, const char *const *frames, const size_t *lens, size_t n,
+                     uint64_t count, bool eager)
 {
     if (n == 0 || count == 0)
         return;
-    uint32_t at = child_of(f, 0, intern(f, frames[0], lens[0], true), true);
-    f->nodes[0].total += count;
-    f->nodes[at].total += count;
-    for (size_t i = 1; i < n; i++) {
+    /* The path this stack shares with the last one (perf's folded stacks
+     * come sorted, so most of it) is already known: no name lookups for
+     * it.  The tree only grows, so a remembered node stays valid. */
+    uint32_t path_buf[256];
+    uint32_t *path = n <= 256 ? path_buf : xmalloc(n * sizeof *path);
+    size_t same = 0;
+    while (same < n && same < f->last_n && lens[same] == f->last_len[same] &&
+           memcmp(frames[same], f->last_text + f->last_off[same], lens[same]) == 0) {
+        path[same] = f->last_node[same];
+        same++;
+    }
+    uint32_t at = same ? path[same - 1] : 0;
+    for (size_t i = same; i < n; i++) {
         at = child_of(f, at, intern(f, frames[i], lens[i], true), true);
-        f->nodes[at].total += count;
+        path[i] = at;
+    }
+    if (eager) {
+        f->nodes[0].total += count;
+        for (size_t i = 0; i < n; i++)
+            f->nodes[path[i]].total += count;
     }
     f->nodes[at].self += count;
     f->samples += count;
+    if (same < n || same != f->last_n)
+        remember(f, frames, lens, n, path);
+    if (path != path_buf)
+        free(path);
 }
 
-bool folded_add_line(folded *f, const char *line, size_t len)
+void folded_add_stack(folded *f, const char *const *frames, const size_t *lens, size_t n,
+                      uint64_t count)
+{
+    add_path(f, frames, lens, n, count, true);
+}
+
+/* Every node's total from the selfs: a node's index is larger than its
+ * parent's, so one pass from the last node up. */
+static void sum_totals(folded *f)
+{
+    if (f->nnodes == 0)
+        return;
+    for (uint32_t i = 0; i < f->nnodes; i++)
+        f->nodes[i].total = f->nodes[i].self;
+    for (uint32_t i = f->nnodes - 1; i > 0; i--)
+        f->nodes[f->nodes[i].parent].total += f->nodes[i].total;
+}
+
+/* folded_add_line; eager as for add_path. */
+static bool add_line(folded *f, const char *line, size_t len, bool eager)
 {
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
@@ -184,8 +258,13 @@ bool folded_add_line(folded *f, const char *line, size_t len)
             }
             start = i + 1;
         }
-    folded_add_stack(f, fr, fl, n, (uint64_t)count);
+    add_path(f, fr, fl, n, (uint64_t)count, eager);
     return n > 0;
+}
+
+bool folded_add_line(folded *f, const char *line, size_t len)
+{
+    return add_line(f, line, len, true);
 }
 
 bool folded_load(folded *f, const char *path, char **err)
@@ -199,9 +278,10 @@ bool folded_load(folded *f, const char *path, char **err)
     size_t cap = 0;
     ssize_t n;
     while ((n = getline(&line, &cap, fp)) >= 0)
-        if (!folded_add_line(f, line, (size_t)n))
+        if (!add_line(f, line, (size_t)n, false))
             f->bad_lines++;
     free(line);
+    sum_totals(f);
     bool ok = !ferror(fp);
     fclose(fp);
     if (!ok)
@@ -214,18 +294,36 @@ ffunc *folded_functions(const folded *f, size_t *n)
     ffunc *out = xcalloc(f->nnames ? f->nnames : 1, sizeof *out);
     for (uint32_t i = 0; i < f->nnames; i++)
         out[i].name = f->names[i];
-    for (uint32_t i = 1; i < f->nnodes; i++) {
+    *n = f->nnames;
+    if (f->nnodes <= 1)
+        return out;
+    /* Depth first, counting how often each name is on the current path:
+     * a node's total counts once per stack, so not again under an
+     * ancestor of the same name (recursion). */
+    uint32_t *open = xcalloc(f->nnames ? f->nnames : 1, sizeof *open);
+    uint32_t *stack = xmalloc((size_t)(f->max_depth + 2) * sizeof *stack);
+    size_t sp = 0;
+    uint32_t i = f->nodes[0].child;
+    while (i) {
         const fnode *nd = &f->nodes[i];
         out[nd->name].self += nd->self;
-        /* total: once per stack, so not again under an ancestor of the same
-         * name (recursion) */
-        bool nested = false;
-        for (uint32_t a = nd->parent; a != 0 && !nested; a = f->nodes[a].parent)
-            nested = f->nodes[a].name == nd->name;
-        if (!nested)
+        if (open[nd->name]++ == 0)
             out[nd->name].total += nd->total;
+        if (nd->child) {
+            stack[sp++] = i;
+            i = nd->child;
+            continue;
+        }
+        /* a leaf: close it, then every ancestor whose children are done */
+        open[nd->name]--;
+        while (!f->nodes[i].next && sp > 0) {
+            i = stack[--sp];
+            open[f->nodes[i].name]--;
+        }
+        i = f->nodes[i].next;
     }
-    *n = f->nnames;
+    free(stack);
+    free(open);
     return out;
 }
 

@@ -39,6 +39,11 @@ typedef struct folded {
     uint32_t nnodes, nodes_cap;
     fslot *child_hash;     /* (parent, name) -> node */
     uint32_t child_hash_cap;
+    /* the last stack added: its frames' text, where each starts, its
+     * length and node (the next stack reuses the path they share) */
+    char *last_text;
+    uint32_t *last_off, *last_len, *last_node;
+    size_t last_n, last_text_cap, last_cap;
     uint64_t samples;      /* the root's total */
     uint64_t bad_lines;    /* lines that were not "stack COUNT" */
     uint32_t max_depth;

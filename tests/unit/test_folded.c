@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/folded.h"
 #include "report/flame.h"
@@ -104,6 +105,41 @@ int main(void)
     flame_svg(&sb, &b, "diff", true);
     CHECK(strstr(sb.buf, "rgb(240,") != NULL); /* light grew: red */
     sb_free(&sb);
+
+    /* Loading a file (totals summed once at the end, each stack reusing
+     * the path it shares with the one before) and adding its lines one by
+     * one build the same tree: sorted stacks, a stack that is a prefix of
+     * the one before, the same stack twice, recursion, a longer one after. */
+    const char *lines[] = {"main;a;b;c 3", "main;a;b 2", "main;a;b 2", "main;a;b;d 1",
+                           "main;a;a;a 4", "main;x 5", "main;a;b;c;e;f 7", "main 1"};
+    char path[] = "/tmp/benchctl-test-folded.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *wf = fdopen(fd, "w");
+    folded one, file;
+    folded_init(&one);
+    folded_init(&file);
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        add(&one, lines[i]);
+        fprintf(wf, "%s\n", lines[i]);
+    }
+    fclose(wf);
+    char *err = NULL;
+    CHECK(folded_load(&file, path, &err) && file.bad_lines == 0);
+    unlink(path);
+    CHECK(one.samples == 25 && file.samples == 25 && one.nnodes == file.nnodes);
+    for (uint32_t i = 0; i < one.nnodes && one.nnodes == file.nnodes; i++)
+        CHECK(one.nodes[i].total == file.nodes[i].total && one.nodes[i].self == file.nodes[i].self &&
+              one.nodes[i].parent == file.nodes[i].parent &&
+              strcmp(one.names[one.nodes[i].name], file.names[file.nodes[i].name]) == 0);
+    fs = folded_functions(&file, &n);
+    CHECK(find(fs, n, "a")->total == 19 && find(fs, n, "a")->self == 4); /* once per stack */
+    CHECK(find(fs, n, "b")->total == 15 && find(fs, n, "b")->self == 4);
+    CHECK(find(fs, n, "c")->total == 10 && find(fs, n, "main")->total == 25);
+    CHECK(find(fs, n, "main")->self == 1 && find(fs, n, "f")->self == 7);
+    free(fs);
+    folded_free(&one);
+    folded_free(&file);
 
     folded_free(&a);
     folded_free(&b);
