@@ -84,3 +84,48 @@ done
 [ -z "$(find results/1 -name '*.span')" ] || fail "span files left in the run directory"
 grep -q spin results/1/profiles/s.folded || fail "the folded stacks do not name spin"
 pass "the profiles are kept as before; no span file is left behind"
+
+# perf without Python scripting (a wrapper whose `perf script report` fails
+# as such a build does): benchctl folds perf script's plain output itself,
+# and gets what perf's own stackcollapse gets from the same raw profile.
+cat > "$T/perfnopy" <<SH
+#!/bin/sh
+if [ "\$1" = script ] && [ "\$2" = report ]; then
+  echo "  Error: this perf was built without Python scripting (NO_LIBPYTHON)" >&2
+  exit 255
+fi
+exec "$PERF" "\$@"
+SH
+chmod +x "$T/perfnopy"
+write_config c.yaml <<YAML
+benchmark: {name: nopy, output_dir: ./nopy}
+stages:
+  - name: s
+    command: "$T/spin 300000000"
+    profile: {perf: $T/perfnopy, frequency: 999, events: [cpu-clock]}
+YAML
+run_bc run -c c.yaml -v
+expect_rc 0 "profiled run without Python scripting"
+expect_in "$ERR" "folded perf script's text output instead"
+[ -s nopy/1/profiles/s.folded ] && [ -s nopy/1/profiles/s.svg ] ||
+  fail "no folded stacks or flame graph: $(ls nopy/1/profiles)"
+perf script report stackcollapse -i nopy/1/profiles/s.perf.data -- --no-comm > ref.folded 2>/dev/null ||
+  { echo "perf's own stackcollapse is unavailable: comparison skipped"; : > ref.folded; }
+$PY - nopy/1/profiles/s.folded ref.folded <<'PY' || fail "text folding: $(head -5 nopy/1/profiles/s.folded)"
+import sys
+def load(p):
+    d = {}
+    for line in open(p):
+        s, n = line.rstrip("\n").rsplit(" ", 1)
+        d[s] = d.get(s, 0) + int(n)
+    return d
+ours, ref = load(sys.argv[1]), load(sys.argv[2])
+spin = sum(n for s, n in ours.items() if s.split(";")[-1] == "spin")
+assert spin > 0.5 * sum(ours.values()), ("spin should be the hottest leaf", ours)
+if ref:
+    assert ours == ref, ("differs from perf's stackcollapse",
+                         {k: (ours.get(k), ref.get(k)) for k in set(ours) ^ set(ref) or ours})
+PY
+top=$(json nopy/1/metadata.json '[s["profile"]["top_self"][0]["function"] for s in j["stages"]][0]')
+[ "$top" = spin ] || fail "the record's hottest function should be spin: $top"
+pass "without perf's Python scripting: perf script's text output folded by benchctl, as stackcollapse folds it"

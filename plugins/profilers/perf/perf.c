@@ -7,13 +7,17 @@
  * the transport (host_exec): the same on the local host, over SSH and on
  * each fan-out node.
  */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
+
+#include "textfold.h"
 
 #define CHECK_LIMIT_MS 30000
 #define FOLD_LIMIT_MS 600000
@@ -157,6 +161,91 @@ static int perf_wrap(bc_ctx *ctx, const bc_profile_request *req, char *buf, size
     return rc;
 }
 
+static int fold_line(void *arg, const char *line, size_t len)
+{
+    textfold_line(arg, line, len);
+    return 0;
+}
+
+typedef struct stack_count {
+    const char *key;
+    uint64_t count;
+} stack_count;
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const stack_count *)a)->key, ((const stack_count *)b)->key);
+}
+
+/* Write tf's stacks, sorted as perf's own folding writes them, to path on
+ * the controller. */
+static bool write_folded(const textfold *tf, const char *path)
+{
+    stack_count *v = calloc(tf->n + 1, sizeof *v);
+    FILE *out = v ? fopen(path, "we") : NULL;
+    if (!out) {
+        free(v);
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < tf->cap; i++)
+        if (tf->keys[i])
+            v[n++] = (stack_count){tf->keys[i], tf->counts[i]};
+    qsort(v, n, sizeof *v, by_key);
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = fprintf(out, "%s %llu\n", v[i].key, (unsigned long long)v[i].count) > 0;
+    free(v);
+    return fclose(out) == 0 && ok;
+}
+
+/* perf without Python scripting: perf script's text output, streamed
+ * from the host and folded here, then written to req->folded_path.  false
+ * with why (a phrase) when it cannot. */
+static bool fold_text(bc_ctx *ctx, const bc_profile_request *req, char *why, size_t why_size)
+{
+    const bc_services *s = ctx->svc;
+    if (!BC_HAS_SERVICE(s, host_stream) || !BC_HAS_SERVICE(s, host_caps)) {
+        snprintf(why, why_size, "this benchctl cannot stream perf script's output (ABI 1.5)");
+        return false;
+    }
+    bc_sb sb;
+    bc_sb_init(&sb);
+    bc_sb_append(&sb, "exec ");
+    bc_shell_quote(&sb, s->opt_string(ctx, "perf"));
+    bc_sb_append(&sb, " script -i ");
+    bc_shell_quote(&sb, req->data_path);
+    bc_sb_append(&sb, " -F comm,ip,sym 2>/dev/null");
+    textfold tf;
+    textfold_init(&tf);
+    int status = -1;
+    int rc = bc_sb_failed(&sb) ? BC_ERR : s->host_stream(ctx, bc_sb_str(&sb), fold_line, &tf, &status);
+    bc_sb_free(&sb);
+    if (rc != BC_OK || status != 0 || tf.failed) {
+        snprintf(why, why_size, "perf script %s (exit status %d)",
+                 tf.failed ? "ran out of memory" : "failed", status);
+        textfold_free(&tf);
+        return false;
+    }
+    bool shared = s->host_caps(ctx) & BC_HOST_CAP_SHARED_FS;
+    char tmp[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/benchctl-perf-fold.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = shared ? -1 : mkstemp(tmp);
+    if (fd >= 0)
+        close(fd);
+    const char *local = shared ? req->folded_path : tmp;
+    bool ok = (shared || fd >= 0) && write_folded(&tf, local);
+    textfold_free(&tf);
+    if (ok && !shared)
+        ok = s->host_put_file(ctx, local, req->folded_path, 0644) == BC_OK;
+    if (!shared && fd >= 0)
+        unlink(tmp);
+    if (!ok)
+        snprintf(why, why_size, "cannot write the folded stacks to %s", req->folded_path);
+    return ok;
+}
+
 static int perf_fold(bc_ctx *ctx, const bc_profile_request *req)
 {
     bc_sb sb;
@@ -186,11 +275,20 @@ static int perf_fold(bc_ctx *ctx, const bc_profile_request *req)
         return BC_ERR;
     }
     if (status != 0) {
+        /* no Python scripting in this perf (or the script failed): fold
+         * perf script's plain output here instead */
         char line[512];
         bc_last_lines(out, 1, line, sizeof line);
-        bc_error(ctx, "perf script report stackcollapse failed (exit status %d)%s%s; the raw "
-                 "profile is kept (perf report -i FILE reads it)", status, line[0] ? ": " : "",
-                 line);
+        char text_err[600];
+        if (fold_text(ctx, req, text_err, sizeof text_err)) {
+            ctx->svc->log(ctx, BC_LOG_INFO, "perf script report stackcollapse failed (exit "
+                          "status %d%s%s); folded perf script's text output instead", status,
+                          line[0] ? ": " : "", line);
+            return BC_OK;
+        }
+        bc_error(ctx, "perf script report stackcollapse failed (exit status %d)%s%s, and so did "
+                 "folding perf script's text output (%s); the raw profile is kept (perf report "
+                 "-i FILE reads it)", status, line[0] ? ": " : "", line, text_err);
         return BC_ERR;
     }
     return BC_OK;
