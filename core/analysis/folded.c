@@ -106,7 +106,9 @@ static uint32_t child_of(folded *f, uint32_t parent, uint32_t name, bool add)
         f->nodes = xcalloc(f->nodes_cap, sizeof *f->nodes);
         f->nnodes = 1; /* the root */
     }
-    if (add && f->nnodes * 2 >= f->child_hash_cap) {
+    /* grown at 70 % full: linear probing stays short, and the table (the
+     * largest part of a big profile after the nodes) smaller */
+    if (add && (uint64_t)f->nnodes * 10 >= (uint64_t)f->child_hash_cap * 7) {
         uint32_t cap = f->child_hash_cap ? f->child_hash_cap * 2 : 2048;
         fslot *t = xcalloc(cap, sizeof *t);
         for (uint32_t i = 1; i < f->nnodes; i++)
