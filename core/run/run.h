@@ -167,6 +167,13 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
 bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
                            const cfg_case *cs, out_rec *orec, const char *rel,
                            const char *samples_rel, char **why);
+/* Validate of->path (in the run directory) with o's validator exactly as
+ * a collected output is (the same problems logged as FILE:LINE:COL, the
+ * same report in of->check), without statistics; `what` names the caller
+ * (a stage name) for the validator's log lines.  Sets of->validity;
+ * false (*why, owned) when the file is invalid. */
+bool collect_check_file(run *r, const char *what, const cfg_output *o, hostconn *h, out_file *of,
+                        char **why);
 /* The pooled statistics into the record's outputs; frees rc's. */
 void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc);
 
