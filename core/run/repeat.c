@@ -152,6 +152,35 @@ static void add_metric(cJSON *metrics, const char *key, const double *v, size_t 
     outstats_add_summary(cJSON_AddObjectToObject(metrics, key), &sm);
 }
 
+/* What the runs' times cover into o; returns the start-up taken off the
+ * runs timed by a profiler's span (the shell's, measured inside the
+ * profiler). */
+static double add_timing(cJSON *o, const repeat_rec *rep, const cfg_stage *st, const char *host)
+{
+    double span_ovh = span_overhead(rep);
+    if (rep->nspans)
+        cJSON_AddNumberToObject(o, "span_overhead_s", span_ovh);
+    cJSON_AddStringToObject(o, "wall_covers", covers(rep));
+    if (rep->nspans && rep->nspans < rep->n)
+        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %zu of %zu profiled runs were timed whole "
+                "(their profiler stamped no span): their times include the profiler's start-up",
+                st->name, host, rep->n - rep->nspans, rep->n);
+    return span_ovh;
+}
+
+/* Run i's span under its profiler and the profiler's own time, when it
+ * was timed by one. */
+static void add_span(cJSON *rj, const repeat_rec *rep, size_t i)
+{
+    if (isnan(rep->span_start[i]))
+        return;
+    cJSON *sp = cJSON_AddObjectToObject(rj, "span");
+    cJSON_AddNumberToObject(sp, "start_s", rep->span_start[i]);
+    cJSON_AddNumberToObject(sp, "end_s", rep->span_end[i]);
+    jadd_num(sp, "shell_s", rep->shell[i]);
+    cJSON_AddNumberToObject(rj, "profiler_s", fmax(rep->outer[i] - rep->wall[i], 0));
+}
+
 cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *host)
 {
     size_t n = rep->n;
@@ -160,16 +189,7 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
     cJSON_AddNumberToObject(o, "requested", (double)st->repeat);
     cJSON_AddNumberToObject(o, "count", (double)n);
     jadd_num(o, "overhead_s", rep->have_overhead ? rep->ovh_wall : NAN);
-    /* Runs timed by a profiler's span: the shell's start-up measured
-     * inside the profiler is taken off them instead. */
-    double span_ovh = span_overhead(rep);
-    if (rep->nspans)
-        cJSON_AddNumberToObject(o, "span_overhead_s", span_ovh);
-    cJSON_AddStringToObject(o, "wall_covers", covers(rep));
-    if (rep->nspans && rep->nspans < n)
-        log_msg(BC_LOG_WARN, "stage '%s' on host '%s': %zu of %zu profiled runs were timed whole "
-                "(their profiler stamped no span): their times include the profiler's start-up",
-                st->name, host, n - rep->nspans, n);
+    double span_ovh = add_timing(o, rep, st, host);
 
     /* The command's own times: the shell's start-up taken off. */
     double *wall = xcalloc(n + 1, sizeof *wall), *user = xcalloc(n + 1, sizeof *user),
@@ -193,13 +213,7 @@ cJSON *repeat_finish(const repeat_rec *rep, const cfg_stage *st, const char *hos
         cJSON *rj = cJSON_CreateObject();
         cJSON_AddNumberToObject(rj, "wall_s", wall[i]);
         cJSON_AddNumberToObject(rj, "raw_wall_s", rep->wall[i]);
-        if (!isnan(rep->span_start[i])) {
-            cJSON *sp = cJSON_AddObjectToObject(rj, "span");
-            cJSON_AddNumberToObject(sp, "start_s", rep->span_start[i]);
-            cJSON_AddNumberToObject(sp, "end_s", rep->span_end[i]);
-            jadd_num(sp, "shell_s", rep->shell[i]);
-            cJSON_AddNumberToObject(rj, "profiler_s", fmax(rep->outer[i] - rep->wall[i], 0));
-        }
+        add_span(rj, rep, i);
         jadd_num(rj, "user_cpu_s", user[i] < 0 ? NAN : user[i]);
         jadd_num(rj, "system_cpu_s", sys[i] < 0 ? NAN : sys[i]);
         jadd_num(rj, "max_rss_kb", rep->rss[i] < 0 ? NAN : rep->rss[i]);
