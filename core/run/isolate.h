@@ -45,6 +45,9 @@ typedef struct iso_run {
     cpuset_t cpus;         /* allocated CPUs (have_cpus) */
     bool have_cpus;
     bool cpus_shared;      /* some were in use by another stage */
+    int runs;              /* wrapped runs started (a repeated stage counts each; the
+                            * caller counts, 0 is taken as 1) */
+    int warmup;            /* how many of them were warm-up runs (for the record) */
 } iso_run;
 
 /* Wrap ex (its request's shell, command and environment) in the limits
@@ -59,9 +62,12 @@ bool isolate_wrap(struct run *r, struct hostconn *h, const cfg_limits *lim, cons
  * timeout (ms, <= 0: none) and limits.walltime; -1 for none. */
 int64_t isolate_limit_ms(const iso_run *ir, int64_t timeout_ms);
 
-/* After the command (rc: exec_run's code, res its result): read what the
- * wrapper found (removing what a killed wrapper left), fill rec->isolation
- * and rec->termination, give the CPUs back.  Safe on an inactive ir. */
+/* After the command (rc: exec_run's code, res its result, of the last run
+ * when there were ir->runs): read what the wrapper found in every run
+ * (removing what a killed wrapper left), fill rec->isolation (for several
+ * runs: peak of the peaks, CPU time summed, each run's termination) and
+ * rec->termination (the last run's), give the CPUs back.  Safe on an
+ * inactive ir. */
 void isolate_finish(struct run *r, struct hostconn *h, iso_run *ir, int rc,
                     const struct bc_exec_result *res, struct stage_rec *rec);
 

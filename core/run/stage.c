@@ -100,8 +100,10 @@ static int run_measured(stage_job *j, bc_exec_result *res)
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
         profile_after_run(j->prof, i, rc != EXEC_START_FAILED);
-        if (rc != EXEC_START_FAILED)
+        if (rc != EXEC_START_FAILED) {
             j->started = true;
+            j->iso.runs++; /* each run of a limited stage reports its own findings */
+        }
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
         if (failed && j->per_rep && i >= st->warmup && rc != EXEC_START_FAILED) {
             /* What the failed or stopped repetition wrote is kept too
@@ -308,6 +310,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1,
                               .max_rss_kb = -1};
         if (isolate_wrap(r, j.h, &st->limits, st->name, &j.ex, &j.iso, &j.err)) {
+            j.iso.warmup = (int)st->warmup;
             int rc = run_measured(&j, &res);
             record_set_accounting(sr, j.ctx.accounting);
             isolate_finish(r, j.h, &j.iso, rc, &res, sr);
