@@ -3,8 +3,9 @@
 # Everything it needs comes in BC_LIM_* variables; BC_LIM_MODE is one of
 #   probe  print what this host offers (cgroups, tools, CPU topology)
 #   run    run BC_LIM_CMD under BC_LIM_SHELL in a fresh cgroup with the
-#          limits, then kill what is left of its tree, remove the cgroup and
-#          write key=value results to $BENCHCTL_HOST_TMPDIR/$BC_LIM_NAME.lim
+#          limits, then kill what is left of its tree, remove the cgroup
+#          (BC_LIM_KEEP: benchctl, on this machine, does) and append a block
+#          of key=value results to $BENCHCTL_HOST_TMPDIR/$BC_LIM_NAME.lim
 #   reap   kill and remove the cgroups named $BC_LIM_NAME* (benchctl gc)
 # Test and ops knobs: BC_LIM_CGROOT (/sys/fs/cgroup), BC_LIM_SYSROOT (/sys),
 # BC_LIM_PROCCG (/proc/self/cgroup), BC_LIM_CGPARENT (a delegated v2 cgroup).

@@ -174,9 +174,14 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
             snprintf(lim, sizeof lim, " (%lld processes)", (long long)st->limits.pids);
         else if (strcmp(t, "cputime") == 0)
             snprintf(lim, sizeof lim, " (%lld ms of CPU)", (long long)st->limits.cputime_ms);
-        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
-                           "termination: %s)", st->name, alias, t, lim,
-                           res->term_signal ? strsignal(res->term_signal) : "it failed", t);
+        if (cJSON_GetObjectItem(j->sr->isolation, "termination_note"))
+            j->err = xasprintf("stage '%s' on host '%s' ran out of its %s limit%s: it failed "
+                               "near the limit, under RLIMIT_AS (inferred; termination: %s)",
+                               st->name, alias, t, lim, t);
+        else
+            j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
+                               "termination: %s)", st->name, alias, t, lim,
+                               res->term_signal ? strsignal(res->term_signal) : "it failed", t);
     } else if (rc == BC_TIMEOUT) {
         j->err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
                            st->name, alias, (long long)st->timeout_ms,
