@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "run/cputopo.h"
@@ -21,6 +22,10 @@ enum { L_CPUS, L_MEMORY, L_PIDS, L_CPUTIME, L_PRIVATE_TMP, L_NICE, L_WALLTIME, L
 static const char *const limit_names[L_COUNT] = {"cpus",    "memory",      "pids",    "cputime",
                                                  "private_tmp", "nice", "walltime"};
 
+/* The v1 controllers the wrapper may use (isolate.sh: V1CTLS). */
+enum { V1_CPUSET, V1_MEMORY, V1_PIDS, V1_FREEZER, V1_CPUACCT, V1_COUNT };
+static const char *const v1_ctls[V1_COUNT] = {"cpuset", "memory", "pids", "freezer", "cpuacct"};
+
 /* What one host offers, probed once per run. */
 typedef struct iso_host {
     pthread_mutex_t lock;
@@ -28,6 +33,8 @@ typedef struct iso_host {
     char cgroup[8];   /* v2 | v1 | none */
     char ctl[128];    /* controllers: of the v2 children, or the writable v1 ones */
     bool kill, taskset, unshare;
+    char *v2, *uni;   /* where stage cgroups go: a v2 parent, the hybrid v2 tree */
+    char *v1[5];      /* the writable v1 hierarchies, in v1_ctls order */
     cpu_topo topo;
     unsigned use[CPUSET_MAX]; /* running stages per CPU */
     unsigned said;    /* limits whose weakness was reported (bits) */
@@ -93,7 +100,15 @@ static void parse_probe(iso_host *ih, char *out)
             ih->taskset = true;
         else if (strcmp(line, "unshare") == 0)
             ih->unshare = true;
-        else if (strcmp(line, "online") == 0 && !cpuset_parse(v, &online))
+        else if (strcmp(line, "v2") == 0 && *v && !ih->v2)
+            ih->v2 = xstrdup(v);
+        else if (strcmp(line, "uni") == 0 && *v && !ih->uni)
+            ih->uni = xstrdup(v);
+        else if (strncmp(line, "v1_", 3) == 0 && *v) {
+            for (int i = 0; i < V1_COUNT; i++)
+                if (strcmp(line + 3, v1_ctls[i]) == 0 && !ih->v1[i])
+                    ih->v1[i] = xstrdup(v);
+        } else if (strcmp(line, "online") == 0 && !cpuset_parse(v, &online))
             memset(&online, 0, sizeof online);
         else if (strcmp(line, "cpu") == 0)
             cputopo_add(&ih->topo, &online, v);
@@ -282,6 +297,67 @@ bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
     ex->req.env = (const char *const *)ex->env.v;
     ir->active = true;
     return true;
+}
+
+/* Set NAME=value in ex's environment (replacing an earlier NAME). */
+static void env_set(stage_exec *ex, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    char *kv = xasprintf("%s=%s", name, value);
+    for (size_t i = 0; i < ex->env.n; i++)
+        if (strncmp(ex->env.v[i], name, n) == 0 && ex->env.v[i][n] == '=') {
+            free(ex->env.v[i]);
+            ex->env.v[i] = kv;
+            return;
+        }
+    sv_push_owned(&ex->env, kv);
+    ex->req.env = (const char *const *)ex->env.v;
+}
+
+/* mkdir(2) base/name and, when made, put it first in *made. */
+static void make_one(strbuf *made, const char *base, const char *name)
+{
+    if (!base)
+        return;
+    char *d = xasprintf("%s/%s", base, name);
+    if (mkdir(d, 0755) == 0) {
+        char *rest = made->buf ? xstrdup(made->buf) : xstrdup("");
+        made->len = 0;
+        if (made->buf)
+            made->buf[0] = '\0';
+        sb_printf(made, "%s%s%s", d, *rest ? " " : "", rest);
+        free(rest);
+    }
+    free(d);
+}
+
+void isolate_before_run(hostconn *h, iso_run *ir, stage_exec *ex)
+{
+    iso_host *ih = h->iso;
+    if (!ir->active || !ih || !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER))
+        return;
+    char name[96];
+    snprintf(name, sizeof name, "%s-r%u", ir->name, ++ir->made_seq);
+    /* The same choice as the wrapper's (isolate.sh: run). */
+    strbuf made = {0};
+    if (ih->v2) {
+        make_one(&made, ih->v2, name);
+    } else {
+        if (!ih->uni) {
+            make_one(&made, ih->v1[V1_FREEZER], name);
+            make_one(&made, ih->v1[V1_CPUACCT], name);
+        }
+        if (ir->have_cpus)
+            make_one(&made, ih->v1[V1_CPUSET], name);
+        make_one(&made, ih->v1[V1_MEMORY], name);
+        if (ir->lim->pids > 0)
+            make_one(&made, ih->v1[V1_PIDS], name);
+        make_one(&made, ih->uni, name);
+    }
+    free(ir->made);
+    ir->made = made.buf ? sb_steal(&made) : xstrdup("");
+    env_set(ex, "BC_LIM_CG", name);
+    env_set(ex, "BC_LIM_MADE", ir->made);
 }
 
 int64_t isolate_limit_ms(const iso_run *ir, int64_t timeout_ms)
@@ -620,8 +696,13 @@ void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_resu
     free(text);
     if (n < runs) {
         char prefix[80];
-        snprintf(prefix, sizeof prefix, "%s-", ir->name); /* -<pid> follows */
+        snprintf(prefix, sizeof prefix, "%s-", ir->name); /* -<pid> or -r<k> follows */
         reap_prefix(h, prefix); /* a killed wrapper's cgroups */
+    }
+    if (ir->made) { /* made here for a run that may not have started */
+        remove_cgroups(ir->made);
+        free(ir->made);
+        ir->made = NULL;
     }
     cJSON *o = cJSON_CreateObject();
     iso_host *ih = h->iso;
@@ -679,6 +760,10 @@ void isolate_host_free(hostconn *h)
 {
     if (!h->iso)
         return;
+    free(h->iso->v2);
+    free(h->iso->uni);
+    for (int i = 0; i < V1_COUNT; i++)
+        free(h->iso->v1[i]);
     cputopo_free(&h->iso->topo);
     pthread_mutex_destroy(&h->iso->lock);
     free(h->iso);

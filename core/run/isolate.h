@@ -13,6 +13,7 @@
  *
  *     iso_run ir;
  *     isolate_wrap(r, h, &limits, name, &ex, &ir, &err);  // before start
+ *     isolate_before_run(h, &ir, &ex);                     // optional, each run
  *     ... exec_run(h, ctx, &ex.req, isolate_limit_ms(&ir, timeout), ...)
  *     isolate_finish(r, h, &ir, rc, &res, rec);            // after; frees ir
  *
@@ -48,6 +49,8 @@ typedef struct iso_run {
     int runs;              /* wrapped runs started (a repeated stage counts each; the
                             * caller counts, 0 is taken as 1) */
     int warmup;            /* how many of them were warm-up runs (for the record) */
+    unsigned made_seq;     /* cgroups made by benchctl (isolate_before_run) so far */
+    char *made;            /* the last run's, space-separated (owned) */
 } iso_run;
 
 /* Wrap ex (its request's shell, command and environment) in the limits
@@ -57,6 +60,12 @@ typedef struct iso_run {
  * list the host does not have online). */
 bool isolate_wrap(struct run *r, struct hostconn *h, const cfg_limits *lim, const char *stage,
                   struct stage_exec *ex, iso_run *ir, char **err);
+
+/* Before each run of a wrapped command (optional: without it the wrapper
+ * makes them): on a host that is this machine (BC_HOST_CAP_CONTROLLER),
+ * make the run's cgroups here with mkdir(2), one process start less for
+ * the wrapper, and name them in ex's environment.  No-op elsewhere. */
+void isolate_before_run(struct hostconn *h, iso_run *ir, struct stage_exec *ex);
 
 /* The wall-time limit of a wrapped command: the shorter of the stage's
  * timeout (ms, <= 0: none) and limits.walltime; -1 for none. */

@@ -101,6 +101,8 @@ probe() {
         if [ -n "$l" ]; then echo "cgroup=v1"; else echo "cgroup=none"; fi
         echo "ctl=${l# }"
         [ -n "$UNI" ] && echo "kill=1"
+        for x in $V1CTLS; do eval "[ -n \"\$V1_$x\" ] && echo \"v1_$x=\$V1_$x\""; done
+        [ -n "$UNI" ] && echo "uni=$UNI"
     fi
     echo "uid=$(id -u)"
     command -v taskset >/dev/null 2>&1 && echo "taskset=1"
@@ -194,11 +196,15 @@ run() {
     N="$BC_LIM_NAME-$$"
     made= enf= killg= frz= memg= pidg= cpug= cpuf=
     # The cgroups this stage gets, made with one mkdir (each exec counts:
-    # the wrapper runs before every limited stage).  On a hybrid setup the
-    # v2 tree kills and counts CPU time in place of the freezer and
-    # cpuacct; a cpuset or pids cgroup is made only for its limit.
+    # the wrapper runs before every limited stage), or already made by
+    # benchctl (BC_LIM_CG: their name, BC_LIM_MADE: the directories) when
+    # it runs on this machine.  On a hybrid setup the v2 tree kills and
+    # counts CPU time in place of the freezer and cpuacct; a cpuset or pids
+    # cgroup is made only for its limit (isolate.c: make_cgroups, the same).
     want=
-    if [ -n "$V2" ]; then
+    if [ -n "${BC_LIM_CG:-}" ]; then
+        N=$BC_LIM_CG
+    elif [ -n "$V2" ]; then
         want=$V2/$N
     else
         [ -z "$UNI" ] && [ -n "$V1_freezer" ] && want="$want $V1_freezer/$N"
@@ -208,8 +214,12 @@ run() {
         [ -n "${BC_LIM_PIDS:-}" ] && [ -n "$V1_pids" ] && want="$want $V1_pids/$N"
         [ -n "$UNI" ] && want="$want $UNI/$N"
     fi
-    [ -n "$want" ] && mkdir $want 2>/dev/null
-    for d in $want; do [ -d "$d" ] && made="$d $made"; done
+    if [ -n "${BC_LIM_CG:-}" ]; then
+        made=${BC_LIM_MADE:-}
+    else
+        [ -n "$want" ] && mkdir $want 2>/dev/null
+        for d in $want; do [ -d "$d" ] && made="$d $made"; done
+    fi
     mk() { has_word "$made" "$1"; }
     if [ -n "$V2" ]; then
         G=$V2/$N
@@ -294,7 +304,7 @@ run() {
     OUT=${BENCHCTL_HOST_TMPDIR:-/tmp}/$BC_LIM_NAME.lim
     keep=${BC_LIM_KEEP:-}
     unset BC_LIM_MODE BC_LIM_NAME BC_LIM_CPUS BC_LIM_MEM BC_LIM_PIDS BC_LIM_CPUTIME BC_LIM_TMP \
-        BC_LIM_NICE BC_LIM_SHELL BC_LIM_CMD BC_LIM_CPUTIME_US BC_LIM_KEEP
+        BC_LIM_NICE BC_LIM_SHELL BC_LIM_CMD BC_LIM_CPUTIME_US BC_LIM_KEEP BC_LIM_CG BC_LIM_MADE
     # A subshell (a fork, no exec) joins the cgroups with its own pid (read
     # from /proc/self/stat by a builtin), takes its rlimits, then becomes
     # the stage.

@@ -96,6 +96,7 @@ static int run_measured(stage_job *j, bc_exec_result *res)
             break;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
+        isolate_before_run(j->h, &j->iso, &j->ex);
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
