@@ -200,7 +200,7 @@ run() {
     # benchctl (BC_LIM_CG: their name, BC_LIM_MADE: the directories) when
     # it runs on this machine.  On a hybrid setup the v2 tree kills and
     # counts CPU time in place of the freezer and cpuacct; a cpuset or pids
-    # cgroup is made only for its limit (isolate.c: make_cgroups, the same).
+    # cgroup is made only for its limit (isolate.c: isolate_before_run, the same).
     want=
     if [ -n "${BC_LIM_CG:-}" ]; then
         N=$BC_LIM_CG
