@@ -70,8 +70,8 @@ stages:
     command: touch /tmp/bc-private-$$ && ls /tmp
     limits: {private_tmp: true, memory: 256M}
   - name: grow
-    command: python3 -c "x = [b'x' * (1 << 20) for _ in range(200)]"
-    limits: {memory: 64M}
+    command: python3 -c "x = [b'x' * (1 << 20) for _ in range(300)]"
+    limits: {memory: 128M}
     continue_on_error: true
   - name: twocpu
     shell: sh -c
@@ -231,7 +231,7 @@ fi
 # grow: its allocations fail at RLIMIT_AS; its peak RSS says why
 [ "$(stage "$m" grow "['termination']")" = memory ] || fail "fallback grow: $(stage "$m" grow '')"
 expect_in "$(stage "$m" grow "['limits']['termination_note']")" "inferred under the rlimit fallback"
-expect_in "$ERR" "stage 'grow' on host 'local' ran out of its memory limit (64.0 MiB)"
+expect_in "$ERR" "stage 'grow' on host 'local' ran out of its memory limit (128.0 MiB)"
 # ... but the one-shot hog never got near its limit: only `failed`
 [ "$(stage "$m" hog "['termination']")" = failed ] || fail "fallback hog: $(stage "$m" hog '')"
 # twocpu: without a cgroup, each process is capped, the tree only measured
