@@ -275,6 +275,22 @@ int engine_gc(const char *output_dir, const strvec *plugin_paths)
         }
         cJSON_Delete(meta);
     }
+    /* Runs killed before they started: their directory never got its
+     * number (runstore_create). */
+    strvec stale = {0};
+    runstore_stale_new(output_dir, &stale);
+    for (size_t i = 0; i < stale.n; i++) {
+        char *dir = path_join(output_dir, stale.v[i]);
+        if (runstore_discard(dir, -1)) {
+            printf("removed %s: the directory of a run killed before it started\n", dir);
+        } else {
+            fprintf(stderr, "benchctl gc: cannot remove %s: %s\n", dir, strerror(errno));
+            code = EXIT_RUN_FAILED;
+        }
+        free(dir);
+        collected++;
+    }
+    sv_free(&stale);
     if (!collected)
         printf("nothing to collect: no crashed run left anything to remove\n");
     sv_free(&ids);
