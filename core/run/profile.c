@@ -230,12 +230,9 @@ static bool keep_run(prof_job *pj, int rep, char **why)
         bool on_host = pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
         core_ctx hc;
         hostconn_ctx(pj->h, &hc);
-        data_kept = pj->h->p->ops.host.get_file &&
-                    pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->data_host,
-                                                data_local) == BC_OK;
+        data_kept = hostconn_fetch(pj->h, &hc, pj->data_host, data_local) == BC_OK;
         kept_folded = on_host && data_kept &&
-                      pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->folded_host,
-                                                  folded_local) == BC_OK;
+                      hostconn_fetch(pj->h, &hc, pj->folded_host, folded_local) == BC_OK;
         if (!data_kept && !ctx.error[0])
             snprintf(ctx.error, sizeof ctx.error, "cannot fetch the raw profile from host '%s': "
                      "%.600s", pj->h->cfg->alias, hc.error[0] ? hc.error : "no get_file");
