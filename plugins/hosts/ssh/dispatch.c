@@ -60,11 +60,20 @@ static const char disp_format[] =
     "groups() { for f in \"$D\"/pgid.*; do [ -s \"$f\" ] || continue; read -r p < \"$f\"; "
     "case $p in ''|*[!0-9]*|0|1) continue;; esac; alive $p && owned $p && kill -$1 -$p; "
     "done 2>/dev/null; }\n"
-    "sweep() { [ -d \"$D\" ] || return 0; groups TERM; groups CONT; "
+    /* First our own process group (TERM ignored here only): a stage that
+     * was just being started - forked, not yet in a group of its own nor
+     * carrying the marker - ends before it can run; then the groups and
+     * the marked; then, bounded, whatever still appeared is stopped and the
+     * directory removed again (a late writer makes rm -rf fail). */
+    "sweep() { [ -d \"$D\" ] || return 0; trap '' TERM; kill -TERM 0 2>/dev/null; "
+    "groups TERM; groups CONT; "
     "p=$(marked); [ -n \"$p\" ] && kill -TERM $p 2>/dev/null; "
     "i=0; while [ -n \"$(marked)\" ] && [ $i -lt 200 ]; do i=$((i+1)); nap; done; "
     "p=$(marked); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null; groups KILL; "
-    "cd / && rm -rf -- \"$D\"; }\n"
+    "cd / && rm -rf -- \"$D\" 2>/dev/null; i=0; "
+    "while [ $i -lt 50 ] && { [ -d \"$D\" ] || [ -n \"$(marked)\" ]; }; do i=$((i+1)); nap; "
+    "groups KILL; p=$(marked); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null; "
+    "rm -rf -- \"$D\" 2>/dev/null; done; }\n"
     /* A stage: its output through FIFOs to our stdout and stderr, then the
      * end marks.  After it exits, output still open (something it started
      * holds it) is given up once idle 100 ms - 2 s when its group is gone,
