@@ -50,13 +50,13 @@ bool run_remove_tree(const char *dir)
 static char *remote_script(const char *dir)
 {
     return xasprintf(
-        "D='%s'; [ -d \"$D\" ] || { echo gone; exit 0; }\n"
+        "D='%s'; [ -d \"$D\" ] || [ -d \"$D.gone\" ] || { echo gone; exit 0; }\n"
         "m() { grep -lzxF \"BENCHCTL_HOST_TMPDIR=$D\" /proc/[0-9]*/environ 2>/dev/null | "
         "while read -r e; do e=${e#/proc/}; e=${e%%/environ}; [ \"$e\" != $$ ] && echo $e; done; }\n"
         "p=$(m); n=$(echo $p | wc -w); [ -n \"$p\" ] && kill -TERM $p 2>/dev/null\n"
         "i=0; while [ -n \"$(m)\" ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01 2>/dev/null || sleep 1; done\n"
         "p=$(m); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null\n"
-        "cd / && rm -rf -- \"$D\"; echo \"removed $n\"\n",
+        "cd / && rm -rf -- \"$D\" \"$D.gone\"; echo \"removed $n\"\n",
         dir);
 }
 
@@ -275,6 +275,22 @@ int engine_gc(const char *output_dir, const strvec *plugin_paths)
         }
         cJSON_Delete(meta);
     }
+    /* Runs killed before they started: their directory never got its
+     * number (runstore_create). */
+    strvec stale = {0};
+    runstore_stale_new(output_dir, &stale);
+    for (size_t i = 0; i < stale.n; i++) {
+        char *dir = path_join(output_dir, stale.v[i]);
+        if (runstore_discard(dir, -1)) {
+            printf("removed %s: the directory of a run killed before it started\n", dir);
+        } else {
+            fprintf(stderr, "benchctl gc: cannot remove %s: %s\n", dir, strerror(errno));
+            code = EXIT_RUN_FAILED;
+        }
+        free(dir);
+        collected++;
+    }
+    sv_free(&stale);
     if (!collected)
         printf("nothing to collect: no crashed run left anything to remove\n");
     sv_free(&ids);
