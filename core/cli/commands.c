@@ -403,8 +403,9 @@ static const cli_option submit_opts[] = {
     {"group", 0, CLI_VALUE, "N", "priority group: a higher group runs first (default 0)",
      AT(group), NULL, 0},
     {"cpus", 0, CLI_VALUE, "K", "CPUs to reserve (default 1)", AT(cpus), NULL, 0},
-    {"memory", 0, CLI_VALUE, "SIZE", "memory to reserve, e.g. 2G (default 0: none)", AT(memory),
-     NULL, 0},
+    {"memory", 0, CLI_VALUE, "SIZE",
+     "memory to reserve, e.g. 2G (default 0: none; else at least 1M); every\nstage of the "
+     "task is held to it (run --memory-limit)", AT(memory), NULL, 0},
     {"walltime", 0, CLI_VALUE, "T",
      "stop the task after T (e.g. 10m); lets it backfill (default: none)", AT(walltime),
      NULL, 0},
@@ -595,11 +596,12 @@ void cli_print_usage(FILE *out)
  * continuation lines below it. */
 static void print_option(char letter, const char *name, const char *value, const char *help)
 {
+    /* the help starts at column 26, or two spaces after a longer option */
     char left[80];
     int len = snprintf(left, sizeof left, "%c%c%c --%s%s%s", letter ? '-' : ' ',
                        letter ? letter : ' ', letter ? ',' : ' ', name, value ? " " : "",
                        value ? value : "");
-    printf("  %s%*s", left, len < 24 ? 24 - len : 2, "");
+    printf("  %s%*s", left, len < 22 ? 24 - len : 2, "");
     for (const char *p = help; *p; p++) {
         putchar(*p);
         if (*p == '\n')
