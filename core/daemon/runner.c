@@ -97,9 +97,9 @@ static void read_run(qdaemon *d, task *t)
     close(fd);
 }
 
-/* The limit that stopped a stage of t's run (its metadata.json, as the
- * task's user left it: a regular file of theirs, never through a link),
- * into t->termination; NULL when none did or it cannot be read. */
+/* The limit that stopped a stage of t's run, from its metadata.json (a
+ * regular file of the task's user, never through a link): *out is
+ * "LIMIT\tSTAGE" (owned), or NULL when none did or it cannot be read. */
 static void read_termination(const task *t, char **out)
 {
     *out = NULL;
