@@ -6,7 +6,8 @@
 # and the daemon goes on to the next task.  A stage's own larger limit is
 # lowered to the task's; a smaller one is kept.  Without cgroups
 # (BENCHCTL_CGROUP_ROOT in the submitter's environment) the rlimit fallback
-# is used, and the run's record and log say so.
+# is used, and the run's record and log say so.  A stage's `limits: cpus`
+# of a pinned task comes from the task's own CPUs.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/queue_lib.sh"
 
@@ -92,3 +93,22 @@ expect_in "$(cat "$T/state/logs/$F.log")" "MemoryError"
 run_bc submit --wait -- true
 expect_rc 0 "the task after the fallback one"
 pass "without cgroups the task's memory is each process's address space (RLIMIT_AS), said in its log"
+
+# ---- a pinned task's stage CPUs come from the task's --------------------------
+stop_daemons; DAEMON_PIDS=()
+cpu=$(python3 -c 'import os; print(max(os.sched_getaffinity(0)))')
+start_daemon --cpus "$cpu" --memory 512M
+write_config pin.yaml <<'YAML'
+benchmark: {name: pin, output_dir: ./runs}
+stages:
+  - name: one
+    command: grep Cpus_allowed_list /proc/self/status
+    limits: {cpus: 1}
+YAML
+run_bc submit --wait -c pin.yaml
+expect_rc 0 "a pinned config task with a stage's limits: cpus"
+m=$(sed -n 's/^Results saved to: //p' <<<"$OUT")/metadata.json
+[ "$(stage "$m" one "['limits']['cpus']")" = "$cpu" ] ||
+  fail "the stage got CPUs $(stage "$m" one "['limits']['cpus']"), the task has $cpu"
+expect_in "$(cat "$(dirname "$m")/logs/one.log")" "Cpus_allowed_list:	$cpu"
+pass "a stage's limits: cpus in a task pinned to CPU $cpu gets CPU $cpu"
