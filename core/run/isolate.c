@@ -78,11 +78,26 @@ static bool has_word(const char *list, const char *w)
     return false;
 }
 
+/* The CPUs stages may get: those of the list online (empty when
+ * unreadable) that are in allowed (when known). */
+static void usable_cpus(const char *online_list, const cpuset_t *allowed, cpuset_t *out)
+{
+    if (!cpuset_parse(online_list, out))
+        memset(out, 0, sizeof *out);
+    if (cpuset_count(allowed) == 0)
+        return;
+    bool known = cpuset_count(out) > 0;
+    for (size_t i = 0; i < CPUSET_MAX / 64; i++)
+        out->w[i] = known ? out->w[i] & allowed->w[i] : allowed->w[i];
+}
+
 /* Read the probe's key=value lines into ih. */
 static void parse_probe(iso_host *ih, char *out)
 {
-    cpuset_t online = {{0}};
-    /* online= comes before the cpu= lines */
+    cpuset_t online = {{0}}, allowed = {{0}};
+    /* allowed= and online= come before the cpu= lines: stages get CPUs
+     * that are online and that benchctl may run on (its affinity: a queued
+     * task's CPUs) */
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
@@ -108,8 +123,10 @@ static void parse_probe(iso_host *ih, char *out)
             for (int i = 0; i < V1_COUNT; i++)
                 if (strcmp(line + 3, v1_ctls[i]) == 0 && !ih->v1[i])
                     ih->v1[i] = xstrdup(v);
-        } else if (strcmp(line, "online") == 0 && !cpuset_parse(v, &online))
-            memset(&online, 0, sizeof online);
+        } else if (strcmp(line, "allowed") == 0 && !cpuset_parse(v, &allowed))
+            memset(&allowed, 0, sizeof allowed);
+        else if (strcmp(line, "online") == 0)
+            usable_cpus(v, &allowed, &online);
         else if (strcmp(line, "cpu") == 0)
             cputopo_add(&ih->topo, &online, v);
     }
@@ -230,7 +247,8 @@ bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
             if (cpuset_has(&ir->cpus, c) && !cpuset_has(&ih->topo.online, c)) {
                 char *on = cpuset_format(&ih->topo.online);
                 *err = xasprintf("stage '%s': limits: cpus '%s' are not all online on host '%s' "
-                                 "(online: %s)", stage, lim->cpu_list, h->cfg->alias, on);
+                                 "and in benchctl's CPU affinity there (usable: %s)", stage,
+                                 lim->cpu_list, h->cfg->alias, on);
                 free(on);
                 pthread_mutex_unlock(&ih->lock);
                 return false;

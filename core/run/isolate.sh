@@ -110,6 +110,11 @@ probe() {
         unshare -m --propagation private true 2>/dev/null; then
         echo "unshare=1"
     fi
+    # The CPUs this shell may run on (a queued task is pinned to its own):
+    # stages get CPUs from these only.
+    if [ -r /proc/self/status ]; then
+        while read -r k v; do [ "$k" = Cpus_allowed_list: ] && echo "allowed=$v"; done </proc/self/status
+    fi
     rd "$SYS/devices/system/cpu/online"
     echo "online=$RD"
     for d in "$SYS"/devices/system/cpu/cpu[0-9]*; do

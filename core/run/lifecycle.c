@@ -95,6 +95,20 @@ static bool case_selected(const run_options *o, const cfg_case *cs)
     return false;
 }
 
+/* --memory-limit: no stage's limits.memory above it (a stage without one
+ * gets it), so every stage of a queued task is held to the task's memory. */
+static void cap_memory(const run_options *o, config *c)
+{
+    if (o->memory_limit <= 0)
+        return;
+    for (size_t i = 0; i < c->nstages; i++) {
+        cfg_limits *l = &c->stages[i].limits;
+        if (l->memory <= 0 || l->memory > o->memory_limit)
+            l->memory = o->memory_limit;
+        l->any = true;
+    }
+}
+
 static bool check_run_options(const run_options *o, config *c)
 {
     bool ok = true;
@@ -244,6 +258,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
     int code = EXIT_USAGE;
     if (!check_run_options(o, c))
         goto fail;
+    cap_memory(o, c);
     if (c->git_capture || c->git_require_clean || c->git_save_patch)
         git_inspect(c->dir, &git);
     if (c->git_require_clean && git.is_repo && git.dirty) {
