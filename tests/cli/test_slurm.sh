@@ -3,7 +3,8 @@
 # slurmctld and four fake slurmd nodes on this machine): several stages in
 # one allocation, a fan-out over the four nodes, outputs, a failing step,
 # a background stage stopped with scancel, the accounting in the stage
-# records, Ctrl-C, a partition that does not exist and queue_timeout -- and
+# records (metadata.json and results.json), Ctrl-C, SIGKILL and `benchctl
+# gc` after it, a partition that does not exist and queue_timeout -- and
 # after each run no job is left in the queue.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/slurm_lib.sh"
@@ -94,6 +95,14 @@ done
 [ "$(cat "$S/watcher.term" 2>/dev/null)" = got-term ] || fail "the background step did not get SIGTERM"
 [ "$(json $m '[s["accounting"]["job_id"] + "." + s["accounting"]["step_id"] for s in j["stages"] if s["name"] == "watcher"][0]')" = "$(cat "$S/watcher.step")" ] ||
   fail "background step ids: $(json $m '[s.get("accounting") for s in j["stages"] if s["name"] == "watcher"]') vs $(cat "$S/watcher.step")"
+# the accounting in results.json's stage entries too (the same objects)
+r=runs/1/results.json
+check_schema "$SRC_DIR/docs/schema/results.schema.json" $r
+[ "$(json $r '[(s["name"], s.get("node"), s["accounting"]) for s in j["cases"][0]["stages"] if "accounting" in s]')" = \
+  "$(json $m '[(s["name"], s.get("node"), s["accounting"]) for s in j["stages"] if "accounting" in s]')" ] ||
+  fail "results.json's accounting: $(json $r '[s.get("accounting") for s in j["cases"][0]["stages"]]')"
+[ "$(json $r '[s["accounting"]["node"] for s in j["cases"][0]["stages"] if s["name"] == "fan" and "node" in s]')" = \
+  "['n1', 'n2', 'n3', 'n4']" ] || fail "results.json: fan-out accounting per node: $(json $r 'j["cases"][0]["stages"]')"
 slurm_wait_empty
 [ -z "$(ls -A runs | grep slurm || true)" ] || fail "the private directory was left: $(ls -A runs)"
 pass "stages (a script too), fan-out over 4 nodes, outputs, a failing and a background step in one allocation; accounting recorded; job released"
@@ -150,6 +159,25 @@ slurm_wait_empty
 for _ in $(seq 100); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1; done
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "the step's process outlived the job: $(pgrep -af "${marker}-long")"
 pass "benchctl killed with SIGKILL: the job leaves the queue and its step ends"
+
+# ---- benchctl gc after that crash: the private directory on the shared
+# directory (runs-int/.benchctl-slurm.*) is removed, said and recorded, once ----
+kid=$(ls runs-int | sort -n | tail -1)
+pd=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["private_dir"])' \
+       runs-int/$kid/.benchctl-private-dirs.jsonl)
+case "$pd" in "$PWD"/runs-int/.benchctl-slurm.*) ;; *) fail "the crashed run's private directory: '$pd'" ;; esac
+[ -d "$pd" ] || fail "nothing should have removed $pd before gc: $(ls -A runs-int)"
+run_bc gc -c int.yaml
+expect_rc 0 "gc after the crash"
+expect_in "$OUT" "run $kid: removed $pd on host 'cluster'"
+[ ! -e "$pd" ] || fail "gc did not remove $pd"
+[ -z "$(ls -A runs-int | grep slurm || true)" ] || fail "gc left a private directory: $(ls -A runs-int)"
+expect_in "$(json runs-int/$kid/metadata.json 'j["gc"]["removed"]')" "$pd"
+[ -z "$(squeue -h -o %i)" ] || fail "a job is in the queue after gc: $(squeue)"
+run_bc gc -c int.yaml
+expect_rc 0 "gc again"
+expect_in "$OUT" "nothing to collect"
+pass "benchctl gc removes a crashed slurm run's private directory (on the shared directory), once; no job left"
 
 # ---- a partition that does not exist ----
 write_config nopart.yaml <<YAML

@@ -477,9 +477,10 @@ static int sl_open(bc_ctx *ctx, void **out)
     c->sacct = accounting_configured(ctx);
     bc_log(ctx, BC_LOG_INFO, "host '%s': job %s allocated %zu node%s after %.1f s in the queue",
            alias, c->job, c->nnodes, c->nnodes == 1 ? "" : "s", c->queue_wait_s);
-    /* The private directory, and what the allocation cost, for the core
-     * (host.h: KEY=value lines during open). */
-    bc_sb_printf(&sb, "%s\nconnect_ms=%lld\nslurm_job=%s\n", c->tmpdir_env,
+    /* The private directory (a path on this machine too: `benchctl gc`
+     * removes it here after a crash), and what the allocation cost, for the
+     * core (host.h: KEY=value lines during open). */
+    bc_sb_printf(&sb, "%s\nprivate_dir_local=1\nconnect_ms=%lld\nslurm_job=%s\n", c->tmpdir_env,
                  (long long)(bc_mono_ms() - t0), c->job);
     if (!bc_sb_failed(&sb))
         ctx->svc->output(ctx, BC_STREAM_STDOUT, bc_sb_str(&sb), sb.len);

@@ -39,10 +39,7 @@ typedef struct sl_conn {
 typedef struct sl_proc {
     bc_ctx *ctx;
     sl_conn *c;
-    pid_t pid;              /* srun; also its session and group */
-    int out_fd, err_fd;     /* srun's stdout and stderr */
-    int pidfd;              /* -1 without pidfd_open */
-    int exited, status;
+    bc_child ch;            /* srun (also its session and group), its stdout and stderr */
     int accounted;          /* the accounting was handed to the core */
     char *base;             /* <tmpdir>/steps/<n>: the step's files (.id, .acct) */
     char step[64];          /* "<job>.<step>" once known, else "" */
@@ -73,15 +70,10 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
 int sl_capture(bc_ctx *ctx, char *const argv[], int64_t timeout_ms, int cancellable, int *status,
                char *out, size_t out_size, char *err, size_t err_size);
 
-/* The environment for a step: ours, with extra ("NAME=value", may be NULL)
- * added or replacing ours, plus own (may be NULL).  The array is owned by
- * the caller (free it), the strings are borrowed. */
-char **sl_make_env(const char *const *extra, const char *own);
-
-/* Reads what is available on *fd into the core's output (stream; not when
- * ctx is NULL) and into tail (the last tail_size - 1 bytes, when tail is
- * not NULL); closes it
- * and sets *fd to -1 at end of file.  Returns the bytes read. */
+/* Reads what is available on *fd (bc_fd_pump) into the core's output
+ * (stream; not when ctx is NULL) and into tail (the last tail_size - 1
+ * bytes, when tail is not NULL); closes it and sets *fd to -1 at end of
+ * file.  Returns the bytes read. */
 ssize_t sl_pump(bc_ctx *ctx, int *fd, int stream, char *tail, size_t tail_size,
                 size_t *tail_len);
 
