@@ -4,7 +4,7 @@
  * last-lines edge cases, path joining that reports truncation, the
  * monotonic clock's direction (never its speed), and child processes (the
  * environment, the output tail, waiting: exit, deadline, a leftover holding
- * the pipes).
+ * the pipes), and the bounded, atomic file copy.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -399,6 +400,47 @@ static void test_child(void)
     child_close(&c);
 }
 
+static void test_copy(void)
+{
+    char dir[] = "/tmp/bc-helpers-copy.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char src[128], dst[128], part[160], err[256];
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    FILE *f = fopen(src, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("0123456789", f);
+    fclose(f);
+    CHECK(bc_copy_file(src, dst, 0600, 0, NULL, NULL, err, sizeof err) == BC_COPY_DONE);
+    char buf[160] = "";
+    f = fopen(dst, "r");
+    CHECK(f && fgets(buf, sizeof buf, f));
+    if (f)
+        fclose(f);
+    CHECK_STR(buf, "0123456789");
+    struct stat st;
+    CHECK(stat(dst, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* bounded: max_bytes + 1 bytes, so the caller sees the cut */
+    CHECK(bc_copy_file(src, dst, 0, 4, NULL, NULL, err, sizeof err) == BC_COPY_DONE);
+    CHECK(stat(dst, &st) == 0 && st.st_size == 5);
+    /* a missing source: the message names it, the destination is kept */
+    snprintf(buf, sizeof buf, "%s/nope", dir);
+    CHECK(bc_copy_file(buf, dst, 0, 0, NULL, NULL, err, sizeof err) == BC_COPY_FAILED);
+    CHECK(strstr(err, "cannot open") && strstr(err, "nope"));
+    CHECK(stat(dst, &st) == 0 && st.st_size == 5);
+    /* an unwritable destination: no temporary file left */
+    snprintf(buf, sizeof buf, "%s/no/dir", dir);
+    CHECK(bc_copy_file(src, buf, 0, 0, NULL, NULL, err, sizeof err) == BC_COPY_FAILED);
+    CHECK(strstr(err, "cannot create") != NULL);
+    snprintf(part, sizeof part, "%s.part.%d", dst, (int)getpid());
+    CHECK(access(part, F_OK) != 0);
+    unlink(src);
+    unlink(dst);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_sb();
@@ -407,6 +449,7 @@ int main(void)
     test_path_join();
     test_clock();
     test_child();
+    test_copy();
     if (failures) {
         fprintf(stderr, "%d of %d checks failed\n", failures, checks);
         return 1;

@@ -526,91 +526,23 @@ static void local_close(bc_ctx *ctx, void *cv)
     free(c);
 }
 
+/* bc_copy_file bounded by the core's max_file_bytes, interrupted with
+ * the run. */
+static int ctx_cancelled(void *arg)
+{
+    bc_ctx *ctx = arg;
+    return ctx->svc->cancelled(ctx);
+}
+
 static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        bc_error(ctx, "cannot open %s: %s", from, strerror(errno));
-        return BC_ERR;
-    }
-    size_t tl = strlen(to) + 32;
-    char *tmp = malloc(tl);
-    if (!tmp) {
-        close(in);
-        bc_error(ctx, "out of memory");
-        return BC_ERR;
-    }
-    snprintf(tmp, tl, "%s.part.%d", to, (int)getpid());
-    unlink(tmp); /* never write through a link planted at the temporary name */
-    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   mode > 0 ? mode : 0644);
-    int rc = BC_ERR;
-    if (out < 0) {
-        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    /* Bounded: a regular file up to its size now (a writer that goes on
-     * does not make the copy endless), anything at most max_file_bytes + 1
-     * (the core cuts a longer copy and says so); a pipe or device is
-     * read until the run is cancelled. */
-    struct stat st = {0};
-    int64_t left = -1;
-    if (fstat(in, &st) == 0 && S_ISREG(st.st_mode))
-        left = st.st_size;
     const char *maxs = ctx->svc->fact(ctx, "max_file_bytes");
     long long maxb = maxs ? strtoll(maxs, NULL, 10) : 0;
-    if (maxb > 0 && (left < 0 || left > maxb + 1))
-        left = maxb + 1;
-    int regular = S_ISREG(st.st_mode);
-    char buf[1 << 16];
-    while (left != 0) {
-        if (!regular && ctx->svc->cancelled(ctx)) {
-            bc_error(ctx, "copying %s was interrupted", from);
-            rc = BC_CANCELLED;
-            goto done;
-        }
-        size_t want = left > 0 && (uint64_t)left < sizeof buf ? (size_t)left : sizeof buf;
-        ssize_t n = read(in, buf, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bc_error(ctx, "cannot read %s: %s", from, strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        if (left > 0)
-            left -= n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-    if (close(out) != 0) {
-        out = -1;
-        bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-        goto done;
-    }
-    out = -1;
-    if (rename(tmp, to) != 0) {
-        bc_error(ctx, "cannot rename %s to %s: %s", tmp, to, strerror(errno));
-        goto done;
-    }
-    rc = BC_OK;
-done:
-    if (out >= 0)
-        close(out);
-    if (rc != BC_OK)
-        unlink(tmp);
-    close(in);
-    free(tmp);
-    return rc;
+    char err[512];
+    int r = bc_copy_file(from, to, mode, maxb, ctx_cancelled, ctx, err, sizeof err);
+    if (r != BC_COPY_DONE)
+        bc_error(ctx, "%s", err);
+    return r == BC_COPY_DONE ? BC_OK : r == BC_COPY_CANCELLED ? BC_CANCELLED : BC_ERR;
 }
 
 /* A relative "remote" path is inside the private directory (ABI

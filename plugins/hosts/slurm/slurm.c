@@ -507,78 +507,23 @@ static void sl_close(bc_ctx *ctx, void *cv)
 
 /* ---- files (the shared directory: local copies) ---------------------------- */
 
+/* bc_copy_file bounded by the core's max_file_bytes, interrupted with
+ * the run. */
+static int ctx_cancelled(void *arg)
+{
+    bc_ctx *ctx = arg;
+    return ctx->svc->cancelled(ctx);
+}
+
 static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        bc_error(ctx, "cannot open %s: %s", from, strerror(errno));
-        return BC_ERR;
-    }
-    bc_sb sb = BC_SB_INIT;
-    bc_sb_printf(&sb, "%s.part.%d", to, (int)getpid());
-    char *tmp = bc_sb_steal(&sb);
-    int out = -1, rc = BC_ERR;
-    if (!tmp) {
-        bc_error(ctx, "out of memory");
-        goto done;
-    }
-    unlink(tmp);
-    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode > 0 ? mode : 0644);
-    if (out < 0) {
-        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    /* a regular file up to its size now; at most max_file_bytes + 1 */
-    struct stat st = {0};
-    int64_t left = fstat(in, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
     const char *maxs = ctx->svc->fact(ctx, "max_file_bytes");
     long long maxb = maxs ? strtoll(maxs, NULL, 10) : 0;
-    if (maxb > 0 && (left < 0 || left > maxb + 1))
-        left = maxb + 1;
-    char buf[1 << 16];
-    while (left != 0) {
-        if (!S_ISREG(st.st_mode) && ctx->svc->cancelled(ctx)) {
-            bc_error(ctx, "copying %s was interrupted", from);
-            goto done;
-        }
-        size_t want = left > 0 && (uint64_t)left < sizeof buf ? (size_t)left : sizeof buf;
-        ssize_t n = read(in, buf, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bc_error(ctx, "cannot read %s: %s", from, strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        if (left > 0)
-            left -= n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-    int cerr = close(out);
-    out = -1;
-    if (cerr != 0 || rename(tmp, to) != 0) {
-        bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-        goto done;
-    }
-    rc = BC_OK;
-done:
-    if (out >= 0)
-        close(out);
-    if (rc != BC_OK && tmp)
-        unlink(tmp);
-    free(tmp);
-    close(in);
-    return rc;
+    char err[512];
+    int r = bc_copy_file(from, to, mode, maxb, ctx_cancelled, ctx, err, sizeof err);
+    if (r != BC_COPY_DONE)
+        bc_error(ctx, "%s", err);
+    return r == BC_COPY_DONE ? BC_OK : r == BC_COPY_CANCELLED ? BC_CANCELLED : BC_ERR;
 }
 
 /* A relative host path is inside the private directory. */

@@ -12,7 +12,8 @@
  * (bc_shell_quote*), a monotonic clock (bc_mono_*), the last lines of a
  * command's output (bc_last_lines), path joining that reports
  * truncation (bc_path_join*), and child processes for host transports
- * (bc_env_merge, bc_spawnattr_session, bc_fd_pump, bc_child_*).  Nothing here aborts: allocation failures
+ * (bc_env_merge, bc_spawnattr_session, bc_fd_pump, bc_child_*) and a
+ * bounded, atomic file copy (bc_copy_file).  Nothing here aborts: allocation failures
  * and truncation are reported to the caller.
  */
 #ifndef BENCHCTL_HELPERS_H
@@ -212,6 +213,25 @@ enum { BC_CHILD_EXITED = 0, BC_CHILD_CANCELLED = 1, BC_CHILD_TIMEOUT = 2, BC_CHI
  */
 int bc_child_wait(bc_child *c, int64_t timeout_ms, int cancel_fd, int (*cancelled)(void *),
                   int out_stream, int err_stream, bc_sink_fn sink, void *arg);
+
+/* ---- file copies (host transports whose files are on this machine) -------- */
+
+enum { BC_COPY_DONE = 0, BC_COPY_CANCELLED = 1, BC_COPY_FAILED = -1 };
+
+/*
+ * Copies from to to (mode for a new file; 0: 0644), written to
+ * "<to>.part.<pid>" (a link planted there is removed, never followed) and
+ * renamed to to when complete, so a failed copy never leaves a truncated
+ * file under the final name.  A regular file is copied up to its size when
+ * the copy starts; with max_bytes > 0 at most max_bytes + 1 bytes are
+ * copied (so the caller can tell a longer source was cut).  While reading
+ * something that is not a regular file (a pipe, a device), cancelled(arg)
+ * (may be NULL) is asked before each read.  Returns BC_COPY_DONE,
+ * BC_COPY_CANCELLED or BC_COPY_FAILED, with the message in err (cut to
+ * err_size; may be NULL) in the last two cases.
+ */
+int bc_copy_file(const char *from, const char *to, int mode, int64_t max_bytes,
+                 int (*cancelled)(void *), void *arg, char *err, size_t err_size);
 
 #ifdef __cplusplus
 }
