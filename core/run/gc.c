@@ -9,9 +9,9 @@
  * (BENCHCTL_HOST_TMPDIR) - on remote hosts through their transport, with
  * the run's saved config; here when the host is the controller or its
  * transport said the directory is a path on this machine
- * (private_dir_local: slurm's, on its shared_dir).  What was removed is printed and recorded in the
- * run's metadata.json ("gc"); a host it cannot reach is reported and the
- * run is tried again next time. */
+ * (private_dir_local: slurm's, on its shared_dir).  What was removed is
+ * printed and recorded in the run's metadata.json ("gc"); a host it cannot
+ * reach is reported and the run is tried again next time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
