@@ -3,9 +3,10 @@
 # slurmctld and four fake slurmd nodes on this machine): several stages in
 # one allocation, a fan-out over the four nodes, outputs, a failing step,
 # a background stage stopped with scancel, the accounting in the stage
-# records (metadata.json and results.json), Ctrl-C, SIGKILL and `benchctl
-# gc` after it, a partition that does not exist and queue_timeout -- and
-# after each run no job is left in the queue.
+# records (metadata.json and results.json), nodes without a shared
+# directory (shared: false), Ctrl-C, SIGKILL and `benchctl gc` after it, a
+# partition that does not exist and queue_timeout -- and after each run no
+# job is left in the queue.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/slurm_lib.sh"
 slurm_require
@@ -106,6 +107,62 @@ check_schema "$SRC_DIR/docs/schema/results.schema.json" $r
 slurm_wait_empty
 [ -z "$(ls -A runs | grep slurm || true)" ] || fail "the private directory was left: $(ls -A runs)"
 pass "stages (a script too), fan-out over 4 nodes, outputs, a failing and a background step in one allocation; accounting recorded; job released"
+
+# ---- shared: false: the nodes share no directory with this machine (each
+# fake node has its own tmpfs at $SLURM_NODEFS, which this machine does not
+# see): the private directory, scripts, outputs and the step files move
+# through steps on the first node ----
+write_config ns.yaml <<YAML
+benchmark: {name: slurm-ns, output_dir: ./runs-ns}
+hosts:
+  cluster: {transport: slurm, nodes: 2, overcommit: true, time: 10m, shared: false, node_dir: $SLURM_NODEFS}
+stages:
+  - name: make
+    host: cluster
+    command: printf 'x,y\n1,2\n' > $SLURM_NODEFS/abs.csv; echo rel > "\$BENCHCTL_HOST_TMPDIR/rel.txt"; echo "dir \$BENCHCTL_HOST_TMPDIR"
+    outputs:
+      - {name: abs, remote_path: $SLURM_NODEFS/abs.csv}
+      - {name: rel, remote_path: rel.txt}
+  - name: scripted
+    host: cluster
+    script: job.sh
+  - name: spin
+    host: cluster
+    command: i=0; while [ \$i -lt 20000 ]; do i=\$((i+1)); done; echo spun
+YAML
+run_bc run -c ns.yaml --no-report
+expect_rc 0 "a run on nodes without a shared directory: $ERR"
+m=runs-ns/1/metadata.json
+[ -z "$(ls -A "$SLURM_NODEFS")" ] || fail "this machine should not see the nodes' files: $(ls -A "$SLURM_NODEFS")"
+[ "$(cat runs-ns/1/abs.csv)" = "$(printf 'x,y\n1,2')" ] || fail "output abs (fetched through a step): $(ls runs-ns/1)"
+[ "$(cat runs-ns/1/rel.txt)" = rel ] || fail "output rel (fetched through a step): $(ls runs-ns/1)"
+expect_in "$(cat runs-ns/1/logs/scripted.log)" "script in step"
+node=$(json $m '[s["accounting"]["node"] for s in j["stages"] if s["name"] == "make"][0]')
+[ "$(json $m '{s["accounting"]["node"] for s in j["stages"]} == {"'"$node"'"}')" = True ] ||
+  fail "every stage on the first node: $(json $m '[s["accounting"] for s in j["stages"]]')"
+acc='[s for s in j["stages"] if s["name"] == "spin"][0]["accounting"]'
+[ "$(json $m "$acc['cpu_s'] > 0 and $acc['elapsed_s'] > 0 and 'step_id' in $acc")" = True ] ||
+  fail "accounting read through a step: $(json $m "$acc")"
+pd=$(sed -n 's/^dir //p' runs-ns/1/logs/make.log)
+case "$pd" in "$SLURM_NODEFS"/.benchctl-slurm.*) ;; *) fail "the private directory: '$pd'" ;; esac
+slurm_wait_empty
+left=$(srun -N1 -n1 -w "$node" --overcommit ls -A "$SLURM_NODEFS")
+[ "$left" = abs.csv ] || fail "the private directory was left on $node: $left"
+write_config nsfan.yaml <<YAML
+benchmark: {name: slurm-nsfan, output_dir: ./runs-nsfan}
+hosts:
+  cluster: {transport: slurm, nodes: 2, overcommit: true, shared: false, node_dir: $SLURM_NODEFS}
+stages:
+  - name: fan
+    host: cluster
+    nodes: 2
+    command: "true"
+YAML
+run_bc run -c nsfan.yaml --no-report
+expect_rc 1 "a fan-out without a shared directory"
+expect_in "$ERR" "a fan-out (nodes:) needs a directory the nodes share with this machine"
+slurm_wait_empty
+pass "shared: false: private directory, script, outputs and accounting through steps on the first node; removed there; a fan-out refused"
 
 # ---- Ctrl-C during a step: exit 130, the step's processes gone, no job left ----
 write_config int.yaml <<YAML

@@ -7,6 +7,8 @@
  *             and their accounting
  *   spawn.c   running Slurm's commands (salloc, srun, scancel, scontrol,
  *             sacct) as child processes in sessions of their own
+ *   files.c   files through steps when the nodes share no directory with
+ *             this machine (shared: false)
  */
 #ifndef BENCHCTL_SLURM_INT_H
 #define BENCHCTL_SLURM_INT_H
@@ -31,6 +33,8 @@ typedef struct sl_conn {
     double queue_wait_s;     /* submission to grant, on the controller's clock */
     int sacct;               /* accounting storage is configured: ask sacct */
     int overcommit;          /* steps get --overcommit */
+    int shared;              /* tmpdir is on a directory this machine shares (else on
+                                nodes[0] only: files move through steps, files.c) */
     pthread_mutex_t lock;    /* seq */
     unsigned seq;            /* step names */
 } sl_conn;
@@ -76,6 +80,30 @@ int sl_capture(bc_ctx *ctx, char *const argv[], int64_t timeout_ms, int cancella
  * file.  Returns the bytes read. */
 ssize_t sl_pump(bc_ctx *ctx, int *fd, int stream, char *tail, size_t tail_size,
                 size_t *tail_len);
+
+/* ---- files.c (shared: false) ---- */
+
+/* "<node_dir>/.benchctl-slurm.<8 random letters>" (malloc'ed; NULL when out
+ * of memory or without randomness). */
+char *sl_node_tmpdir_name(const char *node_dir);
+
+/* Runs /bin/sh -c script as a step on the allocation's first node, stdin
+ * from in_fd and stdout into out_fd (-1: /dev/null), bounded (10 min) and
+ * cancellable.  BC_OK when it exited 0; else BC_ERR / BC_TIMEOUT /
+ * BC_CANCELLED with a message (srun's last lines) in err. */
+int sl_node_run(bc_ctx *ctx, sl_conn *c, const char *script, int in_fd, int out_fd,
+                char *err, size_t err_size);
+
+/* get_file / put_file through steps on the first node (relative paths in
+ * the private directory; at most max_file_bytes + 1 fetched; written to a
+ * temporary name and renamed on both sides).  BC_OK or an error on ctx. */
+int sl_node_get(bc_ctx *ctx, sl_conn *c, const char *remote, const char *local);
+int sl_node_put(bc_ctx *ctx, sl_conn *c, const char *local, const char *remote, int mode);
+
+/* A small file of the private directory (a step's .id / .acct) into buf
+ * (NUL-terminated, cut to size): read here when shared, else with `cat`
+ * as a step on the first node.  BC_OK, or BC_ERR with buf "". */
+int sl_node_read(bc_ctx *ctx, sl_conn *c, const char *path, char *buf, size_t size);
 
 /* ---- step.c ---- */
 

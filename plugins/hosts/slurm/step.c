@@ -88,7 +88,16 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
 
     /* Fan-out (and parallel stages): node k on the allocation's node k. */
     const char *node = env_get(req->env, "BENCHCTL_NODE");
-    if (node && c->nnodes > 1) {
+    if (node && !c->shared) {
+        bc_error(ctx, "a fan-out (nodes:) needs a directory the nodes share with this machine; "
+                 "this host has shared: false (its stages run on node %s only)", c->nodes[0]);
+        free(p->base);
+        free(p);
+        return BC_ERR;
+    }
+    if (!c->shared) /* every command where the private directory is */
+        snprintf(p->node, sizeof p->node, "%s", c->nodes[0]);
+    else if (node && c->nnodes > 1) {
         char *end;
         long k = strtol(node, &end, 10);
         if (*end == '\0' && k >= 0)
@@ -174,18 +183,16 @@ static void read_step_id(sl_proc *p)
         return;
     bc_sb sb = BC_SB_INIT;
     bc_sb_printf(&sb, "%s.id", p->base);
-    FILE *f = bc_sb_failed(&sb) ? NULL : fopen(bc_sb_str(&sb), "re");
-    bc_sb_free(&sb);
-    if (!f)
-        return;
     char line[256] = "", step[64] = "", node[64] = "";
-    if (fgets(line, sizeof line, f) && sscanf(line, "%63s %63s", step, node) >= 1 &&
-        strchr(step, '.') && step[strlen(step) - 1] != '.') {
+    int ok = !bc_sb_failed(&sb) &&
+             sl_node_read(p->ctx, p->c, bc_sb_str(&sb), line, sizeof line) == BC_OK;
+    bc_sb_free(&sb);
+    if (ok && sscanf(line, "%63s %63s", step, node) >= 1 && strchr(step, '.') &&
+        step[strlen(step) - 1] != '.') {
         snprintf(p->step, sizeof p->step, "%s", step);
         if (node[0] && !p->node[0])
             snprintf(p->node, sizeof p->node, "%s", node);
     }
-    fclose(f);
 }
 
 /* "[D-]HH:MM:SS[.mmm]" or "MM:SS.mmm" (sacct) as seconds; -1 if not. */
@@ -281,15 +288,17 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
 {
     bc_sb path = BC_SB_INIT;
     bc_sb_printf(&path, "%s.acct", p->base);
-    FILE *f = bc_sb_failed(&path) ? NULL : fopen(bc_sb_str(&path), "re");
+    char text[1024];
+    int ok = !bc_sb_failed(&path) &&
+             sl_node_read(p->ctx, p->c, bc_sb_str(&path), text, sizeof text) == BC_OK;
     bc_sb_free(&path);
     bc_sb_append(sb, ",\"source\":\"step\"");
-    if (!f)
+    if (!ok)
         return;
-    char line[256];
     int n = 0;
     double u = 0, s = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         double a, b;
         long m1, m2;
         double s1, s2;
@@ -309,7 +318,6 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
         res->sys_us = (int64_t)(s * 1e6);
         bc_sb_printf(sb, ",\"cpu_s\":%.3f", u + s);
     }
-    fclose(f);
 }
 
 /* The stage record's accounting (ABI 1.6 service), and res's CPU / RSS. */
@@ -489,8 +497,9 @@ void sl_release(bc_ctx *ctx, void *pv)
         close(p->ch.err_fd);
     if (p->ch.pidfd >= 0)
         close(p->ch.pidfd);
-    if (p->base) {
-        /* the step's files are read: remove them */
+    if (p->base && p->c->shared) {
+        /* the step's files are read: remove them (on a node: with the
+         * private directory at the end) */
         bc_sb sb = BC_SB_INIT;
         bc_sb_printf(&sb, "%s.id", p->base);
         if (!bc_sb_failed(&sb))
