@@ -63,6 +63,7 @@ int sl_node_run(bc_ctx *ctx, sl_conn *c, const char *script, int in_fd, int out_
     char jobarg[64], nodearg[96];
     snprintf(jobarg, sizeof jobarg, "--jobid=%s", c->job);
     snprintf(nodearg, sizeof nodearg, "--nodelist=%s", c->nodes[0]);
+    /* (without overcommit, --quiet again holds the place) */
     char *argv[] = {"srun", jobarg, "--overlap", "--nodes=1", "--ntasks=1", "--quiet",
                     "--job-name=benchctl-files", nodearg,
                     c->overcommit ? "--overcommit" : "--quiet", "/bin/sh", "-c",
