@@ -39,22 +39,25 @@ char *sl_node_tmpdir_name(const char *node_dir)
     return bc_sb_steal(&sb);
 }
 
-typedef struct errtail {
+/* What a wait on a node command looks at: the run (cancelled?) and the
+ * end of srun's stderr (for the message). */
+typedef struct node_wait {
+    bc_ctx *ctx;
     char text[512];
     size_t len;
-} errtail;
+} node_wait;
 
 static void errtail_sink(void *arg, int stream, const char *buf, size_t len)
 {
     (void)stream;
-    errtail *t = arg;
+    node_wait *t = arg;
     bc_tail_keep(t->text, sizeof t->text, &t->len, buf, len);
 }
 
-static int ctx_cancelled(void *arg)
+static int run_cancelled(void *arg)
 {
-    bc_ctx *ctx = arg;
-    return ctx->svc->cancelled(ctx);
+    node_wait *t = arg;
+    return t->ctx->svc->cancelled(t->ctx);
 }
 
 int sl_node_run(bc_ctx *ctx, sl_conn *c, const char *script, int in_fd, int out_fd,
@@ -99,8 +102,8 @@ int sl_node_run(bc_ctx *ctx, sl_conn *c, const char *script, int in_fd, int out_
     }
     ch.pidfd = (int)syscall(SYS_pidfd_open, ch.pid, 0);
     bc_fd_nonblock(ch.err_fd);
-    errtail tail = {.len = 0};
-    int w = bc_child_wait(&ch, NODE_CMD_MS, ctx->svc->cancel_fd(ctx), ctx_cancelled,
+    node_wait tail = {.ctx = ctx, .len = 0};
+    int w = bc_child_wait(&ch, NODE_CMD_MS, ctx->svc->cancel_fd(ctx), run_cancelled,
                           BC_STREAM_STDERR, BC_STREAM_STDERR, errtail_sink, &tail);
     if (w != BC_CHILD_EXITED) {
         kill(-ch.pid, SIGKILL);

@@ -205,7 +205,8 @@ enum { BC_CHILD_EXITED = 0, BC_CHILD_CANCELLED = 1, BC_CHILD_TIMEOUT = 2, BC_CHI
 /*
  * Streams c's output into sink while waiting for it to end, at most
  * timeout_ms (-1: no limit).  cancel_fd (-1: none) wakes the wait, and
- * cancelled(arg) (may be NULL) is asked after each wake-up.  Returns
+ * cancelled(arg) (may be NULL) is asked after each wake-up -- arg is the
+ * same for sink and cancelled, so both read what they need from it.  Returns
  * BC_CHILD_EXITED once c is reaped and its pipes drained (leftover
  * children still holding the pipes never delay it when c has a pidfd),
  * BC_CHILD_CANCELLED or BC_CHILD_TIMEOUT with c still running, or
