@@ -213,6 +213,17 @@ bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hos
     return valid;
 }
 
+bool collect_check_file(run *r, const char *what, const cfg_output *o, hostconn *h, out_file *of,
+                        char **why)
+{
+    cfg_stage st = {.name = what};
+    char *abs = path_join(r->dir, of->path);
+    bool valid = validate_file(r, &st, o, h, NULL, abs, of, NULL, NULL, why);
+    of->validity = valid ? FILE_VALID : FILE_INVALID;
+    free(abs);
+    return valid;
+}
+
 /* The context of a collector's call for output o: its plugin initialised,
  * its instance for this output made; BC_ERR with *err (owned) otherwise. */
 static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_case *cs,

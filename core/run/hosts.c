@@ -27,6 +27,8 @@ static const char *env_fact(core_ctx *ctx, const char *key)
                 return ctx->run->cfg->stages[i].background ? "1" : "0";
         return "0";
     }
+    if (ctx->host && strcmp(key, "clock_at_close") == 0) /* clock.c */
+        return ctx->host->clock_end_wanted ? "1" : "0";
     return ctx->run ? run_fact(ctx->run, key) : NULL;
 }
 static const char *env_alias(core_ctx *ctx) { return ctx->host->cfg->alias; }
@@ -121,7 +123,6 @@ static void capture_sink(core_ctx *ctx, int stream, const void *data, size_t len
 static bool hostconn_open_locked(hostconn *h);
 
 static void take_facts(hostconn *h);
-static void clock_record(hostconn *h);
 
 /* The facts object of h in metadata.json's hosts (or NULL); run lock held. */
 static cJSON *host_json(hostconn *h)
@@ -161,6 +162,7 @@ static void open_clock(hostconn *h, const char *text)
         h->clock_method = "transport";
         h->clock_offset_ms = off;
         h->clock_unc_ms = unc;
+        h->clock_at_ns = wall_ns(); /* measured just before open returned */
     }
     pthread_mutex_unlock(&h->clock_lock);
 }
@@ -262,100 +264,8 @@ bool hostconn_open(hostconn *h)
     if (facts)
         take_facts(h);
     if (ok && !was_open)
-        clock_record(h);
+        hostconn_clock_record(h);
     return ok;
-}
-
-/* h's clock into metadata.json's hosts.<alias>.clock (once known; a
- * later call replaces it). */
-static void clock_record(hostconn *h)
-{
-    pthread_mutex_lock(&h->clock_lock);
-    bool known = h->clock_known;
-    cJSON *c = known ? cJSON_CreateObject() : NULL;
-    if (c && strcmp(h->clock_method, "unknown") == 0) {
-        cJSON_AddNullToObject(c, "offset_ms");
-        cJSON_AddNullToObject(c, "uncertainty_ms");
-    } else if (c) {
-        cJSON_AddNumberToObject(c, "offset_ms", round(h->clock_offset_ms * 1e3) / 1e3);
-        cJSON_AddNumberToObject(c, "uncertainty_ms", round(h->clock_unc_ms * 1e3) / 1e3);
-    }
-    if (c)
-        cJSON_AddStringToObject(c, "method", h->clock_method);
-    pthread_mutex_unlock(&h->clock_lock);
-    if (!c)
-        return;
-    pthread_mutex_lock(&h->run->lock);
-    cJSON *hj = host_json(h);
-    if (hj) {
-        cJSON_DeleteItemFromObjectCaseSensitive(hj, "clock");
-        cJSON_AddItemToObject(hj, "clock", c);
-        c = NULL;
-    }
-    pthread_mutex_unlock(&h->run->lock);
-    cJSON_Delete(c);
-}
-
-/* Three helper commands that print the host's time, for a transport that
- * measured nothing while it opened (exec_mode: login_shell, another
- * transport); the one with the shortest round trip wins. */
-static void clock_by_commands(hostconn *h)
-{
-    double best_rtt = INFINITY, off = 0;
-    for (int i = 0; i < 3; i++) {
-        core_ctx ctx;
-        hostconn_ctx(h, &ctx);
-        char out[128];
-        int status = -1;
-        int64_t t0 = wall_ns();
-        int rc = hostconn_exec_capture(h, &ctx, "printf '%s\\n' \"${EPOCHREALTIME:-$(date "
-                                       "+%s.%N)}\"", HELPER_LIMIT_MS, &status, out, sizeof out);
-        int64_t t1 = wall_ns();
-        out[strcspn(out, "\r\n")] = '\0';
-        for (char *p = out; *p; p++)
-            if (*p == ',')
-                *p = '.';
-        double remote;
-        if (rc != BC_OK || status != 0 || !parse_double(out, &remote))
-            break;
-        double rtt = (double)(t1 - t0) / 1e6;
-        if (rtt > h->exec_rtt_ms)
-            h->exec_rtt_ms = rtt;
-        if (rtt < best_rtt) {
-            best_rtt = rtt;
-            off = remote * 1e3 - ((double)t0 + (double)(t1 - t0) / 2) / 1e6;
-        }
-    }
-    h->clock_known = true;
-    if (isfinite(best_rtt)) {
-        h->clock_method = "commands";
-        h->clock_offset_ms = off;
-        h->clock_unc_ms = best_rtt / 2;
-    } else {
-        h->clock_method = "unknown";
-        log_msg(BC_LOG_WARN, "host '%s': its clock could not be read; its times are taken as "
-                "the controller's (offset unknown)", h->cfg->alias);
-    }
-}
-
-double hostconn_clock(hostconn *h)
-{
-    if (!hostconn_open(h))
-        return 0;
-    pthread_mutex_lock(&h->clock_lock);
-    bool measure = !h->clock_known;
-    if (measure)
-        clock_by_commands(h);
-    double off = h->clock_offset_ms;
-    pthread_mutex_unlock(&h->clock_lock);
-    if (measure)
-        clock_record(h);
-    return off;
-}
-
-double hostconn_to_controller(hostconn *h, double t)
-{
-    return t - hostconn_clock(h) / 1e3;
 }
 
 /* A remote host's machine facts (like metadata.json's "machine" for the
@@ -427,13 +337,36 @@ static bool hostconn_open_locked(hostconn *h)
     return true;
 }
 
+/* The clock a transport measured as it closed (clock_at_close): the same
+ * lines as at open, and clock_cost_ms= (what measuring took). */
+static void close_clock(hostconn *h, const char *text)
+{
+    double off, unc, cost;
+    if (!open_number(text, "clock_offset_ms=", &off) ||
+        !open_number(text, "clock_uncertainty_ms=", &unc) || !isfinite(off) || !isfinite(unc) ||
+        unc < 0) {
+        log_msg(BC_LOG_DEBUG, "host '%s': no clock measured at the end of the run",
+                h->cfg->alias);
+        return;
+    }
+    if (!open_number(text, "clock_cost_ms=", &cost) || !isfinite(cost))
+        cost = NAN;
+    hostconn_clock_end_set(h, off, unc, wall_ns(), cost);
+}
+
 void hostconn_close(hostconn *h)
 {
     if (h->opened) {
         core_ctx ctx;
         hostconn_ctx(h, &ctx);
+        char closed_out[4096] = "";
+        capture cap = {closed_out, sizeof closed_out, 0};
+        ctx.sink = capture_sink;
+        ctx.sink_data = &cap;
         h->p->ops.host.close(&ctx.pub, h->conn);
         h->opened = false;
+        if (h->clock_end_wanted)
+            close_clock(h, closed_out);
     }
     opts_free(&h->opts);
     isolate_host_free(h);

@@ -548,8 +548,11 @@ int engine_run(const run_options *o)
     if (run_cleanup(&r, started, signals > 1))
         interrupted = true;
     monitor_stop(&r); /* before the connections it streams over close */
-    for (size_t i = 0; i < r.nhosts; i++)
+    for (size_t i = 0; i < r.nhosts; i++) {
+        if (!interrupted)
+            hostconn_clock_end_begin(&r.hosts[i]); /* the drift over the run */
         hostconn_close(&r.hosts[i]);
+    }
     leftovers_stop(&r);
     if (r.cfg->nplots && !interrupted && !wfail_happened()) {
         run_plots(&r);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/beneath.h"
+#include "config/yamltree.h"
 #include "plugin/bind.h"
 #include "util/log.h"
 #include "util/wfail.h"
@@ -54,6 +55,7 @@ typedef struct mon_host {
     char *error;       /* why sampling stopped early, or NULL */
     double error_at;   /* when (wall-clock seconds) */
     int stderr_lines;  /* of the sampler, logged so far */
+    out_file of;       /* the CSV's validation (path NULL: not validated) */
 } mon_host;
 
 typedef struct monitor_set {
@@ -419,6 +421,60 @@ void monitor_start(run *r)
             (long long)c->monitor.interval_ms);
 }
 
+/* ---- validation: each CSV through the csv validator, like an output --- */
+
+/* The csv validator's options for a monitor CSV: a metric that was not
+ * measured (not asked for, no /proc/pressure, no rate yet) is an empty
+ * field, not an error. */
+static const char mon_schema_yaml[] = "empty: missing\n";
+
+/* Validate every monitor/<host>.csv against the columns written above,
+ * with the same plugin, report and messages as a collected output
+ * (collect_check_file).  An invalid file (a row someone else wrote into
+ * it) fails the run like an invalid output; the samples stay recorded. */
+static void mon_validate(monitor_set *set)
+{
+    run *r = set->r;
+    char *why = NULL;
+    plugin *vp = (plugin *)loader_find(r->ld, BC_KIND_VALIDATOR, "csv", &why);
+    if (!vp) {
+        log_msg(BC_LOG_WARN, "monitor: the CSV files are not validated: %s", why);
+        free(why);
+        return;
+    }
+    diag d = {.file = "monitor schema"};
+    ytree *t = ytree_parse(mon_schema_yaml, sizeof mon_schema_yaml - 1, &d);
+    diag_free(&d);
+    cfg_column cols[1 + NCOLS];
+    cols[0] = (cfg_column){.name = "timestamp", .type = "timestamp", .format = "unix"};
+    for (size_t k = 0; k < NCOLS; k++)
+        cols[1 + k] = (cfg_column){.name = col_names[k], .type = "float"};
+    cfg_output o = {.name = "monitor",
+                    .schema = t ? ytree_root(t) : NULL,
+                    .schema_format = "csv",
+                    .on_invalid = "fail",
+                    .min_rows = 0, /* no rows: the sampler's own warning says why */
+                    .columns = cols,
+                    .ncolumns = 1 + NCOLS,
+                    .validator_plugin = vp};
+    for (size_t i = 0; i < set->n; i++) {
+        mon_host *m = &set->hosts[i];
+        char *abs = path_join(r->dir, m->rel_path);
+        bool exists = access(abs, R_OK) == 0;
+        free(abs);
+        if (!exists)
+            continue; /* never created: reported when it was not */
+        m->of = (out_file){.path = xstrdup(m->rel_path), .validity = FILE_NOT_VALIDATED};
+        if (!collect_check_file(r, "monitor", &o, m->h, &m->of, &why) && !m->of.check.interrupted) {
+            log_msg(BC_LOG_ERROR, "host '%s': monitoring: %s", m->h->cfg->alias, why);
+            run_fail(r, "host monitoring of '%s': %s", m->h->cfg->alias, why);
+        }
+        free(why);
+        why = NULL;
+    }
+    ytree_free(t);
+}
+
 /* ---- summaries -------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -521,6 +577,8 @@ static void summarise(monitor_set *set)
             cJSON_AddStringToObject(hj, "error", m->error);
             add_timestamp(hj, "stopped_at", m->error_at);
         }
+        if (m->of.check.checked)
+            cJSON_AddItemToObject(hj, "validation", record_check_json(&m->of.check, m->of.validity));
         cJSON_AddItemToObject(hj, "columns", host_summary(m, -INFINITY, INFINITY, cm->metrics));
     }
     /* Per stage, every monitored host over the stage's span. */
@@ -709,13 +767,17 @@ void monitor_stop(run *r)
     if (abandoned) {
         for (size_t i = 0; i < set->n; i++)
             pthread_mutex_lock(&set->hosts[i].lock); /* no more rows from it */
+        mon_validate(set);
         summarise(set);
         r->monitor = NULL; /* the set stays allocated for the abandoned thread */
         return;
     }
+    mon_validate(set);
     summarise(set);
     for (size_t i = 0; i < set->n; i++) {
         mon_host *m = &set->hosts[i];
+        record_check_free(&m->of.check);
+        free(m->of.path);
         if (m->fd >= 0)
             fsync(m->fd);
         if (m->fd >= 0)

@@ -164,7 +164,7 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *check_json(const file_check *fc, file_validity validity)
+cJSON *record_check_json(const file_check *fc, file_validity validity)
 {
     cJSON *vj = cJSON_CreateObject();
     cJSON_AddStringToObject(vj, "format", fc->format ? fc->format : "");
@@ -224,7 +224,7 @@ static cJSON *outputs_json(const stage_rec *rec)
                 cJSON_AddTrueToObject(fj, "truncated");
             if (o->files[f].check.checked)
                 cJSON_AddItemToObject(fj, "validation",
-                                      check_json(&o->files[f].check, o->files[f].validity));
+                                      record_check_json(&o->files[f].check, o->files[f].validity));
             cJSON_AddItemToArray(files, fj);
         }
         if (o->error)
@@ -362,7 +362,7 @@ void record_refresh(stage_rec *rec, cJSON *stages_json)
     rec->json = stages_json ? fresh : NULL;
 }
 
-static void check_free(file_check *fc)
+void record_check_free(file_check *fc)
 {
     for (size_t i = 0; i < fc->nerrors; i++) {
         free(fc->errors[i].value);
@@ -383,7 +383,7 @@ void record_free(stage_rec *rec)
         out_rec *o = &rec->outputs[i];
         for (size_t j = 0; j < o->nfiles; j++) {
             free(o->files[j].path);
-            check_free(&o->files[j].check);
+            record_check_free(&o->files[j].check);
         }
         free(o->files);
         free(o->name);

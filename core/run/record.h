@@ -197,6 +197,11 @@ void record_add_data_error(file_check *fc, uint64_t line, uint32_t column, const
 void record_set_summary(file_check *fc, const char *column, uint64_t count, bool numeric,
                         double min, double max, double mean);
 
+/* A file's validation report as the store keeps it (a new object: format,
+ * valid, error_count, rows, elapsed_ms, errors, summary, error). */
+cJSON *record_check_json(const file_check *fc, file_validity validity);
+/* Free what a file's report owns (not fc itself). */
+void record_check_free(file_check *fc);
 /* The record as the store keeps it (a new object). */
 cJSON *record_json(const stage_rec *rec);
 /* Serialise rec again in place of its JSON in stages_json (which holds it). */

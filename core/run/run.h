@@ -44,6 +44,12 @@ typedef struct hostconn {
     double clock_offset_ms; /* the host's clock minus the controller's */
     double clock_unc_ms;    /* its uncertainty: half the best round trip */
     const char *clock_method; /* "controller", "transport", "commands", "unknown" */
+    int64_t clock_at_ns;    /* when it was measured (wall clock) */
+    /* Measured again at the end of the run (clock.c), by the same method. */
+    bool clock_end_wanted;  /* the transport is asked to measure as it closes */
+    bool clock_end_known;
+    double clock_end_offset_ms, clock_end_unc_ms, clock_end_cost_ms;
+    int64_t clock_end_at_ns;
     double exec_rtt_ms;     /* the slowest helper command seen (fan-out's margin) */
     struct iso_host *iso;   /* what isolation it offers (isolate.c), once probed */
     const void *prof_plugin; /* the profiler last checked here (profile.c), under lock */
@@ -139,13 +145,27 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
 /* A context for a call into h's transport. */
 void hostconn_ctx(hostconn *h, core_ctx *ctx);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
-/* h's clock offset, measured once per run (opened first): what the
- * transport measured while it opened, 0 +/- 0 on the controller, else the
- * best of three helper commands; recorded in metadata.json's
+/* clock.c: h's clock offset, measured once per run (opened first): what
+ * the transport measured while it opened, 0 +/- 0 on the controller, else
+ * the best of three helper commands; recorded in metadata.json's
  * hosts.<alias>.clock.  Returns h->clock_offset_ms (0 when unknown). */
 double hostconn_clock(hostconn *h);
 /* t (seconds since the epoch on h's clock) on the controller's clock. */
 double hostconn_to_controller(hostconn *h, double t);
+/* h's clock (what is known of it) into metadata.json's hosts.<alias>.clock,
+ * replacing an earlier entry; nothing while it is not known. */
+void hostconn_clock_record(hostconn *h);
+/* The end-of-run measurement, before h closes, by the method of the first:
+ * helper commands now (true when measured), or, for an offset the
+ * transport measured at open, a request that it measure again as it
+ * closes (clock_end_wanted; hostconn_close takes its answer).  Nothing for
+ * the controller, an unknown clock or one never measured. */
+bool hostconn_clock_end_begin(hostconn *h);
+/* Record the end measurement (offset and uncertainty in ms, when, what it
+ * cost) with the drift since the first in hosts.<alias>.clock; warns when
+ * the drift exceeds the two uncertainties together. */
+void hostconn_clock_end_set(hostconn *h, double off_ms, double unc_ms, int64_t at_ns,
+                            double cost_ms);
 void hostconn_close(hostconn *h);
 
 /* collect.c: the outputs of a repeated stage, collected after each
@@ -168,6 +188,13 @@ bool collect_outputs(run *r, const cfg_stage *st, hostconn *h, const cfg_case *c
 bool collect_validate_file(run *r, const cfg_stage *st, const cfg_output *o, hostconn *h,
                            const cfg_case *cs, out_rec *orec, const char *rel,
                            const char *samples_rel, char **why);
+/* Validate of->path (in the run directory) with o's validator exactly as
+ * a collected output is (the same problems logged as FILE:LINE:COL, the
+ * same report in of->check), without statistics; `what` names the caller
+ * (a stage name) for the validator's log lines.  Sets of->validity;
+ * false (*why, owned) when the file is invalid. */
+bool collect_check_file(run *r, const char *what, const cfg_output *o, hostconn *h, out_file *of,
+                        char **why);
 /* The pooled statistics into the record's outputs; frees rc's. */
 void collect_pooled_finish(const cfg_stage *st, stage_rec *rec, rep_collect *rc);
 

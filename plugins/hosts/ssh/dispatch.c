@@ -577,6 +577,24 @@ static void clock_offset(bc_ctx *ctx, sshconn *c, bc_sb *o)
                  "clock_samples=%d\n", best_off * 1e3, best_rtt * 1e3 / 2, best_rtt * 1e3, got);
 }
 
+void ssh_dispatch_clock_report(bc_ctx *ctx, sshconn *c)
+{
+    conn_lock(c);
+    int usable = c->disp && !c->disp_dead && !c->lost;
+    conn_unlock(c, NULL);
+    if (!usable)
+        return;
+    double t0 = wall_now_s();
+    bc_sb o = BC_SB_INIT;
+    clock_offset(ctx, c, &o);
+    int measured = bc_sb_str(&o)[0] != '\0';
+    if (measured)
+        bc_sb_printf(&o, "clock_cost_ms=%.3f\n", (wall_now_s() - t0) * 1e3);
+    if (measured && !bc_sb_failed(&o))
+        ctx->svc->output(ctx, BC_STREAM_STDOUT, bc_sb_str(&o), strlen(bc_sb_str(&o)));
+    bc_sb_free(&o);
+}
+
 /* ---- start --------------------------------------------------------------- */
 
 /* The value of the line "key..." in text (at a line start), up to the end

@@ -747,6 +747,9 @@ static void ssh_op_close(bc_ctx *ctx, void *cv)
     sshconn *c = cv;
     if (!c)
         return;
+    const char *clk = ctx->svc->fact(ctx, "clock_at_close");
+    if (clk && strcmp(clk, "1") == 0)
+        ssh_dispatch_clock_report(ctx, c);
     ssh_exec_shutdown(ctx, c);
     conn_free(c);
 }

@@ -181,6 +181,12 @@ int ssh_dispatch_call(bc_ctx *ctx, sshconn *c, const char *script, int64_t timeo
  * dispatcher; name is [A-Za-z0-9._-]+.  BC_OK, BC_UNSUPPORTED or BC_ERR. */
 int ssh_dispatch_write_file(bc_ctx *ctx, sshconn *c, const char *name, const char *data,
                             int64_t timeout_ms);
+/* At close, before the clean-up, when the core asks (fact clock_at_close
+ * "1"): the host's clock measured again as at open, handed to the core as
+ * clock_offset_ms= / clock_uncertainty_ms= / clock_rtt_ms= /
+ * clock_samples= / clock_cost_ms= lines of close's output.  Nothing
+ * without a working dispatcher. */
+void ssh_dispatch_clock_report(bc_ctx *ctx, sshconn *c);
 /* At close, after the clean-up: tell it to end (it leaves nothing). */
 void ssh_dispatch_quit(sshconn *c);
 /* Start p (a stage without a terminal) through the dispatcher: script is

@@ -53,6 +53,7 @@ typedef struct csvv {
     char extra[EXTRA_SHOWN + 1];
     size_t extra_len;
     uint64_t rows;        /* data records */
+    int empty_missing;    /* `empty: missing`: an empty number is not measured */
 } csvv;
 
 static int no_space(unsigned char c)
@@ -212,6 +213,10 @@ static int check_value(csvv *v, int32_t j, const char *s, size_t len, uint64_t p
     }
     char why[200];
     double x;
+    if (len == 0 && v->empty_missing && (c->type == VT_INTEGER || c->type == VT_FLOAT)) {
+        vcol_value(c, NAN); /* not measured: valid, out of the summary */
+        return 1;
+    }
     if (c->type == VT_TIMESTAMP && c->fmt == TS_AUTO) {
         if (len == 0) {
             vr_error(&v->rep, v->rec_line, col32(pos), "", 0, "empty value, expected timestamp");
@@ -424,6 +429,8 @@ static int csv_validate(bc_ctx *ctx, const bc_validate_request *req)
     csvv v = {.ctx = ctx, .rep = {.ctx = ctx, .path = req->path}, .ncols = req->n_columns,
               .line = 1};
     v.has_header = v.in_header = svc->opt_bool(ctx, "header") != 0;
+    const char *empty = svc->opt_string(ctx, "empty");
+    v.empty_missing = empty && strcmp(empty, "missing") == 0;
     v.cols = calloc(v.ncols ? v.ncols : 1, sizeof *v.cols);
     if (!v.cols) {
         bc_error(ctx, "out of memory");
@@ -518,6 +525,13 @@ static const bc_option options[] = {
      .min = 1024,
      .max = 1073741824,
      .help = "longest field accepted; bounds memory when a quote is never closed"},
+    {.name = "empty",
+     .type = BC_OPT_ENUM,
+     .default_value = "error",
+     .choices = "error|missing",
+     .min = 1, .max = 0,
+     .help = "an empty field in an integer or float column: an error, or a missing value "
+             "(valid, left out of the summary)"},
     {0},
 };
 
