@@ -199,8 +199,16 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
             free(num);
         }
     }
+    /* "private_dir_local=1": the private directory is a path on this
+     * machine too (a transport's shared directory): `benchctl gc` removes
+     * it here rather than through the transport. */
+    const char *pl = strstr(text, "private_dir_local=1");
+    bool dir_here = h->tmpdir && pl && (pl == text || pl[-1] == '\n') &&
+                    (pl[19] == '\0' || pl[19] == '\n' || pl[19] == '\r');
     if (h->tmpdir)
         cJSON_AddStringToObject(conn, "private_dir", h->tmpdir);
+    if (dir_here)
+        cJSON_AddTrueToObject(conn, "private_dir_local");
     if (h->tmpdir && h->run->dir) {
         /* On disk at once (metadata.json is rewritten only now and then):
          * after a crash, `benchctl gc` finds it here. */
@@ -209,6 +217,8 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
         if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER) /* the watchdog removes these */
             cJSON_AddTrueToObject(line, "controller");
+        if (dir_here) /* gc removes these here (not the watchdog: the job's steps may still run) */
+            cJSON_AddTrueToObject(line, "local");
         char *txt = cJSON_PrintUnformatted(line);
         cJSON_Delete(line);
         char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);

@@ -120,7 +120,8 @@ int run_cancelled(run *r);
 /* r->hosts from r->cfg's hosts, none opened yet. */
 void run_open_hosts(run *r);
 /* Is s one of the private directory names transports make
- * (/tmp/benchctl.XXXX, nothing a shell would interpret)?  (gc.c) */
+ * (/tmp/benchctl.XXXX, or <absolute dir>/.benchctl-<transport>.XXXX;
+ * nothing a shell would interpret)?  (gc.c) */
 bool run_private_dir_name(const char *s);
 /* rm -r of dir, never following a link.  false when something stayed. */
 bool run_remove_tree(const char *dir);
