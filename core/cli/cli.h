@@ -29,6 +29,7 @@ typedef struct cli_args {
     strvec metadata, env, skip, only_cases, plugin_paths; /* repeatable */
     int64_t timeout_ms;                                   /* run -t; 0 = none */
     int64_t max_nodes;                                    /* run --nodes; 0 = all */
+    int64_t memory_limit;                                 /* run --memory-limit; 0 = none */
     bool monitor;                                         /* run --monitor */
     const char *log_level;
     const char *name, *file; /* init */

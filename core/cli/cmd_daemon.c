@@ -7,6 +7,7 @@
 #include "daemon/confine.h"
 #include "daemon/daemon.h"
 #include "run/engine.h"
+#include "util/cpulist.h"
 
 int cmd_daemon(int argc, char **argv)
 {
@@ -17,6 +18,7 @@ int cmd_daemon(int argc, char **argv)
     daemon_options o = {.socket_path = a.socket, .state_dir = a.state_dir,
                         .foreground = a.foreground, .pin = !a.no_pin, .grace_ms = 30000,
                         .socket_group = a.socket_group, .keep_finished = 1000};
+    cpuset_t set;
     int *cpus = NULL;
     size_t ncpus = 0;
     char *err = NULL;
@@ -24,8 +26,9 @@ int cmd_daemon(int argc, char **argv)
     if (!a.cpus)
         code = cli_usage_error("daemon", "--cpus LIST is required (the CPUs tasks run on, "
                                          "e.g. --cpus 2-7)");
-    else if (!confine_parse_cpus(a.cpus, &cpus, &ncpus, &err))
-        code = cli_usage_error("daemon", "--cpus '%s': %s", a.cpus, err);
+    else if (!cpuset_parse(a.cpus, &set) || !(cpus = cpuset_ids(&set, &ncpus)))
+        code = cli_usage_error("daemon", "--cpus '%s' is not a list of CPUs and ranges of CPUs "
+                               "(e.g. 0-3,6; CPUs 0 to %d)", a.cpus, CPUSET_MAX - 1);
     else if (o.pin && !confine_check_cpus(cpus, ncpus, &err))
         code = cli_usage_error("daemon", "--cpus '%s': %s", a.cpus, err);
     else if (!a.memory)

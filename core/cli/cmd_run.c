@@ -24,6 +24,7 @@ int cmd_run(int argc, char **argv)
         .cases = a.only_cases,
         .timeout_ms = a.timeout_ms,
         .max_nodes = a.max_nodes,
+        .memory_limit = a.memory_limit,
         .plugin_paths = a.plugin_paths,
         .log_level = a.log_level,
         .no_report = a.no_report,

@@ -64,6 +64,17 @@ static int take_nodes(const char *cmd, const cli_option *o, const char *v, void 
     return 0;
 }
 
+static int take_memory_limit(const char *cmd, const cli_option *o, const char *v, void *field)
+{
+    (void)o;
+    int64_t n;
+    if (!parse_size(v, &n) || n < (1 << 20))
+        return cli_usage_error(cmd, "--memory-limit: '%s' is not a size of at least 1M "
+                                    "(e.g. 512M, 2G)", v);
+    *(int64_t *)field = n;
+    return 0;
+}
+
 /* exec --runs N: at least 2 (a spread, and a test between commands) */
 static int take_runs(const char *cmd, const cli_option *o, const char *v, void *field)
 {
@@ -156,6 +167,9 @@ static const cli_option run_opts[] = {
      AT(timeout_ms), take_timeout, 0},
     {"nodes", 0, CLI_VALUE, "N", "fan-out stages (nodes:) run on their first N nodes only",
      AT(max_nodes), take_nodes, 0},
+    {"memory-limit", 0, CLI_VALUE, "SIZE",
+     "every stage's limits.memory is at most SIZE (a stage without one gets\nSIZE; "
+     "the queue daemon passes a task's --memory)", AT(memory_limit), take_memory_limit, 0},
     {"monitor", 0, CLI_FLAG, NULL,
      "sample every host's CPU, memory, network and disk (benchmark.monitor's defaults when "
      "the config has none)", AT(monitor), NULL, 0},
@@ -389,8 +403,9 @@ static const cli_option submit_opts[] = {
     {"group", 0, CLI_VALUE, "N", "priority group: a higher group runs first (default 0)",
      AT(group), NULL, 0},
     {"cpus", 0, CLI_VALUE, "K", "CPUs to reserve (default 1)", AT(cpus), NULL, 0},
-    {"memory", 0, CLI_VALUE, "SIZE", "memory to reserve, e.g. 2G (default 0: none)", AT(memory),
-     NULL, 0},
+    {"memory", 0, CLI_VALUE, "SIZE",
+     "memory to reserve, e.g. 2G (default 0: none; else at least 1M); every\nstage of the "
+     "task is held to it (run --memory-limit)", AT(memory), NULL, 0},
     {"walltime", 0, CLI_VALUE, "T",
      "stop the task after T (e.g. 10m); lets it backfill (default: none)", AT(walltime),
      NULL, 0},
@@ -429,8 +444,8 @@ static const cli_option no_opts[] = {END};
 static const cli_command commands[] = {
     {.name = "run", .fn = cmd_run,
      .args = "[-c FILE] [-m K=V]... [-e K=V]... [--skip STAGE]... [--case NAME]... "
-             "[-t DURATION] [--nodes N] [--monitor] [--plugin-path DIR]... [--log-level LEVEL] [--no-report] "
-             "[--json]",
+             "[-t DURATION] [--nodes N] [--memory-limit SIZE] [--monitor] [--plugin-path DIR]... "
+             "[--log-level LEVEL] [--no-report] [--json]",
      .summary = "run the benchmark described by a config file", .options = run_opts},
     {.name = "validate", .fn = cmd_validate, .args = "[FILE | -c FILE] [--plugin-path DIR]...",
      .summary = "check a config file and its plugins without running anything",
@@ -581,11 +596,12 @@ void cli_print_usage(FILE *out)
  * continuation lines below it. */
 static void print_option(char letter, const char *name, const char *value, const char *help)
 {
+    /* the help starts at column 26, or two spaces after a longer option */
     char left[80];
     int len = snprintf(left, sizeof left, "%c%c%c --%s%s%s", letter ? '-' : ' ',
                        letter ? letter : ' ', letter ? ',' : ' ', name, value ? " " : "",
                        value ? value : "");
-    printf("  %s%*s", left, len < 24 ? 24 - len : 2, "");
+    printf("  %s%*s", left, len < 22 ? 24 - len : 2, "");
     for (const char *p = help; *p; p++) {
         putchar(*p);
         if (*p == '\n')

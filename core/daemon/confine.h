@@ -5,10 +5,9 @@
  * run, which stops its stages and runs their cleanup as for Ctrl-C; after
  * a grace period SIGKILL to its process group).
  *
- * Stage `limits:` (cgroups, rlimits; issue 19) are meant to replace the
- * affinity call here: the daemon calls only these functions, so routing a
- * task through the isolation code changes this file alone.  The memory
- * reservation is a scheduling budget; it is not enforced here.
+ * CPU lists are util/cpulist.h's.  The task's memory is enforced by its
+ * run: the daemon passes it as `benchctl run --memory-limit`, and every
+ * stage is held to it by the stage isolation code (run/isolate.h).
  */
 #ifndef BENCHCTL_DAEMON_CONFINE_H
 #define BENCHCTL_DAEMON_CONFINE_H
@@ -17,12 +16,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Parse a CPU list ("0-3,6,8-9") into ascending, distinct IDs (*ids
- * owned).  false with *err (owned) on bad syntax, a reversed range, a
- * duplicate or a CPU above 1023. */
-bool confine_parse_cpus(const char *list, int **ids, size_t *n, char **err);
-/* Format n CPU IDs as "0,1,5" (owned). */
-char *confine_format_cpus(const int *ids, size_t n);
 /* Are all n CPUs ones this process may run on (its affinity mask)?  false
  * with *err (owned) naming the first that is not. */
 bool confine_check_cpus(const int *ids, size_t n, char **err);

@@ -17,6 +17,7 @@
 
 #include "daemon/daemon_impl.h"
 #include "daemon/sched.h"
+#include "util/cpulist.h"
 #include "util/jsonget.h"
 
 #define MAX_CLIENTS 512
@@ -130,12 +131,7 @@ cJSON *conn_queue_json(qdaemon *d)
     int64_t now = dmn_wall_ms();
     cJSON *q = cJSON_CreateObject();
     cJSON *cpus = cJSON_AddObjectToObject(q, "cpus");
-    char *list = xstrdup("");
-    for (size_t k = 0; k < d->o->ncpus; k++) {
-        char *n = xasprintf("%s%s%d", list, k ? "," : "", d->o->cpus[k]);
-        free(list);
-        list = n;
-    }
+    char *list = cpuset_format_ids(d->o->cpus, d->o->ncpus);
     cJSON_AddStringToObject(cpus, "list", list);
     free(list);
     cJSON_AddNumberToObject(cpus, "total", (double)d->o->ncpus);
@@ -297,6 +293,11 @@ static void op_submit(qdaemon *d, client *c, const cJSON *req)
         !int_member(c, spec, "group", -1000000000, 1000000000, 0, &t->group))
         goto fail;
     t->cpus = (int)cpus;
+    if (t->memory > 0 && t->memory < (1 << 20)) {
+        reply_error(c, "submit: 'memory' must be 0 (none) or at least 1 MiB (1048576), the "
+                       "smallest memory limit a task's stages can be held to");
+        goto fail;
+    }
     if (!(cwd = abs_member(c, spec, "cwd", true)))
         goto fail;
     if (t->kind == TASK_CONFIG && !(config = abs_member(c, spec, "config", true)))

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon_impl.h"
+#include "util/cpulist.h"
 
 int64_t dmn_wall_ms(void) { return wall_ns() / 1000000; }
 int64_t dmn_mono_ms(void) { return mono_ns() / 1000000; }
@@ -338,12 +339,7 @@ int daemon_main(const daemon_options *o)
     size_t pending = 0;
     for (size_t i = 0; i < d.tasks.n; i++)
         pending += d.tasks.v[i]->state == TASK_PENDING;
-    char *cpus = xstrdup("");
-    for (size_t k = 0; k < o->ncpus; k++) {
-        char *n = xasprintf("%s%s%d", cpus, k ? "," : "", o->cpus[k]);
-        free(cpus);
-        cpus = n;
-    }
+    char *cpus = cpuset_format_ids(o->cpus, o->ncpus);
     char *hello = xasprintf("benchctl daemon: listening on %s (pid %d; CPUs %s%s, memory %lld "
                             "bytes; state %s; %zu pending)\n", d.socket_path, (int)getpid(), cpus,
                             o->pin ? "" : " unpinned", (long long)o->memory, d.state_dir, pending);

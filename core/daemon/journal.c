@@ -82,6 +82,7 @@ static bool apply(const cJSON *rec, tasklist *tasks, int64_t *next_id)
         double code = jnum(rec, "exit_code");
         t->exit_code = code >= 0 ? (int)code : -1;
         replace_str(&t->reason, jstr(rec, "reason"));
+        replace_str(&t->termination, jstr(rec, "termination"));
         replace_str(&t->run_id, jstr(rec, "run_id"));
         replace_str(&t->run_dir, jstr(rec, "run_dir"));
         t->pid = 0;

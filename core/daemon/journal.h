@@ -4,9 +4,11 @@
  *
  *   {"j":"next","id":N}             the next task ID (first line after compaction)
  *   {"j":"task","task":{...}}       a task as submitted (or as kept by compaction)
- *   {"j":"start","id":N,"t":MS,"pid":P,"cpu_list":"0,1"}
+ *   {"j":"start","id":N,"t":MS,"pid":P,"cpu_list":"0-1"}
  *   {"j":"run","id":N,"run_id":"7","run_dir":"/abs/runs/7"}
- *   {"j":"end","id":N,"t":MS,"state":"failed","exit_code":1,"reason":"..."}
+ *   {"j":"end","id":N,"t":MS,"state":"failed","exit_code":1,"reason":"...",
+ *                                    "termination":"memory"}   (termination: only when a limit
+ *                                    stopped a stage)
  *
  * Opening replays it; a line that does not parse (the torn last line of a
  * daemon killed while writing) is skipped with a warning.  Compaction

@@ -22,6 +22,8 @@
 #include "daemon/confine.h"
 #include "daemon/daemon_impl.h"
 #include "daemon/sched.h"
+#include "util/cpulist.h"
+#include "util/jsonget.h"
 
 void dmn_journal(qdaemon *d, cJSON *rec)
 {
@@ -95,10 +97,52 @@ static void read_run(qdaemon *d, task *t)
     close(fd);
 }
 
+/* The limit that stopped a stage of t's run, from its metadata.json (a
+ * regular file of the task's user, never through a link): *out is
+ * "LIMIT\tSTAGE" (owned), or NULL when none did or it cannot be read. */
+static void read_termination(const task *t, char **out)
+{
+    *out = NULL;
+    if (!t->run_dir)
+        return;
+    char *dir = t->run_dir[0] == '/' ? xstrdup(t->run_dir) : path_join(t->cwd, t->run_dir);
+    char *path = path_join(dir, "metadata.json");
+    free(dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    free(path);
+    if (fd < 0)
+        return;
+    enum { MAX = 16 << 20 };
+    struct stat st;
+    char *text = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == t->uid && st.st_size > 0 &&
+        st.st_size <= MAX) {
+        text = xmalloc((size_t)st.st_size + 1);
+        ssize_t n = pread(fd, text, (size_t)st.st_size, 0);
+        text[n > 0 ? n : 0] = '\0';
+    }
+    close(fd);
+    cJSON *m = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(m, "stages"))
+    {
+        const char *term = jstr(s, "termination");
+        if (term && (strcmp(term, "memory") == 0 || strcmp(term, "walltime") == 0 ||
+                     strcmp(term, "cputime") == 0 || strcmp(term, "pids") == 0)) {
+            const char *name = jstr(s, "name");
+            *out = xasprintf("%s\t%s", term, name ? name : "?");
+            break;
+        }
+    }
+    cJSON_Delete(m);
+}
+
 /* ---- ending --------------------------------------------------------------- */
 
 void runner_end(qdaemon *d, task *t, task_state s, int exit_code, const char *reason)
 {
+    char *why = NULL;
     if (t->state == TASK_RUNNING) {
         for (int i = 0; i < t->cpus && t->cpu_ids; i++)
             for (size_t k = 0; k < d->o->ncpus; k++)
@@ -107,6 +151,18 @@ void runner_end(qdaemon *d, task *t, task_state s, int exit_code, const char *re
         d->free_cpus += t->cpus;
         d->free_memory += t->memory;
         read_run(d, t);
+        char *term;
+        read_termination(t, &term);
+        if (term) {
+            /* "memory\tSTAGE": the task says which limit, its reason where */
+            char *tab = strchr(term, '\t');
+            *tab = '\0';
+            why = xasprintf("stage '%s' hit its %s limit%s%s", tab + 1, term,
+                            reason ? "; " : "", reason ? reason : "");
+            reason = why;
+            free(t->termination);
+            t->termination = term;
+        }
         if (t->kind == TASK_COMMAND) {
             char *cfg = xasprintf("%s/%lld.yaml", d->tasks_dir, (long long)t->id);
             unlink(cfg);
@@ -125,6 +181,8 @@ void runner_end(qdaemon *d, task *t, task_state s, int exit_code, const char *re
     cJSON_AddNumberToObject(r, "exit_code", exit_code);
     if (reason)
         cJSON_AddStringToObject(r, "reason", reason);
+    if (t->termination)
+        cJSON_AddStringToObject(r, "termination", t->termination);
     if (t->run_id)
         cJSON_AddStringToObject(r, "run_id", t->run_id);
     if (t->run_dir)
@@ -134,6 +192,7 @@ void runner_end(qdaemon *d, task *t, task_state s, int exit_code, const char *re
             reason ? reason : "");
     conn_event(d, "finished", t);
     d->dirty = true;
+    free(why);
 }
 
 void runner_reap(qdaemon *d)
@@ -273,6 +332,10 @@ static void build_argv(qdaemon *d, const task *t, const char *config, strvec *ar
      * metadata says "timeout".  (The last -t given wins.) */
     if (t->walltime_ms > 0)
         sv_push_owned(argv, xasprintf("--timeout=%lldms", (long long)t->walltime_ms));
+    /* Its memory as every stage's limit (isolation: cgroup, else rlimit);
+     * each stage's record says how it was enforced and why it ended. */
+    if (t->memory > 0)
+        sv_push_owned(argv, xasprintf("--memory-limit=%lld", (long long)t->memory));
 }
 
 /* The run's environment. */
@@ -345,7 +408,7 @@ static bool start(qdaemon *d, task *t)
             t->cpu_ids[got++] = d->o->cpus[k];
         }
     free(t->cpu_list);
-    t->cpu_list = confine_format_cpus(t->cpu_ids, (size_t)got);
+    t->cpu_list = cpuset_format_ids(t->cpu_ids, (size_t)got);
     d->free_cpus -= t->cpus;
     d->free_memory -= t->memory;
     t->state = TASK_RUNNING; /* runner_end gives the CPUs back from here */

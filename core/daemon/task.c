@@ -51,6 +51,7 @@ void task_free(task *t)
     free(t->run_dir);
     free(t->cpu_list);
     free(t->reason);
+    free(t->termination);
     free(t->cpu_ids);
     free(t);
 }
@@ -120,6 +121,7 @@ cJSON *task_to_json(const task *t, bool full, int64_t now_ms)
     add_str(o, "run_dir", t->run_dir);
     add_str(o, "cpu_list", t->cpu_list);
     add_str(o, "reason", t->reason);
+    add_str(o, "termination", t->termination);
     if (full) {
         add_strvec(o, "args", &t->args);
         add_strvec(o, "env", &t->env);
@@ -225,7 +227,9 @@ task *task_from_json(const cJSON *j, char **err)
         !get_str(j, "cwd", &t->cwd, true, err) || !get_str(j, "run_id", &t->run_id, false, err) ||
         !get_str(j, "run_dir", &t->run_dir, false, err) ||
         !get_str(j, "cpu_list", &t->cpu_list, false, err) ||
-        !get_str(j, "reason", &t->reason, false, err) || !get_strvec(j, "args", &t->args, err) ||
+        !get_str(j, "reason", &t->reason, false, err) ||
+        !get_str(j, "termination", &t->termination, false, err) ||
+        !get_strvec(j, "args", &t->args, err) ||
         !get_strvec(j, "env", &t->env, err))
         goto fail;
     return t;

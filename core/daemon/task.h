@@ -46,8 +46,10 @@ typedef struct task {
     task_state state;
     int exit_code;       /* -1: none (not run, or killed by a signal) */
     char *run_id, *run_dir;
-    char *cpu_list;      /* the CPUs it ran on ("0,2,3"), once started */
+    char *cpu_list;      /* the CPUs it ran on ("0,2-3"), once started */
     char *reason;        /* why it ended as it did, or NULL */
+    char *termination;   /* the limit that stopped one of its run's stages ("memory",
+                            "walltime", "cputime", "pids": its metadata.json), or NULL */
     /* Only while the daemon runs it (not journaled except pid). */
     pid_t pid;
     int *cpu_ids;        /* cpus entries */

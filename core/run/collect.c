@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/beneath.h"
 #include "util/log.h"
 #include "analysis/outstats.h"
 #include "run/run.h"
@@ -246,10 +248,13 @@ static int collector_ctx(run *r, const cfg_stage *st, hostconn *h, const cfg_cas
 static bool cut_to_max(const char *abs, int64_t max)
 {
     struct stat sb;
-    if (max <= 0 || stat(abs, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= max)
+    if (max <= 0 || lstat(abs, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= max)
         return false;
-    if (truncate(abs, (off_t)max) != 0)
+    int fd = open_beneath(abs, O_WRONLY, 0); /* never through a link */
+    if (fd < 0 || ftruncate(fd, (off_t)max) != 0)
         log_msg(BC_LOG_WARN, "cannot cut %s to its max_size: %s", abs, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     return true;
 }
 

@@ -34,6 +34,8 @@ typedef struct run_options {
     strvec cases;        /* case names */
     int64_t timeout_ms;  /* 0 = none */
     int64_t max_nodes;   /* --nodes N: fan-out stages use their first N nodes; 0: all */
+    int64_t memory_limit; /* --memory-limit: every stage's limits.memory at most this
+                             many bytes (a stage without one gets it); 0: none */
     strvec plugin_paths;
     const char *log_level; /* NULL: config or info */
     bool no_report;        /* --no-report: no report.html at the end */

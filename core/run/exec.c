@@ -317,8 +317,7 @@ void stage_metadata(run *r, const cfg_stage *st, hostconn *h, const stage_exec *
         core_ctx ctx;
         hostconn_ctx(h, &ctx);
         mkdir_p(dir, 0755);
-        if (h->p->ops.host.get_file &&
-            h->p->ops.host.get_file(&ctx.pub, h->conn, ex->meta_remote, ex->meta_local) == BC_OK) {
+        if (hostconn_fetch(h, &ctx, ex->meta_remote, ex->meta_local) == BC_OK) {
             char *q = shell_quote(ex->meta_remote);
             char *rm = xasprintf("rm -f %s", q);
             int status;

@@ -7,9 +7,11 @@
  * recorded (metadata.json hosts.<alias>.connection.private_dir), removes
  * that directory and stops the processes carrying it
  * (BENCHCTL_HOST_TMPDIR) - on remote hosts through their transport, with
- * the run's saved config.  What was removed is printed and recorded in the
- * run's metadata.json ("gc"); a host it cannot reach is reported and the
- * run is tried again next time. */
+ * the run's saved config; here when the host is the controller or its
+ * transport said the directory is a path on this machine
+ * (private_dir_local: slurm's, on its shared_dir).  What was removed is
+ * printed and recorded in the run's metadata.json ("gc"); a host it cannot
+ * reach is reported and the run is tried again next time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
@@ -18,19 +20,49 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run/run.h"
 #include "store/runstore.h"
 #include "util/log.h"
 
+static bool alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 bool run_private_dir_name(const char *s)
 {
-    if (strncmp(s, "/tmp/benchctl.", 14) != 0 || !s[14])
+    if (strncmp(s, "/tmp/benchctl.", 14) == 0 && s[14]) {
+        for (const char *p = s + 14; *p; p++)
+            if (!alnum(*p))
+                return false;
+        return true;
+    }
+    /* <absolute directory>/.benchctl-<transport>.<random>: a transport that
+     * keeps it elsewhere (slurm: on its shared_dir).  Only plain characters,
+     * no "." or ".." component, so it is nothing a shell would interpret
+     * and names nothing but itself. */
+    if (s[0] != '/')
         return false;
-    for (const char *p = s + 14; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+    for (const char *p = s; *p; p++)
+        if (!alnum(*p) && !strchr("/._-+", *p))
             return false;
-    return true;
+    if (strstr(s, "//") || strstr(s, "/./") || strstr(s, "/../"))
+        return false;
+    const char *base = strrchr(s, '/') + 1;
+    if (strncmp(base, ".benchctl-", 10) != 0)
+        return false;
+    const char *p = base + 10;
+    const char *name = p;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+        p++;
+    if (p == name || *p != '.' || !p[1])
+        return false;
+    for (p++; *p; p++)
+        if (!alnum(*p))
+            return false;
+    return base - s > 1; /* not straight under / */
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -50,13 +82,13 @@ bool run_remove_tree(const char *dir)
 static char *remote_script(const char *dir)
 {
     return xasprintf(
-        "D='%s'; [ -d \"$D\" ] || { echo gone; exit 0; }\n"
+        "D='%s'; [ -d \"$D\" ] || [ -d \"$D.gone\" ] || { echo gone; exit 0; }\n"
         "m() { grep -lzxF \"BENCHCTL_HOST_TMPDIR=$D\" /proc/[0-9]*/environ 2>/dev/null | "
         "while read -r e; do e=${e#/proc/}; e=${e%%/environ}; [ \"$e\" != $$ ] && echo $e; done; }\n"
         "p=$(m); n=$(echo $p | wc -w); [ -n \"$p\" ] && kill -TERM $p 2>/dev/null\n"
         "i=0; while [ -n \"$(m)\" ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01 2>/dev/null || sleep 1; done\n"
         "p=$(m); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null\n"
-        "cd / && rm -rf -- \"$D\"; echo \"removed $n\"\n",
+        "cd / && rm -rf -- \"$D\" \"$D.gone\"; echo \"removed $n\"\n",
         dir);
 }
 
@@ -133,6 +165,44 @@ static void gc_cgroups(gc_hosts *g, const char *out, const char *id, const cJSON
     free(what);
 }
 
+/* Each host's private directory (alias: path), recorded when it opened
+ * (one JSON line each), and in metadata.json's hosts when that was
+ * written after; here gets alias: true for those that are paths on this
+ * machine (the transport said so: private_dir_local). */
+static cJSON *gc_dirs(const char *out, const char *id, const cJSON *hosts, cJSON *here)
+{
+    cJSON *dirs = cJSON_CreateObject();
+    const cJSON *hj;
+    cJSON_ArrayForEach(hj, hosts)
+    {
+        const cJSON *conn = cJSON_GetObjectItem(hj, "connection");
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(conn, "private_dir"));
+        if (d)
+            cJSON_AddStringToObject(dirs, hj->string, d);
+        if (d && cJSON_IsTrue(cJSON_GetObjectItem(conn, "private_dir_local")))
+            cJSON_AddTrueToObject(here, hj->string);
+    }
+    char *lpath = xasprintf("%s/%s/%s", out, id, LAYOUT_PRIVATE_DIRS);
+    char *ltext = read_file(lpath, NULL);
+    free(lpath);
+    for (char *line = ltext, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        cJSON *l = cJSON_Parse(line);
+        const char *ha = cJSON_GetStringValue(cJSON_GetObjectItem(l, "host"));
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(l, "private_dir"));
+        if (ha && d && !cJSON_GetObjectItem(dirs, ha)) {
+            cJSON_AddStringToObject(dirs, ha, d);
+            if (cJSON_IsTrue(cJSON_GetObjectItem(l, "local")))
+                cJSON_AddTrueToObject(here, ha);
+        }
+        cJSON_Delete(l);
+    }
+    free(ltext);
+    return dirs;
+}
+
 /* Collect one crashed run; prints what it did.  false when a host could
  * not be reached (the run stays to be collected). */
 static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *plugin_paths)
@@ -150,33 +220,10 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
         }
     }
     gc_hosts g = {0};
-    /* Each host's private directory: recorded when it opened (one JSON
-     * line each), and in metadata.json when that was written after. */
     const cJSON *hosts = cJSON_GetObjectItem(meta, "hosts");
-    cJSON *dirs = cJSON_CreateObject();
+    cJSON *here = cJSON_CreateObject();
+    cJSON *dirs = gc_dirs(out, id, hosts, here);
     const cJSON *hj;
-    cJSON_ArrayForEach(hj, hosts)
-    {
-        const char *d = cJSON_GetStringValue(
-            cJSON_GetObjectItem(cJSON_GetObjectItem(hj, "connection"), "private_dir"));
-        if (d)
-            cJSON_AddStringToObject(dirs, hj->string, d);
-    }
-    char *lpath = xasprintf("%s/%s/%s", out, id, LAYOUT_PRIVATE_DIRS);
-    char *ltext = read_file(lpath, NULL);
-    free(lpath);
-    for (char *line = ltext, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        cJSON *l = cJSON_Parse(line);
-        const char *ha = cJSON_GetStringValue(cJSON_GetObjectItem(l, "host"));
-        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(l, "private_dir"));
-        if (ha && d && !cJSON_GetObjectItem(dirs, ha))
-            cJSON_AddStringToObject(dirs, ha, d);
-        cJSON_Delete(l);
-    }
-    free(ltext);
     const cJSON *dj;
     cJSON_ArrayForEach(dj, dirs)
     {
@@ -184,16 +231,24 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
         hj = cJSON_GetObjectItem(hosts, dj->string);
         if (!dir || !run_private_dir_name(dir))
             continue;
-        bool local = false;
+        /* On this machine: the controller host's, and a transport's that
+         * keeps it on a directory this machine shares (slurm's shared_dir;
+         * its processes ended with the job that ran them). */
+        bool local = cJSON_IsTrue(cJSON_GetObjectItem(here, dj->string));
         const cJSON *cap;
         cJSON_ArrayForEach(cap, cJSON_GetObjectItem(hj, "capabilities"))
             local = local || (cJSON_IsString(cap) && strcmp(cap->valuestring, "controller") == 0);
         char *what = NULL;
         if (local) {
             struct stat sb;
-            if (lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                if (run_remove_tree(dir))
+            if (lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == getuid()) {
+                if (run_remove_tree(dir)) {
                     what = xasprintf("removed %s on host '%s'", dir, dj->string);
+                } else if (lstat(dir, &sb) == 0) { /* (gone meanwhile: nothing to say) */
+                    fprintf(stderr, "benchctl gc: run %s: cannot remove %s (host '%s'): %s\n",
+                            id, dir, dj->string, strerror(errno));
+                    complete = false;
+                }
             }
         } else {
             run *r = gc_run_for(&g, out, id, meta, plugin_paths);
@@ -233,6 +288,7 @@ static bool gc_one(const char *out, const char *id, cJSON *meta, const strvec *p
     }
     gc_hosts_free(&g);
     cJSON_Delete(dirs);
+    cJSON_Delete(here);
     if (complete) {
         cJSON *gc = cJSON_CreateObject();
         char when[64];
@@ -275,6 +331,22 @@ int engine_gc(const char *output_dir, const strvec *plugin_paths)
         }
         cJSON_Delete(meta);
     }
+    /* Runs killed before they started: their directory never got its
+     * number (runstore_create). */
+    strvec stale = {0};
+    runstore_stale_new(output_dir, &stale);
+    for (size_t i = 0; i < stale.n; i++) {
+        char *dir = path_join(output_dir, stale.v[i]);
+        if (runstore_discard(dir, -1)) {
+            printf("removed %s: the directory of a run killed before it started\n", dir);
+        } else {
+            fprintf(stderr, "benchctl gc: cannot remove %s: %s\n", dir, strerror(errno));
+            code = EXIT_RUN_FAILED;
+        }
+        free(dir);
+        collected++;
+    }
+    sv_free(&stale);
     if (!collected)
         printf("nothing to collect: no crashed run left anything to remove\n");
     sv_free(&ids);

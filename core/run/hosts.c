@@ -199,8 +199,16 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
             free(num);
         }
     }
+    /* "private_dir_local=1": the private directory is a path on this
+     * machine too (a transport's shared directory): `benchctl gc` removes
+     * it here rather than through the transport. */
+    const char *pl = strstr(text, "private_dir_local=1");
+    bool dir_here = h->tmpdir && pl && (pl == text || pl[-1] == '\n') &&
+                    (pl[19] == '\0' || pl[19] == '\n' || pl[19] == '\r');
     if (h->tmpdir)
         cJSON_AddStringToObject(conn, "private_dir", h->tmpdir);
+    if (dir_here)
+        cJSON_AddTrueToObject(conn, "private_dir_local");
     if (h->tmpdir && h->run->dir) {
         /* On disk at once (metadata.json is rewritten only now and then):
          * after a crash, `benchctl gc` finds it here. */
@@ -209,6 +217,8 @@ static void take_open_output(hostconn *h, const char *text, int64_t open_ns)
         cJSON_AddStringToObject(line, "private_dir", h->tmpdir);
         if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER) /* the watchdog removes these */
             cJSON_AddTrueToObject(line, "controller");
+        if (dir_here) /* gc removes these here (not the watchdog: the job's steps may still run) */
+            cJSON_AddTrueToObject(line, "local");
         char *txt = cJSON_PrintUnformatted(line);
         cJSON_Delete(line);
         char *path = path_join(h->run->dir, LAYOUT_PRIVATE_DIRS);
@@ -417,9 +427,36 @@ static int hostconn_get_file(hostconn *h, core_ctx *caller, const char *remote, 
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
     ctx.max_bytes = caller->max_bytes;
-    int rc = h->p->ops.host.get_file(&ctx.pub, h->conn, remote, local);
+    int rc = hostconn_fetch(h, &ctx, remote, local);
     if (rc != BC_OK)
         snprintf(caller->error, sizeof caller->error, "%s", ctx.error);
+    return rc;
+}
+
+int hostconn_fetch(hostconn *h, core_ctx *ctx, const char *remote, const char *local)
+{
+    if (!h->p->ops.host.get_file) {
+        snprintf(ctx->error, sizeof ctx->error, "transport '%s' cannot copy files",
+                 h->p->desc.name);
+        return BC_UNSUPPORTED;
+    }
+    /* Into the run directory: through a fresh directory benchctl made, so
+     * a link planted where the file goes (or at the transport's temporary
+     * name) is never written through (util/beneath.h). */
+    beneath_put bp;
+    char *why = NULL;
+    if (!beneath_put_begin(&bp, local, &why)) {
+        snprintf(ctx->error, sizeof ctx->error, "%s", why);
+        free(why);
+        return BC_ERR;
+    }
+    int rc = h->p->ops.host.get_file(&ctx->pub, h->conn, remote, bp.path);
+    if (rc == BC_OK && !beneath_put_commit(&bp, &why)) {
+        snprintf(ctx->error, sizeof ctx->error, "%s", why);
+        free(why);
+        rc = BC_ERR;
+    }
+    beneath_put_end(&bp);
     return rc;
 }
 

@@ -1,11 +1,13 @@
 /* Stage isolation (isolate.h): the host probe, CPU allocation, the wrapper
  * around a limited command and what it found. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "run/cputopo.h"
@@ -20,6 +22,10 @@ enum { L_CPUS, L_MEMORY, L_PIDS, L_CPUTIME, L_PRIVATE_TMP, L_NICE, L_WALLTIME, L
 static const char *const limit_names[L_COUNT] = {"cpus",    "memory",      "pids",    "cputime",
                                                  "private_tmp", "nice", "walltime"};
 
+/* The v1 controllers the wrapper may use (isolate.sh: V1CTLS). */
+enum { V1_CPUSET, V1_MEMORY, V1_PIDS, V1_FREEZER, V1_CPUACCT, V1_COUNT };
+static const char *const v1_ctls[V1_COUNT] = {"cpuset", "memory", "pids", "freezer", "cpuacct"};
+
 /* What one host offers, probed once per run. */
 typedef struct iso_host {
     pthread_mutex_t lock;
@@ -27,6 +33,8 @@ typedef struct iso_host {
     char cgroup[8];   /* v2 | v1 | none */
     char ctl[128];    /* controllers: of the v2 children, or the writable v1 ones */
     bool kill, taskset, unshare;
+    char *v2, *uni;   /* where stage cgroups go: a v2 parent, the hybrid v2 tree */
+    char *v1[5];      /* the writable v1 hierarchies, in v1_ctls order */
     cpu_topo topo;
     unsigned use[CPUSET_MAX]; /* running stages per CPU */
     unsigned said;    /* limits whose weakness was reported (bits) */
@@ -70,11 +78,26 @@ static bool has_word(const char *list, const char *w)
     return false;
 }
 
+/* The CPUs stages may get: those of the list online (empty when
+ * unreadable) that are in allowed (when known). */
+static void usable_cpus(const char *online_list, const cpuset_t *allowed, cpuset_t *out)
+{
+    if (!cpuset_parse(online_list, out))
+        memset(out, 0, sizeof *out);
+    if (cpuset_count(allowed) == 0)
+        return;
+    bool known = cpuset_count(out) > 0;
+    for (size_t i = 0; i < CPUSET_MAX / 64; i++)
+        out->w[i] = known ? out->w[i] & allowed->w[i] : allowed->w[i];
+}
+
 /* Read the probe's key=value lines into ih. */
 static void parse_probe(iso_host *ih, char *out)
 {
-    cpuset_t online = {{0}};
-    /* online= comes before the cpu= lines */
+    cpuset_t online = {{0}}, allowed = {{0}};
+    /* allowed= and online= come before the cpu= lines: stages get CPUs
+     * that are online and that benchctl may run on (its affinity: a queued
+     * task's CPUs) */
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
@@ -92,8 +115,18 @@ static void parse_probe(iso_host *ih, char *out)
             ih->taskset = true;
         else if (strcmp(line, "unshare") == 0)
             ih->unshare = true;
-        else if (strcmp(line, "online") == 0 && !cpuset_parse(v, &online))
-            memset(&online, 0, sizeof online);
+        else if (strcmp(line, "v2") == 0 && *v && !ih->v2)
+            ih->v2 = xstrdup(v);
+        else if (strcmp(line, "uni") == 0 && *v && !ih->uni)
+            ih->uni = xstrdup(v);
+        else if (strncmp(line, "v1_", 3) == 0 && *v) {
+            for (int i = 0; i < V1_COUNT; i++)
+                if (strcmp(line + 3, v1_ctls[i]) == 0 && !ih->v1[i])
+                    ih->v1[i] = xstrdup(v);
+        } else if (strcmp(line, "allowed") == 0 && !cpuset_parse(v, &allowed))
+            memset(&allowed, 0, sizeof allowed);
+        else if (strcmp(line, "online") == 0)
+            usable_cpus(v, &allowed, &online);
         else if (strcmp(line, "cpu") == 0)
             cputopo_add(&ih->topo, &online, v);
     }
@@ -185,10 +218,10 @@ static void explain(iso_host *ih, hostconn *h, const cfg_limits *lim)
         say_once(ih, L_PIDS, BC_LOG_WARN, "pids limit not enforced on host %s: no writable "
                  "%scgroup; %s (the stage's processes are only counted when there is one)", a,
                  none ? "" : "pids ", fix);
-    if (lim->cputime_ms > 0)
+    if (lim->cputime_ms > 0 && none)
         say_once(ih, L_CPUTIME, BC_LOG_INFO, "cputime limit on host %s: enforced per process "
-                 "(RLIMIT_CPU); the whole tree's CPU time is measured%s", a,
-                 none ? " only by the transport" : " from the cgroup");
+                 "(RLIMIT_CPU) only, no writable cgroup counts the whole tree's CPU time; %s",
+                 a, fix);
     if (lim->private_tmp && !ih->unshare)
         say_once(ih, L_PRIVATE_TMP, BC_LOG_WARN, "private_tmp not enforced on host %s: it "
                  "needs root and unshare(1) (util-linux); the stage shares /tmp", a);
@@ -214,7 +247,8 @@ bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
             if (cpuset_has(&ir->cpus, c) && !cpuset_has(&ih->topo.online, c)) {
                 char *on = cpuset_format(&ih->topo.online);
                 *err = xasprintf("stage '%s': limits: cpus '%s' are not all online on host '%s' "
-                                 "(online: %s)", stage, lim->cpu_list, h->cfg->alias, on);
+                                 "and in benchctl's CPU affinity there (usable: %s)", stage,
+                                 lim->cpu_list, h->cfg->alias, on);
                 free(on);
                 pthread_mutex_unlock(&ih->lock);
                 return false;
@@ -262,9 +296,14 @@ bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
         sv_push_owned(&ex->env, xasprintf("BC_LIM_MEM=%lld", (long long)lim->memory));
     if (lim->pids > 0)
         sv_push_owned(&ex->env, xasprintf("BC_LIM_PIDS=%lld", (long long)lim->pids));
-    if (lim->cputime_ms > 0)
+    if (lim->cputime_ms > 0) {
         sv_push_owned(&ex->env, xasprintf("BC_LIM_CPUTIME=%lld",
                                           (long long)((lim->cputime_ms + 999) / 1000)));
+        sv_push_owned(&ex->env, xasprintf("BC_LIM_CPUTIME_US=%lld",
+                                          (long long)lim->cputime_ms * 1000));
+    }
+    if (hostconn_caps(h) & BC_HOST_CAP_CONTROLLER)
+        sv_push(&ex->env, "BC_LIM_KEEP=1"); /* isolate_finish removes the cgroups */
     if (lim->private_tmp)
         sv_push(&ex->env, "BC_LIM_TMP=1");
     if (lim->nice != LIMITS_NICE_UNSET)
@@ -276,6 +315,67 @@ bool isolate_wrap(run *r, hostconn *h, const cfg_limits *lim, const char *stage,
     ex->req.env = (const char *const *)ex->env.v;
     ir->active = true;
     return true;
+}
+
+/* Set NAME=value in ex's environment (replacing an earlier NAME). */
+static void env_set(stage_exec *ex, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    char *kv = xasprintf("%s=%s", name, value);
+    for (size_t i = 0; i < ex->env.n; i++)
+        if (strncmp(ex->env.v[i], name, n) == 0 && ex->env.v[i][n] == '=') {
+            free(ex->env.v[i]);
+            ex->env.v[i] = kv;
+            return;
+        }
+    sv_push_owned(&ex->env, kv);
+    ex->req.env = (const char *const *)ex->env.v;
+}
+
+/* mkdir(2) base/name and, when made, put it first in *made. */
+static void make_one(strbuf *made, const char *base, const char *name)
+{
+    if (!base)
+        return;
+    char *d = xasprintf("%s/%s", base, name);
+    if (mkdir(d, 0755) == 0) {
+        char *rest = made->buf ? xstrdup(made->buf) : xstrdup("");
+        made->len = 0;
+        if (made->buf)
+            made->buf[0] = '\0';
+        sb_printf(made, "%s%s%s", d, *rest ? " " : "", rest);
+        free(rest);
+    }
+    free(d);
+}
+
+void isolate_before_run(hostconn *h, iso_run *ir, stage_exec *ex)
+{
+    iso_host *ih = h->iso;
+    if (!ir->active || !ih || !(hostconn_caps(h) & BC_HOST_CAP_CONTROLLER))
+        return;
+    char name[96];
+    snprintf(name, sizeof name, "%s-r%u", ir->name, ++ir->made_seq);
+    /* The same choice as the wrapper's (isolate.sh: run). */
+    strbuf made = {0};
+    if (ih->v2) {
+        make_one(&made, ih->v2, name);
+    } else {
+        if (!ih->uni) {
+            make_one(&made, ih->v1[V1_FREEZER], name);
+            make_one(&made, ih->v1[V1_CPUACCT], name);
+        }
+        if (ir->have_cpus)
+            make_one(&made, ih->v1[V1_CPUSET], name);
+        make_one(&made, ih->v1[V1_MEMORY], name);
+        if (ir->lim->pids > 0)
+            make_one(&made, ih->v1[V1_PIDS], name);
+        make_one(&made, ih->uni, name);
+    }
+    free(ir->made);
+    ir->made = made.buf ? sb_steal(&made) : xstrdup("");
+    env_set(ex, "BC_LIM_CG", name);
+    env_set(ex, "BC_LIM_MADE", ir->made);
 }
 
 int64_t isolate_limit_ms(const iso_run *ir, int64_t timeout_ms)
@@ -346,11 +446,13 @@ static char *read_result(hostconn *h, const iso_run *ir)
         char *cmd = xasprintf("cat %s 2>/dev/null; rm -f %s", q, q);
         core_ctx ctx;
         hostconn_ctx(h, &ctx);
-        char out[4096];
+        size_t size = 256 * 1024; /* a block a run: a few hundred bytes each */
+        char *out = xmalloc(size);
         int status = -1;
-        if (hostconn_exec_capture(h, &ctx, cmd, HELPER_LIMIT_MS, &status, out, sizeof out) ==
+        if (hostconn_exec_capture(h, &ctx, cmd, HELPER_LIMIT_MS, &status, out, size) ==
                 BC_OK && strstr(out, "done=1"))
             text = xstrdup(out);
+        free(out);
         free(cmd);
         free(q);
     }
@@ -385,32 +487,90 @@ static int reap_prefix(hostconn *h, const char *prefix)
     return end > n + 7 ? (int)v : -1;
 }
 
-void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_result *res,
-                    stage_rec *rec)
+/* What the wrapper found in one run (one block of its result file). */
+typedef struct lim_block {
+    int64_t status, peak, oom, pmax, cpu, left;
+    bool cpukill; /* the tree was killed over its cputime limit */
+    char enforced[512];
+} lim_block;
+
+/* Remove the cgroups a wrapper left for benchctl (BC_LIM_KEEP: this
+ * machine), waiting a bounded while for each to empty. */
+static void remove_cgroups(const char *list)
 {
-    (void)r;
-    const char *term = isolate_termination(rc, res);
-    /* A transport that ended the command itself (Slurm's time limit, a
-     * failed node) said so in its accounting: that is the reason. */
-    const cJSON *acct = rec->accounting ? cJSON_GetObjectItem(rec->accounting, "termination")
-                                        : NULL;
-    if (cJSON_IsString(acct))
-        term = strcmp(acct->valuestring, "walltime") == 0 ? "walltime" : "killed";
-    if (!ir->active) {
-        if (!rec->termination)
-            rec->termination = term;
-        return;
+    char *copy = xstrdup(list);
+    char *save = NULL;
+    for (char *d = strtok_r(copy, " ", &save); d; d = strtok_r(NULL, " ", &save))
+        for (int i = 0; i < 40 && rmdir(d) != 0 && errno == EBUSY; i++)
+            usleep(25000);
+    free(copy);
+}
+
+/* The complete blocks of the result text (each ends with done=1) into *out
+ * (owned); a block's cgroups are removed when it names them.  Returns how
+ * many. */
+static int parse_blocks(const char *text, lim_block **out)
+{
+    int n = 0;
+    *out = NULL;
+    const char *p = text;
+    for (const char *end; p && (end = strstr(p, "done=1")) != NULL; p = end + 6) {
+        if (end != text && end[-1] != '\n')
+            continue;
+        char *blk = xstrndup(p, (size_t)(end - p));
+        char cg[1024];
+        if (*result_value(blk, "cgroups", cg, sizeof cg))
+            remove_cgroups(cg);
+        *out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        lim_block *x = &(*out)[n++];
+        x->status = result_int(blk, "status");
+        x->peak = result_int(blk, "peak");
+        x->oom = result_int(blk, "oom");
+        x->pmax = result_int(blk, "pidsmax");
+        x->cpu = result_int(blk, "cpu_us");
+        x->left = result_int(blk, "left");
+        x->cpukill = result_int(blk, "cpukill") > 0;
+        result_value(blk, "enforced", x->enforced, sizeof x->enforced);
+        free(blk);
     }
+    return n;
+}
+
+/* How limit i was enforced in a run's "enforced" list (false: it was not). */
+static bool enforced_how(const char *enf, int i, char *how, size_t size)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s=", limit_names[i]);
+    for (const char *at = enf; (at = strstr(at, key)) != NULL; at++)
+        if (at == enf || at[-1] == ' ') {
+            snprintf(how, size, "%.*s", (int)strcspn(at + strlen(key), " "), at + strlen(key));
+            return true;
+        }
+    return false;
+}
+
+/* A run's termination once its limits are weighed: term (from the exit)
+ * becomes the limit the run hit when the wrapper saw it. */
+static const char *limit_term(const char *term, const lim_block *b, const cfg_limits *lim,
+                              int sig)
+{
+    if (!term || strcmp(term, "success") == 0)
+        return term;
+    if (b->oom > 0)
+        return "memory";
+    if (b->pmax > 0 && lim->pids > 0)
+        return "pids";
+    if (b->cpukill ||
+        (lim->cputime_ms > 0 &&
+         (sig == SIGXCPU || (sig == SIGKILL && b->cpu >= lim->cputime_ms * 1000))))
+        return "cputime";
+    return term;
+}
+
+/* The limits object's asked part. */
+static void add_asked(cJSON *o, const iso_run *ir)
+{
     const cfg_limits *lim = ir->lim;
-    char *text = rc == EXEC_START_FAILED ? NULL : read_result(h, ir);
-    if (!text && rc != EXEC_START_FAILED) {
-        char prefix[80];
-        snprintf(prefix, sizeof prefix, "%s-", ir->name); /* -<pid> follows */
-        reap_prefix(h, prefix); /* a killed wrapper's cgroups */
-    }
-    cJSON *o = cJSON_CreateObject();
-    iso_host *ih = h->iso;
-    cJSON_AddStringToObject(o, "cgroup", ih ? ih->cgroup : "none");
     cJSON *asked = cJSON_AddObjectToObject(o, "asked");
     if (ir->have_cpus) {
         char *list = cpuset_format(&ir->cpus);
@@ -435,12 +595,16 @@ void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_resu
         cJSON_AddBoolToObject(asked, "private_tmp", true);
     if (lim->nice != LIMITS_NICE_UNSET)
         cJSON_AddNumberToObject(asked, "nice", (double)lim->nice);
-    /* enforced: limit -> how; measured: asked but only watched */
+}
+
+/* enforced (limit -> how, when every run enforced it), measured (asked but
+ * only watched), enforced_in_some_runs (the rest). */
+static void add_enforced(cJSON *o, const iso_run *ir, const lim_block *b, int n)
+{
+    const cfg_limits *lim = ir->lim;
     cJSON *enforced = cJSON_AddObjectToObject(o, "enforced");
     cJSON *measured = cJSON_AddArrayToObject(o, "measured");
-    char enf[512] = "";
-    if (text)
-        result_value(text, "enforced", enf, sizeof enf);
+    cJSON *some = NULL;
     bool want[L_COUNT] = {ir->have_cpus, lim->memory > 0, lim->pids > 0, lim->cputime_ms > 0,
                           lim->private_tmp, lim->nice != LIMITS_NICE_UNSET,
                           lim->walltime_ms > 0};
@@ -451,48 +615,152 @@ void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_resu
             cJSON_AddStringToObject(enforced, "walltime", "benchctl");
             continue;
         }
-        char key[32];
-        snprintf(key, sizeof key, "%s=", limit_names[i]);
-        const char *at = strstr(enf, key);
-        if (at && (at == enf || at[-1] == ' ')) {
-            char how[32];
-            snprintf(how, sizeof how, "%.*s", (int)strcspn(at + strlen(key), " "),
-                     at + strlen(key));
+        char how[32] = "";
+        int k = 0;
+        for (int r = 0; r < n; r++)
+            k += enforced_how(b[r].enforced, i, how, sizeof how);
+        if (n > 0 && k == n) {
             cJSON_AddStringToObject(enforced, limit_names[i], how);
-        } else {
-            cJSON_AddItemToArray(measured, cJSON_CreateString(limit_names[i]));
+            continue;
+        }
+        cJSON_AddItemToArray(measured, cJSON_CreateString(limit_names[i]));
+        if (k > 0) {
+            if (!some)
+                some = cJSON_AddArrayToObject(o, "enforced_in_some_runs");
+            cJSON_AddItemToArray(some, cJSON_CreateString(limit_names[i]));
         }
     }
-    int64_t status = text ? result_int(text, "status") : -1;
-    int64_t peak = text ? result_int(text, "peak") : -1;
-    int64_t oom = text ? result_int(text, "oom") : -1;
-    int64_t pmax = text ? result_int(text, "pidsmax") : -1;
-    int64_t cpu = text ? result_int(text, "cpu_us") : -1;
-    int64_t left = text ? result_int(text, "left") : -1;
+}
+
+/* Without a memory cgroup a memory limit is RLIMIT_AS: allocations fail
+ * and the program exits with an error, signalled by nothing.  A failed run
+ * whose peak RSS (the transport's, of the whole tree) came within an
+ * eighth of the limit ran out of it: termination memory, with a note. */
+static const char *infer_memory(const char *term, const lim_block *b, const cfg_limits *lim,
+                                const bc_exec_result *res, cJSON *o)
+{
+    char how[32];
+    if (!term || (strcmp(term, "failed") != 0 && strcmp(term, "signal") != 0) ||
+        lim->memory <= 0 || !enforced_how(b->enforced, L_MEMORY, how, sizeof how) ||
+        strcmp(how, "rlimit") != 0 || res->max_rss_kb < 0 ||
+        res->max_rss_kb * 1024 < lim->memory - lim->memory / 8)
+        return term;
+    char *note = xasprintf("inferred under the rlimit fallback (RLIMIT_AS, no memory cgroup): "
+                           "the command failed with a peak RSS of %.1f MiB, within an eighth "
+                           "of its %.1f MiB limit",
+                           (double)res->max_rss_kb / 1024.0, (double)lim->memory / 1048576.0);
+    cJSON_AddStringToObject(o, "termination_note", note);
+    free(note);
+    return "memory";
+}
+
+/* The termination of an earlier run of a repeated stage, from its exit
+ * status as the wrapper saw it. */
+static const char *block_term(const lim_block *b, const cfg_limits *lim)
+{
+    if (b->status < 0)
+        return NULL;
+    int sig = b->status > 128 && b->status < 160 ? (int)b->status - 128 : 0;
+    const char *t = b->status == 0 ? "success" : sig ? "signal" : "failed";
+    return limit_term(t, b, lim, sig);
+}
+
+/* The record of every run, when there were several. */
+static void add_runs(cJSON *o, const iso_run *ir, const lim_block *b, int n,
+                     const char *last_term)
+{
+    cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+    for (int i = 0; i < n; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "run", i + 1);
+        if (i < ir->warmup)
+            cJSON_AddBoolToObject(x, "warmup", true);
+        const char *t = i == n - 1 ? last_term : block_term(&b[i], ir->lim);
+        if (t)
+            cJSON_AddStringToObject(x, "termination", t);
+        if (b[i].peak >= 0)
+            cJSON_AddNumberToObject(x, "peak_memory_bytes", (double)b[i].peak);
+        if (b[i].cpu >= 0)
+            cJSON_AddNumberToObject(x, "cpu_time_s", (double)b[i].cpu / 1e6);
+        if (b[i].left > 0)
+            cJSON_AddNumberToObject(x, "leftover_processes_killed", (double)b[i].left);
+        cJSON_AddItemToArray(runs, x);
+    }
+}
+
+void isolate_finish(run *r, hostconn *h, iso_run *ir, int rc, const bc_exec_result *res,
+                    stage_rec *rec)
+{
+    (void)r;
+    const char *term = isolate_termination(rc, res);
+    /* A transport that ended the command itself (Slurm's time limit, a
+     * failed node) said so in its accounting: that is the reason. */
+    const cJSON *acct = rec->accounting ? cJSON_GetObjectItem(rec->accounting, "termination")
+                                        : NULL;
+    if (cJSON_IsString(acct))
+        term = strcmp(acct->valuestring, "walltime") == 0 ? "walltime" : "killed";
+    if (!ir->active) {
+        if (!rec->termination)
+            rec->termination = term;
+        return;
+    }
+    const cfg_limits *lim = ir->lim;
+    /* Runs that started: every one left a block, unless its wrapper was
+     * stopped before it could write it. */
+    int runs = ir->runs > 0 ? ir->runs : rc != EXEC_START_FAILED;
+    char *text = runs > 0 ? read_result(h, ir) : NULL;
+    lim_block *b = NULL;
+    int n = text ? parse_blocks(text, &b) : 0;
+    free(text);
+    if (n < runs) {
+        char prefix[80];
+        snprintf(prefix, sizeof prefix, "%s-", ir->name); /* -<pid> or -r<k> follows */
+        reap_prefix(h, prefix); /* a killed wrapper's cgroups */
+    }
+    if (ir->made) { /* made here for a run that may not have started */
+        remove_cgroups(ir->made);
+        free(ir->made);
+        ir->made = NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    iso_host *ih = h->iso;
+    cJSON_AddStringToObject(o, "cgroup", ih ? ih->cgroup : "none");
+    add_asked(o, ir);
+    add_enforced(o, ir, b, n);
+    /* Of all runs: the peak of the peaks, the CPU time summed. */
+    int64_t peak = -1, cpu = -1, left = 0;
+    for (int i = 0; i < n; i++) {
+        if (b[i].peak > peak)
+            peak = b[i].peak;
+        if (b[i].cpu >= 0)
+            cpu = (cpu < 0 ? 0 : cpu) + b[i].cpu;
+        if (b[i].left > 0)
+            left += b[i].left;
+    }
     if (peak >= 0)
         cJSON_AddNumberToObject(o, "peak_memory_bytes", (double)peak);
     if (cpu >= 0)
         cJSON_AddNumberToObject(o, "cpu_time_s", (double)cpu / 1e6);
     if (left > 0)
         cJSON_AddNumberToObject(o, "leftover_processes_killed", (double)left);
-    if (!text && rc != EXEC_START_FAILED)
+    if (n < runs)
         cJSON_AddStringToObject(o, "note", "the wrapper was stopped before it reported; "
                                            "its cgroups were removed");
-    /* A limit explains a failure it could have caused. */
+    /* A limit explains a failure of the last run it could have caused
+     * (the wrapper's findings are the last run's only when it reported). */
     bool failed = term && strcmp(term, "success") != 0;
     if (rc == BC_TIMEOUT && lim->walltime_ms > 0) {
         term = "walltime";
-    } else if (failed && rc == BC_OK) {
-        int sig = status > 128 && status < 160 ? (int)status - 128 : res->term_signal;
-        if (oom > 0)
-            term = "memory";
-        else if (pmax > 0 && lim->pids > 0)
-            term = "pids";
-        else if (lim->cputime_ms > 0 &&
-                 (sig == SIGXCPU || (sig == SIGKILL && cpu >= lim->cputime_ms * 1000)))
-            term = "cputime";
+    } else if (failed && rc == BC_OK && n == runs && n > 0) {
+        const lim_block *last = &b[n - 1];
+        int sig = last->status > 128 && last->status < 160 ? (int)last->status - 128
+                                                             : res->term_signal;
+        term = limit_term(term, last, lim, sig);
+        term = infer_memory(term, last, lim, res, o);
     }
-    free(text);
+    if (n > 1)
+        add_runs(o, ir, b, n, n == runs ? term : block_term(&b[n - 1], lim));
+    free(b);
     rec->termination = term;
     cJSON_Delete(rec->isolation);
     rec->isolation = o;
@@ -510,6 +778,10 @@ void isolate_host_free(hostconn *h)
 {
     if (!h->iso)
         return;
+    free(h->iso->v2);
+    free(h->iso->uni);
+    for (int i = 0; i < V1_COUNT; i++)
+        free(h->iso->v1[i]);
     cputopo_free(&h->iso->topo);
     pthread_mutex_destroy(&h->iso->lock);
     free(h->iso);

@@ -13,6 +13,7 @@
  *
  *     iso_run ir;
  *     isolate_wrap(r, h, &limits, name, &ex, &ir, &err);  // before start
+ *     isolate_before_run(h, &ir, &ex);                     // optional, each run
  *     ... exec_run(h, ctx, &ex.req, isolate_limit_ms(&ir, timeout), ...)
  *     isolate_finish(r, h, &ir, rc, &res, rec);            // after; frees ir
  *
@@ -45,6 +46,11 @@ typedef struct iso_run {
     cpuset_t cpus;         /* allocated CPUs (have_cpus) */
     bool have_cpus;
     bool cpus_shared;      /* some were in use by another stage */
+    int runs;              /* wrapped runs started (a repeated stage counts each; the
+                            * caller counts, 0 is taken as 1) */
+    int warmup;            /* how many of them were warm-up runs (for the record) */
+    unsigned made_seq;     /* cgroups made by benchctl (isolate_before_run) so far */
+    char *made;            /* the last run's, space-separated (owned) */
 } iso_run;
 
 /* Wrap ex (its request's shell, command and environment) in the limits
@@ -55,13 +61,22 @@ typedef struct iso_run {
 bool isolate_wrap(struct run *r, struct hostconn *h, const cfg_limits *lim, const char *stage,
                   struct stage_exec *ex, iso_run *ir, char **err);
 
+/* Before each run of a wrapped command (optional: without it the wrapper
+ * makes them): on a host that is this machine (BC_HOST_CAP_CONTROLLER),
+ * make the run's cgroups here with mkdir(2), one process start less for
+ * the wrapper, and name them in ex's environment.  No-op elsewhere. */
+void isolate_before_run(struct hostconn *h, iso_run *ir, struct stage_exec *ex);
+
 /* The wall-time limit of a wrapped command: the shorter of the stage's
  * timeout (ms, <= 0: none) and limits.walltime; -1 for none. */
 int64_t isolate_limit_ms(const iso_run *ir, int64_t timeout_ms);
 
-/* After the command (rc: exec_run's code, res its result): read what the
- * wrapper found (removing what a killed wrapper left), fill rec->isolation
- * and rec->termination, give the CPUs back.  Safe on an inactive ir. */
+/* After the command (rc: exec_run's code, res its result, of the last run
+ * when there were ir->runs): read what the wrapper found in every run
+ * (removing what a killed wrapper left), fill rec->isolation (for several
+ * runs: peak of the peaks, CPU time summed, each run's termination) and
+ * rec->termination (the last run's), give the CPUs back.  Safe on an
+ * inactive ir. */
 void isolate_finish(struct run *r, struct hostconn *h, iso_run *ir, int rc,
                     const struct bc_exec_result *res, struct stage_rec *rec);
 

@@ -3,8 +3,9 @@
 # Everything it needs comes in BC_LIM_* variables; BC_LIM_MODE is one of
 #   probe  print what this host offers (cgroups, tools, CPU topology)
 #   run    run BC_LIM_CMD under BC_LIM_SHELL in a fresh cgroup with the
-#          limits, then kill what is left of its tree, remove the cgroup and
-#          write key=value results to $BENCHCTL_HOST_TMPDIR/$BC_LIM_NAME.lim
+#          limits, then kill what is left of its tree, remove the cgroup
+#          (BC_LIM_KEEP: benchctl, on this machine, does) and append a block
+#          of key=value results to $BENCHCTL_HOST_TMPDIR/$BC_LIM_NAME.lim
 #   reap   kill and remove the cgroups named $BC_LIM_NAME* (benchctl gc)
 # Test and ops knobs: BC_LIM_CGROOT (/sys/fs/cgroup), BC_LIM_SYSROOT (/sys),
 # BC_LIM_PROCCG (/proc/self/cgroup), BC_LIM_CGPARENT (a delegated v2 cgroup).
@@ -100,12 +101,19 @@ probe() {
         if [ -n "$l" ]; then echo "cgroup=v1"; else echo "cgroup=none"; fi
         echo "ctl=${l# }"
         [ -n "$UNI" ] && echo "kill=1"
+        for x in $V1CTLS; do eval "[ -n \"\$V1_$x\" ] && echo \"v1_$x=\$V1_$x\""; done
+        [ -n "$UNI" ] && echo "uni=$UNI"
     fi
     echo "uid=$(id -u)"
     command -v taskset >/dev/null 2>&1 && echo "taskset=1"
     if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
         unshare -m --propagation private true 2>/dev/null; then
         echo "unshare=1"
+    fi
+    # The CPUs this shell may run on (a queued task is pinned to its own):
+    # stages get CPUs from these only.
+    if [ -r /proc/self/status ]; then
+        while read -r k v; do [ "$k" = Cpus_allowed_list: ] && echo "allowed=$v"; done </proc/self/status
     fi
     rd "$SYS/devices/system/cpu/online"
     echo "online=$RD"
@@ -176,16 +184,32 @@ rmdirs() {
     done
 }
 
+# CPU: the CPU time (us) the stage's cgroup has used ("" when unknown).
+cpu_used() {
+    CPU=
+    if [ -n "$cpuf" ]; then
+        rd "$cpuf/cpuacct.usage"
+        [ -n "$RD" ] && CPU=$((RD / 1000))
+    elif [ -n "$cpug" ]; then
+        kv "$cpug/cpu.stat" usage_usec
+        CPU=$KV
+    fi
+}
+
 run() {
     find_cg
     N="$BC_LIM_NAME-$$"
     made= enf= killg= frz= memg= pidg= cpug= cpuf=
     # The cgroups this stage gets, made with one mkdir (each exec counts:
-    # the wrapper runs before every limited stage).  On a hybrid setup the
-    # v2 tree kills and counts CPU time in place of the freezer and
-    # cpuacct; a cpuset or pids cgroup is made only for its limit.
+    # the wrapper runs before every limited stage), or already made by
+    # benchctl (BC_LIM_CG: their name, BC_LIM_MADE: the directories) when
+    # it runs on this machine.  On a hybrid setup the v2 tree kills and
+    # counts CPU time in place of the freezer and cpuacct; a cpuset or pids
+    # cgroup is made only for its limit (isolate.c: isolate_before_run, the same).
     want=
-    if [ -n "$V2" ]; then
+    if [ -n "${BC_LIM_CG:-}" ]; then
+        N=$BC_LIM_CG
+    elif [ -n "$V2" ]; then
         want=$V2/$N
     else
         [ -z "$UNI" ] && [ -n "$V1_freezer" ] && want="$want $V1_freezer/$N"
@@ -195,8 +219,12 @@ run() {
         [ -n "${BC_LIM_PIDS:-}" ] && [ -n "$V1_pids" ] && want="$want $V1_pids/$N"
         [ -n "$UNI" ] && want="$want $UNI/$N"
     fi
-    [ -n "$want" ] && mkdir $want 2>/dev/null
-    for d in $want; do [ -d "$d" ] && made="$d $made"; done
+    if [ -n "${BC_LIM_CG:-}" ]; then
+        made=${BC_LIM_MADE:-}
+    else
+        [ -n "$want" ] && mkdir $want 2>/dev/null
+        for d in $want; do [ -d "$d" ] && made="$d $made"; done
+    fi
     mk() { has_word "$made" "$1"; }
     if [ -n "$V2" ]; then
         G=$V2/$N
@@ -217,9 +245,6 @@ run() {
                 echo "$BC_LIM_PIDS" >"$G/pids.max" 2>/dev/null; then enf="$enf pids=cgroup2"; fi
         fi
     else
-        # Each cgroup costs a mkdir and an rmdir: the hybrid v2 tree, when
-        # there is one, kills and counts CPU time in place of the freezer
-        # and cpuacct; a pids cgroup is made only for a pids limit.
         if [ -z "$UNI" ] && [ -n "$V1_freezer" ] && mk "$V1_freezer/$N"; then
             frz=$V1_freezer/$N
             killg=$frz
@@ -241,7 +266,7 @@ run() {
         fi
         if [ -n "${BC_LIM_PIDS:-}" ] && [ -n "$V1_pids" ] && mk "$V1_pids/$N"; then
             pidg=$V1_pids/$N
-            if [ -n "${BC_LIM_PIDS:-}" ] && echo "$BC_LIM_PIDS" >"$pidg/pids.max" 2>/dev/null; then
+            if echo "$BC_LIM_PIDS" >"$pidg/pids.max" 2>/dev/null; then
                 enf="$enf pids=cgroup1"
             fi
         fi
@@ -268,23 +293,53 @@ run() {
     fi
     memrl=
     case "$enf" in *memory=*) ;; *) [ -n "${BC_LIM_MEM:-}" ] && memrl=$((BC_LIM_MEM / 1024)) && enf="$enf memory=rlimit" ;; esac
-    [ -n "${BC_LIM_CPUTIME:-}" ] && enf="$enf cputime=rlimit"
+    # cputime: each process by RLIMIT_CPU; the whole tree, where a cgroup
+    # counts its CPU time, by the watcher below.
+    ct=${BC_LIM_CPUTIME:-} ctus=${BC_LIM_CPUTIME_US:-}
+    if [ -n "$ct" ]; then
+        if [ -n "$ctus" ] && [ -n "$killg" ] && { [ -n "$cpuf" ] || [ -n "$cpug" ]; }; then
+            if [ -n "$V2" ]; then enf="$enf cputime=cgroup2"; else enf="$enf cputime=cgroup1"; fi
+        else
+            ctus=
+            enf="$enf cputime=rlimit"
+        fi
+    fi
     eval "set -- \"\$@\" $BC_LIM_SHELL"
     set -- "$@" "$BC_LIM_CMD"
     OUT=${BENCHCTL_HOST_TMPDIR:-/tmp}/$BC_LIM_NAME.lim
-    ct=${BC_LIM_CPUTIME:-}
+    keep=${BC_LIM_KEEP:-}
     unset BC_LIM_MODE BC_LIM_NAME BC_LIM_CPUS BC_LIM_MEM BC_LIM_PIDS BC_LIM_CPUTIME BC_LIM_TMP \
-        BC_LIM_NICE BC_LIM_SHELL BC_LIM_CMD
-    # The child joins the cgroups, takes its rlimits, then becomes the stage.
-    BC_LIM_JOIN=$made BC_LIM_AS=$memrl BC_LIM_CT=$ct sh -c '
-        for d in $BC_LIM_JOIN; do echo $$ >"$d/cgroup.procs" || exit 125; done
-        if [ -n "$BC_LIM_AS" ]; then ulimit -v "$BC_LIM_AS" || exit 125; fi
-        if [ -n "$BC_LIM_CT" ]; then
-            ulimit -S -t "$BC_LIM_CT" && ulimit -H -t $((BC_LIM_CT + 1)) || exit 125
+        BC_LIM_NICE BC_LIM_SHELL BC_LIM_CMD BC_LIM_CPUTIME_US BC_LIM_KEEP BC_LIM_CG BC_LIM_MADE
+    # A subshell (a fork, no exec) joins the cgroups with its own pid (read
+    # from /proc/self/stat by a builtin), takes its rlimits, then becomes
+    # the stage.
+    (
+        read -r me _ </proc/self/stat || exit 125
+        for d in $made; do echo "$me" >"$d/cgroup.procs" || exit 125; done
+        if [ -n "$memrl" ]; then ulimit -v "$memrl" || exit 125; fi
+        if [ -n "$ct" ]; then
+            ulimit -S -t "$ct" && ulimit -H -t $((ct + 1)) || exit 125
         fi
-        unset BC_LIM_JOIN BC_LIM_AS BC_LIM_CT
-        exec "$@"' sh "$@" &
+        exec "$@"
+    ) &
     pid=$!
+    # The tree's CPU time, polled: over the limit, the whole tree is killed.
+    wpid=
+    if [ -n "$ctus" ]; then
+        (
+            trap 'exit 0' TERM
+            while kill -0 $pid 2>/dev/null; do
+                cpu_used
+                if [ -n "$CPU" ] && [ "$CPU" -ge "$ctus" ]; then
+                    : >"$OUT.cpu"
+                    kill_cg "$killg" "$frz"
+                    exit 0
+                fi
+                sleep 0.1 2>/dev/null || sleep 1
+            done
+        ) &
+        wpid=$!
+    fi
     stopped=
     trap 'stopped=1; kill -TERM $pid 2>/dev/null' TERM INT HUP
     i=0
@@ -296,7 +351,13 @@ run() {
         break
     done
     trap '' TERM INT HUP
-    peak= oom= pmax= cpu= left=0
+    cpukill=
+    if [ -n "$wpid" ]; then
+        kill -TERM $wpid 2>/dev/null
+        wait $wpid 2>/dev/null
+        if [ -e "$OUT.cpu" ]; then cpukill=1; rm -f "$OUT.cpu"; fi
+    fi
+    peak= oom= pmax= left=0
     if [ -n "$memg" ]; then
         if [ -f "$memg/memory.peak" ]; then
             rd "$memg/memory.peak"
@@ -308,32 +369,32 @@ run() {
         peak=$RD oom=$KV
     fi
     if [ -n "$pidg" ]; then kv "$pidg/pids.events" max; pmax=$KV; fi
-    if [ -n "$cpuf" ]; then
-        rd "$cpuf/cpuacct.usage"
-        [ -n "$RD" ] && cpu=$((RD / 1000))
-    elif [ -n "$cpug" ]; then
-        kv "$cpug/cpu.stat" usage_usec
-        cpu=$KV
-    fi
+    cpu_used
     if [ -n "$killg" ]; then
         alive "$killg"
         left=$ALIVE
         kill_cg "$killg" "$frz"
     fi
     for d in $made; do [ "$d" = "$killg" ] || kill_cg "$d" "$frz"; done
-    [ -n "$made" ] && rmdir $made 2>/dev/null
-    rmdirs "$made"
+    # benchctl removes them itself when it runs on this machine (one
+    # process less a stage); else they go here.
+    if [ -z "$keep" ]; then
+        [ -n "$made" ] && rmdir $made 2>/dev/null
+        rmdirs "$made"
+    fi
     {
         echo "status=$st"
         echo "enforced=${enf# }"
         echo "peak=$peak"
         echo "oom=$oom"
         echo "pidsmax=$pmax"
-        echo "cpu_us=$cpu"
+        echo "cpu_us=$CPU"
+        echo "cpukill=$cpukill"
         echo "left=${left:-0}"
         echo "stopped=$stopped"
+        [ -n "$keep" ] && echo "cgroups=$made"
         echo "done=1"
-    } >"$OUT" # benchctl reads it only when its last line made it
+    } >>"$OUT" # one block a run (a repeated stage appends); benchctl reads complete blocks
     if [ $st -gt 128 ] && [ $st -lt 160 ]; then
         trap - TERM INT HUP
         kill -$((st - 128)) $$ 2>/dev/null

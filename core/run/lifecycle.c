@@ -95,6 +95,20 @@ static bool case_selected(const run_options *o, const cfg_case *cs)
     return false;
 }
 
+/* --memory-limit: no stage's limits.memory above it (a stage without one
+ * gets it), so every stage of a queued task is held to the task's memory. */
+static void cap_memory(const run_options *o, config *c)
+{
+    if (o->memory_limit <= 0)
+        return;
+    for (size_t i = 0; i < c->nstages; i++) {
+        cfg_limits *l = &c->stages[i].limits;
+        if (l->memory <= 0 || l->memory > o->memory_limit)
+            l->memory = o->memory_limit;
+        l->any = true;
+    }
+}
+
 static bool check_run_options(const run_options *o, config *c)
 {
     bool ok = true;
@@ -244,6 +258,7 @@ static int run_open(run *r, const run_options *o, loader *ld)
     int code = EXIT_USAGE;
     if (!check_run_options(o, c))
         goto fail;
+    cap_memory(o, c);
     if (c->git_capture || c->git_require_clean || c->git_save_patch)
         git_inspect(c->dir, &git);
     if (c->git_require_clean && git.is_repo && git.dirty) {
@@ -264,40 +279,62 @@ static int run_open(run *r, const run_options *o, loader *ld)
         goto fail;
     }
     char *err = NULL;
-    if (!runstore_create(c->output_dir, &r->id, &r->dir, &err)) {
+    /* The directory is made under a temporary name and renamed into its
+     * numbered place once its metadata.json is on disk: a kill at any
+     * moment leaves either no run or a run with metadata (`gc` removes a
+     * temporary one whose creator is gone).  Held for the run's life, its
+     * owner lock tells a reader whether the run crashed. */
+    if (!runstore_create(c->output_dir, &r->id, &r->dir, &r->owner_fd, &err)) {
         fprintf(stderr, "benchctl: %s\n", err);
         free(err);
         goto fail;
     }
     /* Room for the last metadata.json, whatever fills the disk later. */
     if (!reserve_ensure(r->dir, RESERVE_MIN)) {
-        fprintf(stderr, "benchctl: %s: no room for a run (%s); nothing was run\n", r->dir,
-                strerror(errno));
-        reserve_discard_run(r->dir);
-        free(r->dir);
-        free(r->id);
-        r->dir = r->id = NULL;
-        goto fail;
+        fprintf(stderr, "benchctl: %s: no room for a run (%s); nothing was run\n",
+                c->output_dir, strerror(errno));
+        goto discard;
     }
     /* From now on nothing benchctl writes in there follows a link a stage
      * planted (util/beneath.h). */
     beneath_set_root(r->dir);
     r->m0 = mono_ns(); /* duration_s: from the run directory's creation */
-    /* Held for the run's life: without it a reader knows the run crashed. */
-    r->owner_fd = runstore_own_run(r->dir);
     r->bin = self_exe();
     random_token(r->mark, sizeof r->mark);
-    leftovers_watch(r);
     r->tty = isatty(STDOUT_FILENO);
     if (r->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &r->ws) != 0)
         memset(&r->ws, 0, sizeof r->ws);
-    printf("Run ID: %s\n", r->id);
-    fflush(stdout);
     save_inputs(r, &git);
     meta_begin(r, &git);
+    if (!runstore_publish(c->output_dir, r->id, &r->dir, &err)) {
+        fprintf(stderr, "benchctl: %s; nothing was run\n", err);
+        free(err);
+        if (r->journal_fd >= 0)
+            close(r->journal_fd);
+        r->journal_fd = -1;
+        cJSON_Delete(r->meta);
+        r->meta = NULL;
+        r->custom = r->stages_json = r->cases_json = NULL;
+        cJSON_Delete(r->custom_written);
+        r->custom_written = NULL;
+        free(r->bin);
+        r->bin = NULL;
+        goto discard;
+    }
+    beneath_set_root(r->dir);
+    leftovers_watch(r);
+    printf("Run ID: %s\n", r->id);
+    fflush(stdout);
     git_state_free(&git);
     run_open_hosts(r);
     return EXIT_OK;
+discard:
+    beneath_set_root(NULL);
+    runstore_discard(r->dir, r->owner_fd);
+    r->owner_fd = -1;
+    free(r->dir);
+    free(r->id);
+    r->dir = r->id = NULL;
 fail:
     git_state_free(&git);
     cJSON_Delete(r->machine);

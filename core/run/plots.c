@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "run/plots.h"
 #include "run/run.h"
+#include "util/beneath.h"
 
 static const cfg_output *find_output(const config *c, const char *name)
 {
@@ -81,6 +82,15 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o, con
         free(ierr);
         return BC_ERR;
     }
+    /* The engine writes into a fresh directory benchctl made; the plot is
+     * moved into place after (no link planted in the run directory is
+     * written through: util/beneath.h). */
+    beneath_put bp;
+    if (!beneath_put_begin(&bp, out_abs, &ierr)) {
+        snprintf(err, err_size, "%s", ierr);
+        free(ierr);
+        return BC_ERR;
+    }
     bc_column *cols = xcalloc((o ? o->ncolumns : 0) + 1, sizeof *cols);
     size_t ncols = 0;
     for (size_t i = 0; o && i < o->ncolumns; i++)
@@ -89,7 +99,7 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o, con
     bc_plot_request req = {.size = sizeof req, .name = p->name, .type = p->type,
                            .x = p->x, .y = p->y, .groupby = p->groupby,
                            .aggregation = p->aggregation, .format = p->format,
-                           .output_path = out_abs, .source_path = in->src_abs, .columns = cols,
+                           .output_path = bp.path, .source_path = in->src_abs, .columns = cols,
                            .n_columns = ncols};
     fill_request(&req, p, in);
     optview v = {pl->desc.options, p->options, NULL, 0};
@@ -103,11 +113,17 @@ static int render_one(struct run *r, const cfg_plot *p, const cfg_output *o, con
         free(ierr);
     }
     struct stat st;
-    if (rc == BC_OK && (stat(out_abs, &st) != 0 || st.st_size == 0)) {
+    if (rc == BC_OK && (stat(bp.path, &st) != 0 || st.st_size == 0)) {
         snprintf(ctx.error, sizeof ctx.error, "the plot engine reported success but wrote no %s",
                  out_abs);
         rc = BC_ERR;
     }
+    if (rc == BC_OK && !beneath_put_commit(&bp, &ierr)) {
+        snprintf(ctx.error, sizeof ctx.error, "%s", ierr);
+        free(ierr);
+        rc = BC_ERR;
+    }
+    beneath_put_end(&bp);
     if (rc != BC_OK)
         snprintf(err, err_size, "%s", ctx.error[0] ? ctx.error : "the plot engine failed");
     opts_free(&v);

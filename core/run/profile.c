@@ -24,6 +24,7 @@
 
 #include "analysis/folded.h"
 #include "report/flame.h"
+#include "util/beneath.h"
 #include "util/log.h"
 #include "run/run.h"
 
@@ -231,19 +232,28 @@ static bool keep_run(prof_job *pj, int rep, char **why)
     bool data_kept, kept_folded = false;
     if (pj->shared) {
         data_kept = strcmp(data_local, pj->data_host) == 0 || rename(pj->data_host, data_local) == 0;
-        bc_profile_request req = prof_request(pj, data_local, folded_local);
-        kept_folded = data_kept && pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
+        /* The folded file is the plugin's to write: through a fresh
+         * directory, moved into place (util/beneath.h). */
+        beneath_put bp;
+        char *perr = NULL;
+        if (data_kept && beneath_put_begin(&bp, folded_local, &perr)) {
+            bc_profile_request req = prof_request(pj, data_local, bp.path);
+            kept_folded = pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
+            if (kept_folded && !beneath_put_commit(&bp, &perr))
+                kept_folded = false;
+            beneath_put_end(&bp);
+        }
+        if (perr)
+            snprintf(ctx.error, sizeof ctx.error, "%s", perr);
+        free(perr);
     } else {
         bc_profile_request req = prof_request(pj, pj->data_host, pj->folded_host);
         bool on_host = pj->p->ops.profiler.fold(&ctx.pub, &req) == BC_OK;
         core_ctx hc;
         hostconn_ctx(pj->h, &hc);
-        data_kept = pj->h->p->ops.host.get_file &&
-                    pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->data_host,
-                                                data_local) == BC_OK;
+        data_kept = hostconn_fetch(pj->h, &hc, pj->data_host, data_local) == BC_OK;
         kept_folded = on_host && data_kept &&
-                      pj->h->p->ops.host.get_file(&hc.pub, pj->h->conn, pj->folded_host,
-                                                  folded_local) == BC_OK;
+                      hostconn_fetch(pj->h, &hc, pj->folded_host, folded_local) == BC_OK;
         if (!data_kept && !ctx.error[0])
             snprintf(ctx.error, sizeof ctx.error, "cannot fetch the raw profile from host '%s': "
                      "%.600s", pj->h->cfg->alias, hc.error[0] ? hc.error : "no get_file");

@@ -120,7 +120,8 @@ int run_cancelled(run *r);
 /* r->hosts from r->cfg's hosts, none opened yet. */
 void run_open_hosts(run *r);
 /* Is s one of the private directory names transports make
- * (/tmp/benchctl.XXXX, nothing a shell would interpret)?  (gc.c) */
+ * (/tmp/benchctl.XXXX, or <absolute dir>/.benchctl-<transport>.XXXX;
+ * nothing a shell would interpret)?  (gc.c) */
 bool run_private_dir_name(const char *s);
 /* rm -r of dir, never following a link.  false when something stayed. */
 bool run_remove_tree(const char *dir);
@@ -143,6 +144,12 @@ int hostconn_exec_capture(hostconn *h, core_ctx *caller, const char *command,
                           int64_t timeout_ms, int *exit_status, char *out, size_t out_size);
 /* A context for a call into h's transport. */
 void hostconn_ctx(hostconn *h, core_ctx *ctx);
+/* Copy remote (on h) to local with h's transport; ctx is a context for
+ * h's transport (hostconn_ctx).  A local path in the run directory is
+ * written through a fresh directory benchctl made and moved into place
+ * (beneath_put): a link planted on the way or at the name fails the copy,
+ * never sends it outside.  BC_OK, or an error in ctx->error. */
+int hostconn_fetch(hostconn *h, core_ctx *ctx, const char *remote, const char *local);
 bool hostconn_open(hostconn *h);   /* false: h->error says why */
 /* clock.c: h's clock offset, measured once per run (opened first): what
  * the transport measured while it opened, 0 +/- 0 on the controller, else

@@ -96,13 +96,16 @@ static int run_measured(stage_job *j, bc_exec_result *res)
             break;
         if (i == total - 1)
             j->captured.len = 0; /* append_metadata reads the last run's stdout */
+        isolate_before_run(j->h, &j->iso, &j->ex);
         rc = j->fn ? fanout_exec(j->fn, j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res,
                                  &wall)
                    : exec_run(j->h, &j->ctx, &j->ex.req, limit, GRACE_STAGE_MS, res, &wall);
         prof_span span;
         bool spanned = profile_after_run(j->prof, i, rc != EXEC_START_FAILED, &span);
-        if (rc != EXEC_START_FAILED)
+        if (rc != EXEC_START_FAILED) {
             j->started = true;
+            j->iso.runs++; /* each run of a limited stage reports its own findings */
+        }
         bool failed = rc != BC_OK || res->term_signal || res->exit_status != 0;
         if (failed && j->per_rep && i >= st->warmup && rc != EXEC_START_FAILED) {
             /* What the failed or stopped repetition wrote is kept too
@@ -173,9 +176,14 @@ static bool judge_run(stage_job *j, int rc, const bc_exec_result *res)
             snprintf(lim, sizeof lim, " (%lld processes)", (long long)st->limits.pids);
         else if (strcmp(t, "cputime") == 0)
             snprintf(lim, sizeof lim, " (%lld ms of CPU)", (long long)st->limits.cputime_ms);
-        j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
-                           "termination: %s)", st->name, alias, t, lim,
-                           res->term_signal ? strsignal(res->term_signal) : "it failed", t);
+        if (cJSON_GetObjectItem(j->sr->isolation, "termination_note"))
+            j->err = xasprintf("stage '%s' on host '%s' ran out of its %s limit%s: it failed "
+                               "near the limit, under RLIMIT_AS (inferred; termination: %s)",
+                               st->name, alias, t, lim, t);
+        else
+            j->err = xasprintf("stage '%s' on host '%s' hit its %s limit%s and was stopped (%s; "
+                               "termination: %s)", st->name, alias, t, lim,
+                               res->term_signal ? strsignal(res->term_signal) : "it failed", t);
     } else if (rc == BC_TIMEOUT) {
         j->err = xasprintf("stage '%s' on host '%s' timed out after %lld ms (stage timeout%s)",
                            st->name, alias, (long long)st->timeout_ms,
@@ -309,6 +317,7 @@ int stage_run_one(run *r, stage_rec *sr, const char *prefix, struct fan_node *fn
         bc_exec_result res = {.size = sizeof res, .user_us = -1, .sys_us = -1,
                               .max_rss_kb = -1};
         if (isolate_wrap(r, j.h, &st->limits, st->name, &j.ex, &j.iso, &j.err)) {
+            j.iso.warmup = (int)st->warmup;
             int rc = run_measured(&j, &res);
             record_set_accounting(sr, j.ctx.accounting);
             isolate_finish(r, j.h, &j.iso, rc, &res, sr);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/hostfacts.h"
+#include "util/cpulist.h"
 #include "util/util.h"
 
 const char noise_script[] = NOISE_SCRIPT;
@@ -93,28 +94,8 @@ static void add(cJSON *checks, const char *name, verdict v, const char *value, c
 /* The number of CPUs in a list such as "0-3,6,8-9"; 0 when not one. */
 static long cpu_list_count(const char *s)
 {
-    long n = 0;
-    while (s && *s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0)
-            return 0;
-        s = end;
-        if (*s == '-') {
-            b = strtol(s + 1, &end, 10);
-            if (end == s + 1 || b < a)
-                return 0;
-            s = end;
-        }
-        n += b - a + 1;
-        if (*s == ',')
-            s++;
-        else if (*s && *s != '\n' && *s != ' ')
-            return 0;
-        else
-            break;
-    }
-    return n;
+    cpuset_t set;
+    return s && cpuset_parse(s, &set) ? (long)cpuset_count(&set) : 0;
 }
 
 static void check_governor(cJSON *checks, const cJSON *f)

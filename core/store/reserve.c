@@ -58,9 +58,3 @@ void reserve_release(const char *run_dir)
     unlink(path);
     free(path);
 }
-
-void reserve_discard_run(const char *run_dir)
-{
-    reserve_release(run_dir);
-    rmdir(run_dir);
-}

@@ -21,8 +21,4 @@ bool reserve_ensure(const char *run_dir, size_t bytes);
  * there is none. */
 void reserve_release(const char *run_dir);
 
-/* Remove a run directory that holds nothing yet but (part of) its
- * reserve: a run that could not start. */
-void reserve_discard_run(const char *run_dir);
-
 #endif

@@ -71,6 +71,11 @@ static cJSON *stage_entry(const cJSON *rec)
     const cJSON *rep = cJSON_GetObjectItem(rec, "repeat");
     if (rep)
         cJSON_AddItemToObject(s, "repeat", cJSON_Duplicate(rep, true));
+    /* What the system that ran the command accounted for it (a transport's
+     * host_accounting: slurm's job and step, queue wait, elapsed, CPU). */
+    const cJSON *acct = cJSON_GetObjectItem(rec, "accounting");
+    if (cJSON_IsObject(acct))
+        cJSON_AddItemToObject(s, "accounting", cJSON_Duplicate(acct, true));
     const cJSON *prof = cJSON_GetObjectItem(rec, "profile");
     if (prof)
         cJSON_AddItemToObject(s, "profile", cJSON_Duplicate(prof, true));

@@ -8,7 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,25 @@ void runstore_unlock(int fd)
     }
 }
 
+/* The run ID in a run directory's name, or in the name of one still being
+ * made (NEW_PREFIX "<id>.XXXXXX"); 0 for other names. */
+static long long id_in_name(const char *name)
+{
+    if (is_run_id(name))
+        return strtoll(name, NULL, 10);
+    size_t pl = strlen(RUNSTORE_NEW_PREFIX);
+    if (strncmp(name, RUNSTORE_NEW_PREFIX, pl) != 0)
+        return 0;
+    const char *dot = strchr(name + pl, '.');
+    if (!dot)
+        return 0;
+    char *num = xstrndup(name + pl, (size_t)(dot - name - (ptrdiff_t)pl));
+    long long v = is_run_id(num) ? strtoll(num, NULL, 10) : 0;
+    free(num);
+    return v;
+}
+
+/* The highest run ID in output_dir, counting runs still being made. */
 static long long max_existing(const char *output_dir)
 {
     long long max = 0;
@@ -137,19 +158,21 @@ static long long max_existing(const char *output_dir)
     if (!d)
         return 0;
     struct dirent *de;
-    while ((de = readdir(d)))
-        if (is_run_id(de->d_name)) {
-            long long v = strtoll(de->d_name, NULL, 10);
-            if (v > max)
-                max = v;
-        }
+    while ((de = readdir(d))) {
+        long long v = id_in_name(de->d_name);
+        if (v > max)
+            max = v;
+    }
     closedir(d);
     return max;
 }
 
-bool runstore_create(const char *output_dir, char **id, char **dir, char **err)
+bool runstore_is_new_dir(const char *name) { return id_in_name(name) > 0 && !is_run_id(name); }
+
+bool runstore_create(const char *output_dir, char **id, char **dir, int *owner_fd, char **err)
 {
     *id = *dir = *err = NULL;
+    *owner_fd = -1;
     if (!mkdir_p(output_dir, 0755)) {
         *err = xasprintf("cannot create output directory %s: %s", output_dir, strerror(errno));
         return false;
@@ -168,47 +191,107 @@ bool runstore_create(const char *output_dir, char **id, char **dir, char **err)
     }
     long long existing = max_existing(output_dir);
     long long top = last > existing ? last : existing;
+    char *tmp = NULL;
     if (top < 0 || top >= LLONG_MAX - 1000) { /* never wrap into negative IDs */
         *err = xasprintf("no run ID left in %s (the last is %lld, from %s or a run directory); "
                          "move the runs to a new output_dir", output_dir, top, counter);
-        free(counter);
-        runstore_unlock(fd);
-        return false;
+        goto out;
     }
     long long next = top + 1;
-    bool ok = false;
-    for (int tries = 0; tries < 1000; tries++, next++) {
-        char *path = xasprintf("%s/%lld", output_dir, next);
-        if (mkdir(path, 0755) == 0) {
-            *dir = path;
-            ok = true;
-            break;
-        }
-        int e = errno;
-        free(path);
-        if (e != EEXIST) {
-            *err = xasprintf("cannot create run directory in %s: %s", output_dir, strerror(e));
-            break;
-        }
+    /* Made under a name `list` never shows, its owner lock taken before
+     * the store's lock is let go: `gc` (which looks under that lock) never
+     * takes it for a dead one. */
+    tmp = xasprintf("%s/%s%lld.XXXXXX", output_dir, RUNSTORE_NEW_PREFIX, next);
+    if (!mkdtemp(tmp) || chmod(tmp, 0755) != 0) {
+        *err = xasprintf("cannot create a run directory in %s: %s", output_dir, strerror(errno));
+        rmdir(tmp);
+        goto out;
     }
-    if (ok) {
-        char num[32];
-        int n = snprintf(num, sizeof num, "%lld\n", next);
-        if (!write_file_atomic(counter, num, (size_t)n, false)) {
-            *err = xasprintf("cannot write %s: %s", counter, strerror(errno));
-            rmdir(*dir);
-            free(*dir);
-            *dir = NULL;
-            ok = false;
-        } else {
-            *id = xasprintf("%lld", next);
-        }
-    } else if (!*err) {
-        *err = xasprintf("cannot find a free run ID in %s", output_dir);
+    *owner_fd = runstore_own_run(tmp);
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld\n", next);
+    if (!write_file_atomic(counter, num, (size_t)n, false)) {
+        *err = xasprintf("cannot write %s: %s", counter, strerror(errno));
+        runstore_discard(tmp, *owner_fd);
+        *owner_fd = -1;
+        goto out;
     }
+    *id = xasprintf("%lld", next);
+    *dir = tmp;
+    tmp = NULL;
+out:
+    free(tmp);
     free(counter);
     runstore_unlock(fd);
-    return ok;
+    return *dir != NULL;
+}
+
+bool runstore_publish(const char *output_dir, const char *id, char **dir, char **err)
+{
+    *err = NULL;
+    char *final = xasprintf("%s/%s", output_dir, id);
+    /* Never onto an existing run (a directory made by hand with that
+     * number): renameat2 refuses; where the file system cannot say so,
+     * rename(2) still refuses a directory that holds anything. */
+    int rc = renameat2(AT_FDCWD, *dir, AT_FDCWD, final, RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        struct stat st;
+        if (lstat(final, &st) == 0)
+            errno = EEXIST;
+        else
+            rc = rename(*dir, final);
+    }
+    if (rc != 0) {
+        *err = xasprintf("cannot move the new run directory %s to %s: %s", *dir, final,
+                         strerror(errno));
+        free(final);
+        return false;
+    }
+    int dfd = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* the new name survives a crash of the machine */
+        if (fsync(dfd) != 0 && errno != EINVAL)
+            fprintf(stderr, "benchctl: warning: cannot sync %s: %s\n", output_dir,
+                    strerror(errno));
+        close(dfd);
+    }
+    free(*dir);
+    *dir = final;
+    return true;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+bool runstore_discard(const char *dir, int owner_fd)
+{
+    runstore_unlock(owner_fd);
+    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
+void runstore_stale_new(const char *output_dir, strvec *dirs)
+{
+    int fd;
+    if (!runstore_lock(output_dir, &fd))
+        return;
+    DIR *d = opendir(output_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!runstore_is_new_dir(de->d_name))
+            continue;
+        char *p = path_join(output_dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && runstore_run_alive(p) != 1)
+            sv_push(dirs, de->d_name);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    runstore_unlock(fd);
 }
 
 cJSON *runstore_read(const char *output_dir, const char *id, char **err)

@@ -15,9 +15,33 @@
 
 #include "util/util.h"
 
-/* Create output_dir (if needed) and a new run directory in it.  On success
- * *id and *dir are set (owned); on failure *err explains (owned). */
-bool runstore_create(const char *output_dir, char **id, char **dir, char **err);
+/* A run directory being made: output_dir/RUNSTORE_NEW_PREFIX<id>.XXXXXX
+ * until its first metadata.json is on disk, then renamed to output_dir/<id>
+ * (so a run directory never lacks its metadata, even after kill -9). */
+#define RUNSTORE_NEW_PREFIX ".benchctl-new."
+
+/* Create output_dir (if needed), take the next run ID and make the new
+ * run's directory under its temporary name (RUNSTORE_NEW_PREFIX), with
+ * its owner lock held (*owner_fd, as runstore_own_run; -1 where the file
+ * system has no locks).  IDs are taken under the store's lock and never
+ * reused: the temporary name carries the ID.  On success *id and *dir
+ * (the temporary path) are set (owned); on failure *err explains (owned). */
+bool runstore_create(const char *output_dir, char **id, char **dir, int *owner_fd, char **err);
+/* Move the new run directory *dir (from runstore_create, its metadata.json
+ * written) to output_dir/<id>, never onto an existing one, and sync
+ * output_dir.  On success *dir is replaced by the final path (owned);
+ * false with *err (owned) otherwise (*dir unchanged). */
+bool runstore_publish(const char *output_dir, const char *id, char **dir, char **err);
+/* Remove a run directory that never started (a temporary one) and all it
+ * holds; owner_fd (its owner lock, or -1) is released first.  false with
+ * errno when something could not be removed. */
+bool runstore_discard(const char *dir, int owner_fd);
+/* Is name a temporary run directory's name (RUNSTORE_NEW_PREFIX<id>.*)? */
+bool runstore_is_new_dir(const char *name);
+/* The names of the temporary run directories in output_dir whose creator
+ * is gone (their owner lock not held: killed before the run started),
+ * appended to dirs; looked at under the store's lock. */
+void runstore_stale_new(const char *output_dir, strvec *dirs);
 /* Read output_dir/<id>/metadata.json; NULL with *err on failure. */
 cJSON *runstore_read(const char *output_dir, const char *id, char **err);
 /* Write a JSON document (pretty, newline-terminated) to path atomically

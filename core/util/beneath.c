@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include "util/beneath.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,4 +128,194 @@ bool mkdir_beneath(const char *path)
         close(fd);
     errno = e;
     return fd >= 0;
+}
+
+/* ---- files written by others (beneath_put) ------------------------------ */
+
+#define PUT_PREFIX ".benchctl-put."
+
+/* "<path> is a symbolic link (to TARGET)": why benchctl will not use it. */
+static char *link_message(int dfd, const char *name, const char *path)
+{
+    char target[512];
+    ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    return xasprintf("%s is a symbolic link%s%s%s planted in the run directory; benchctl does "
+                     "not write through links there, so nothing was written (remove the link)",
+                     path, n > 0 ? " (to " : "", target, n > 0 ? ")" : "");
+}
+
+bool beneath_put_begin(beneath_put *bp, const char *dest, char **why)
+{
+    *bp = (beneath_put){.dest = xstrdup(dest), .pdfd = -1, .sdfd = -1};
+    *why = NULL;
+    if (!beneath_root_has(dest) || dest[root_len] == '\0') {
+        bp->path = xstrdup(dest);
+        return true;
+    }
+    const char *last;
+    bp->pdfd = open_parent_beneath(bp->dest, true, &last);
+    struct stat st;
+    if (bp->pdfd < 0) {
+        *why = errno == ELOOP
+                   ? xasprintf("a directory on the way to %s is a symbolic link planted in the run "
+                               "directory; benchctl does not write through links there, so "
+                               "nothing was written (remove the link)", dest)
+                   : xasprintf("cannot make the directory of %s: %s", dest, strerror(errno));
+        goto fail;
+    }
+    if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+        *why = xasprintf("%s does not name a file", dest);
+        goto fail;
+    }
+    if (fstatat(bp->pdfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        *why = link_message(bp->pdfd, last, dest);
+        goto fail;
+    }
+    fstat(bp->pdfd, &st);
+    bp->pdev = st.st_dev;
+    bp->pino = st.st_ino;
+    for (int tries = 0; tries < 16 && !bp->stage_name; tries++) {
+        char tok[9];
+        random_token(tok, sizeof tok);
+        char *name = xasprintf(PUT_PREFIX "%s", tok);
+        if (mkdirat(bp->pdfd, name, 0700) == 0)
+            bp->stage_name = name;
+        else if (errno != EEXIST) {
+            *why = xasprintf("cannot make a directory beside %s: %s", dest, strerror(errno));
+            free(name);
+            goto fail;
+        } else {
+            free(name);
+        }
+    }
+    if (!bp->stage_name) {
+        *why = xasprintf("cannot make a directory beside %s", dest);
+        goto fail;
+    }
+    bp->sdfd = openat(bp->pdfd, bp->stage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (bp->sdfd < 0 || fstat(bp->sdfd, &st) != 0) {
+        *why = xasprintf("cannot open a directory beside %s: %s", dest, strerror(errno));
+        goto fail;
+    }
+    bp->sdev = st.st_dev;
+    bp->sino = st.st_ino;
+    char *dir = xstrndup(bp->dest, (size_t)(last - bp->dest));
+    bp->path = xasprintf("%s%s/%s", dir, bp->stage_name, last);
+    free(dir);
+    return true;
+fail:
+    beneath_put_end(bp);
+    return false;
+}
+
+/* Is fd's directory (dev, ino)? */
+static bool same_dir(int fd, dev_t dev, ino_t ino)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* Move the regular file name from the fresh directory to the
+ * destination's, never onto a link; true when moved or not a regular file
+ * (what else a writer leaves is removed with the directory). */
+static bool move_one(beneath_put *bp, const char *name, char **why)
+{
+    struct stat st;
+    if (fstatat(bp->sdfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        return true;
+    const char *last = strrchr(bp->dest, '/') + 1;
+    char *path = xasprintf("%.*s%s", (int)(last - bp->dest), bp->dest, name);
+    bool ok = true;
+    if (fstatat(bp->pdfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        *why = link_message(bp->pdfd, name, path);
+        ok = false;
+    } else if (renameat(bp->sdfd, name, bp->pdfd, name) != 0) {
+        *why = xasprintf("cannot move %s into place: %s", path, strerror(errno));
+        ok = false;
+    }
+    free(path);
+    return ok;
+}
+
+bool beneath_put_commit(beneath_put *bp, char **why)
+{
+    *why = NULL;
+    if (!bp->stage_name)
+        return true;
+    const char *last = strrchr(bp->dest, '/') + 1;
+    /* The way is still the one prepared: no directory on it was swapped
+     * for a link or another directory while the writer wrote. */
+    const char *l2;
+    int now = open_parent_beneath(bp->dest, false, &l2);
+    int snow = now >= 0 ? openat(now, bp->stage_name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                                                          O_CLOEXEC)
+                        : -1;
+    bool same = same_dir(now, bp->pdev, bp->pino) && same_dir(snow, bp->sdev, bp->sino);
+    if (now >= 0)
+        close(now);
+    if (snow >= 0)
+        close(snow);
+    if (!same) {
+        *why = xasprintf("a directory on the way to %s was replaced (by a symbolic link?) while "
+                         "it was written; benchctl does not write through links in the run "
+                         "directory, so the file was not kept", bp->dest);
+        return false;
+    }
+    struct stat st;
+    if (fstatat(bp->sdfd, last, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        *why = xasprintf("nothing was written at %s", bp->dest);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = S_ISLNK(st.st_mode)
+                   ? xasprintf("the writer of %s left a symbolic link instead of a file; it was "
+                               "not kept", bp->dest)
+                   : xasprintf("%s is not a regular file; it was not kept", bp->dest);
+        return false;
+    }
+    /* The file first, then what the writer wrote beside it. */
+    if (!move_one(bp, last, why))
+        return false;
+    int dfd = dup(bp->sdfd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char *side = NULL;
+        if (strcmp(de->d_name, last) != 0 && !move_one(bp, de->d_name, &side)) {
+            fprintf(stderr, "benchctl: warning: %s\n", side);
+            free(side);
+        }
+    }
+    if (d)
+        closedir(d);
+    else if (dfd >= 0)
+        close(dfd);
+    return true;
+}
+
+void beneath_put_end(beneath_put *bp)
+{
+    if (bp->sdfd >= 0) {
+        int dfd = dup(bp->sdfd);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                unlinkat(bp->sdfd, de->d_name, 0) != 0)
+                unlinkat(bp->sdfd, de->d_name, AT_REMOVEDIR);
+        if (d)
+            closedir(d);
+        else if (dfd >= 0)
+            close(dfd);
+        close(bp->sdfd);
+    }
+    if (bp->stage_name && bp->pdfd >= 0)
+        unlinkat(bp->pdfd, bp->stage_name, AT_REMOVEDIR);
+    if (bp->pdfd >= 0)
+        close(bp->pdfd);
+    free(bp->stage_name);
+    free(bp->path);
+    free(bp->dest);
+    *bp = (beneath_put){.pdfd = -1, .sdfd = -1};
 }

@@ -86,3 +86,25 @@ size_t cpuset_count(const cpuset_t *s)
         n += (size_t)__builtin_popcountll(s->w[i]);
     return n;
 }
+
+int *cpuset_ids(const cpuset_t *s, size_t *n)
+{
+    *n = cpuset_count(s);
+    if (*n == 0)
+        return NULL;
+    int *ids = xmalloc(*n * sizeof *ids);
+    size_t k = 0;
+    for (unsigned c = 0; c < CPUSET_MAX && k < *n; c++)
+        if (cpuset_has(s, c))
+            ids[k++] = (int)c;
+    return ids;
+}
+
+char *cpuset_format_ids(const int *ids, size_t n)
+{
+    cpuset_t s = {{0}};
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= 0)
+            cpuset_add(&s, (unsigned)ids[i]);
+    return cpuset_format(&s);
+}

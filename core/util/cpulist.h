@@ -37,5 +37,10 @@ static inline void cpuset_del(cpuset_t *s, unsigned cpu)
 }
 /* How many CPUs are in s. */
 size_t cpuset_count(const cpuset_t *s);
+/* The CPUs of s in ascending order (owned; *n of them, NULL when none). */
+int *cpuset_ids(const cpuset_t *s, size_t *n);
+/* n CPU numbers as a list ("0-3,8"; numbers outside 0..CPUSET_MAX-1 are
+ * left out): a new string. */
+char *cpuset_format_ids(const int *ids, size_t n);
 
 #endif

@@ -173,7 +173,7 @@ stages:
         def left(dirs):
             by = {}
             for d, h in dirs.items():
-                if os.path.isdir(d):
+                if os.path.isdir(d) or os.path.isdir(d + ".gone"):  # the dispatcher moves it there first
                     by[h] = by.get(h, 0) + 1
             return by
         dirs_before = left(dirs)

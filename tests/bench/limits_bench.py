@@ -5,13 +5,18 @@
    same stages with `limits: {cpus: 1, memory: 256M, pids: 1000}` (the
    wrapper script, a cgroup per stage where the machine has them), run
    alternately R rounds each; medians, their ratio, and the cost per stage.
+   With --baseline OTHER (another build of benchctl, e.g. before a change
+   to the wrapper), the limited config also runs under it in the same
+   alternation: the per-stage cost of both builds side by side.
 2. Use: the coefficient of variation of REPS repetitions of a CPU-bound
    command (its own elapsed time, printed by the command, so the wrapper's
    start-up is not in it) while a CPU hog spins on CPU 0: unpinned against
    pinned away from the hog (`limits: {cpus: "1"}`), alternately, one
-   stage of `repeat: REPS` each, R2 rounds.  Needs 2 CPUs or more.
+   stage of `repeat: REPS` each, R2 rounds.  Needs 2 CPUs or more;
+   --skip-stability leaves it out.
 
 usage: limits_bench.py BENCHCTL [--stages 100] [--rounds 5] [--reps 30] [--rounds2 2]
+                       [--baseline OTHER_BENCHCTL] [--skip-stability]
 """
 import argparse
 import json
@@ -47,16 +52,23 @@ def cost(a, top):
           f"stages:\n{stages}")
     write(f"{top}/limited.yaml", f"benchmark: {{name: limited, output_dir: ./runs, report: false}}\n"
           f"stages:\n{limited}")
-    t = {"plain": [], "limited": []}
+    t = {"plain": [], "limited": [], "baseline": []}
     for _ in range(a.rounds):
         for name in ("plain", "limited"):
             t[name].append(run(a.benchctl, f"{top}/{name}.yaml", top))
+        if a.baseline:
+            t["baseline"].append(run(a.baseline, f"{top}/limited.yaml", top))
     mp, ml = statistics.median(t["plain"]), statistics.median(t["limited"])
     print(f"{a.stages} stages of `true`, {a.rounds} rounds, median wall time of `benchctl run`:")
     print(f"  without limits   {mp:8.3f} s   ({mp / a.stages * 1000:.1f} ms a stage)")
     print(f"  with limits      {ml:8.3f} s   ({ml / a.stages * 1000:.1f} ms a stage)")
     print(f"  ratio            {ml / mp:8.2f}x   (isolation adds {(ml - mp) / a.stages * 1000:.1f} "
           "ms a stage)")
+    if a.baseline:
+        mb = statistics.median(t["baseline"])
+        print(f"  with limits, baseline build {mb:8.3f} s   ratio {mb / mp:.2f}x against no "
+              f"limits (isolation adds {(mb - mp) / a.stages * 1000:.1f} ms a stage); "
+              f"this build / baseline {ml / mb:.2f}x")
 
 
 def cv_of(top, run_dir):
@@ -111,12 +123,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--rounds2", type=int, default=2)
+    ap.add_argument("--baseline", help="another benchctl build to run the limited config with")
+    ap.add_argument("--skip-stability", action="store_true", help="the cost figure only")
     a = ap.parse_args()
     a.benchctl = os.path.abspath(a.benchctl)
+    if a.baseline:
+        a.baseline = os.path.abspath(a.baseline)
     print(f"load average before: {os.getloadavg()[0]:.2f} (a shared machine: figures vary)")
     with tempfile.TemporaryDirectory() as top:
         cost(a, top)
-        stability(a, top)
+        if not a.skip_stability:
+            stability(a, top)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@
    with fork+exec from Python (ratio);
 2. scheduling 10,000 queued tasks of mixed sizes (tests/bench/sched_bench.c,
    a simulation to the end): time per scheduling decision, next to a plain
-   qsort of the same queue (ratio).
+   qsort of the same queue (ratio);
+3. the cost of enforcing a task's memory: submit-to-finish of the empty task
+   with --memory 64M (its stage in a memory cgroup, or under RLIMIT_AS where
+   there is none) next to the same task without (difference, ratio).
 
 usage: queue_bench.py BENCHCTL SCHED_BENCH [N]
 """
@@ -26,7 +29,8 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def latency(bc, n):
+def latency(bc, n, memory=0):
+    """Submit-to-start and submit-to-finish times of n empty tasks, one at a time."""
     with tempfile.TemporaryDirectory(prefix="queue-bench.") as d:
         sock = os.path.join(d, "q.sock")
         cpu = min(os.sched_getaffinity(0))
@@ -46,10 +50,11 @@ def latency(bc, n):
             c = socket.socket(socket.AF_UNIX)
             c.connect(sock)
             cr = c.makefile("rb")
-            lat = []
+            lat, ends = [], []
             for _ in range(n):
                 req = {"v": 1, "op": "submit", "task": {"kind": "command", "argv": ["true"],
-                                                        "cwd": d, "output_dir": d + "/runs"}}
+                                                        "cwd": d, "output_dir": d + "/runs",
+                                                        "memory": memory}}
                 t0 = time.perf_counter()
                 c.sendall(json.dumps(req).encode() + b"\n")
                 tid = json.loads(cr.readline())["id"]
@@ -61,9 +66,17 @@ def latency(bc, n):
                     if e["event"] == "started" and started is None:
                         started = time.perf_counter() - t0
                     if e["event"] == "finished":
+                        if e["task"]["state"] != "succeeded":
+                            sys.exit(f"queue_bench: task {tid} {e['task']['state']}: "
+                                     f"{e['task'].get('reason')}")
+                        ends.append(time.perf_counter() - t0)
+                        run_dir = e["task"]["run_dir"]
                         break
                 lat.append(started)
-            return lat
+            # how the last task's stage was limited (v1, v2 or none: RLIMIT_AS)
+            with open(os.path.join(run_dir, "metadata.json")) as m:
+                limits = json.load(m)["stages"][0].get("limits", {})
+            return lat, ends, limits.get("cgroup", "-")
         finally:
             daemon.terminate()
             daemon.wait(60)
@@ -81,7 +94,7 @@ def spawn_ref(n):
 def main():
     bc, sched = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 100
-    lat = latency(bc, n)
+    lat, ends, _ = latency(bc, n)
     ref = spawn_ref(n)
     m, p99, rm = statistics.median(lat), pct(lat, 99), statistics.median(ref)
     print(f"submit-to-start, empty task, idle daemon ({n} tasks): median {m * 1e3:.2f} ms, "
@@ -95,6 +108,12 @@ def main():
           f"{r['decisions']} decisions, {per * 1e6:.0f} us per decision "
           f"(reference qsort of the same queue: {ref_per * 1e6:.0f} us, ratio {per / ref_per:.2f}x); "
           f"up to {r['max_running']} tasks side by side")
+    _, ends_mem, how = latency(bc, n, 64 << 20)
+    e0, e1 = statistics.median(ends), statistics.median(ends_mem)
+    print(f"submit-to-finish, empty task ({n} tasks each): median {e0 * 1e3:.1f} ms without "
+          f"--memory, {e1 * 1e3:.1f} ms with --memory 64M (its stage under a memory limit; "
+          f"cgroup: {how}); enforcement costs {(e1 - e0) * 1e3:.1f} ms per task "
+          f"(ratio {e1 / e0:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@
 #   slurm_start [N]      start the cluster with N nodes (default 4) in the
 #                        partition `debug`; exports SLURM_CONF; returns once
 #                        sinfo shows every node idle (bounded wait); stopped
-#                        from the EXIT trap
+#                        from the EXIT trap.  Each node has a directory of its
+#                        own at $SLURM_NODEFS (a tmpfs in the slurmd's mount
+#                        namespace) that this machine does not see.
 #   slurm_stop           stop the daemons started by slurm_start
 #   slurm_jobs           the job ids in the queue (squeue), one a line
 #   slurm_wait_empty     wait (bounded) until the queue is empty; fails if not
 
 SLURM_DIR=
+SLURM_NODEFS=
 SLURM_PIDS=()
 
 slurm_require() {
@@ -24,7 +27,7 @@ slurm_require() {
     exit 0
   fi
   local b
-  for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/bin/salloc /usr/bin/srun \
+  for b in /usr/bin/unshare /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/bin/salloc /usr/bin/srun \
            /usr/bin/squeue /usr/bin/sinfo /usr/bin/scancel /usr/bin/scontrol; do
     if [ ! -x "$b" ]; then
       echo "SKIP: the slurm tests need $b (apt-get install slurm-wlm munge)"
@@ -58,7 +61,8 @@ slurm_start() {
   local n=${1:-4} host i try
   host=$(hostname -s)
   SLURM_DIR=$T/slurm
-  mkdir -p "$SLURM_DIR"/{munge,munge-key,state,log,run}
+  SLURM_NODEFS=$SLURM_DIR/nodefs
+  mkdir -p "$SLURM_DIR"/{munge,munge-key,state,log,run,nodefs}
   chmod 0755 "$T" "$SLURM_DIR" "$SLURM_DIR/munge"
   chmod 0700 "$SLURM_DIR/munge-key"
   dd if=/dev/urandom of="$SLURM_DIR/munge-key/munge.key" bs=1024 count=1 status=none
@@ -121,7 +125,12 @@ slurm_start() {
     _slurm_spawn /usr/sbin/slurmctld -D -i -f "$SLURM_CONF"
     for i in $(seq "$n"); do
       mkdir -p "$SLURM_DIR/spool-n$i"
-      _slurm_spawn /usr/sbin/slurmd -D -N "n$i" -f "$SLURM_CONF"
+      # each node in a mount namespace of its own with a tmpfs on
+      # $SLURM_NODEFS: a directory of the node's that this machine (the
+      # controller) does not see -- a cluster without a shared directory
+      _slurm_spawn unshare --mount --propagation private /bin/sh -c \
+        'mount -t tmpfs -o size=16m,mode=0755 "bc-$1" "$2" && exec /usr/sbin/slurmd -D -N "$1" -f "$3"' \
+        sh "n$i" "$SLURM_NODEFS" "$SLURM_CONF"
     done
     # ready when every node is idle (start-up takes about 2 s; bounded at 60 s)
     for i in $(seq 300); do

@@ -126,4 +126,11 @@ for d in kruns/[0-9]*; do
   esac
 done
 [ "$running" = 0 ] || fail "$running killed runs still say running after list"
-pass "kill -9 at random moments ($trials trials): 0 processes left, $crashed runs crashed, 0 running ($nometa killed before their first metadata.json)"
+# A run killed before its metadata.json existed has no numbered directory
+# (runstore_create); gc removes its temporary one.
+[ "$nometa" = 0 ] || fail "$nometa run directories without metadata.json after kill -9"
+run_bc gc -c k.yaml
+expect_rc 0 "gc after the kill trials"
+tmpdirs=$(ls -a kruns | grep '^\.benchctl-new\.' || true)
+[ -z "$tmpdirs" ] || fail "gc left temporary run directories: $tmpdirs"
+pass "kill -9 at random moments ($trials trials): 0 processes left, $crashed runs crashed, 0 running, 0 without metadata.json"

@@ -69,6 +69,27 @@ stages:
   - name: tmp
     command: touch /tmp/bc-private-$$ && ls /tmp
     limits: {private_tmp: true, memory: 256M}
+  - name: grow
+    command: python3 -c "x = [b'x' * (1 << 20) for _ in range(300)]"
+    limits: {memory: 128M}
+    continue_on_error: true
+  - name: twocpu
+    shell: sh -c
+    command: |
+      for i in 1 2; do
+        python3 -c 'import time; t = time.process_time()
+      while time.process_time() - t < 0.7: pass' &
+      done
+      wait
+    limits: {cputime: 1s}
+    continue_on_error: true
+  - name: rep
+    shell: sh -c
+    command: |
+      n=\$(cat rep.count 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n > rep.count
+      python3 -c "x = b'x' * (\$n * 16 << 20)"
+    repeat: 3
+    limits: {memory: 256M}
 YAML
 stage() { json "$1" "[s for s in j['stages'] if s['name'] == '$2'][0]$3"; }
 not_ours_left() {
@@ -115,6 +136,24 @@ if $writable_cgroup; then
   # spin: CPU time limit
   [ "$(stage $m spin "['termination']")" = cputime ] || fail "spin: $(stage $m spin '')"
   [ "$(stage $m spin "['limits']['cpu_time_s'] >= 0.5")" = True ] || fail "spin cpu time"
+  # grow: its memory grows until the cgroup stops it
+  [ "$(stage $m grow "['termination']")" = memory ] || fail "grow: $(stage $m grow '')"
+  # twocpu: two children each under the cputime limit, together over it:
+  # the whole tree is capped, not only each process
+  [ "$(stage $m twocpu "['termination']")" = cputime ] || fail "twocpu: $(stage $m twocpu '')"
+  [ "$(stage $m twocpu "['limits']['enforced']['cputime']")" = "cgroup${cg#v}" ] ||
+    fail "twocpu: cputime not capped by the cgroup: $(stage $m twocpu "['limits']")"
+  [ "$(stage $m twocpu "['limits']['cpu_time_s'] >= 1")" = True ] ||
+    fail "twocpu: stopped before its limit: $(stage $m twocpu "['limits']")"
+  # rep: every repetition's findings, the peak of the peaks
+  [ "$(stage $m rep "['termination']")" = success ] || fail "rep: $(stage $m rep '')"
+  [ "$(json $m "[r['termination'] for r in [s for s in j['stages'] if s['name'] == 'rep'][0]['limits']['runs']]")" = \
+    "['success', 'success', 'success']" ] || fail "rep runs: $(stage $m rep "['limits']")"
+  [ "$(json $m "(lambda l: l['peak_memory_bytes'] == max(r['peak_memory_bytes'] for r in l['runs']) and l['runs'][2]['peak_memory_bytes'] > l['runs'][0]['peak_memory_bytes'] + (16 << 20))([s for s in j['stages'] if s['name'] == 'rep'][0]['limits'])")" = True ] ||
+    fail "rep: the peak is not the peak of the runs' peaks: $(stage $m rep "['limits']")"
+  [ "$(json $m "(lambda l: abs(l['cpu_time_s'] - sum(r['cpu_time_s'] for r in l['runs'])) < 1e-3)([s for s in j['stages'] if s['name'] == 'rep'][0]['limits'])")" = True ] ||
+    fail "rep: CPU time is not the runs' sum: $(stage $m rep "['limits']")"
+  rm -f rep.count
   not_ours_left "cgroup run"
   # inspect and the HTML report show them
   run_bc inspect -c lim.yaml 1
@@ -189,6 +228,17 @@ fi
 [ "$(stage "$m" bomb "['limits']['measured']")" = "['pids']" ] || fail "pids measured only"
 [ "$(stage "$m" wall "['termination']")" = walltime ] || fail "fallback walltime"
 [ "$(stage "$m" spin "['termination']")" = cputime ] || fail "fallback cputime"
+# grow: its allocations fail at RLIMIT_AS; its peak RSS says why
+[ "$(stage "$m" grow "['termination']")" = memory ] || fail "fallback grow: $(stage "$m" grow '')"
+expect_in "$(stage "$m" grow "['limits']['termination_note']")" "inferred under the rlimit fallback"
+expect_in "$ERR" "stage 'grow' on host 'local' ran out of its memory limit (128.0 MiB)"
+# ... but the one-shot hog never got near its limit: only `failed`
+[ "$(stage "$m" hog "['termination']")" = failed ] || fail "fallback hog: $(stage "$m" hog '')"
+# twocpu: without a cgroup, each process is capped, the tree only measured
+[ "$(stage "$m" twocpu "['termination']")" = success ] || fail "fallback twocpu: $(stage "$m" twocpu '')"
+[ "$(stage "$m" twocpu "['limits']['enforced']['cputime']")" = rlimit ] || fail "fallback twocpu rlimit"
+[ "$(json "$m" "len([s for s in j['stages'] if s['name'] == 'rep'][0]['limits']['runs'])")" = 3 ] ||
+  fail "fallback rep: $(stage "$m" rep "['limits']")"
 # said once per host, though two stages ask for memory
 [ "$(grep -c "memory limit not enforced on host local: no writable cgroup" <<<"$ERR")" = 1 ] ||
   fail "the memory warning should come once: $ERR"

@@ -29,6 +29,11 @@ stages:
     limits: {memory: 64M}
     continue_on_error: true
     cleanup: echo "\$BENCHCTL_STAGE_TERMINATION" > "$T/hog.cleanup"
+  - name: rep
+    host: a
+    command: 'true'
+    repeat: 2
+    limits: {memory: 64M}
 YAML
 run_bc run -c lim.yaml
 m=runs/1/metadata.json
@@ -49,5 +54,8 @@ else
   left=$(find /sys/fs/cgroup -maxdepth 4 -name "benchctl-${mark:0:16}-*" 2>/dev/null | head -3)
   [ -z "$left" ] || fail "cgroups left behind by the remote stages: $left"
 fi
+# a repeated stage: each run's findings read back from the host at the end
+[ "$(json "$m" "[r['termination'] for r in [s for s in j['stages'] if s['name'] == 'rep'][0]['limits']['runs']]")" = "['success', 'success']" ] ||
+  fail "remote rep: $(stage rep "['limits']")"
 [ -z "$(pgrep -f "sleep $tag" || true)" ] || fail "the hog's child survived it"
 pass "limits over ssh ($cg): pinned on $cpus, hog $(stage hog "['termination']"), cleanup ran there"

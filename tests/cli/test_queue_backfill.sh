@@ -36,7 +36,7 @@ got=$(tr '\n' ',' <"$trace")
   fail "sizes and states"
 pass "a 1-CPU task backfilled beside a 2-CPU one; the 4-CPU head was not starved by a long task"
 follow=$(cat "$T/follow.txt")
-expect_in "$follow" "CPUs 0,1,2,3: 4 of 4 free" "queue --follow"
+expect_in "$follow" "CPUs 0-3: 4 of 4 free" "queue --follow"
 for ev in "submitted task $H (H) (pending); running 1, pending 1" "started task $B (B) (running) on CPUs" \
           "finished task $S (S) (succeeded); running 0, pending 0"; do
   expect_in "$follow" "$ev" "queue --follow"

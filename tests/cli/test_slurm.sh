@@ -3,8 +3,10 @@
 # slurmctld and four fake slurmd nodes on this machine): several stages in
 # one allocation, a fan-out over the four nodes, outputs, a failing step,
 # a background stage stopped with scancel, the accounting in the stage
-# records, Ctrl-C, a partition that does not exist and queue_timeout -- and
-# after each run no job is left in the queue.
+# records (metadata.json and results.json), nodes without a shared
+# directory (shared: false), Ctrl-C, SIGKILL and `benchctl gc` after it, a
+# partition that does not exist and queue_timeout -- and after each run no
+# job is left in the queue.
 source "$(dirname "$0")/lib.sh"
 source "$SRC_DIR/tests/cli/slurm_lib.sh"
 slurm_require
@@ -94,9 +96,73 @@ done
 [ "$(cat "$S/watcher.term" 2>/dev/null)" = got-term ] || fail "the background step did not get SIGTERM"
 [ "$(json $m '[s["accounting"]["job_id"] + "." + s["accounting"]["step_id"] for s in j["stages"] if s["name"] == "watcher"][0]')" = "$(cat "$S/watcher.step")" ] ||
   fail "background step ids: $(json $m '[s.get("accounting") for s in j["stages"] if s["name"] == "watcher"]') vs $(cat "$S/watcher.step")"
+# the accounting in results.json's stage entries too (the same objects)
+r=runs/1/results.json
+check_schema "$SRC_DIR/docs/schema/results.schema.json" $r
+[ "$(json $r '[(s["name"], s.get("node"), s["accounting"]) for s in j["cases"][0]["stages"] if "accounting" in s]')" = \
+  "$(json $m '[(s["name"], s.get("node"), s["accounting"]) for s in j["stages"] if "accounting" in s]')" ] ||
+  fail "results.json's accounting: $(json $r '[s.get("accounting") for s in j["cases"][0]["stages"]]')"
+[ "$(json $r '[s["accounting"]["node"] for s in j["cases"][0]["stages"] if s["name"] == "fan" and "node" in s]')" = \
+  "['n1', 'n2', 'n3', 'n4']" ] || fail "results.json: fan-out accounting per node: $(json $r 'j["cases"][0]["stages"]')"
 slurm_wait_empty
 [ -z "$(ls -A runs | grep slurm || true)" ] || fail "the private directory was left: $(ls -A runs)"
 pass "stages (a script too), fan-out over 4 nodes, outputs, a failing and a background step in one allocation; accounting recorded; job released"
+
+# ---- shared: false: the nodes share no directory with this machine (each
+# fake node has its own tmpfs at $SLURM_NODEFS, which this machine does not
+# see): the private directory, scripts, outputs and the step files move
+# through steps on the first node ----
+write_config ns.yaml <<YAML
+benchmark: {name: slurm-ns, output_dir: ./runs-ns}
+hosts:
+  cluster: {transport: slurm, nodes: 2, overcommit: true, time: 10m, shared: false, node_dir: $SLURM_NODEFS}
+stages:
+  - name: make
+    host: cluster
+    command: printf 'x,y\n1,2\n' > $SLURM_NODEFS/abs.csv; echo rel > "\$BENCHCTL_HOST_TMPDIR/rel.txt"; echo "dir \$BENCHCTL_HOST_TMPDIR"
+    outputs:
+      - {name: abs, remote_path: $SLURM_NODEFS/abs.csv}
+      - {name: rel, remote_path: rel.txt}
+  - name: scripted
+    host: cluster
+    script: job.sh
+  - name: spin
+    host: cluster
+    command: i=0; while [ \$i -lt 20000 ]; do i=\$((i+1)); done; echo spun
+YAML
+run_bc run -c ns.yaml --no-report
+expect_rc 0 "a run on nodes without a shared directory: $ERR"
+m=runs-ns/1/metadata.json
+[ -z "$(ls -A "$SLURM_NODEFS")" ] || fail "this machine should not see the nodes' files: $(ls -A "$SLURM_NODEFS")"
+[ "$(cat runs-ns/1/abs.csv)" = "$(printf 'x,y\n1,2')" ] || fail "output abs (fetched through a step): $(ls runs-ns/1)"
+[ "$(cat runs-ns/1/rel.txt)" = rel ] || fail "output rel (fetched through a step): $(ls runs-ns/1)"
+expect_in "$(cat runs-ns/1/logs/scripted.log)" "script in step"
+node=$(json $m '[s["accounting"]["node"] for s in j["stages"] if s["name"] == "make"][0]')
+[ "$(json $m '{s["accounting"]["node"] for s in j["stages"]} == {"'"$node"'"}')" = True ] ||
+  fail "every stage on the first node: $(json $m '[s["accounting"] for s in j["stages"]]')"
+acc='[s for s in j["stages"] if s["name"] == "spin"][0]["accounting"]'
+[ "$(json $m "$acc['cpu_s'] > 0 and $acc['elapsed_s'] > 0 and 'step_id' in $acc")" = True ] ||
+  fail "accounting read through a step: $(json $m "$acc")"
+pd=$(sed -n 's/^dir //p' runs-ns/1/logs/make.log)
+case "$pd" in "$SLURM_NODEFS"/.benchctl-slurm.*) ;; *) fail "the private directory: '$pd'" ;; esac
+slurm_wait_empty
+left=$(srun -N1 -n1 -w "$node" --overcommit ls -A "$SLURM_NODEFS")
+[ "$left" = abs.csv ] || fail "the private directory was left on $node: $left"
+write_config nsfan.yaml <<YAML
+benchmark: {name: slurm-nsfan, output_dir: ./runs-nsfan}
+hosts:
+  cluster: {transport: slurm, nodes: 2, overcommit: true, shared: false, node_dir: $SLURM_NODEFS}
+stages:
+  - name: fan
+    host: cluster
+    nodes: 2
+    command: "true"
+YAML
+run_bc run -c nsfan.yaml --no-report
+expect_rc 1 "a fan-out without a shared directory"
+expect_in "$ERR" "a fan-out (nodes:) needs a directory the nodes share with this machine"
+slurm_wait_empty
+pass "shared: false: private directory, script, outputs and accounting through steps on the first node; removed there; a fan-out refused"
 
 # ---- Ctrl-C during a step: exit 130, the step's processes gone, no job left ----
 write_config int.yaml <<YAML
@@ -150,6 +216,25 @@ slurm_wait_empty
 for _ in $(seq 100); do pgrep -f "${marker}-long" >/dev/null || break; sleep 0.1; done
 [ -z "$(pgrep -f "${marker}-long" || true)" ] || fail "the step's process outlived the job: $(pgrep -af "${marker}-long")"
 pass "benchctl killed with SIGKILL: the job leaves the queue and its step ends"
+
+# ---- benchctl gc after that crash: the private directory on the shared
+# directory (runs-int/.benchctl-slurm.*) is removed, said and recorded, once ----
+kid=$(ls runs-int | sort -n | tail -1)
+pd=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["private_dir"])' \
+       runs-int/$kid/.benchctl-private-dirs.jsonl)
+case "$pd" in "$PWD"/runs-int/.benchctl-slurm.*) ;; *) fail "the crashed run's private directory: '$pd'" ;; esac
+[ -d "$pd" ] || fail "nothing should have removed $pd before gc: $(ls -A runs-int)"
+run_bc gc -c int.yaml
+expect_rc 0 "gc after the crash"
+expect_in "$OUT" "run $kid: removed $pd on host 'cluster'"
+[ ! -e "$pd" ] || fail "gc did not remove $pd"
+[ -z "$(ls -A runs-int | grep slurm || true)" ] || fail "gc left a private directory: $(ls -A runs-int)"
+expect_in "$(json runs-int/$kid/metadata.json 'j["gc"]["removed"]')" "$pd"
+[ -z "$(squeue -h -o %i)" ] || fail "a job is in the queue after gc: $(squeue)"
+run_bc gc -c int.yaml
+expect_rc 0 "gc again"
+expect_in "$OUT" "nothing to collect"
+pass "benchctl gc removes a crashed slurm run's private directory (on the shared directory), once; no job left"
 
 # ---- a partition that does not exist ----
 write_config nopart.yaml <<YAML

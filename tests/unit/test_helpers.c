@@ -1,13 +1,20 @@
 /*
  * The plugin helper library (<benchctl/helpers.h>, sdk/helpers/): string
  * builder growth and failure, shell quoting round-tripped through /bin/sh,
- * last-lines edge cases, path joining that reports truncation, and the
- * monotonic clock's direction (never its speed).
+ * last-lines edge cases, path joining that reports truncation, the
+ * monotonic clock's direction (never its speed), and child processes (the
+ * environment, the output tail, waiting: exit, deadline, a leftover holding
+ * the pipes), and the bounded, atomic file copy.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -264,6 +271,176 @@ static void test_clock(void)
     CHECK(bm >= b / 1000000); /* read after b */
 }
 
+/* ---- child processes ---------------------------------------------------- */
+
+typedef struct got {
+    char out[256], err[256];
+    size_t olen, elen;
+    int calls;
+} got;
+
+static void got_sink(void *arg, int stream, const char *buf, size_t len)
+{
+    got *g = arg;
+    g->calls++;
+    if (stream == 1)
+        bc_tail_keep(g->out, sizeof g->out, &g->olen, buf, len);
+    else
+        bc_tail_keep(g->err, sizeof g->err, &g->elen, buf, len);
+}
+
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* sh -c script as a child: own session, stdout and stderr on pipes. */
+static bool start_child(bc_child *c, const char *script, char **envp)
+{
+    int o[2], e[2];
+    if (pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0)
+        return false;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+    bc_spawnattr_session(&attr);
+    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    *c = (bc_child){.out_fd = o[0], .err_fd = e[0], .pidfd = -1};
+    int err = posix_spawn(&c->pid, "/bin/sh", &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(o[1]);
+    close(e[1]);
+    c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+    bc_fd_nonblock(c->out_fd);
+    bc_fd_nonblock(c->err_fd);
+    return err == 0;
+}
+
+static void child_close(bc_child *c)
+{
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    if (c->err_fd >= 0)
+        close(c->err_fd);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+}
+
+static void test_child(void)
+{
+    /* the tail keeps the last size - 1 bytes, however they arrive */
+    char tail[6] = "";
+    size_t tl = 0;
+    bc_tail_keep(tail, sizeof tail, &tl, "abc", 3);
+    CHECK_STR(tail, "abc");
+    bc_tail_keep(tail, sizeof tail, &tl, "defg", 4);
+    CHECK_STR(tail, "cdefg");
+    bc_tail_keep(tail, sizeof tail, &tl, "0123456789", 10);
+    CHECK_STR(tail, "56789");
+    CHECK(tl == 5);
+
+    /* the environment: ours, extra added or replacing, own appended */
+    setenv("BC_T_KEEP", "kept", 1);
+    setenv("BC_T_REPL", "old", 1);
+    const char *extra[] = {"BC_T_REPL=new", "BC_T_ADD=added", NULL};
+    char **env = bc_env_merge(extra, "BC_T_OWN=own");
+    CHECK(env != NULL);
+    int keep = 0, repl_old = 0, repl_new = 0, add = 0, own = 0;
+    for (size_t i = 0; env && env[i]; i++) {
+        keep += strcmp(env[i], "BC_T_KEEP=kept") == 0;
+        repl_old += strcmp(env[i], "BC_T_REPL=old") == 0;
+        repl_new += strcmp(env[i], "BC_T_REPL=new") == 0;
+        add += strcmp(env[i], "BC_T_ADD=added") == 0;
+        own += strcmp(env[i], "BC_T_OWN=own") == 0;
+    }
+    CHECK(keep == 1 && repl_old == 0 && repl_new == 1 && add == 1 && own == 1);
+
+    /* a child: its output on both streams, its environment, its session,
+     * its exit status */
+    bc_child c;
+    got g = {0};
+    CHECK(start_child(&c, "echo \"$BC_T_REPL $BC_T_ADD\"; echo oops >&2; "
+                          "read -r _ _ _ _ _ sid _ </proc/$$/stat; [ \"$sid\" = $$ ] || echo no-session; "
+                          "exit 3",
+                      env));
+    CHECK(bc_child_wait(&c, -1, -1, never, 1, 2, got_sink, &g) == BC_CHILD_EXITED);
+    CHECK(c.exited && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 3);
+    CHECK_STR(g.out, "new added\n");
+    CHECK_STR(g.err, "oops\n");
+    CHECK(bc_child_reap(&c, WNOHANG) == 1);
+    child_close(&c);
+    free(env);
+
+    /* a deadline: the child is still running, then its end after a stop */
+    got g2 = {0};
+    CHECK(start_child(&c, "echo started; exec sleep 30", NULL));
+    int w = BC_CHILD_TIMEOUT;
+    for (int i = 0; i < 600 && w == BC_CHILD_TIMEOUT && g2.olen == 0; i++)
+        w = bc_child_wait(&c, 50, -1, never, 1, 2, got_sink, &g2);
+    CHECK(w == BC_CHILD_TIMEOUT);
+    CHECK(!c.exited);
+    kill(-c.pid, SIGKILL);
+    CHECK(bc_child_wait(&c, -1, -1, never, 1, 2, got_sink, &g2) == BC_CHILD_EXITED);
+    CHECK(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
+    CHECK_STR(g2.out, "started\n");
+    child_close(&c);
+
+    /* a leftover holding the pipes does not delay the end (with a pidfd) */
+    got g3 = {0};
+    CHECK(start_child(&c, "sleep 30 & echo $! ; exit 0", NULL));
+    CHECK(bc_child_wait(&c, 20000, -1, never, 1, 2, got_sink, &g3) == BC_CHILD_EXITED);
+    CHECK(c.exited && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+    kill(-c.pid, SIGKILL);
+    bc_child_drain(&c, 1, 2, got_sink, &g3);
+    child_close(&c);
+}
+
+static void test_copy(void)
+{
+    char dir[] = "/tmp/bc-helpers-copy.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char src[128], dst[128], part[160], err[256];
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    FILE *f = fopen(src, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("0123456789", f);
+    fclose(f);
+    CHECK(bc_copy_file(src, dst, 0600, 0, NULL, NULL, err, sizeof err) == BC_COPY_DONE);
+    char buf[160] = "";
+    f = fopen(dst, "r");
+    CHECK(f && fgets(buf, sizeof buf, f));
+    if (f)
+        fclose(f);
+    CHECK_STR(buf, "0123456789");
+    struct stat st;
+    CHECK(stat(dst, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* bounded: max_bytes + 1 bytes, so the caller sees the cut */
+    CHECK(bc_copy_file(src, dst, 0, 4, NULL, NULL, err, sizeof err) == BC_COPY_DONE);
+    CHECK(stat(dst, &st) == 0 && st.st_size == 5);
+    /* a missing source: the message names it, the destination is kept */
+    snprintf(buf, sizeof buf, "%s/nope", dir);
+    CHECK(bc_copy_file(buf, dst, 0, 0, NULL, NULL, err, sizeof err) == BC_COPY_FAILED);
+    CHECK(strstr(err, "cannot open") && strstr(err, "nope"));
+    CHECK(stat(dst, &st) == 0 && st.st_size == 5);
+    /* an unwritable destination: no temporary file left */
+    snprintf(buf, sizeof buf, "%s/no/dir", dir);
+    CHECK(bc_copy_file(src, buf, 0, 0, NULL, NULL, err, sizeof err) == BC_COPY_FAILED);
+    CHECK(strstr(err, "cannot create") != NULL);
+    snprintf(part, sizeof part, "%s.part.%d", dst, (int)getpid());
+    CHECK(access(part, F_OK) != 0);
+    unlink(src);
+    unlink(dst);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_sb();
@@ -271,6 +448,8 @@ int main(void)
     test_last_lines();
     test_path_join();
     test_clock();
+    test_child();
+    test_copy();
     if (failures) {
         fprintf(stderr, "%d of %d checks failed\n", failures, checks);
         return 1;

@@ -31,17 +31,10 @@
 #include <benchctl/helpers.h>
 #include <benchctl/plugin.h>
 
-extern char **environ;
-
 typedef struct proc {
     bc_ctx *ctx;
-    pid_t pid;       /* also the process group and session id */
-    int out_fd;      /* stdout pipe, or the PTY master */
-    int err_fd;      /* stderr pipe, or -1 with a PTY */
-    int pidfd;       /* -1 when the kernel has no pidfd_open */
-    int exited;      /* reaped */
-    int status;
-    struct rusage ru;
+    bc_child ch;     /* pid: also the process group and session id; out_fd: the
+                        stdout pipe or the PTY master; err_fd: -1 with a PTY */
     char *label;     /* the stage, for messages */
     struct conn *owner;
     struct proc *next;
@@ -88,42 +81,6 @@ static int local_open(bc_ctx *ctx, void **out)
     return BC_OK;
 }
 
-/* The environment for the child: ours, with req->env added or replaced. */
-static char **make_env(const char *const *extra, const char *own)
-{
-    size_t n = 0, m = 0;
-    while (environ[n])
-        n++;
-    while (extra && extra[m])
-        m++;
-    char **env = calloc(n + m + 2, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *eq = strchr(environ[i], '=');
-        size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
-        int overridden = 0;
-        for (size_t j = 0; j < m && !overridden; j++)
-            overridden = strncmp(extra[j], environ[i], len) == 0;
-        if (!overridden)
-            env[k++] = environ[i];
-    }
-    if (own)
-        env[k++] = (char *)own;
-    for (size_t j = 0; j < m; j++)
-        env[k++] = (char *)extra[j];
-    env[k] = NULL;
-    return env;
-}
-
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 /* posix_spawnp, the stage getting the core limit benchctl was started with
  * (BENCHCTL_STAGE_RLIMIT_CORE: "unlimited" or bytes; benchctl's own is 0) from its
  * first instruction: benchctl's soft limit is the stage's for the spawn only. */
@@ -163,7 +120,7 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
         return BC_ERR;
     }
     char **argv = calloc(nshell + 2, sizeof *argv);
-    char **envp = make_env(req->env, ((conn *)cv)->tmpdir_env);
+    char **envp = bc_env_merge(req->env, ((conn *)cv)->tmpdir_env);
     proc *p = calloc(1, sizeof *p);
     if (!argv || !envp || !p) {
         free(argv);
@@ -213,16 +170,7 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
     /* Own session and process group (so the whole tree can be signalled),
      * default dispositions and an empty mask: benchctl ignores SIGPIPE and
      * handles SIGINT, the stage must not inherit that. */
-    sigset_t def, none;
-    sigemptyset(&def);
-    int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGQUIT, SIGCHLD};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&def, sigs[i]);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSIGMASK);
+    bc_spawnattr_session(&attr);
     pid_t pid;
     int err = spawn_stage(&pid, &fa, &attr, argv, envp);
     if (err != 0) {
@@ -232,20 +180,20 @@ static int local_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void *
     }
     p->ctx = ctx;
     p->owner = cv;
-    p->pid = pid;
-    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    p->ch.pid = pid;
+    p->ch.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (tty) {
-        p->out_fd = master;
-        p->err_fd = -1;
+        p->ch.out_fd = master;
+        p->ch.err_fd = -1;
         master = -1;
     } else {
-        p->out_fd = outp[0];
-        p->err_fd = errp[0];
+        p->ch.out_fd = outp[0];
+        p->ch.err_fd = errp[0];
         outp[0] = errp[0] = -1;
     }
-    set_nonblock(p->out_fd);
-    if (p->err_fd >= 0)
-        set_nonblock(p->err_fd);
+    bc_fd_nonblock(p->ch.out_fd);
+    if (p->ch.err_fd >= 0)
+        bc_fd_nonblock(p->ch.err_fd);
     const char *stage = ctx->svc->fact(ctx, "stage");
     p->label = strdup(stage ? stage : "command");
     *out = p;
@@ -270,115 +218,50 @@ out:
     return rc;
 }
 
-/* Read what is available on *fd and hand it to the core; closes and sets
- * *fd to -1 at end of file.  Returns the bytes read. */
-static ssize_t pump(proc *p, int *fd, int stream)
+/* The command's output, to the core as it arrives. */
+static void sink(void *arg, int stream, const char *buf, size_t len)
 {
-    char buf[65536];
-    ssize_t total = 0;
-    while (*fd >= 0) {
-        ssize_t n = read(*fd, buf, sizeof buf);
-        if (n > 0) {
-            p->ctx->svc->output(p->ctx, stream, buf, (size_t)n);
-            total += n;
-            if ((size_t)n < sizeof buf)
-                break;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        /* EOF, or EIO from a PTY whose last slave closed */
-        close(*fd);
-        *fd = -1;
-    }
-    return total;
+    proc *p = arg;
+    p->ctx->svc->output(p->ctx, stream, buf, len);
+}
+
+static int cancelled(void *arg)
+{
+    proc *p = arg;
+    return p->ctx->svc->cancelled(p->ctx);
 }
 
 static void drain_all(proc *p)
 {
     /* Everything the command wrote before it exited is in the pipe
      * buffers: read until they are empty or closed. */
-    while (pump(p, &p->out_fd, BC_STREAM_STDOUT) > 0)
-        ;
-    while (pump(p, &p->err_fd, BC_STREAM_STDERR) > 0)
-        ;
+    bc_child_drain(&p->ch, BC_STREAM_STDOUT, BC_STREAM_STDERR, sink, p);
 }
 
 static int try_reap(proc *p, int options)
 {
-    if (p->exited)
-        return 1;
-    pid_t r;
-    do
-        r = wait4(p->pid, &p->status, options, &p->ru);
-    while (r < 0 && errno == EINTR);
-    if (r == p->pid) {
-        p->exited = 1;
-        return 1;
-    }
-    return 0;
+    return bc_child_reap(&p->ch, options);
 }
 
 static int local_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
 {
     proc *p = pv;
     p->ctx = ctx;
-    int64_t deadline = timeout_ms >= 0 ? bc_mono_ms() + timeout_ms : -1;
-    int cfd = ctx->svc->cancel_fd(ctx);
-    while (!p->exited) {
-        struct pollfd fds[4];
-        int n = 0, i_out = -1, i_err = -1, i_pid = -1;
-        if (p->out_fd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
-            i_out = n++;
-        }
-        if (p->err_fd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
-            i_err = n++;
-        }
-        if (p->pidfd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
-            i_pid = n++;
-        }
-        if (cfd >= 0)
-            fds[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
-        int wait_ms = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - bc_mono_ms();
-            wait_ms = left < 0 ? 0 : (int)left;
-        }
-        if (p->pidfd < 0 && (wait_ms < 0 || wait_ms > 20))
-            wait_ms = 20; /* no pidfd: look for the exit regularly */
-        int r = poll(fds, (nfds_t)n, wait_ms);
-        if (r < 0 && errno != EINTR) {
-            bc_error(ctx, "poll failed: %s", strerror(errno));
-            return BC_ERR;
-        }
-        if (r > 0) {
-            if (i_out >= 0 && fds[i_out].revents)
-                pump(p, &p->out_fd, BC_STREAM_STDOUT);
-            if (i_err >= 0 && fds[i_err].revents)
-                pump(p, &p->err_fd, BC_STREAM_STDERR);
-            if (i_pid >= 0 && fds[i_pid].revents)
-                try_reap(p, WNOHANG);
-        }
-        if (p->pidfd < 0 || (p->out_fd < 0 && p->err_fd < 0))
-            try_reap(p, p->out_fd < 0 && p->err_fd < 0 && p->pidfd < 0 ? 0 : WNOHANG);
-        if (p->exited)
-            break;
-        if (ctx->svc->cancelled(ctx))
-            return BC_CANCELLED;
-        if (deadline >= 0 && bc_mono_ms() >= deadline)
-            return BC_TIMEOUT;
+    int w = bc_child_wait(&p->ch, timeout_ms, ctx->svc->cancel_fd(ctx), cancelled,
+                          BC_STREAM_STDOUT, BC_STREAM_STDERR, sink, p);
+    if (w == BC_CHILD_ERROR) {
+        bc_error(ctx, "poll failed: %s", strerror(errno));
+        return BC_ERR;
     }
-    drain_all(p);
-    res->exit_status = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
-    res->term_signal = WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
-    res->user_us = (int64_t)p->ru.ru_utime.tv_sec * 1000000 + p->ru.ru_utime.tv_usec;
-    res->sys_us = (int64_t)p->ru.ru_stime.tv_sec * 1000000 + p->ru.ru_stime.tv_usec;
-    res->max_rss_kb = p->ru.ru_maxrss;
+    if (w == BC_CHILD_CANCELLED)
+        return BC_CANCELLED;
+    if (w == BC_CHILD_TIMEOUT)
+        return BC_TIMEOUT;
+    res->exit_status = WIFEXITED(p->ch.status) ? WEXITSTATUS(p->ch.status) : -1;
+    res->term_signal = WIFSIGNALED(p->ch.status) ? WTERMSIG(p->ch.status) : 0;
+    res->user_us = (int64_t)p->ch.ru.ru_utime.tv_sec * 1000000 + p->ch.ru.ru_utime.tv_usec;
+    res->sys_us = (int64_t)p->ch.ru.ru_stime.tv_sec * 1000000 + p->ch.ru.ru_stime.tv_usec;
+    res->max_rss_kb = p->ch.ru.ru_maxrss;
     return BC_OK;
 }
 
@@ -451,9 +334,9 @@ static int group_alive(pid_t pgid)
  * the whole group; SIGKILL what is left grace_ms after that. */
 static int stop_group(proc *p, int64_t grace_ms)
 {
-    if (!p->exited) {
-        kill(p->pid, SIGTERM);
-        kill(p->pid, SIGCONT);
+    if (!p->ch.exited) {
+        kill(p->ch.pid, SIGTERM);
+        kill(p->ch.pid, SIGCONT);
     }
     int64_t now = bc_mono_ms(), g = grace_ms > 0 ? grace_ms : 0;
     int64_t deadline = now + g, group_at = now + g / 2;
@@ -461,23 +344,23 @@ static int stop_group(proc *p, int64_t grace_ms)
     for (;;) {
         try_reap(p, WNOHANG);
         drain_all(p);
-        if (!termed && (p->exited || bc_mono_ms() >= group_at)) {
-            kill(-p->pid, SIGTERM);
-            kill(-p->pid, SIGCONT);
+        if (!termed && (p->ch.exited || bc_mono_ms() >= group_at)) {
+            kill(-p->ch.pid, SIGTERM);
+            kill(-p->ch.pid, SIGCONT);
             termed = 1;
             deadline = bc_mono_ms() + g; /* the group's own grace */
         }
-        if (!group_alive(p->pid))
+        if (!group_alive(p->ch.pid))
             break;
         if (!killed && bc_mono_ms() >= deadline) {
-            kill(-p->pid, SIGKILL);
+            kill(-p->ch.pid, SIGKILL);
             killed = 1;
             deadline = bc_mono_ms() + 5000;
         } else if (killed && bc_mono_ms() >= deadline) {
             return BC_ERR;
         }
-        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-        poll(&pfd, p->pidfd >= 0 && !p->exited ? 1 : 0, 5);
+        struct pollfd pfd = {.fd = p->ch.pidfd, .events = POLLIN};
+        poll(&pfd, p->ch.pidfd >= 0 && !p->ch.exited ? 1 : 0, 5);
     }
     try_reap(p, 0);
     drain_all(p); /* what it printed on its way out (e.g. a TERM trap) */
@@ -489,7 +372,7 @@ static int local_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
     proc *p = pv;
     p->ctx = ctx;
     if (stop_group(p, grace_ms) != BC_OK) {
-        bc_error(ctx, "process group %d survived SIGKILL", (int)p->pid);
+        bc_error(ctx, "process group %d survived SIGKILL", (int)p->ch.pid);
         return BC_ERR;
     }
     return BC_OK;
@@ -497,12 +380,12 @@ static int local_stop(bc_ctx *ctx, void *pv, int64_t grace_ms)
 
 static void free_proc(proc *p)
 {
-    if (p->out_fd >= 0)
-        close(p->out_fd);
-    if (p->err_fd >= 0)
-        close(p->err_fd);
-    if (p->pidfd >= 0)
-        close(p->pidfd);
+    if (p->ch.out_fd >= 0)
+        close(p->ch.out_fd);
+    if (p->ch.err_fd >= 0)
+        close(p->ch.err_fd);
+    if (p->ch.pidfd >= 0)
+        close(p->ch.pidfd);
     free(p->label);
     free(p);
 }
@@ -523,12 +406,12 @@ static void *drain_thread(void *arg)
         owner[n++] = NULL;
         pthread_mutex_lock(&c->lock);
         for (proc *p = c->lingering; p && n < 254; p = p->next) {
-            if (p->out_fd >= 0) {
-                fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+            if (p->ch.out_fd >= 0) {
+                fds[n] = (struct pollfd){.fd = p->ch.out_fd, .events = POLLIN};
                 owner[n++] = p;
             }
-            if (p->err_fd >= 0) {
-                fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+            if (p->ch.err_fd >= 0) {
+                fds[n] = (struct pollfd){.fd = p->ch.err_fd, .events = POLLIN};
                 owner[n++] = p;
             }
         }
@@ -545,12 +428,12 @@ static void *drain_thread(void *arg)
             ssize_t r = read(fds[i].fd, buf, sizeof buf);
             if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
                 proc *p = owner[i];
-                if (p->out_fd == fds[i].fd) {
-                    close(p->out_fd);
-                    p->out_fd = -1;
-                } else if (p->err_fd == fds[i].fd) {
-                    close(p->err_fd);
-                    p->err_fd = -1;
+                if (p->ch.out_fd == fds[i].fd) {
+                    close(p->ch.out_fd);
+                    p->ch.out_fd = -1;
+                } else if (p->ch.err_fd == fds[i].fd) {
+                    close(p->ch.err_fd);
+                    p->ch.err_fd = -1;
                 }
             }
         }
@@ -565,12 +448,12 @@ static void local_release(bc_ctx *ctx, void *pv)
     if (!p)
         return;
     try_reap(p, WNOHANG);
-    if (p->exited && group_alive(p->pid)) {
+    if (p->ch.exited && group_alive(p->ch.pid)) {
         /* The command is done but left processes behind (e.g. `server &`).
          * Keep them (and their output pipes, so they never get SIGPIPE)
          * until the end of the run, then stop them in local_close. */
         bc_log(ctx, BC_LOG_DEBUG, "stage '%s' left processes running in group %d", p->label,
-               (int)p->pid);
+               (int)p->ch.pid);
         conn *c = p->owner;
         pthread_mutex_lock(&c->lock);
         p->ctx = NULL; /* the stage's context ends here */
@@ -608,9 +491,9 @@ static void remove_tree(const char *dir)
  * carries this run's marker ($BENCHCTL_HOST_TMPDIR) in its environment. */
 static int group_is_ours(const proc *p, const char *marker)
 {
-    if (p->out_fd >= 0 || p->err_fd >= 0)
+    if (p->ch.out_fd >= 0 || p->ch.err_fd >= 0)
         return 1; /* the drainer has not seen end-of-file: a member holds them */
-    return marker && find_member(p->pid, marker);
+    return marker && find_member(p->ch.pid, marker);
 }
 
 static void local_close(bc_ctx *ctx, void *cv)
@@ -630,9 +513,9 @@ static void local_close(bc_ctx *ctx, void *cv)
     for (proc *p = c->lingering, *next; p; p = next) {
         next = p->next;
         p->ctx = ctx; /* the stage's context is gone; output now is dropped */
-        if (group_alive(p->pid) && group_is_ours(p, c->tmpdir_env)) {
+        if (group_alive(p->ch.pid) && group_is_ours(p, c->tmpdir_env)) {
             bc_log(ctx, BC_LOG_INFO, "stopping processes left running by stage '%s' (group %d)",
-                   p->label, (int)p->pid);
+                   p->label, (int)p->ch.pid);
             stop_group(p, 2000);
         }
         free_proc(p);
@@ -643,91 +526,23 @@ static void local_close(bc_ctx *ctx, void *cv)
     free(c);
 }
 
+/* bc_copy_file bounded by the core's max_file_bytes, interrupted with
+ * the run. */
+static int ctx_cancelled(void *arg)
+{
+    bc_ctx *ctx = arg;
+    return ctx->svc->cancelled(ctx);
+}
+
 static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        bc_error(ctx, "cannot open %s: %s", from, strerror(errno));
-        return BC_ERR;
-    }
-    size_t tl = strlen(to) + 32;
-    char *tmp = malloc(tl);
-    if (!tmp) {
-        close(in);
-        bc_error(ctx, "out of memory");
-        return BC_ERR;
-    }
-    snprintf(tmp, tl, "%s.part.%d", to, (int)getpid());
-    unlink(tmp); /* never write through a link planted at the temporary name */
-    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   mode > 0 ? mode : 0644);
-    int rc = BC_ERR;
-    if (out < 0) {
-        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    /* Bounded: a regular file up to its size now (a writer that goes on
-     * does not make the copy endless), anything at most max_file_bytes + 1
-     * (the core cuts a longer copy and says so); a pipe or device is
-     * read until the run is cancelled. */
-    struct stat st = {0};
-    int64_t left = -1;
-    if (fstat(in, &st) == 0 && S_ISREG(st.st_mode))
-        left = st.st_size;
     const char *maxs = ctx->svc->fact(ctx, "max_file_bytes");
     long long maxb = maxs ? strtoll(maxs, NULL, 10) : 0;
-    if (maxb > 0 && (left < 0 || left > maxb + 1))
-        left = maxb + 1;
-    int regular = S_ISREG(st.st_mode);
-    char buf[1 << 16];
-    while (left != 0) {
-        if (!regular && ctx->svc->cancelled(ctx)) {
-            bc_error(ctx, "copying %s was interrupted", from);
-            rc = BC_CANCELLED;
-            goto done;
-        }
-        size_t want = left > 0 && (uint64_t)left < sizeof buf ? (size_t)left : sizeof buf;
-        ssize_t n = read(in, buf, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bc_error(ctx, "cannot read %s: %s", from, strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        if (left > 0)
-            left -= n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-    if (close(out) != 0) {
-        out = -1;
-        bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-        goto done;
-    }
-    out = -1;
-    if (rename(tmp, to) != 0) {
-        bc_error(ctx, "cannot rename %s to %s: %s", tmp, to, strerror(errno));
-        goto done;
-    }
-    rc = BC_OK;
-done:
-    if (out >= 0)
-        close(out);
-    if (rc != BC_OK)
-        unlink(tmp);
-    close(in);
-    free(tmp);
-    return rc;
+    char err[512];
+    int r = bc_copy_file(from, to, mode, maxb, ctx_cancelled, ctx, err, sizeof err);
+    if (r != BC_COPY_DONE)
+        bc_error(ctx, "%s", err);
+    return r == BC_COPY_DONE ? BC_OK : r == BC_COPY_CANCELLED ? BC_CANCELLED : BC_ERR;
 }
 
 /* A relative "remote" path is inside the private directory (ABI

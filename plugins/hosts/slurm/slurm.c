@@ -410,6 +410,85 @@ static int accounting_configured(bc_ctx *ctx)
     return strcmp(val, "accounting_storage/none") != 0 && val[0] != '\0';
 }
 
+/* The private directory: on the shared directory (default: the run
+ * store, the parent of the run directory), made now; or (shared: false)
+ * its name on node_dir of the first node, made once allocated. */
+static int private_dir(bc_ctx *ctx, sl_conn *c)
+{
+    bc_sb sb = BC_SB_INIT;
+    if (!c->shared) {
+        c->tmpdir = sl_node_tmpdir_name(ctx->svc->opt_string(ctx, "node_dir"));
+        bc_sb_printf(&sb, "BENCHCTL_HOST_TMPDIR=%s", c->tmpdir ? c->tmpdir : "");
+        c->tmpdir_env = bc_sb_steal(&sb);
+        if (!c->tmpdir || !c->tmpdir_env) {
+            bc_error(ctx, "cannot name a private directory (out of memory or randomness)");
+            return BC_ERR;
+        }
+        return BC_OK;
+    }
+    const char *base = ctx->svc->opt_string(ctx, "shared_dir");
+    char *run_dir = NULL;
+    if (!base || !base[0]) {
+        const char *rd = ctx->svc->fact(ctx, "run_dir");
+        run_dir = rd ? strdup(rd) : NULL;
+        base = run_dir ? dirname(run_dir) : "/tmp";
+    }
+    bc_sb_printf(&sb, "%s/.benchctl-slurm.XXXXXX", base);
+    c->tmpdir = bc_sb_steal(&sb);
+    if (!c->tmpdir || !mkdtemp(c->tmpdir)) {
+        bc_error(ctx, "cannot create a private directory in %s (shared_dir): %s", base,
+                 strerror(errno));
+        free(c->tmpdir);
+        c->tmpdir = NULL;
+        free(run_dir);
+        return BC_ERR;
+    }
+    free(run_dir);
+    bc_sb_printf(&sb, "BENCHCTL_HOST_TMPDIR=%s", c->tmpdir);
+    c->tmpdir_env = bc_sb_steal(&sb);
+    char *steps = bc_path_join_alloc(c->tmpdir, "steps");
+    if (!c->tmpdir_env || !steps || mkdir(steps, 0700) != 0) {
+        bc_error(ctx, "cannot prepare %s: %s", c->tmpdir, strerror(errno));
+        free(steps);
+        nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return BC_ERR;
+    }
+    free(steps);
+    return BC_OK;
+}
+
+/* fmt (with the quoted private directory for each %s) as a step on the
+ * first node; BC_OK or the error ("cannot <what> ...") on ctx. */
+static int node_private_dir(bc_ctx *ctx, sl_conn *c, const char *what, const char *fmt)
+{
+    char *q = bc_shell_quote_dup(c->tmpdir), err[600] = "";
+    bc_sb cmd = BC_SB_INIT;
+    bc_sb_printf(&cmd, fmt, q ? q : "", q ? q : "");
+    int rc = q && !bc_sb_failed(&cmd) ? sl_node_run(ctx, c, bc_sb_str(&cmd), -1, -1, err, sizeof err)
+                                      : BC_ERR;
+    if (rc != BC_OK)
+        bc_error(ctx, "cannot %s the private directory %s on node %s: %s", what, c->tmpdir,
+                 c->nodes[0], err[0] ? err : "out of memory");
+    bc_sb_free(&cmd);
+    free(q);
+    return rc;
+}
+
+/* The private directory goes: here, or on the first node while the
+ * allocation is still there. */
+static void remove_tmpdir(bc_ctx *ctx, sl_conn *c)
+{
+    if (!c->tmpdir)
+        return;
+    if (c->shared) {
+        nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return;
+    }
+    if (c->job[0] && c->nnodes && c->hold_fd >= 0 &&
+        node_private_dir(ctx, c, "remove", "rm -rf -- %s") != BC_OK)
+        bc_log(ctx, BC_LOG_WARN, "cannot remove %s on node %s", c->tmpdir, c->nodes[0]);
+}
+
 static int sl_open(bc_ctx *ctx, void **out)
 {
     const char *alias = ctx->svc->fact(ctx, "host");
@@ -424,36 +503,12 @@ static int sl_open(bc_ctx *ctx, void **out)
     c->overcommit = ctx->svc->opt_bool(ctx, "overcommit");
     int64_t t0 = bc_mono_ms();
 
-    /* The private directory: on the shared directory (default: the run
-     * store, the parent of the run directory). */
-    const char *base = ctx->svc->opt_string(ctx, "shared_dir");
-    char *run_dir = NULL;
-    if (!base || !base[0]) {
-        const char *rd = ctx->svc->fact(ctx, "run_dir");
-        run_dir = rd ? strdup(rd) : NULL;
-        base = run_dir ? dirname(run_dir) : "/tmp";
-    }
-    bc_sb sb = BC_SB_INIT;
-    bc_sb_printf(&sb, "%s/.benchctl-slurm.XXXXXX", base);
-    c->tmpdir = bc_sb_steal(&sb);
-    if (!c->tmpdir || !mkdtemp(c->tmpdir)) {
-        bc_error(ctx, "cannot create a private directory in %s (shared_dir): %s", base,
-                 strerror(errno));
-        free(run_dir);
+    c->shared = ctx->svc->opt_bool(ctx, "shared");
+    if (private_dir(ctx, c) != BC_OK) {
         conn_free(c);
         return BC_ERR;
     }
-    free(run_dir);
-    bc_sb_printf(&sb, "BENCHCTL_HOST_TMPDIR=%s", c->tmpdir);
-    c->tmpdir_env = bc_sb_steal(&sb);
-    char *steps = bc_path_join_alloc(c->tmpdir, "steps");
-    if (!c->tmpdir_env || !steps || mkdir(steps, 0700) != 0) {
-        bc_error(ctx, "cannot prepare %s: %s", c->tmpdir, strerror(errno));
-        free(steps);
-        goto fail;
-    }
-    free(steps);
-
+    bc_sb sb = BC_SB_INIT;
     argv_t a = {0};
     salloc_args(ctx, &a, alias);
     if (a.failed) {
@@ -474,13 +529,17 @@ static int sl_open(bc_ctx *ctx, void **out)
     bc_sb_free(&cmd);
     if (job_nodes(ctx, c) != BC_OK)
         goto fail;
+    if (!c->shared &&
+        node_private_dir(ctx, c, "create", "umask 077 && mkdir -- %s && mkdir -- %s/steps") != BC_OK)
+        goto fail;
     c->sacct = accounting_configured(ctx);
     bc_log(ctx, BC_LOG_INFO, "host '%s': job %s allocated %zu node%s after %.1f s in the queue",
            alias, c->job, c->nnodes, c->nnodes == 1 ? "" : "s", c->queue_wait_s);
-    /* The private directory, and what the allocation cost, for the core
-     * (host.h: KEY=value lines during open). */
-    bc_sb_printf(&sb, "%s\nconnect_ms=%lld\nslurm_job=%s\n", c->tmpdir_env,
-                 (long long)(bc_mono_ms() - t0), c->job);
+    /* The private directory (a path on this machine too: `benchctl gc`
+     * removes it here after a crash), and what the allocation cost, for the
+     * core (host.h: KEY=value lines during open). */
+    bc_sb_printf(&sb, "%s\n%sconnect_ms=%lld\nslurm_job=%s\n", c->tmpdir_env,
+                 c->shared ? "private_dir_local=1\n" : "", (long long)(bc_mono_ms() - t0), c->job);
     if (!bc_sb_failed(&sb))
         ctx->svc->output(ctx, BC_STREAM_STDOUT, bc_sb_str(&sb), sb.len);
     bc_sb_free(&sb);
@@ -489,8 +548,8 @@ static int sl_open(bc_ctx *ctx, void **out)
 fail:
     rc = BC_ERR;
 fail_rc:
+    remove_tmpdir(ctx, c);
     give_back(ctx, alias, c);
-    nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     conn_free(c);
     return rc == BC_TIMEOUT || rc == BC_CANCELLED ? rc : BC_ERR;
 }
@@ -499,85 +558,30 @@ static void sl_close(bc_ctx *ctx, void *cv)
 {
     sl_conn *c = cv;
     const char *alias = ctx->svc->fact(ctx, "host");
+    remove_tmpdir(ctx, c);
     give_back(ctx, alias ? alias : "?", c);
-    nftw(c->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     conn_free(c);
 }
 
 /* ---- files (the shared directory: local copies) ---------------------------- */
 
+/* bc_copy_file bounded by the core's max_file_bytes, interrupted with
+ * the run. */
+static int ctx_cancelled(void *arg)
+{
+    bc_ctx *ctx = arg;
+    return ctx->svc->cancelled(ctx);
+}
+
 static int copy_file(bc_ctx *ctx, const char *from, const char *to, int mode)
 {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        bc_error(ctx, "cannot open %s: %s", from, strerror(errno));
-        return BC_ERR;
-    }
-    bc_sb sb = BC_SB_INIT;
-    bc_sb_printf(&sb, "%s.part.%d", to, (int)getpid());
-    char *tmp = bc_sb_steal(&sb);
-    int out = -1, rc = BC_ERR;
-    if (!tmp) {
-        bc_error(ctx, "out of memory");
-        goto done;
-    }
-    unlink(tmp);
-    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode > 0 ? mode : 0644);
-    if (out < 0) {
-        bc_error(ctx, "cannot create %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    /* a regular file up to its size now; at most max_file_bytes + 1 */
-    struct stat st = {0};
-    int64_t left = fstat(in, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
     const char *maxs = ctx->svc->fact(ctx, "max_file_bytes");
     long long maxb = maxs ? strtoll(maxs, NULL, 10) : 0;
-    if (maxb > 0 && (left < 0 || left > maxb + 1))
-        left = maxb + 1;
-    char buf[1 << 16];
-    while (left != 0) {
-        if (!S_ISREG(st.st_mode) && ctx->svc->cancelled(ctx)) {
-            bc_error(ctx, "copying %s was interrupted", from);
-            goto done;
-        }
-        size_t want = left > 0 && (uint64_t)left < sizeof buf ? (size_t)left : sizeof buf;
-        ssize_t n = read(in, buf, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bc_error(ctx, "cannot read %s: %s", from, strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        if (left > 0)
-            left -= n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-    int cerr = close(out);
-    out = -1;
-    if (cerr != 0 || rename(tmp, to) != 0) {
-        bc_error(ctx, "cannot write %s: %s", to, strerror(errno));
-        goto done;
-    }
-    rc = BC_OK;
-done:
-    if (out >= 0)
-        close(out);
-    if (rc != BC_OK && tmp)
-        unlink(tmp);
-    free(tmp);
-    close(in);
-    return rc;
+    char err[512];
+    int r = bc_copy_file(from, to, mode, maxb, ctx_cancelled, ctx, err, sizeof err);
+    if (r != BC_COPY_DONE)
+        bc_error(ctx, "%s", err);
+    return r == BC_COPY_DONE ? BC_OK : r == BC_COPY_CANCELLED ? BC_CANCELLED : BC_ERR;
 }
 
 /* A relative host path is inside the private directory. */
@@ -588,6 +592,8 @@ static char *host_path(sl_conn *c, const char *path)
 
 static int sl_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *local)
 {
+    if (!((sl_conn *)cv)->shared)
+        return sl_node_get(ctx, cv, remote, local);
     char *src = host_path(cv, remote);
     int rc = src ? copy_file(ctx, src, local, 0644) : BC_ERR;
     free(src);
@@ -597,6 +603,8 @@ static int sl_get_file(bc_ctx *ctx, void *cv, const char *remote, const char *lo
 static int sl_put_file(bc_ctx *ctx, void *cv, const char *local, const char *remote, int mode)
 {
     sl_conn *c = cv;
+    if (!c->shared)
+        return sl_node_put(ctx, c, local, remote, mode);
     char *dst = host_path(c, remote);
     if (!dst)
         return BC_ERR;
@@ -633,6 +641,12 @@ static const bc_option options[] = {
     {"shared_dir", BC_OPT_STRING, 0, NULL, NULL, BC_NO_RANGE,
      "a directory the controller and the nodes share, for the run's private directory; "
      "default: the run store (the parent of the run directory)"},
+    {"shared", BC_OPT_BOOL, 0, "true", NULL, BC_NO_RANGE,
+     "false: the nodes share no directory with this machine; every stage runs on the "
+     "allocation's first node, its private directory is on node_dir there, files move "
+     "through steps (no fan-out)"},
+    {"node_dir", BC_OPT_STRING, 0, "/tmp", NULL, BC_NO_RANGE,
+     "with shared: false, where the private directory is made on the first node"},
     {NULL, 0, 0, NULL, NULL, BC_NO_RANGE, NULL},
 };
 

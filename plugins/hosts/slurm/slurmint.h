@@ -7,6 +7,8 @@
  *             and their accounting
  *   spawn.c   running Slurm's commands (salloc, srun, scancel, scontrol,
  *             sacct) as child processes in sessions of their own
+ *   files.c   files through steps when the nodes share no directory with
+ *             this machine (shared: false)
  */
 #ifndef BENCHCTL_SLURM_INT_H
 #define BENCHCTL_SLURM_INT_H
@@ -31,6 +33,8 @@ typedef struct sl_conn {
     double queue_wait_s;     /* submission to grant, on the controller's clock */
     int sacct;               /* accounting storage is configured: ask sacct */
     int overcommit;          /* steps get --overcommit */
+    int shared;              /* tmpdir is on a directory this machine shares (else on
+                                nodes[0] only: files move through steps, files.c) */
     pthread_mutex_t lock;    /* seq */
     unsigned seq;            /* step names */
 } sl_conn;
@@ -39,10 +43,7 @@ typedef struct sl_conn {
 typedef struct sl_proc {
     bc_ctx *ctx;
     sl_conn *c;
-    pid_t pid;              /* srun; also its session and group */
-    int out_fd, err_fd;     /* srun's stdout and stderr */
-    int pidfd;              /* -1 without pidfd_open */
-    int exited, status;
+    bc_child ch;            /* srun (also its session and group), its stdout and stderr */
     int accounted;          /* the accounting was handed to the core */
     char *base;             /* <tmpdir>/steps/<n>: the step's files (.id, .acct) */
     char step[64];          /* "<job>.<step>" once known, else "" */
@@ -73,17 +74,36 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
 int sl_capture(bc_ctx *ctx, char *const argv[], int64_t timeout_ms, int cancellable, int *status,
                char *out, size_t out_size, char *err, size_t err_size);
 
-/* The environment for a step: ours, with extra ("NAME=value", may be NULL)
- * added or replacing ours, plus own (may be NULL).  The array is owned by
- * the caller (free it), the strings are borrowed. */
-char **sl_make_env(const char *const *extra, const char *own);
-
-/* Reads what is available on *fd into the core's output (stream; not when
- * ctx is NULL) and into tail (the last tail_size - 1 bytes, when tail is
- * not NULL); closes it
- * and sets *fd to -1 at end of file.  Returns the bytes read. */
+/* Reads what is available on *fd (bc_fd_pump) into the core's output
+ * (stream; not when ctx is NULL) and into tail (the last tail_size - 1
+ * bytes, when tail is not NULL); closes it and sets *fd to -1 at end of
+ * file.  Returns the bytes read. */
 ssize_t sl_pump(bc_ctx *ctx, int *fd, int stream, char *tail, size_t tail_size,
                 size_t *tail_len);
+
+/* ---- files.c (shared: false) ---- */
+
+/* "<node_dir>/.benchctl-slurm.<8 random letters>" (malloc'ed; NULL when out
+ * of memory or without randomness). */
+char *sl_node_tmpdir_name(const char *node_dir);
+
+/* Runs /bin/sh -c script as a step on the allocation's first node, stdin
+ * from in_fd and stdout into out_fd (-1: /dev/null), bounded (10 min) and
+ * cancellable.  BC_OK when it exited 0; else BC_ERR / BC_TIMEOUT /
+ * BC_CANCELLED with a message (srun's last lines) in err. */
+int sl_node_run(bc_ctx *ctx, sl_conn *c, const char *script, int in_fd, int out_fd,
+                char *err, size_t err_size);
+
+/* get_file / put_file through steps on the first node (relative paths in
+ * the private directory; at most max_file_bytes + 1 fetched; written to a
+ * temporary name and renamed on both sides).  BC_OK or an error on ctx. */
+int sl_node_get(bc_ctx *ctx, sl_conn *c, const char *remote, const char *local);
+int sl_node_put(bc_ctx *ctx, sl_conn *c, const char *local, const char *remote, int mode);
+
+/* A small file of the private directory (a step's .id / .acct) into buf
+ * (NUL-terminated, cut to size): read here when shared, else with `cat`
+ * as a step on the first node.  BC_OK, or BC_ERR with buf "". */
+int sl_node_read(bc_ctx *ctx, sl_conn *c, const char *path, char *buf, size_t size);
 
 /* ---- step.c ---- */
 

@@ -20,41 +20,6 @@
 
 extern char **environ;
 
-char **sl_make_env(const char *const *extra, const char *own)
-{
-    size_t n = 0, m = 0;
-    while (environ[n])
-        n++;
-    while (extra && extra[m])
-        m++;
-    char **env = calloc(n + m + 2, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *eq = strchr(environ[i], '=');
-        size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
-        int overridden = 0;
-        for (size_t j = 0; j < m && !overridden; j++)
-            overridden = strncmp(extra[j], environ[i], len) == 0;
-        if (!overridden)
-            env[k++] = environ[i];
-    }
-    if (own)
-        env[k++] = (char *)own;
-    for (size_t j = 0; j < m; j++)
-        env[k++] = (char *)extra[j];
-    env[k] = NULL;
-    return env;
-}
-
-static void set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *workdir,
              pid_t *pid, int *in_fd, int *out_fd, int *err_fd)
 {
@@ -83,16 +48,7 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (workdir)
         posix_spawn_file_actions_addchdir_np(&fa, workdir);
-    sigset_t def, none;
-    sigemptyset(&def);
-    int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGQUIT, SIGCHLD};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&def, sigs[i]);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSIGMASK);
+    bc_spawnattr_session(&attr);
     int err = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
     if (err != 0) {
         bc_error(ctx, "cannot run '%s'%s: %s", argv[0],
@@ -107,12 +63,12 @@ int sl_spawn(bc_ctx *ctx, char *const argv[], char *const envp[], const char *wo
     if (out_fd) {
         *out_fd = outp[0];
         outp[0] = -1;
-        set_nonblock(*out_fd);
+        bc_fd_nonblock(*out_fd);
     }
     if (err_fd) {
         *err_fd = errp[0];
         errp[0] = -1;
-        set_nonblock(*err_fd);
+        bc_fd_nonblock(*err_fd);
     }
     rc = BC_OK;
 out:
@@ -129,46 +85,26 @@ out:
     return rc;
 }
 
+typedef struct pump_to {
+    bc_ctx *ctx;
+    char *tail;
+    size_t tail_size, *tail_len;
+} pump_to;
+
+static void pump_sink(void *arg, int stream, const char *buf, size_t len)
+{
+    pump_to *t = arg;
+    if (t->ctx)
+        t->ctx->svc->output(t->ctx, stream, buf, len);
+    if (t->tail)
+        bc_tail_keep(t->tail, t->tail_size, t->tail_len, buf, len);
+}
+
 ssize_t sl_pump(bc_ctx *ctx, int *fd, int stream, char *tail, size_t tail_size,
                 size_t *tail_len)
 {
-    char buf[65536];
-    ssize_t total = 0;
-    while (*fd >= 0) {
-        ssize_t n = read(*fd, buf, sizeof buf);
-        if (n > 0) {
-            if (ctx)
-                ctx->svc->output(ctx, stream, buf, (size_t)n);
-            if (tail && tail_size > 1) {
-                /* keep the last tail_size - 1 bytes */
-                size_t keep = tail_size - 1, add = (size_t)n;
-                const char *src = buf;
-                if (add > keep) {
-                    src += add - keep;
-                    add = keep;
-                }
-                if (*tail_len + add > keep) {
-                    size_t drop = *tail_len + add - keep;
-                    memmove(tail, tail + drop, *tail_len - drop);
-                    *tail_len -= drop;
-                }
-                memcpy(tail + *tail_len, src, add);
-                *tail_len += add;
-                tail[*tail_len] = '\0';
-            }
-            total += n;
-            if ((size_t)n < sizeof buf)
-                break;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        close(*fd);
-        *fd = -1;
-    }
-    return total;
+    pump_to t = {ctx, tail, tail_size, tail_len};
+    return bc_fd_pump(fd, stream, pump_sink, &t);
 }
 
 int sl_capture(bc_ctx *ctx, char *const argv[], int64_t timeout_ms, int cancellable, int *status,

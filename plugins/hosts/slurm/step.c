@@ -78,7 +78,7 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
     }
     p->ctx = ctx;
     p->c = c;
-    p->out_fd = p->err_fd = p->pidfd = -1;
+    p->ch.out_fd = p->ch.err_fd = p->ch.pidfd = -1;
     pthread_mutex_lock(&c->lock);
     unsigned seq = ++c->seq;
     pthread_mutex_unlock(&c->lock);
@@ -88,7 +88,16 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
 
     /* Fan-out (and parallel stages): node k on the allocation's node k. */
     const char *node = env_get(req->env, "BENCHCTL_NODE");
-    if (node && c->nnodes > 1) {
+    if (node && !c->shared) {
+        bc_error(ctx, "a fan-out (nodes:) needs a directory the nodes share with this machine; "
+                 "this host has shared: false (its stages run on node %s only)", c->nodes[0]);
+        free(p->base);
+        free(p);
+        return BC_ERR;
+    }
+    if (!c->shared) /* every command where the private directory is */
+        snprintf(p->node, sizeof p->node, "%s", c->nodes[0]);
+    else if (node && c->nnodes > 1) {
         char *end;
         long k = strtol(node, &end, 10);
         if (*end == '\0' && k >= 0)
@@ -123,12 +132,12 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         args[n++] = (char *)req->shell[i];
     args[n++] = cmd;
     args[n] = NULL;
-    char **envp = sl_make_env(req->env, c->tmpdir_env);
+    char **envp = bc_env_merge(req->env, c->tmpdir_env);
     int rc = BC_ERR;
     if (!cmd || !envp)
         bc_error(ctx, "out of memory");
     else
-        rc = sl_spawn(ctx, args, envp, NULL, &p->pid, NULL, &p->out_fd, &p->err_fd);
+        rc = sl_spawn(ctx, args, envp, NULL, &p->ch.pid, NULL, &p->ch.out_fd, &p->ch.err_fd);
     free(envp);
     free(cmd);
     if (rc != BC_OK) {
@@ -137,33 +146,34 @@ int sl_start(bc_ctx *ctx, void *cv, const bc_exec_request *req, void **out)
         return rc;
     }
     p->t0_ms = bc_mono_ms();
-    p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    p->ch.pidfd = (int)syscall(SYS_pidfd_open, p->ch.pid, 0);
     *out = p;
     return BC_OK;
 }
 
+/* srun's output: to the core, stderr's end kept too (Slurm's messages). */
+static void sink(void *arg, int stream, const char *buf, size_t len)
+{
+    sl_proc *p = arg;
+    p->ctx->svc->output(p->ctx, stream, buf, len);
+    if (stream == BC_STREAM_STDERR)
+        bc_tail_keep(p->errtail, sizeof p->errtail, &p->errlen, buf, len);
+}
+
+static int cancelled(void *arg)
+{
+    sl_proc *p = arg;
+    return p->ctx->svc->cancelled(p->ctx);
+}
+
 static int try_reap(sl_proc *p, int options)
 {
-    if (p->exited)
-        return 1;
-    pid_t r;
-    do
-        r = waitpid(p->pid, &p->status, options);
-    while (r < 0 && errno == EINTR);
-    if (r == p->pid) {
-        p->exited = 1;
-        return 1;
-    }
-    return 0;
+    return bc_child_reap(&p->ch, options);
 }
 
 static void drain(sl_proc *p)
 {
-    while (sl_pump(p->ctx, &p->out_fd, BC_STREAM_STDOUT, NULL, 0, NULL) > 0)
-        ;
-    while (sl_pump(p->ctx, &p->err_fd, BC_STREAM_STDERR, p->errtail, sizeof p->errtail,
-                   &p->errlen) > 0)
-        ;
+    bc_child_drain(&p->ch, BC_STREAM_STDOUT, BC_STREAM_STDERR, sink, p);
 }
 
 /* The step id ("J.S") and node from the wrapper's .id file, once. */
@@ -173,18 +183,16 @@ static void read_step_id(sl_proc *p)
         return;
     bc_sb sb = BC_SB_INIT;
     bc_sb_printf(&sb, "%s.id", p->base);
-    FILE *f = bc_sb_failed(&sb) ? NULL : fopen(bc_sb_str(&sb), "re");
-    bc_sb_free(&sb);
-    if (!f)
-        return;
     char line[256] = "", step[64] = "", node[64] = "";
-    if (fgets(line, sizeof line, f) && sscanf(line, "%63s %63s", step, node) >= 1 &&
-        strchr(step, '.') && step[strlen(step) - 1] != '.') {
+    int ok = !bc_sb_failed(&sb) &&
+             sl_node_read(p->ctx, p->c, bc_sb_str(&sb), line, sizeof line) == BC_OK;
+    bc_sb_free(&sb);
+    if (ok && sscanf(line, "%63s %63s", step, node) >= 1 && strchr(step, '.') &&
+        step[strlen(step) - 1] != '.') {
         snprintf(p->step, sizeof p->step, "%s", step);
         if (node[0] && !p->node[0])
             snprintf(p->node, sizeof p->node, "%s", node);
     }
-    fclose(f);
 }
 
 /* "[D-]HH:MM:SS[.mmm]" or "MM:SS.mmm" (sacct) as seconds; -1 if not. */
@@ -280,15 +288,17 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
 {
     bc_sb path = BC_SB_INIT;
     bc_sb_printf(&path, "%s.acct", p->base);
-    FILE *f = bc_sb_failed(&path) ? NULL : fopen(bc_sb_str(&path), "re");
+    char text[1024];
+    int ok = !bc_sb_failed(&path) &&
+             sl_node_read(p->ctx, p->c, bc_sb_str(&path), text, sizeof text) == BC_OK;
     bc_sb_free(&path);
     bc_sb_append(sb, ",\"source\":\"step\"");
-    if (!f)
+    if (!ok)
         return;
-    char line[256];
     int n = 0;
     double u = 0, s = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         double a, b;
         long m1, m2;
         double s1, s2;
@@ -308,7 +318,6 @@ static void wrapper_acct(sl_proc *p, bc_exec_result *res, bc_sb *sb)
         res->sys_us = (int64_t)(s * 1e6);
         bc_sb_printf(sb, ",\"cpu_s\":%.3f", u + s);
     }
-    fclose(f);
 }
 
 /* The stage record's accounting (ABI 1.6 service), and res's CPU / RSS. */
@@ -376,58 +385,18 @@ int sl_wait(bc_ctx *ctx, void *pv, int64_t timeout_ms, bc_exec_result *res)
 {
     sl_proc *p = pv;
     p->ctx = ctx;
-    int64_t deadline = timeout_ms >= 0 ? bc_mono_ms() + timeout_ms : -1;
-    int cfd = ctx->svc->cancel_fd(ctx);
-    while (!p->exited) {
-        struct pollfd fds[4];
-        int n = 0, i_out = -1, i_err = -1, i_pid = -1;
-        if (p->out_fd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
-            i_out = n++;
-        }
-        if (p->err_fd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
-            i_err = n++;
-        }
-        if (p->pidfd >= 0) {
-            fds[n] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
-            i_pid = n++;
-        }
-        if (cfd >= 0)
-            fds[n++] = (struct pollfd){.fd = cfd, .events = POLLIN};
-        int wait_ms = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - bc_mono_ms();
-            wait_ms = left < 0 ? 0 : (int)left;
-        }
-        if (p->pidfd < 0 && (wait_ms < 0 || wait_ms > 20))
-            wait_ms = 20;
-        int r = poll(fds, (nfds_t)n, wait_ms);
-        if (r < 0 && errno != EINTR) {
-            bc_error(ctx, "poll failed: %s", strerror(errno));
-            return BC_ERR;
-        }
-        if (r > 0) {
-            if (i_out >= 0 && fds[i_out].revents)
-                sl_pump(ctx, &p->out_fd, BC_STREAM_STDOUT, NULL, 0, NULL);
-            if (i_err >= 0 && fds[i_err].revents)
-                sl_pump(ctx, &p->err_fd, BC_STREAM_STDERR, p->errtail, sizeof p->errtail,
-                        &p->errlen);
-            if (i_pid >= 0 && fds[i_pid].revents)
-                try_reap(p, WNOHANG);
-        }
-        if (p->pidfd < 0 || (p->out_fd < 0 && p->err_fd < 0))
-            try_reap(p, p->out_fd < 0 && p->err_fd < 0 && p->pidfd < 0 ? 0 : WNOHANG);
-        if (p->exited)
-            break;
-        if (ctx->svc->cancelled(ctx))
-            return BC_CANCELLED;
-        if (deadline >= 0 && bc_mono_ms() >= deadline)
-            return BC_TIMEOUT;
+    int w = bc_child_wait(&p->ch, timeout_ms, ctx->svc->cancel_fd(ctx), cancelled,
+                          BC_STREAM_STDOUT, BC_STREAM_STDERR, sink, p);
+    if (w == BC_CHILD_ERROR) {
+        bc_error(ctx, "poll failed: %s", strerror(errno));
+        return BC_ERR;
     }
-    drain(p);
-    res->exit_status = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
-    res->term_signal = WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+    if (w == BC_CHILD_CANCELLED)
+        return BC_CANCELLED;
+    if (w == BC_CHILD_TIMEOUT)
+        return BC_TIMEOUT;
+    res->exit_status = WIFEXITED(p->ch.status) ? WEXITSTATUS(p->ch.status) : -1;
+    res->term_signal = WIFSIGNALED(p->ch.status) ? WTERMSIG(p->ch.status) : 0;
     char why[256];
     const char *term = res->exit_status != 0 || res->term_signal
                            ? ended_by_slurm(p, why, sizeof why)
@@ -447,12 +416,12 @@ static int srun_alive(sl_proc *p, int64_t ms)
     for (;;) {
         try_reap(p, WNOHANG);
         drain(p);
-        if (p->exited)
+        if (p->ch.exited)
             return 0;
         if (bc_mono_ms() >= until)
             return 1;
-        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-        poll(&pfd, p->pidfd >= 0 ? 1 : 0, 20);
+        struct pollfd pfd = {.fd = p->ch.pidfd, .events = POLLIN};
+        poll(&pfd, p->ch.pidfd >= 0 ? 1 : 0, 20);
     }
 }
 
@@ -499,14 +468,14 @@ static int stop_step(sl_proc *p, int64_t grace_ms)
             return BC_OK;
     }
     /* srun itself: twice SIGINT within a second cancels the step */
-    kill(p->pid, SIGINT);
-    kill(p->pid, SIGINT);
+    kill(p->ch.pid, SIGINT);
+    kill(p->ch.pid, SIGINT);
     if (!srun_alive(p, 5000))
         return BC_OK;
-    kill(-p->pid, SIGKILL);
+    kill(-p->ch.pid, SIGKILL);
     if (!srun_alive(p, 5000))
         return BC_OK;
-    bc_error(ctx, "srun (pid %d) for step %s survived SIGKILL", (int)p->pid,
+    bc_error(ctx, "srun (pid %d) for step %s survived SIGKILL", (int)p->ch.pid,
              p->step[0] ? p->step : "?");
     return BC_ERR;
 }
@@ -519,17 +488,18 @@ void sl_release(bc_ctx *ctx, void *pv)
     p->ctx = ctx;
     if (!try_reap(p, WNOHANG)) {
         /* not waited for nor stopped: never leave srun behind */
-        kill(-p->pid, SIGKILL);
+        kill(-p->ch.pid, SIGKILL);
         try_reap(p, 0);
     }
-    if (p->out_fd >= 0)
-        close(p->out_fd);
-    if (p->err_fd >= 0)
-        close(p->err_fd);
-    if (p->pidfd >= 0)
-        close(p->pidfd);
-    if (p->base) {
-        /* the step's files are read: remove them */
+    if (p->ch.out_fd >= 0)
+        close(p->ch.out_fd);
+    if (p->ch.err_fd >= 0)
+        close(p->ch.err_fd);
+    if (p->ch.pidfd >= 0)
+        close(p->ch.pidfd);
+    if (p->base && p->c->shared) {
+        /* the step's files are read: remove them (on a node: with the
+         * private directory at the end) */
         bc_sb sb = BC_SB_INIT;
         bc_sb_printf(&sb, "%s.id", p->base);
         if (!bc_sb_failed(&sb))

@@ -112,6 +112,10 @@ char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int
      * left SHLVL at 0, so a stage shell that is bash would take itself for
      * sshd's first shell and read ~/.bashrc again (SSH_CLIENT is set). */
     bc_sb_append(&b, "[ \"${SHLVL:-0}\" -ge 1 ] 2>/dev/null || { SHLVL=1; export SHLVL; }\n");
+    /* The stage records its pid in the private directory before it
+     * execs, and does not start when it cannot: the directory is gone
+     * (or moved away by the dispatcher's sweep) once the run is over, so a
+     * stage whose login shell was slow never starts after the sweep. */
     char f[64];
     snprintf(f, sizeof f, "f=\"$BENCHCTL_HOST_TMPDIR/pgid.%u\"\n", id);
     bc_sb_append(&b, f);
@@ -128,9 +132,9 @@ char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int
          * of its own without forking (it leads no group). */
         bc_sb_append(&b, "g=; { read -r g < /proc/self/stat; } 2>/dev/null; set -- $g\n"
                          "if [ -n \"${1:-}\" ] && command -v setsid >/dev/null 2>&1; then "
-                         "echo \"$1\" > \"$f\"; exec setsid ");
+                         "echo \"$1\" > \"$f\" || exit 1; exec setsid ");
         bc_sb_append(&b, ssh_sb_text(&argv));
-        bc_sb_append(&b, "\nfi\nexec /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
+        bc_sb_append(&b, "\nfi\nexec /bin/sh -c 'echo $$ > \"$0\" || exit 1; exec \"$@\"' \"$f\" ");
         bc_sb_append(&b, ssh_sb_text(&argv));
         bc_sb_append(&b, "\n");
         bc_sb_free(&argv);
@@ -142,9 +146,9 @@ char *ssh_stage_command(sshconn *c, unsigned id, const bc_exec_request *req, int
      * Then setsid gives the stage its own group. */
     bc_sb_append(&b, "g=; { read -r g < /proc/$$/stat; } 2>/dev/null; g=${g##*) }; set -- $g\n"
                      "if [ \"${3:-}\" != \"$$\" ] && command -v setsid >/dev/null 2>&1; then "
-                     "exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$f\" ");
+                     "exec setsid /bin/sh -c 'echo $$ > \"$0\" || exit 1; exec \"$@\"' \"$f\" ");
     bc_sb_append(&b, ssh_sb_text(&argv));
-    bc_sb_append(&b, "\nfi\necho $$ > \"$f\"; exec ");
+    bc_sb_append(&b, "\nfi\necho $$ > \"$f\" || exit 1; exec ");
     bc_sb_append(&b, ssh_sb_text(&argv));
     bc_sb_append(&b, "\n");
     bc_sb_free(&argv);

@@ -57,14 +57,28 @@ static const char disp_format[] =
     "echo BENCHCTL_READY\n" SH_HELPERS
     "marked() { grep -lzxF \"BENCHCTL_HOST_TMPDIR=$D\" /proc/[0-9]*/environ 2>/dev/null | "
     "while read -r e; do e=${e#/proc/}; e=${e%%/environ}; [ \"$e\" != $$ ] && echo $e; done; }\n"
-    "groups() { for f in \"$D\"/pgid.*; do [ -s \"$f\" ] || continue; read -r p < \"$f\"; "
+    "groups() { for f in \"${G:-$D}\"/pgid.*; do [ -s \"$f\" ] || continue; read -r p < \"$f\"; "
     "case $p in ''|*[!0-9]*|0|1) continue;; esac; alive $p && owned $p && kill -$1 -$p; "
+    "[ -n \"$G\" ] && grep -qF \"$D\" /proc/$p/cmdline && kill -$1 $p; "
     "done 2>/dev/null; }\n"
-    "sweep() { [ -d \"$D\" ] || return 0; groups TERM; groups CONT; "
+    /* The directory is moved away first ($D.gone): a stage that has not
+     * recorded its pid in it yet cannot any more, and so never starts
+     * (command.c); one that has is found there, by its pid while it is not
+     * yet a group of its own.  Then our own process group (TERM ignored
+     * here only): a stage the dispatcher was just starting ends; then the
+     * groups and the marked; then, bounded, whatever still appeared is
+     * stopped and the directory removed again (a late writer makes rm -rf
+     * fail). */
+    "sweep() { [ -d \"$D\" ] || return 0; trap '' TERM; G=\"$D.gone\"; "
+    "mv -- \"$D\" \"$G\" 2>/dev/null || G=$D; kill -TERM 0 2>/dev/null; "
+    "groups TERM; groups CONT; "
     "p=$(marked); [ -n \"$p\" ] && kill -TERM $p 2>/dev/null; "
     "i=0; while [ -n \"$(marked)\" ] && [ $i -lt 200 ]; do i=$((i+1)); nap; done; "
     "p=$(marked); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null; groups KILL; "
-    "cd / && rm -rf -- \"$D\"; }\n"
+    "cd / && rm -rf -- \"$G\" 2>/dev/null; i=0; "
+    "while [ $i -lt 50 ] && { [ -d \"$G\" ] || [ -n \"$(marked)\" ]; }; do i=$((i+1)); nap; "
+    "groups KILL; p=$(marked); [ -n \"$p\" ] && kill -KILL $p 2>/dev/null; "
+    "rm -rf -- \"$G\" 2>/dev/null; done; }\n"
     /* A stage: its output through FIFOs to our stdout and stderr, then the
      * end marks.  After it exits, output still open (something it started
      * holds it) is given up once idle 100 ms - 2 s when its group is gone,
