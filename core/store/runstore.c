@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool is_run_id(const char *s)
@@ -202,7 +203,11 @@ bool runstore_create(const char *output_dir, char **id, char **dir, int *owner_f
      * the store's lock is let go: `gc` (which looks under that lock) never
      * takes it for a dead one. */
     tmp = xasprintf("%s/%s%lld.XXXXXX", output_dir, RUNSTORE_NEW_PREFIX, next);
-    if (!mkdtemp(tmp) || chmod(tmp, 0755) != 0) {
+    if (!mkdtemp(tmp)) { /* the name then is not ours: nothing to remove */
+        *err = xasprintf("cannot create a run directory in %s: %s", output_dir, strerror(errno));
+        goto out;
+    }
+    if (chmod(tmp, 0755) != 0) {
         *err = xasprintf("cannot create a run directory in %s: %s", output_dir, strerror(errno));
         rmdir(tmp);
         goto out;
@@ -285,7 +290,13 @@ void runstore_stale_new(const char *output_dir, strvec *dirs)
             continue;
         char *p = path_join(output_dir, de->d_name);
         struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && runstore_run_alive(p) != 1)
+        /* Dead: its owner lock is not held.  No lock file at all is a
+         * creator killed before it took the lock -- or a file system
+         * without flock, where a live run has none either: only once the
+         * directory is older than any creation takes (publishing follows
+         * the first metadata write within seconds). */
+        int alive = lstat(p, &st) == 0 && S_ISDIR(st.st_mode) ? runstore_run_alive(p) : 1;
+        if (alive == 0 || (alive < 0 && time(NULL) - st.st_mtime > 600))
             sv_push(dirs, de->d_name);
         free(p);
     }

@@ -39,8 +39,10 @@ bool runstore_discard(const char *dir, int owner_fd);
 /* Is name a temporary run directory's name (RUNSTORE_NEW_PREFIX<id>.*)? */
 bool runstore_is_new_dir(const char *name);
 /* The names of the temporary run directories in output_dir whose creator
- * is gone (their owner lock not held: killed before the run started),
- * appended to dirs; looked at under the store's lock. */
+ * is gone (their owner lock not held: killed before the run started; with
+ * no lock file at all, only once older than 10 minutes, as on a file
+ * system without flock a live run has none), appended to dirs; looked at
+ * under the store's lock. */
 void runstore_stale_new(const char *output_dir, strvec *dirs);
 /* Read output_dir/<id>/metadata.json; NULL with *err on failure. */
 cJSON *runstore_read(const char *output_dir, const char *id, char **err);

@@ -56,6 +56,12 @@ expect_in "$(head -n1 <<<"$OUT")" "Run ID: 501" "the ID of a temporary directory
 [ -f runs/501/metadata.json ] || fail "run 501 has no metadata.json"
 pass "list does not show a temporary run directory; its ID is not given again"
 
+# A creator killed after it took its owner lock leaves the lock file; one
+# killed before leaves none, and neither does a live run on a file system
+# without flock: such a directory goes only once it is old.
+touch runs/.benchctl-new.500.deadXX/.benchctl.lock
+mkdir -p runs/.benchctl-new.700.nolockXX runs/.benchctl-new.800.freshXX
+touch -d '1 hour ago' runs/.benchctl-new.700.nolockXX
 mkdir -p runs/.benchctl-new.600.liveXX
 # held by this shell (fd 9) as a running benchctl holds its run's lock
 exec 9>runs/.benchctl-new.600.liveXX/.benchctl.lock
@@ -67,7 +73,9 @@ expect_in "$OUT" "removed $T/runs/.benchctl-new.500.deadXX: the directory of a r
 [ ! -e runs/.benchctl-new.500.deadXX ] || fail "gc left the dead temporary directory"
 [ -d runs/.benchctl-new.600.liveXX ] || fail "gc removed a temporary directory whose creator is alive"
 expect_not_in "$OUT" "new.600" "gc output"
-left=$(ls -a runs | grep '^\.benchctl-new\.' | grep -v 600 || true)
+expect_in "$OUT" "removed $T/runs/.benchctl-new.700.nolockXX" "gc of an old directory without a lock file"
+[ -d runs/.benchctl-new.800.freshXX ] || fail "gc removed a fresh directory without a lock file (a live run where flock is missing)"
+left=$(ls -a runs | grep '^\.benchctl-new\.' | grep -v -e 600 -e 800 || true)
 [ -z "$left" ] || fail "gc left temporary directories of killed runs: $left"
 exec 9>&-
 run_bc gc -o runs
