@@ -37,7 +37,7 @@ write_config b.yaml <<YAML
 benchmark: {name: span, output_dir: ./results}
 stages:
   - name: s
-    command: "date +%s%N >> $T/cmd.log; $T/spin 20000000; date +%s%N >> $T/cmd.log"
+    command: "date +%s%N >> $T/cmd.log; $T/spin 200000000; date +%s%N >> $T/cmd.log"
     repeat: 3
     warmup: 1
     profile: {perf: $T/perfwrap, frequency: 99, events: [cpu-clock]}
