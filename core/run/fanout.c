@@ -67,11 +67,11 @@ void fanout_node_env(const stage_rec *rec, strvec *env)
 }
 
 /* The node's working directory: <host tmpdir>/nodes/[<case>__]<stage>/node-<k>. */
-static char *node_dir(const char *tmp, const stage_rec *rec)
+static char *node_dir_of(const char *tmp, const char *case_name, const char *stage_name, int k)
 {
     strbuf sb = {0};
     sb_printf(&sb, "%s/nodes/", tmp);
-    const char *parts[2] = {rec->case_name, rec->stage_name};
+    const char *parts[2] = {case_name, stage_name};
     for (int p = 0; p < 2; p++) {
         if (!parts[p])
             continue;
@@ -83,8 +83,13 @@ static char *node_dir(const char *tmp, const stage_rec *rec)
         if (p == 0)
             sb_puts(&sb, "__");
     }
-    sb_printf(&sb, "/node-%d", rec->where.node);
+    sb_printf(&sb, "/node-%d", k);
     return sb_steal(&sb);
+}
+
+static char *node_dir(const char *tmp, const stage_rec *rec)
+{
+    return node_dir_of(tmp, rec->case_name, rec->stage_name, rec->where.node);
 }
 
 bool fanout_wrap(fan_node *fn, hostconn *h, stage_exec *ex, char **err)
@@ -104,26 +109,34 @@ bool fanout_wrap(fan_node *fn, hostconn *h, stage_exec *ex, char **err)
     ex->req.env = (const char *const *)ex->env.v;
     char *q = shell_quote(rec->workdir);
     strbuf sb = {0};
-    sb_printf(&sb, "mkdir -p %s && cd %s || exit 125\n", q, q);
-    sb_puts(&sb, "rm -f " RELEASE_FIFO " && mkfifo " RELEASE_FIFO " || exit 125\n");
+    /* The directory and its FIFO were made for all of a host's nodes at
+     * once (host_prepare); made here only when that failed. */
+    sb_printf(&sb, "{ cd %s && [ -p " RELEASE_FIFO " ]; } 2>/dev/null || "
+                   "{ mkdir -p %s && cd %s && rm -f " RELEASE_FIFO " && mkfifo " RELEASE_FIFO
+                   "; } || exit 125\n", q, q, q);
     if (st->prepare)
         sb_printf(&sb, "( %s\n) || exit $?\n", st->prepare);
-    /* The release line names the start time (µs, this host's clock): sleep
-     * until just before it, then spin on the shell's clock. */
+    /* The release line names the start time (µs, this host's clock).  The
+     * node waits for it with bash's `read -t` on its FIFO (nothing more
+     * comes; the release command removes the FIFO): no process is started
+     * between the release line and the time stamp, so 32 nodes on 2 CPUs
+     * wake within a few ms (forks and spinning in that window spread them
+     * over hundreds).  Without $EPOCHREALTIME (not bash)
+     * a node goes when the line comes. */
     sb_puts(&sb, "exec 9<>" RELEASE_FIFO "\n"
                  "printf '" MARK "ready\\n'\n"
                  "_bc_at=\n"
                  "read -r _bc_go _bc_at <&9 || :\n"
                  "if [ -n \"${EPOCHREALTIME:-}\" ] && [ -n \"$_bc_at\" ]; then\n"
-                 "  _bc_d=$((_bc_at - ${EPOCHREALTIME/[.,]/} - 3000))\n"
-                 "  [ \"$_bc_d\" -le 0 ] || sleep \"$((_bc_d / 1000000)).$(printf %06d "
-                 "$((_bc_d % 1000000)))\"\n"
-                 "  while [ \"${EPOCHREALTIME/[.,]/}\" -lt \"$_bc_at\" ]; do :; done\n"
+                 "  _bc_d=$((_bc_at - ${EPOCHREALTIME/[.,]/}))\n"
+                 "  if [ \"$_bc_d\" -gt 0 ]; then\n"
+                 "    _bc_u=00000$((_bc_d % 1000000))\n"
+                 "    read -r -t \"$((_bc_d / 1000000)).${_bc_u: -6}\" _bc_go <&9 || :\n"
+                 "  fi\n"
                  "fi\n"
                  "_bc_t=${EPOCHREALTIME:-$(date +%s.%N)}\n"
-                 "unset _bc_go _bc_at _bc_d\n"
+                 "unset _bc_go _bc_at _bc_d _bc_u\n"
                  "exec 9<&-\n"
-                 "rm -f " RELEASE_FIFO "\n"
                  "printf '" MARK "released %s\\n' \"$_bc_t\"\n"
                  "unset _bc_t\n");
     sb_puts(&sb, ex->cmd);
@@ -286,34 +299,48 @@ typedef struct fan_host {
     hostconn *h;
     fanout *f;
     int64_t start_us;  /* the start time for its nodes, on its clock (0: at once) */
+    size_t index; /* in the stage's hosts: its nodes are index + k * nhosts */
+    double prep_ms; /* how long making them took (0: not made) */
     strvec fifos; /* release: the FIFOs of its ready nodes */
     pthread_t thread;
     bool threaded;
 } fan_host;
 
-/* h's clock offset (hosts.c), and how long a helper command takes there
- * (the release's margin): timed once when the clock came with the
- * connection. */
-static void measure_clock(hostconn *h)
+/* A host of the fan-out before its nodes start: connected, its clock
+ * offset known (hosts.c), and its nodes' directories and release FIFOs
+ * made with one command, which is timed: the release is a command like it,
+ * sent to every host at once, so its time sets the release's margin. */
+static void *host_prepare(void *arg)
 {
+    fan_host *fh = arg;
+    hostconn *h = fh->h;
+    if (!hostconn_open(h))
+        return NULL;
+    const char *tmp = hostconn_tmpdir(h);
     hostconn_clock(h);
-    if (h->exec_rtt_ms > 0)
-        return;
+    if (!tmp)
+        return NULL;
+    const fanout *f = fh->f;
+    strbuf dirs = {0}, fifos = {0};
+    for (size_t k = fh->index; k < f->n; k += f->st->nhosts) {
+        char *dir = node_dir_of(tmp, f->cs ? f->cs->name : NULL, f->st->name, (int)k);
+        char *q = shell_quote(dir);
+        sb_printf(&dirs, " %s", q);
+        sb_printf(&fifos, " %s/" RELEASE_FIFO, q);
+        free(q);
+        free(dir);
+    }
+    char *cmd = xasprintf("mkdir -p%s && rm -f%s && mkfifo%s", dirs.buf, fifos.buf, fifos.buf);
     core_ctx ctx;
     hostconn_ctx(h, &ctx);
     int status = -1;
     int64_t t0 = wall_ns();
-    if (hostconn_exec_capture(h, &ctx, ":", HELPER_LIMIT_MS, &status, NULL, 0) == BC_OK)
-        h->exec_rtt_ms = (double)(wall_ns() - t0) / 1e6;
-}
-
-static void *host_prepare(void *arg)
-{
-    fan_host *fh = arg;
-    if (hostconn_open(fh->h)) {
-        hostconn_tmpdir(fh->h);
-        measure_clock(fh->h);
-    }
+    if (hostconn_exec_capture(h, &ctx, cmd, HELPER_LIMIT_MS, &status, NULL, 0) == BC_OK &&
+        status == 0)
+        fh->prep_ms = (double)(wall_ns() - t0) / 1e6;
+    free(cmd);
+    sb_free(&dirs);
+    sb_free(&fifos);
     return NULL;
 }
 
@@ -328,12 +355,19 @@ static void *host_release(void *arg)
         free(q);
     }
     /* Opened read-write: never blocks, even when its node has died. */
-    sb_printf(&sb, "; do { printf 'go %lld\\n' >&8; } 8<>\"$f\" 2>/dev/null; done; :",
+    sb_printf(&sb, "; do { printf 'go %lld\\n' >&8; } 8<>\"$f\" 2>/dev/null; done; rm -f",
               (long long)fh->start_us);
+    for (size_t i = 0; i < fh->fifos.n; i++) {
+        char *q = shell_quote(fh->fifos.v[i]);
+        sb_printf(&sb, " %s", q);
+        free(q);
+    }
+    sb_puts(&sb, "; :");
     core_ctx ctx;
     hostconn_ctx(fh->h, &ctx);
     int status = -1;
-    if (hostconn_exec_capture(fh->h, &ctx, sb.buf, HELPER_LIMIT_MS, &status, NULL, 0) != BC_OK)
+    int xrc = hostconn_exec_capture(fh->h, &ctx, sb.buf, HELPER_LIMIT_MS, &status, NULL, 0);
+    if (xrc != BC_OK)
         log_msg(BC_LOG_WARN, "stage '%s': releasing the nodes on host '%s' failed: %s",
                 fh->f->st->name, fh->h->cfg->alias, ctx.error);
     sb_free(&sb);
@@ -391,7 +425,7 @@ static void run_nodes(fanout *f)
     size_t nh = st->nhosts < f->n ? st->nhosts : f->n;
     fan_host *hs = xcalloc(nh, sizeof *hs);
     for (size_t i = 0; i < nh; i++)
-        hs[i] = (fan_host){.h = run_host(r, st->hosts[i]), .f = f};
+        hs[i] = (fan_host){.h = run_host(r, st->hosts[i]), .f = f, .index = i};
     each_host(hs, nh, host_prepare);
     for (size_t k = 0; k < f->n; k++) {
         fan_node *fn = &f->nodes[k];
@@ -430,12 +464,15 @@ static void run_nodes(fanout *f)
     pthread_mutex_unlock(&f->mu);
     if (go) {
         /* One start time for all, far enough ahead for every host's
-         * release command to arrive: twice the slowest command seen while
-         * measuring the clocks, plus 50 ms (at most 2 s). */
+         * release command to arrive: twice the slowest host's preparing
+         * command (or, where it failed, the slowest command seen while
+         * measuring its clock), plus 50 ms (at most 2 s). */
         double slowest = 0;
-        for (size_t i = 0; i < nh; i++)
-            if (hs[i].h->exec_rtt_ms > slowest)
-                slowest = hs[i].h->exec_rtt_ms;
+        for (size_t i = 0; i < nh; i++) {
+            double ms = hs[i].prep_ms > 0 ? hs[i].prep_ms : hs[i].h->exec_rtt_ms;
+            if (ms > slowest)
+                slowest = ms;
+        }
         double margin_ms = 50 + 2 * slowest;
         if (margin_ms > 2000)
             margin_ms = 2000;
@@ -443,6 +480,7 @@ static void run_nodes(fanout *f)
         for (size_t i = 0; i < nh; i++)
             hs[i].start_us = (int64_t)((start_ms + hs[i].h->clock_offset_ms) * 1e3);
         cJSON_AddNumberToObject(f->barrier_info, "start_margin_ms", margin_ms);
+        cJSON_AddNumberToObject(f->barrier_info, "start_at", start_ms / 1e3);
         each_host(hs, nh, host_release);
     }
     for (size_t k = 0; k < f->n; k++)

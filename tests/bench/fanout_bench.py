@@ -14,6 +14,15 @@
      and peak RSS) against `cat` of the 32 files and the same percentiles
      with numpy (wall time and peak RSS of both).
 
+References for 1 and 2, what this machine allows without benchctl (all 8
+"hosts" share its CPUs, so 32 nodes start and wake on 2 cores):
+  - OpenSSH by hand: 32 `ssh gK sleep 1` started at once (4 per host, the
+    same keys and sshd servers), wall time of all of them against one.
+  - A barrier floor: 32 bash processes already started, each waiting with
+    `read -t` for one start time 2 s ahead, stamping $EPOCHREALTIME and
+    then starting `sleep 1` (what each node does after the release, with no
+    orchestration): the spread of their stamps.
+
 Needs root (it starts its own sshd servers and a throwaway user).
 
 usage: fanout_bench.py BENCHCTL PEAKRSS [--rounds 3] [--rows 200000]
@@ -28,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ssh_bench import Sshd, host_yaml, sh, write  # noqa: E402
@@ -58,6 +68,57 @@ import sys, numpy as np
 x = np.loadtxt(sys.stdin, delimiter=",", comments="l", usecols=0)
 print(len(x), np.mean(x), np.percentile(x, [50, 90, 95, 99, 99.9]), x.min(), x.max())
 """
+
+
+FLOOR = r"""
+d=$(( $1 - ${EPOCHREALTIME/[.,]/} ))
+exec 9<>"$2"
+u=00000$((d % 1000000))
+[ "$d" -le 0 ] || read -r -t "$((d / 1000000)).${u: -6}" _ <&9
+t=$EPOCHREALTIME
+echo "$t" >> "$3"
+sleep 1
+"""
+
+
+def ssh_argv(s, user, key, cmd):
+    return ["ssh", "-q", "-i", key, "-p", str(s.port), "-o", "BatchMode=yes",
+            "-o", f"UserKnownHostsFile={s.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+            "-F", "/dev/null", f"{user}@{s.addr}", cmd]
+
+
+def wall(procs_argv):
+    t0 = time.monotonic()
+    ps = [subprocess.Popen(v, stdin=subprocess.DEVNULL) for v in procs_argv]
+    for p in ps:
+        p.wait()
+    return time.monotonic() - t0
+
+
+def by_hand(servers, user, key, work, rounds, s1, s32, spread):
+    """The references for the span and the barrier (see the module's doc)."""
+    one, many, floor = [], [], []
+    script = os.path.join(work, "floor.sh")
+    write(script, FLOOR)
+    for r in range(rounds):
+        one.append(wall([ssh_argv(servers[0], user, key, "sleep 1")]))
+        many.append(wall([ssh_argv(s, user, key, "sleep 1") for s in servers for _ in range(4)]))
+        stamps = os.path.join(work, f"floor.{r}")
+        at = int((time.time() + 2) * 1e6)
+        fifos = [os.path.join(work, f"floor.{r}.{k}") for k in range(32)]
+        for f in fifos:
+            os.mkfifo(f)
+        wall([["/bin/bash", script, str(at), f, stamps] for f in fifos])
+        with open(stamps) as f:
+            t = sorted(float(x.replace(",", ".")) for x in f.read().split())
+        floor.append((t[-1] - t[0]) * 1e3)
+    o, m = statistics.median(one), statistics.median(many)
+    print(f"  by hand with OpenSSH: 32 x `ssh host sleep 1` at once {m:.3f} s / one {o:.3f} s "
+          f"= {m / o:.2f}x (benchctl {s32 / s1:.2f}x, {s32 / s1 / (m / o):.2f} times the by-hand ratio)")
+    fl = statistics.median(floor)
+    print(f"  barrier floor on this machine: 32 shells waking at one time, then starting "
+          f"`sleep 1`: spread median {fl:.2f} ms, worst {max(floor):.2f} ms "
+          f"(benchctl's median {spread:.2f} ms = {spread / fl:.2f}x the floor)")
 
 
 def main():
@@ -116,6 +177,7 @@ def main():
         print(f"barrier over 32 nodes: spread (max) median {statistics.median(spread):.2f} ms, "
               f"worst {max(spread):.2f} ms; median release offset {statistics.median(median):.2f} ms "
               f"(target <= 10 ms)")
+        by_hand(servers, user, key, work, a.rounds, s1, s32, statistics.median(spread))
 
         # -- merging 32 x N rows (local transport)
         data = os.path.join(work, "data")

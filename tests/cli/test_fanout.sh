@@ -23,6 +23,7 @@ stages:
     prepare: echo "prepared \$BENCHCTL_NODE"; echo prep > prep.txt
     command: |
       [ -e prep.txt ] || exit 9
+      [ ! -e .benchctl-release ] || echo "release FIFO left in the node's directory"
       echo "id \$BENCHCTL_NODE \$BENCHCTL_NODES \$BENCHCTL_NODE_HOST \$PWD"
       python3 "$T/gen.py" "\$BENCHCTL_NODE" > lat.csv
     outputs:
@@ -45,6 +46,7 @@ for k in 0 1 2 3 4 5; do
   grep -q "^id $k 6 local /" "$log" || fail "node $k identity: $(cat "$log")"
   grep -q "^prepared $k" "$log" || fail "node $k prepare output"
   ! grep -q "benchctl-node" "$log" || fail "barrier lines leaked into $log"
+  ! grep -q "release FIFO left" "$log" || fail "node $k: the release FIFO was still there"
   [ -s runs/1/lat/node-$k.csv ] || fail "node $k file: $(ls -R runs/1)"
   expect_in "$OUT" "[node $k@local] id $k 6 local"
 done
@@ -87,7 +89,12 @@ assert [t["threshold"] for t in th] == ["p95 < 1000", "max < 100000", "p75 > 0",
 assert all(t["passed"] for t in th), th
 assert abs(th[2]["value"] - np.percentile(v, 75)) < 1e-9 * np.percentile(v, 75)
 st = [s for s in res["cases"][0]["stages"] if s["host"] == "*"][0]
-assert st["fanout"]["barrier"]["released"] == 6 and st["fanout"]["barrier"]["spread_ms"] >= 0, st
+b = st["fanout"]["barrier"]
+assert b["released"] == 6 and b["spread_ms"] >= 0 and b["start_margin_ms"] >= 50, st
+# every node waited for the start time sent to all (one clock here)
+meta = json.load(open("runs/1/metadata.json"))
+rel = [s["released_at"] for s in meta["stages"] if "node" in s]
+assert len(rel) == 6 and all(t >= b["start_at"] for t in rel), (b, rel)
 PY
 check_schema "$SRC_DIR/docs/schema/results.schema.json" runs/1/results.json
 pass "6 local nodes: unique numbers, own directories, per-node logs/files, merged dataset = numpy"
