@@ -23,7 +23,9 @@ reports four figures:
      Go tool measured 24.5x with an empty rc), for exec_mode: dispatcher (the
      default) and login_shell; rc sourcings and sshd exec requests per run
      and per stage; a `sleep 1` stage on 8 hosts divided by 1 host with the
-     slow rc (target <= 1.3x).
+     slow rc (target <= 1.3x).  References: the same 50 stages on the local
+     transport (no SSH at all: the floor of a stage's cost on this machine),
+     and 8 x `ssh host sleep 1` started at once by hand against one.
 
 Rounds alternate the contenders; medians are reported.
 
@@ -200,12 +202,17 @@ def rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, e
                           f"git: {{capture: false}}}}\nhosts:\n  h1: {h}\nstages:\n" +
                           "".join(f"  - {{name: s{i}, host: h1, command: 'true'}}\n"
                                   for i in range(n)))
+            write(os.path.join(work, "rc-local-50.yaml"),
+                  f"benchmark: {{name: rc, output_dir: {out_dir}/rc-local-50, "
+                  f"git: {{capture: false}}}}\nstages:\n" +
+                  "".join(f"  - {{name: s{i}, command: 'true'}}\n" for i in range(50)))
             timed(ssh_true, env=env)
-            t_ssh = []
+            t_ssh, t_local = [], []
             for mode in ("dispatcher", "login_shell"):
                 results[mode] = {1: [], 50: [], "rc": {}, "ex": {}}
             for _ in range(a.rc_rounds):
                 t_ssh.append(timed(ssh_true, env=env)[0])
+                t_local.append(timed([bc, "run", "-c", "rc-local-50.yaml"], cwd=work, env=env)[0])
                 for mode in ("dispatcher", "login_shell"):
                     for n in (1, 50):
                         r0, e0 = count_rc(), count_exec()
@@ -214,7 +221,9 @@ def rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, e
                         time.sleep(0.2)  # sshd's log of the last session
                         results[mode]["rc"][n] = count_rc() - r0
                         results[mode]["ex"][n] = count_exec() - e0
-            print(f"   rc {rc_name}: ssh host true {med(t_ssh) * 1000:7.1f} ms")
+            print(f"   rc {rc_name}: ssh host true {med(t_ssh) * 1000:7.1f} ms; reference: the same "
+                  f"50 stages on the local transport (no SSH at all) {med(t_local) * 1000:.1f} ms "
+                  f"= {med(t_local) / med(t_ssh):.2f}x ssh")
             for mode in ("dispatcher", "login_shell"):
                 r = results[mode]
                 per_rc = (r["rc"][50] - r["rc"][1]) / 49
@@ -231,12 +240,25 @@ def rc_figures(a, bc, root, work, out_dir, servers, user, home, key, ssh_opts, e
                           f"    hosts: [{', '.join(f'h{i}' for i in range(1, n + 1))}]\n"
                           f"    parallel: true\n    command: sleep 1\n")
                 w = {1: [], 8: []}
+                hand = {1: [], 8: []}
                 for _ in range(a.rc_rounds):
                     for n in (1, 8):
                         w[n].append(timed([bc, "run", "-c", f"rcp{n}.yaml"], cwd=work, env=env)[0])
+                        t0 = time.perf_counter()
+                        ps = [subprocess.Popen(
+                            ["ssh", "-F", "/dev/null", "-i", key, "-o", "BatchMode=yes",
+                             "-o", f"UserKnownHostsFile={sv.known_hosts}",
+                             "-o", "StrictHostKeyChecking=yes", "-p", str(sv.port),
+                             f"{user}@{sv.addr}", "sleep 1"], env=env, stdin=subprocess.DEVNULL)
+                              for sv in servers[:n]]
+                        for p in ps:
+                            p.wait()
+                        hand[n].append(time.perf_counter() - t0)
                 print(f"     `sleep 1` on 8 hosts {med(w[8]) * 1000:6.0f} ms / 1 host "
-                      f"{med(w[1]) * 1000:6.0f} ms -> {med(w[8]) / med(w[1]):.2f}x (target <= 1.3x)",
-                      flush=True)
+                      f"{med(w[1]) * 1000:6.0f} ms -> {med(w[8]) / med(w[1]):.2f}x (target <= 1.3x); "
+                      f"by hand, 8 x `ssh host sleep 1` at once / one: "
+                      f"{med(hand[8]) * 1000:.0f} / {med(hand[1]) * 1000:.0f} ms = "
+                      f"{med(hand[8]) / med(hand[1]):.2f}x", flush=True)
     finally:
         with open(rcfile, "w") as f:
             f.write(stock)
